@@ -1,0 +1,2 @@
+/** bitops family: not written yet. */
+export {};

@@ -1,0 +1,318 @@
+/**
+ * Connection family: PING ECHO QUIT RESET HELLO AUTH SELECT and CLIENT.
+ */
+import { register } from './registry.js';
+import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { ERR, ReplyError, toSafeInt } from '../protocol/errors.js';
+import { getString } from '../config/params.js';
+import type { CommandContext } from '../server/context.js';
+import type { Client } from '../server/client.js';
+import { VERSION } from '../version.js';
+
+const G = { group: 'connection' };
+
+function checkPassword(user: string, pass: string): boolean {
+  const want = getString('requirepass');
+  if (user !== 'default') return false;
+  return want === '' ? true : pass === want;
+}
+
+const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
+
+function validName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 33 || c > 126) return false;
+  }
+  return true;
+}
+
+/** Hooks other families use to drop per-client state on RESET (MULTI, pub/sub). */
+export const resetHooks: ((ctx: CommandContext) => void)[] = [];
+
+function clientFlags(c: Client): string {
+  let f = '';
+  if (c.subs !== null) f += 'P';
+  if (c.multi !== null) f += 'x';
+  if (c.suspended) f += 'b';
+  if (c.dirtyCas) f += 'd';
+  if (c.noEvict) f += 'e';
+  return f || 'N';
+}
+
+export function clientInfoLine(c: Client): string {
+  const now = Date.now();
+  const sub = c.subs?.channels.size ?? 0;
+  const psub = c.subs?.patterns.size ?? 0;
+  return (
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1} ` +
+    `name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
+    `flags=${clientFlags(c)} db=${c.db.id} sub=${sub} psub=${psub} ssub=0 multi=${c.multi ? c.multi.queue.length : -1} ` +
+    `qbuf=${c.parser.buffered} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.socket.writableLength} ` +
+    `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+  );
+}
+
+function hello(ctx: CommandContext, args: string[]): void {
+  const c = ctx.client;
+  let proto = c.proto;
+  let i = 1;
+  if (args.length >= 2) {
+    const v = toSafeInt(args[1]);
+    if (v === null) throw new ReplyError('ERR Protocol version is not an integer or out of range');
+    if (v < 2 || v > 3) throw new ReplyError('NOPROTO unsupported protocol version');
+    proto = v as 2 | 3;
+    i = 2;
+  }
+  let name: string | null = null;
+  for (; i < args.length; i++) {
+    const opt = args[i].toLowerCase();
+    const more = args.length - i - 1;
+    if (opt === 'auth' && more >= 2) {
+      if (!checkPassword(args[i + 1], args[i + 2])) throw new ReplyError(WRONGPASS);
+      c.setAuthenticated(true);
+      i += 2;
+    } else if (opt === 'setname' && more >= 1) {
+      name = args[++i];
+      if (!validName(name)) throw new ReplyError('ERR Client names cannot contain spaces, newlines or special characters.');
+    } else {
+      throw new ReplyError(`ERR Syntax error in HELLO option '${args[i]}'`);
+    }
+  }
+  if (!c.authenticated) {
+    throw new ReplyError(
+      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+    );
+  }
+  if (name !== null) c.name = name;
+  c.proto = proto;
+  const r = ctx.r;
+  r.proto = proto;
+  r.map(7);
+  r.bulk('server');
+  r.bulk('redis');
+  r.bulk('version');
+  r.bulk(VERSION.redis);
+  r.bulk('proto');
+  r.int(proto);
+  r.bulk('id');
+  r.int(c.id);
+  r.bulk('mode');
+  r.bulk('standalone');
+  r.bulk('role');
+  r.bulk('master');
+  r.bulk('modules');
+  r.array(0);
+}
+
+function auth(ctx: CommandContext, args: string[]): void {
+  if (args.length > 3) throw new ReplyError(ERR.syntax);
+  const user = args.length === 3 ? args[1] : 'default';
+  const pass = args[args.length - 1];
+  if (args.length === 2 && getString('requirepass') === '') {
+    throw new ReplyError(
+      'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+    );
+  }
+  if (!checkPassword(user, pass)) throw new ReplyError(WRONGPASS);
+  ctx.client.setAuthenticated(true);
+  ctx.r.ok();
+}
+
+function select(ctx: CommandContext, args: string[]): void {
+  const n = toSafeInt(args[1]);
+  if (n === null) throw new ReplyError(ERR.notInt);
+  if (n < 0 || n >= ctx.ks.dbs.length) throw new ReplyError(ERR.dbIndex);
+  ctx.selectDb(n);
+  ctx.r.ok();
+}
+
+function reset(ctx: CommandContext): void {
+  const c = ctx.client;
+  for (const h of resetHooks) h(ctx);
+  c.multi = null;
+  c.dirtyCas = false;
+  c.proto = 2;
+  ctx.r.proto = 2;
+  ctx.selectDb(0);
+  c.name = '';
+  c.replyMode = 'on';
+  c.noEvict = false;
+  c.setAuthenticated(getString('requirepass') === '');
+  ctx.r.simple('RESET');
+}
+
+function clientKill(ctx: CommandContext, args: string[]): void {
+  const server = ctx.server;
+  if (args.length === 3) {
+    // Old form: CLIENT KILL addr:port
+    const target = [...server.clients.values()].find((c) => c.addr === args[2]);
+    if (!target) throw new ReplyError('ERR No such client');
+    server.closeClient(target);
+    ctx.r.ok();
+    return;
+  }
+  if ((args.length - 2) % 2 !== 0) throw new ReplyError(ERR.syntax);
+  let skipMe = true;
+  const filters: ((c: Client) => boolean)[] = [];
+  for (let i = 2; i < args.length; i += 2) {
+    const f = args[i].toLowerCase();
+    const v = args[i + 1];
+    if (f === 'id') {
+      const id = toSafeInt(v);
+      if (id === null || id <= 0) throw new ReplyError('ERR client-id should be greater than 0');
+      filters.push((c) => c.id === id);
+    } else if (f === 'addr') filters.push((c) => c.addr === v);
+    else if (f === 'laddr') filters.push((c) => c.laddr === v);
+    else if (f === 'user') filters.push(() => v === 'default');
+    else if (f === 'type') {
+      const t = v.toLowerCase();
+      if (t === 'normal') filters.push((c) => c.subs === null);
+      else if (t === 'pubsub') filters.push((c) => c.subs !== null);
+      else if (t === 'master' || t === 'replica' || t === 'slave') filters.push(() => false);
+      else throw new ReplyError(`ERR Unknown client type '${v}'`);
+    } else if (f === 'skipme') {
+      const y = v.toLowerCase();
+      if (y !== 'yes' && y !== 'no') throw new ReplyError(ERR.syntax);
+      skipMe = y === 'yes';
+    } else if (f === 'maxage') {
+      const age = toSafeInt(v);
+      if (age === null) throw new ReplyError(ERR.notInt);
+      filters.push((c) => Date.now() - c.createdAt >= age * 1000);
+    } else throw new ReplyError(ERR.syntax);
+  }
+  let killed = 0;
+  for (const c of [...server.clients.values()]) {
+    if (skipMe && c === ctx.client) continue;
+    if (filters.every((f) => f(c))) {
+      killed++;
+      if (c === ctx.client) c.closing = false;
+      server.closeClient(c, c === ctx.client);
+    }
+  }
+  ctx.r.int(killed);
+}
+
+function clientList(ctx: CommandContext, args: string[]): void {
+  let clients = [...ctx.server.clients.values()];
+  for (let i = 2; i < args.length; i++) {
+    const opt = args[i].toLowerCase();
+    if (opt === 'type' && i + 1 < args.length) {
+      const t = args[++i].toLowerCase();
+      if (t === 'normal') clients = clients.filter((c) => c.subs === null);
+      else if (t === 'pubsub') clients = clients.filter((c) => c.subs !== null);
+      else if (t === 'master' || t === 'replica' || t === 'slave') clients = [];
+      else throw new ReplyError(`ERR Unknown client type '${args[i]}'`);
+    } else if (opt === 'id' && i + 1 < args.length) {
+      const ids = new Set<number>();
+      for (i++; i < args.length; i++) {
+        const id = toSafeInt(args[i]);
+        if (id === null || id <= 0) throw new ReplyError('ERR Invalid client ID');
+        ids.add(id);
+      }
+      clients = clients.filter((c) => ids.has(c.id));
+    } else throw new ReplyError(ERR.syntax);
+  }
+  ctx.r.verbatim(clients.map((c) => clientInfoLine(c) + '\n').join(''));
+}
+
+function onOff(v: string): boolean {
+  const l = v.toLowerCase();
+  if (l === 'on') return true;
+  if (l === 'off') return false;
+  throw new ReplyError(ERR.syntax);
+}
+
+const CLIENT_HELP = [
+  'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'KILL <ip:port>',
+  '    Kill connection made from <ip:port>.',
+  'KILL <option> <value> [<option> <value> [...]]',
+  '    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME, MAXAGE.',
+  'LIST [options ...]',
+  '    Return information about client connections. Options: TYPE, ID.',
+  'NO-EVICT (ON|OFF)',
+  '    Protect the current client connection from eviction.',
+  'REPLY (ON|OFF|SKIP)',
+  '    Control the replies sent to the current connection.',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+  'SETINFO <LIB-NAME|LIB-VER> <value>',
+  '    Set client library name or version.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR]',
+  '    Unblock the specified blocked client.',
+  'HELP',
+  '    Print this help.',
+];
+
+const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler']) =>
+  cmd('client|' + name, arity, 'noscript loading stale ' + flags, NO_KEYS, 'slow connection', { ...G, summary, since: '2.4.0' }, handler);
+
+register(
+  cmd('ping', -1, 'fast', NO_KEYS, 'fast connection', { ...G, summary: 'Returns the server\'s liveliness response.' }, (ctx, args) => {
+    if (args.length > 2) throw new ReplyError(ERR.arity('ping'));
+    const c = ctx.client;
+    if (c.subs !== null && c.proto === 2) {
+      ctx.r.array(2);
+      ctx.r.bulk('pong');
+      ctx.r.bulk(args.length === 2 ? args[1] : '');
+    } else if (args.length === 2) ctx.r.bulk(args[1]);
+    else ctx.r.raw('+PONG\r\n');
+  }),
+  cmd('echo', 2, 'fast', NO_KEYS, 'fast connection', { ...G, summary: 'Returns the given string.' }, (ctx, args) => ctx.r.bulk(args[1])),
+  cmd('quit', -1, 'allow_busy noscript loading stale fast no_auth', NO_KEYS, 'fast connection', { ...G, summary: 'Closes the connection.' }, (ctx) => {
+    ctx.r.ok();
+    ctx.client.suspended = true;
+    const c = ctx.client;
+    setImmediate(() => ctx.server.closeClient(c, true));
+  }),
+  cmd('reset', 1, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', { ...G, summary: 'Resets the connection.', since: '6.2.0' }, (ctx) => reset(ctx)),
+  cmd('hello', -1, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', { ...G, summary: 'Handshakes with the Redis server.', since: '6.0.0' }, hello),
+  cmd('auth', -2, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', { ...G, summary: 'Authenticates the connection.' }, auth),
+  cmd('select', 2, 'loading stale fast', NO_KEYS, 'fast connection', { ...G, summary: 'Changes the selected database.' }, select),
+  {
+    ...cmd('client', -2, 'sentinel', NO_KEYS, 'slow', { ...G, summary: 'A container for client connection commands.', since: '2.4.0' }),
+    subcommands: [
+      sub('id', 2, '', 'Returns the unique client ID of the connection.', (ctx) => ctx.r.int(ctx.client.id)),
+      sub('getname', 2, '', 'Returns the name of the connection.', (ctx) => (ctx.client.name ? ctx.r.bulk(ctx.client.name) : ctx.r.null())),
+      sub('setname', 3, '', 'Sets the connection name.', (ctx, args) => {
+        if (!validName(args[2])) throw new ReplyError('ERR Client names cannot contain spaces, newlines or special characters.');
+        ctx.client.name = args[2];
+        ctx.r.ok();
+      }),
+      sub('setinfo', 4, '', 'Sets information specific to the client or connection.', (ctx, args) => {
+        const attr = args[2].toLowerCase();
+        if (!validName(args[3]) && args[3] !== '') throw new ReplyError(`ERR ${attr} cannot contain spaces, newlines or special characters.`);
+        if (attr === 'lib-name') ctx.client.libName = args[3];
+        else if (attr === 'lib-ver') ctx.client.libVer = args[3];
+        else throw new ReplyError(`ERR Unrecognized option '${args[2]}'`);
+        ctx.r.ok();
+      }),
+      sub('info', 2, '', 'Returns information about the connection.', (ctx) => ctx.r.verbatim(clientInfoLine(ctx.client) + '\n')),
+      sub('list', -2, 'admin', 'Lists open connections.', clientList),
+      sub('kill', -3, 'admin', 'Terminates open connections.', clientKill),
+      sub('no-evict', 3, '', 'Sets the client eviction mode of the connection.', (ctx, args) => {
+        ctx.client.noEvict = onOff(args[2]);
+        ctx.r.ok();
+      }),
+      sub('reply', 3, '', 'Instructs the server whether to reply to commands.', (ctx, args) => {
+        const m = args[2].toLowerCase();
+        if (m === 'on') {
+          ctx.client.replyMode = 'on';
+          ctx.r.ok();
+        } else if (m === 'off' || m === 'skip') ctx.client.replyMode = m;
+        else throw new ReplyError(ERR.syntax);
+      }),
+      sub('help', 2, '', 'Returns helpful text about the different subcommands.', (ctx) => {
+        ctx.r.array(CLIENT_HELP.length);
+        for (const l of CLIENT_HELP) ctx.r.simple(l);
+      }),
+    ],
+  },
+);

@@ -1,0 +1,2 @@
+/** expire family: not written yet. */
+export {};

@@ -1,0 +1,2 @@
+/** hashes family: not written yet. */
+export {};

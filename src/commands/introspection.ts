@@ -1,0 +1,2 @@
+/** introspection family: not written yet. */
+export {};

@@ -1,0 +1,2 @@
+/** keys family: not written yet. */
+export {};

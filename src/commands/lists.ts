@@ -1,0 +1,2 @@
+/** lists family: not written yet. */
+export {};

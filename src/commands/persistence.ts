@@ -1,0 +1,2 @@
+/** persistence family: not written yet. */
+export {};

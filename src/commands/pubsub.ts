@@ -1,0 +1,2 @@
+/** pubsub family: not written yet. */
+export {};

@@ -1,0 +1,43 @@
+/**
+ * The one command registry. Families (src/commands/<family>.ts) call
+ * `register(...)` with their table entries; the dispatcher looks commands up
+ * here, and COMMAND reports from here, so a new command is one entry plus one
+ * handler in the file of its family.
+ */
+import type { CommandSpec } from './spec.js';
+
+const byName = new Map<string, CommandSpec>();
+
+export function register(...specs: CommandSpec[]): void {
+  for (const spec of specs) {
+    if (byName.has(spec.name)) throw new Error(`command ${spec.name} registered twice`);
+    if (!spec.handler && !spec.subcommands) throw new Error(`command ${spec.name} has no handler`);
+    for (const sub of spec.subcommands ?? []) {
+      if (!sub.name.startsWith(spec.name + '|')) throw new Error(`subcommand ${sub.name} of ${spec.name}`);
+    }
+    byName.set(spec.name, spec);
+    // Clients send "GET" or "get": both spellings hit the map without lower-casing.
+    byName.set(spec.name.toUpperCase(), spec);
+  }
+}
+
+/** Look a command up by the name a client sent (any case). */
+export function lookup(name: string): CommandSpec | undefined {
+  return byName.get(name) ?? byName.get(name.toLowerCase());
+}
+
+export function lookupSub(parent: CommandSpec, sub: string): CommandSpec | undefined {
+  const want = parent.name + '|' + sub.toLowerCase();
+  return parent.subcommands?.find((s) => s.name === want);
+}
+
+/** Every top-level command, once. */
+export function allCommands(): CommandSpec[] {
+  const out: CommandSpec[] = [];
+  for (const [k, v] of byName) if (k === v.name) out.push(v);
+  return out;
+}
+
+export function arityOk(spec: CommandSpec, argc: number): boolean {
+  return spec.arity >= 0 ? argc === spec.arity : argc >= -spec.arity;
+}

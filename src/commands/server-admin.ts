@@ -1,0 +1,2 @@
+/** server-admin family: not written yet. */
+export {};

@@ -1,0 +1,2 @@
+/** sets family: not written yet. */
+export {};

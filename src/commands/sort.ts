@@ -1,0 +1,2 @@
+/** sort family: not written yet. */
+export {};

@@ -1,0 +1,119 @@
+/**
+ * The declarative command table entry, modelled on Redis's command table:
+ * one record drives dispatch, arity errors, COMMAND INFO/DOCS/GETKEYS,
+ * ACL categories and what is allowed while loading, in MULTI or subscribed.
+ */
+import type { CommandContext } from '../server/context.js';
+
+export type CommandFlag =
+  | 'write'
+  | 'readonly'
+  | 'denyoom'
+  | 'admin'
+  | 'pubsub'
+  | 'noscript'
+  | 'blocking'
+  | 'loading'
+  | 'stale'
+  | 'skip_monitor'
+  | 'skip_slowlog'
+  | 'fast'
+  | 'no_auth'
+  | 'may_replicate'
+  | 'no_multi'
+  | 'allow_busy'
+  | 'movablekeys';
+
+export interface KeySpec {
+  /** 1-based argument index of the first key, 0 if the command takes none. */
+  first: number;
+  /** Last key index; negative counts from the end (-1 = last argument). */
+  last: number;
+  step: number;
+}
+
+export interface ArgDoc {
+  name: string;
+  type: 'key' | 'string' | 'integer' | 'double' | 'pattern' | 'unix-time' | 'pure-token' | 'oneof' | 'block';
+  token?: string;
+  optional?: boolean;
+  multiple?: boolean;
+  arguments?: ArgDoc[];
+}
+
+export type Handler = (ctx: CommandContext, args: string[]) => void;
+
+export interface CommandSpec {
+  /** Lower-case name, e.g. "get"; subcommands as "client|setname". */
+  name: string;
+  /** Redis arity: exact count if >= 0, at least -arity if negative (name included). */
+  arity: number;
+  flags: CommandFlag[];
+  keys: KeySpec;
+  /** ACL categories without '@', e.g. ['string', 'read', 'fast']. */
+  acl: string[];
+  /** Redis's group for COMMAND DOCS: string, generic, connection, server, list... */
+  group: string;
+  summary: string;
+  since: string;
+  complexity?: string;
+  /** Argument docs shown as hints by redis-cli (COMMAND DOCS). */
+  args?: ArgDoc[];
+  /** Keys for commands whose key positions depend on arguments (movablekeys). */
+  getKeys?: (args: string[]) => number[];
+  handler?: Handler;
+  /** Subcommands, for containers such as CLIENT or CONFIG. */
+  subcommands?: CommandSpec[];
+}
+
+/** Shorthand used by the families: cmd('get', 2, 'readonly fast', [1,1,1], 'string read fast', ...). */
+export interface CmdOptions {
+  group: string;
+  summary: string;
+  since?: string;
+  complexity?: string;
+  args?: ArgDoc[];
+  getKeys?: (args: string[]) => number[];
+}
+
+export const NO_KEYS: KeySpec = { first: 0, last: 0, step: 0 };
+
+export function cmd(
+  name: string,
+  arity: number,
+  flags: string,
+  keys: [number, number, number] | KeySpec,
+  acl: string,
+  opts: CmdOptions,
+  handler?: Handler,
+): CommandSpec {
+  const ks = Array.isArray(keys) ? { first: keys[0], last: keys[1], step: keys[2] } : keys;
+  const fl = flags.split(/\s+/).filter(Boolean) as CommandFlag[];
+  if (opts.getKeys && !fl.includes('movablekeys')) fl.push('movablekeys');
+  return {
+    name,
+    arity,
+    flags: fl,
+    keys: ks,
+    acl: acl.split(/\s+/).filter(Boolean),
+    group: opts.group,
+    summary: opts.summary,
+    since: opts.since ?? '1.0.0',
+    complexity: opts.complexity,
+    args: opts.args,
+    getKeys: opts.getKeys,
+    handler,
+  };
+}
+
+/** The key argument indexes of one invocation. */
+export function keyPositions(spec: CommandSpec, args: string[]): number[] {
+  if (spec.getKeys) return spec.getKeys(args);
+  const { first, step } = spec.keys;
+  if (first === 0) return [];
+  let last = spec.keys.last;
+  if (last < 0) last = args.length + last;
+  const out: number[] = [];
+  for (let i = first; i <= last && i < args.length; i += step || 1) out.push(i);
+  return out;
+}

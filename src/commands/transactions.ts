@@ -1,0 +1,2 @@
+/** transactions family: not written yet. */
+export {};

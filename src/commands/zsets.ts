@@ -1,0 +1,2 @@
+/** zsets family: not written yet. */
+export {};

@@ -1,0 +1,35 @@
+/**
+ * The server's own parameters: network, limits, logging, databases, where
+ * snapshots go. Modules define theirs next to their code with defineParam.
+ */
+import { defineParam } from './params.js';
+
+const GB = 1024 ** 3;
+
+defineParam({ name: 'port', type: 'int', default: '6379', min: 0, max: 65535, help: 'TCP port to listen on (0 picks a free one)' });
+defineParam({ name: 'bind', type: 'string', default: '127.0.0.1', help: 'addresses to listen on, space- or comma-separated' });
+defineParam({ name: 'requirepass', type: 'string', default: '', mutable: true, secret: true, help: 'password clients must AUTH with (empty: none)' });
+defineParam({ name: 'databases', flag: 'dbnum', type: 'int', default: '16', min: 1, max: 1024, help: 'number of logical databases (SELECT 0..N-1)' });
+defineParam({ name: 'dir', type: 'string', default: './data', help: 'where snapshots go: a local folder, or s3://bucket/prefix' });
+defineParam({ name: 'dbfilename', type: 'string', default: 'dump-{timestamp}', mutable: true, help: 'snapshot file name; {timestamp} is replaced by the save time' });
+defineParam({ name: 'maxclients', type: 'int', default: '64000', min: 1, max: 1000000, mutable: true, help: 'maximum number of connected clients' });
+defineParam({ name: 'timeout', type: 'int', default: '0', min: 0, mutable: true, help: 'close idle clients after this many seconds (0: never)' });
+defineParam({ name: 'proto-max-bulk-len', type: 'memory', default: String(512 * 1024 * 1024), min: 1024 * 1024, mutable: true, help: 'largest bulk string a request may carry' });
+defineParam({ name: 'client-query-buffer-limit', type: 'memory', default: String(GB), min: 1024 * 1024, mutable: true, help: 'largest unparsed input a client may accumulate' });
+defineParam({ name: 'hz', type: 'int', default: '10', min: 1, max: 500, mutable: true, help: 'background task frequency (active expiry)' });
+defineParam({ name: 'loglevel', type: 'enum', default: 'notice', values: ['debug', 'verbose', 'notice', 'warning', 'info', 'error'], mutable: true, help: 'log verbosity' });
+defineParam({ name: 'logtostderr', type: 'bool', default: 'no', flagOnly: true, help: 'write logs to stderr instead of stdout' });
+defineParam({ name: 'flagfile', type: 'string', default: '', flagOnly: true, help: 'read more flags from this file, one --name=value per line' });
+defineParam({ name: 'snapshot-strict', type: 'bool', default: 'yes', help: 'a snapshot that cannot be read at boot is fatal instead of fenced' });
+defineParam({ name: 'maxmemory', type: 'memory', default: '0', mutable: true, help: 'memory limit (accepted for compatibility; 0 = none)' });
+defineParam({ name: 'maxmemory-policy', type: 'enum', default: 'noeviction', mutable: true, values: ['noeviction', 'allkeys-lru', 'volatile-lru', 'allkeys-random', 'volatile-random', 'volatile-ttl', 'allkeys-lfu', 'volatile-lfu'], help: 'eviction policy (accepted for compatibility)' });
+defineParam({ name: 'appendonly', type: 'bool', default: 'no', help: 'append-only file (not supported: snapshots only)', validate: (v) => (v === 'yes' ? 'appendonly is not supported' : null) });
+defineParam({ name: 'lua-time-limit', type: 'int', default: '5000', mutable: true, help: 'accepted for compatibility' });
+defineParam({ name: 'notify-keyspace-events', type: 'string', default: '', mutable: true, help: 'accepted for compatibility' });
+defineParam({ name: 'slowlog-log-slower-than', type: 'int', default: '10000', mutable: true, help: 'accepted for compatibility' });
+defineParam({ name: 'slowlog-max-len', type: 'int', default: '128', mutable: true, help: 'accepted for compatibility' });
+defineParam({ name: 'latency-monitor-threshold', type: 'int', default: '0', mutable: true, help: 'accepted for compatibility' });
+defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
+defineParam({ name: 'lazyfree-lazy-user-flush', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
+defineParam({ name: 'active-expire-effort', type: 'int', default: '1', min: 1, max: 10, mutable: true, help: 'how hard the active expire cycle works' });
+defineParam({ name: 'enable-debug-command', type: 'enum', default: 'no', values: ['yes', 'no', 'local'], help: 'allow DEBUG' });

@@ -1,0 +1,170 @@
+/**
+ * One logical database (SELECT n): the key table plus the rules every
+ * command goes through, so that expiry, snapshots, WATCH and blocking pops
+ * see every change.
+ *
+ * The contract for write commands:
+ *  - replace or create a value with `set`, remove with `delete`;
+ *  - to change a collection in place, take it with `getForWrite` (which lets
+ *    a running snapshot copy it first), change it, then call `modified(key)`;
+ *    if it became empty, `delete` it (Redis never keeps empty collections).
+ */
+import type { Keyspace } from './keyspace.js';
+import { KeyTable, type Segment } from './table.js';
+import type { Value } from '../types/value.js';
+
+/** A client WATCHing keys: told when one changes. */
+export interface Watcher {
+  watchedKeyTouched(): void;
+}
+
+export class Database {
+  table = new KeyTable();
+  /** WATCHed keys of this db (multi.ts keeps it). */
+  readonly watched = new Map<string, Set<Watcher>>();
+
+  constructor(
+    public id: number,
+    private readonly ks: Keyspace,
+  ) {}
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** Lazy expiry: true (and the key is gone) if it had expired. */
+  private expireIfNeeded(seg: Segment, key: string): boolean {
+    if (seg.exp === null) return false;
+    const at = seg.exp.get(key);
+    if (at === undefined || at > this.ks.now) return false;
+    if (this.ks.loading) return false;
+    this.table.willMutate(seg);
+    this.table.remove(seg, key);
+    this.ks.stats.expiredKeys++;
+    this.modified(key);
+    return true;
+  }
+
+  /** The live value of key, or undefined (read commands). Counts hits/misses. */
+  get(key: string): Value | undefined {
+    const seg = this.table.segmentOf(key);
+    const v = seg.m.get(key);
+    if (v === undefined || this.expireIfNeeded(seg, key)) {
+      this.ks.stats.misses++;
+      return undefined;
+    }
+    this.ks.stats.hits++;
+    return v;
+  }
+
+  /** Like get, but without touching hit/miss stats (EXISTS, TYPE, internal use). */
+  peek(key: string): Value | undefined {
+    const seg = this.table.segmentOf(key);
+    const v = seg.m.get(key);
+    if (v === undefined || this.expireIfNeeded(seg, key)) return undefined;
+    return v;
+  }
+
+  /** The value about to be changed in place; a running snapshot copies it first. */
+  getForWrite(key: string): Value | undefined {
+    const seg = this.table.segmentOf(key);
+    const v = seg.m.get(key);
+    if (v === undefined || this.expireIfNeeded(seg, key)) return undefined;
+    this.table.willMutate(seg);
+    return v;
+  }
+
+  /**
+   * Create or replace key. Its TTL is cleared unless `keepTtl`; `expireAt`
+   * (absolute ms) sets a new one.
+   */
+  set(key: string, value: Value, keepTtl = false, expireAt?: number): void {
+    const t = this.table;
+    const seg = t.segmentOf(key);
+    t.willMutate(seg);
+    t.put(seg, key, value);
+    if (expireAt !== undefined) t.setExpiry(t.segmentOf(key), key, expireAt);
+    else if (!keepTtl && seg.exp !== null) t.dropExpiry(t.segmentOf(key), key);
+    this.modified(key);
+  }
+
+  delete(key: string): boolean {
+    const t = this.table;
+    const seg = t.segmentOf(key);
+    if (!seg.m.has(key)) return false;
+    if (this.expireIfNeeded(seg, key)) return false;
+    t.willMutate(seg);
+    t.remove(seg, key);
+    this.modified(key);
+    return true;
+  }
+
+  exists(key: string): boolean {
+    return this.peek(key) !== undefined;
+  }
+
+  /** Absolute expiry in ms, or undefined if key has none (or does not exist). */
+  expireAt(key: string): number | undefined {
+    const seg = this.table.segmentOf(key);
+    return seg.exp === null ? undefined : seg.exp.get(key);
+  }
+
+  /** Set key's absolute expiry; a time already past deletes it (as Redis). */
+  setExpire(key: string, at: number): void {
+    if (at <= this.ks.now && !this.ks.loading) {
+      this.delete(key);
+      return;
+    }
+    const t = this.table;
+    const seg = t.segmentOf(key);
+    t.willMutate(seg);
+    t.setExpiry(seg, key, at);
+    this.modified(key);
+  }
+
+  /** Remove key's TTL; true if it had one. */
+  persist(key: string): boolean {
+    const t = this.table;
+    const seg = t.segmentOf(key);
+    if (seg.exp === null || !seg.exp.has(key)) return false;
+    t.willMutate(seg);
+    t.dropExpiry(seg, key);
+    this.modified(key);
+    return true;
+  }
+
+  /** Redis signalModifiedKey: WATCH invalidation and the save-rule change counter. */
+  modified(key: string): void {
+    this.ks.dirty++;
+    if (this.watched.size !== 0) {
+      const ws = this.watched.get(key);
+      if (ws !== undefined) for (const w of ws) w.watchedKeyTouched();
+    }
+  }
+
+  /** Tell blocked clients (BLPOP, BZPOPMIN...) that key may now serve them. */
+  signalReady(key: string): void {
+    this.ks.keyReady?.(this, key);
+  }
+
+  /**
+   * Drop every key. The old table is handed off whole, so a running snapshot
+   * keeps reading it unchanged instead of copying everything first.
+   */
+  flush(): number {
+    const n = this.table.size;
+    if (this.watched.size !== 0) {
+      for (const [k, ws] of this.watched) if (this.table.get(k) !== undefined) for (const w of ws) w.watchedKeyTouched();
+    }
+    this.table = new KeyTable();
+    this.ks.dirty += n;
+    return n;
+  }
+
+  /** Keys of `seg` that are live (not logically expired). */
+  isLive(seg: Segment, key: string): boolean {
+    if (seg.exp === null) return true;
+    const at = seg.exp.get(key);
+    return at === undefined || at > this.ks.now;
+  }
+}

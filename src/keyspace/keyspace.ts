@@ -1,0 +1,91 @@
+/**
+ * All databases, the command clock, and the active expire cycle.
+ */
+import { Database } from './db.js';
+import type { Segment } from './table.js';
+
+export interface KeyspaceStats {
+  hits: number;
+  misses: number;
+  expiredKeys: number;
+  evictedKeys: number;
+}
+
+export class Keyspace {
+  readonly dbs: Database[];
+  /**
+   * The time commands see, in ms: set once per command by the dispatcher so
+   * that one command (or a MULTI) sees one instant, as Redis does.
+   */
+  now = Date.now();
+  /** Changes since the last successful save (rdb_changes_since_last_save). */
+  dirty = 0;
+  /** True while a snapshot is being loaded: no lazy expiry then. */
+  loading = false;
+  readonly stats: KeyspaceStats = { hits: 0, misses: 0, expiredKeys: 0, evictedKeys: 0 };
+  /** Set by the blocking-commands module: a key may serve blocked clients. */
+  keyReady: ((db: Database, key: string) => void) | null = null;
+
+  private expireIters: (IterableIterator<Segment> | null)[];
+
+  constructor(dbnum: number) {
+    this.dbs = Array.from({ length: dbnum }, (_, i) => new Database(i, this));
+    this.expireIters = this.dbs.map(() => null);
+  }
+
+  tick(): number {
+    return (this.now = Date.now());
+  }
+
+  flushAll(): number {
+    let n = 0;
+    for (const db of this.dbs) n += db.flush();
+    return n;
+  }
+
+  /** SWAPDB: the tables trade places; db objects (and their WATCH lists) stay. */
+  swap(a: number, b: number): void {
+    const da = this.dbs[a];
+    const db = this.dbs[b];
+    const t = da.table;
+    da.table = db.table;
+    db.table = t;
+    this.expireIters[a] = this.expireIters[b] = null;
+  }
+
+  /**
+   * Reclaim expired keys nobody reads, without blocking: walk the segments
+   * that hold TTLs, a bounded slice per call, resuming where the last call
+   * stopped. Returns how many keys were removed.
+   */
+  activeExpire(budgetMs: number): number {
+    if (this.loading) return 0;
+    const start = this.tick();
+    let removed = 0;
+    for (let i = 0; i < this.dbs.length; i++) {
+      const db = this.dbs[i];
+      const table = db.table;
+      if (table.expiresCount === 0) continue;
+      let it = this.expireIters[i] ?? table.withExpiry.values();
+      for (;;) {
+        const r = it.next();
+        if (r.done) {
+          it = table.withExpiry.values();
+          this.expireIters[i] = null;
+          break;
+        }
+        const seg = r.value;
+        if (seg.exp === null) continue;
+        for (const [key, at] of seg.exp) {
+          // peek() applies the same lazy-expiry path a read would.
+          if (at <= this.now && db.peek(key) === undefined) removed++;
+        }
+        if (Date.now() - start >= budgetMs) {
+          this.expireIters[i] = it;
+          return removed;
+        }
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * KeyTable: one database's keys, as an extendible hash table of small Maps
+ * (Dragonfly's Dash, in spirit).
+ *
+ * A directory of 2^depth slots points at segments; a key lives in the
+ * segment at `dir[hash & mask]`. A segment that grows past SEGMENT_MAX splits
+ * in two by the next hash bit, so growth never rehashes the whole table (no
+ * pause at 10M keys), and the directory doubles only by copying pointers.
+ *
+ * Why segments rather than one Map:
+ *  - snapshots: each segment carries the epoch of the last snapshot that
+ *    serialized it, and every mutation calls `willMutate(seg)` first, so a
+ *    running snapshot serializes the segment's pre-change contents before the
+ *    change (copy-on-write at segment level, with no per-key memory);
+ *  - SCAN: a reverse-binary cursor over directory slots (as Redis walks its
+ *    buckets) never misses a key present for the whole scan, even if the
+ *    directory doubles meanwhile;
+ *  - RANDOMKEY and the active expire cycle sample segments cheaply.
+ */
+import { hashKey } from './hash.js';
+import type { Value } from '../types/value.js';
+
+const SEGMENT_MAX = 64;
+
+export class Segment {
+  readonly m = new Map<string, Value>();
+  /** Absolute expiry (ms since epoch) of the keys in `m` that have one. */
+  exp: Map<string, number> | null = null;
+  /** Epoch of the last snapshot that captured this segment. */
+  snapEpoch = 0;
+  constructor(public depth: number) {}
+}
+
+/** Called with a segment about to change while a snapshot of this table runs. */
+export type SnapshotHook = (seg: Segment) => void;
+
+export class KeyTable {
+  dir: Segment[] = [new Segment(0)];
+  private mask = 0;
+  /** log2(dir.length) */
+  depth = 0;
+  size = 0;
+  expiresCount = 0;
+  /** Segments with keys that have an expiry: what the active expire cycle walks. */
+  readonly withExpiry = new Set<Segment>();
+  /** Epoch of the snapshot in progress over this table, 0 if none. */
+  snapEpoch = 0;
+  snapshotHook: SnapshotHook | null = null;
+
+  segmentOf(key: string): Segment {
+    return this.dir[hashKey(key) & this.mask];
+  }
+
+  /** Must precede every change to a segment: lets a running snapshot copy it first. */
+  willMutate(seg: Segment): void {
+    if (seg.snapEpoch < this.snapEpoch) this.snapshotHook!(seg);
+  }
+
+  get(key: string): Value | undefined {
+    return this.dir[hashKey(key) & this.mask].m.get(key);
+  }
+
+  /** Insert or replace; `seg` must be segmentOf(key) and willMutate already called. */
+  put(seg: Segment, key: string, value: Value): void {
+    const m = seg.m;
+    const before = m.size;
+    m.set(key, value);
+    if (m.size !== before) {
+      this.size++;
+      if (m.size > SEGMENT_MAX) this.split(seg);
+    }
+  }
+
+  /** Remove key and its expiry; `seg` must be segmentOf(key), willMutate called. */
+  remove(seg: Segment, key: string): boolean {
+    if (!seg.m.delete(key)) return false;
+    this.size--;
+    if (seg.exp !== null) this.dropExpiry(seg, key);
+    return true;
+  }
+
+  getExpiry(seg: Segment, key: string): number | undefined {
+    return seg.exp === null ? undefined : seg.exp.get(key);
+  }
+
+  setExpiry(seg: Segment, key: string, at: number): void {
+    if (seg.exp === null) {
+      seg.exp = new Map();
+      this.withExpiry.add(seg);
+    }
+    const before = seg.exp.size;
+    seg.exp.set(key, at);
+    if (seg.exp.size !== before) this.expiresCount++;
+  }
+
+  dropExpiry(seg: Segment, key: string): boolean {
+    const exp = seg.exp;
+    if (exp === null || !exp.delete(key)) return false;
+    this.expiresCount--;
+    if (exp.size === 0) {
+      seg.exp = null;
+      this.withExpiry.delete(seg);
+    }
+    return true;
+  }
+
+  private split(seg: Segment): void {
+    if (seg.depth === this.depth) {
+      this.dir = this.dir.concat(this.dir);
+      this.depth++;
+      this.mask = this.dir.length - 1;
+    }
+    const bit = 1 << seg.depth;
+    // The slots that share seg agree on the hash bits below `bit`.
+    let low = 0;
+    for (const k of seg.m.keys()) {
+      low = hashKey(k) & (bit - 1);
+      break;
+    }
+    const hi = new Segment(seg.depth + 1);
+    hi.snapEpoch = seg.snapEpoch;
+    seg.depth++;
+    for (const [k, v] of seg.m) {
+      if (hashKey(k) & bit) {
+        hi.m.set(k, v);
+        seg.m.delete(k);
+        const at = seg.exp?.get(k);
+        if (at !== undefined) {
+          seg.exp!.delete(k);
+          if (hi.exp === null) hi.exp = new Map();
+          hi.exp.set(k, at);
+        }
+      }
+    }
+    if (hi.exp !== null) this.withExpiry.add(hi);
+    if (seg.exp !== null && seg.exp.size === 0) {
+      seg.exp = null;
+      this.withExpiry.delete(seg);
+    }
+    // Every directory slot that pointed at seg and has the new bit set now
+    // points at hi.
+    for (let i = low | bit; i < this.dir.length; i += bit << 1) this.dir[i] = hi;
+  }
+
+  /** Each segment once, in directory order (slots that alias a shallower segment are skipped). */
+  *segments(): IterableIterator<Segment> {
+    for (let i = 0; i < this.dir.length; i++) {
+      const seg = this.dir[i];
+      if (i < 1 << seg.depth) yield seg;
+    }
+  }
+
+  /**
+   * One SCAN step from `cursor`: calls `emit` for the keys whose hash falls in
+   * the visited directory slots, and returns the next cursor (0 when done).
+   * Reverse-binary increment over the directory, as Redis's dictScan, so a
+   * key present from start to end is returned at least once even if the
+   * directory doubles between calls.
+   */
+  scan(cursor: number, count: number, emit: (key: string, value: Value, seg: Segment) => void): number {
+    let visited = 0;
+    do {
+      const mask = this.mask;
+      const slot = cursor & mask;
+      const seg = this.dir[slot];
+      // A shallower segment is shared by several slots: emit only the keys of
+      // this slot, so each key comes once per cycle.
+      if (seg.depth === this.depth) {
+        for (const [k, v] of seg.m) emit(k, v, seg);
+        visited += seg.m.size;
+      } else {
+        for (const [k, v] of seg.m) {
+          if ((hashKey(k) & mask) === slot) {
+            emit(k, v, seg);
+            visited++;
+          }
+        }
+      }
+      // Reverse-binary increment of the masked cursor.
+      cursor |= ~mask;
+      cursor = reverseBits(cursor);
+      cursor = (cursor + 1) >>> 0;
+      cursor = reverseBits(cursor);
+      cursor >>>= 0;
+      visited++;
+    } while (cursor !== 0 && visited < count);
+    return cursor;
+  }
+
+  /** A random key, or undefined if the table is empty. */
+  randomKey(): string | undefined {
+    if (this.size === 0) return undefined;
+    const n = this.dir.length;
+    for (let tries = 0; tries < 64; tries++) {
+      const seg = this.dir[(Math.random() * n) | 0];
+      if (seg.m.size > 0) return nth(seg.m.keys(), (Math.random() * seg.m.size) | 0);
+    }
+    // Sparse table: walk from a random slot.
+    const start = (Math.random() * n) | 0;
+    for (let i = 0; i < n; i++) {
+      const seg = this.dir[(start + i) % n];
+      if (seg.m.size > 0) return nth(seg.m.keys(), (Math.random() * seg.m.size) | 0);
+    }
+    return undefined;
+  }
+}
+
+function nth<T>(it: IterableIterator<T>, n: number): T | undefined {
+  for (const v of it) if (n-- === 0) return v;
+  return undefined;
+}
+
+function reverseBits(v: number): number {
+  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
+  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
+  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
+  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
+  v = (v >>> 16) | (v << 16);
+  return v >>> 0;
+}

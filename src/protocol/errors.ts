@@ -1,0 +1,79 @@
+/**
+ * Errors a handler throws to answer a client; the dispatcher writes them as
+ * `-<message>`. Shared Redis texts live here so every family says them the
+ * same way.
+ */
+export class ReplyError extends Error {
+  /** `message` includes the code: "ERR ...", "WRONGTYPE ...". */
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+export const ERR = {
+  syntax: 'ERR syntax error',
+  notInt: 'ERR value is not an integer or out of range',
+  notFloat: 'ERR value is not a valid float',
+  overflow: 'ERR increment or decrement would overflow',
+  noSuchKey: 'ERR no such key',
+  wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  dbIndex: 'ERR DB index is out of range',
+  noAuth: 'NOAUTH Authentication required.',
+  loading: 'LOADING Redis is loading the dataset in memory',
+  invalidExpire: (cmd: string) => `ERR invalid expire time in '${cmd}' command`,
+  arity: (cmd: string) => `ERR wrong number of arguments for '${cmd}' command`,
+} as const;
+
+/** Redis string2ll: the whole string must be a canonical 64-bit integer. */
+export function parseIntArg(s: string, err: string = ERR.notInt): number {
+  const n = toSafeInt(s);
+  if (n === null) throw new ReplyError(err);
+  return n;
+}
+
+/**
+ * Integer argument, or null. Accepts what Redis's string2ll accepts: no
+ * spaces, no '+', no leading zeros. Values beyond 2^53 are refused unless
+ * they fit int64 exactly as a BigInt is not needed (callers that need full
+ * int64, INCRBY, use parseInt64).
+ */
+export function toSafeInt(s: string): number | null {
+  if (s.length === 0 || s.length > 20) return null;
+  if (!/^(-?[1-9][0-9]*|0)$/.test(s)) return null;
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) return null;
+  return n;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Full int64 parse (string2ll), or null. */
+export function parseInt64(s: string): bigint | null {
+  if (s.length === 0 || s.length > 20) return null;
+  if (!/^(-?[1-9][0-9]*|0)$/.test(s)) return null;
+  const n = BigInt(s);
+  if (n < INT64_MIN || n > INT64_MAX) return null;
+  return n;
+}
+
+export function inInt64(n: bigint): boolean {
+  return n >= INT64_MIN && n <= INT64_MAX;
+}
+
+/** Redis's strtod-based float argument: "inf", "-inf", decimals, exponents; no NaN, no spaces. */
+export function parseFloatArg(s: string, err: string = ERR.notFloat): number {
+  const n = toFloat(s);
+  if (n === null) throw new ReplyError(err);
+  return n;
+}
+
+export function toFloat(s: string): number | null {
+  if (s.length === 0 || /^\s|\s$/.test(s)) return null;
+  const l = s.toLowerCase();
+  if (l === 'inf' || l === '+inf' || l === 'infinity' || l === '+infinity') return Infinity;
+  if (l === '-inf' || l === '-infinity') return -Infinity;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return null;
+  const n = Number(s);
+  return Number.isNaN(n) ? null : n;
+}

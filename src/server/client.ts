@@ -1,0 +1,101 @@
+/**
+ * One connection: its socket, request parser and session state (db, protocol,
+ * name, auth, transaction, subscriptions, blocking).
+ */
+import type { Socket } from 'node:net';
+import { RequestParser } from '../protocol/parser.js';
+import { Reply } from '../protocol/reply.js';
+import type { Database, Watcher } from '../keyspace/db.js';
+import type { CommandSpec } from '../commands/spec.js';
+
+/** MULTI state: queued commands and whether one was rejected while queueing. */
+export interface MultiState {
+  queue: { spec: CommandSpec; args: string[] }[];
+  failed: boolean;
+}
+
+/** Pub/sub subscriptions (kept by the pubsub family). */
+export interface SubState {
+  channels: Set<string>;
+  patterns: Set<string>;
+}
+
+export class Client implements Watcher {
+  readonly id: number;
+  readonly parser: RequestParser;
+  readonly createdAt = Date.now();
+  lastInteraction = Date.now();
+  name = '';
+  libName = '';
+  libVer = '';
+  proto: 2 | 3 = 2;
+  authenticated: boolean;
+  db: Database;
+  /** Last command run, for CLIENT LIST cmd=. */
+  lastCommand = 'NULL';
+  /** CLIENT REPLY: 'on', 'off', or 'skip' (the next command only). */
+  replyMode: 'on' | 'off' | 'skip' = 'on';
+  multi: MultiState | null = null;
+  /** WATCHed keys: db -> keys. */
+  watching: Map<Database, Set<string>> | null = null;
+  /** A WATCHed key changed: the next EXEC fails. */
+  dirtyCas = false;
+  subs: SubState | null = null;
+  /**
+   * Suspended: a command (blocking pop, SAVE) will answer later; until then
+   * the rest of the pipeline waits in the parser, as in Redis.
+   */
+  suspended = false;
+  /** Called when the connection closes (blocking ops unregister here). */
+  onClose: (() => void) | null = null;
+  closing = false;
+  noEvict = false;
+  /** Argument bytes seen while unauthenticated... not needed: limits live in the parser. */
+
+  constructor(
+    id: number,
+    readonly socket: Socket,
+    db: Database,
+    parserLimits: { maxBulkLen: number; maxQueryBuffer: number },
+    needsAuth: boolean,
+  ) {
+    this.id = id;
+    this.db = db;
+    this.authenticated = !needsAuth;
+    this.parser = new RequestParser({ ...parserLimits, unauthenticated: needsAuth });
+  }
+
+  get addr(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+  get laddr(): string {
+    return `${this.socket.localAddress}:${this.socket.localPort}`;
+  }
+
+  setAuthenticated(v: boolean): void {
+    this.authenticated = v;
+    this.parser.limits.unauthenticated = !v;
+  }
+
+  watchedKeyTouched(): void {
+    this.dirtyCas = true;
+  }
+
+  /**
+   * Write a reply outside the request loop (unblocked pop, pub/sub message,
+   * deferred SAVE): encoded in its own buffer and written at once.
+   */
+  send(write: (r: Reply) => void): void {
+    if (this.closing) return;
+    const r = new Reply();
+    r.proto = this.proto;
+    r.sink = this.socket;
+    write(r);
+    r.flush();
+  }
+
+  /** Write pre-encoded protocol bytes (a message shared by many subscribers). */
+  sendRaw(b: Buffer): void {
+    if (!this.closing) this.socket.write(b);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * From a parsed request to a reply, in the order Redis's processCommand
+ * checks things: unknown command, arity, auth, transaction context,
+ * MISCONF, pub/sub context, loading, then MULTI queueing or the call itself.
+ */
+import { arityOk, lookup, lookupSub } from '../commands/registry.js';
+import type { CommandSpec } from '../commands/spec.js';
+import { ERR, ReplyError } from '../protocol/errors.js';
+import type { CommandContext } from './context.js';
+import { log } from '../log.js';
+
+export interface CommandStats {
+  calls: number;
+  usec: number;
+  rejected: number;
+  failed: number;
+}
+
+const stats = new Map<string, CommandStats>();
+
+export function commandStats(): Map<string, CommandStats> {
+  return stats;
+}
+
+function statsOf(spec: CommandSpec): CommandStats {
+  let s = stats.get(spec.name);
+  if (s === undefined) {
+    s = { calls: 0, usec: 0, rejected: 0, failed: 0 };
+    stats.set(spec.name, s);
+  }
+  return s;
+}
+
+/** Commands a RESP2 client may send while subscribed. */
+const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'quit', 'reset']);
+/** Commands that run immediately inside MULTI instead of being queued. */
+const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+function reject(ctx: CommandContext, msg: string, spec?: CommandSpec): void {
+  if (spec) statsOf(spec).rejected++;
+  // A command refused while queueing makes EXEC fail (EXECABORT).
+  if (ctx.client.multi !== null) ctx.client.multi.failed = true;
+  ctx.r.error(msg);
+}
+
+function unknownCommand(ctx: CommandContext, args: string[]): void {
+  let rest = '';
+  for (let i = 1; i < args.length && rest.length < 128; i++) rest += `'${args[i].slice(0, 128 - rest.length)}' `;
+  reject(ctx, `ERR unknown command '${args[0].slice(0, 128)}', with args beginning with: ${rest}`);
+}
+
+/** Resolve a command (and subcommand) or answer the error; returns null if answered. */
+export function resolve(ctx: CommandContext, args: string[]): CommandSpec | null {
+  let spec = lookup(args[0]);
+  if (spec === undefined) {
+    unknownCommand(ctx, args);
+    return null;
+  }
+  if (spec.subcommands !== undefined && args.length >= 2) {
+    const sub = lookupSub(spec, args[1]);
+    if (sub === undefined) {
+      reject(ctx, `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`, spec);
+      return null;
+    }
+    spec = sub;
+  }
+  if (!arityOk(spec, args.length)) {
+    reject(ctx, ERR.arity(spec.name), spec);
+    return null;
+  }
+  return spec;
+}
+
+export function processCommand(ctx: CommandContext, args: string[]): void {
+  const c = ctx.client;
+  const spec = resolve(ctx, args);
+  if (spec === null) return;
+  const flags = spec.flags;
+  if (!c.authenticated && !flags.includes('no_auth')) return reject(ctx, ERR.noAuth, spec);
+  if (c.multi !== null && flags.includes('no_multi')) return reject(ctx, 'ERR Command not allowed inside a transaction', spec);
+  const server = ctx.server;
+  if (server.writesDenied !== null && (flags.includes('write') || spec.name === 'ping')) {
+    return reject(ctx, server.writesDenied, spec);
+  }
+  if (c.subs !== null && c.proto === 2 && !PUBSUB_ALLOWED.has(spec.name)) {
+    return reject(ctx, `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`, spec);
+  }
+  if (server.loading && !flags.includes('loading')) return reject(ctx, ERR.loading, spec);
+  if (c.multi !== null && !MULTI_IMMEDIATE.has(spec.name)) {
+    c.multi.queue.push({ spec, args });
+    ctx.r.raw('+QUEUED\r\n');
+    return;
+  }
+  call(ctx, spec, args);
+}
+
+/**
+ * Run one command (no checks: EXEC calls this for its queue). Handler errors
+ * thrown as ReplyError become the reply; anything else is a bug, logged, and
+ * answered as an error without taking the server down.
+ */
+export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): void {
+  const s = statsOf(spec);
+  ctx.ks.tick();
+  const t0 = performance.now();
+  const c = ctx.client;
+  c.lastCommand = spec.name;
+  try {
+    spec.handler!(ctx, args);
+  } catch (e) {
+    s.failed++;
+    if (e instanceof ReplyError) ctx.r.error(e.message);
+    else {
+      log.error({ err: e, command: spec.name }, 'command failed with an internal error');
+      ctx.r.error(`ERR internal error in '${spec.name}': ${(e as Error).message}`);
+    }
+  }
+  s.calls++;
+  s.usec += (performance.now() - t0) * 1000;
+  ctx.server.stats.commands++;
+}

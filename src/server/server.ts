@@ -1,0 +1,215 @@
+/**
+ * The TCP server: accepts clients, feeds their bytes to the parser, runs
+ * commands and writes all replies for one read in one write.
+ */
+import net from 'node:net';
+import { Client } from './client.js';
+import { CommandContext } from './context.js';
+import { processCommand } from './dispatch.js';
+import { Keyspace } from '../keyspace/keyspace.js';
+import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
+import { Reply } from '../protocol/reply.js';
+import { getInt, getString } from '../config/params.js';
+import { log } from '../log.js';
+
+export interface ServerStats {
+  startTime: number;
+  connectionsReceived: number;
+  rejectedConnections: number;
+  commands: number;
+  netInputBytes: number;
+  netOutputBytes: number;
+}
+
+/** Something to run when the server stops (snapshot on shutdown, close S3...). */
+export type ShutdownHook = (opts: { save: boolean | null; force: boolean }) => Promise<void>;
+
+export class Server {
+  readonly ks: Keyspace;
+  readonly clients = new Map<number, Client>();
+  readonly stats: ServerStats = {
+    startTime: Date.now(),
+    connectionsReceived: 0,
+    rejectedConnections: 0,
+    commands: 0,
+    netInputBytes: 0,
+    netOutputBytes: 0,
+  };
+  /** Data commands answer -LOADING while true. */
+  loading = false;
+  /** When set (after a failed save), write commands get this error (MISCONF). */
+  writesDenied: string | null = null;
+  readonly runId = Array.from({ length: 40 }, () => '0123456789abcdef'[(Math.random() * 16) | 0]).join('');
+  readonly shutdownHooks: ShutdownHook[] = [];
+  /** Work done every 1000/hz ms (active expiry, save rules...). */
+  readonly cronJobs: (() => void)[] = [];
+
+  private readonly listeners: net.Server[] = [];
+  private readonly reply = new Reply();
+  private readonly ctx: CommandContext;
+  private nextClientId = 1;
+  private cronTimer: NodeJS.Timeout | null = null;
+  port = 0;
+
+  constructor(dbnum: number) {
+    this.ks = new Keyspace(dbnum);
+    this.ctx = new CommandContext(this, this.ks);
+  }
+
+  async listen(): Promise<void> {
+    const addrs = getString('bind').split(/[\s,]+/).filter(Boolean);
+    let port = getInt('port');
+    for (const host of addrs) {
+      const srv = net.createServer({ noDelay: true }, (s) => this.accept(s));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen({ host, port, backlog: 511 }, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      // With --port 0, later addresses share the port the first one got.
+      port = (srv.address() as net.AddressInfo).port;
+      this.listeners.push(srv);
+    }
+    this.port = port;
+    this.startCron();
+  }
+
+  private startCron(): void {
+    const hz = getInt('hz');
+    this.cronTimer = setInterval(() => this.cron(), Math.max(1, Math.floor(1000 / hz)));
+    this.cronTimer.unref();
+  }
+
+  private cron(): void {
+    // Redis spends at most 25% of each cron period on active expiry.
+    this.ks.activeExpire(Math.max(1, 250 / getInt('hz')));
+    const idle = getInt('timeout');
+    if (idle > 0) {
+      const now = Date.now();
+      for (const c of this.clients.values()) {
+        if (!c.suspended && c.subs === null && now - c.lastInteraction > idle * 1000) this.closeClient(c);
+      }
+    }
+    for (const job of this.cronJobs) job();
+  }
+
+  private accept(socket: net.Socket): void {
+    this.stats.connectionsReceived++;
+    if (this.clients.size >= getInt('maxclients')) {
+      this.stats.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const c = new Client(
+      this.nextClientId++,
+      socket,
+      this.ks.dbs[0],
+      { maxBulkLen: getInt('proto-max-bulk-len'), maxQueryBuffer: getInt('client-query-buffer-limit') },
+      getString('requirepass') !== '',
+    );
+    this.clients.set(c.id, c);
+    socket.on('data', (chunk: Buffer) => this.onData(c, chunk));
+    socket.on('error', () => this.closeClient(c));
+    socket.on('close', () => this.closeClient(c));
+  }
+
+  private onData(c: Client, chunk: Buffer): void {
+    this.stats.netInputBytes += chunk.length;
+    c.lastInteraction = Date.now();
+    try {
+      c.parser.feed(chunk);
+    } catch (e) {
+      if (e instanceof QueryBufferOverflow) {
+        log.warn({ client: c.id, addr: c.addr }, 'closing client that reached max query buffer length');
+        this.closeClient(c);
+        return;
+      }
+      throw e;
+    }
+    this.processInput(c);
+  }
+
+  /** Run every complete command the client has sent, then write the replies at once. */
+  processInput(c: Client): void {
+    const r = this.reply;
+    const ctx = this.ctx;
+    r.sink = c.socket;
+    r.proto = c.proto;
+    ctx.client = c;
+    ctx.db = c.db;
+    ctx.r = r;
+    while (!c.suspended && !c.closing) {
+      let args: string[] | null;
+      try {
+        args = c.parser.next();
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        r.error('ERR ' + e.message);
+        this.flush(c, r);
+        log.info({ client: c.id, addr: c.addr, error: e.message }, 'protocol error, closing client');
+        this.closeClient(c, true);
+        return;
+      }
+      if (args === null) break;
+      if (args.length === 0) continue;
+      const mode = c.replyMode;
+      if (mode === 'on') {
+        processCommand(ctx, args);
+      } else {
+        // CLIENT REPLY OFF/SKIP: drop what the command wrote, except the
+        // +OK of a CLIENT REPLY ON that ends OFF mode.
+        const mark = r.mark();
+        processCommand(ctx, args);
+        if (mode === 'skip') {
+          r.rewind(mark);
+          if (c.replyMode === 'skip') c.replyMode = 'on';
+        } else if (c.replyMode === 'off') r.rewind(mark);
+      }
+      r.proto = c.proto;
+    }
+    this.flush(c, r);
+  }
+
+  private flush(c: Client, r: Reply): void {
+    this.stats.netOutputBytes += r.pending;
+    r.flush();
+  }
+
+  /** Continue a suspended client's pipeline (after it was answered). */
+  resume(c: Client): void {
+    c.suspended = false;
+    setImmediate(() => {
+      if (!c.closing && !c.suspended && c.parser.buffered > 0) this.processInput(c);
+    });
+  }
+
+  /** Close a client; `afterWrite` lets a final error reply reach it first. */
+  closeClient(c: Client, afterWrite = false): void {
+    if (c.closing) return;
+    c.closing = true;
+    this.clients.delete(c.id);
+    c.onClose?.();
+    for (const [db, keys] of c.watching ?? []) {
+      for (const k of keys) {
+        const ws = db.watched.get(k);
+        ws?.delete(c);
+        if (ws?.size === 0) db.watched.delete(k);
+      }
+    }
+    c.watching = null;
+    this.clientClosedHooks.forEach((h) => h(c));
+    if (afterWrite) c.socket.end();
+    else c.socket.destroy();
+  }
+
+  /** Modules that keep per-client state (pub/sub, blocking) clean up here. */
+  readonly clientClosedHooks: ((c: Client) => void)[] = [];
+
+  async close(): Promise<void> {
+    if (this.cronTimer) clearInterval(this.cronTimer);
+    for (const l of this.listeners) l.close();
+    for (const c of [...this.clients.values()]) this.closeClient(c);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Where snapshots live, behind one small interface (Litestream's
+ * ReplicaClient idea): everything above it (snapshotter, loader, retention,
+ * strict boot) is backend-agnostic. One file per backend: file.ts (a local
+ * folder, the embedded default) and s3.ts.
+ *
+ * The commit protocol every backend follows: snapshot data goes under a new,
+ * never-reused name; only when it is completely and durably stored is a small
+ * manifest written, last, create-only. A snapshot exists if and only if its
+ * manifest does; nothing is ever overwritten in place.
+ */
+import type { Readable } from 'node:stream';
+
+/** The manifest: committed last, it is what makes a snapshot exist. */
+export interface Manifest {
+  /** Manifest format version. */
+  format: 1;
+  /** Unique snapshot id, also the data object's name stem. */
+  id: string;
+  /** Monotonically increasing per server lineage: newest = highest seq. */
+  seq: number;
+  /** ms since epoch at the snapshot's instant. */
+  createdAt: number;
+  serverId: string;
+  /** Backend-relative name of the data object/file. */
+  dataName: string;
+  /** Data size in bytes. */
+  size: number;
+  /** Checksum over the data as the snapshot format defines it (hex). */
+  checksum: string;
+  /** Keys per db (index = db number). */
+  keys: number[];
+  /** Backend version tag of the data (S3 ETag) so reads can be pinned to it. */
+  etag?: string;
+}
+
+/** Why a backend operation failed, as strict boot classifies it. */
+export type BackendFailure =
+  /** bucket / folder does not exist */
+  | 'missing'
+  /** permission, bad or expired credentials */
+  | 'auth'
+  /** timeouts, resets, 5xx, throttling: worth retrying */
+  | 'transient'
+  /** the data object changed or vanished while being read (412): restart the load */
+  | 'changed'
+  /** data or manifest unreadable, truncated, checksum mismatch */
+  | 'corrupt'
+  /** anything else */
+  | 'other';
+
+export class BackendError extends Error {
+  constructor(
+    message: string,
+    readonly failure: BackendFailure,
+    /** Provider's code (e.g. "NoSuchBucket", "AccessDenied", "ENOENT"). */
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Writes one snapshot's data; nothing is visible until commit(). */
+export interface SnapshotWriter {
+  /** The data, as a stream the writer consumes with backpressure. */
+  readonly dataName: string;
+  /** Store everything `data` yields; resolves when durable (fsync / upload done), returns the etag if any. */
+  upload(data: Readable): Promise<{ size: number; etag?: string }>;
+  /** Write the manifest, last, create-only. */
+  commit(manifest: Manifest): Promise<void>;
+  /** Remove whatever was written (failed save): no orphaned temp files or multipart parts. */
+  abort(): Promise<void>;
+}
+
+export interface SnapshotBackend {
+  /** For logs and INFO: "file:///abs/dir" or "s3://bucket/prefix". Never contains secrets. */
+  readonly location: string;
+  /** Check the destination exists and is usable (HeadBucket, stat dir); throws BackendError. */
+  check(): Promise<void>;
+  /** Start writing a new snapshot under a fresh name derived from `id`. */
+  create(id: string): Promise<SnapshotWriter>;
+  /** Committed snapshots (those with a manifest), newest first by seq. */
+  list(): Promise<Manifest[]>;
+  /**
+   * The data of a committed snapshot. S3 pins every read to manifest.etag and
+   * fails the stream with BackendError('changed') if the object was replaced.
+   */
+  open(manifest: Manifest): Promise<Readable>;
+  /** Delete a snapshot: manifest first (so it stops existing), then its data. */
+  delete(manifest: Manifest): Promise<void>;
+}
