@@ -8,6 +8,7 @@ import { getString } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import { VERSION } from '../version.js';
+import { unblockClient } from '../server/blocking.js';
 
 const G = { group: 'connection' };
 
@@ -308,6 +309,18 @@ register(
           ctx.r.ok();
         } else if (m === 'off' || m === 'skip') ctx.client.replyMode = m;
         else throw new ReplyError(ERR.syntax);
+      }),
+      sub('unblock', -3, '', 'Unblocks a client blocked by a blocking command from a different connection.', (ctx, args) => {
+        const id = toSafeInt(args[2]);
+        if (id === null) throw new ReplyError(ERR.notInt);
+        let withError = false;
+        if (args.length === 4) {
+          const how = args[3].toLowerCase();
+          if (how === 'error') withError = true;
+          else if (how !== 'timeout') throw new ReplyError('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+        } else if (args.length > 4) throw new ReplyError(ERR.syntax);
+        const target = ctx.server.clients.get(id);
+        ctx.r.int(target !== undefined && unblockClient(ctx.server, target, withError) ? 1 : 0);
       }),
       sub('help', 2, '', 'Returns helpful text about the different subcommands.', (ctx) => {
         ctx.r.array(CLIENT_HELP.length);

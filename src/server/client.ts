@@ -41,6 +41,8 @@ export class Client implements Watcher {
   /** A WATCHed key changed: the next EXEC fails. */
   dirtyCas = false;
   subs: SubState | null = null;
+  /** Running EXEC's queue: blocking commands must not block. */
+  inExec = false;
   /**
    * Suspended: a command (blocking pop, SAVE) will answer later; until then
    * the rest of the pipeline waits in the parser, as in Redis.
@@ -50,7 +52,6 @@ export class Client implements Watcher {
   onClose: (() => void) | null = null;
   closing = false;
   noEvict = false;
-  /** Argument bytes seen while unauthenticated... not needed: limits live in the parser. */
 
   constructor(
     id: number,

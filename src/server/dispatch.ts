@@ -8,6 +8,7 @@ import type { CommandSpec } from '../commands/spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import type { CommandContext } from './context.js';
 import { log } from '../log.js';
+import { handleReadyKeys, hasReadyKeys } from './blocking.js';
 
 export interface CommandStats {
   calls: number;
@@ -92,6 +93,9 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
     return;
   }
   call(ctx, spec, args);
+  // Like Redis, clients blocked on keys this command filled are served
+  // once the command (or the whole EXEC) is done.
+  if (hasReadyKeys()) handleReadyKeys(ctx.server);
 }
 
 /**

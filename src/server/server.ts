@@ -11,6 +11,7 @@ import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
 import { Reply } from '../protocol/reply.js';
 import { getInt, getString } from '../config/params.js';
 import { log } from '../log.js';
+import { installBlocking } from './blocking.js';
 
 export interface ServerStats {
   startTime: number;
@@ -54,6 +55,7 @@ export class Server {
   constructor(dbnum: number) {
     this.ks = new Keyspace(dbnum);
     this.ctx = new CommandContext(this, this.ks);
+    installBlocking(this.ks);
   }
 
   async listen(): Promise<void> {
