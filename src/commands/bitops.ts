@@ -323,7 +323,8 @@ function bitfield(ctx: CommandContext, args: string[], roOnly: boolean): void {
   if (roOnly) throw new ReplyError('ERR BITFIELD_RO only supports the GET subcommand');
   const { value, grew } = paddedForBit(ctx, key, highestBit);
   const buf = Buffer.from(value, 'latin1');
-  let changed = grew;
+  // Like Redis, every field write that changed something counts as one change.
+  let changes = 0;
   r.array(ops.length);
   for (const op of ops) {
     const old = readField(buf, op.offset, op.bits, op.signed);
@@ -339,9 +340,12 @@ function bitfield(ctx: CommandContext, args: string[], roOnly: boolean): void {
     }
     r.int(op.opcode === INCRBY ? next : old);
     writeField(buf, op.offset, op.bits, next);
-    if (next !== old) changed = true;
+    if (grew || next !== old) changes++;
   }
-  if (changed) ctx.db.set(key, buf.latin1Slice(0, buf.length), true);
+  if (changes > 0 || grew) {
+    ctx.db.set(key, buf.latin1Slice(0, buf.length), true);
+    if (changes > 1) ctx.ks.dirty += changes - 1;
+  }
 }
 
 // ---- table ----
