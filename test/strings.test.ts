@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 /** Poll until cond() holds or the deadline passes. */
-async function eventually(cond: () => Promise<boolean>, ms = 3000): Promise<void> {
+async function eventually(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met before the deadline');
@@ -106,7 +106,8 @@ describe('GET and SET', () => {
   it('expires keys set with PX, SETEX, PSETEX and keeps a TTL with KEEPTTL', async () => {
     await r.set('e1', 'v', 'PX', 60);
     await r.psetex('e2', 60, 'v');
-    await r.set('e3', 'v', 'PX', 60);
+    // Generous TTLs where a later command must still find the key: the test machine may be busy.
+    await r.set('e3', 'v', 'PX', 300);
     await r.set('e3', 'w', 'KEEPTTL');
     await r.set('e4', 'v', 'PX', 60);
     await r.set('e4', 'w'); // a plain SET drops the TTL
@@ -129,9 +130,10 @@ describe('GET and SET', () => {
     expect(await r.call('GETEX', 'gx-missing', 'EX', '10')).toBeNull();
     await r.set('gx1', 'one');
     expect(await r.call('GETEX', 'gx1', 'PX', '60')).toBe('one');
-    await r.set('gx2', 'two', 'PX', 80);
-    await r.set('gx-control', 'c', 'PX', 80);
+    await r.set('gx2', 'two', 'PX', 300);
     expect(await r5.call('GETEX', 'gx2', 'PERSIST')).toBe('two');
+    // Set after the PERSIST with the same TTL: once it is gone, gx2's old TTL has passed too.
+    await r.set('gx-control', 'c', 'PX', 300);
     expect(await r5.call('GETEX', 'gx2')).toBe('two');
     await eventually(async () => (await r.get('gx1')) === null && (await r.get('gx-control')) === null);
     expect(await r.get('gx2')).toBe('two');
@@ -243,7 +245,7 @@ describe('INCR family', () => {
   });
 
   it('keeps the TTL of the key it increments', async () => {
-    await r.set('cttl', '5', 'PX', 60);
+    await r.set('cttl', '5', 'PX', 300);
     expect(await r.incr('cttl')).toBe(6);
     await eventually(async () => (await r.get('cttl')) === null);
   });
