@@ -258,7 +258,12 @@ function lcs(ctx: CommandContext, args: string[]): void {
   }
   // table[i*(blen+1)+j] = LCS length of a[0..i) and b[0..j).
   const w = blen + 1;
-  const table = new Uint32Array(cells);
+  let table: Uint32Array;
+  try {
+    table = new Uint32Array(cells);
+  } catch {
+    throw new ReplyError('ERR Insufficient memory, failed allocating transient memory for LCS');
+  }
   for (let i = 1; i <= alen; i++) {
     const ca = a.charCodeAt(i - 1);
     const row = i * w;
