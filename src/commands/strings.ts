@@ -281,7 +281,7 @@ function lcs(ctx: CommandContext, args: string[]): void {
   if (getLen) return ctx.r.int(total);
 
   // Walk back from the end, collecting the common string and the matching ranges.
-  const out: number[] = new Array(total);
+  const out = Buffer.allocUnsafe(total);
   const ranges: number[][] = [];
   let idx = total;
   let i = alen;
@@ -317,7 +317,7 @@ function lcs(ctx: CommandContext, args: string[]): void {
       aStart = -1;
     }
   }
-  if (!getIdx) return ctx.r.bulk(latin1FromCodes(out));
+  if (!getIdx) return ctx.r.bulk(out.latin1Slice(0, total));
   const r = ctx.r;
   r.map(2);
   r.bulk('matches');
@@ -334,13 +334,6 @@ function lcs(ctx: CommandContext, args: string[]): void {
   }
   r.bulk('len');
   r.int(total);
-}
-
-/** Char codes to a latin1 string, in chunks (apply has an argument limit). */
-function latin1FromCodes(codes: number[]): string {
-  let s = '';
-  for (let k = 0; k < codes.length; k += 8192) s += String.fromCharCode.apply(null, codes.slice(k, k + 8192));
-  return s;
 }
 
 // ---- table ----
@@ -488,7 +481,7 @@ register(
     const n = incrementArg(args[2]);
     // -INT64_MIN does not fit: Redis refuses before looking at the key.
     if (typeof n === 'bigint' && n === -(2n ** 63n)) throw new ReplyError('ERR decrement would overflow');
-    incrBy(ctx, args[1], typeof n === 'number' ? -n : -n);
+    incrBy(ctx, args[1], -n);
   }),
   cmd('incrbyfloat', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Increment the float value of a key by the given amount', since: '2.6.0', complexity: 'O(1)', args: [KEY, { name: 'increment', type: 'double' }] }, incrByFloat),
   cmd('getrange', 4, 'readonly', [1, 1, 1], 'string read slow', { group: S, summary: 'Get a substring of the string stored at a key', since: '2.4.0', complexity: RANGE_COMPLEXITY, args: [KEY, { name: 'start', type: 'integer' }, { name: 'end', type: 'integer' }] }, getRange),

@@ -165,10 +165,6 @@ export function addLongDouble(a: LongDouble, b: LongDouble): LongDouble | null {
   return round64(sum < 0n, sum < 0n ? -sum : sum, e, false);
 }
 
-export function isInfinite(x: LongDouble): boolean {
-  return x.inf;
-}
-
 const TEN17 = 10n ** 17n;
 
 /**
