@@ -286,6 +286,12 @@ describe('INCR family', () => {
     }
     await expect(r.incrbyfloat('fz', 'nan')).rejects.toThrow('ERR value is not a valid float');
     await expect(r.incrbyfloat('fz', '1e99999')).rejects.toThrow('ERR value is not a valid float');
+    // Subnormal long doubles are numbers to Redis; what rounds to zero is not.
+    await r.set('fsub', '1');
+    expect(await r.incrbyfloat('fsub', '2e-4935')).toBe('1');
+    await r.set('fsub', '0');
+    expect(await r.incrbyfloat('fsub', '-3e-4940')).toBe('0');
+    await expect(r.incrbyfloat('fsub', '1e-5000')).rejects.toThrow('ERR value is not a valid float');
   });
 });
 

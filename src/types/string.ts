@@ -44,7 +44,7 @@ export function fitsInt64(n: bigint): boolean {
 
 // ---- 80-bit long double ----
 
-/** value = (neg ? -1 : 1) * m * 2^e; m is 0 (zero) or in [2^63, 2^64). */
+/** value = (neg ? -1 : 1) * m * 2^e; m is 0 (zero), in [2^63, 2^64), or smaller for subnormals. */
 export interface LongDouble {
   neg: boolean;
   m: bigint;
@@ -56,7 +56,7 @@ const TWO63 = 1n << 63n;
 const TWO64 = 1n << 64n;
 /** Largest exponent e with m*2^e finite (max long double is (2^64-1)*2^16320). */
 const MAX_E = 16383 - 63;
-/** Below the smallest normal (2^-16382) we call it zero: subnormals are not kept. */
+/** The exponent of the smallest normal's last bit; subnormals keep it with fewer mantissa bits. */
 const MIN_E = -16382 - 63;
 /** Redis's MAX_LONG_DOUBLE_CHARS: longer inputs are not numbers to it. */
 export const MAX_LONG_DOUBLE_CHARS = 5 * 1024;
@@ -69,28 +69,31 @@ function bitLength(n: bigint): number {
   return (h.length - 1) * 4 + (32 - Math.clz32(parseInt(h[0], 16)));
 }
 
-/** Round n*2^e (plus a bit more if `sticky`) to 64 bits, ties to even. */
+/**
+ * Round n*2^e (plus a bit more if `sticky`) to a long double, ties to even:
+ * 64 mantissa bits, fewer for subnormals (glibc's strtold returns those, and
+ * Redis accepts them), zero below half the smallest subnormal.
+ */
 function round64(neg: boolean, n: bigint, e: number, sticky: boolean): LongDouble {
   if (n === 0n) return { neg, m: 0n, e: 0, inf: false };
-  const len = bitLength(n);
+  const target = Math.max(e + bitLength(n) - 64, MIN_E);
   let m: bigint;
-  if (len <= 64) {
-    m = n << BigInt(64 - len);
-    e -= 64 - len;
+  if (target <= e) {
+    m = n << BigInt(e - target);
   } else {
-    const shift = BigInt(len - 64);
+    const shift = BigInt(target - e);
     m = n >> shift;
     const rem = n & ((1n << shift) - 1n);
     const half = 1n << (shift - 1n);
     if (rem > half || (rem === half && (sticky || (m & 1n) === 1n))) m++;
-    e += len - 64;
-    if (m === TWO64) {
-      m = TWO63;
-      e++;
-    }
+  }
+  e = target;
+  if (m === TWO64) {
+    m = TWO63;
+    e++;
   }
   if (e > MAX_E) return { neg, m: 0n, e: 0, inf: true };
-  if (e < MIN_E) return { neg, m: 0n, e: 0, inf: false };
+  if (m === 0n) return { neg, m: 0n, e: 0, inf: false };
   return { neg, m, e, inf: false };
 }
 
@@ -123,7 +126,7 @@ export function parseLongDouble(s: string): LongDouble | null {
     const exp10 = exp - frac.length;
     const magnitude = digits.length + exp10; // value is below 10^magnitude
     if (magnitude > 4933) return null; // overflow (ERANGE, HUGE_VAL)
-    if (magnitude < -4950) return null; // underflow to zero (ERANGE)
+    if (magnitude < -4960) return null; // underflow to zero (ERANGE)
     const n = BigInt(digits);
     const r = exp10 >= 0 ? round64(neg, n * 10n ** BigInt(exp10), 0, false) : fromRatio(neg, n, 10n ** BigInt(-exp10));
     if (r.inf || r.m === 0n) return null;
@@ -136,7 +139,7 @@ export function parseLongDouble(s: string): LongDouble | null {
     const hex = ((m[2] ?? '') + frac).replace(/^0+/, '');
     if (hex === '') return { ...ZERO, neg };
     const e = (m[5] === undefined ? 0 : Number(m[5])) - 4 * frac.length;
-    if (e + hex.length * 4 > 16400 || e + hex.length * 4 < -16500) return null;
+    if (e + hex.length * 4 > 16400 || e + hex.length * 4 < -16600) return null;
     const r = round64(neg, BigInt('0x' + hex), e, false);
     if (r.inf || r.m === 0n) return null;
     return r;
