@@ -219,6 +219,25 @@ describe('TIME, LATENCY, DEBUG, MEMORY', () => {
   });
 });
 
+describe('MONITOR', () => {
+  it('streams executed commands with db, address and quoted args; hides admin commands and passwords', async () => {
+    const m = await RawClient.connect(srv.port);
+    m.write(resp('MONITOR'));
+    expect(await m.readUntil('\r\n')).toBe('+OK\r\n');
+    await r.set('mon', 'a"b\x00');
+    await r.config('GET', 'hz');
+    await r.call('AUTH', 'secret').catch(() => null);
+    await r.get('mon');
+    const l1 = await m.readUntil('\r\n');
+    expect(l1).toMatch(/^\+\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "set" "mon" "a\\"b\\x00"\r\n$/);
+    const l2 = await m.readUntil('\r\n');
+    expect(l2).toMatch(/"AUTH" "\(redacted\)"/);
+    const l3 = await m.readUntil('\r\n');
+    expect(l3).toMatch(/"get" "mon"/);
+    m.close();
+  });
+});
+
 describe('SHUTDOWN', () => {
   it('rejects bad option combinations', async () => {
     expect(await err(r.call('SHUTDOWN', 'SAVE', 'NOSAVE'))).toBe('ERR syntax error');

@@ -13,6 +13,7 @@ import { infoText } from '../server/info.js';
 import { resetInfoStats } from './server-info.js';
 import { debugCommand } from './debug.js';
 import { memoryCommand } from './memory.js';
+import { monitorCommand } from './monitor.js';
 import { shutdown } from '../server/lifecycle.js';
 import { blockedKeysOf } from '../server/blocking.js';
 import type { Database } from '../keyspace/db.js';
@@ -249,6 +250,7 @@ register(
   },
   cmd('debug', -2, 'admin noscript loading stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'A container for debugging commands.' }, debugCommand),
   memoryCommand,
+  monitorCommand,
   cmd('dbsize', 1, 'readonly fast', NO_KEYS, 'keyspace read fast', { ...G, summary: 'Returns the number of keys in the database.' }, (ctx) => ctx.r.int(ctx.db.size)),
   {
     ...cmd('function', -2, '', NO_KEYS, 'slow', { group: 'scripting', summary: 'A container for function commands.', since: '7.0.0' }),
