@@ -124,6 +124,11 @@ describe('CONFIG', () => {
     expect(await err(r.call('CONFIG', 'SET', 'hz', '30', 'hz', '40'))).toMatch(/duplicate parameter/);
     expect(await err(r.call('CONFIG', 'SET', 'databases', '20'))).toMatch(/can't set immutable config/);
     expect(await err(r.call('CONFIG', 'SET', 'nosuchparam', '1'))).toBe("ERR Unknown option or number of arguments for CONFIG SET - 'nosuchparam'");
+    expect(await err(r.call('CONFIG', 'SET', 'daemonize', 'yes'))).toBe("ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config");
+    expect(await err(r.call('CONFIG', 'SET', 'maxmemory', '10000001', 'maxmemory-clients', '200%'))).toBe(
+      "ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - percentage argument must be less or equal to 100",
+    );
+    expect(await r.config('GET', 'maxmemory')).toEqual(['maxmemory', '0']);
     await r.config('SET', 'hz', '10');
   });
 
