@@ -1,2 +1,280 @@
-/** introspection family: not written yet. */
-export {};
+/**
+ * COMMAND and its subcommands (COUNT INFO DOCS LIST GETKEYS
+ * GETKEYSANDFLAGS HELP), answered from the command table in Redis 7.0's
+ * exact shapes: clients (redis-cli hints, cluster-aware clients computing
+ * key slots) parse these replies.
+ */
+import { register, allCommands, lookup, lookupSub, arityOk } from './registry.js';
+import { cmd, keyPositions, NO_KEYS, type ArgDoc, type CommandSpec } from './spec.js';
+import { ERR, ReplyError } from '../protocol/errors.js';
+import { globMatch } from '../keyspace/glob.js';
+import type { Reply } from '../protocol/reply.js';
+import type { CommandContext } from '../server/context.js';
+
+const G = { group: 'server' };
+
+/** Flags COMMAND shows, in Redis's order (may_replicate and sentinel are hidden there too). */
+const SHOWN_FLAGS = [
+  'write', 'readonly', 'denyoom', 'module', 'admin', 'pubsub', 'noscript', 'blocking', 'loading', 'stale',
+  'skip_monitor', 'skip_slowlog', 'asking', 'fast', 'no_auth', 'no_mandatory_keys', 'no_async_loading',
+  'no_multi', 'movablekeys', 'allow_busy',
+];
+const ACL_ORDER = [
+  'keyspace', 'read', 'write', 'set', 'sortedset', 'list', 'hash', 'string', 'bitmap', 'hyperloglog', 'geo',
+  'stream', 'pubsub', 'admin', 'fast', 'slow', 'blocking', 'dangerous', 'connection', 'transaction', 'scripting',
+];
+
+/** A command by the name a client gives, subcommands as "config|get". */
+function byFullName(name: string): CommandSpec | undefined {
+  const bar = name.indexOf('|');
+  if (bar < 0) return lookup(name);
+  const parent = lookup(name.slice(0, bar));
+  return parent && lookupSub(parent, name.slice(bar + 1));
+}
+
+function hasKeys(spec: CommandSpec): boolean {
+  return spec.keys.first > 0 || spec.getKeys !== undefined;
+}
+
+/** Key-spec flags by what the command does with its keys (Redis's per-command specs, approximated). */
+function keySpecFlags(spec: CommandSpec): string[] {
+  const f = spec.flags as string[];
+  if (f.includes('write')) return spec.acl.includes('read') ? ['RW', 'access', 'update'] : ['RW', 'update'];
+  return ['RO', 'access'];
+}
+
+function replyKeySpecs(r: Reply, spec: CommandSpec): void {
+  if (!hasKeys(spec)) return r.set(0);
+  r.set(1);
+  r.map(3);
+  r.bulk('flags');
+  const flags = keySpecFlags(spec);
+  r.set(flags.length);
+  for (const f of flags) r.simple(f);
+  const { first, last, step } = spec.keys;
+  r.bulk('begin_search');
+  r.map(2);
+  r.bulk('type');
+  if (first > 0) {
+    r.bulk('index');
+    r.bulk('spec');
+    r.map(1);
+    r.bulk('index');
+    r.int(first);
+  } else {
+    r.bulk('unknown');
+    r.bulk('spec');
+    r.map(0);
+  }
+  r.bulk('find_keys');
+  r.map(2);
+  r.bulk('type');
+  if (first > 0) {
+    r.bulk('range');
+    r.bulk('spec');
+    r.map(3);
+    r.bulk('lastkey');
+    r.int(last < 0 ? last : last - first);
+    r.bulk('keystep');
+    r.int(step);
+    r.bulk('limit');
+    r.int(0);
+  } else {
+    r.bulk('unknown');
+    r.bulk('spec');
+    r.map(0);
+  }
+}
+
+function replyInfo(r: Reply, spec: CommandSpec | undefined): void {
+  if (spec === undefined) return r.null();
+  r.array(10);
+  r.bulk(spec.name);
+  r.int(spec.arity);
+  const flags = SHOWN_FLAGS.filter((f) => (spec.flags as string[]).includes(f));
+  r.set(flags.length);
+  for (const f of flags) r.simple(f);
+  r.int(spec.keys.first);
+  r.int(spec.keys.last);
+  r.int(spec.keys.step);
+  const acl = ACL_ORDER.filter((c) => spec.acl.includes(c));
+  r.set(acl.length);
+  for (const c of acl) r.simple('@' + c);
+  r.set(0); // tips
+  replyKeySpecs(r, spec);
+  const subs = spec.subcommands ?? [];
+  if (subs.length === 0) r.set(0);
+  else {
+    r.array(subs.length);
+    for (const s of subs) replyInfo(r, s);
+  }
+}
+
+function replyArgs(r: Reply, args: ArgDoc[]): void {
+  r.array(args.length);
+  for (const a of args) {
+    const flags: string[] = [];
+    if (a.optional) flags.push('optional');
+    if (a.multiple) flags.push('multiple');
+    const nested = a.type === 'oneof' || a.type === 'block';
+    const keyIdx = a.type === 'key';
+    r.map(2 + (keyIdx ? 1 : 0) + (a.token ? 1 : 0) + (flags.length ? 1 : 0) + (nested ? 1 : 0));
+    r.bulk('name');
+    r.bulk(a.name);
+    r.bulk('type');
+    r.bulk(a.type);
+    if (keyIdx) {
+      r.bulk('key_spec_index');
+      r.int(0);
+    }
+    if (a.token) {
+      r.bulk('token');
+      r.bulk(a.token);
+    }
+    if (flags.length) {
+      r.bulk('flags');
+      r.set(flags.length);
+      for (const f of flags) r.simple(f);
+    }
+    if (nested) {
+      r.bulk('arguments');
+      replyArgs(r, a.arguments ?? []);
+    }
+  }
+}
+
+function replyDocs(r: Reply, spec: CommandSpec): void {
+  const subs = spec.subcommands ?? [];
+  const n = 3 + (spec.complexity ? 1 : 0) + (spec.args ? 1 : 0) + (subs.length ? 1 : 0);
+  r.map(n);
+  r.bulk('summary');
+  r.bulk(spec.summary);
+  r.bulk('since');
+  r.bulk(spec.since);
+  r.bulk('group');
+  r.bulk(spec.group);
+  if (spec.complexity) {
+    r.bulk('complexity');
+    r.bulk(spec.complexity);
+  }
+  if (spec.args) {
+    r.bulk('arguments');
+    replyArgs(r, spec.args);
+  }
+  if (subs.length) {
+    r.bulk('subcommands');
+    r.map(subs.length);
+    for (const s of subs) {
+      r.bulk(s.name);
+      replyDocs(r, s);
+    }
+  }
+}
+
+function getKeys(ctx: CommandContext, args: string[], withFlags: boolean): void {
+  const argv = args.slice(2);
+  let spec = lookup(argv[0]);
+  if (spec !== undefined && spec.subcommands !== undefined && argv.length >= 2) spec = lookupSub(spec, argv[1]);
+  if (spec === undefined) throw new ReplyError('ERR Invalid command specified');
+  if (!hasKeys(spec)) throw new ReplyError('ERR The command has no key arguments');
+  if (!arityOk(spec, argv.length)) throw new ReplyError('ERR Invalid number of arguments specified for command');
+  const pos = keyPositions(spec, argv);
+  if (pos.length === 0) throw new ReplyError('ERR Invalid arguments specified for command');
+  const flags = keySpecFlags(spec);
+  ctx.r.array(pos.length);
+  for (const p of pos) {
+    if (!withFlags) {
+      ctx.r.bulk(argv[p]);
+      continue;
+    }
+    ctx.r.array(2);
+    ctx.r.bulk(argv[p]);
+    ctx.r.set(flags.length);
+    for (const f of flags) ctx.r.simple(f);
+  }
+}
+
+function list(ctx: CommandContext, args: string[]): void {
+  let filter: ((s: CommandSpec) => boolean) | null = null;
+  if (args.length > 2) {
+    if (args.length !== 5 || args[2].toLowerCase() !== 'filterby') throw new ReplyError(ERR.syntax);
+    const arg = args[4];
+    switch (args[3].toLowerCase()) {
+      case 'module':
+        filter = () => false;
+        break;
+      case 'aclcat':
+        filter = (s) => s.acl.includes(arg.toLowerCase());
+        break;
+      case 'pattern':
+        filter = (s) => globMatch(arg, s.name, true);
+        break;
+      default:
+        throw new ReplyError(ERR.syntax);
+    }
+  }
+  const out: string[] = [];
+  const visit = (s: CommandSpec) => {
+    if (filter === null || filter(s)) out.push(s.name);
+    for (const sub of s.subcommands ?? []) visit(sub);
+  };
+  for (const s of allCommands()) visit(s);
+  ctx.r.bulks(out);
+}
+
+const HELP = [
+  'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  '(no subcommand)',
+  '    Return details about all Redis commands.',
+  'COUNT',
+  '    Return the total number of commands in this Redis server.',
+  'LIST',
+  '    Return a list of all commands in this Redis server.',
+  'INFO [<command-name> ...]',
+  '    Return details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'DOCS [<command-name> ...]',
+  '    Return documentation details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'GETKEYS <full-command>',
+  '    Return the keys from a full Redis command.',
+  'GETKEYSANDFLAGS <full-command>',
+  '    Return the keys and the access flags from a full Redis command.',
+  'HELP',
+  '    Prints this help.',
+];
+
+function infoAll(ctx: CommandContext): void {
+  const all = allCommands();
+  ctx.r.array(all.length);
+  for (const s of all) replyInfo(ctx.r, s);
+}
+
+const sub = (name: string, arity: number, summary: string, handler: CommandSpec['handler'], since = '2.8.13') =>
+  cmd(`command|${name}`, arity, 'loading stale', NO_KEYS, 'slow connection', { group: 'server', summary, since }, handler);
+
+register({
+  ...cmd('command', -1, 'loading stale', NO_KEYS, 'slow connection', { ...G, summary: 'Returns detailed information about all commands.', since: '2.8.13' }, infoAll),
+  subcommands: [
+    sub('count', 2, 'Returns a count of commands.', (ctx) => ctx.r.int(allCommands().length)),
+    sub('info', -2, 'Returns information about one, multiple or all commands.', (ctx, args) => {
+      if (args.length === 2) return infoAll(ctx);
+      ctx.r.array(args.length - 2);
+      for (let i = 2; i < args.length; i++) replyInfo(ctx.r, byFullName(args[i]));
+    }),
+    sub('docs', -2, 'Returns documentary information about one, multiple or all commands.', (ctx, args) => {
+      const specs = args.length === 2 ? allCommands() : args.slice(2).map(byFullName).filter((s): s is CommandSpec => s !== undefined);
+      ctx.r.map(specs.length);
+      for (const s of specs) {
+        ctx.r.bulk(s.name);
+        replyDocs(ctx.r, s);
+      }
+    }, '7.0.0'),
+    sub('list', -2, 'Returns a list of command names.', list, '7.0.0'),
+    sub('getkeys', -3, 'Extracts the key names from an arbitrary command.', (ctx, args) => getKeys(ctx, args, false)),
+    sub('getkeysandflags', -3, 'Extracts the key names and access flags for an arbitrary command.', (ctx, args) => getKeys(ctx, args, true), '7.0.0'),
+    sub('help', 2, 'Returns helpful text about the different subcommands.', (ctx) => ctx.r.bulks(HELP), '5.0.0'),
+  ],
+});

@@ -1,2 +1,255 @@
-/** keys family: not written yet. */
-export {};
+/**
+ * Generic key commands (Redis's db.c / object.c): DEL UNLINK EXISTS TYPE KEYS
+ * SCAN RANDOMKEY RENAME RENAMENX COPY MOVE TOUCH OBJECT.
+ */
+import { register } from './registry.js';
+import { cmd, type ArgDoc } from './spec.js';
+import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
+import { globMatch } from '../keyspace/glob.js';
+import { getString } from '../config/params.js';
+import { typeOf, type Value } from '../types/value.js';
+import type { CommandContext } from '../server/context.js';
+import type { Database } from '../keyspace/db.js';
+
+const G = { group: 'generic' };
+const SAME_OBJECT = 'ERR source and destination objects are the same';
+
+const key = (name = 'key', more: Partial<ArgDoc> = {}): ArgDoc => ({ name, type: 'key', ...more });
+
+/** Redis getIntFromObject: a 32-bit int or the generic integer error. */
+function intArg(s: string): number {
+  const n = parseInt64(s);
+  if (n === null || n < -2147483648n || n > 2147483647n) throw new ReplyError(ERR.notInt);
+  return Number(n);
+}
+
+function dbArg(ctx: CommandContext, s: string): Database {
+  const id = intArg(s);
+  if (id < 0 || id >= ctx.ks.dbs.length) throw new ReplyError(ERR.dbIndex);
+  return ctx.ks.dbs[id];
+}
+
+/** A copy that shares nothing with the original (strings are immutable already). */
+function dup(v: Value): Value {
+  return typeof v === 'string' ? v : v.clone();
+}
+
+/** OBJECT ENCODING of a string, by the rules Redis applies when it stores one. */
+export function stringEncoding(s: string): string {
+  if (s.length <= 20 && parseInt64(s) !== null) return 'int';
+  return s.length <= 44 ? 'embstr' : 'raw';
+}
+
+function del(ctx: CommandContext, args: string[]): void {
+  let n = 0;
+  for (let i = 1; i < args.length; i++) if (ctx.db.delete(args[i])) n++;
+  ctx.r.int(n);
+}
+
+/** Redis strtoul-based cursor: digits only, any size; we keep the low 32 bits (our cursor space). */
+function parseCursor(s: string): number {
+  if (!/^[0-9]+$/.test(s) || s.length > 20 || BigInt(s) > 0xffffffffffffffffn) throw new ReplyError('ERR invalid cursor');
+  return Number(BigInt(s) & 0xffffffffn);
+}
+
+function scan(ctx: CommandContext, args: string[]): void {
+  let cursor = parseCursor(args[1]);
+  let count = 10;
+  let pattern: string | null = null;
+  let type: string | null = null;
+  for (let i = 2; i < args.length; i += 2) {
+    const opt = args[i].toLowerCase();
+    if (i + 1 >= args.length) throw new ReplyError(ERR.syntax);
+    if (opt === 'count') {
+      const c = parseInt64(args[i + 1]);
+      if (c === null) throw new ReplyError(ERR.notInt);
+      if (c < 1n) throw new ReplyError(ERR.syntax);
+      count = c > 1000000n ? 1000000 : Number(c);
+    } else if (opt === 'match') {
+      pattern = args[i + 1] === '*' ? null : args[i + 1];
+    } else if (opt === 'type') {
+      type = args[i + 1].toLowerCase();
+    } else throw new ReplyError(ERR.syntax);
+  }
+  const db = ctx.db;
+  const found: string[] = [];
+  cursor = db.table.scan(cursor, count, (k) => found.push(k));
+  // Filter after the step, as Redis does: expired keys are reclaimed here
+  // (peek), keys not matching are dropped.
+  const out: string[] = [];
+  for (const k of found) {
+    if (pattern !== null && !globMatch(pattern, k)) continue;
+    const v = db.peek(k);
+    if (v === undefined) continue;
+    if (type !== null && typeOf(v) !== type) continue;
+    out.push(k);
+  }
+  ctx.r.array(2);
+  ctx.r.bulk(String(cursor));
+  ctx.r.bulks(out);
+}
+
+function keys(ctx: CommandContext, args: string[]): void {
+  const pattern = args[1];
+  const all = pattern === '*';
+  const table = ctx.db.table;
+  const out: string[] = [];
+  for (const seg of table.segments()) {
+    for (const k of seg.m.keys()) {
+      if ((all || globMatch(pattern, k)) && ctx.db.isLive(seg, k)) out.push(k);
+    }
+  }
+  ctx.r.bulks(out);
+}
+
+function randomKey(ctx: CommandContext): void {
+  const db = ctx.db;
+  // Each expired pick is reclaimed by peek, so this ends.
+  while (db.size > 0) {
+    const k = db.table.randomKey();
+    if (k === undefined) break;
+    if (db.peek(k) !== undefined) return ctx.r.bulk(k);
+  }
+  ctx.r.null();
+}
+
+function rename(ctx: CommandContext, args: string[], nx: boolean): void {
+  const db = ctx.db;
+  const [, src, dst] = args;
+  const v = db.peek(src);
+  if (v === undefined) throw new ReplyError(ERR.noSuchKey);
+  if (src === dst) {
+    if (nx) ctx.r.int(0);
+    else ctx.r.ok();
+    return;
+  }
+  if (nx && db.exists(dst)) return ctx.r.int(0);
+  const at = db.expireAt(src);
+  db.delete(src);
+  db.set(dst, v, false, at);
+  if (nx) ctx.r.int(1);
+  else ctx.r.ok();
+}
+
+function copy(ctx: CommandContext, args: string[]): void {
+  let dst = ctx.db;
+  let replace = false;
+  for (let i = 3; i < args.length; i++) {
+    const opt = args[i].toLowerCase();
+    if (opt === 'replace') replace = true;
+    else if (opt === 'db' && i + 1 < args.length) dst = dbArg(ctx, args[++i]);
+    else throw new ReplyError(ERR.syntax);
+  }
+  const [, src, target] = args;
+  if (dst === ctx.db && src === target) throw new ReplyError(SAME_OBJECT);
+  const v = ctx.db.get(src);
+  if (v === undefined) return ctx.r.int(0);
+  if (dst.exists(target)) {
+    if (!replace) return ctx.r.int(0);
+    dst.delete(target);
+  }
+  dst.set(target, dup(v), false, ctx.db.expireAt(src));
+  ctx.r.int(1);
+}
+
+function move(ctx: CommandContext, args: string[]): void {
+  const src = ctx.db;
+  const dst = dbArg(ctx, args[2]);
+  if (src === dst) throw new ReplyError(SAME_OBJECT);
+  const k = args[1];
+  const v = src.peek(k);
+  if (v === undefined || dst.exists(k)) return ctx.r.int(0);
+  const at = src.expireAt(k);
+  src.delete(k);
+  dst.set(k, v, false, at);
+  ctx.r.int(1);
+}
+
+function objectHelp(ctx: CommandContext): void {
+  ctx.r.bulks([
+    'OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'ENCODING <key>',
+    '    Return the kind of internal representation used in order to store the value',
+    '    associated with a <key>.',
+    'FREQ <key>',
+    '    Return the access frequency index of the <key>. The returned integer is',
+    '    proportional to the logarithm of the recent access frequency of the key.',
+    'IDLETIME <key>',
+    '    Return the idle time of the <key>, that is the approximated number of',
+    '    seconds elapsed since the last access to the key.',
+    'REFCOUNT <key>',
+    '    Return the number of references of the value associated with the specified',
+    '    <key>.',
+    'HELP',
+    '    Prints this help.',
+  ]);
+}
+
+const lfuPolicy = () => getString('maxmemory-policy').endsWith('lfu');
+
+/** OBJECT subcommands answer null for a missing key, as Redis's objectCommandLookupOrReply. */
+function objectSub(name: string, summary: string, since: string, answer: (ctx: CommandContext, v: Value) => void) {
+  return cmd(`object|${name}`, 3, 'readonly', [2, 2, 1], 'keyspace read slow', { ...G, summary, since, args: [key()] }, (ctx, args) => {
+    const v = ctx.db.peek(args[2]);
+    if (v === undefined) return ctx.r.null();
+    answer(ctx, v);
+  });
+}
+
+register(
+  cmd('del', -2, 'write', [1, -1, 1], 'keyspace write slow', { ...G, summary: 'Deletes one or more keys.', complexity: 'O(N) where N is the number of keys that will be removed.', args: [key('key', { multiple: true })] }, del),
+  cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, summary: 'Asynchronously deletes one or more keys.', since: '4.0.0', args: [key('key', { multiple: true })] }, del),
+  cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Determines whether one or more keys exist.', args: [key('key', { multiple: true })] }, (ctx, args) => {
+    let n = 0;
+    for (let i = 1; i < args.length; i++) if (ctx.db.get(args[i]) !== undefined) n++;
+    ctx.r.int(n);
+  }),
+  cmd('touch', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', since: '3.2.1', args: [key('key', { multiple: true })] }, (ctx, args) => {
+    let n = 0;
+    for (let i = 1; i < args.length; i++) if (ctx.db.peek(args[i]) !== undefined) n++;
+    ctx.r.int(n);
+  }),
+  cmd('type', 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, summary: 'Determines the type of value stored at a key.', args: [key()] }, (ctx, args) => {
+    const v = ctx.db.get(args[1]);
+    ctx.r.simple(v === undefined ? 'none' : typeOf(v));
+  }),
+  cmd('keys', 2, 'readonly', [0, 0, 0], 'keyspace read slow dangerous', { ...G, summary: 'Returns all key names that match a pattern.', args: [{ name: 'pattern', type: 'pattern' }] }, keys),
+  cmd('scan', -2, 'readonly', [0, 0, 0], 'keyspace read slow', {
+    ...G,
+    summary: 'Iterates over the key names in the database.',
+    since: '2.8.0',
+    args: [
+      { name: 'cursor', type: 'integer' },
+      { name: 'pattern', type: 'pattern', token: 'MATCH', optional: true },
+      { name: 'count', type: 'integer', token: 'COUNT', optional: true },
+      { name: 'type', type: 'string', token: 'TYPE', optional: true },
+    ],
+  }, scan),
+  cmd('randomkey', 1, 'readonly', [0, 0, 0], 'keyspace read slow', { ...G, summary: 'Returns a random key name from the database.' }, randomKey),
+  cmd('rename', 3, 'write', [1, 2, 1], 'keyspace write slow', { ...G, summary: 'Renames a key and overwrites the destination.', args: [key(), key('newkey')] }, (ctx, args) => rename(ctx, args, false)),
+  cmd('renamenx', 3, 'write fast', [1, 2, 1], 'keyspace write fast', { ...G, summary: 'Renames a key only when the target key name doesn\'t exist.', args: [key(), key('newkey')] }, (ctx, args) => rename(ctx, args, true)),
+  cmd('copy', -3, 'write denyoom', [1, 2, 1], 'keyspace write slow', {
+    ...G,
+    summary: 'Copies the value of a key to a new key.',
+    since: '6.2.0',
+    args: [key('source'), key('destination'), { name: 'destination-db', type: 'integer', token: 'DB', optional: true }, { name: 'replace', type: 'pure-token', token: 'REPLACE', optional: true }],
+  }, copy),
+  cmd('move', 3, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, summary: 'Moves a key to another database.', args: [key(), { name: 'db', type: 'integer' }] }, move),
+  {
+    ...cmd('object', -2, '', [0, 0, 0], 'slow', { ...G, summary: 'A container for object introspection commands.', since: '2.2.3' }),
+    subcommands: [
+      objectSub('encoding', 'Returns the internal encoding of a Redis object.', '2.2.3', (ctx, v) => ctx.r.bulk(typeof v === 'string' ? stringEncoding(v) : v.encoding())),
+      // Values are never shared between keys here, so one reference each.
+      objectSub('refcount', 'Returns the reference count of a value of a key.', '2.2.3', (ctx) => ctx.r.int(1)),
+      objectSub('idletime', 'Returns the time since the last access to a Redis object.', '2.2.3', (ctx) => {
+        if (lfuPolicy()) throw new ReplyError('ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
+        ctx.r.int(0);
+      }),
+      objectSub('freq', 'Returns the logarithmic access frequency counter of a Redis object.', '4.0.0', (ctx) => {
+        if (!lfuPolicy()) throw new ReplyError('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
+        ctx.r.int(0);
+      }),
+      cmd('object|help', 2, 'loading stale', [0, 0, 0], 'keyspace slow', { ...G, summary: 'Returns helpful text about the different subcommands.', since: '6.2.0' }, objectHelp),
+    ],
+  },
+);

@@ -1,5 +1,6 @@
 /**
- * Server family: CONFIG, FLUSHDB/FLUSHALL, DBSIZE, FUNCTION (empty library).
+ * Server family: INFO, CONFIG, FLUSHDB/FLUSHALL, DBSIZE, SWAPDB, TIME,
+ * LATENCY, SHUTDOWN, DEBUG, MEMORY, FUNCTION (empty library).
  */
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
@@ -8,6 +9,14 @@ import { allParams, ConfigError, getString, paramByName, setParam } from '../con
 import { globMatch } from '../keyspace/glob.js';
 import { commandStats } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
+import { infoText } from '../server/info.js';
+import { resetInfoStats } from './server-info.js';
+import { debugCommand } from './debug.js';
+import { memoryCommand } from './memory.js';
+import { monitorCommand } from './monitor.js';
+import { shutdown } from '../server/lifecycle.js';
+import { blockedKeysOf } from '../server/blocking.js';
+import type { Database } from '../keyspace/db.js';
 
 const G = { group: 'server' };
 
@@ -63,6 +72,105 @@ function flushArgs(args: string[], first: number): void {
   }
 }
 
+/** Redis's getIntFromObject with a custom error text. */
+function int32(s: string, err: string): number {
+  if (!/^(-?[1-9][0-9]*|0)$/.test(s)) throw new ReplyError(err);
+  const n = Number(s);
+  if (n < -2147483648 || n > 2147483647) throw new ReplyError(err);
+  return n;
+}
+
+/** WATCHers of a key that exists on either side of a SWAPDB see it change (touchAllWatchedKeysInDb). */
+function touchWatchedForSwap(a: Database, b: Database): void {
+  for (const [k, ws] of a.watched) {
+    if (a.exists(k) || b.exists(k)) for (const w of ws) w.watchedKeyTouched();
+  }
+}
+
+function swapdb(ctx: CommandContext, args: string[]): void {
+  const a = int32(args[1], 'ERR invalid first DB index');
+  const b = int32(args[2], 'ERR invalid second DB index');
+  const n = ctx.ks.dbs.length;
+  if (a < 0 || a >= n || b < 0 || b >= n) throw new ReplyError(ERR.dbIndex);
+  const da = ctx.ks.dbs[a];
+  const db = ctx.ks.dbs[b];
+  if (a !== b) {
+    touchWatchedForSwap(da, db);
+    touchWatchedForSwap(db, da);
+    ctx.ks.swap(a, b);
+    ctx.ks.dirty++;
+    // Clients blocked on a key that the swap brought in can be served now.
+    for (const d of [da, db]) for (const k of blockedKeysOf(d)) if (d.exists(k)) d.signalReady(k);
+  }
+  ctx.r.ok();
+}
+
+function info(ctx: CommandContext, args: string[]): void {
+  ctx.r.verbatim(infoText(ctx.server, args.slice(1)) + '\r\n');
+}
+
+function shutdownCmd(ctx: CommandContext, args: string[]): void {
+  let save: boolean | null = null;
+  let now = false;
+  let force = false;
+  let abort = false;
+  let any = false;
+  for (let i = 1; i < args.length; i++) {
+    const o = args[i].toLowerCase();
+    if (o === 'nosave') {
+      if (save === true) throw new ReplyError(ERR.syntax);
+      save = false;
+    } else if (o === 'save') {
+      if (save === false) throw new ReplyError(ERR.syntax);
+      save = true;
+    } else if (o === 'now') now = true;
+    else if (o === 'force') force = true;
+    else if (o === 'abort') abort = true;
+    else throw new ReplyError(ERR.syntax);
+    if (o !== 'abort') any = true;
+  }
+  if (abort && any) throw new ReplyError(ERR.syntax);
+  // Our shutdown never waits for replicas, so there is never one to abort.
+  if (abort) throw new ReplyError('ERR No shutdown in progress.');
+  const c = ctx.client;
+  const server = ctx.server;
+  // The process exits on success; on failure the client gets the error and
+  // its pipeline continues.
+  c.suspended = true;
+  shutdown(server, { save, force, now }).then(
+    (done) => {
+      if (!done) {
+        c.send((r) => r.error('ERR Errors trying to SHUTDOWN. Check logs.'));
+        server.resume(c);
+      }
+    },
+    () => {
+      c.send((r) => r.error('ERR Errors trying to SHUTDOWN. Check logs.'));
+      server.resume(c);
+    },
+  );
+}
+
+const LATENCY_HELP = [
+  'LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'DOCTOR',
+  '    Return a human readable latency analysis report.',
+  'GRAPH <event>',
+  '    Return an ASCII latency graph for the <event> class.',
+  'HISTORY <event>',
+  '    Return time-latency samples for the <event> class.',
+  'LATEST',
+  '    Return the latest latency samples for all events.',
+  'RESET [<event> ...]',
+  '    Reset latency data of one or more <event> classes.',
+  '    (default: reset all data for all event classes)',
+  'HISTOGRAM [COMMAND ...]',
+  '    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.',
+  '    If no commands are specified then all histograms are replied.',
+  'HELP',
+  '    Prints this help.',
+];
+
 const sub = (parent: string, name: string, arity: number, flags: string, acl: string, summary: string, handler: CommandSpec['handler']) =>
   cmd(`${parent}|${name}`, arity, flags, NO_KEYS, acl, { ...G, summary }, handler);
 
@@ -78,6 +186,7 @@ register(
         s.hits = s.misses = s.expiredKeys = s.evictedKeys = 0;
         ctx.server.stats.connectionsReceived = ctx.server.stats.commands = ctx.server.stats.rejectedConnections = 0;
         ctx.server.stats.netInputBytes = ctx.server.stats.netOutputBytes = 0;
+        resetInfoStats();
         ctx.r.ok();
       }),
       sub('config', 'rewrite', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Persists the effective configuration to file.', () => {
@@ -95,6 +204,53 @@ register(
     ctx.db.flush();
     ctx.r.ok();
   }),
+  cmd('info', -1, 'loading stale sentinel', NO_KEYS, 'slow dangerous', {
+    ...G,
+    summary: 'Returns information and statistics about the server.',
+    args: [{ name: 'section', type: 'string', optional: true, multiple: true }],
+  }, info),
+  cmd('swapdb', 3, 'write fast', NO_KEYS, 'keyspace write fast dangerous', {
+    ...G,
+    summary: 'Swaps two Redis databases.',
+    since: '4.0.0',
+    args: [{ name: 'index1', type: 'integer' }, { name: 'index2', type: 'integer' }],
+  }, swapdb),
+  cmd('time', 1, 'loading stale fast', NO_KEYS, 'fast', { ...G, summary: 'Returns the server time.', since: '2.6.0' }, (ctx) => {
+    const us = BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000));
+    ctx.r.array(2);
+    ctx.r.bulk(String(us / 1000000n));
+    ctx.r.bulk(String(us % 1000000n));
+  }),
+  cmd('shutdown', -1, 'admin noscript loading stale no_multi sentinel allow_busy', NO_KEYS, 'admin slow dangerous', {
+    ...G,
+    summary: 'Synchronously saves the database(s) to disk and shuts down the Redis server.',
+    args: [
+      { name: 'save-selector', type: 'oneof', optional: true, arguments: [{ name: 'nosave', type: 'pure-token', token: 'NOSAVE' }, { name: 'save', type: 'pure-token', token: 'SAVE' }] },
+      { name: 'now', type: 'pure-token', token: 'NOW', optional: true },
+      { name: 'force', type: 'pure-token', token: 'FORCE', optional: true },
+      { name: 'abort', type: 'pure-token', token: 'ABORT', optional: true },
+    ],
+  }, shutdownCmd),
+  {
+    ...cmd('latency', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for latency diagnostics commands.', since: '2.8.13' }),
+    // No latency monitor: every event list is empty, as on a Redis with latency-monitor-threshold 0.
+    subcommands: [
+      sub('latency', 'doctor', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Returns a human-readable latency analysis report.', (ctx) =>
+        ctx.r.verbatim('Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n'),
+      ),
+      sub('latency', 'latest', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Returns the latest latency samples for all events.', (ctx) => ctx.r.array(0)),
+      sub('latency', 'history', 3, 'admin noscript loading stale', 'admin slow dangerous', 'Returns timestamp-latency samples for an event.', (ctx) => ctx.r.array(0)),
+      sub('latency', 'reset', -2, 'admin noscript loading stale', 'admin slow dangerous', 'Resets the latency data for one or more events.', (ctx) => ctx.r.int(0)),
+      sub('latency', 'graph', 3, 'admin noscript loading stale', 'admin slow dangerous', 'Returns a latency graph for an event.', (_ctx, args) => {
+        throw new ReplyError(`ERR No samples available for event '${args[2]}'`);
+      }),
+      sub('latency', 'histogram', -2, 'admin noscript loading stale', 'admin slow dangerous', 'Returns the cumulative distribution of latencies of a subset or all commands.', (ctx) => ctx.r.map(0)),
+      sub('latency', 'help', 2, 'loading stale', 'slow', 'Returns helpful text about the different subcommands.', (ctx) => ctx.r.bulks(LATENCY_HELP)),
+    ],
+  },
+  cmd('debug', -2, 'admin noscript loading stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'A container for debugging commands.' }, debugCommand),
+  memoryCommand,
+  monitorCommand,
   cmd('dbsize', 1, 'readonly fast', NO_KEYS, 'keyspace read fast', { ...G, summary: 'Returns the number of keys in the database.' }, (ctx) => ctx.r.int(ctx.db.size)),
   {
     ...cmd('function', -2, '', NO_KEYS, 'slow', { group: 'scripting', summary: 'A container for function commands.', since: '7.0.0' }),

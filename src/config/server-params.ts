@@ -33,3 +33,23 @@ defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutab
 defineParam({ name: 'lazyfree-lazy-user-flush', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'active-expire-effort', type: 'int', default: '1', min: 1, max: 10, mutable: true, help: 'how hard the active expire cycle works' });
 defineParam({ name: 'enable-debug-command', type: 'enum', default: 'no', values: ['yes', 'no', 'local'], help: 'allow DEBUG' });
+
+// Redis parameters that have no effect here but that tools and Redis's own
+// test suite read or set; accepting them keeps CONFIG GET/SET answering as Redis.
+defineParam({ name: 'daemonize', type: 'bool', default: 'no', help: 'accepted for compatibility (run under a supervisor instead)' });
+defineParam({ name: 'repl-backlog-size', type: 'memory', default: String(1024 * 1024), min: 1, mutable: true, help: 'accepted for compatibility (no replication)' });
+defineParam({ name: 'maxmemory-samples', type: 'int', default: '5', min: 1, max: 64, mutable: true, help: 'accepted for compatibility' });
+defineParam({
+  name: 'maxmemory-clients',
+  type: 'string',
+  default: '0',
+  mutable: true,
+  help: 'accepted for compatibility: bytes or a percentage of maxmemory',
+  validate: (v) => {
+    const pct = /^(\d+)%$/.exec(v);
+    if (pct) return Number(pct[1]) > 100 ? 'percentage argument must be less or equal to 100' : null;
+    return /^\d+([kmg]b?)?$/i.test(v) ? null : 'argument must be a memory or percent value';
+  },
+});
+defineParam({ name: 'replicaof', type: 'string', default: '', help: 'accepted for compatibility (no replication)' });
+defineParam({ name: 'slaveof', type: 'string', default: '', help: 'alias of replicaof' });

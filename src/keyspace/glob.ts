@@ -3,14 +3,24 @@
  * escapes, used by KEYS, SCAN MATCH, PSUBSCRIBE and CONFIG GET.
  */
 export function globMatch(pattern: string, s: string, nocase = false): boolean {
-  return match(pattern, 0, s, 0, nocase, 0);
+  return match(pattern, 0, s, 0, nocase, 0, { giveUp: false });
+}
+
+/**
+ * Set when the pattern after some '*' matched no suffix of the string: then
+ * no earlier '*' can help by eating more (it would only leave shorter
+ * suffixes, all tried already), so the whole match fails at once. Without
+ * this, "a*a*a*...b" is exponential.
+ */
+interface Search {
+  giveUp: boolean;
 }
 
 function lower(c: string, nocase: boolean): string {
   return nocase ? c.toLowerCase() : c;
 }
 
-function match(p: string, pi: number, s: string, si: number, nocase: boolean, depth: number): boolean {
+function match(p: string, pi: number, s: string, si: number, nocase: boolean, depth: number, st: Search): boolean {
   if (depth > 1000) return false;
   while (pi < p.length) {
     const pc = p[pi];
@@ -19,8 +29,10 @@ function match(p: string, pi: number, s: string, si: number, nocase: boolean, de
         while (pi + 1 < p.length && p[pi + 1] === '*') pi++;
         if (pi + 1 === p.length) return true;
         for (let k = si; k <= s.length; k++) {
-          if (match(p, pi + 1, s, k, nocase, depth + 1)) return true;
+          if (match(p, pi + 1, s, k, nocase, depth + 1, st)) return true;
+          if (st.giveUp) return false;
         }
+        st.giveUp = true;
         return false;
       }
       case '?':

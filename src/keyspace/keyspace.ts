@@ -2,7 +2,7 @@
  * All databases, the command clock, and the active expire cycle.
  */
 import { Database } from './db.js';
-import type { Segment } from './table.js';
+import type { KeyTable, Segment } from './table.js';
 
 export interface KeyspaceStats {
   hits: number;
@@ -26,7 +26,11 @@ export class Keyspace {
   /** Set by the blocking-commands module: a key may serve blocked clients. */
   keyReady: ((db: Database, key: string) => void) | null = null;
 
-  private expireIters: (IterableIterator<Segment> | null)[];
+  /** DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off (Redis's expire tests rely on it). */
+  activeExpireEnabled = true;
+
+  /** Where each db's cycle resumes; tied to the table it walks (FLUSHDB swaps tables). */
+  private expireIters: ({ table: KeyTable; it: IterableIterator<Segment> } | null)[];
 
   constructor(dbnum: number) {
     this.dbs = Array.from({ length: dbnum }, (_, i) => new Database(i, this));
@@ -59,14 +63,15 @@ export class Keyspace {
    * stopped. Returns how many keys were removed.
    */
   activeExpire(budgetMs: number): number {
-    if (this.loading) return 0;
+    if (this.loading || !this.activeExpireEnabled) return 0;
     const start = this.tick();
     let removed = 0;
     for (let i = 0; i < this.dbs.length; i++) {
       const db = this.dbs[i];
       const table = db.table;
       if (table.expiresCount === 0) continue;
-      let it = this.expireIters[i] ?? table.withExpiry.values();
+      const saved = this.expireIters[i];
+      let it = saved !== null && saved.table === table ? saved.it : table.withExpiry.values();
       for (;;) {
         const r = it.next();
         if (r.done) {
@@ -81,7 +86,7 @@ export class Keyspace {
           if (at <= this.now && db.peek(key) === undefined) removed++;
         }
         if (Date.now() - start >= budgetMs) {
-          this.expireIters[i] = it;
+          this.expireIters[i] = { table, it };
           return removed;
         }
       }

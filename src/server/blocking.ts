@@ -145,3 +145,8 @@ export function handleReadyKeys(server: Server): void {
 export function hasReadyKeys(): boolean {
   return ready.length > 0;
 }
+
+/** Keys of db that clients are blocked on (SWAPDB re-checks them against the new contents). */
+export function blockedKeysOf(db: Database): string[] {
+  return [...(waiting.get(db)?.keys() ?? [])];
+}

@@ -19,6 +19,9 @@ export interface CommandStats {
 
 const stats = new Map<string, CommandStats>();
 
+/** Called after every executed command (MONITOR feeds its clients from here). */
+export const commandObservers: ((ctx: CommandContext, spec: CommandSpec, args: string[]) => void)[] = [];
+
 export function commandStats(): Map<string, CommandStats> {
   return stats;
 }
@@ -122,4 +125,5 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
   s.calls++;
   s.usec += (performance.now() - t0) * 1000;
   ctx.server.stats.commands++;
+  for (let i = 0; i < commandObservers.length; i++) commandObservers[i](ctx, spec, args);
 }

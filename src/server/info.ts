@@ -17,6 +17,13 @@ interface Section {
 
 const sections: Section[] = [];
 
+/** Redis's section order, whatever order the modules registered in. */
+const ORDER = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace'];
+const rank = (name: string) => {
+  const i = ORDER.indexOf(name);
+  return i < 0 ? ORDER.length : i;
+};
+
 export function registerInfoSection(name: string, title: string, fields: (server: Server) => InfoFields, inDefault = true): void {
   const existing = sections.find((s) => s.name === name);
   if (existing) {
@@ -26,6 +33,7 @@ export function registerInfoSection(name: string, title: string, fields: (server
     return;
   }
   sections.push({ name, title, inDefault, fields });
+  sections.sort((a, b) => rank(a.name) - rank(b.name));
 }
 
 /** The INFO text for the requested section names (empty = default). */

@@ -1,0 +1,81 @@
+/**
+ * MONITOR: every command executed after it is echoed to the monitoring
+ * clients, as Redis prints it: time, db, client address, quoted arguments.
+ * Admin commands are not shown and passwords are redacted, as in Redis.
+ */
+import { cmd, NO_KEYS } from './spec.js';
+import { commandObservers } from '../server/dispatch.js';
+import type { Client } from '../server/client.js';
+import type { CommandContext } from '../server/context.js';
+import type { CommandSpec } from './spec.js';
+
+const monitors = new Set<Client>();
+let installed = false;
+
+/** Redis's sdscatrepr: a double-quoted string with C escapes for the unprintable bytes. */
+export function quoteRepr(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ch = s[i];
+    if (ch === '\\' || ch === '"') out += '\\' + ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c === 7) out += '\\a';
+    else if (c === 8) out += '\\b';
+    else if (c < 0x20 || c > 0x7e) out += '\\x' + c.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
+
+/** Argument indexes that carry secrets. */
+function redacted(spec: CommandSpec, args: string[]): Set<number> {
+  const out = new Set<number>();
+  if (spec.name === 'auth') for (let i = 1; i < args.length; i++) out.add(i);
+  else if (spec.name === 'hello') {
+    for (let i = 2; i < args.length; i++) {
+      if (args[i].toLowerCase() === 'auth') {
+        out.add(i + 1);
+        out.add(i + 2);
+        i += 2;
+      }
+    }
+  } else if (spec.name === 'config|set') {
+    for (let i = 2; i + 1 < args.length; i += 2) if (args[i].toLowerCase() === 'requirepass') out.add(i + 1);
+  }
+  return out;
+}
+
+function feed(ctx: CommandContext, spec: CommandSpec, args: string[]): void {
+  if (monitors.size === 0 || ctx.server.loading) return;
+  const f = spec.flags as string[];
+  if (f.includes('admin') || f.includes('skip_monitor')) return;
+  const t = performance.timeOrigin + performance.now();
+  const sec = Math.floor(t / 1000);
+  const usec = Math.floor((t - sec * 1000) * 1000);
+  const hide = redacted(spec, args);
+  const argv = args.map((a, i) => (hide.has(i) ? '"(redacted)"' : quoteRepr(a)));
+  const line = `+${sec}.${String(usec).padStart(6, '0')} [${ctx.db.id} ${ctx.client.addr}] ${argv.join(' ')}\r\n`;
+  const buf = Buffer.from(line, 'latin1');
+  for (const m of monitors) if (m !== ctx.client || spec.name !== 'monitor') m.sendRaw(buf);
+}
+
+export const monitorCommand = cmd(
+  'monitor',
+  1,
+  'admin noscript loading stale',
+  NO_KEYS,
+  'admin slow dangerous',
+  { group: 'server', summary: 'Listens for all requests received by the server in real-time.' },
+  (ctx) => {
+    if (!installed) {
+      installed = true;
+      commandObservers.push(feed);
+      ctx.server.clientClosedHooks.push((c) => monitors.delete(c));
+    }
+    monitors.add(ctx.client);
+    ctx.r.ok();
+  },
+);
