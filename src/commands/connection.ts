@@ -3,7 +3,7 @@
  */
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
-import { ERR, ReplyError, toSafeInt } from '../protocol/errors.js';
+import { ERR, parseInt64, ReplyError, toSafeInt } from '../protocol/errors.js';
 import { getString } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
@@ -59,13 +59,14 @@ function hello(ctx: CommandContext, args: string[]): void {
   let proto = c.proto;
   let i = 1;
   if (args.length >= 2) {
-    const v = toSafeInt(args[1]);
+    const v = parseInt64(args[1]);
     if (v === null) throw new ReplyError('ERR Protocol version is not an integer or out of range');
-    if (v < 2 || v > 3) throw new ReplyError('NOPROTO unsupported protocol version');
-    proto = v as 2 | 3;
+    if (v < 2n || v > 3n) throw new ReplyError('NOPROTO unsupported protocol version');
+    proto = Number(v) as 2 | 3;
     i = 2;
   }
-  let name: string | null = null;
+  // Options take effect in order, as Redis applies them: a SETNAME sticks
+  // even if the client then turns out not to be authenticated.
   for (; i < args.length; i++) {
     const opt = args[i].toLowerCase();
     const more = args.length - i - 1;
@@ -74,18 +75,18 @@ function hello(ctx: CommandContext, args: string[]): void {
       c.setAuthenticated(true);
       i += 2;
     } else if (opt === 'setname' && more >= 1) {
-      name = args[++i];
+      const name = args[++i];
       if (!validName(name)) throw new ReplyError('ERR Client names cannot contain spaces, newlines or special characters.');
+      c.name = name;
     } else {
       throw new ReplyError(`ERR Syntax error in HELLO option '${args[i]}'`);
     }
   }
   if (!c.authenticated) {
     throw new ReplyError(
-      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
     );
   }
-  if (name !== null) c.name = name;
   c.proto = proto;
   const r = ctx.r;
   r.proto = proto;
@@ -122,7 +123,8 @@ function auth(ctx: CommandContext, args: string[]): void {
 
 function select(ctx: CommandContext, args: string[]): void {
   const n = toSafeInt(args[1]);
-  if (n === null) throw new ReplyError(ERR.notInt);
+  // Redis reads the index as a C int.
+  if (n === null || n < -2147483648 || n > 2147483647) throw new ReplyError(ERR.notInt);
   if (n < 0 || n >= ctx.ks.dbs.length) throw new ReplyError(ERR.dbIndex);
   ctx.selectDb(n);
   ctx.r.ok();
@@ -138,9 +140,19 @@ function reset(ctx: CommandContext): void {
   ctx.selectDb(0);
   c.name = '';
   c.replyMode = 'on';
-  c.noEvict = false;
   c.setAuthenticated(getString('requirepass') === '');
   ctx.r.simple('RESET');
+}
+
+/** Close c; the calling client itself is closed only after its reply went out, as Redis does. */
+function killClient(ctx: CommandContext, c: Client): void {
+  if (c !== ctx.client) {
+    ctx.server.closeClient(c);
+    return;
+  }
+  // Stop reading its pipeline; processInput flushes the reply before this runs.
+  c.suspended = true;
+  setImmediate(() => ctx.server.closeClient(c, true));
 }
 
 function clientKill(ctx: CommandContext, args: string[]): void {
@@ -149,8 +161,8 @@ function clientKill(ctx: CommandContext, args: string[]): void {
     // Old form: CLIENT KILL addr:port
     const target = [...server.clients.values()].find((c) => c.addr === args[2]);
     if (!target) throw new ReplyError('ERR No such client');
-    server.closeClient(target);
     ctx.r.ok();
+    killClient(ctx, target);
     return;
   }
   if ((args.length - 2) % 2 !== 0) throw new ReplyError(ERR.syntax);
@@ -187,8 +199,7 @@ function clientKill(ctx: CommandContext, args: string[]): void {
     if (skipMe && c === ctx.client) continue;
     if (filters.every((f) => f(c))) {
       killed++;
-      if (c === ctx.client) c.closing = false;
-      server.closeClient(c, c === ctx.client);
+      killClient(ctx, c);
     }
   }
   ctx.r.int(killed);
