@@ -195,6 +195,20 @@ describe('without a password', () => {
     c.close();
   });
 
+  it('CLIENT REPLY SKIP/OFF drop exactly the skipped reply, even one larger than the reply buffer', async () => {
+    const c = await raw();
+    const big = 'y'.repeat(100 * 1024);
+    c.write(resp('PING'));
+    await expectRead(c, '+PONG\r\n');
+    c.write(resp('CLIENT', 'REPLY', 'SKIP') + resp('ECHO', big) + resp('ECHO', 'after'));
+    await expectRead(c, bulk('after'));
+    c.write(resp('ECHO', 'x') + resp('CLIENT', 'REPLY', 'OFF') + resp('ECHO', big) + resp('ECHO', big + big + big) + resp('CLIENT', 'REPLY', 'ON'));
+    await expectRead(c, bulk('x') + '+OK\r\n');
+    c.write(resp('PING'));
+    await expectRead(c, '+PONG\r\n');
+    c.close();
+  });
+
   it('CLIENT KILL by ID, ADDR, TYPE, the old addr form, SKIPME and errors', async () => {
     const me = await raw();
     const v1 = await raw();
