@@ -16,6 +16,7 @@ import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import type { Server } from '../server/server.js';
 import { registerInfoSection } from '../server/info.js';
+import { getString } from '../config/params.js';
 
 const G = { group: 'pubsub' };
 
@@ -206,6 +207,32 @@ export function publishMessage(ctx: CommandContext | null, channel: string, mess
     if (globMatch(p, channel)) n += deliver(ctx, clients, new Encoded(['pmessage', p, channel, message]));
   }
   return n;
+}
+
+/**
+ * Keyspace notifications (notify-keyspace-events), for the data families to
+ * call after a change, as Redis's notifyKeyspaceEvent: `cls` is the event
+ * class letter ('g' generic, '$' string, 'l' list, 's' set, 'h' hash, 'z'
+ * zset, 'x' expired, 'e' evicted, 't' stream, 'm' key miss, 'n' new key).
+ */
+export function notifyKeyspaceEvent(ctx: CommandContext | null, cls: string, event: string, key: string, dbid: number): void {
+  const flags = notifyFlags();
+  if (flags === '' || !flags.includes(cls)) return;
+  if (flags.includes('K')) publishMessage(ctx, `__keyspace@${dbid}__:${key}`, event);
+  if (flags.includes('E')) publishMessage(ctx, `__keyevent@${dbid}__:${event}`, key);
+}
+
+let notifyRaw = '';
+let notifyExpanded = '';
+/** The configured classes with 'A' expanded; '' when off or without K/E. */
+function notifyFlags(): string {
+  const raw = getString('notify-keyspace-events');
+  if (raw !== notifyRaw) {
+    notifyRaw = raw;
+    const f = raw.replace(/A/g, 'g$lshzxetd');
+    notifyExpanded = f.includes('K') || f.includes('E') ? f : '';
+  }
+  return notifyExpanded;
 }
 
 function channelList(ctx: CommandContext, m: Map<string, Set<Client>>, args: string[]): void {
