@@ -247,6 +247,30 @@ describe('PUBSUB introspection', () => {
   });
 });
 
+describe('slow subscribers', () => {
+  it('disconnects a subscriber that stops reading once 32mb of messages are buffered for it', async () => {
+    const sub = await raw();
+    sub.write(resp('SUBSCRIBE', 'flood'));
+    await expectRead(sub, push(2, 'subscribe', 'flood', 1));
+    sub.sock.pause();
+    const pub = await raw();
+    const mb = 'm'.repeat(1024 * 1024);
+    let sent = 0;
+    // Publish until the server drops the subscriber (a few MB sit in kernel buffers first).
+    while (sent < 120) {
+      pub.write(resp('PUBLISH', 'flood', mb).repeat(8));
+      sent += 8;
+      const replies = await pub.read(4 * 8);
+      if (replies.includes(':0')) break;
+    }
+    expect(sent).toBeLessThan(120);
+    expect(await cmd('PUBSUB', 'NUMSUB', 'flood')).toBe('*2\r\n' + bulk('flood') + ':0\r\n');
+    await srv.waitForLog((l) => l.msg === 'closing pub/sub client over the output buffer limit');
+    sub.close();
+    pub.close();
+  });
+});
+
 describe('sharded pub/sub', () => {
   it('SSUBSCRIBE / SPUBLISH / SUNSUBSCRIBE and PUBSUB SHARDCHANNELS', async () => {
     const c = await raw();

@@ -17,6 +17,7 @@ import type { Client } from '../server/client.js';
 import type { Server } from '../server/server.js';
 import { registerInfoSection } from '../server/info.js';
 import { getString } from '../config/params.js';
+import { log } from '../log.js';
 
 const G = { group: 'pubsub' };
 
@@ -183,13 +184,30 @@ class Encoded {
   }
 }
 
+/**
+ * A subscriber that does not read would make the server buffer messages
+ * without bound: past Redis's default pub/sub hard limit
+ * (client-output-buffer-limit pubsub 32mb) it is disconnected, as Redis does.
+ */
+const PUBSUB_OUTPUT_HARD_LIMIT = 32 * 1024 * 1024;
+let server: Server | null = null;
+
 function deliver(ctx: CommandContext | null, subscribers: Set<Client>, msg: Encoded): number {
   let n = 0;
+  let overLimit: Client[] | null = null;
   for (const s of subscribers) {
     n++;
     const b = msg.get(s.proto);
     if (ctx !== null && s === ctx.client) pushToSelf(ctx, b);
-    else s.sendRaw(b);
+    else {
+      s.sendRaw(b);
+      if (s.socket.writableLength > PUBSUB_OUTPUT_HARD_LIMIT) (overLimit ??= []).push(s);
+    }
+  }
+  // Closed after the loop: closing edits the set being walked.
+  for (const s of overLimit ?? []) {
+    log.warn({ client: s.id, addr: s.addr, buffered: s.socket.writableLength }, 'closing pub/sub client over the output buffer limit');
+    server?.closeClient(s);
   }
   return n;
 }
@@ -271,11 +289,10 @@ const PUBSUB_HELP = [
 resetHooks.push((ctx) => dropAll(ctx.client));
 
 /** Disconnects clean up through the server's hook list, registered on first use. */
-const hooked = new WeakSet<Server>();
 function ensureCloseHook(ctx: CommandContext): void {
-  if (hooked.has(ctx.server)) return;
-  hooked.add(ctx.server);
-  ctx.server.clientClosedHooks.push(dropAll);
+  if (server === ctx.server) return;
+  server = ctx.server;
+  server.clientClosedHooks.push(dropAll);
 }
 
 const SUB_FLAGS = 'pubsub noscript loading stale';
