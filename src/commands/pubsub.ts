@@ -15,7 +15,6 @@ import { resetHooks } from './connection.js';
 import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import type { Server } from '../server/server.js';
-import { registerInfoSection } from '../server/info.js';
 import { getString } from '../config/params.js';
 import { log } from '../log.js';
 
@@ -343,9 +342,3 @@ register(
     ],
   },
 );
-
-registerInfoSection('stats', 'Stats', () => [
-  ['pubsub_channels', channels.size],
-  ['pubsub_patterns', patterns.size],
-  ['pubsubshard_channels', shardChannels.size],
-]);
