@@ -66,9 +66,12 @@ export class Reply {
   mark(): number {
     return this.flushed + this.pos - this.start;
   }
-  /** Only what is still pending can be dropped (a push that was flushed stays sent). */
+  /**
+   * Only what is still pending can be dropped: a push flushed since the mark
+   * stays sent, and everything pending after it was written after the mark.
+   */
   rewind(mark: number): void {
-    if (mark >= this.flushed) this.pos = this.start + (mark - this.flushed);
+    this.pos = this.start + Math.max(0, mark - this.flushed);
   }
 
   /** Raw protocol text (latin1), e.g. a pre-encoded shared reply. */
