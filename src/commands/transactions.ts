@@ -101,6 +101,7 @@ function exec(ctx: CommandContext): void {
     for (const q of m.queue) call(ctx, q.spec, q.args);
   } finally {
     c.inExec = false;
+    c.lastCommand = 'exec';
   }
 }
 
