@@ -218,6 +218,7 @@ describe('PUBSUB introspection', () => {
     const help = await cmd('PUBSUB', 'HELP');
     expect(help).toContain('+NUMSUB [<channel> ...]\r\n');
     expect(await cmd('PUBSUB', 'NOPE')).toBe("-ERR unknown subcommand 'NOPE'. Try PUBSUB HELP.\r\n");
+    expect(await cmd('PUBSUB', 'channels', 'a', 'b')).toBe("-ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.\r\n");
     expect(await cmd('PUBLISH', 'x')).toBe("-ERR wrong number of arguments for 'publish' command\r\n");
     // Disconnected subscribers are gone from every table.
     a.close();

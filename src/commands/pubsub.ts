@@ -252,6 +252,10 @@ function notifyFlags(): string {
   return notifyExpanded;
 }
 
+function wrongArgs(args: string[]): string {
+  return `ERR unknown subcommand or wrong number of arguments for '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`;
+}
+
 function channelList(ctx: CommandContext, m: Map<string, Set<Client>>, args: string[]): void {
   const pat = args.length === 3 ? args[2] : null;
   const out: string[] = [];
@@ -305,7 +309,7 @@ function withHook(h: (ctx: CommandContext, args: string[]) => void) {
 }
 
 const psub = (name: string, arity: number, summary: string, since: string, handler: CommandSpec['handler']) =>
-  cmd('pubsub|' + name, arity, 'pubsub loading stale', NO_KEYS, 'slow', { ...G, summary, since }, handler);
+  cmd('pubsub|' + name, arity, name === 'help' ? 'loading stale' : 'pubsub loading stale', NO_KEYS, name === 'help' ? 'slow' : 'pubsub slow', { ...G, summary, since }, handler);
 
 register(
   cmd('subscribe', -2, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, summary: 'Listens for messages published to channels.', since: '2.0.0', args: chanArg('channel') }, withHook(subscribe)),
@@ -325,13 +329,13 @@ register(
     ...cmd('pubsub', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for Pub/Sub commands.', since: '2.8.0' }),
     subcommands: [
       psub('channels', -2, 'Returns the active channels.', '2.8.0', (ctx, args) => {
-        if (args.length > 3) throw new ReplyError(`ERR Unknown subcommand or wrong number of arguments for '${args[1]}'. Try PUBSUB HELP.`);
+        if (args.length > 3) throw new ReplyError(wrongArgs(args));
         channelList(ctx, channels, args);
       }),
       psub('numsub', -2, 'Returns a count of subscribers to channels.', '2.8.0', (ctx, args) => numsub(ctx, channels, args)),
       psub('numpat', 2, 'Returns a count of unique pattern subscriptions.', '2.8.0', (ctx) => ctx.r.int(patterns.size)),
       psub('shardchannels', -2, 'Returns the active shard channels.', '7.0.0', (ctx, args) => {
-        if (args.length > 3) throw new ReplyError(`ERR Unknown subcommand or wrong number of arguments for '${args[1]}'. Try PUBSUB HELP.`);
+        if (args.length > 3) throw new ReplyError(wrongArgs(args));
         channelList(ctx, shardChannels, args);
       }),
       psub('shardnumsub', -2, 'Returns the count of subscribers of shard channels.', '7.0.0', (ctx, args) => numsub(ctx, shardChannels, args)),
