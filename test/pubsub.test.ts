@@ -348,32 +348,34 @@ describe('client libraries', () => {
     });
   }
 
-  it('node-redis: subscribe / pSubscribe listeners and unsubscribe', async () => {
-    const pub = createClient({ socket: { port: srv.port, host: '127.0.0.1' } });
-    await pub.connect();
-    const sub = pub.duplicate();
-    await sub.connect();
-    const got: string[] = [];
-    let done!: () => void;
-    const both = new Promise<void>((r) => (done = r));
-    const note = (s: string) => {
-      got.push(s);
-      if (got.length === 2) done();
-    };
-    await sub.subscribe('nr.ch', (m, ch) => note(`${ch}:${m}`));
-    await sub.pSubscribe('nrp.*', (m, ch) => note(`p ${ch}:${m}`));
-    expect(await pub.publish('nr.ch', 'hello')).toBe(1);
-    expect(await pub.publish('nrp.1', 'world')).toBe(1);
-    await both;
-    expect(got).toEqual(['nr.ch:hello', 'p nrp.1:world']);
-    expect(await pub.pubSubNumSub('nr.ch')).toEqual({ 'nr.ch': 1 });
-    await sub.unsubscribe('nr.ch');
-    await sub.pUnsubscribe('nrp.*');
-    expect(await pub.publish('nr.ch', 'gone')).toBe(0);
-    expect(await pub.pubSubNumPat()).toBe(0);
-    await sub.quit();
-    await pub.quit();
-  });
+  for (const RESP of [2, 3] as const) {
+    it(`node-redis (RESP${RESP}): subscribe / pSubscribe listeners and unsubscribe`, async () => {
+      const pub = createClient({ socket: { port: srv.port, host: '127.0.0.1' }, RESP });
+      await pub.connect();
+      const sub = pub.duplicate();
+      await sub.connect();
+      const got: string[] = [];
+      let done!: () => void;
+      const both = new Promise<void>((r) => (done = r));
+      const note = (s: string) => {
+        got.push(s);
+        if (got.length === 2) done();
+      };
+      await sub.subscribe(`nr${RESP}.ch`, (m, ch) => note(`${ch}:${m}`));
+      await sub.pSubscribe(`nrp${RESP}.*`, (m, ch) => note(`p ${ch}:${m}`));
+      expect(await pub.publish(`nr${RESP}.ch`, 'hello')).toBe(1);
+      expect(await pub.publish(`nrp${RESP}.1`, 'world')).toBe(1);
+      await both;
+      expect(got).toEqual([`nr${RESP}.ch:hello`, `p nrp${RESP}.1:world`]);
+      expect(await pub.pubSubNumSub(`nr${RESP}.ch`)).toEqual({ [`nr${RESP}.ch`]: 1 });
+      await sub.unsubscribe(`nr${RESP}.ch`);
+      await sub.pUnsubscribe(`nrp${RESP}.*`);
+      expect(await pub.publish(`nr${RESP}.ch`, 'gone')).toBe(0);
+      expect(await pub.pubSubNumPat()).toBe(0);
+      await sub.quit();
+      await pub.quit();
+    });
+  }
 
   it('redis-cli: PUBLISH and PUBSUB', async () => {
     expect(await redisCli(srv.port, ['PUBLISH', 'cli.ch', 'x'])).toBe('0\n');
