@@ -152,6 +152,8 @@ describe('without a password', () => {
     const info = await readText(a);
     expect(info).toMatch(new RegExp(`^id=${ida} addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:${srv.port} fd=\\d+ name=alpha age=\\d+ idle=\\d+ flags=N db=0 sub=0 psub=0 `));
     expect(info).toMatch(/ cmd=client\|info /);
+    // As in Redis, qbuf still counts the running request (26 bytes of RESP).
+    expect(info).toMatch(/ qbuf=26 /);
     expect(info).toMatch(/ lib-name=mylib lib-ver=1\.2\.3\n$/);
     a.write(resp('CLIENT', 'LIST'));
     const list = await readText(a);
@@ -234,13 +236,15 @@ describe('without a password', () => {
         resp('CLIENT', 'KILL', 'ID', String(id1)) +
         resp('CLIENT', 'KILL', 'TYPE', 'bogus') +
         resp('CLIENT', 'KILL', 'SKIPME', 'maybe') +
+        resp('CLIENT', 'KILL', 'USER', 'nobody') +
+        resp('CLIENT', 'KILL', 'ID', '10', 'extra') +
         resp('CLIENT', 'KILL', 'ID'),
     );
     await expectRead(
       me,
       '-ERR No such client\r\n-ERR client-id should be greater than 0\r\n:0\r\n' +
         // Three arguments are the old CLIENT KILL addr:port form.
-        "-ERR Unknown client type 'bogus'\r\n-ERR syntax error\r\n-ERR No such client\r\n",
+        "-ERR Unknown client type 'bogus'\r\n-ERR syntax error\r\n-ERR No such user 'nobody'\r\n-ERR syntax error\r\n-ERR No such client\r\n",
     );
     // SKIPME yes (the default) spares the caller; SKIPME no answers, then closes.
     const myId = await clientId(me);

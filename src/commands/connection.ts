@@ -41,15 +41,24 @@ function clientFlags(c: Client): string {
   return f || 'N';
 }
 
-export function clientInfoLine(c: Client): string {
+/** Bytes of a request as RESP: Redis's qbuf still holds the running command. */
+function requestSize(args: string[]): number {
+  let n = 3 + String(args.length).length;
+  for (const a of args) n += 5 + String(a.length).length + a.length;
+  return n;
+}
+
+/** One CLIENT LIST line; `running` is the command c is executing, if it asks about itself. */
+export function clientInfoLine(c: Client, running?: string[]): string {
   const now = Date.now();
+  const qbuf = c.parser.buffered + (running ? requestSize(running) : 0);
   const sub = c.subs?.channels.size ?? 0;
   const psub = c.subs?.patterns.size ?? 0;
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1} ` +
     `name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
     `flags=${clientFlags(c)} db=${c.db.id} sub=${sub} psub=${psub} ssub=0 multi=${c.multi ? c.multi.queue.length : -1} ` +
-    `qbuf=${c.parser.buffered} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.socket.writableLength} ` +
+    `qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.socket.writableLength} ` +
     `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
@@ -177,7 +186,10 @@ function clientKill(ctx: CommandContext, args: string[]): void {
       filters.push((c) => c.id === id);
     } else if (f === 'addr') filters.push((c) => c.addr === v);
     else if (f === 'laddr') filters.push((c) => c.laddr === v);
-    else if (f === 'user') filters.push(() => v === 'default');
+    else if (f === 'user') {
+      // One user exists: default.
+      if (v !== 'default') throw new ReplyError(`ERR No such user '${v}'`);
+    }
     else if (f === 'type') {
       const t = v.toLowerCase();
       if (t === 'normal') filters.push((c) => c.subs === null);
@@ -225,7 +237,7 @@ function clientList(ctx: CommandContext, args: string[]): void {
       clients = clients.filter((c) => ids.has(c.id));
     } else throw new ReplyError(ERR.syntax);
   }
-  ctx.r.verbatim(clients.map((c) => clientInfoLine(c) + '\n').join(''));
+  ctx.r.verbatim(clients.map((c) => clientInfoLine(c, c === ctx.client ? args : undefined) + '\n').join(''));
 }
 
 function onOff(v: string): boolean {
@@ -306,7 +318,7 @@ register(
         else throw new ReplyError(`ERR Unrecognized option '${args[2]}'`);
         ctx.r.ok();
       }),
-      sub('info', 2, '', 'Returns information about the connection.', (ctx) => ctx.r.verbatim(clientInfoLine(ctx.client) + '\n')),
+      sub('info', 2, '', 'Returns information about the connection.', (ctx, args) => ctx.r.verbatim(clientInfoLine(ctx.client, args) + '\n')),
       sub('list', -2, 'admin', 'Lists open connections.', clientList),
       sub('kill', -3, 'admin', 'Terminates open connections.', clientKill),
       sub('no-evict', 3, '', 'Sets the client eviction mode of the connection.', (ctx, args) => {
