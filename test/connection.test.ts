@@ -188,6 +188,13 @@ describe('without a password', () => {
     await expectRead(c, bulk('shown'));
     c.write(resp('CLIENT', 'REPLY', 'OFF') + resp('ECHO', 'a') + resp('NOSUCH') + resp('ECHO', 'b') + resp('CLIENT', 'REPLY', 'ON') + resp('ECHO', 'c'));
     await expectRead(c, '+OK\r\n' + bulk('c'));
+    // CLIENT REPLY ON right after SKIP is answered (it clears SKIP first).
+    c.write(resp('CLIENT', 'REPLY', 'SKIP'));
+    await new Promise((r) => setTimeout(r, 30));
+    c.write(resp('CLIENT', 'REPLY', 'ON'));
+    await expectRead(c, '+OK\r\n');
+    c.write(resp('CLIENT', 'REPLY', 'SKIP') + resp('CLIENT', 'REPLY', 'ON') + resp('PING'));
+    await expectRead(c, '+OK\r\n+PONG\r\n');
     // OFF across separate reads too.
     c.write(resp('CLIENT', 'REPLY', 'OFF'));
     c.write(resp('ECHO', 'later'));
