@@ -4,8 +4,8 @@
  * disconnect, and the subscriber APIs of ioredis v6/v5 and node-redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Redis from 'ioredis';
-import Redis5 from 'ioredis5';
+import { Redis } from 'ioredis';
+import { Redis as Redis5 } from 'ioredis5';
 import { createClient } from 'redis';
 import { RawClient, redisCli, startServer, type TestServer } from './helpers/server.js';
 

@@ -5,8 +5,8 @@
  * does not have them, and run once it does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Redis from 'ioredis';
-import Redis5 from 'ioredis5';
+import { Redis } from 'ioredis';
+import { Redis as Redis5 } from 'ioredis5';
 import { createClient } from 'redis';
 import { RawClient, redisCli, startServer, type TestServer } from './helpers/server.js';
 
