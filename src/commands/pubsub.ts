@@ -200,6 +200,7 @@ function deliver(ctx: CommandContext | null, subscribers: Set<Client>, msg: Enco
     if (ctx !== null && s === ctx.client) pushToSelf(ctx, b);
     else {
       s.sendRaw(b);
+      if (server !== null) server.stats.netOutputBytes += b.length;
       if (s.socket.writableLength > PUBSUB_OUTPUT_HARD_LIMIT) (overLimit ??= []).push(s);
     }
   }
