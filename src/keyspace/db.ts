@@ -161,22 +161,6 @@ export class Database {
     return n;
   }
 
-  /**
-   * SWAPDB: this db is about to get `incoming` as its table. A watched key
-   * live before or after changes (Redis touchAllWatchedKeysInDb); one absent
-   * or expired on both sides does not.
-   */
-  touchWatchedForSwap(incoming: KeyTable): void {
-    if (this.watched.size === 0) return;
-    const live = (t: KeyTable, k: string) => {
-      const seg = t.segmentOf(k);
-      if (!seg.m.has(k)) return false;
-      const at = seg.exp?.get(k);
-      return at === undefined || at > this.ks.now;
-    };
-    for (const [k, ws] of this.watched) if (live(this.table, k) || live(incoming, k)) for (const w of ws) w.watchedKeyTouched();
-  }
-
   /** Keys of `seg` that are live (not logically expired). */
   isLive(seg: Segment, key: string): boolean {
     if (seg.exp === null) return true;

@@ -47,8 +47,6 @@ export class Keyspace {
   swap(a: number, b: number): void {
     const da = this.dbs[a];
     const db = this.dbs[b];
-    da.touchWatchedForSwap(db.table);
-    db.touchWatchedForSwap(da.table);
     const t = da.table;
     da.table = db.table;
     db.table = t;
