@@ -284,6 +284,7 @@ describe('sharded pub/sub', () => {
     expect(await cmd('PUBLISH', 'sh.a', 'hi')).toBe(':0\r\n');
     expect(await cmd('PUBSUB', 'SHARDCHANNELS', 'sh.a')).toBe('*1\r\n' + bulk('sh.a'));
     expect(await cmd('PUBSUB', 'SHARDNUMSUB', 'sh.b')).toBe('*2\r\n' + bulk('sh.b') + ':1\r\n');
+    expect(await redisCli(srv.port, ['CLIENT', 'LIST', 'TYPE', 'pubsub'])).toMatch(/flags=P .*sub=0 psub=0 ssub=2 /);
     c.write(resp('SUNSUBSCRIBE'));
     await expectRead(c, push(2, 'sunsubscribe', 'sh.a', 1) + push(2, 'sunsubscribe', 'sh.b', 0));
     c.write(resp('ECHO', 'ok'));

@@ -31,6 +31,9 @@ function validName(name: string): boolean {
 /** Hooks other families use to drop per-client state on RESET (MULTI, pub/sub). */
 export const resetHooks: ((ctx: CommandContext) => void)[] = [];
 
+/** Shard-channel subscriptions of a client, for CLIENT LIST ssub= (set by the pubsub family). */
+export const shardSubscriptions = { count: (_c: Client): number => 0 };
+
 function clientFlags(c: Client): string {
   let f = '';
   if (c.subs !== null) f += 'P';
@@ -57,7 +60,7 @@ export function clientInfoLine(c: Client, running?: string[]): string {
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1} ` +
     `name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
-    `flags=${clientFlags(c)} db=${c.db.id} sub=${sub} psub=${psub} ssub=0 multi=${c.multi ? c.multi.queue.length : -1} ` +
+    `flags=${clientFlags(c)} db=${c.db.id} sub=${sub} psub=${psub} ssub=${shardSubscriptions.count(c)} multi=${c.multi ? c.multi.queue.length : -1} ` +
     `qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.socket.writableLength} ` +
     `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );

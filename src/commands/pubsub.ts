@@ -11,7 +11,7 @@ import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
-import { resetHooks } from './connection.js';
+import { resetHooks, shardSubscriptions } from './connection.js';
 import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import type { Server } from '../server/server.js';
@@ -291,6 +291,7 @@ const PUBSUB_HELP = [
 ];
 
 resetHooks.push((ctx) => dropAll(ctx.client));
+shardSubscriptions.count = shardCount;
 
 /** Disconnects clean up through the server's hook list, registered on first use. */
 function ensureCloseHook(ctx: CommandContext): void {
