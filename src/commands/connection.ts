@@ -3,7 +3,7 @@
  */
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
-import { ERR, ReplyError, toSafeInt } from '../protocol/errors.js';
+import { ERR, parseInt64, ReplyError, toSafeInt } from '../protocol/errors.js';
 import { getString } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
@@ -31,6 +31,9 @@ function validName(name: string): boolean {
 /** Hooks other families use to drop per-client state on RESET (MULTI, pub/sub). */
 export const resetHooks: ((ctx: CommandContext) => void)[] = [];
 
+/** Shard-channel subscriptions of a client, for CLIENT LIST ssub= (set by the pubsub family). */
+export const shardSubscriptions = { count: (_c: Client): number => 0 };
+
 function clientFlags(c: Client): string {
   let f = '';
   if (c.subs !== null) f += 'P';
@@ -41,15 +44,24 @@ function clientFlags(c: Client): string {
   return f || 'N';
 }
 
-export function clientInfoLine(c: Client): string {
+/** Bytes of a request as RESP: Redis's qbuf still holds the running command. */
+function requestSize(args: string[]): number {
+  let n = 3 + String(args.length).length;
+  for (const a of args) n += 5 + String(a.length).length + a.length;
+  return n;
+}
+
+/** One CLIENT LIST line; `running` is the command c is executing, if it asks about itself. */
+export function clientInfoLine(c: Client, running?: string[]): string {
   const now = Date.now();
+  const qbuf = c.parser.buffered + (running ? requestSize(running) : 0);
   const sub = c.subs?.channels.size ?? 0;
   const psub = c.subs?.patterns.size ?? 0;
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1} ` +
     `name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
-    `flags=${clientFlags(c)} db=${c.db.id} sub=${sub} psub=${psub} ssub=0 multi=${c.multi ? c.multi.queue.length : -1} ` +
-    `qbuf=${c.parser.buffered} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.socket.writableLength} ` +
+    `flags=${clientFlags(c)} db=${c.db.id} sub=${sub} psub=${psub} ssub=${shardSubscriptions.count(c)} multi=${c.multi ? c.multi.queue.length : -1} ` +
+    `qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.socket.writableLength} ` +
     `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
@@ -59,13 +71,14 @@ function hello(ctx: CommandContext, args: string[]): void {
   let proto = c.proto;
   let i = 1;
   if (args.length >= 2) {
-    const v = toSafeInt(args[1]);
+    const v = parseInt64(args[1]);
     if (v === null) throw new ReplyError('ERR Protocol version is not an integer or out of range');
-    if (v < 2 || v > 3) throw new ReplyError('NOPROTO unsupported protocol version');
-    proto = v as 2 | 3;
+    if (v < 2n || v > 3n) throw new ReplyError('NOPROTO unsupported protocol version');
+    proto = Number(v) as 2 | 3;
     i = 2;
   }
-  let name: string | null = null;
+  // Options take effect in order, as Redis applies them: a SETNAME sticks
+  // even if the client then turns out not to be authenticated.
   for (; i < args.length; i++) {
     const opt = args[i].toLowerCase();
     const more = args.length - i - 1;
@@ -74,18 +87,18 @@ function hello(ctx: CommandContext, args: string[]): void {
       c.setAuthenticated(true);
       i += 2;
     } else if (opt === 'setname' && more >= 1) {
-      name = args[++i];
+      const name = args[++i];
       if (!validName(name)) throw new ReplyError('ERR Client names cannot contain spaces, newlines or special characters.');
+      c.name = name;
     } else {
       throw new ReplyError(`ERR Syntax error in HELLO option '${args[i]}'`);
     }
   }
   if (!c.authenticated) {
     throw new ReplyError(
-      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
     );
   }
-  if (name !== null) c.name = name;
   c.proto = proto;
   const r = ctx.r;
   r.proto = proto;
@@ -122,7 +135,8 @@ function auth(ctx: CommandContext, args: string[]): void {
 
 function select(ctx: CommandContext, args: string[]): void {
   const n = toSafeInt(args[1]);
-  if (n === null) throw new ReplyError(ERR.notInt);
+  // Redis reads the index as a C int.
+  if (n === null || n < -2147483648 || n > 2147483647) throw new ReplyError(ERR.notInt);
   if (n < 0 || n >= ctx.ks.dbs.length) throw new ReplyError(ERR.dbIndex);
   ctx.selectDb(n);
   ctx.r.ok();
@@ -138,9 +152,19 @@ function reset(ctx: CommandContext): void {
   ctx.selectDb(0);
   c.name = '';
   c.replyMode = 'on';
-  c.noEvict = false;
   c.setAuthenticated(getString('requirepass') === '');
   ctx.r.simple('RESET');
+}
+
+/** Close c; the calling client itself is closed only after its reply went out, as Redis does. */
+function killClient(ctx: CommandContext, c: Client): void {
+  if (c !== ctx.client) {
+    ctx.server.closeClient(c);
+    return;
+  }
+  // Stop reading its pipeline; processInput flushes the reply before this runs.
+  c.suspended = true;
+  setImmediate(() => ctx.server.closeClient(c, true));
 }
 
 function clientKill(ctx: CommandContext, args: string[]): void {
@@ -149,8 +173,8 @@ function clientKill(ctx: CommandContext, args: string[]): void {
     // Old form: CLIENT KILL addr:port
     const target = [...server.clients.values()].find((c) => c.addr === args[2]);
     if (!target) throw new ReplyError('ERR No such client');
-    server.closeClient(target);
     ctx.r.ok();
+    killClient(ctx, target);
     return;
   }
   if ((args.length - 2) % 2 !== 0) throw new ReplyError(ERR.syntax);
@@ -165,7 +189,10 @@ function clientKill(ctx: CommandContext, args: string[]): void {
       filters.push((c) => c.id === id);
     } else if (f === 'addr') filters.push((c) => c.addr === v);
     else if (f === 'laddr') filters.push((c) => c.laddr === v);
-    else if (f === 'user') filters.push(() => v === 'default');
+    else if (f === 'user') {
+      // One user exists: default.
+      if (v !== 'default') throw new ReplyError(`ERR No such user '${v}'`);
+    }
     else if (f === 'type') {
       const t = v.toLowerCase();
       if (t === 'normal') filters.push((c) => c.subs === null);
@@ -187,8 +214,7 @@ function clientKill(ctx: CommandContext, args: string[]): void {
     if (skipMe && c === ctx.client) continue;
     if (filters.every((f) => f(c))) {
       killed++;
-      if (c === ctx.client) c.closing = false;
-      server.closeClient(c, c === ctx.client);
+      killClient(ctx, c);
     }
   }
   ctx.r.int(killed);
@@ -214,7 +240,7 @@ function clientList(ctx: CommandContext, args: string[]): void {
       clients = clients.filter((c) => ids.has(c.id));
     } else throw new ReplyError(ERR.syntax);
   }
-  ctx.r.verbatim(clients.map((c) => clientInfoLine(c) + '\n').join(''));
+  ctx.r.verbatim(clients.map((c) => clientInfoLine(c, c === ctx.client ? args : undefined) + '\n').join(''));
 }
 
 function onOff(v: string): boolean {
@@ -295,7 +321,7 @@ register(
         else throw new ReplyError(`ERR Unrecognized option '${args[2]}'`);
         ctx.r.ok();
       }),
-      sub('info', 2, '', 'Returns information about the connection.', (ctx) => ctx.r.verbatim(clientInfoLine(ctx.client) + '\n')),
+      sub('info', 2, '', 'Returns information about the connection.', (ctx, args) => ctx.r.verbatim(clientInfoLine(ctx.client, args) + '\n')),
       sub('list', -2, 'admin', 'Lists open connections.', clientList),
       sub('kill', -3, 'admin', 'Terminates open connections.', clientKill),
       sub('no-evict', 3, '', 'Sets the client eviction mode of the connection.', (ctx, args) => {

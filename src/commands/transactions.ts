@@ -1,2 +1,142 @@
-/** transactions family: not written yet. */
-export {};
+/**
+ * Transactions family: MULTI EXEC DISCARD WATCH UNWATCH, as Redis 7.0.
+ *
+ * Queueing itself happens in the dispatcher (it answers +QUEUED and marks
+ * the transaction failed when it refuses a command); this file owns the
+ * state changes and EXEC. WATCH registers the client in db.watched, so any
+ * db.modified(key) — a write, a lazy or active expiry, FLUSHDB/FLUSHALL —
+ * sets client.dirtyCas through Client.watchedKeyTouched.
+ */
+import { register } from './registry.js';
+import { cmd } from './spec.js';
+import { ReplyError } from '../protocol/errors.js';
+import { call } from '../server/dispatch.js';
+import type { CommandContext } from '../server/context.js';
+import type { Client } from '../server/client.js';
+import type { Database } from '../keyspace/db.js';
+import { resetHooks } from './connection.js';
+
+const G = { group: 'transactions' };
+
+const EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
+
+/** Forget every WATCHed key of c (EXEC, DISCARD, UNWATCH, RESET). */
+export function unwatchAll(c: Client): void {
+  if (c.watching !== null) {
+    for (const [db, keys] of c.watching) {
+      for (const k of keys) {
+        const ws = db.watched.get(k);
+        if (ws === undefined) continue;
+        ws.delete(c);
+        if (ws.size === 0) db.watched.delete(k);
+      }
+    }
+    c.watching = null;
+  }
+  c.dirtyCas = false;
+}
+
+function discardTransaction(c: Client): void {
+  c.multi = null;
+  unwatchAll(c);
+}
+
+/** True if key is still in the table but logically expired (not yet reclaimed). */
+function isStale(db: Database, key: string): boolean {
+  const seg = db.table.segmentOf(key);
+  return seg.m.has(key) && !db.isLive(seg, key);
+}
+
+function watchKey(ctx: CommandContext, key: string): void {
+  const c = ctx.client;
+  const db = ctx.db;
+  let mine = c.watching?.get(db);
+  if (mine?.has(key)) return;
+  // A key already expired at WATCH time is watched as absent: reclaim it
+  // first (before we listen), so its deletion is not a change we see — as
+  // Redis 7.0 treats stale keys ("WATCH stale keys should not fail EXEC").
+  if (isStale(db, key)) db.peek(key);
+  if (c.watching === null) c.watching = new Map();
+  if (mine === undefined) c.watching.set(db, (mine = new Set()));
+  mine.add(key);
+  let ws = db.watched.get(key);
+  if (ws === undefined) db.watched.set(key, (ws = new Set()));
+  ws.add(c);
+}
+
+/** Redis checks at EXEC whether a watched key expired since WATCH without being reclaimed. */
+function watchedKeyExpired(c: Client): boolean {
+  if (c.watching === null) return false;
+  for (const [db, keys] of c.watching) for (const k of keys) if (isStale(db, k)) return true;
+  return false;
+}
+
+function exec(ctx: CommandContext): void {
+  const c = ctx.client;
+  const m = c.multi;
+  if (m === null) throw new ReplyError('ERR EXEC without MULTI');
+  if (m.failed) {
+    discardTransaction(c);
+    throw new ReplyError(EXECABORT);
+  }
+  if (c.dirtyCas || watchedKeyExpired(c)) {
+    discardTransaction(c);
+    ctx.r.nullArray();
+    return;
+  }
+  // The server state may have changed since the commands were queued
+  // (a failed save now refuses writes): abort as Redis does.
+  const denied = ctx.server.writesDenied;
+  if (denied !== null && m.queue.some((q) => q.spec.flags.includes('write'))) {
+    discardTransaction(c);
+    throw new ReplyError('EXECABORT Transaction discarded because of: ' + denied);
+  }
+  // Unwatch first so the transaction's own writes do not mark us dirty.
+  discardTransaction(c);
+  c.inExec = true;
+  try {
+    ctx.r.array(m.queue.length);
+    // SELECT inside the transaction switches ctx.db for what follows and
+    // stays in effect after EXEC, as in Redis.
+    for (const q of m.queue) call(ctx, q.spec, q.args);
+  } finally {
+    c.inExec = false;
+    c.lastCommand = 'exec';
+  }
+}
+
+resetHooks.push((ctx) => discardTransaction(ctx.client));
+
+const T = 'noscript loading stale fast allow_busy';
+
+register(
+  cmd('multi', 1, T, [0, 0, 0], 'fast transaction', { ...G, summary: 'Starts a transaction.' }, (ctx) => {
+    const c = ctx.client;
+    if (c.multi !== null) throw new ReplyError('ERR MULTI calls can not be nested');
+    c.multi = { queue: [], failed: false };
+    ctx.r.ok();
+  }),
+  cmd('exec', 1, 'noscript loading stale skip_slowlog', [0, 0, 0], 'slow transaction', { ...G, summary: 'Executes all commands in a transaction.' }, exec),
+  cmd('discard', 1, T, [0, 0, 0], 'fast transaction', { ...G, summary: 'Discards a transaction.', since: '2.0.0' }, (ctx) => {
+    if (ctx.client.multi === null) throw new ReplyError('ERR DISCARD without MULTI');
+    discardTransaction(ctx.client);
+    ctx.r.ok();
+  }),
+  cmd(
+    'watch',
+    -2,
+    T,
+    [1, -1, 1],
+    'fast transaction',
+    { ...G, summary: 'Monitors changes to keys to determine the execution of a transaction.', since: '2.2.0', args: [{ name: 'key', type: 'key', multiple: true }] },
+    (ctx, args) => {
+      if (ctx.client.multi !== null) throw new ReplyError('ERR WATCH inside MULTI is not allowed');
+      for (let i = 1; i < args.length; i++) watchKey(ctx, args[i]);
+      ctx.r.ok();
+    },
+  ),
+  cmd('unwatch', 1, T, [0, 0, 0], 'fast transaction', { ...G, summary: 'Forgets about watched keys of a transaction.', since: '2.2.0' }, (ctx) => {
+    unwatchAll(ctx.client);
+    ctx.r.ok();
+  }),
+);

@@ -25,6 +25,8 @@ export class Reply {
   private slab: Buffer = Buffer.allocUnsafe(SLAB);
   private start = 0;
   private pos = 0;
+  /** Bytes handed to the sink so far: marks count from here, so they survive a slab change. */
+  private flushed = 0;
   /** 2 or 3: the protocol the current client speaks. */
   proto: 2 | 3 = 2;
   /** Where flush() sends; set by the owner before writing. */
@@ -51,6 +53,7 @@ export class Reply {
   flush(): void {
     if (this.pos === this.start) return;
     const out = this.slab.subarray(this.start, this.pos);
+    this.flushed += this.pos - this.start;
     this.start = this.pos;
     if (this.slab.length - this.pos < 1024) {
       this.slab = Buffer.allocUnsafe(SLAB);
@@ -61,10 +64,14 @@ export class Reply {
 
   /** Drop what was written since `mark` (used by CLIENT REPLY SKIP/OFF). */
   mark(): number {
-    return this.pos;
+    return this.flushed + this.pos - this.start;
   }
+  /**
+   * Only what is still pending can be dropped: a push flushed since the mark
+   * stays sent, and everything pending after it was written after the mark.
+   */
   rewind(mark: number): void {
-    if (mark >= this.start) this.pos = mark;
+    this.pos = this.start + Math.max(0, mark - this.flushed);
   }
 
   /** Raw protocol text (latin1), e.g. a pre-encoded shared reply. */

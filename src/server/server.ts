@@ -165,7 +165,8 @@ export class Server {
         const mark = r.mark();
         processCommand(ctx, args);
         if (mode === 'skip') {
-          r.rewind(mark);
+          // CLIENT REPLY ON clears SKIP before answering: its +OK is sent.
+          if (c.replyMode !== 'on') r.rewind(mark);
           if (c.replyMode === 'skip') c.replyMode = 'on';
         } else if (c.replyMode === 'off') r.rewind(mark);
       }
