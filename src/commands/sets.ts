@@ -4,7 +4,7 @@
  */
 import { register } from './registry.js';
 import { cmd } from './spec.js';
-import { ERR, ReplyError, parseIntArg } from '../protocol/errors.js';
+import { ERR, ReplyError, parseInt64, parseIntArg, toSafeInt } from '../protocol/errors.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
 import { RedisSet } from '../types/set.js';
@@ -19,6 +19,17 @@ export function readSet(db: Database, key: string, write = false): RedisSet | un
   if (v === undefined) return undefined;
   if (!(v instanceof RedisSet)) throw new ReplyError(ERR.wrongType);
   return v;
+}
+
+/**
+ * SRANDMEMBER/ZRANDMEMBER count: a long in [-LONG_MAX, LONG_MAX]. Counts past
+ * 2^53 cannot be served anyway; they are clamped (the reply would not fit).
+ */
+export function parseCount(s: string): number {
+  const n = parseInt64(s);
+  if (n === null) throw new ReplyError(ERR.notInt);
+  if (n < -(2n ** 63n - 1n)) throw new ReplyError('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
+  return Number(n);
 }
 
 function positive(s: string): number {
@@ -172,8 +183,7 @@ register(
       if (s === undefined) return ctx.r.null();
       return ctx.r.bulk(s.random());
     }
-    const l = parseIntArg(args[2]);
-    if (l < -Number.MAX_SAFE_INTEGER) throw new ReplyError(ERR.notInt);
+    const l = parseCount(args[2]);
     const s = readSet(ctx.db, args[1]);
     if (s === undefined || l === 0) return ctx.r.array(0);
     const pool = [...s.m];
@@ -224,8 +234,9 @@ register(
       let limit = 0;
       for (let j = 2 + n; j < args.length; j++) {
         if (args[j].toLowerCase() === 'limit' && j + 1 < args.length) {
-          limit = parseIntArg(args[++j]);
-          if (limit < 0) throw new ReplyError("ERR LIMIT can't be negative");
+          const n = toSafeInt(args[++j]);
+          if (n === null || n < 0) throw new ReplyError("ERR LIMIT can't be negative");
+          limit = n;
         } else throw new ReplyError(ERR.syntax);
       }
       ctx.r.int(inter(loadSets(ctx.db, args.slice(2, 2 + n)), limit).length);

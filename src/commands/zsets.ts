@@ -13,7 +13,7 @@ import { RedisSet } from '../types/set.js';
 import { type LexRange, type ScoreRange, type SkipNode, gteMin, lexGteMin, lexLteMax, lteMax } from '../types/skiplist.js';
 import { blockOnKeys, mayBlock } from '../server/blocking.js';
 import { scanArgs, replyScan } from './scan-collection.js';
-import { ERR_POSITIVE } from './sets.js';
+import { ERR_POSITIVE, parseCount } from './sets.js';
 
 const G = { group: 'sorted-set' };
 const ERR_MINMAX_FLOAT = 'ERR min or max is not a float';
@@ -604,7 +604,7 @@ function zrandmember(ctx: CommandContext, args: string[]): void {
     if (z === undefined) return ctx.r.null();
     return ctx.r.bulk(z.at(Math.floor(Math.random() * z.size))!.member);
   }
-  const l = long(args[2]);
+  const l = parseCount(args[2]);
   let withscores = false;
   if (args.length > 4 || (args.length === 4 && args[3].toLowerCase() !== 'withscores')) throw new ReplyError(ERR.syntax);
   if (args.length === 4) {
