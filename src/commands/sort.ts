@@ -175,18 +175,16 @@ function sortCommand(ctx: CommandContext, args: string[], readonly: boolean): vo
   ctx.r.int(out.length);
 }
 
-/** SORT's keys: the sorted key and, if present, the STORE destination. */
+/** SORT's keys: the sorted key and the last STORE destination (the one SORT uses). */
 function sortKeys(args: string[]): number[] {
-  const keys = [1];
+  let store = -1;
   const skip: Record<string, number> = { limit: 2, get: 1, by: 1 };
   for (let j = 2; j < args.length; j++) {
     const o = args[j].toLowerCase();
-    if (o === 'store' && j + 1 < args.length) {
-      keys.push(j + 1);
-      j++;
-    } else j += skip[o] ?? 0;
+    if (o === 'store' && j + 1 < args.length) store = ++j;
+    else j += skip[o] ?? 0;
   }
-  return keys;
+  return store < 0 ? [1] : [1, store];
 }
 
 register(
