@@ -192,14 +192,15 @@ register(
       for (let i = 0; i < -l; i++) ctx.r.bulk(pool[Math.floor(Math.random() * pool.length)]);
       return;
     }
-    if (l >= pool.length) return replySet(ctx, s.members(), s.size);
+    // Unlike SPOP, SRANDMEMBER answers a plain array even in RESP3.
+    if (l >= pool.length) return ctx.r.bulks(s.members());
     for (let i = 0; i < l; i++) {
       const j = i + Math.floor(Math.random() * (pool.length - i));
       const t = pool[i];
       pool[i] = pool[j];
       pool[j] = t;
     }
-    replySet(ctx, pool.slice(0, l), l);
+    ctx.r.bulks(pool.slice(0, l));
   }),
   cmd('smove', 4, 'write fast', [1, 2, 1], 'write set fast', { ...G, summary: 'Moves a member from one set to another.' }, (ctx, args) => {
     const db = ctx.db;
