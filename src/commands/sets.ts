@@ -70,7 +70,7 @@ function inter(sets: (RedisSet | null)[], limit = 0): string[] {
 
 function union(sets: (RedisSet | null)[]): string[] {
   const acc = new Set<string>();
-  for (const s of sets) if (s !== null) for (const m of s.m) acc.add(m);
+  for (const s of sets) if (s !== null) for (const m of s.values()) acc.add(m);
   return [...acc];
 }
 
@@ -156,15 +156,11 @@ register(
         db.delete(key);
         return replySet(ctx, all, all.length);
       }
-      const pool = [...s.m];
       const out: string[] = [];
       for (let i = 0; i < count; i++) {
-        const j = i + Math.floor(Math.random() * (pool.length - i));
-        const t = pool[i];
-        pool[i] = pool[j];
-        pool[j] = t;
-        out.push(pool[i]);
-        s.delete(pool[i]);
+        const m = s.random();
+        s.delete(m);
+        out.push(m);
       }
       settle(db, key, s);
       return replySet(ctx, out, out.length);
@@ -186,21 +182,28 @@ register(
     const l = parseCount(args[2]);
     const s = readSet(ctx.db, args[1]);
     if (s === undefined || l === 0) return ctx.r.array(0);
-    const pool = [...s.m];
     if (l < 0) {
       ctx.r.array(-l);
-      for (let i = 0; i < -l; i++) ctx.r.bulk(pool[Math.floor(Math.random() * pool.length)]);
+      for (let i = 0; i < -l; i++) ctx.r.bulk(s.random());
       return;
     }
     // Unlike SPOP, SRANDMEMBER answers a plain array even in RESP3.
-    if (l >= pool.length) return ctx.r.bulks(s.members());
-    for (let i = 0; i < l; i++) {
-      const j = i + Math.floor(Math.random() * (pool.length - i));
-      const t = pool[i];
-      pool[i] = pool[j];
-      pool[j] = t;
+    if (l >= s.size) return ctx.r.bulks(s.members());
+    const picked = new Set<string>();
+    if (l * 3 > s.size) {
+      // Many of them: a partial shuffle of a copy.
+      const pool = s.values().slice();
+      for (let i = 0; i < l; i++) {
+        const j = i + Math.floor(Math.random() * (pool.length - i));
+        const t = pool[i];
+        pool[i] = pool[j];
+        pool[j] = t;
+        picked.add(pool[i]);
+      }
+    } else {
+      while (picked.size < l) picked.add(s.random());
     }
-    ctx.r.bulks(pool.slice(0, l));
+    ctx.r.bulks([...picked]);
   }),
   cmd('smove', 4, 'write fast', [1, 2, 1], 'write set fast', { ...G, summary: 'Moves a member from one set to another.' }, (ctx, args) => {
     const db = ctx.db;

@@ -26,12 +26,18 @@ export function isIntsetMember(s: string): boolean {
 
 export class RedisSet implements CollectionValue {
   readonly type = 'set' as const;
-  readonly m = new Set<string>();
+  /**
+   * Members in a dense array plus member -> position, so SPOP and
+   * SRANDMEMBER pick a random member in O(1) (a JS Set has no index access)
+   * and a delete swaps the last member into the hole.
+   */
+  private readonly pos = new Map<string, number>();
+  private readonly arr: string[] = [];
   /** Still an intset as Redis would keep it. */
   private intset = true;
 
   get size(): number {
-    return this.m.size;
+    return this.arr.length;
   }
 
   encoding(): string {
@@ -39,18 +45,32 @@ export class RedisSet implements CollectionValue {
   }
 
   has(s: string): boolean {
-    return this.m.has(s);
+    return this.pos.has(s);
   }
 
   add(s: string): boolean {
-    if (this.m.has(s)) return false;
-    if (this.intset && (!isIntsetMember(s) || this.m.size + 1 > getInt('set-max-intset-entries'))) this.intset = false;
-    this.m.add(s);
+    if (this.pos.has(s)) return false;
+    if (this.intset && (!isIntsetMember(s) || this.arr.length + 1 > getInt('set-max-intset-entries'))) this.intset = false;
+    this.pos.set(s, this.arr.length);
+    this.arr.push(s);
     return true;
   }
 
   delete(s: string): boolean {
-    return this.m.delete(s);
+    const i = this.pos.get(s);
+    if (i === undefined) return false;
+    this.pos.delete(s);
+    const last = this.arr.pop()!;
+    if (i < this.arr.length) {
+      this.arr[i] = last;
+      this.pos.set(last, i);
+    }
+    return true;
+  }
+
+  /** The members, unordered; the caller must not change the array. */
+  values(): readonly string[] {
+    return this.arr;
   }
 
   /**
@@ -58,19 +78,22 @@ export class RedisSet implements CollectionValue {
    * numerically (SMEMBERS of a small integer set comes out ascending).
    */
   members(): string[] {
-    const a = [...this.m];
+    const a = this.arr.slice();
     if (this.intset) a.sort((x, y) => cmpIntStrings(x, y));
     return a;
   }
 
   /** A uniformly random member (the set must not be empty). */
   random(): string {
-    return randomMember(this.m);
+    return this.arr[Math.floor(Math.random() * this.arr.length)];
   }
 
   clone(): RedisSet {
     const c = new RedisSet();
-    for (const s of this.m) c.m.add(s);
+    for (const s of this.arr) {
+      c.pos.set(s, c.arr.length);
+      c.arr.push(s);
+    }
     c.intset = this.intset;
     return c;
   }
@@ -105,7 +128,7 @@ registerCodec({
   type: 'set',
   *pieces(v, maxItems) {
     let piece: unknown[] = [];
-    for (const s of (v as RedisSet).m) {
+    for (const s of (v as RedisSet).values()) {
       piece.push(s);
       if (piece.length >= maxItems) {
         yield piece;
