@@ -118,13 +118,7 @@ function sortCommand(ctx: CommandContext, args: string[], readonly: boolean): vo
     start = 0;
   } else if (dontsort && v instanceof SortedSet) {
     elems = [];
-    if (end >= start) {
-      let n = v.at(desc ? len - 1 - start : start);
-      for (let k = start; k <= end && n !== null; k++) {
-        elems.push(n.member);
-        n = desc ? n.back : n.next[0];
-      }
-    }
+    if (end >= start) elems = v.tree.collect(desc ? len - 1 - start : start, end - start + 1, desc).map((e) => e.member);
     end -= start;
     start = 0;
   } else if (v instanceof ListValue) elems = v.toArray();

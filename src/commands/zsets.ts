@@ -10,7 +10,8 @@ import type { CommandContext } from '../server/context.js';
 import { formatDouble as formatScore, type Reply } from '../protocol/reply.js';
 import { SortedSet, ZSET_NAN_ERR } from '../types/zset.js';
 import { RedisSet } from '../types/set.js';
-import { type LexRange, type ScoreRange, type SkipNode, gteMin, lexGteMin, lexLteMax, lteMax } from '../types/skiplist.js';
+import type { LexRange, ScoreRange } from '../types/zrange.js';
+import type { Entry } from '../types/ordertree.js';
 import { blockOnKeys, mayBlock } from '../server/blocking.js';
 import { scanArgs, replyScan } from './scan-collection.js';
 import { ERR_POSITIVE, parseCount } from './sets.js';
@@ -221,9 +222,8 @@ interface RangeQuery {
   limit: number;
 }
 
-/** The nodes a ZRANGE-style query selects, in reply order. */
-function selectRange(z: SortedSet, q: RangeQuery): SkipNode[] {
-  const out: SkipNode[] = [];
+/** The entries a ZRANGE-style query selects, in reply order. */
+function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
   const len = z.size;
   if (q.kind === 'rank') {
     let start = q.start;
@@ -231,39 +231,17 @@ function selectRange(z: SortedSet, q: RangeQuery): SkipNode[] {
     if (start < 0) start += len;
     if (end < 0) end += len;
     if (start < 0) start = 0;
-    if (start > end || start >= len) return out;
+    if (start > end || start >= len) return [];
     if (end >= len) end = len - 1;
-    let n = z.at(q.rev ? len - 1 - start : start);
-    for (let k = start; k <= end && n !== null; k++) {
-      out.push(n);
-      n = q.rev ? n.back : n.next[0];
-    }
-    return out;
+    const n = end - start + 1;
+    return q.rev ? z.tree.collect(len - 1 - start, n, true) : z.tree.collect(start, n);
   }
-  if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return out;
-  let n: SkipNode | null;
-  let inRange: (n: SkipNode) => boolean;
-  if (q.kind === 'score') {
-    const r = q.score;
-    n = q.rev ? z.sl.lastInRange(r) : z.sl.firstInRange(r);
-    inRange = q.rev ? (x) => gteMin(x.score, r) : (x) => lteMax(x.score, r);
-  } else {
-    const r = q.lex;
-    n = q.rev ? z.sl.lastInLex(r) : z.sl.firstInLex(r);
-    inRange = q.rev ? (x) => lexGteMin(x.member, r) : (x) => lexLteMax(x.member, r);
-  }
-  let skip = q.offset;
-  while (n !== null && skip > 0) {
-    n = q.rev ? n.back : n.next[0];
-    skip--;
-  }
-  let limit = q.limit;
-  while (n !== null && limit !== 0 && inRange(n)) {
-    out.push(n);
-    n = q.rev ? n.back : n.next[0];
-    if (limit > 0) limit--;
-  }
-  return out;
+  if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return [];
+  const [lo, hi] = q.kind === 'score' ? z.scoreSpan(q.score) : z.lexSpan(q.lex);
+  const avail = hi - lo - q.offset;
+  if (avail <= 0) return [];
+  const take = q.limit < 0 ? avail : Math.min(avail, q.limit);
+  return q.rev ? z.tree.collect(hi - 1 - q.offset, take, true) : z.tree.collect(lo + q.offset, take);
 }
 
 const NO_SCORE: ScoreRange = { min: 0, max: 0, minex: false, maxex: false };
@@ -348,8 +326,8 @@ function zremrange(ctx: CommandContext, args: string[], kind: RangeKind): void {
 function popNodes(db: Database, key: string, z: SortedSet, max: boolean, count: number): { member: string; score: number }[] {
   const out: { member: string; score: number }[] = [];
   while (out.length < count && z.size > 0) {
-    const n = max ? z.sl.tail! : z.sl.first()!;
-    out.push({ member: n.member, score: n.score });
+    const n = z.at(max ? z.size - 1 : 0)!;
+    out.push(n);
     z.delete(n.member);
   }
   settle(db, key, z);
@@ -614,7 +592,7 @@ function zrandmember(ctx: CommandContext, args: string[]): void {
   const z = readZset(ctx.db, args[1]);
   if (z === undefined || l === 0) return ctx.r.array(0);
   const size = z.size;
-  const picked: SkipNode[] = [];
+  const picked: Entry[] = [];
   if (l < 0) {
     for (let i = 0; i < -l; i++) picked.push(z.at(Math.floor(Math.random() * size))!);
   } else if (l >= size) {
@@ -671,19 +649,15 @@ register(
     const r = parseScoreRange(args[2], args[3]);
     const z = readZset(ctx.db, args[1]);
     if (z === undefined) return ctx.r.int(0);
-    const a = z.sl.firstInRange(r);
-    if (a === null) return ctx.r.int(0);
-    const b = z.sl.lastInRange(r)!;
-    ctx.r.int(z.sl.rank(b.score, b.member) - z.sl.rank(a.score, a.member) + 1);
+    const [lo, hi] = z.scoreSpan(r);
+    ctx.r.int(hi - lo);
   }),
   cmd('zlexcount', 4, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the number of members in a sorted set within a lexicographical range.', since: '2.8.9' }, (ctx, args) => {
     const r = parseLexRange(args[2], args[3]);
     const z = readZset(ctx.db, args[1]);
     if (z === undefined) return ctx.r.int(0);
-    const a = z.sl.firstInLex(r);
-    if (a === null) return ctx.r.int(0);
-    const b = z.sl.lastInLex(r)!;
-    ctx.r.int(z.sl.rank(b.score, b.member) - z.sl.rank(a.score, a.member) + 1);
+    const [lo, hi] = z.lexSpan(r);
+    ctx.r.int(hi - lo);
   }),
   cmd('zrank', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the index of a member in a sorted set ordered by ascending scores.', since: '2.0.0' }, (ctx, args) => {
     const z = readZset(ctx.db, args[1]);
