@@ -119,36 +119,51 @@ interface AddFlags {
   incr: boolean;
 }
 
+const ADDED = 0;
+const UPDATED = 1;
+const NOP = 2;
+const SAME = 3;
+/** The resulting score of the last zsetAdd (a variable, not an object per call). */
+let addScore = 0;
+
 /**
- * zsetAdd: 'added', 'updated', 'nop' (a condition refused it) or 'same'
- * (present with that score already); `score` holds the resulting score.
+ * zsetAdd: ADDED, UPDATED, NOP (a condition refused it) or SAME (present
+ * with that score already); addScore holds the resulting score.
  */
-function zsetAdd(z: SortedSet, member: string, score: number, f: AddFlags): { res: 'added' | 'updated' | 'nop' | 'same'; score: number } {
+function zsetAdd(z: SortedSet, member: string, score: number, f: AddFlags): number {
   const cur = z.score(member);
   if (cur !== undefined) {
-    if (f.nx) return { res: 'nop', score: cur };
+    addScore = cur;
+    if (f.nx) return NOP;
     let next = score;
     if (f.incr) {
       next = cur + score;
       if (Number.isNaN(next)) throw new ReplyError(ZSET_NAN_ERR);
     }
-    if ((f.gt && next <= cur) || (f.lt && next >= cur)) return { res: 'nop', score: cur };
+    if ((f.gt && next <= cur) || (f.lt && next >= cur)) return NOP;
+    addScore = next;
     if (next !== cur || Object.is(next, -0) !== Object.is(cur, -0)) {
       z.set(member, next);
-      return { res: 'updated', score: next };
+      return UPDATED;
     }
-    return { res: 'same', score: next };
+    return SAME;
   }
-  if (f.xx) return { res: 'nop', score };
+  addScore = score;
+  if (f.xx) return NOP;
   z.set(member, score);
-  return { res: 'added', score };
+  return ADDED;
 }
 
+const NO_FLAGS: AddFlags = { nx: false, xx: false, gt: false, lt: false, incr: false };
+const INCR_FLAGS: AddFlags = { nx: false, xx: false, gt: false, lt: false, incr: true };
+
 function zadd(ctx: CommandContext, args: string[], incrCmd: boolean): void {
-  const f: AddFlags = { nx: false, xx: false, gt: false, lt: false, incr: incrCmd };
+  let f = incrCmd ? INCR_FLAGS : NO_FLAGS;
   let ch = false;
   let i = 2;
-  if (!incrCmd) {
+  // Options are words; a score never starts with a letter other than i/I (inf).
+  if (!incrCmd && /^[a-zA-Z]/.test(args[2]) && !/^[+-]?inf/i.test(args[2])) {
+    f = { ...NO_FLAGS };
     for (; i < args.length; i++) {
       const o = args[i].toLowerCase();
       if (o === 'nx') f.nx = true;
@@ -165,8 +180,15 @@ function zadd(ctx: CommandContext, args: string[], incrCmd: boolean): void {
   if (f.nx && f.xx) throw new ReplyError('ERR XX and NX options at the same time are not compatible');
   if ((f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt)) throw new ReplyError('ERR GT, LT, and/or NX options at the same time are not compatible');
   if (f.incr && elements > 2) throw new ReplyError('ERR INCR option supports a single increment-element pair');
-  const scores: number[] = [];
-  for (let j = i; j < args.length; j += 2) scores.push(parseScore(args[j]));
+  // Every score is checked before anything changes: all or nothing.
+  const n = elements / 2;
+  const scores = n === 1 ? null : new Array<number>(n);
+  let score0 = 0;
+  for (let j = 0; j < n; j++) {
+    const sc = parseScore(args[i + 2 * j]);
+    if (scores === null) score0 = sc;
+    else scores[j] = sc;
+  }
 
   const db = ctx.db;
   const key = args[1];
@@ -185,12 +207,12 @@ function zadd(ctx: CommandContext, args: string[], incrCmd: boolean): void {
   let processed = 0;
   let last = 0;
   try {
-    for (let j = 0; j < scores.length; j++) {
-      const out = zsetAdd(z, args[i + 1 + 2 * j], scores[j], f);
-      if (out.res === 'added') added++;
-      else if (out.res === 'updated') updated++;
-      if (out.res !== 'nop') processed++;
-      last = out.score;
+    for (let j = 0; j < n; j++) {
+      const res = zsetAdd(z, args[i + 1 + 2 * j], scores === null ? score0 : scores[j], f);
+      if (res === ADDED) added++;
+      else if (res === UPDATED) updated++;
+      if (res !== NOP) processed++;
+      last = addScore;
     }
   } finally {
     if (added + updated > 0) {

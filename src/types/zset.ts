@@ -19,7 +19,10 @@ defineParam({
   min: 0,
   help: 'Sorted sets up to this many members report the listpack encoding.',
   mutable: true,
-  onChange: (v) => setAlias('zset-max-ziplist-entries', v),
+  onChange: (v) => {
+    setAlias('zset-max-ziplist-entries', v);
+    limits.entries = Number(v);
+  },
 });
 defineParam({
   name: 'zset-max-ziplist-entries',
@@ -28,7 +31,10 @@ defineParam({
   min: 0,
   help: 'Old name of zset-max-listpack-entries.',
   mutable: true,
-  onChange: (v) => setAlias('zset-max-listpack-entries', v),
+  onChange: (v) => {
+    setAlias('zset-max-listpack-entries', v);
+    limits.entries = Number(v);
+  },
 });
 defineParam({
   name: 'zset-max-listpack-value',
@@ -37,7 +43,10 @@ defineParam({
   min: 0,
   help: 'Sorted sets whose members are all at most this long report the listpack encoding.',
   mutable: true,
-  onChange: (v) => setAlias('zset-max-ziplist-value', v),
+  onChange: (v) => {
+    setAlias('zset-max-ziplist-value', v);
+    limits.value = Number(v);
+  },
 });
 defineParam({
   name: 'zset-max-ziplist-value',
@@ -46,12 +55,30 @@ defineParam({
   min: 0,
   help: 'Old name of zset-max-listpack-value.',
   mutable: true,
-  onChange: (v) => setAlias('zset-max-listpack-value', v),
+  onChange: (v) => {
+    setAlias('zset-max-listpack-value', v);
+    limits.value = Number(v);
+  },
 });
 
 /** Redis keeps the ziplist names as aliases: setting either sets both. */
 function setAlias(name: string, v: string): void {
   setParam(paramByName(name)!, v, false);
+}
+
+/**
+ * The limits, read once (after start-up flags) and then kept current by
+ * CONFIG SET's onChange: getInt normalizes the name on every call, too slow
+ * for every ZADD.
+ */
+const limits = { entries: -1, value: -1 };
+function maxEntries(): number {
+  if (limits.entries < 0) limits.entries = getInt('zset-max-listpack-entries');
+  return limits.entries;
+}
+function maxValue(): number {
+  if (limits.value < 0) limits.value = getInt('zset-max-listpack-value');
+  return limits.value;
 }
 
 export const ZSET_NAN_ERR = 'ERR resulting score is not a number (NaN)';
@@ -65,7 +92,7 @@ export class SortedSet implements CollectionValue {
 
   /** A new empty zset; `firstMember` decides the initial encoding as ZADD does. */
   constructor(firstMemberLen = 0) {
-    if (getInt('zset-max-listpack-entries') === 0 || firstMemberLen > getInt('zset-max-listpack-value')) this.big = true;
+    if (maxEntries() === 0 || firstMemberLen > maxValue()) this.big = true;
   }
 
   get size(): number {
@@ -86,7 +113,7 @@ export class SortedSet implements CollectionValue {
     if (cur === undefined) {
       this.dict.set(member, score);
       this.tree.insert(score, member);
-      if (!this.big && (this.dict.size > getInt('zset-max-listpack-entries') || member.length > getInt('zset-max-listpack-value'))) this.big = true;
+      if (!this.big && (this.dict.size > maxEntries() || member.length > maxValue())) this.big = true;
       return true;
     }
     if (cur !== score) {
@@ -139,8 +166,8 @@ export class SortedSet implements CollectionValue {
    * encoding from the final contents (zsetConvertToListpackIfNeeded).
    */
   fixEncoding(): void {
-    const maxLen = getInt('zset-max-listpack-value');
-    let fits = this.dict.size <= getInt('zset-max-listpack-entries');
+    const maxLen = maxValue();
+    let fits = this.dict.size <= maxEntries();
     if (fits) for (const m of this.dict.keys()) if (m.length > maxLen) fits = false;
     this.big = !fits;
   }
