@@ -126,7 +126,9 @@ export class OrderTree {
     }
     this.length++;
     if (leaf.s.length > this.leafMax) {
-      const half = leaf.s.length >> 1;
+      // Appending at the very end (increasing scores, a snapshot load) keeps
+      // the left leaf full instead of leaving half-empty leaves behind.
+      const half = leaf === this.last && i === leaf.s.length - 1 ? leaf.s.length - 1 : leaf.s.length >> 1;
       const right = new Leaf();
       right.s = leaf.s.splice(half);
       right.m = leaf.m.splice(half);
