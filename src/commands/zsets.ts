@@ -4,7 +4,7 @@
  */
 import { register } from './registry.js';
 import { cmd } from './spec.js';
-import { ERR, ReplyError, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
+import { ERR, ReplyError, parseInt64, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
 import { formatDouble as formatScore, type Reply } from '../protocol/reply.js';
@@ -35,11 +35,14 @@ function parseScore(s: string, err: string = ERR.notFloat): number {
   return n;
 }
 
-/** A long argument (getLongFromObjectOrReply). */
+/**
+ * A long argument (getLongFromObjectOrReply): any int64; values past 2^53
+ * lose precision, which only matters for ranks and counts no set reaches.
+ */
 function long(s: string, err: string = ERR.notInt): number {
-  const n = toSafeInt(s);
+  const n = parseInt64(s);
   if (n === null) throw new ReplyError(err);
-  return n;
+  return Number(n);
 }
 
 function parseScoreBound(s: string): [number, boolean] {
