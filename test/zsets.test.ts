@@ -76,6 +76,8 @@ describe('ZADD', () => {
     await expect(r.call('zadd', 'z', '1', 'a', '2')).rejects.toThrow('ERR syntax error');
     await expect(r.zadd('z', 1, 'a', 'nan', 'b')).rejects.toThrow('ERR value is not a valid float');
     await expect(r.zadd('z', '', 'a')).rejects.toThrow('ERR value is not a valid float');
+    await expect(r.zadd('z', '1e400', 'a')).rejects.toThrow('ERR value is not a valid float');
+    await expect(r.zadd('z', '1e-400', 'a')).rejects.toThrow('ERR value is not a valid float');
     // Nothing was added by the failed variadic call.
     expect(await r.dbsize()).toBe(0);
     await r.zadd('z', '+inf', 'a');

@@ -29,9 +29,16 @@ export function readZset(db: Database, key: string, write = false): SortedSet | 
   return v;
 }
 
+/**
+ * A score (string2d): also refuses what strtod reports as ERANGE, i.e. a
+ * literal that overflows to infinity ("1e400") or underflows to zero.
+ */
 function parseScore(s: string, err: string = ERR.notFloat): number {
   const n = toFloat(s);
   if (n === null) throw new ReplyError(err);
+  if (n === Infinity || n === -Infinity) {
+    if (!/inf/i.test(s)) throw new ReplyError(err);
+  } else if (n === 0 && /[1-9]/.test(s.split(/e/i)[0])) throw new ReplyError(err);
   return n;
 }
 
