@@ -181,6 +181,19 @@ describe('reads', () => {
     expect(await r.zrange('nokey', 0, -1)).toEqual([]);
   });
 
+  it('lex ranges over unequal scores answer as Redis 7.0 does for a small set', async () => {
+    // Expected values taken from redis-server 7.0.15 (a listpack scan).
+    await r.zadd('m', 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e', 1.5, 'f', '-inf', 'g', '+inf', 'h');
+    expect(await r.zrange('m', '[a', '(e', 'BYLEX')).toEqual([]);
+    expect(await r.zlexcount('m', '[b', '[d')).toBe(0);
+    await r.zadd('m2', 1, 'b', 2, 'a', 3, 'c', 4, 'e', 5, 'd');
+    expect(await r.zrangebylex('m2', '[a', '[c')).toEqual(['b', 'a', 'c']);
+    expect(await r.zrevrangebylex('m2', '[c', '[a')).toEqual(['c', 'a', 'b']);
+    expect(await r.zrangebylex('m2', '(a', '[d')).toEqual(['b', 'a', 'c']);
+    expect(await r.zlexcount('m2', '(a', '[d')).toBe(3);
+    expect(await r.zrangebylex('m2', '[b', '[c')).toEqual(['b', 'a', 'c']);
+  });
+
   it('ZRANGE argument errors', async () => {
     await expect(r.zrange('z', 0, -1, 'LIMIT', 0, 1)).rejects.toThrow('ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX');
     await expect(r.zrange('z', '-', '+', 'BYLEX', 'WITHSCORES')).rejects.toThrow('ERR syntax error, WITHSCORES not supported in combination with BYLEX');

@@ -269,7 +269,7 @@ function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
     return q.rev ? z.tree.collect(len - 1 - start, n, true) : z.tree.collect(start, n);
   }
   if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return [];
-  const [lo, hi] = q.kind === 'score' ? z.scoreSpan(q.score) : z.lexSpan(q.lex);
+  const [lo, hi] = q.kind === 'score' ? z.scoreSpan(q.score) : z.lexSpan(q.lex, q.rev);
   const avail = hi - lo - q.offset;
   if (avail <= 0) return [];
   const take = q.limit < 0 ? avail : Math.min(avail, q.limit);
