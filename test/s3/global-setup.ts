@@ -5,7 +5,7 @@
  * filters name no S3 test (other suites should not pay for a Swift start).
  */
 import type { TestProject } from 'vitest/node';
-import { startSwift, type S3TestEnv } from '../helpers/s3-env.js';
+import { startSwift, type S3TestEnv } from './swift.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
