@@ -67,12 +67,16 @@ export function bin(s: string): Buffer {
   return Buffer.from(s, 'latin1');
 }
 
-/** Piece items: strings become bin, numbers stay numbers. */
+/**
+ * Piece items: strings become bin, numbers stay numbers, except -0 (a zset
+ * score Redis keeps), which msgpack would pack as integer 0: it is written as
+ * `true`, a value pieces never hold otherwise.
+ */
 export function encodePiece(piece: unknown[]): unknown[] {
   const out = new Array(piece.length);
   for (let i = 0; i < piece.length; i++) {
     const x = piece[i];
-    out[i] = typeof x === 'string' ? Buffer.from(x, 'latin1') : x;
+    out[i] = typeof x === 'string' ? Buffer.from(x, 'latin1') : Object.is(x, -0) ? true : x;
   }
   return out;
 }
@@ -81,6 +85,7 @@ export function decodePiece(piece: unknown[]): unknown[] {
   for (let i = 0; i < piece.length; i++) {
     const x = piece[i];
     if (x instanceof Uint8Array) piece[i] = Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1');
+    else if (x === true) piece[i] = -0;
   }
   return piece;
 }
