@@ -8,6 +8,7 @@ import { cmd, NO_KEYS } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import { persistence, type Persistence } from '../snapshot/snapshotter.js';
 import '../snapshot/module.js';
+import { fenced, fenceMessage } from '../snapshot/fence.js';
 
 const G = { group: 'server' };
 const IN_PROGRESS = 'ERR Background save already in progress';
@@ -15,6 +16,8 @@ const IN_PROGRESS = 'ERR Background save already in progress';
 function get(): Persistence {
   const p = persistence();
   if (p === null) throw new ReplyError(ERR.loading);
+  // Every save attempt while fenced gets the reason and the way out.
+  if (fenced()) throw new ReplyError(fenceMessage());
   return p;
 }
 

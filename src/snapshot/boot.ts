@@ -14,18 +14,21 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import { log } from '../log.js';
 import { BackendError, type Manifest, type SnapshotBackend } from '../storage/backend.js';
 import { FileBackend } from '../storage/file.js';
+import { s3BackendFor } from '../storage/select.js';
+import { FenceGuard } from './fence.js';
 import { SnapshotFormatError } from './format.js';
 import { DbCountError, loadSnapshot, type LoadProgress, type LoadResult } from './loader.js';
 
 /** Factories tried in order for --dir; the local folder is the fallback. */
-export const backendFactories: ((dir: string) => SnapshotBackend | null)[] = [];
+export const backendFactories: ((dir: string) => SnapshotBackend | null)[] = [s3BackendFor];
 
+/** The backend for --dir, behind the fence guard (no create/delete while fenced). */
 export function selectBackend(dir: string): SnapshotBackend {
   for (const f of backendFactories) {
     const b = f(dir);
-    if (b !== null) return b;
+    if (b !== null) return new FenceGuard(b);
   }
-  return new FileBackend(dir);
+  return new FenceGuard(new FileBackend(dir));
 }
 
 /** Start-up cannot continue: main logs it and exits non-zero. */

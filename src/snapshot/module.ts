@@ -4,12 +4,14 @@
  * INFO persistence.
  */
 import { Cron } from 'croner';
-import { defineParam, getBool, getString } from '../config/params.js';
+import { defineParam, getBool, getInt, getString } from '../config/params.js';
 import { log } from '../log.js';
 import { bootSteps, shutdownSteps } from '../server/lifecycle.js';
 import { registerInfoSection } from '../server/info.js';
 import type { Server } from '../server/server.js';
-import { BootError, loadNewestSnapshot, selectBackend } from './boot.js';
+import { selectBackend } from './boot.js';
+import { listProblemSeqs, safeBoot } from './safe-boot.js';
+import { fenced, fenceMessage, registerFenceInfo, setLiftCheck } from './fence.js';
 import { parseSaveRules, persistence, Persistence, setPersistence } from './snapshotter.js';
 
 defineParam({
@@ -75,16 +77,9 @@ bootSteps.push(async (server: Server) => {
   const backend = selectBackend(getString('dir'));
   const p = new Persistence(server, backend);
   setPersistence(p);
-  try {
-    await backend.check();
-  } catch (e) {
-    const msg = `snapshot location ${backend.location} is not usable: ${(e as Error).message}`;
-    log.fatal({ location: backend.location }, msg);
-    throw new BootError(msg, { cause: e });
-  }
   p.loading.active = true;
   try {
-    const r = await loadNewestSnapshot(backend, server.ks, { strict: getBool('snapshot-strict'), progress: p.loading });
+    const r = await safeBoot(backend, server.ks, { strict: getBool('snapshot-strict'), progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000 });
     if (r !== null) {
       p.seq = r.maxSeq;
       p.loading.keys = r.result.keys;
@@ -103,6 +98,11 @@ bootSteps.push(async (server: Server) => {
   // Loading changed nothing that needs saving again.
   server.ks.dirty = 0;
   p.lastSave = Math.floor(Date.now() / 1000);
+  // Before a lifted fence lets saves run: the next seq must be above every snapshot there, read or not.
+  setLiftCheck(async () => {
+    const all = await backend.list();
+    p.seq = Math.max(p.seq, all[0]?.seq ?? 0, ...listProblemSeqs(backend));
+  });
   server.cronJobs.push(() => p.cron());
   rescheduleCron();
 });
@@ -114,6 +114,11 @@ shutdownSteps.push(async (_server, opts) => {
   const save = opts.save ?? savingConfigured();
   // Never write a snapshot of a half-loaded dataset.
   if (!save || p.loading.active) return;
+  if (fenced()) {
+    if (opts.save === true) throw new Error(fenceMessage());
+    log.warn('snapshots are fenced: exiting without the final snapshot');
+    return;
+  }
   log.info('saving the final snapshot before exiting');
   await p.idle();
   try {
@@ -188,3 +193,5 @@ registerInfoSection('persistence', 'Persistence', (server) => {
   );
   return f;
 });
+
+registerFenceInfo();

@@ -10,6 +10,7 @@ import { log } from '../log.js';
 import type { Server } from '../server/server.js';
 import type { Manifest, SnapshotBackend } from '../storage/backend.js';
 import { SnapshotJob } from './serializer.js';
+import { fenced, fenceMessage } from './fence.js';
 import type { LoadProgress } from './loader.js';
 
 export const MISCONF =
@@ -90,6 +91,7 @@ export class Persistence {
    */
   start(reason: string): Promise<Manifest> {
     if (this.running !== null) throw new Error('Background save already in progress');
+    if (fenced()) throw new Error(fenceMessage());
     const ks = this.server.ks;
     const seq = ++this.seq;
     const dirtyAtStart = ks.dirty;
@@ -181,7 +183,7 @@ export class Persistence {
 
   /** Save rules, BGSAVE scheduled in EXEC: called by the server cron. */
   cron(): void {
-    if (this.running !== null || this.loading.active) return;
+    if (this.running !== null || this.loading.active || fenced()) return;
     const now = Date.now();
     const mayRetry = this.lastStatusOk || now - this.lastTryTime > RETRY_DELAY_MS;
     if (this.scheduled && mayRetry) {

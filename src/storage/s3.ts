@@ -37,6 +37,8 @@ import { log } from '../log.js';
 /** Codes after which a fresh set of credentials may succeed. */
 const REFRESHABLE = new Set(['ExpiredToken', 'InvalidToken', 'InvalidAccessKeyId', 'TokenRefreshRequired', 'ExpiredTokenException']);
 const AUTH = new Set([...REFRESHABLE, 'AccessDenied', 'SignatureDoesNotMatch', 'InvalidSecurity', 'AllAccessDisabled', 'CredentialsProviderError', 'Forbidden', '403']);
+/** Codes that say the key itself is fine (no refresh helps). */
+const AUTH_CODED = new Set(['AccessDenied', 'SignatureDoesNotMatch', 'AllAccessDisabled']);
 const MISSING = new Set(['NoSuchBucket', 'NotFound']);
 const TRANSIENT = new Set([
   'SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'RequestTimeTooSkewed', 'TimeoutError', 'RequestTimeoutException',
@@ -204,7 +206,9 @@ export class S3Backend implements SnapshotBackend {
           return await next(args);
         } catch (e) {
           const code = errorCode(e);
-          if (REFRESHABLE.has(code)) {
+          // A HEAD 403 carries no code: it may be an expired key as well.
+          const headRefused = statusOf(e) === 403 && context.commandName === 'HeadBucketCommand' && !AUTH_CODED.has(code);
+          if (REFRESHABLE.has(code) || headRefused) {
             log.warn({ code, op: context.commandName, location: this.location }, 'S3 refused the credentials: refreshing them and retrying once');
             await this.refreshCredentials();
             return await next(args);
@@ -288,9 +292,16 @@ export class S3Backend implements SnapshotBackend {
   }
 
   async check(): Promise<void> {
-    await this.send('HeadBucket', async () => {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.where.bucket }));
-    });
+    try {
+      await this.send('HeadBucket', async () => {
+        await this.client.send(new HeadBucketCommand({ Bucket: this.where.bucket }));
+      });
+    } catch (e) {
+      // A HEAD answer has no body: a 403 does not say why. A one-key listing does.
+      if (statusOf((e as BackendError).cause) !== 403) throw e;
+      await this.send('ListObjectsV2', () => this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.where.prefix, MaxKeys: 1 })));
+      throw e;
+    }
   }
 
   async create(id: string): Promise<SnapshotWriter> {
