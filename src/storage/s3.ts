@@ -273,7 +273,8 @@ export class S3Backend implements SnapshotBackend {
     if (e instanceof BackendError) return e;
     const code = errorCode(e);
     const status = statusOf(e);
-    const detail = (e as Error)?.message && (e as Error).message !== code ? `: ${(e as Error).message}` : '';
+    const msg = String((e as Error)?.message ?? '').replace(/\.+$/, '');
+    const detail = msg && msg !== code ? `: ${msg}` : '';
     return new BackendError(
       `S3 ${op} failed for bucket '${this.where.bucket}' prefix '${this.where.prefix}': ${code}${status ? ` (HTTP ${status})` : ''}${detail}. Hint: ${HINTS[failure]}`,
       failure,
