@@ -43,8 +43,11 @@ interface ManifestProblem {
 }
 
 function listProblems(backend: SnapshotBackend): ManifestProblem[] {
-  const inner = (backend as { inner?: SnapshotBackend }).inner ?? backend;
-  return (inner as { lastListProblems?: ManifestProblem[] }).lastListProblems ?? [];
+  // Through the fence guard and lazy loader to the backend that listed.
+  type Wrapped = { inner?: Wrapped | null; lastListProblems?: ManifestProblem[] };
+  let b = backend as unknown as Wrapped;
+  for (let i = 0; i < 4 && b.inner; i++) b = b.inner;
+  return b.lastListProblems ?? [];
 }
 
 /** Seqs named by manifests the last listing could not read. */
@@ -103,7 +106,6 @@ export async function safeBoot(backend: SnapshotBackend, ks: Keyspace, opts: Saf
         if (r === null) return giveUp('damaged', e, 'snapshots exist but none can be read');
         log.error({ loaded: r.manifest.id, unreadable: problems.map((p) => p.name) }, `FELL BACK TO AN OLDER SNAPSHOT: ${desc}`);
       }
-      if (r === null) log.info({ location: where }, 'snapshot location is empty: starting with an empty dataset');
       return r;
     } catch (e) {
       const kind = bootFailureOf(e);

@@ -32,6 +32,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { BackendError, type BackendFailure, type Manifest, type SnapshotBackend, type SnapshotWriter } from './backend.js';
 import type { S3Settings } from './s3-params.js';
+import { parseS3Url, type S3Location } from './select.js';
+
+export { parseS3Url, type S3Location };
 import { log } from '../log.js';
 
 /** Codes after which a fresh set of credentials may succeed. */
@@ -92,19 +95,6 @@ const HINTS: Record<BackendFailure, string> = {
 function regionHeader(e: unknown): string | undefined {
   const h = (e as SdkError)?.$response?.headers;
   return h?.['x-amz-bucket-region'] ?? h?.['X-Amz-Bucket-Region'];
-}
-
-export interface S3Location {
-  bucket: string;
-  /** '' or ends with '/'. */
-  prefix: string;
-}
-
-export function parseS3Url(url: string): S3Location {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (!m || m[1] === '') throw new Error(`not an S3 location: ${url} (expected s3://bucket/prefix)`);
-  const prefix = m[2].replace(/^\/+|\/+$/g, '');
-  return { bucket: m[1], prefix: prefix ? prefix + '/' : '' };
 }
 
 const MANIFEST_DIR = 'manifests/';
@@ -207,7 +197,8 @@ export class S3Backend implements SnapshotBackend {
         } catch (e) {
           const code = errorCode(e);
           // A HEAD 403 carries no code: it may be an expired key as well.
-          const headRefused = statusOf(e) === 403 && context.commandName === 'HeadBucketCommand' && !AUTH_CODED.has(code);
+          // (Not during region discovery: there a 403 is expected and its region header is the answer.)
+          const headRefused = statusOf(e) === 403 && context.commandName === 'HeadBucketCommand' && !AUTH_CODED.has(code) && !this.discovering;
           if (REFRESHABLE.has(code) || headRefused) {
             log.warn({ code, op: context.commandName, location: this.location }, 'S3 refused the credentials: refreshing them and retrying once');
             await this.refreshCredentials();
