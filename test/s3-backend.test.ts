@@ -186,6 +186,31 @@ describe('S3 backend: writing and reading', () => {
   });
 });
 
+describe('S3 backend: request options', () => {
+  it('--nos3_sign_payload sends UNSIGNED-PAYLOAD and the store accepts it', async () => {
+    const { b } = await backendAt({ signPayload: false });
+    const before = proxy.requests.length;
+    const data = pattern(6 * MiB, 11);
+    const m = await save(b, 1, data);
+    const puts = proxy.requests.slice(before).filter(on.method('PUT'));
+    expect(puts.length).toBeGreaterThan(0);
+    for (const p of puts) expect(p.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+    expect((await readAll(await b.open(m))).equals(data)).toBe(true);
+  });
+
+  it('signs payloads by default and sends no aws-chunked/CRC32 framing to a custom endpoint', async () => {
+    const { b } = await backendAt();
+    const before = proxy.requests.length;
+    await save(b, 1, pattern(6 * MiB, 12));
+    const puts = proxy.requests.slice(before).filter(on.method('PUT'));
+    for (const p of puts) {
+      expect(p.headers['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
+      expect(String(p.headers['content-encoding'] ?? '')).not.toContain('aws-chunked');
+      expect(p.headers['x-amz-checksum-crc32']).toBeUndefined();
+    }
+  });
+});
+
 describe('S3 backend: failed uploads', () => {
   it('a part that keeps failing aborts the multipart upload: no parts, no manifest, earlier snapshots stay', async () => {
     const { b, bucket, prefix } = await backendAt();

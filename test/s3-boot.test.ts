@@ -347,6 +347,11 @@ describe('saving to S3', () => {
     const { ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3');
     const mpu = await direct.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix + '/' }));
     expect(mpu.Uploads ?? []).toEqual([]);
+    // Retention runs only after a new manifest is committed, and keeps the newest.
+    await r.call('config', 'set', 'snapshot_keep', '2');
+    expect(await r.save()).toBe('OK');
+    await waitFor(async () => (await directBackend(url, env).list()).length === 2);
+    expect((await directBackend(url, env).list()).map((m) => m.seq)).toEqual([5, 4]);
   });
 });
 

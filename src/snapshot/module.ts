@@ -11,7 +11,7 @@ import { registerInfoSection } from '../server/info.js';
 import type { Server } from '../server/server.js';
 import { selectBackend } from './boot.js';
 import { listProblemSeqs, safeBoot } from './safe-boot.js';
-import { fenced, fenceMessage, registerFenceInfo, setLiftCheck } from './fence.js';
+import { fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
 import { parseSaveRules, persistence, Persistence, setPersistence } from './snapshotter.js';
 
 defineParam({
@@ -77,6 +77,8 @@ bootSteps.push(async (server: Server) => {
   const backend = selectBackend(getString('dir'));
   const p = new Persistence(server, backend);
   setPersistence(p);
+  // --snapshot_fence=yes at start-up: an operator wants the server up without saving or deleting anything.
+  if (getBool('snapshot-fence')) raiseFence('set at start-up with --snapshot_fence');
   p.loading.active = true;
   try {
     const r = await safeBoot(backend, server.ks, { strict: getBool('snapshot-strict'), progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000 });
