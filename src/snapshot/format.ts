@@ -110,13 +110,46 @@ export class FrameEncoder {
     this.frame(KIND_HEADER, packr.pack(header));
   }
 
-  add(record: unknown[]): void {
-    const b = packr.pack(record);
-    if (this.len + b.length > this.buf.length) {
-      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + b.length));
+  private reserve(n: number): void {
+    if (this.len + n > this.buf.length) {
+      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
       this.buf.copy(nb, 0, 0, this.len);
       this.buf = nb;
     }
+  }
+
+  /**
+   * The hot path, [REC_STRING, db, key, exp, value] encoded by hand (the
+   * same msgpack bytes a packer would produce, minus the per-record copies).
+   */
+  addString(db: number, key: string, exp: number | null, value: string): void {
+    this.reserve(key.length + value.length + 32);
+    const buf = this.buf;
+    let p = this.len;
+    buf[p++] = 0x95;
+    buf[p++] = REC_STRING;
+    if (db < 128) buf[p++] = db;
+    else {
+      buf[p++] = 0xcd;
+      buf.writeUInt16BE(db, p);
+      p += 2;
+    }
+    p = writeBin(buf, p, key);
+    if (exp === null) buf[p++] = 0xc0;
+    else {
+      buf[p++] = 0xcb;
+      buf.writeDoubleBE(exp, p);
+      p += 8;
+    }
+    p = writeBin(buf, p, value);
+    this.len = p;
+    this.records++;
+    if (this.len >= FRAME_TARGET) this.flush();
+  }
+
+  add(record: unknown[]): void {
+    const b = packr.pack(record);
+    this.reserve(b.length);
     // packr reuses its output buffer: copy before the next pack.
     b.copy(this.buf, this.len);
     this.len += b.length;
@@ -152,6 +185,23 @@ export class FrameEncoder {
     this.offset += b.length;
     this.emit(b);
   }
+}
+
+function writeBin(buf: Buffer, p: number, s: string): number {
+  const n = s.length;
+  if (n < 256) {
+    buf[p++] = 0xc4;
+    buf[p++] = n;
+  } else if (n < 65536) {
+    buf[p++] = 0xc5;
+    buf.writeUInt16BE(n, p);
+    p += 2;
+  } else {
+    buf[p++] = 0xc6;
+    buf.writeUInt32BE(n, p);
+    p += 4;
+  }
+  return p + buf.latin1Write(s, p);
 }
 
 function frameBytes(kind: number, payload: Buffer): Buffer {

@@ -20,7 +20,7 @@
  */
 import { Readable } from 'node:stream';
 import { codecFor } from './codec.js';
-import { bin, encodePiece, FrameEncoder, REC_COLL, REC_PIECE, REC_STRING, type SnapshotFooter, type SnapshotHeader } from './format.js';
+import { bin, encodePiece, FrameEncoder, REC_COLL, REC_PIECE, type SnapshotFooter, type SnapshotHeader } from './format.js';
 import type { KeyTable, Segment } from '../keyspace/table.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Value } from '../types/value.js';
@@ -160,7 +160,7 @@ export class SnapshotJob {
     this.counts[db]++;
     this.keysDone++;
     if (typeof v === 'string') {
-      this.enc.add([REC_STRING, db, bin(key), exp, bin(v)]);
+      this.enc.addString(db, key, exp, v);
       return;
     }
     const it = codecFor(v.type).pieces(v, PIECE_ITEMS)[Symbol.iterator]();
