@@ -82,6 +82,11 @@ export class SnapshotJob {
     this.enc.start({ ...header, magic: 'damselfly-snapshot', version: 1, createdAt: this.startedAt, dbCount: this.caps.length });
   }
 
+  /** The walker is part way through a large collection (tests use it to aim writes). */
+  get midCollection(): boolean {
+    return this.cur !== null && this.cur.coll !== null;
+  }
+
   /** Bytes produced so far. */
   get bytes(): number {
     return this.enc.offset;

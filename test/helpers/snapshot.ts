@@ -58,7 +58,7 @@ export interface Entry {
 export function canon(v: Value): unknown {
   if (typeof v === 'string') return v;
   const pieces: unknown[] = [];
-  for (const p of codecFor(v.type).pieces(v, 1 << 30)) pieces.push(...p);
+  for (const p of codecFor(v.type).pieces(v, 1 << 30)) for (const x of p) pieces.push(x);
   // Sets and hashes are unordered: compare their contents, not their iteration order.
   if (v.type === 'set') pieces.sort();
   if (v.type === 'hash') {
