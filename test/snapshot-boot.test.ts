@@ -112,9 +112,12 @@ describe('boot', () => {
     const dir = await bigSnapshot();
     const s = await start(['--dir', dir, '--save', '']);
     const raw = await RawClient.connect(s.port);
-    raw.write('GET key:7\r\nLASTSAVE\r\n');
+    raw.write('GET key:7\r\nLASTSAVE\r\nSELECT 1\r\nSET a b\r\nSELECT 0\r\n');
     expect(await raw.readUntil('\r\n')).toBe('-LOADING Redis is loading the dataset in memory\r\n');
     expect(await raw.readUntil('\r\n')).toMatch(/^:\d+\r\n$/);
+    expect(await raw.readUntil('\r\n')).toBe('+OK\r\n');
+    expect(await raw.readUntil('\r\n')).toBe('-LOADING Redis is loading the dataset in memory\r\n');
+    expect(await raw.readUntil('\r\n')).toBe('+OK\r\n');
     await ready(s);
     raw.write('GET key:7\r\n');
     expect(await raw.readUntil(`${filler}7\r\n`)).toBe(`$${filler.length + 1}\r\n${filler}7\r\n`);
