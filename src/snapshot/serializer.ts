@@ -20,7 +20,7 @@
  */
 import { Readable } from 'node:stream';
 import { codecFor } from './codec.js';
-import { bin, encodePiece, FrameEncoder, REC_COLL, REC_PIECE, type SnapshotFooter, type SnapshotHeader } from './format.js';
+import { FrameEncoder, type SnapshotFooter, type SnapshotHeader } from './format.js';
 import type { KeyTable, Segment } from '../keyspace/table.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Value } from '../types/value.js';
@@ -171,7 +171,7 @@ export class SnapshotJob {
     const it = codecFor(v.type).pieces(v, PIECE_ITEMS)[Symbol.iterator]();
     const first = it.next();
     const next = first.done ? first : it.next();
-    this.enc.add([REC_COLL, db, bin(key), exp, v.type, first.done ? [] : encodePiece(first.value), next.done === true]);
+    this.enc.addCollStart(db, key, exp, v.type, first.done ? [] : first.value, next.done === true);
     if (next.done) return;
     const coll = { key, it, next };
     if (whole) {
@@ -191,7 +191,7 @@ export class SnapshotJob {
     const coll = c.coll!;
     const piece = coll.next.value as unknown[];
     coll.next = coll.it.next();
-    this.enc.add([REC_PIECE, db, bin(coll.key), encodePiece(piece), coll.next.done === true]);
+    this.enc.addPiece(db, coll.key, piece, coll.next.done === true);
     if (coll.next.done) c.coll = null;
   }
 
