@@ -62,25 +62,10 @@ export interface SnapshotFooter {
 
 export const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
 
-/** latin1 JS string to msgpack bin (compact and binary-safe). */
-export function bin(s: string): Buffer {
-  return Buffer.from(s, 'latin1');
-}
-
 /**
- * Piece items: strings become bin, numbers stay numbers, except -0 (a zset
- * score Redis keeps), which msgpack would pack as integer 0: it is written as
- * `true`, a value pieces never hold otherwise.
+ * Piece items come back as bin (strings, to latin1) and numbers; `true`
+ * stands for -0, which msgpack would otherwise turn into integer 0.
  */
-export function encodePiece(piece: unknown[]): unknown[] {
-  const out = new Array(piece.length);
-  for (let i = 0; i < piece.length; i++) {
-    const x = piece[i];
-    out[i] = typeof x === 'string' ? Buffer.from(x, 'latin1') : Object.is(x, -0) ? true : x;
-  }
-  return out;
-}
-
 export function decodePiece(piece: unknown[]): unknown[] {
   for (let i = 0; i < piece.length; i++) {
     const x = piece[i];
