@@ -111,6 +111,33 @@ describe('snapshot format', () => {
     }
   });
 
+  it('a write in the middle of a large collection finishes it first; other segments interleave', async () => {
+    const ks = new Keyspace(1);
+    const db = ks.dbs[0];
+    const big = new TestColl(Array.from({ length: 400_000 }, (_, i) => `item${i}`));
+    db.set('big', big);
+    for (let i = 0; i < 2000; i++) db.set(`s${i}`, `v${i}`);
+    const job = new SnapshotJob(ks, { serverId: 'test', seq: 1 });
+    const want = logicalCopy(ks, job.startedAt);
+    const chunks: Buffer[] = [];
+    const reading = (async () => {
+      for await (const c of job.stream) chunks.push(c as Buffer);
+    })();
+    let tries = 0;
+    while (!job.midCollection && tries++ < 100_000) await new Promise((r) => setImmediate(r));
+    expect(job.midCollection).toBe(true);
+    // Other segments first (their records interleave with the open value's pieces)...
+    for (let i = 0; i < 2000; i += 3) db.set(`s${i}`, 'changed');
+    db.set('created', 'late');
+    // ...then the value being written itself.
+    (db.getForWrite('big') as TestColl).items.push('after');
+    db.modified('big');
+    db.delete('big');
+    expect(job.midCollection).toBe(false);
+    await reading;
+    expectSame(await readAll(Buffer.concat(chunks), 1), want);
+  });
+
   it('rejects bytes after the footer and a foreign file', async () => {
     const data = await snapshotOf(sample());
     await expect(readAll(Buffer.concat([data, Buffer.from('x')]), 3)).rejects.toThrow(/after the footer/);

@@ -1,2 +1,272 @@
-/** sets family: not written yet. */
-export {};
+/**
+ * Set family (t_set.c): SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS SPOP
+ * SRANDMEMBER SMOVE SINTER[CARD|STORE] SUNION[STORE] SDIFF[STORE] SSCAN.
+ */
+import { register } from './registry.js';
+import { cmd } from './spec.js';
+import { ERR, ReplyError, parseInt64, parseIntArg, toSafeInt } from '../protocol/errors.js';
+import type { Database } from '../keyspace/db.js';
+import type { CommandContext } from '../server/context.js';
+import { RedisSet } from '../types/set.js';
+import { scanArgs, replyScan } from './scan-collection.js';
+
+const G = { group: 'set' };
+export const ERR_POSITIVE = 'ERR value is out of range, must be positive';
+
+/** The set at key, undefined if missing; WRONGTYPE for other types. */
+export function readSet(db: Database, key: string, write = false): RedisSet | undefined {
+  const v = write ? db.getForWrite(key) : db.get(key);
+  if (v === undefined) return undefined;
+  if (!(v instanceof RedisSet)) throw new ReplyError(ERR.wrongType);
+  return v;
+}
+
+/**
+ * SRANDMEMBER/ZRANDMEMBER count: a long in [-LONG_MAX, LONG_MAX]. Counts past
+ * 2^53 cannot be served anyway; they are clamped (the reply would not fit).
+ */
+export function parseCount(s: string): number {
+  const n = parseInt64(s);
+  if (n === null) throw new ReplyError(ERR.notInt);
+  if (n < -(2n ** 63n - 1n)) throw new ReplyError('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
+  return Number(n);
+}
+
+function positive(s: string): number {
+  const n = parseIntArg(s);
+  if (n < 0) throw new ReplyError(ERR_POSITIVE);
+  return n;
+}
+
+function replySet(ctx: CommandContext, members: Iterable<string>, n: number): void {
+  ctx.r.set(n);
+  for (const m of members) ctx.r.bulk(m);
+}
+
+/** Remove key if its set emptied, else record the change. */
+function settle(db: Database, key: string, s: RedisSet): void {
+  if (s.size === 0) db.delete(key);
+  else db.modified(key);
+}
+
+/** Sets for keys (missing ones as null), checking every type first as Redis does. */
+function loadSets(db: Database, keys: string[]): (RedisSet | null)[] {
+  return keys.map((k) => readSet(db, k) ?? null);
+}
+
+function inter(sets: (RedisSet | null)[], limit = 0): string[] {
+  if (sets.some((s) => s === null || s.size === 0)) return [];
+  const sorted = (sets as RedisSet[]).slice().sort((a, b) => a.size - b.size);
+  const out: string[] = [];
+  const [first, ...rest] = sorted;
+  for (const m of first.members()) {
+    if (rest.every((s) => s.has(m))) {
+      out.push(m);
+      if (limit > 0 && out.length >= limit) break;
+    }
+  }
+  return out;
+}
+
+function union(sets: (RedisSet | null)[]): string[] {
+  const acc = new Set<string>();
+  for (const s of sets) if (s !== null) for (const m of s.values()) acc.add(m);
+  return [...acc];
+}
+
+function diff(sets: (RedisSet | null)[]): string[] {
+  const [first, ...rest] = sets;
+  if (first === null) return [];
+  const out: string[] = [];
+  for (const m of first.members()) if (!rest.some((s) => s !== null && s.has(m))) out.push(m);
+  return out;
+}
+
+/** Replace dst with the result (or delete it when empty); reply its size. */
+function store(ctx: CommandContext, dst: string, members: string[]): void {
+  if (members.length === 0) {
+    ctx.db.delete(dst);
+    ctx.r.int(0);
+    return;
+  }
+  const s = RedisSet.from(members);
+  ctx.db.set(dst, s);
+  ctx.r.int(s.size);
+}
+
+function numkeysKeys(args: string[], at: number): number[] {
+  const n = Number(args[at]);
+  const out: number[] = [];
+  if (!Number.isInteger(n) || n < 1) return out;
+  for (let i = 0; i < n && at + 1 + i < args.length; i++) out.push(at + 1 + i);
+  return out;
+}
+
+register(
+  cmd('sadd', -3, 'write denyoom fast', [1, 1, 1], 'write set fast', { ...G, summary: 'Adds one or more members to a set.' }, (ctx, args) => {
+    const db = ctx.db;
+    const key = args[1];
+    let s = readSet(db, key, true);
+    let added = 0;
+    if (s === undefined) {
+      s = new RedisSet();
+      for (let i = 2; i < args.length; i++) if (s.add(args[i])) added++;
+      db.set(key, s);
+    } else {
+      for (let i = 2; i < args.length; i++) if (s.add(args[i])) added++;
+      if (added > 0) db.modified(key);
+    }
+    ctx.r.int(added);
+  }),
+  cmd('srem', -3, 'write fast', [1, 1, 1], 'write set fast', { ...G, summary: 'Removes one or more members from a set.' }, (ctx, args) => {
+    const s = readSet(ctx.db, args[1], true);
+    let n = 0;
+    if (s !== undefined) {
+      for (let i = 2; i < args.length; i++) if (s.delete(args[i])) n++;
+      if (n > 0) settle(ctx.db, args[1], s);
+    }
+    ctx.r.int(n);
+  }),
+  cmd('scard', 2, 'readonly fast', [1, 1, 1], 'read set fast', { ...G, summary: 'Returns the number of members in a set.' }, (ctx, args) => {
+    ctx.r.int(readSet(ctx.db, args[1])?.size ?? 0);
+  }),
+  cmd('sismember', 3, 'readonly fast', [1, 1, 1], 'read set fast', { ...G, summary: 'Determines whether a member belongs to a set.' }, (ctx, args) => {
+    ctx.r.int(readSet(ctx.db, args[1])?.has(args[2]) ? 1 : 0);
+  }),
+  cmd('smismember', -3, 'readonly fast', [1, 1, 1], 'read set fast', { ...G, summary: 'Determines whether multiple members belong to a set.', since: '6.2.0' }, (ctx, args) => {
+    const s = readSet(ctx.db, args[1]);
+    ctx.r.array(args.length - 2);
+    for (let i = 2; i < args.length; i++) ctx.r.int(s?.has(args[i]) ? 1 : 0);
+  }),
+  cmd('smembers', 2, 'readonly', [1, 1, 1], 'read set slow', { ...G, summary: 'Returns all members of a set.' }, (ctx, args) => {
+    const s = readSet(ctx.db, args[1]);
+    if (s === undefined) return ctx.r.set(0);
+    replySet(ctx, s.members(), s.size);
+  }),
+  cmd('spop', -2, 'write fast', [1, 1, 1], 'write set fast', { ...G, summary: 'Returns one or more random members from a set after removing them.' }, (ctx, args) => {
+    const db = ctx.db;
+    const key = args[1];
+    if (args.length > 3) throw new ReplyError(ERR.syntax);
+    if (args.length === 3) {
+      const count = positive(args[2]);
+      const s = readSet(db, key, true);
+      if (s === undefined || count === 0) return ctx.r.set(0);
+      if (count >= s.size) {
+        const all = s.members();
+        db.delete(key);
+        return replySet(ctx, all, all.length);
+      }
+      const out: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const m = s.random();
+        s.delete(m);
+        out.push(m);
+      }
+      settle(db, key, s);
+      return replySet(ctx, out, out.length);
+    }
+    const s = readSet(db, key, true);
+    if (s === undefined) return ctx.r.null();
+    const m = s.random();
+    s.delete(m);
+    settle(db, key, s);
+    ctx.r.bulk(m);
+  }),
+  cmd('srandmember', -2, 'readonly', [1, 1, 1], 'read set slow', { ...G, summary: 'Get one or multiple random members from a set.' }, (ctx, args) => {
+    if (args.length > 3) throw new ReplyError(ERR.syntax);
+    if (args.length === 2) {
+      const s = readSet(ctx.db, args[1]);
+      if (s === undefined) return ctx.r.null();
+      return ctx.r.bulk(s.random());
+    }
+    const l = parseCount(args[2]);
+    const s = readSet(ctx.db, args[1]);
+    if (s === undefined || l === 0) return ctx.r.array(0);
+    if (l < 0) {
+      ctx.r.array(-l);
+      for (let i = 0; i < -l; i++) ctx.r.bulk(s.random());
+      return;
+    }
+    // Unlike SPOP, SRANDMEMBER answers a plain array even in RESP3.
+    if (l >= s.size) return ctx.r.bulks(s.members());
+    const picked = new Set<string>();
+    if (l * 3 > s.size) {
+      // Many of them: a partial shuffle of a copy.
+      const pool = s.values().slice();
+      for (let i = 0; i < l; i++) {
+        const j = i + Math.floor(Math.random() * (pool.length - i));
+        const t = pool[i];
+        pool[i] = pool[j];
+        pool[j] = t;
+        picked.add(pool[i]);
+      }
+    } else {
+      while (picked.size < l) picked.add(s.random());
+    }
+    ctx.r.bulks([...picked]);
+  }),
+  cmd('smove', 4, 'write fast', [1, 2, 1], 'write set fast', { ...G, summary: 'Moves a member from one set to another.' }, (ctx, args) => {
+    const db = ctx.db;
+    const [, src, dst, member] = args;
+    // Redis answers 0 for a missing source before it looks at dst's type.
+    const fromV = db.getForWrite(src);
+    if (fromV === undefined) return ctx.r.int(0);
+    const from = readSet(db, src, true)!;
+    const to = readSet(db, dst, true);
+    if (src === dst) return ctx.r.int(from.has(member) ? 1 : 0);
+    if (!from.delete(member)) return ctx.r.int(0);
+    settle(db, src, from);
+    if (to === undefined) db.set(dst, RedisSet.from([member]));
+    else if (to.add(member)) db.modified(dst);
+    ctx.r.int(1);
+  }),
+  cmd('sinter', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, summary: 'Returns the intersect of multiple sets.' }, (ctx, args) => {
+    const out = inter(loadSets(ctx.db, args.slice(1)));
+    replySet(ctx, out, out.length);
+  }),
+  cmd(
+    'sintercard',
+    -3,
+    'readonly',
+    [2, 2, 1],
+    'read set slow',
+    { ...G, summary: 'Returns the number of members of the intersect of multiple sets.', since: '7.0.0', getKeys: (a) => numkeysKeys(a, 1) },
+    (ctx, args) => {
+      const n = parseIntArg(args[1], 'ERR numkeys should be greater than 0');
+      if (n < 1) throw new ReplyError('ERR numkeys should be greater than 0');
+      if (n > args.length - 2) throw new ReplyError("ERR Number of keys can't be greater than number of args");
+      let limit = 0;
+      for (let j = 2 + n; j < args.length; j++) {
+        if (args[j].toLowerCase() === 'limit' && j + 1 < args.length) {
+          const n = toSafeInt(args[++j]);
+          if (n === null || n < 0) throw new ReplyError("ERR LIMIT can't be negative");
+          limit = n;
+        } else throw new ReplyError(ERR.syntax);
+      }
+      ctx.r.int(inter(loadSets(ctx.db, args.slice(2, 2 + n)), limit).length);
+    },
+  ),
+  cmd('sinterstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, summary: 'Stores the intersect of multiple sets in a key.' }, (ctx, args) => {
+    store(ctx, args[1], inter(loadSets(ctx.db, args.slice(2))));
+  }),
+  cmd('sunion', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, summary: 'Returns the union of multiple sets.' }, (ctx, args) => {
+    const out = union(loadSets(ctx.db, args.slice(1)));
+    replySet(ctx, out, out.length);
+  }),
+  cmd('sunionstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, summary: 'Stores the union of multiple sets in a key.' }, (ctx, args) => {
+    store(ctx, args[1], union(loadSets(ctx.db, args.slice(2))));
+  }),
+  cmd('sdiff', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, summary: 'Returns the difference of multiple sets.' }, (ctx, args) => {
+    const out = diff(loadSets(ctx.db, args.slice(1)));
+    replySet(ctx, out, out.length);
+  }),
+  cmd('sdiffstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, summary: 'Stores the difference of multiple sets in a key.' }, (ctx, args) => {
+    store(ctx, args[1], diff(loadSets(ctx.db, args.slice(2))));
+  }),
+  cmd('sscan', -3, 'readonly', [1, 1, 1], 'read set slow', { ...G, summary: 'Iterates over members of a set.', since: '2.8.0' }, (ctx, args) => {
+    const opts = scanArgs(args, 2);
+    const s = readSet(ctx.db, args[1]);
+    const items = s === undefined ? [] : s.members();
+    replyScan(ctx, opts, items, 1);
+  }),
+);

@@ -1,2 +1,197 @@
-/** sort family: not written yet. */
-export {};
+/**
+ * SORT and SORT_RO (sort.c) over lists, sets and sorted sets: BY patterns
+ * (a pattern without '*' means "don't sort"), GET patterns with '#' and
+ * hash fields ("key*->field"), LIMIT, ASC/DESC, ALPHA and STORE.
+ */
+import { register } from './registry.js';
+import { cmd } from './spec.js';
+import { ERR, ReplyError, toSafeInt, toFloat } from '../protocol/errors.js';
+import type { Database } from '../keyspace/db.js';
+import type { CommandContext } from '../server/context.js';
+import { RedisSet } from '../types/set.js';
+import { SortedSet } from '../types/zset.js';
+import { ListValue } from '../types/list.js';
+import { HashValue } from '../types/hash.js';
+
+/**
+ * lookupKeyByPattern: '#' is the element itself; otherwise the first '*'
+ * is replaced by the element and the string key (or hash field after
+ * "->") is read. Null when missing or of another type.
+ */
+function byPattern(db: Database, pattern: string, elem: string): string | null {
+  if (pattern === '#') return elem;
+  const star = pattern.indexOf('*');
+  if (star < 0) return null;
+  let field: string | null = null;
+  let keyPat = pattern;
+  const arrow = pattern.indexOf('->', star + 1);
+  if (arrow >= 0 && arrow + 2 < pattern.length) {
+    field = pattern.slice(arrow + 2);
+    keyPat = pattern.slice(0, arrow);
+  }
+  const key = keyPat.slice(0, star) + elem + keyPat.slice(star + 1);
+  const v = db.get(key);
+  if (v === undefined) return null;
+  if (field !== null) return v instanceof HashValue ? (v.get(field) ?? null) : null;
+  return typeof v === 'string' ? v : null;
+}
+
+/** strtod as SORT uses it: leading spaces allowed, nothing after the number; "" is 0. */
+function sortScore(s: string): number | null {
+  if (s === '') return 0;
+  const t = s.replace(/^[ \t\n\v\f\r]+/, '');
+  if (t === '') return null;
+  return toFloat(t);
+}
+
+function byteCmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+interface Item {
+  elem: string;
+  score: number;
+  cmp: string | null;
+}
+
+function sortCommand(ctx: CommandContext, args: string[], readonly: boolean): void {
+  let desc = false;
+  let alpha = false;
+  let limitStart = 0;
+  let limitCount = -1;
+  let store: string | null = null;
+  let by: string | null = null;
+  let dontsort = false;
+  const gets: string[] = [];
+  for (let j = 2; j < args.length; j++) {
+    const o = args[j].toLowerCase();
+    const left = args.length - j - 1;
+    if (o === 'asc') desc = false;
+    else if (o === 'desc') desc = true;
+    else if (o === 'alpha') alpha = true;
+    else if (o === 'limit' && left >= 2) {
+      const a = toSafeInt(args[j + 1]);
+      const b = toSafeInt(args[j + 2]);
+      if (a === null || b === null) throw new ReplyError(ERR.notInt);
+      limitStart = a;
+      limitCount = b;
+      j += 2;
+    } else if (!readonly && o === 'store' && left >= 1) store = args[++j];
+    else if (o === 'by' && left >= 1) {
+      by = args[++j];
+      dontsort = !by.includes('*');
+    } else if (o === 'get' && left >= 1) gets.push(args[++j]);
+    else throw new ReplyError(ERR.syntax);
+  }
+
+  const db = ctx.db;
+  const v = db.get(args[1]);
+  if (v !== undefined && !(v instanceof ListValue) && !(v instanceof RedisSet) && !(v instanceof SortedSet)) throw new ReplyError(ERR.wrongType);
+  // A set has no order of its own: when the result is stored, sort it so
+  // the stored list does not depend on hash iteration order.
+  if (dontsort && v instanceof RedisSet && store !== null) {
+    dontsort = false;
+    alpha = true;
+    by = null;
+  }
+
+  const len = v === undefined ? 0 : v.size;
+  let start = Math.min(Math.max(limitStart, 0), len);
+  const count = Math.min(Math.max(limitCount, -1), len);
+  let end = count < 0 ? len - 1 : start + count - 1;
+  if (start >= len) {
+    start = len - 1;
+    end = len - 2;
+  }
+  if (end >= len) end = len - 1;
+
+  let elems: string[];
+  if (v === undefined) elems = [];
+  else if (dontsort && v instanceof ListValue) {
+    elems = [];
+    if (end >= start) {
+      const all = v.toArray();
+      if (desc) all.reverse();
+      elems = all.slice(start, end + 1);
+    }
+    end -= start;
+    start = 0;
+  } else if (dontsort && v instanceof SortedSet) {
+    elems = [];
+    if (end >= start) {
+      let n = v.at(desc ? len - 1 - start : start);
+      for (let k = start; k <= end && n !== null; k++) {
+        elems.push(n.member);
+        n = desc ? n.back : n.next[0];
+      }
+    }
+    end -= start;
+    start = 0;
+  } else if (v instanceof ListValue) elems = v.toArray();
+  else if (v instanceof RedisSet) elems = v.members();
+  else elems = [...(v as SortedSet).dict.keys()];
+
+  if (!dontsort) {
+    const items: Item[] = elems.map((elem) => ({ elem, score: 0, cmp: null }));
+    let convError = false;
+    for (const it of items) {
+      const byval = by !== null ? byPattern(db, by, it.elem) : it.elem;
+      if (byval === null) continue;
+      if (alpha) {
+        if (by !== null) it.cmp = byval;
+      } else {
+        const s = sortScore(byval);
+        if (s === null) convError = true;
+        else it.score = s;
+      }
+    }
+    if (convError) throw new ReplyError("ERR One or more scores can't be converted into double");
+    const sign = desc ? -1 : 1;
+    items.sort((a, b) => {
+      let c: number;
+      if (!alpha) c = a.score > b.score ? 1 : a.score < b.score ? -1 : byteCmp(a.elem, b.elem);
+      else if (by !== null) {
+        if (a.cmp === null || b.cmp === null) c = a.cmp === b.cmp ? 0 : a.cmp === null ? -1 : 1;
+        else c = byteCmp(a.cmp, b.cmp);
+      } else c = byteCmp(a.elem, b.elem);
+      return sign * c;
+    });
+    elems = items.map((i) => i.elem);
+  }
+
+  const out: (string | null)[] = [];
+  for (let j = start; j <= end; j++) {
+    if (gets.length === 0) out.push(elems[j]);
+    else for (const g of gets) out.push(byPattern(db, g, elems[j]));
+  }
+  if (store === null) return ctx.r.bulks(out);
+  if (out.length === 0) db.delete(store);
+  else {
+    const l = new ListValue();
+    for (const s of out) l.pushTail(s ?? '');
+    db.set(store, l);
+    db.signalReady(store);
+  }
+  ctx.r.int(out.length);
+}
+
+/** SORT's keys: the sorted key and the last STORE destination (the one SORT uses). */
+function sortKeys(args: string[]): number[] {
+  let store = -1;
+  const skip: Record<string, number> = { limit: 2, get: 1, by: 1 };
+  for (let j = 2; j < args.length; j++) {
+    const o = args[j].toLowerCase();
+    if (o === 'store' && j + 1 < args.length) store = ++j;
+    else j += skip[o] ?? 0;
+  }
+  return store < 0 ? [1] : [1, store];
+}
+
+register(
+  cmd('sort', -2, 'write denyoom', [1, 1, 1], 'write set sortedset list slow dangerous', { group: 'generic', summary: 'Sorts the elements in a list, a set, or a sorted set, optionally storing the result.', getKeys: sortKeys }, (ctx, args) =>
+    sortCommand(ctx, args, false),
+  ),
+  cmd('sort_ro', -2, 'readonly', [1, 1, 1], 'read set sortedset list slow dangerous', { group: 'generic', summary: 'Returns the sorted elements of a list, a set, or a sorted set.', since: '7.0.0' }, (ctx, args) =>
+    sortCommand(ctx, args, true),
+  ),
+);

@@ -1,2 +1,794 @@
-/** zsets family: not written yet. */
-export {};
+/**
+ * Sorted set family (t_zset.c): ZADD and friends, ranges by rank, score and
+ * lex, pops (blocking ones too), set algebra, ZRANDMEMBER and ZSCAN.
+ */
+import { register } from './registry.js';
+import { cmd } from './spec.js';
+import { ERR, ReplyError, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
+import type { Database } from '../keyspace/db.js';
+import type { CommandContext } from '../server/context.js';
+import { formatDouble as formatScore, type Reply } from '../protocol/reply.js';
+import { SortedSet, ZSET_NAN_ERR } from '../types/zset.js';
+import { RedisSet } from '../types/set.js';
+import { type LexRange, type ScoreRange, type SkipNode, gteMin, lexGteMin, lexLteMax, lteMax } from '../types/skiplist.js';
+import { blockOnKeys, mayBlock } from '../server/blocking.js';
+import { scanArgs, replyScan } from './scan-collection.js';
+import { ERR_POSITIVE, parseCount } from './sets.js';
+
+const G = { group: 'sorted-set' };
+const ERR_MINMAX_FLOAT = 'ERR min or max is not a float';
+const ERR_MINMAX_LEX = 'ERR min or max not valid string range item';
+
+// ---------- lookups and argument parsing ----------
+
+export function readZset(db: Database, key: string, write = false): SortedSet | undefined {
+  const v = write ? db.getForWrite(key) : db.get(key);
+  if (v === undefined) return undefined;
+  if (!(v instanceof SortedSet)) throw new ReplyError(ERR.wrongType);
+  return v;
+}
+
+function parseScore(s: string, err: string = ERR.notFloat): number {
+  const n = toFloat(s);
+  if (n === null) throw new ReplyError(err);
+  return n;
+}
+
+/** A long argument (getLongFromObjectOrReply). */
+function long(s: string, err: string = ERR.notInt): number {
+  const n = toSafeInt(s);
+  if (n === null) throw new ReplyError(err);
+  return n;
+}
+
+function parseScoreBound(s: string): [number, boolean] {
+  const ex = s.startsWith('(');
+  const n = toFloat(ex ? s.slice(1) : s);
+  if (n === null) throw new ReplyError(ERR_MINMAX_FLOAT);
+  return [n, ex];
+}
+
+export function parseScoreRange(min: string, max: string): ScoreRange {
+  const [a, minex] = parseScoreBound(min);
+  const [b, maxex] = parseScoreBound(max);
+  return { min: a, max: b, minex, maxex };
+}
+
+/** One lex bound: [x, (x, - or +. Returns [value or null (infinite), exclusive, side]. */
+function parseLexBound(s: string): { v: string | null; ex: boolean; inf: -1 | 0 | 1 } {
+  if (s === '+') return { v: null, ex: false, inf: 1 };
+  if (s === '-') return { v: null, ex: false, inf: -1 };
+  if (s.startsWith('(')) return { v: s.slice(1), ex: true, inf: 0 };
+  if (s.startsWith('[')) return { v: s.slice(1), ex: false, inf: 0 };
+  throw new ReplyError(ERR_MINMAX_LEX);
+}
+
+export function parseLexRange(min: string, max: string): LexRange {
+  const a = parseLexBound(min);
+  const b = parseLexBound(max);
+  return { min: a.v, max: b.v, minex: a.ex, maxex: b.ex, empty: a.inf === 1 || b.inf === -1 };
+}
+
+/** BZPOP/BZMPOP timeout in seconds (may be fractional) -> ms. */
+function parseTimeout(s: string): number {
+  const n = toFloat(s);
+  if (n === null || !Number.isFinite(n)) throw new ReplyError('ERR timeout is not a float or out of range');
+  const ms = Math.ceil(n * 1000);
+  if (ms < 0) throw new ReplyError('ERR timeout is negative');
+  return ms;
+}
+
+function positive(s: string): number {
+  const n = parseIntArg(s);
+  if (n < 0) throw new ReplyError(ERR_POSITIVE);
+  return n;
+}
+
+/** Delete key if its zset emptied, else record the change. */
+function settle(db: Database, key: string, z: SortedSet): void {
+  if (z.size === 0) db.delete(key);
+  else db.modified(key);
+}
+
+// ---------- replies ----------
+
+/** Member/score pairs: flat in RESP2, [member, score] arrays in RESP3. */
+function replyPairs(r: Reply, nodes: { member: string; score: number }[], withscores: boolean): void {
+  if (!withscores) {
+    r.array(nodes.length);
+    for (const n of nodes) r.bulk(n.member);
+    return;
+  }
+  const nested = r.proto === 3;
+  r.array(nested ? nodes.length : nodes.length * 2);
+  for (const n of nodes) {
+    if (nested) r.array(2);
+    r.bulk(n.member);
+    r.double(n.score);
+  }
+}
+
+// ---------- ZADD ----------
+
+interface AddFlags {
+  nx: boolean;
+  xx: boolean;
+  gt: boolean;
+  lt: boolean;
+  incr: boolean;
+}
+
+/**
+ * zsetAdd: 'added', 'updated', 'nop' (a condition refused it) or 'same'
+ * (present with that score already); `score` holds the resulting score.
+ */
+function zsetAdd(z: SortedSet, member: string, score: number, f: AddFlags): { res: 'added' | 'updated' | 'nop' | 'same'; score: number } {
+  const cur = z.score(member);
+  if (cur !== undefined) {
+    if (f.nx) return { res: 'nop', score: cur };
+    let next = score;
+    if (f.incr) {
+      next = cur + score;
+      if (Number.isNaN(next)) throw new ReplyError(ZSET_NAN_ERR);
+    }
+    if ((f.gt && next <= cur) || (f.lt && next >= cur)) return { res: 'nop', score: cur };
+    if (next !== cur || Object.is(next, -0) !== Object.is(cur, -0)) {
+      z.set(member, next);
+      return { res: 'updated', score: next };
+    }
+    return { res: 'same', score: next };
+  }
+  if (f.xx) return { res: 'nop', score };
+  z.set(member, score);
+  return { res: 'added', score };
+}
+
+function zadd(ctx: CommandContext, args: string[], incrCmd: boolean): void {
+  const f: AddFlags = { nx: false, xx: false, gt: false, lt: false, incr: incrCmd };
+  let ch = false;
+  let i = 2;
+  if (!incrCmd) {
+    for (; i < args.length; i++) {
+      const o = args[i].toLowerCase();
+      if (o === 'nx') f.nx = true;
+      else if (o === 'xx') f.xx = true;
+      else if (o === 'ch') ch = true;
+      else if (o === 'incr') f.incr = true;
+      else if (o === 'gt') f.gt = true;
+      else if (o === 'lt') f.lt = true;
+      else break;
+    }
+  }
+  const elements = args.length - i;
+  if (elements % 2 !== 0 || elements === 0) throw new ReplyError(ERR.syntax);
+  if (f.nx && f.xx) throw new ReplyError('ERR XX and NX options at the same time are not compatible');
+  if ((f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt)) throw new ReplyError('ERR GT, LT, and/or NX options at the same time are not compatible');
+  if (f.incr && elements > 2) throw new ReplyError('ERR INCR option supports a single increment-element pair');
+  const scores: number[] = [];
+  for (let j = i; j < args.length; j += 2) scores.push(parseScore(args[j]));
+
+  const db = ctx.db;
+  const key = args[1];
+  let z = readZset(db, key, true);
+  const fresh = z === undefined;
+  if (z === undefined) {
+    if (f.xx) {
+      if (f.incr) ctx.r.null();
+      else ctx.r.int(0);
+      return;
+    }
+    z = new SortedSet(args[i + 1].length);
+  }
+  let added = 0;
+  let updated = 0;
+  let processed = 0;
+  let last = 0;
+  try {
+    for (let j = 0; j < scores.length; j++) {
+      const out = zsetAdd(z, args[i + 1 + 2 * j], scores[j], f);
+      if (out.res === 'added') added++;
+      else if (out.res === 'updated') updated++;
+      if (out.res !== 'nop') processed++;
+      last = out.score;
+    }
+  } finally {
+    if (added + updated > 0) {
+      if (fresh) db.set(key, z);
+      else db.modified(key);
+      db.signalReady(key);
+    }
+  }
+  if (f.incr) {
+    if (processed > 0) ctx.r.double(last);
+    else ctx.r.null();
+  } else {
+    ctx.r.int(ch ? added + updated : added);
+  }
+}
+
+// ---------- ranges ----------
+
+type RangeKind = 'rank' | 'score' | 'lex';
+
+interface RangeQuery {
+  kind: RangeKind;
+  rev: boolean;
+  start: number;
+  end: number;
+  score: ScoreRange;
+  lex: LexRange;
+  offset: number;
+  limit: number;
+}
+
+/** The nodes a ZRANGE-style query selects, in reply order. */
+function selectRange(z: SortedSet, q: RangeQuery): SkipNode[] {
+  const out: SkipNode[] = [];
+  const len = z.size;
+  if (q.kind === 'rank') {
+    let start = q.start;
+    let end = q.end;
+    if (start < 0) start += len;
+    if (end < 0) end += len;
+    if (start < 0) start = 0;
+    if (start > end || start >= len) return out;
+    if (end >= len) end = len - 1;
+    let n = z.at(q.rev ? len - 1 - start : start);
+    for (let k = start; k <= end && n !== null; k++) {
+      out.push(n);
+      n = q.rev ? n.back : n.next[0];
+    }
+    return out;
+  }
+  if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return out;
+  let n: SkipNode | null;
+  let inRange: (n: SkipNode) => boolean;
+  if (q.kind === 'score') {
+    const r = q.score;
+    n = q.rev ? z.sl.lastInRange(r) : z.sl.firstInRange(r);
+    inRange = q.rev ? (x) => gteMin(x.score, r) : (x) => lteMax(x.score, r);
+  } else {
+    const r = q.lex;
+    n = q.rev ? z.sl.lastInLex(r) : z.sl.firstInLex(r);
+    inRange = q.rev ? (x) => lexGteMin(x.member, r) : (x) => lexLteMax(x.member, r);
+  }
+  let skip = q.offset;
+  while (n !== null && skip > 0) {
+    n = q.rev ? n.back : n.next[0];
+    skip--;
+  }
+  let limit = q.limit;
+  while (n !== null && limit !== 0 && inRange(n)) {
+    out.push(n);
+    n = q.rev ? n.back : n.next[0];
+    if (limit > 0) limit--;
+  }
+  return out;
+}
+
+const NO_SCORE: ScoreRange = { min: 0, max: 0, minex: false, maxex: false };
+const NO_LEX: LexRange = { min: null, max: null, minex: false, maxex: false, empty: false };
+
+/**
+ * zrangeGenericCommand: `at` is the index of the source key; kind/rev are
+ * fixed by the legacy commands or null when options choose (ZRANGE).
+ */
+function zrangeGeneric(ctx: CommandContext, args: string[], at: number, store: string | null, kind0: RangeKind | null, rev0: boolean | null): void {
+  let kind = kind0;
+  let rev = rev0;
+  let withscores = false;
+  let offset = 0;
+  let limit = -1;
+  for (let j = at + 3; j < args.length; j++) {
+    const o = args[j].toLowerCase();
+    const left = args.length - j - 1;
+    if (store === null && o === 'withscores') withscores = true;
+    else if (o === 'limit' && left >= 2) {
+      offset = long(args[j + 1]);
+      limit = long(args[j + 2]);
+      j += 2;
+    } else if (rev0 === null && o === 'rev') rev = true;
+    else if (kind0 === null && o === 'bylex') kind = 'lex';
+    else if (kind0 === null && o === 'byscore') kind = 'score';
+    else throw new ReplyError(ERR.syntax);
+  }
+  rev ??= false;
+  kind ??= 'rank';
+  if (limit !== -1 && kind === 'rank') throw new ReplyError('ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX');
+  if (withscores && kind === 'lex') throw new ReplyError('ERR syntax error, WITHSCORES not supported in combination with BYLEX');
+  let minArg = args[at + 1];
+  let maxArg = args[at + 2];
+  if (rev && kind !== 'rank') [minArg, maxArg] = [maxArg, minArg];
+  const q: RangeQuery = { kind, rev, start: 0, end: 0, score: NO_SCORE, lex: NO_LEX, offset, limit };
+  if (kind === 'rank') {
+    q.start = long(minArg);
+    q.end = long(maxArg);
+  } else if (kind === 'score') q.score = parseScoreRange(minArg, maxArg);
+  else q.lex = parseLexRange(minArg, maxArg);
+
+  const z = readZset(ctx.db, args[at]);
+  const nodes = z === undefined ? [] : selectRange(z, q);
+  if (store === null) return replyPairs(ctx.r, nodes, withscores);
+  storeResult(ctx, store, nodes);
+}
+
+/** Write a computed zset to dst (or delete dst if empty) and reply its size. */
+function storeResult(ctx: CommandContext, dst: string, nodes: Iterable<{ member: string; score: number }>): void {
+  const out = new SortedSet();
+  for (const n of nodes) out.set(n.member, n.score);
+  if (out.size === 0) {
+    ctx.db.delete(dst);
+    ctx.r.int(0);
+    return;
+  }
+  out.fixEncoding();
+  ctx.db.set(dst, out);
+  ctx.db.signalReady(dst);
+  ctx.r.int(out.size);
+}
+
+function zremrange(ctx: CommandContext, args: string[], kind: RangeKind): void {
+  const q: RangeQuery = { kind, rev: false, start: 0, end: 0, score: NO_SCORE, lex: NO_LEX, offset: 0, limit: -1 };
+  if (kind === 'rank') {
+    q.start = long(args[2]);
+    q.end = long(args[3]);
+  } else if (kind === 'score') q.score = parseScoreRange(args[2], args[3]);
+  else q.lex = parseLexRange(args[2], args[3]);
+  const z = readZset(ctx.db, args[1], true);
+  if (z === undefined) return ctx.r.int(0);
+  const nodes = selectRange(z, q);
+  for (const n of nodes) z.delete(n.member);
+  if (nodes.length > 0) settle(ctx.db, args[1], z);
+  ctx.r.int(nodes.length);
+}
+
+// ---------- pops ----------
+
+/** Pop up to count from one end of z at key; deletes the key when emptied. */
+function popNodes(db: Database, key: string, z: SortedSet, max: boolean, count: number): { member: string; score: number }[] {
+  const out: { member: string; score: number }[] = [];
+  while (out.length < count && z.size > 0) {
+    const n = max ? z.sl.tail! : z.sl.first()!;
+    out.push({ member: n.member, score: n.score });
+    z.delete(n.member);
+  }
+  settle(db, key, z);
+  return out;
+}
+
+/** ZMPOP/BZMPOP reply: [key, [[member, score], ...]]. */
+function replyKeyNested(r: Reply, key: string, items: { member: string; score: number }[]): void {
+  r.array(2);
+  r.bulk(key);
+  r.array(items.length);
+  for (const it of items) {
+    r.array(2);
+    r.bulk(it.member);
+    r.double(it.score);
+  }
+}
+
+/** BZPOPMIN/BZPOPMAX reply: [key, member, score]. */
+function replyKeyFlat(r: Reply, key: string, it: { member: string; score: number }): void {
+  r.array(3);
+  r.bulk(key);
+  r.bulk(it.member);
+  r.double(it.score);
+}
+
+function zpop(ctx: CommandContext, args: string[], max: boolean): void {
+  if (args.length > 3) throw new ReplyError(ERR.syntax);
+  const count = args.length === 3 ? positive(args[2]) : -1;
+  const z = readZset(ctx.db, args[1], true);
+  if (z === undefined || count === 0) return ctx.r.array(0);
+  const items = popNodes(ctx.db, args[1], z, max, count === -1 ? 1 : count);
+  const nested = ctx.r.proto === 3 && count !== -1;
+  ctx.r.array(nested ? items.length : items.length * 2);
+  for (const it of items) {
+    if (nested) ctx.r.array(2);
+    ctx.r.bulk(it.member);
+    ctx.r.double(it.score);
+  }
+}
+
+/** Parse `numkeys key... MIN|MAX [COUNT c]` starting at args[at]. */
+function parseMpop(args: string[], at: number): { keys: string[]; max: boolean; count: number } {
+  const numkeys = toSafeInt(args[at]);
+  if (numkeys === null || numkeys < 1) throw new ReplyError('ERR numkeys should be greater than 0');
+  const whereIdx = at + numkeys + 1;
+  if (whereIdx >= args.length) throw new ReplyError(ERR.syntax);
+  const where = args[whereIdx].toLowerCase();
+  if (where !== 'min' && where !== 'max') throw new ReplyError(ERR.syntax);
+  let count = -1;
+  for (let j = whereIdx + 1; j < args.length; j++) {
+    if (count === -1 && args[j].toLowerCase() === 'count' && j + 1 < args.length) {
+      const c = toSafeInt(args[++j]);
+      if (c === null || c < 1) throw new ReplyError('ERR count should be greater than 0');
+      count = c;
+    } else throw new ReplyError(ERR.syntax);
+  }
+  return { keys: args.slice(at + 1, whereIdx), max: where === 'max', count: count === -1 ? 1 : count };
+}
+
+/** The first key of keys holding a non-empty zset (WRONGTYPE stops the search). */
+function firstZset(db: Database, keys: string[]): { key: string; z: SortedSet } | null {
+  for (const key of keys) {
+    const z = readZset(db, key, true);
+    if (z !== undefined && z.size > 0) return { key, z };
+  }
+  return null;
+}
+
+function bzpop(ctx: CommandContext, args: string[], max: boolean): void {
+  const timeout = parseTimeout(args[args.length - 1]);
+  const keys = args.slice(1, -1);
+  const found = firstZset(ctx.db, keys);
+  if (found !== null) {
+    const [it] = popNodes(ctx.db, found.key, found.z, max, 1);
+    return replyKeyFlat(ctx.r, found.key, it);
+  }
+  if (!mayBlock(ctx)) return ctx.r.nullArray();
+  blockOnKeys(ctx, keys, timeout, (r, db, key) => {
+    const v = db.getForWrite(key);
+    if (!(v instanceof SortedSet) || v.size === 0) return false;
+    const [it] = popNodes(db, key, v, max, 1);
+    replyKeyFlat(r, key, it);
+    return true;
+  });
+}
+
+function bzmpop(ctx: CommandContext, args: string[]): void {
+  const timeout = parseTimeout(args[1]);
+  const { keys, max, count } = parseMpop(args, 2);
+  const found = firstZset(ctx.db, keys);
+  if (found !== null) return replyKeyNested(ctx.r, found.key, popNodes(ctx.db, found.key, found.z, max, count));
+  if (!mayBlock(ctx)) return ctx.r.nullArray();
+  blockOnKeys(ctx, keys, timeout, (r, db, key) => {
+    const v = db.getForWrite(key);
+    if (!(v instanceof SortedSet) || v.size === 0) return false;
+    replyKeyNested(r, key, popNodes(db, key, v, max, count));
+    return true;
+  });
+}
+
+// ---------- set algebra ----------
+
+type SetOp = 'union' | 'inter' | 'diff';
+
+/** An input of ZUNION & co: a zset, or a set whose members all score 1. */
+interface Source {
+  size: number;
+  get(member: string): number | undefined;
+  entries(): Iterable<[string, number]>;
+  weight: number;
+  id: unknown;
+}
+
+function sourceOf(v: SortedSet | RedisSet | undefined): Source {
+  if (v === undefined) return { size: 0, get: () => undefined, entries: () => [], weight: 1, id: null };
+  if (v instanceof SortedSet) {
+    return {
+      size: v.size,
+      get: (m) => v.score(m),
+      entries: function* () {
+        for (const n of v.entries()) yield [n.member, n.score] as [string, number];
+      },
+      weight: 1,
+      id: v,
+    };
+  }
+  return {
+    size: v.size,
+    get: (m) => (v.has(m) ? 1 : undefined),
+    entries: function* () {
+      for (const m of v.members()) yield [m, 1] as [string, number];
+    },
+    weight: 1,
+    id: v,
+  };
+}
+
+type Aggregate = 'sum' | 'min' | 'max';
+
+function aggregate(acc: number, v: number, how: Aggregate): number {
+  if (how === 'sum') {
+    const s = acc + v;
+    return Number.isNaN(s) ? 0 : s;
+  }
+  if (how === 'min') return v < acc ? v : acc;
+  return v > acc ? v : acc;
+}
+
+function weighted(score: number, w: number): number {
+  const s = score * w;
+  return Number.isNaN(s) ? 0 : s;
+}
+
+/**
+ * zunionInterDiffGenericCommand. `numAt` indexes numkeys; `dst` is the
+ * STORE destination; `cardOnly` is ZINTERCARD.
+ */
+function zsetOp(ctx: CommandContext, args: string[], numAt: number, op: SetOp, dst: string | null, cardOnly = false): void {
+  const name = args[0].toLowerCase();
+  const setnum = long(args[numAt]);
+  if (setnum < 1) throw new ReplyError(`ERR at least 1 input key is needed for '${name}' command`);
+  if (setnum > args.length - numAt - 1) throw new ReplyError(ERR.syntax);
+  const srcs: Source[] = [];
+  for (let i = 0; i < setnum; i++) {
+    const v = ctx.db.get(args[numAt + 1 + i]);
+    if (v !== undefined && !(v instanceof SortedSet) && !(v instanceof RedisSet)) throw new ReplyError(ERR.wrongType);
+    srcs.push(sourceOf(v as SortedSet | RedisSet | undefined));
+  }
+  let how: Aggregate = 'sum';
+  let withscores = false;
+  let limit = 0;
+  for (let j = numAt + 1 + setnum; j < args.length; ) {
+    const o = args[j].toLowerCase();
+    const left = args.length - j;
+    if (op !== 'diff' && !cardOnly && left >= setnum + 1 && o === 'weights') {
+      j++;
+      for (let i = 0; i < setnum; i++, j++) srcs[i].weight = parseScore(args[j], 'ERR weight value is not a float');
+    } else if (op !== 'diff' && !cardOnly && left >= 2 && o === 'aggregate') {
+      const a = args[j + 1].toLowerCase();
+      if (a !== 'sum' && a !== 'min' && a !== 'max') throw new ReplyError(ERR.syntax);
+      how = a;
+      j += 2;
+    } else if (dst === null && !cardOnly && o === 'withscores') {
+      withscores = true;
+      j++;
+    } else if (cardOnly && left >= 2 && o === 'limit') {
+      const n = toSafeInt(args[j + 1]);
+      if (n === null) throw new ReplyError("ERR LIMIT can't be negative");
+      if (n < 0) throw new ReplyError("ERR LIMIT can't be negative");
+      limit = n;
+      j += 2;
+    } else throw new ReplyError(ERR.syntax);
+  }
+
+  const result = new Map<string, number>();
+  if (op === 'inter') {
+    const order = srcs.slice().sort((a, b) => a.size - b.size);
+    if (order[0].size > 0) {
+      const [first, ...rest] = order;
+      for (const [m, s] of first.entries()) {
+        let score = weighted(s, first.weight);
+        let all = true;
+        for (const o of rest) {
+          const v = o.get(m);
+          if (v === undefined) {
+            all = false;
+            break;
+          }
+          score = aggregate(score, weighted(v, o.weight), how);
+        }
+        if (!all) continue;
+        result.set(m, score);
+        if (cardOnly && limit > 0 && result.size >= limit) break;
+      }
+    }
+  } else if (op === 'union') {
+    for (const src of srcs) {
+      for (const [m, s] of src.entries()) {
+        const score = weighted(s, src.weight);
+        const cur = result.get(m);
+        result.set(m, cur === undefined ? score : aggregate(cur, score, how));
+      }
+    }
+  } else {
+    const [first, ...rest] = srcs;
+    for (const [m, s] of first.entries()) if (!rest.some((o) => o.get(m) !== undefined)) result.set(m, s);
+  }
+
+  if (cardOnly) return ctx.r.int(result.size);
+  const out = new SortedSet();
+  for (const [m, s] of result) out.set(m, s);
+  if (dst !== null) return storeResult(ctx, dst, out.entries());
+  replyPairs(ctx.r, [...out.entries()], withscores);
+}
+
+function numkeysAt(at: number, extraFirst = false): (args: string[]) => number[] {
+  return (args) => {
+    const out: number[] = extraFirst ? [1] : [];
+    const n = toSafeInt(args[at] ?? '');
+    if (n === null || n < 1) return out;
+    for (let i = 0; i < n && at + 1 + i < args.length; i++) out.push(at + 1 + i);
+    return out;
+  };
+}
+
+// ---------- ZRANDMEMBER ----------
+
+function zrandmember(ctx: CommandContext, args: string[]): void {
+  if (args.length === 2) {
+    const z = readZset(ctx.db, args[1]);
+    if (z === undefined) return ctx.r.null();
+    return ctx.r.bulk(z.at(Math.floor(Math.random() * z.size))!.member);
+  }
+  const l = parseCount(args[2]);
+  let withscores = false;
+  if (args.length > 4 || (args.length === 4 && args[3].toLowerCase() !== 'withscores')) throw new ReplyError(ERR.syntax);
+  if (args.length === 4) {
+    withscores = true;
+    if (l < -(2 ** 62) || l > 2 ** 62) throw new ReplyError('ERR value is out of range');
+  }
+  const z = readZset(ctx.db, args[1]);
+  if (z === undefined || l === 0) return ctx.r.array(0);
+  const size = z.size;
+  const picked: SkipNode[] = [];
+  if (l < 0) {
+    for (let i = 0; i < -l; i++) picked.push(z.at(Math.floor(Math.random() * size))!);
+  } else if (l >= size) {
+    for (const n of z.entries()) picked.push(n);
+  } else {
+    // Distinct ranks by a partial Fisher-Yates over rank indexes.
+    const idx = new Map<number, number>();
+    for (let i = 0; i < l; i++) {
+      const j = i + Math.floor(Math.random() * (size - i));
+      const vj = idx.get(j) ?? j;
+      idx.set(j, idx.get(i) ?? i);
+      picked.push(z.at(vj)!);
+    }
+  }
+  replyPairs(ctx.r, picked, withscores);
+}
+
+// ---------- the table ----------
+
+register(
+  cmd('zadd', -4, 'write denyoom fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Adds members to a sorted set, or updates their scores.', since: '1.2.0' }, (ctx, args) =>
+    zadd(ctx, args, false),
+  ),
+  cmd('zincrby', 4, 'write denyoom fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: "Increments the score of a member in a sorted set.", since: '1.2.0' }, (ctx, args) => {
+    zadd(ctx, args, true);
+  }),
+  cmd('zrem', -3, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Removes one or more members from a sorted set.', since: '1.2.0' }, (ctx, args) => {
+    const z = readZset(ctx.db, args[1], true);
+    let n = 0;
+    if (z !== undefined) {
+      for (let i = 2; i < args.length; i++) if (z.delete(args[i])) n++;
+      if (n > 0) settle(ctx.db, args[1], z);
+    }
+    ctx.r.int(n);
+  }),
+  cmd('zcard', 2, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the number of members in a sorted set.', since: '1.2.0' }, (ctx, args) => {
+    ctx.r.int(readZset(ctx.db, args[1])?.size ?? 0);
+  }),
+  cmd('zscore', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the score of a member in a sorted set.', since: '1.2.0' }, (ctx, args) => {
+    const s = readZset(ctx.db, args[1])?.score(args[2]);
+    if (s === undefined) ctx.r.null();
+    else ctx.r.double(s);
+  }),
+  cmd('zmscore', -3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the score of one or more members in a sorted set.', since: '6.2.0' }, (ctx, args) => {
+    const z = readZset(ctx.db, args[1]);
+    ctx.r.array(args.length - 2);
+    for (let i = 2; i < args.length; i++) {
+      const s = z?.score(args[i]);
+      if (s === undefined) ctx.r.null();
+      else ctx.r.double(s);
+    }
+  }),
+  cmd('zcount', 4, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the count of members in a sorted set that have scores within a range.', since: '2.0.0' }, (ctx, args) => {
+    const r = parseScoreRange(args[2], args[3]);
+    const z = readZset(ctx.db, args[1]);
+    if (z === undefined) return ctx.r.int(0);
+    const a = z.sl.firstInRange(r);
+    if (a === null) return ctx.r.int(0);
+    const b = z.sl.lastInRange(r)!;
+    ctx.r.int(z.sl.rank(b.score, b.member) - z.sl.rank(a.score, a.member) + 1);
+  }),
+  cmd('zlexcount', 4, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the number of members in a sorted set within a lexicographical range.', since: '2.8.9' }, (ctx, args) => {
+    const r = parseLexRange(args[2], args[3]);
+    const z = readZset(ctx.db, args[1]);
+    if (z === undefined) return ctx.r.int(0);
+    const a = z.sl.firstInLex(r);
+    if (a === null) return ctx.r.int(0);
+    const b = z.sl.lastInLex(r)!;
+    ctx.r.int(z.sl.rank(b.score, b.member) - z.sl.rank(a.score, a.member) + 1);
+  }),
+  cmd('zrank', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the index of a member in a sorted set ordered by ascending scores.', since: '2.0.0' }, (ctx, args) => {
+    const z = readZset(ctx.db, args[1]);
+    const r = z === undefined ? -1 : z.rank(args[2]);
+    if (r < 0) ctx.r.null();
+    else ctx.r.int(r);
+  }),
+  cmd('zrevrank', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the index of a member in a sorted set ordered by descending scores.', since: '2.0.0' }, (ctx, args) => {
+    const z = readZset(ctx.db, args[1]);
+    const r = z === undefined ? -1 : z.rank(args[2], true);
+    if (r < 0) ctx.r.null();
+    else ctx.r.int(r);
+  }),
+  cmd('zrange', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of indexes.', since: '1.2.0' }, (ctx, args) =>
+    zrangeGeneric(ctx, args, 1, null, null, null),
+  ),
+  cmd('zrangestore', -5, 'write denyoom', [1, 2, 1], 'write sortedset slow', { ...G, summary: 'Stores a range of members from sorted set in a key.', since: '6.2.0' }, (ctx, args) =>
+    zrangeGeneric(ctx, args, 2, args[1], null, null),
+  ),
+  cmd('zrevrange', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of indexes in reverse order.', since: '1.2.0' }, (ctx, args) =>
+    zrangeGeneric(ctx, args, 1, null, 'rank', true),
+  ),
+  cmd('zrangebyscore', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of scores.', since: '1.0.5' }, (ctx, args) =>
+    zrangeGeneric(ctx, args, 1, null, 'score', false),
+  ),
+  cmd('zrevrangebyscore', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of scores in reverse order.', since: '2.2.0' }, (ctx, args) =>
+    zrangeGeneric(ctx, args, 1, null, 'score', true),
+  ),
+  cmd('zrangebylex', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a lexicographical range.', since: '2.8.9' }, (ctx, args) =>
+    zrangeGeneric(ctx, args, 1, null, 'lex', false),
+  ),
+  cmd('zrevrangebylex', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a lexicographical range in reverse order.', since: '2.8.9' }, (ctx, args) =>
+    zrangeGeneric(ctx, args, 1, null, 'lex', true),
+  ),
+  cmd('zremrangebyrank', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a range of indexes.', since: '2.0.0' }, (ctx, args) =>
+    zremrange(ctx, args, 'rank'),
+  ),
+  cmd('zremrangebyscore', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a range of scores.', since: '1.2.0' }, (ctx, args) =>
+    zremrange(ctx, args, 'score'),
+  ),
+  cmd('zremrangebylex', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a lexicographical range.', since: '2.8.9' }, (ctx, args) =>
+    zremrange(ctx, args, 'lex'),
+  ),
+  cmd('zpopmin', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Returns the lowest-scoring members from a sorted set after removing them.', since: '5.0.0' }, (ctx, args) =>
+    zpop(ctx, args, false),
+  ),
+  cmd('zpopmax', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Returns the highest-scoring members from a sorted set after removing them.', since: '5.0.0' }, (ctx, args) =>
+    zpop(ctx, args, true),
+  ),
+  cmd(
+    'zmpop',
+    -4,
+    'write',
+    [2, 2, 1],
+    'write sortedset slow',
+    { ...G, summary: 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them.', since: '7.0.0', getKeys: numkeysAt(1) },
+    (ctx, args) => {
+      const { keys, max, count } = parseMpop(args, 1);
+      const found = firstZset(ctx.db, keys);
+      if (found === null) return ctx.r.nullArray();
+      replyKeyNested(ctx.r, found.key, popNodes(ctx.db, found.key, found.z, max, count));
+    },
+  ),
+  cmd('bzpopmin', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, summary: 'Removes and returns the member with the lowest score from one or more sorted sets, or blocks until one is available.', since: '5.0.0' }, (ctx, args) =>
+    bzpop(ctx, args, false),
+  ),
+  cmd('bzpopmax', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, summary: 'Removes and returns the member with the highest score from one or more sorted sets, or blocks until one is available.', since: '5.0.0' }, (ctx, args) =>
+    bzpop(ctx, args, true),
+  ),
+  cmd(
+    'bzmpop',
+    -5,
+    'write blocking',
+    [3, 3, 1],
+    'write sortedset slow blocking',
+    { ...G, summary: 'Removes and returns a member by score from one or more sorted sets, or blocks until one is available.', since: '7.0.0', getKeys: numkeysAt(2) },
+    bzmpop,
+  ),
+  cmd('zrandmember', -2, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns one or more random members from a sorted set.', since: '6.2.0' }, zrandmember),
+  cmd('zunion', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the union of multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+    zsetOp(ctx, args, 1, 'union', null),
+  ),
+  cmd('zinter', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the intersect of multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+    zsetOp(ctx, args, 1, 'inter', null),
+  ),
+  cmd('zdiff', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the difference between multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+    zsetOp(ctx, args, 1, 'diff', null),
+  ),
+  cmd('zintercard', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the number of members of the intersect of multiple sorted sets.', since: '7.0.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+    zsetOp(ctx, args, 1, 'inter', null, true),
+  ),
+  cmd('zunionstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the union of multiple sorted sets in a key.', since: '2.0.0', getKeys: numkeysAt(2, true) }, (ctx, args) =>
+    zsetOp(ctx, args, 2, 'union', args[1]),
+  ),
+  cmd('zinterstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the intersect of multiple sorted sets in a key.', since: '2.0.0', getKeys: numkeysAt(2, true) }, (ctx, args) =>
+    zsetOp(ctx, args, 2, 'inter', args[1]),
+  ),
+  cmd('zdiffstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the difference of multiple sorted sets in a key.', since: '6.2.0', getKeys: numkeysAt(2, true) }, (ctx, args) =>
+    zsetOp(ctx, args, 2, 'diff', args[1]),
+  ),
+  cmd('zscan', -3, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Iterates over members and scores of a sorted set.', since: '2.8.0' }, (ctx, args) => {
+    const opts = scanArgs(args, 2);
+    const z = readZset(ctx.db, args[1]);
+    const items: string[] = [];
+    if (z !== undefined) for (const n of z.entries()) items.push(n.member, formatScore(n.score));
+    replyScan(ctx, opts, items, 2);
+  }),
+);

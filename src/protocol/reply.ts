@@ -156,10 +156,33 @@ export class Reply {
   }
 }
 
-/** Redis's reply text for a double: inf/-inf/nan, else shortest round-trip form. */
+/**
+ * Redis 7.0's reply text for a double (addReplyDouble): inf/-inf, else C's
+ * "%.17g" — 17 significant digits, so ZADD 1.1 answers "1.1000000000000001"
+ * exactly as redis-server 7.0 does (7.2 changed to the shortest form).
+ */
 export function formatDouble(d: number): string {
   if (d === Infinity) return 'inf';
   if (d === -Infinity) return '-inf';
   if (Number.isNaN(d)) return 'nan';
-  return String(d);
+  if (d === 0) return Object.is(d, -0) ? '-0' : '0';
+  // Exponent after rounding to 17 significant digits decides %g's style.
+  const e = d.toExponential(16);
+  const ei = e.indexOf('e');
+  const exp = Number(e.slice(ei + 1));
+  if (exp < -4 || exp >= 17) {
+    const mant = stripZeros(e.slice(0, ei));
+    const sign = exp < 0 ? '-' : '+';
+    const ae = Math.abs(exp);
+    return mant + 'e' + sign + (ae < 10 ? '0' + ae : String(ae));
+  }
+  return stripZeros(d.toFixed(16 - exp));
+}
+
+function stripZeros(s: string): string {
+  if (s.indexOf('.') < 0) return s;
+  let end = s.length;
+  while (s.charCodeAt(end - 1) === 48) end--;
+  if (s.charCodeAt(end - 1) === 46) end--;
+  return s.slice(0, end);
 }

@@ -62,25 +62,10 @@ export interface SnapshotFooter {
 
 export const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
 
-/** latin1 JS string to msgpack bin (compact and binary-safe). */
-export function bin(s: string): Buffer {
-  return Buffer.from(s, 'latin1');
-}
-
 /**
- * Piece items: strings become bin, numbers stay numbers, except -0 (a zset
- * score Redis keeps), which msgpack would pack as integer 0: it is written as
- * `true`, a value pieces never hold otherwise.
+ * Piece items come back as bin (strings, to latin1) and numbers; `true`
+ * stands for -0, which msgpack would otherwise turn into integer 0.
  */
-export function encodePiece(piece: unknown[]): unknown[] {
-  const out = new Array(piece.length);
-  for (let i = 0; i < piece.length; i++) {
-    const x = piece[i];
-    out[i] = typeof x === 'string' ? Buffer.from(x, 'latin1') : Object.is(x, -0) ? true : x;
-  }
-  return out;
-}
-
 export function decodePiece(piece: unknown[]): unknown[] {
   for (let i = 0; i < piece.length; i++) {
     const x = piece[i];
@@ -110,13 +95,96 @@ export class FrameEncoder {
     this.frame(KIND_HEADER, packr.pack(header));
   }
 
-  add(record: unknown[]): void {
-    const b = packr.pack(record);
-    if (this.len + b.length > this.buf.length) {
-      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + b.length));
+  private reserve(n: number): void {
+    if (this.len + n > this.buf.length) {
+      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
       this.buf.copy(nb, 0, 0, this.len);
       this.buf = nb;
     }
+  }
+
+  /**
+   * The hot path, [REC_STRING, db, key, exp, value] encoded by hand (the
+   * same msgpack bytes a packer would produce, minus the per-record copies).
+   */
+  addString(db: number, key: string, exp: number | null, value: string): void {
+    this.reserve(key.length + value.length + 32);
+    const buf = this.buf;
+    let p = this.len;
+    buf[p++] = 0x95;
+    buf[p++] = REC_STRING;
+    p = writeDb(buf, p, db);
+    p = writeBin(buf, p, key);
+    p = writeExp(buf, p, exp);
+    p = writeBin(buf, p, value);
+    this.len = p;
+    this.records++;
+    if (this.len >= FRAME_TARGET) this.flush();
+  }
+
+  /** [REC_COLL, db, key, exp, type, piece, last] by hand (see addString). */
+  addCollStart(db: number, key: string, exp: number | null, type: string, piece: readonly unknown[], last: boolean): void {
+    this.reserve(key.length + type.length + 32);
+    let p = this.len;
+    const buf = this.buf;
+    buf[p++] = 0x97;
+    buf[p++] = REC_COLL;
+    p = writeDb(buf, p, db);
+    p = writeBin(buf, p, key);
+    p = writeExp(buf, p, exp);
+    buf[p++] = 0xa0 | type.length;
+    p += buf.latin1Write(type, p);
+    this.len = p;
+    this.piece(piece, last);
+  }
+
+  /** [REC_PIECE, db, key, piece, last] by hand. */
+  addPiece(db: number, key: string, piece: readonly unknown[], last: boolean): void {
+    this.reserve(key.length + 16);
+    let p = this.len;
+    const buf = this.buf;
+    buf[p++] = 0x95;
+    buf[p++] = REC_PIECE;
+    p = writeDb(buf, p, db);
+    p = writeBin(buf, p, key);
+    this.len = p;
+    this.piece(piece, last);
+  }
+
+  private piece(piece: readonly unknown[], last: boolean): void {
+    const n = piece.length;
+    this.reserve(5);
+    let p = this.len;
+    if (n < 16) this.buf[p++] = 0x90 | n;
+    else if (n < 65536) {
+      this.buf[p++] = 0xdc;
+      this.buf.writeUInt16BE(n, p);
+      p += 2;
+    } else {
+      this.buf[p++] = 0xdd;
+      this.buf.writeUInt32BE(n, p);
+      p += 4;
+    }
+    this.len = p;
+    for (let i = 0; i < n; i++) {
+      const x = piece[i];
+      if (typeof x === 'string') {
+        this.reserve(x.length + 5);
+        this.len = writeBin(this.buf, this.len, x);
+      } else if (typeof x === 'number') {
+        this.reserve(9);
+        this.len = writeNum(this.buf, this.len, x);
+      } else throw new Error(`snapshot pieces hold strings and numbers, not ${typeof x}`);
+    }
+    this.reserve(1);
+    this.buf[this.len++] = last ? 0xc3 : 0xc2;
+    this.records++;
+    if (this.len >= FRAME_TARGET) this.flush();
+  }
+
+  add(record: unknown[]): void {
+    const b = packr.pack(record);
+    this.reserve(b.length);
     // packr reuses its output buffer: copy before the next pack.
     b.copy(this.buf, this.len);
     this.len += b.length;
@@ -152,6 +220,59 @@ export class FrameEncoder {
     this.offset += b.length;
     this.emit(b);
   }
+}
+
+function writeDb(buf: Buffer, p: number, db: number): number {
+  if (db < 128) buf[p++] = db;
+  else {
+    buf[p++] = 0xcd;
+    buf.writeUInt16BE(db, p);
+    p += 2;
+  }
+  return p;
+}
+
+function writeExp(buf: Buffer, p: number, exp: number | null): number {
+  if (exp === null) buf[p++] = 0xc0;
+  else {
+    buf[p++] = 0xcb;
+    buf.writeDoubleBE(exp, p);
+    p += 8;
+  }
+  return p;
+}
+
+/** A piece's number: -0 as `true` (see encodePiece), small integers compact, the rest float64. */
+function writeNum(buf: Buffer, p: number, x: number): number {
+  if (Object.is(x, -0)) buf[p++] = 0xc3;
+  else if (Number.isInteger(x) && x >= 0 && x < 128) buf[p++] = x;
+  else if (Number.isInteger(x) && x >= -2147483648 && x <= 2147483647) {
+    buf[p++] = 0xd2;
+    buf.writeInt32BE(x, p);
+    p += 4;
+  } else {
+    buf[p++] = 0xcb;
+    buf.writeDoubleBE(x, p);
+    p += 8;
+  }
+  return p;
+}
+
+function writeBin(buf: Buffer, p: number, s: string): number {
+  const n = s.length;
+  if (n < 256) {
+    buf[p++] = 0xc4;
+    buf[p++] = n;
+  } else if (n < 65536) {
+    buf[p++] = 0xc5;
+    buf.writeUInt16BE(n, p);
+    p += 2;
+  } else {
+    buf[p++] = 0xc6;
+    buf.writeUInt32BE(n, p);
+    p += 4;
+  }
+  return p + buf.latin1Write(s, p);
 }
 
 function frameBytes(kind: number, payload: Buffer): Buffer {

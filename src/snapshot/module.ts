@@ -146,21 +146,6 @@ registerInfoSection('persistence', 'Persistence', (server) => {
     ['current_save_keys_processed', job?.keysDone ?? 0],
     ['current_save_keys_total', job?.keysTotal ?? 0],
   ];
-  if (loading && p) {
-    const l = p.loading;
-    const elapsed = Math.max(0.001, (now - l.startTime) / 1000);
-    const perc = l.totalBytes > 0 ? (l.loadedBytes / l.totalBytes) * 100 : 0;
-    const rate = l.loadedBytes / elapsed;
-    const eta = rate > 0 ? Math.ceil((l.totalBytes - l.loadedBytes) / rate) : 1;
-    f.push(
-      ['loading_start_time', Math.floor(l.startTime / 1000)],
-      ['loading_total_bytes', l.totalBytes],
-      ['loading_rdb_used_mem', 0],
-      ['loading_loaded_bytes', l.loadedBytes],
-      ['loading_loaded_perc', perc.toFixed(2)],
-      ['loading_eta_seconds', Math.max(1, eta)],
-    );
-  }
   f.push(
     ['rdb_changes_since_last_save', server.ks.dirty],
     ['rdb_bgsave_in_progress', job ? 1 : 0],
@@ -184,6 +169,24 @@ registerInfoSection('persistence', 'Persistence', (server) => {
     ['aof_last_cow_size', 0],
     ['module_fork_in_progress', 0],
     ['module_fork_last_cow_size', 0],
+  );
+  // Redis lists the loading fields after the AOF and module ones.
+  if (loading && p) {
+    const l = p.loading;
+    const elapsed = Math.max(0.001, (now - l.startTime) / 1000);
+    const perc = l.totalBytes > 0 ? (l.loadedBytes / l.totalBytes) * 100 : 0;
+    const rate = l.loadedBytes / elapsed;
+    const eta = rate > 0 ? Math.ceil((l.totalBytes - l.loadedBytes) / rate) : 1;
+    f.push(
+      ['loading_start_time', Math.floor(l.startTime / 1000)],
+      ['loading_total_bytes', l.totalBytes],
+      ['loading_rdb_used_mem', 0],
+      ['loading_loaded_bytes', l.loadedBytes],
+      ['loading_loaded_perc', perc.toFixed(2)],
+      ['loading_eta_seconds', Math.max(1, eta)],
+    );
+  }
+  f.push(
     ['snapshot_location', p?.backend.location ?? ''],
     ['snapshot_last_id', p?.last?.id ?? ''],
     ['snapshot_last_size', p?.last?.size ?? 0],

@@ -7,7 +7,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { unpackMultiple } from 'msgpackr';
 import { codecFor, type ValueBuilder } from './codec.js';
 import {
   decodePiece,
@@ -39,6 +38,32 @@ export interface SnapshotSink {
 interface Open {
   builder: ValueBuilder;
   expireAt: number | null;
+}
+
+/** Start of a msgpack bin's bytes at p, or -1 if p is not a bin header. */
+function readBin(b: Buffer, p: number): number {
+  switch (b[p]) {
+    case 0xc4:
+      return p + 2;
+    case 0xc5:
+      return p + 3;
+    case 0xc6:
+      return p + 5;
+    default:
+      return -1;
+  }
+}
+
+function binLen(b: Buffer, p: number): number {
+  if (p + 5 > b.length && b[p] !== 0xc4) return b[p] === 0xc5 && p + 3 <= b.length ? b.readUInt16BE(p + 1) : Infinity;
+  switch (b[p]) {
+    case 0xc4:
+      return p + 1 < b.length ? b[p + 1] : Infinity;
+    case 0xc5:
+      return b.readUInt16BE(p + 1);
+    default:
+      return b.readUInt32BE(p + 1);
+  }
 }
 
 function str(x: unknown): string | null {
@@ -134,13 +159,66 @@ export class SnapshotReader {
       this.onFooter(this.unpackOne(payload, at) as SnapshotFooter, at);
       return;
     }
-    let recs: unknown[];
-    try {
-      recs = unpackMultiple(payload) as unknown[];
-    } catch (e) {
-      this.fail('corrupt', `undecodable records: ${(e as Error).message}`, at);
+    let p = 0;
+    while (p < payload.length) {
+      if (payload[p] === 0x95 && payload[p + 1] === REC_STRING) {
+        const q = this.fastString(payload, p, at);
+        if (q > 0) {
+          p = q;
+          continue;
+        }
+      }
+      let rec: unknown;
+      let end = 0;
+      try {
+        packr.unpackMultiple(payload.subarray(p), (v: unknown, _s?: number, e?: number) => {
+          rec = v;
+          end = e ?? 0;
+          return false;
+        });
+      } catch (e) {
+        this.fail('corrupt', `undecodable record at payload offset ${p}: ${(e as Error).message}`, at);
+      }
+      if (end <= 0) this.fail('corrupt', `undecodable record at payload offset ${p}`, at);
+      this.onRecord(rec, at);
+      p += end;
     }
-    for (const r of recs) this.onRecord(r, at);
+  }
+
+  /**
+   * A string record as FrameEncoder.addString writes it, decoded without
+   * intermediate objects; returns the next offset, or 0 to take the
+   * generic path (other encodings of the same record are valid too).
+   */
+  private fastString(b: Buffer, p: number, at: number): number {
+    const n = b.length;
+    p += 2;
+    let db: number;
+    if (b[p] < 0x80) db = b[p++];
+    else return 0;
+    const k = readBin(b, p);
+    if (k < 0) return 0;
+    const klen = binLen(b, p);
+    const kstart = k;
+    p = k + klen;
+    if (p >= n) return 0;
+    let exp: number | null;
+    if (b[p] === 0xc0) {
+      exp = null;
+      p++;
+    } else if (b[p] === 0xcb && p + 9 <= n) {
+      exp = b.readDoubleBE(p + 1);
+      p += 9;
+    } else return 0;
+    const v = readBin(b, p);
+    if (v < 0) return 0;
+    const vlen = binLen(b, p);
+    if (v + vlen > n || kstart + klen > n) return 0;
+    this.checkDb(db, at);
+    this.records++;
+    this.counts[db]++;
+    this.sink.key(db, b.toString('latin1', kstart, kstart + klen), b.toString('latin1', v, v + vlen), exp);
+    return v + vlen;
   }
 
   private unpackOne(payload: Buffer, at: number): unknown {

@@ -20,7 +20,7 @@
  */
 import { Readable } from 'node:stream';
 import { codecFor } from './codec.js';
-import { bin, encodePiece, FrameEncoder, REC_COLL, REC_PIECE, REC_STRING, type SnapshotFooter, type SnapshotHeader } from './format.js';
+import { FrameEncoder, type SnapshotFooter, type SnapshotHeader } from './format.js';
 import type { KeyTable, Segment } from '../keyspace/table.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Value } from '../types/value.js';
@@ -80,6 +80,11 @@ export class SnapshotJob {
       cap.table.snapshotHook = (seg) => this.capture(cap, seg);
     }
     this.enc.start({ ...header, magic: 'damselfly-snapshot', version: 1, createdAt: this.startedAt, dbCount: this.caps.length });
+  }
+
+  /** The walker is part way through a large collection (tests use it to aim writes). */
+  get midCollection(): boolean {
+    return this.cur !== null && this.cur.coll !== null;
   }
 
   /** Bytes produced so far. */
@@ -160,13 +165,13 @@ export class SnapshotJob {
     this.counts[db]++;
     this.keysDone++;
     if (typeof v === 'string') {
-      this.enc.add([REC_STRING, db, bin(key), exp, bin(v)]);
+      this.enc.addString(db, key, exp, v);
       return;
     }
     const it = codecFor(v.type).pieces(v, PIECE_ITEMS)[Symbol.iterator]();
     const first = it.next();
     const next = first.done ? first : it.next();
-    this.enc.add([REC_COLL, db, bin(key), exp, v.type, first.done ? [] : encodePiece(first.value), next.done === true]);
+    this.enc.addCollStart(db, key, exp, v.type, first.done ? [] : first.value, next.done === true);
     if (next.done) return;
     const coll = { key, it, next };
     if (whole) {
@@ -186,7 +191,7 @@ export class SnapshotJob {
     const coll = c.coll!;
     const piece = coll.next.value as unknown[];
     coll.next = coll.it.next();
-    this.enc.add([REC_PIECE, db, bin(coll.key), encodePiece(piece), coll.next.done === true]);
+    this.enc.addPiece(db, coll.key, piece, coll.next.done === true);
     if (coll.next.done) c.coll = null;
   }
 

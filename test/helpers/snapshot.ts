@@ -58,8 +58,16 @@ export interface Entry {
 export function canon(v: Value): unknown {
   if (typeof v === 'string') return v;
   const pieces: unknown[] = [];
-  for (const p of codecFor(v.type).pieces(v, 1 << 30)) pieces.push(...p);
-  return { type: v.type, items: pieces };
+  for (const p of codecFor(v.type).pieces(v, 1 << 30)) for (const x of p) pieces.push(x);
+  // Sets and hashes are unordered: compare their contents, not their iteration order.
+  if (v.type === 'set') pieces.sort();
+  if (v.type === 'hash') {
+    const pairs: string[] = [];
+    for (let i = 0; i < pieces.length; i += 2) pairs.push(JSON.stringify([pieces[i], pieces[i + 1]]));
+    return { type: v.type, items: pairs.sort() };
+  }
+  // -0 and 0 must stay distinct (zset scores): JSON would merge them.
+  return { type: v.type, items: pieces.map((x) => (Object.is(x, -0) ? '-0 (number)' : x)) };
 }
 
 /** Logical copy of every live key at `at` (ms), per db. */
