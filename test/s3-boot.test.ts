@@ -2,7 +2,7 @@
  * Safe boot from S3, row by row of the --snapshot_strict table, with the
  * real server process, a real S3 server, and failures injected by the proxy.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import Redis from 'ioredis';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Proxy, on } from './helpers/s3-proxy.js';
@@ -10,37 +10,45 @@ import { credentialEnv, directClient, freshLocation, randomName, s3Env, type S3T
 import { directBackend, fatalExit, fenceCause, fenceUp, infoFields, keyspaceWith, ready, startS3Server, writeSnapshotS3 } from './helpers/s3-server.js';
 import type { TestServer } from './helpers/server.js';
 
+// Concurrent server starts on a shared 2-core machine: give each test room.
+vi.setConfig({ testTimeout: 90_000 });
+
 let env: S3TestEnv;
 let direct: S3Client;
-let proxy: S3Proxy;
-const servers: TestServer[] = [];
-const clients: Redis[] = [];
 
 beforeAll(async () => {
   env = await s3Env();
   direct = directClient(env);
-  proxy = await S3Proxy.start(env.endpoint);
   Object.assign(process.env, credentialEnv(env));
 });
-afterEach(async () => {
-  proxy.reset();
-  for (const c of clients.splice(0)) c.disconnect();
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
-afterAll(async () => {
-  await proxy?.close();
-});
 
-async function start(url: string, extra: string[] = [], envExtra: NodeJS.ProcessEnv = {}): Promise<TestServer> {
-  const s = await startS3Server(url, proxy, env, extra, envExtra);
-  servers.push(s);
-  return s;
-}
-
-function client(s: TestServer): Redis {
-  const c = new Redis({ port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 1, enableReadyCheck: false });
-  clients.push(c);
-  return c;
+/**
+ * Per test: its own proxy, servers and clients (released when the test ends),
+ * so the tests of this file run concurrently: most of their time is spent
+ * waiting on timeouts, backoff and server start-up.
+ */
+async function setup(t: TestContext) {
+  const proxy = await S3Proxy.start(env.endpoint);
+  const servers: TestServer[] = [];
+  const clients: Redis[] = [];
+  // The test's own hook: concurrent tests are not tracked by the global one.
+  t.onTestFinished(async () => {
+    for (const c of clients) c.disconnect();
+    await Promise.all(servers.map((s) => s.stop()));
+    await proxy.close();
+  });
+  const start = async (url: string, extra: string[] = [], envExtra: NodeJS.ProcessEnv = {}): Promise<TestServer> => {
+    const s = await startS3Server(url, proxy, env, extra, envExtra);
+    servers.push(s);
+    return s;
+  };
+  const client = (s: TestServer): Redis => {
+    const c = new Redis({ port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 1, enableReadyCheck: false });
+    clients.push(c);
+    return c;
+  };
+  const expectFenced = (s: TestServer, causeRe: RegExp) => expectFencedWith(client, s, causeRe);
+  return { proxy, start, client, expectFenced };
 }
 
 /** A location holding two committed snapshots: seq 1 (10 keys) and seq 2 (20 keys). */
@@ -52,7 +60,7 @@ async function twoSnapshots(): Promise<{ url: string; bucket: string; prefix: st
   return { ...loc, m1, m2 };
 }
 
-async function expectFenced(s: TestServer, causeRe: RegExp): Promise<Redis> {
+async function expectFencedWith(client: (s: TestServer) => Redis, s: TestServer, causeRe: RegExp): Promise<Redis> {
   await ready(s);
   const r = client(s);
   expect(await fenceUp(r)).toBe(true);
@@ -68,8 +76,9 @@ async function expectFenced(s: TestServer, causeRe: RegExp): Promise<Redis> {
   return r;
 }
 
-describe('boot: nothing to load', () => {
-  it('an empty prefix in an existing bucket starts empty and unfenced, and logs it', async () => {
+describe.concurrent('boot: nothing to load', () => {
+  it('an empty prefix in an existing bucket starts empty and unfenced, and logs it', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const loc = await freshLocation(env, direct);
     const s = await start(loc.url);
     await ready(s);
@@ -82,8 +91,9 @@ describe('boot: nothing to load', () => {
   });
 });
 
-describe('boot: loads the newest complete snapshot', () => {
-  it('reads the newest snapshot with If-Match-pinned ranged GETs and serves its keys', async () => {
+describe.concurrent('boot: loads the newest complete snapshot', () => {
+  it('reads the newest snapshot with If-Match-pinned ranged GETs and serves its keys', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url, m2 } = await twoSnapshots();
     const s = await start(url);
     await ready(s);
@@ -97,11 +107,11 @@ describe('boot: loads the newest complete snapshot', () => {
     expect(proxy.seen((q) => q.query.has('location')).length).toBe(0);
   });
 
-  it('without --s3_region or AWS_REGION the region comes from HeadBucket', async () => {
+  it('without --s3_region or AWS_REGION the region comes from HeadBucket', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url } = await twoSnapshots();
     const before = proxy.requests.length;
-    const s = await startS3Server(url, proxy, env, ['--s3_region', '']);
-    servers.push(s);
+    const s = await start(url, ['--s3_region', '']);
     await ready(s);
     expect(await client(s).dbsize()).toBe(20);
     expect(s.logs.some((l) => l.msg === 'S3 bucket region discovered' && l.region === env.region)).toBe(true);
@@ -109,8 +119,9 @@ describe('boot: loads the newest complete snapshot', () => {
   });
 });
 
-describe('boot: bucket missing', () => {
-  it('strict: exits non-zero naming bucket, prefix, code and a hint', async () => {
+describe.concurrent('boot: bucket missing', () => {
+  it('strict: exits non-zero naming bucket, prefix, code and a hint', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const bucket = randomName('dfly-missing');
     const s = await start(`s3://${bucket}/some/prefix`, ['--snapshot_strict']);
     const { code, message } = await fatalExit(s);
@@ -121,7 +132,8 @@ describe('boot: bucket missing', () => {
     expect(message).toMatch(/Hint: create the bucket/);
   });
 
-  it('not strict: serves empty and fenced; lifting re-checks the backend first', async () => {
+  it('not strict: serves empty and fenced; lifting re-checks the backend first', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const bucket = randomName('dfly-missing');
     const s = await start(`s3://${bucket}/p`, ['--nosnapshot_strict']);
     const r = await expectFenced(s, /missing: .*does not exist/);
@@ -138,10 +150,11 @@ describe('boot: bucket missing', () => {
   });
 });
 
-describe('boot: credentials refused', () => {
+describe.concurrent('boot: credentials refused', () => {
   // SignatureDoesNotMatch is classified in s3-backend.test.ts; one server start per row here.
   for (const code of ['AccessDenied', 'InvalidAccessKeyId']) {
-    it(`strict: 403 ${code} is fatal`, async () => {
+    it(`strict: 403 ${code} is fatal`, async (t) => {
+      const { proxy, start, client, expectFenced } = await setup(t);
       const { url } = await twoSnapshots();
       proxy.rejectKey(env.accessKey, code);
       const s = await start(url);
@@ -152,7 +165,8 @@ describe('boot: credentials refused', () => {
     });
   }
 
-  it('strict: an expired token is refreshed once, then fatal', async () => {
+  it('strict: an expired token is refreshed once, then fatal', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url } = await twoSnapshots();
     proxy.rejectKey(env.accessKey, 'ExpiredToken');
     const s = await start(url);
@@ -164,7 +178,8 @@ describe('boot: credentials refused', () => {
     expect(proxy.seen((q) => q.fault === 'reject-key:ExpiredToken' && on.list()(q)).length).toBe(2);
   });
 
-  it('not strict: serves empty and fenced; snapshots in the bucket are untouched', async () => {
+  it('not strict: serves empty and fenced; snapshots in the bucket are untouched', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url } = await twoSnapshots();
     proxy.rejectKey(env.accessKey, 'AccessDenied');
     const before = proxy.requests.length;
@@ -181,8 +196,9 @@ describe('boot: credentials refused', () => {
   });
 });
 
-describe('boot: transient failures', () => {
-  it('retries 5xx/SlowDown with backoff and loads once S3 recovers', async () => {
+describe.concurrent('boot: transient failures', () => {
+  it('retries 5xx/SlowDown with backoff and loads once S3 recovers', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url } = await twoSnapshots();
     proxy.add(on.any(), { status: 503, code: 'SlowDown' }, 5);
     proxy.add(on.any(), { status: 500, code: 'InternalError' }, 2);
@@ -193,7 +209,8 @@ describe('boot: transient failures', () => {
     expect(s.logs.some((l) => /snapshot backend unavailable: retrying/.test(l.msg))).toBe(true);
   });
 
-  it('a stall longer than the request timeout is retried too', async () => {
+  it('a stall longer than the request timeout is retried too', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url } = await twoSnapshots();
     proxy.add(on.rangedGet(/data\//), { delayMs: 4000 }, 1);
     const s = await start(url, ['--s3_request_timeout', '500']);
@@ -201,7 +218,8 @@ describe('boot: transient failures', () => {
     expect(await client(s).dbsize()).toBe(20);
   });
 
-  it('strict: still failing at --snapshot_load_timeout is fatal', async () => {
+  it('strict: still failing at --snapshot_load_timeout is fatal', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url } = await twoSnapshots();
     proxy.add(on.any(), { status: 503, code: 'SlowDown' });
     const t0 = Date.now();
@@ -213,19 +231,20 @@ describe('boot: transient failures', () => {
     expect(message).toMatch(/SlowDown|503/);
   });
 
-  it('not strict: connection refused until the timeout starts empty and fenced', async () => {
+  it('not strict: connection refused until the timeout starts empty and fenced', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const loc = await freshLocation(env, direct);
     const dead = await S3Proxy.start(env.endpoint);
     const port = dead.hostPort;
     await dead.close();
-    const s = await startS3Server(loc.url, proxy, env, ['--nosnapshot_strict', '--snapshot_load_timeout', '1', '--s3_endpoint', port]);
-    servers.push(s);
+    const s = await start(loc.url, ['--nosnapshot_strict', '--snapshot_load_timeout', '1', '--s3_endpoint', port]);
     await expectFenced(s, /transient: .*(ECONNREFUSED|connect)/);
   });
 });
 
-describe('boot: damaged snapshots', () => {
-  it('strict: a manifest without data is fatal', async () => {
+describe.concurrent('boot: damaged snapshots', () => {
+  it('strict: a manifest without data is fatal', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url, bucket, prefix, m2 } = await twoSnapshots();
     await direct.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${prefix}/${m2.dataName}` }));
     const s = await start(url);
@@ -235,7 +254,8 @@ describe('boot: damaged snapshots', () => {
     expect(message).toContain(m2.id);
   });
 
-  it('not strict: a manifest without data falls back to the previous complete snapshot, unfenced', async () => {
+  it('not strict: a manifest without data falls back to the previous complete snapshot, unfenced', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url, bucket, prefix, m2 } = await twoSnapshots();
     await direct.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${prefix}/${m2.dataName}` }));
     const s = await start(url, ['--nosnapshot_strict']);
@@ -246,7 +266,8 @@ describe('boot: damaged snapshots', () => {
     expect(s.logs.some((l) => /FELL BACK TO AN OLDER SNAPSHOT/.test(l.msg))).toBe(true);
   });
 
-  it('strict: corrupt data (checksum mismatch) is fatal; not strict falls back', async () => {
+  it('strict: corrupt data (checksum mismatch) is fatal; not strict falls back', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url, bucket, prefix, m2 } = await twoSnapshots();
     // Same size, one byte flipped, and the manifest re-pointed at it (as bit rot under a valid ETag would be).
     const { GetObjectCommand } = await import('@aws-sdk/client-s3');
@@ -265,7 +286,8 @@ describe('boot: damaged snapshots', () => {
     expect(await client(s2).dbsize()).toBe(10);
   });
 
-  it('strict: an unreadable newer manifest is fatal; not strict loads the readable one', async () => {
+  it('strict: an unreadable newer manifest is fatal; not strict loads the readable one', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url, bucket, prefix } = await twoSnapshots();
     await direct.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/manifests/0000000000000003-dump-x.json`, Body: '{"format":1,"id":' }));
     const s = await start(url);
@@ -277,7 +299,8 @@ describe('boot: damaged snapshots', () => {
     expect(await client(s2).dbsize()).toBe(20);
   });
 
-  it('not strict: the only snapshot damaged starts empty and fenced', async () => {
+  it('not strict: the only snapshot damaged starts empty and fenced', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const loc = await freshLocation(env, direct);
     const m = await writeSnapshotS3(keyspaceWith(5, 'only'), directBackend(loc.url, env), 1);
     await direct.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: `${loc.prefix}/${m.dataName}` }));
@@ -286,8 +309,9 @@ describe('boot: damaged snapshots', () => {
   });
 });
 
-describe('boot: snapshot replaced while loading', () => {
-  it('restarts the load from a fresh listing and loads the consistent version', async () => {
+describe.concurrent('boot: snapshot replaced while loading', () => {
+  it('restarts the load from a fresh listing and loads the consistent version', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url, bucket, prefix, m2 } = await twoSnapshots();
     const key = `${prefix}/${m2.dataName}`;
     const { GetObjectCommand } = await import('@aws-sdk/client-s3');
@@ -311,7 +335,8 @@ describe('boot: snapshot replaced while loading', () => {
     expect(proxy.seen(on.list()).length).toBeGreaterThanOrEqual(2);
   });
 
-  it('strict: an object that keeps changing is fatal after bounded restarts; not strict fences', async () => {
+  it('strict: an object that keeps changing is fatal after bounded restarts; not strict fences', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url, bucket, prefix, m2 } = await twoSnapshots();
     const key = `${prefix}/${m2.dataName}`;
     let n = 0;
@@ -325,8 +350,9 @@ describe('boot: snapshot replaced while loading', () => {
   });
 });
 
-describe('saving to S3', () => {
-  it('a failed upload reports err in INFO and MISCONF on writes; earlier snapshots stay; the next save recovers', async () => {
+describe.concurrent('saving to S3', () => {
+  it('a failed upload reports err in INFO and MISCONF on writes; earlier snapshots stay; the next save recovers', async (t) => {
+    const { proxy, start, client, expectFenced } = await setup(t);
     const { url, bucket, prefix } = await twoSnapshots();
     const s = await start(url, ['--save', '3600 1']);
     await ready(s);

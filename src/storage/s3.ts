@@ -266,8 +266,10 @@ export class S3Backend implements SnapshotBackend {
     const status = statusOf(e);
     const msg = String((e as Error)?.message ?? '').replace(/\.+$/, '');
     const detail = msg && msg !== code ? `: ${msg}` : '';
+    const elsewhere = regionHeader(e);
+    const hint = status === 301 && elsewhere ? `the bucket is in region ${elsewhere}: set --s3_region=${elsewhere} (or leave it unset to discover it)` : HINTS[failure];
     return new BackendError(
-      `S3 ${op} failed for bucket '${this.where.bucket}' prefix '${this.where.prefix}': ${code}${status ? ` (HTTP ${status})` : ''}${detail}. Hint: ${HINTS[failure]}`,
+      `S3 ${op} failed for bucket '${this.where.bucket}' prefix '${this.where.prefix}': ${code}${status ? ` (HTTP ${status})` : ''}${detail}. Hint: ${hint}`,
       failure,
       code,
       { cause: e },
