@@ -7,6 +7,7 @@
  * with a real PUT to the backend). Every request is recorded for assertions.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface SeenRequest {
@@ -194,10 +195,12 @@ export class S3Proxy {
   }
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse, seen: SeenRequest): void {
-    const up = http.request(
+    const tls = this.target.protocol === 'https:';
+    const up = (tls ? https : http).request(
       {
         host: this.target.hostname,
-        port: this.target.port,
+        port: this.target.port || (tls ? 443 : 80),
+        servername: tls ? this.target.hostname : undefined,
         method: req.method,
         path: req.url,
         headers: req.headers, // Host unchanged: it is part of the signature
