@@ -201,6 +201,20 @@ describe('boot', () => {
     expect(s.logs.some((l) => l.level === 60 && /refusing to start empty while snapshots exist/.test(l.msg))).toBe(true);
   });
 
+  it('a damaged manifest is fatal under strict and skipped loudly without it', async () => {
+    const dir = tmp();
+    await twoSnapshots(dir);
+    const man = readdirSync(dir).find((n) => n.endsWith('000002.manifest.json'))!;
+    writeFileSync(path.join(dir, man), '{"format":1,"id":');
+    const s = await start(['--dir', dir], true);
+    expect(await s.exited).not.toBe(0);
+    expect(s.logs.some((l) => l.level === 60 && /unreadable snapshot manifest/.test(l.msg) && l.msg.includes(man))).toBe(true);
+    const s2 = await start(['--dir', dir, '--nosnapshot_strict']);
+    await ready(s2);
+    expect(s2.logs.some((l) => l.level >= 50 && /IGNORING unreadable snapshot manifest/.test(l.msg))).toBe(true);
+    expect(await client(s2.port).get('v')).toBe('old');
+  });
+
   it('refuses a snapshot with keys in a db this server does not have', async () => {
     const dir = tmp();
     const ks = new Keyspace(16);
