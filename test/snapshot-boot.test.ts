@@ -87,8 +87,12 @@ describe('boot', () => {
     await writeSnapshotDir(ksWith([['stale', 'x']]), dir, 1);
     await writeSnapshotDir(ksWith([['gone', 'x', now + 150], ['kept', 'y', now + 3_600_000], ['plain', 'z']]), dir, 2);
     await new Promise((r) => setTimeout(r, 300));
+    // Leftovers of an interrupted save: removed at boot, never loaded.
+    writeFileSync(path.join(dir, '.dump-x-000009.dfs.tmp'), 'partial');
+    writeFileSync(path.join(dir, 'dump-x-000009.dfs'), 'renamed but never committed');
     const s = await start(['--dir', dir, '--save', '']);
     await ready(s);
+    expect(readdirSync(dir).filter((n) => n.includes('000009'))).toEqual([]);
     const c = client(s.port);
     expect(await c.get('gone')).toBeNull();
     expect(await c.get('kept')).toBe('y');

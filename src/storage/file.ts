@@ -190,6 +190,25 @@ export class FileBackend implements SnapshotBackend {
     return out.sort((a, b) => b.seq - a.seq);
   }
 
+  /**
+   * Remove what interrupted saves left (temp files, data no manifest names).
+   * Only at boot, when this server is the folder's only writer; skipped if
+   * a manifest is damaged, since its data might still be recovered by hand.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    const live = new Set((await this.list()).map((m) => m.dataName));
+    if (this.damaged.length > 0) return [];
+    const removed: string[] = [];
+    for (const n of await fs.readdir(this.dir)) {
+      const temp = n.startsWith('.') && (n.endsWith(`${DATA_SUFFIX}.tmp`) || n.endsWith(`${MANIFEST_SUFFIX}.tmp`));
+      const orphan = !n.startsWith('.') && n.endsWith(DATA_SUFFIX) && !live.has(n);
+      if (!temp && !orphan) continue;
+      await fs.unlink(path.join(this.dir, n)).catch(() => {});
+      removed.push(n);
+    }
+    return removed;
+  }
+
   async open(manifest: Manifest): Promise<Readable> {
     const p = path.join(this.dir, path.basename(manifest.dataName));
     let fh: fs.FileHandle;
