@@ -87,8 +87,12 @@ describe('boot', () => {
     await writeSnapshotDir(ksWith([['stale', 'x']]), dir, 1);
     await writeSnapshotDir(ksWith([['gone', 'x', now + 150], ['kept', 'y', now + 3_600_000], ['plain', 'z']]), dir, 2);
     await new Promise((r) => setTimeout(r, 300));
+    // Leftovers of an interrupted save: removed at boot, never loaded.
+    writeFileSync(path.join(dir, '.dump-x-000009.dfs.tmp'), 'partial');
+    writeFileSync(path.join(dir, 'dump-x-000009.dfs'), 'renamed but never committed');
     const s = await start(['--dir', dir, '--save', '']);
     await ready(s);
+    expect(readdirSync(dir).filter((n) => n.includes('000009'))).toEqual([]);
     const c = client(s.port);
     expect(await c.get('gone')).toBeNull();
     expect(await c.get('kept')).toBe('y');
@@ -206,6 +210,20 @@ describe('boot', () => {
     await expect(c.save()).rejects.toThrow(/snapshots are fenced \(damaged: .*CONFIG SET snapshot-fence no/);
     await expect(c.bgsave()).rejects.toThrow(/snapshots are fenced/);
     expect(readdirSync(dir).sort()).toEqual(before);
+  });
+
+  it('a damaged manifest is fatal under strict and skipped loudly without it', async () => {
+    const dir = tmp();
+    await twoSnapshots(dir);
+    const man = readdirSync(dir).find((n) => n.endsWith('000002.manifest.json'))!;
+    writeFileSync(path.join(dir, man), '{"format":1,"id":');
+    const s = await start(['--dir', dir], true);
+    expect(await s.exited).not.toBe(0);
+    expect(s.logs.some((l) => l.level === 60 && /unreadable snapshot manifest/.test(l.msg) && l.msg.includes(man))).toBe(true);
+    const s2 = await start(['--dir', dir, '--nosnapshot_strict']);
+    await ready(s2);
+    expect(s2.logs.some((l) => l.level >= 50 && /IGNORING unreadable snapshot manifest/.test(l.msg))).toBe(true);
+    expect(await client(s2.port).get('v')).toBe('old');
   });
 
   it('refuses a snapshot with keys in a db this server does not have', async () => {

@@ -9,6 +9,8 @@
  *
  * The S3 backend extends this: it registers a backend factory for s3:// and
  * refines classifyLoadError (e.g. transient errors are retried, not skipped).
+ * A backend may expose `damaged: string[]` (manifests its last list() could
+ * not parse): fatal under strict, a loud warning otherwise.
  */
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { log } from '../log.js';
@@ -67,6 +69,15 @@ export async function loadNewestSnapshot(
     manifests = await backend.list();
   } catch (e) {
     throw new BootError(`cannot list snapshots in ${backend.location}: ${(e as Error).message}`, { cause: e });
+  }
+  const damaged = (backend as { damaged?: string[] }).damaged ?? [];
+  if (damaged.length > 0) {
+    const what = `unreadable snapshot manifest(s) in ${backend.location}: ${damaged.join('; ')}`;
+    if (opts.strict) throw new BootError(`${what}. Refusing to start (--snapshot_strict); restart with --nosnapshot_strict to use the readable snapshots.`);
+    log.error({ damaged }, `IGNORING ${what}`);
+  }
+  if (manifests.length === 0 && damaged.length > 0) {
+    throw new BootError(`no readable snapshot in ${backend.location}, but damaged manifests exist; refusing to start empty`);
   }
   if (manifests.length === 0) {
     log.info({ location: backend.location }, 'no snapshot found: starting with an empty dataset');

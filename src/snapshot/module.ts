@@ -97,6 +97,14 @@ bootSteps.push(async (server: Server) => {
   } finally {
     p.loading.active = false;
   }
+  const cleaner = backend as { removeLeftovers?: () => Promise<string[]> };
+  if (cleaner.removeLeftovers) {
+    const removed = await cleaner.removeLeftovers().catch((e: unknown) => {
+      log.warn({ err: e }, 'could not remove leftovers of interrupted saves');
+      return [];
+    });
+    if (removed.length > 0) log.info({ removed }, 'removed leftovers of interrupted saves');
+  }
   // Loading changed nothing that needs saving again.
   server.ks.dirty = 0;
   p.lastSave = Math.floor(Date.now() / 1000);

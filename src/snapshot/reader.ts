@@ -54,15 +54,17 @@ function readBin(b: Buffer, p: number): number {
   }
 }
 
+/** Length of the msgpack bin at p, or -1 if its header is cut off or p is not a bin. */
 function binLen(b: Buffer, p: number): number {
-  if (p + 5 > b.length && b[p] !== 0xc4) return b[p] === 0xc5 && p + 3 <= b.length ? b.readUInt16BE(p + 1) : Infinity;
   switch (b[p]) {
     case 0xc4:
-      return p + 1 < b.length ? b[p + 1] : Infinity;
+      return p + 2 <= b.length ? b[p + 1] : -1;
     case 0xc5:
-      return b.readUInt16BE(p + 1);
+      return p + 3 <= b.length ? b.readUInt16BE(p + 1) : -1;
+    case 0xc6:
+      return p + 5 <= b.length ? b.readUInt32BE(p + 1) : -1;
     default:
-      return b.readUInt32BE(p + 1);
+      return -1;
   }
 }
 
@@ -196,12 +198,10 @@ export class SnapshotReader {
     let db: number;
     if (b[p] < 0x80) db = b[p++];
     else return 0;
-    const k = readBin(b, p);
-    if (k < 0) return 0;
+    const kstart = readBin(b, p);
     const klen = binLen(b, p);
-    const kstart = k;
-    p = k + klen;
-    if (p >= n) return 0;
+    if (kstart < 0 || klen < 0 || kstart + klen >= n) return 0;
+    p = kstart + klen;
     let exp: number | null;
     if (b[p] === 0xc0) {
       exp = null;
@@ -211,9 +211,8 @@ export class SnapshotReader {
       p += 9;
     } else return 0;
     const v = readBin(b, p);
-    if (v < 0) return 0;
     const vlen = binLen(b, p);
-    if (v + vlen > n || kstart + klen > n) return 0;
+    if (v < 0 || vlen < 0 || v + vlen > n) return 0;
     this.checkDb(db, at);
     this.records++;
     this.counts[db]++;

@@ -67,6 +67,12 @@ export function isManifest(x: unknown): x is Manifest {
 export class FileBackend implements SnapshotBackend {
   readonly location: string;
   readonly dir: string;
+  /**
+   * Manifests the last list() could not parse (left out of its answer).
+   * Manifests are committed atomically, so these mean damage: boot is
+   * fatal on them under --snapshot_strict and warns loudly otherwise.
+   */
+  damaged: string[] = [];
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -163,6 +169,7 @@ export class FileBackend implements SnapshotBackend {
       throw wrap(`listing ${this.dir}`, e);
     }
     const out: Manifest[] = [];
+    this.damaged = [];
     for (const n of names) {
       if (!n.endsWith(MANIFEST_SUFFIX) || n.startsWith('.')) continue;
       const p = path.join(this.dir, n);
@@ -171,12 +178,35 @@ export class FileBackend implements SnapshotBackend {
         m = JSON.parse(await fs.readFile(p, 'utf8'));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile
-        throw new BackendError(`manifest ${p} is unreadable: ${(e as Error).message}`, 'corrupt', (e as NodeJS.ErrnoException).code, { cause: e });
+        this.damaged.push(`${p}: ${(e as Error).message}`);
+        continue;
       }
-      if (!isManifest(m)) throw new BackendError(`manifest ${p} is not a valid snapshot manifest`, 'corrupt');
+      if (!isManifest(m)) {
+        this.damaged.push(`${p}: not a valid snapshot manifest`);
+        continue;
+      }
       out.push(m);
     }
     return out.sort((a, b) => b.seq - a.seq);
+  }
+
+  /**
+   * Remove what interrupted saves left (temp files, data no manifest names).
+   * Only at boot, when this server is the folder's only writer; skipped if
+   * a manifest is damaged, since its data might still be recovered by hand.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    const live = new Set((await this.list()).map((m) => m.dataName));
+    if (this.damaged.length > 0) return [];
+    const removed: string[] = [];
+    for (const n of await fs.readdir(this.dir)) {
+      const temp = n.startsWith('.') && (n.endsWith(`${DATA_SUFFIX}.tmp`) || n.endsWith(`${MANIFEST_SUFFIX}.tmp`));
+      const orphan = !n.startsWith('.') && n.endsWith(DATA_SUFFIX) && !live.has(n);
+      if (!temp && !orphan) continue;
+      await fs.unlink(path.join(this.dir, n)).catch(() => {});
+      removed.push(n);
+    }
+    return removed;
   }
 
   async open(manifest: Manifest): Promise<Readable> {
