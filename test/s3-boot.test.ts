@@ -286,6 +286,17 @@ describe.concurrent('boot: damaged snapshots', () => {
     expect(await client(s2).dbsize()).toBe(10);
   });
 
+  it('strict: a manifest whose key counts disagree with the data is fatal', async (t) => {
+    const { start } = await setup(t);
+    const { url, bucket, prefix, m2 } = await twoSnapshots();
+    const mKey = `${prefix}/manifests/${String(m2.seq).padStart(16, '0')}-${m2.id}.json`;
+    await direct.send(new PutObjectCommand({ Bucket: bucket, Key: mKey, Body: JSON.stringify({ ...m2, keys: [19, 0, 0, 1] }) }));
+    const s = await start(url);
+    const { code, message } = await fatalExit(s);
+    expect(code).not.toBe(0);
+    expect(message).toMatch(/db 0 has 20 keys, the manifest says 19/);
+  });
+
   it('strict: an unreadable newer manifest is fatal; not strict loads the readable one', async (t) => {
     const { proxy, start, client, expectFenced } = await setup(t);
     const { url, bucket, prefix } = await twoSnapshots();

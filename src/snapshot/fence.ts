@@ -132,6 +132,16 @@ export class FenceGuard implements SnapshotBackend {
     if (state.up) this.refuse(`deleting snapshot ${manifest.id}`);
     return this.inner.delete(manifest);
   }
+  /** Manifests the backend's last list() could not parse (boot decides what they mean). */
+  get damaged(): string[] | undefined {
+    return (this.inner as { damaged?: string[] }).damaged;
+  }
+  /** Cleanup of interrupted saves, where the backend has one; nothing at all while fenced. */
+  async removeLeftovers(): Promise<string[]> {
+    const inner = this.inner as { removeLeftovers?: () => Promise<string[]> };
+    if (state.up || !inner.removeLeftovers) return [];
+    return inner.removeLeftovers();
+  }
 }
 
 /** INFO persistence fields (registered after the snapshot module's own). */

@@ -76,6 +76,13 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
   );
   if (footer.sha256 !== m.checksum) throw new SnapshotFormatError('corrupt', `data checksum ${footer.sha256} differs from the manifest's ${m.checksum}`, footer.bytes, footer.frames - 1);
   if (header.seq !== m.seq) throw new SnapshotFormatError('corrupt', `data is snapshot seq ${header.seq}, manifest says ${m.seq}`, 0, 0);
+  // The reader matched the footer's key counts to the keys it decoded; the manifest must say the same.
+  const dbs = Math.max(footer.keys.length, m.keys.length);
+  for (let i = 0; i < dbs; i++) {
+    if ((footer.keys[i] ?? 0) !== (m.keys[i] ?? 0)) {
+      throw new SnapshotFormatError('corrupt', `db ${i} has ${footer.keys[i] ?? 0} keys, the manifest says ${m.keys[i] ?? 0}`, footer.bytes, footer.frames - 1);
+    }
+  }
   for (let i = 0; i < tables.length; i++) ks.dbs[i].table = tables[i];
   return { keys, expired, bytes: progress.loadedBytes, ms: Date.now() - t0 };
 }

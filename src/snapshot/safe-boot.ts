@@ -98,14 +98,7 @@ export async function safeBoot(backend: SnapshotBackend, ks: Keyspace, opts: Saf
     try {
       await backend.check();
       const r = await loadNewestSnapshot(backend, ks, { strict: opts.strict, progress: opts.progress });
-      const problems = listProblems(backend).filter((p) => r === null || seqOfName(p.name) > r.manifest.seq);
-      if (problems.length > 0) {
-        const desc = problems.map((p) => `${p.name} (${p.reason})`).join(', ');
-        const e = new BackendError(`unreadable snapshot manifest(s) in ${where}: ${desc}`, 'corrupt', 'BadManifest');
-        if (opts.strict) return giveUp('damaged', e, 'a newer snapshot cannot be read');
-        if (r === null) return giveUp('damaged', e, 'snapshots exist but none can be read');
-        log.error({ loaded: r.manifest.id, unreadable: problems.map((p) => p.name) }, `FELL BACK TO AN OLDER SNAPSHOT: ${desc}`);
-      }
+      // Damaged manifests were judged by loadNewestSnapshot (strict: fatal; else loud, and fenced if nothing is readable).
       return r;
     } catch (e) {
       const kind = bootFailureOf(e);

@@ -142,6 +142,11 @@ export class S3Backend implements SnapshotBackend {
   /** Manifests the last list() could not use (unreadable, malformed): boot decides what they mean. */
   lastListProblems: ManifestProblem[] = [];
 
+  /** The same, in the form boot reads from any backend. */
+  get damaged(): string[] {
+    return this.lastListProblems.map((p) => `${p.name}: ${p.reason}`);
+  }
+
   constructor(
     readonly where: S3Location,
     readonly settings: S3Settings,

@@ -34,6 +34,10 @@ class LazyS3Backend implements SnapshotBackend {
     this.location = `s3://${where.bucket}/${where.prefix}`;
   }
 
+  get damaged(): string[] | undefined {
+    return (this.inner as { damaged?: string[] } | null)?.damaged;
+  }
+
   private backend(): Promise<SnapshotBackend> {
     this.loading ??= import('./s3.js').then(({ S3Backend }) => (this.inner = new S3Backend(this.where, this.settings)));
     return this.loading;
