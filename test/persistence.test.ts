@@ -7,9 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import Redis from 'ioredis';
 import { RawClient, startServer, type TestServer } from './helpers/server.js';
+
+// Servers and big keyspaces on a shared 2-core machine: generous limits, event-driven waits.
+vi.setConfig({ testTimeout: 120_000 });
 
 const servers: TestServer[] = [];
 const clients: Redis[] = [];
@@ -21,7 +24,7 @@ afterEach(async () => {
 async function start(flags: string[] = [], keepDir = false): Promise<TestServer> {
   const s = await startServer(flags, { keepDir });
   servers.push(s);
-  await s.waitForLog((l) => l.msg === 'ready to accept connections');
+  await s.waitForLog((l) => l.msg === 'ready to accept connections', 100_000);
   return s;
 }
 
@@ -38,7 +41,7 @@ function manifests(dir: string): string[] {
     .sort();
 }
 
-async function until<T>(f: () => T | Promise<T>, what: string, ms = 15000): Promise<T> {
+async function until<T>(f: () => T | Promise<T>, what: string, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await f();

@@ -7,12 +7,15 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import Redis from 'ioredis';
 import { Keyspace } from '../src/keyspace/keyspace.js';
 import { FileBackend } from '../src/storage/file.js';
 import { RawClient, startServer, type TestServer } from './helpers/server.js';
 import { readAll, writeSnapshotDir } from './helpers/snapshot.js';
+
+// Servers and big keyspaces on a shared 2-core machine: generous limits, event-driven waits.
+vi.setConfig({ testTimeout: 120_000 });
 
 const servers: TestServer[] = [];
 const dirs: string[] = [];
@@ -36,7 +39,7 @@ async function start(flags: string[], noWait = false): Promise<TestServer> {
 }
 
 async function ready(s: TestServer): Promise<void> {
-  await s.waitForLog((l) => l.msg === 'ready to accept connections');
+  await s.waitForLog((l) => l.msg === 'ready to accept connections', 100_000);
 }
 
 function client(port: number, readyCheck = false): Redis {
@@ -85,8 +88,9 @@ describe('boot', () => {
     const dir = tmp();
     const now = Date.now();
     await writeSnapshotDir(ksWith([['stale', 'x']]), dir, 1);
-    await writeSnapshotDir(ksWith([['gone', 'x', now + 150], ['kept', 'y', now + 3_600_000], ['plain', 'z']]), dir, 2);
-    await new Promise((r) => setTimeout(r, 300));
+    // 'gone' is alive when saved (even on a slow machine) and expired at boot.
+    await writeSnapshotDir(ksWith([['gone', 'x', now + 2000], ['kept', 'y', now + 3_600_000], ['plain', 'z']]), dir, 2);
+    while (Date.now() <= now + 2000) await new Promise((r) => setTimeout(r, 50));
     // Leftovers of an interrupted save: removed at boot, never loaded.
     writeFileSync(path.join(dir, '.dump-x-000009.dfs.tmp'), 'partial');
     writeFileSync(path.join(dir, 'dump-x-000009.dfs'), 'renamed but never committed');
@@ -111,7 +115,7 @@ describe('boot', () => {
     expect(got[0].get('plain')!.exp).toBeNull();
   });
 
-  it('answers -LOADING while a big snapshot loads, serves LASTSAVE, then the data', async () => {
+  it('answers -LOADING while a big snapshot loads, serves LASTSAVE, then the data', { timeout: 120_000 }, async () => {
     const filler = FILLER;
     const dir = await bigSnapshot();
     const s = await start(['--dir', dir, '--save', '']);
@@ -132,7 +136,7 @@ describe('boot', () => {
     expect(s.logs.find((l) => l.msg === 'snapshot loaded')).toMatchObject({ keys: 300_000 });
   });
 
-  it('ioredis waits while loading:1 and then works', async (ctx) => {
+  it('ioredis waits while loading:1 and then works', { timeout: 120_000 }, async (ctx) => {
     const dir = await bigSnapshot();
     const s = await start(['--dir', dir, '--save', '']);
     const probe = await RawClient.connect(s.port);

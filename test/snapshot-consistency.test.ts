@@ -210,7 +210,7 @@ describe('forkless snapshot consistency', () => {
     expect(ks.dbs[2].size).toBeLessThan(want[2].size);
     // Hooks are released once the snapshot is done.
     for (const db of ks.dbs) expect(db.table.snapshotHook).toBeNull();
-  }, 60_000);
+  }, 120_000);
 });
 
 export type { Value };

@@ -3,11 +3,14 @@
  * and damage detection: every truncation and every flipped byte of a
  * snapshot is reported with a location, never read as a shorter keyspace.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Keyspace } from '../src/keyspace/keyspace.js';
 import { SnapshotJob } from '../src/snapshot/serializer.js';
 import { SnapshotFormatError } from '../src/snapshot/format.js';
 import { canon, collect, logicalCopy, readAll, registerTestColl, TestColl, type Entry } from './helpers/snapshot.js';
+
+// Servers and big keyspaces on a shared 2-core machine: generous limits, event-driven waits.
+vi.setConfig({ testTimeout: 120_000 });
 
 registerTestColl();
 

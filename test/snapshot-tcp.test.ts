@@ -44,7 +44,7 @@ describe('snapshot over TCP under writes', () => {
   it('holds the keyspace as of BGSAVE while one pipeline keeps rewriting it', async () => {
     srv = await startServer(['--save', ''], { keepDir: true });
     dir = srv.dir;
-    await srv.waitForLog((l) => l.msg === 'ready to accept connections');
+    await srv.waitForLog((l) => l.msg === 'ready to accept connections', 100_000);
     const c = await RawClient.connect(srv.port);
     // Three dbs: db 0 big, db 1 small, db 2 to be flushed during the snapshot.
     const sizes = [N, 5000, 5000];
@@ -146,7 +146,7 @@ describe('snapshot over TCP under writes', () => {
     // And the server serves it after a restart.
     await srv.stop();
     srv = await startServer(['--dir', dir, '--save', ''], { keepDir: true });
-    await srv.waitForLog((l) => l.msg === 'ready to accept connections');
+    await srv.waitForLog((l) => l.msg === 'ready to accept connections', 100_000);
     const r = new Redis({ port: srv.port, host: '127.0.0.1', enableReadyCheck: false });
     try {
       expect(await r.dbsize()).toBe(N + 4 * CN);

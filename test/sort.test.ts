@@ -39,6 +39,7 @@ describe('numeric and alpha', () => {
     expect(await r.sort('l', 'LIMIT', -5, 2)).toEqual(['1', '2']);
     expect(await r.sort('l', 'LIMIT', 10, 2)).toEqual([]);
     expect(await r.sort('l', 'LIMIT', 0, -1)).toEqual(['1', '2', '3', '10']);
+    expect(await r.sort('l', 'LIMIT', 3, '9223372036854775807')).toEqual(['10']);
     expect(await r.sort('l', 'ALPHA')).toEqual(['1', '10', '2', '3']);
     // The list itself is untouched.
     expect(await r.lrange('l', 0, -1)).toEqual(['3', '1', '2', '10']);

@@ -1,5 +1,5 @@
 /**
- * The sorted-set structure (map + indexable skiplist) against a plain sorted
+ * The sorted-set structure (map + order-statistic B+tree) against a plain sorted
  * array: after any sequence of adds, score updates and deletes, every rank,
  * by-rank, score, score-range and lex-range query must agree. Also the
  * OBJECT ENCODING answers Redis 7.0 gives by size and config limits.
@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SortedSet } from '../src/types/zset.js';
 import { RedisSet } from '../src/types/set.js';
-import type { LexRange, ScoreRange } from '../src/types/skiplist.js';
-import { gteMin, lteMax, lexGteMin, lexLteMax } from '../src/types/skiplist.js';
+import { OrderTree } from '../src/types/ordertree.js';
+import type { LexRange, ScoreRange } from '../src/types/zrange.js';
+import { gteMin, lteMax, lexGteMin, lexLteMax } from '../src/types/zrange.js';
 import { setParam, paramByName } from '../src/config/params.js';
 
 type Entry = { member: string; score: number };
@@ -50,9 +51,11 @@ function checkAgainst(z: SortedSet, model: Model, sr: ScoreRange, lr: LexRange):
   // Whole order, both directions.
   const got = [...z.entries()].map((n) => ({ member: n.member, score: n.score }));
   expect(got).toEqual(want);
-  const back: Entry[] = [];
-  for (let n = z.sl.tail; n !== null; n = n.back) back.push({ member: n.member, score: n.score });
-  expect(back).toEqual([...want].reverse());
+  expect(z.tree.collect(want.length - 1, want.length, true)).toEqual([...want].reverse());
+  // Partial walks from the middle, both ways.
+  const mid = want.length >> 1;
+  expect(z.tree.collect(mid, 7)).toEqual(want.slice(mid, mid + 7));
+  expect(z.tree.collect(mid, 7, true)).toEqual(want.slice(Math.max(0, mid - 6), mid + 1).reverse());
   // Rank and by-rank.
   want.forEach((e, i) => {
     expect(z.rank(e.member)).toBe(i);
@@ -61,15 +64,17 @@ function checkAgainst(z: SortedSet, model: Model, sr: ScoreRange, lr: LexRange):
     expect(z.score(e.member)).toBe(e.score);
   });
   expect(z.at(want.length)).toBe(null);
-  // Score range ends.
-  const inScore = want.filter((e) => gteMin(e.score, sr) && lteMax(e.score, sr));
-  expect(z.sl.firstInRange(sr)?.member ?? null).toBe(inScore[0]?.member ?? null);
-  expect(z.sl.lastInRange(sr)?.member ?? null).toBe(inScore.at(-1)?.member ?? null);
-  // Lex range ends (lex commands assume equal scores; check on member order only then).
+  // Score range: the rank span of the members inside.
+  const inScore = want.map((e, i) => [e, i] as const).filter(([e]) => gteMin(e.score, sr) && lteMax(e.score, sr));
+  const [slo, shi] = z.scoreSpan(sr);
+  expect(shi - slo).toBe(inScore.length);
+  if (inScore.length > 0) expect(slo).toBe(inScore[0][1]);
+  // Lex ranges assume equal scores (as Redis's lex commands do): check only then.
   if (want.every((e) => e.score === want[0].score)) {
-    const inLex = want.filter((e) => lexGteMin(e.member, lr) && lexLteMax(e.member, lr));
-    expect(z.sl.firstInLex(lr)?.member ?? null).toBe(inLex[0]?.member ?? null);
-    expect(z.sl.lastInLex(lr)?.member ?? null).toBe(inLex.at(-1)?.member ?? null);
+    const inLex = want.map((e, i) => [e, i] as const).filter(([e]) => !lr.empty && lexGteMin(e.member, lr) && lexLteMax(e.member, lr));
+    const [llo, lhi] = z.lexSpan(lr);
+    expect(lhi - llo).toBe(inLex.length);
+    if (inLex.length > 0) expect(llo).toBe(inLex[0][1]);
   }
 }
 
@@ -98,6 +103,34 @@ describe('sorted set structure vs sorted-array model', () => {
         }
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('a tree with tiny nodes (deep, many splits and merges) agrees with the model', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 2, max: 4 }), (ops, leafMax, innerMax) => {
+        const t = new OrderTree(leafMax, innerMax);
+        const model = new Model();
+        for (const o of ops) {
+          const cur = model.m.get(o.member);
+          if (cur !== undefined) expect(t.delete(cur, o.member)).toBe(true);
+          if (o.kind === 'set') {
+            t.insert(o.score, o.member);
+            model.set(o.member, o.score);
+          } else model.delete(o.member);
+          expect(t.length).toBe(model.m.size);
+        }
+        const want = model.sorted();
+        expect([...t.entries()]).toEqual(want);
+        expect(t.collect(want.length - 1, want.length, true)).toEqual([...want].reverse());
+        want.forEach((e, i) => {
+          expect(t.rank(e.score, e.member)).toBe(i);
+          expect(t.at(i)).toEqual(e);
+          expect(t.lowerBound((s, m) => s < e.score || (s === e.score && m < e.member))).toBe(i);
+        });
+        expect(t.delete(12345, 'absent')).toBe(false);
+      }),
+      { numRuns: 500 },
     );
   });
 
@@ -137,6 +170,16 @@ describe('sorted set structure vs sorted-array model', () => {
       expect(z.rank(want[i].member)).toBe(i);
       expect(z.at(i)!.member).toBe(want[i].member);
     }
+    expect([...z.entries()]).toEqual(want);
+    // Drain from both ends as ZPOPMIN/ZPOPMAX do, checking order throughout.
+    let lo = 0;
+    let hi = want.length - 1;
+    while (z.size > 0) {
+      const e = z.size % 2 === 0 ? z.at(0)! : z.at(z.size - 1)!;
+      expect(e).toEqual(z.size % 2 === 0 ? want[lo++] : want[hi--]);
+      z.delete(e.member);
+    }
+    expect(z.at(0)).toBe(null);
   });
 });
 

@@ -168,6 +168,8 @@ describe('reads', () => {
     expect(await r.zrange('z', '-inf', '+inf', 'BYSCORE', 'LIMIT', 1, 2)).toEqual(['b', 'c']);
     expect(await r.zrange('z', '-inf', '+inf', 'BYSCORE', 'LIMIT', 1, -1)).toEqual(['b', 'c', 'd', 'e']);
     expect(await r.zrange('z', '-inf', '+inf', 'BYSCORE', 'LIMIT', -1, 2)).toEqual([]);
+    expect(await r.zrange('z', '(4', '+inf', 'BYSCORE', 'LIMIT', 0, '9223372036854775807')).toEqual(['e']);
+    expect(await r.zrange('z', 0, '9223372036854775807')).toHaveLength(5);
     expect(await r.zrangebyscore('z', 2, 4, 'WITHSCORES', 'LIMIT', 0, 1)).toEqual(['b', '2']);
     expect(await r.zrevrangebyscore('z', '+inf', 4)).toEqual(['e', 'd']);
     await r.zadd('lex', 0, 'alpha', 0, 'bar', 0, 'cool', 0, 'down');

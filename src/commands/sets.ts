@@ -208,10 +208,9 @@ register(
   cmd('smove', 4, 'write fast', [1, 2, 1], 'write set fast', { ...G, summary: 'Moves a member from one set to another.' }, (ctx, args) => {
     const db = ctx.db;
     const [, src, dst, member] = args;
+    const from = readSet(db, src, true);
     // Redis answers 0 for a missing source before it looks at dst's type.
-    const fromV = db.getForWrite(src);
-    if (fromV === undefined) return ctx.r.int(0);
-    const from = readSet(db, src, true)!;
+    if (from === undefined) return ctx.r.int(0);
     const to = readSet(db, dst, true);
     if (src === dst) return ctx.r.int(from.has(member) ? 1 : 0);
     if (!from.delete(member)) return ctx.r.int(0);

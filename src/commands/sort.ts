@@ -5,7 +5,7 @@
  */
 import { register } from './registry.js';
 import { cmd } from './spec.js';
-import { ERR, ReplyError, toSafeInt, toFloat } from '../protocol/errors.js';
+import { ERR, ReplyError, parseInt64, toFloat } from '../protocol/errors.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
 import { RedisSet } from '../types/set.js';
@@ -70,11 +70,11 @@ function sortCommand(ctx: CommandContext, args: string[], readonly: boolean): vo
     else if (o === 'desc') desc = true;
     else if (o === 'alpha') alpha = true;
     else if (o === 'limit' && left >= 2) {
-      const a = toSafeInt(args[j + 1]);
-      const b = toSafeInt(args[j + 2]);
+      const a = parseInt64(args[j + 1]);
+      const b = parseInt64(args[j + 2]);
       if (a === null || b === null) throw new ReplyError(ERR.notInt);
-      limitStart = a;
-      limitCount = b;
+      limitStart = Number(a);
+      limitCount = Number(b);
       j += 2;
     } else if (!readonly && o === 'store' && left >= 1) store = args[++j];
     else if (o === 'by' && left >= 1) {
@@ -118,13 +118,7 @@ function sortCommand(ctx: CommandContext, args: string[], readonly: boolean): vo
     start = 0;
   } else if (dontsort && v instanceof SortedSet) {
     elems = [];
-    if (end >= start) {
-      let n = v.at(desc ? len - 1 - start : start);
-      for (let k = start; k <= end && n !== null; k++) {
-        elems.push(n.member);
-        n = desc ? n.back : n.next[0];
-      }
-    }
+    if (end >= start) elems = v.tree.collect(desc ? len - 1 - start : start, end - start + 1, desc).map((e) => e.member);
     end -= start;
     start = 0;
   } else if (v instanceof ListValue) elems = v.toArray();

@@ -4,13 +4,14 @@
  */
 import { register } from './registry.js';
 import { cmd } from './spec.js';
-import { ERR, ReplyError, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
+import { ERR, ReplyError, parseInt64, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
 import { formatDouble as formatScore, type Reply } from '../protocol/reply.js';
 import { SortedSet, ZSET_NAN_ERR } from '../types/zset.js';
 import { RedisSet } from '../types/set.js';
-import { type LexRange, type ScoreRange, type SkipNode, gteMin, lexGteMin, lexLteMax, lteMax } from '../types/skiplist.js';
+import type { LexRange, ScoreRange } from '../types/zrange.js';
+import type { Entry } from '../types/ordertree.js';
 import { blockOnKeys, mayBlock } from '../server/blocking.js';
 import { scanArgs, replyScan } from './scan-collection.js';
 import { ERR_POSITIVE, parseCount } from './sets.js';
@@ -34,11 +35,14 @@ function parseScore(s: string, err: string = ERR.notFloat): number {
   return n;
 }
 
-/** A long argument (getLongFromObjectOrReply). */
+/**
+ * A long argument (getLongFromObjectOrReply): any int64; values past 2^53
+ * lose precision, which only matters for ranks and counts no set reaches.
+ */
 function long(s: string, err: string = ERR.notInt): number {
-  const n = toSafeInt(s);
+  const n = parseInt64(s);
   if (n === null) throw new ReplyError(err);
-  return n;
+  return Number(n);
 }
 
 function parseScoreBound(s: string): [number, boolean] {
@@ -118,36 +122,51 @@ interface AddFlags {
   incr: boolean;
 }
 
+const ADDED = 0;
+const UPDATED = 1;
+const NOP = 2;
+const SAME = 3;
+/** The resulting score of the last zsetAdd (a variable, not an object per call). */
+let addScore = 0;
+
 /**
- * zsetAdd: 'added', 'updated', 'nop' (a condition refused it) or 'same'
- * (present with that score already); `score` holds the resulting score.
+ * zsetAdd: ADDED, UPDATED, NOP (a condition refused it) or SAME (present
+ * with that score already); addScore holds the resulting score.
  */
-function zsetAdd(z: SortedSet, member: string, score: number, f: AddFlags): { res: 'added' | 'updated' | 'nop' | 'same'; score: number } {
+function zsetAdd(z: SortedSet, member: string, score: number, f: AddFlags): number {
   const cur = z.score(member);
   if (cur !== undefined) {
-    if (f.nx) return { res: 'nop', score: cur };
+    addScore = cur;
+    if (f.nx) return NOP;
     let next = score;
     if (f.incr) {
       next = cur + score;
       if (Number.isNaN(next)) throw new ReplyError(ZSET_NAN_ERR);
     }
-    if ((f.gt && next <= cur) || (f.lt && next >= cur)) return { res: 'nop', score: cur };
+    if ((f.gt && next <= cur) || (f.lt && next >= cur)) return NOP;
+    addScore = next;
     if (next !== cur || Object.is(next, -0) !== Object.is(cur, -0)) {
       z.set(member, next);
-      return { res: 'updated', score: next };
+      return UPDATED;
     }
-    return { res: 'same', score: next };
+    return SAME;
   }
-  if (f.xx) return { res: 'nop', score };
+  addScore = score;
+  if (f.xx) return NOP;
   z.set(member, score);
-  return { res: 'added', score };
+  return ADDED;
 }
 
+const NO_FLAGS: AddFlags = { nx: false, xx: false, gt: false, lt: false, incr: false };
+const INCR_FLAGS: AddFlags = { nx: false, xx: false, gt: false, lt: false, incr: true };
+
 function zadd(ctx: CommandContext, args: string[], incrCmd: boolean): void {
-  const f: AddFlags = { nx: false, xx: false, gt: false, lt: false, incr: incrCmd };
+  let f = incrCmd ? INCR_FLAGS : NO_FLAGS;
   let ch = false;
   let i = 2;
-  if (!incrCmd) {
+  // Options are words; a score never starts with a letter other than i/I (inf).
+  if (!incrCmd && /^[a-zA-Z]/.test(args[2]) && !/^[+-]?inf/i.test(args[2])) {
+    f = { ...NO_FLAGS };
     for (; i < args.length; i++) {
       const o = args[i].toLowerCase();
       if (o === 'nx') f.nx = true;
@@ -164,8 +183,15 @@ function zadd(ctx: CommandContext, args: string[], incrCmd: boolean): void {
   if (f.nx && f.xx) throw new ReplyError('ERR XX and NX options at the same time are not compatible');
   if ((f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt)) throw new ReplyError('ERR GT, LT, and/or NX options at the same time are not compatible');
   if (f.incr && elements > 2) throw new ReplyError('ERR INCR option supports a single increment-element pair');
-  const scores: number[] = [];
-  for (let j = i; j < args.length; j += 2) scores.push(parseScore(args[j]));
+  // Every score is checked before anything changes: all or nothing.
+  const n = elements / 2;
+  const scores = n === 1 ? null : new Array<number>(n);
+  let score0 = 0;
+  for (let j = 0; j < n; j++) {
+    const sc = parseScore(args[i + 2 * j]);
+    if (scores === null) score0 = sc;
+    else scores[j] = sc;
+  }
 
   const db = ctx.db;
   const key = args[1];
@@ -184,12 +210,12 @@ function zadd(ctx: CommandContext, args: string[], incrCmd: boolean): void {
   let processed = 0;
   let last = 0;
   try {
-    for (let j = 0; j < scores.length; j++) {
-      const out = zsetAdd(z, args[i + 1 + 2 * j], scores[j], f);
-      if (out.res === 'added') added++;
-      else if (out.res === 'updated') updated++;
-      if (out.res !== 'nop') processed++;
-      last = out.score;
+    for (let j = 0; j < n; j++) {
+      const res = zsetAdd(z, args[i + 1 + 2 * j], scores === null ? score0 : scores[j], f);
+      if (res === ADDED) added++;
+      else if (res === UPDATED) updated++;
+      if (res !== NOP) processed++;
+      last = addScore;
     }
   } finally {
     if (added + updated > 0) {
@@ -221,9 +247,8 @@ interface RangeQuery {
   limit: number;
 }
 
-/** The nodes a ZRANGE-style query selects, in reply order. */
-function selectRange(z: SortedSet, q: RangeQuery): SkipNode[] {
-  const out: SkipNode[] = [];
+/** The entries a ZRANGE-style query selects, in reply order. */
+function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
   const len = z.size;
   if (q.kind === 'rank') {
     let start = q.start;
@@ -231,39 +256,17 @@ function selectRange(z: SortedSet, q: RangeQuery): SkipNode[] {
     if (start < 0) start += len;
     if (end < 0) end += len;
     if (start < 0) start = 0;
-    if (start > end || start >= len) return out;
+    if (start > end || start >= len) return [];
     if (end >= len) end = len - 1;
-    let n = z.at(q.rev ? len - 1 - start : start);
-    for (let k = start; k <= end && n !== null; k++) {
-      out.push(n);
-      n = q.rev ? n.back : n.next[0];
-    }
-    return out;
+    const n = end - start + 1;
+    return q.rev ? z.tree.collect(len - 1 - start, n, true) : z.tree.collect(start, n);
   }
-  if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return out;
-  let n: SkipNode | null;
-  let inRange: (n: SkipNode) => boolean;
-  if (q.kind === 'score') {
-    const r = q.score;
-    n = q.rev ? z.sl.lastInRange(r) : z.sl.firstInRange(r);
-    inRange = q.rev ? (x) => gteMin(x.score, r) : (x) => lteMax(x.score, r);
-  } else {
-    const r = q.lex;
-    n = q.rev ? z.sl.lastInLex(r) : z.sl.firstInLex(r);
-    inRange = q.rev ? (x) => lexGteMin(x.member, r) : (x) => lexLteMax(x.member, r);
-  }
-  let skip = q.offset;
-  while (n !== null && skip > 0) {
-    n = q.rev ? n.back : n.next[0];
-    skip--;
-  }
-  let limit = q.limit;
-  while (n !== null && limit !== 0 && inRange(n)) {
-    out.push(n);
-    n = q.rev ? n.back : n.next[0];
-    if (limit > 0) limit--;
-  }
-  return out;
+  if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return [];
+  const [lo, hi] = q.kind === 'score' ? z.scoreSpan(q.score) : z.lexSpan(q.lex);
+  const avail = hi - lo - q.offset;
+  if (avail <= 0) return [];
+  const take = q.limit < 0 ? avail : Math.min(avail, q.limit);
+  return q.rev ? z.tree.collect(hi - 1 - q.offset, take, true) : z.tree.collect(lo + q.offset, take);
 }
 
 const NO_SCORE: ScoreRange = { min: 0, max: 0, minex: false, maxex: false };
@@ -348,8 +351,8 @@ function zremrange(ctx: CommandContext, args: string[], kind: RangeKind): void {
 function popNodes(db: Database, key: string, z: SortedSet, max: boolean, count: number): { member: string; score: number }[] {
   const out: { member: string; score: number }[] = [];
   while (out.length < count && z.size > 0) {
-    const n = max ? z.sl.tail! : z.sl.first()!;
-    out.push({ member: n.member, score: n.score });
+    const n = z.at(max ? z.size - 1 : 0)!;
+    out.push(n);
     z.delete(n.member);
   }
   settle(db, key, z);
@@ -614,7 +617,7 @@ function zrandmember(ctx: CommandContext, args: string[]): void {
   const z = readZset(ctx.db, args[1]);
   if (z === undefined || l === 0) return ctx.r.array(0);
   const size = z.size;
-  const picked: SkipNode[] = [];
+  const picked: Entry[] = [];
   if (l < 0) {
     for (let i = 0; i < -l; i++) picked.push(z.at(Math.floor(Math.random() * size))!);
   } else if (l >= size) {
@@ -671,19 +674,15 @@ register(
     const r = parseScoreRange(args[2], args[3]);
     const z = readZset(ctx.db, args[1]);
     if (z === undefined) return ctx.r.int(0);
-    const a = z.sl.firstInRange(r);
-    if (a === null) return ctx.r.int(0);
-    const b = z.sl.lastInRange(r)!;
-    ctx.r.int(z.sl.rank(b.score, b.member) - z.sl.rank(a.score, a.member) + 1);
+    const [lo, hi] = z.scoreSpan(r);
+    ctx.r.int(hi - lo);
   }),
   cmd('zlexcount', 4, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the number of members in a sorted set within a lexicographical range.', since: '2.8.9' }, (ctx, args) => {
     const r = parseLexRange(args[2], args[3]);
     const z = readZset(ctx.db, args[1]);
     if (z === undefined) return ctx.r.int(0);
-    const a = z.sl.firstInLex(r);
-    if (a === null) return ctx.r.int(0);
-    const b = z.sl.lastInLex(r)!;
-    ctx.r.int(z.sl.rank(b.score, b.member) - z.sl.rank(a.score, a.member) + 1);
+    const [lo, hi] = z.lexSpan(r);
+    ctx.r.int(hi - lo);
   }),
   cmd('zrank', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the index of a member in a sorted set ordered by ascending scores.', since: '2.0.0' }, (ctx, args) => {
     const z = readZset(ctx.db, args[1]);

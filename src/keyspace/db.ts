@@ -86,6 +86,9 @@ export class Database {
     if (expireAt !== undefined) t.setExpiry(t.segmentOf(key), key, expireAt);
     else if (!keepTtl && seg.exp !== null) t.dropExpiry(t.segmentOf(key), key);
     this.modified(key);
+    // As Redis's dbAdd: a collection appearing under a key (RENAME, MOVE,
+    // COPY, SORT STORE, RESTORE...) may serve clients blocked on it.
+    if (typeof value !== 'string') this.signalReady(key);
   }
 
   delete(key: string): boolean {

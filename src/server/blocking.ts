@@ -134,7 +134,9 @@ export function handleReadyKeys(server: Server): void {
         b.client.send((r) => {
           served = b.serve(r, db, key);
         });
-        if (!served) break;
+        // Not servable by this client (key emptied, or a type other than the
+        // one it waits for): later clients may still be, as in Redis.
+        if (!served) continue;
         unregister(b);
         server.resume(b.client);
       }

@@ -17,7 +17,15 @@ defineParam({
   min: 0,
   help: 'Sets of integers up to this many members report the intset encoding.',
   mutable: true,
+  onChange: (v) => (maxIntset = Number(v)),
 });
+
+/** Read once after start-up flags, then kept current by onChange (getInt is too slow per SADD). */
+let maxIntset = -1;
+function maxIntsetEntries(): number {
+  if (maxIntset < 0) maxIntset = getInt('set-max-intset-entries');
+  return maxIntset;
+}
 
 /** Would Redis store s in an intset (string2ll accepts it)? */
 export function isIntsetMember(s: string): boolean {
@@ -50,7 +58,7 @@ export class RedisSet implements CollectionValue {
 
   add(s: string): boolean {
     if (this.pos.has(s)) return false;
-    if (this.intset && (!isIntsetMember(s) || this.arr.length + 1 > getInt('set-max-intset-entries'))) this.intset = false;
+    if (this.intset && (!isIntsetMember(s) || this.arr.length + 1 > maxIntsetEntries())) this.intset = false;
     this.pos.set(s, this.arr.length);
     this.arr.push(s);
     return true;

@@ -1,6 +1,7 @@
 /**
  * The sorted set type (t_zset.c): a Map member -> score for O(1) ZSCORE plus
- * an indexable skiplist for O(log n) rank and range queries. Redis 7.0
+ * an order-statistic B+tree (ordertree.ts) for O(log n) rank and range
+ * queries. Redis 7.0
  * reports "listpack" while the set is small (zset-max-listpack-entries
  * members, none longer than zset-max-listpack-value bytes) and "skiplist"
  * once it grew past that; we track that answer without changing layout.
@@ -8,7 +9,8 @@
 import { defineParam, getInt, paramByName, setParam } from '../config/params.js';
 import { registerCodec } from '../snapshot/codec.js';
 import type { CollectionValue } from './value.js';
-import { SkipList, type SkipNode } from './skiplist.js';
+import { OrderTree, type Entry } from './ordertree.js';
+import { type LexRange, type ScoreRange, gteMin, lexGteMin, lexLteMax, lexRangeEmpty, lteMax, scoreRangeEmpty } from './zrange.js';
 
 defineParam({
   name: 'zset-max-listpack-entries',
@@ -17,7 +19,10 @@ defineParam({
   min: 0,
   help: 'Sorted sets up to this many members report the listpack encoding.',
   mutable: true,
-  onChange: (v) => setAlias('zset-max-ziplist-entries', v),
+  onChange: (v) => {
+    setAlias('zset-max-ziplist-entries', v);
+    limits.entries = Number(v);
+  },
 });
 defineParam({
   name: 'zset-max-ziplist-entries',
@@ -26,7 +31,10 @@ defineParam({
   min: 0,
   help: 'Old name of zset-max-listpack-entries.',
   mutable: true,
-  onChange: (v) => setAlias('zset-max-listpack-entries', v),
+  onChange: (v) => {
+    setAlias('zset-max-listpack-entries', v);
+    limits.entries = Number(v);
+  },
 });
 defineParam({
   name: 'zset-max-listpack-value',
@@ -35,7 +43,10 @@ defineParam({
   min: 0,
   help: 'Sorted sets whose members are all at most this long report the listpack encoding.',
   mutable: true,
-  onChange: (v) => setAlias('zset-max-ziplist-value', v),
+  onChange: (v) => {
+    setAlias('zset-max-ziplist-value', v);
+    limits.value = Number(v);
+  },
 });
 defineParam({
   name: 'zset-max-ziplist-value',
@@ -44,7 +55,10 @@ defineParam({
   min: 0,
   help: 'Old name of zset-max-listpack-value.',
   mutable: true,
-  onChange: (v) => setAlias('zset-max-listpack-value', v),
+  onChange: (v) => {
+    setAlias('zset-max-listpack-value', v);
+    limits.value = Number(v);
+  },
 });
 
 /** Redis keeps the ziplist names as aliases: setting either sets both. */
@@ -52,18 +66,33 @@ function setAlias(name: string, v: string): void {
   setParam(paramByName(name)!, v, false);
 }
 
+/**
+ * The limits, read once (after start-up flags) and then kept current by
+ * CONFIG SET's onChange: getInt normalizes the name on every call, too slow
+ * for every ZADD.
+ */
+const limits = { entries: -1, value: -1 };
+function maxEntries(): number {
+  if (limits.entries < 0) limits.entries = getInt('zset-max-listpack-entries');
+  return limits.entries;
+}
+function maxValue(): number {
+  if (limits.value < 0) limits.value = getInt('zset-max-listpack-value');
+  return limits.value;
+}
+
 export const ZSET_NAN_ERR = 'ERR resulting score is not a number (NaN)';
 
 export class SortedSet implements CollectionValue {
   readonly type = 'zset' as const;
   readonly dict = new Map<string, number>();
-  readonly sl = new SkipList();
+  readonly tree = new OrderTree();
   /** Grew past the listpack limits (Redis never converts back on its own). */
   private big = false;
 
   /** A new empty zset; `firstMember` decides the initial encoding as ZADD does. */
   constructor(firstMemberLen = 0) {
-    if (getInt('zset-max-listpack-entries') === 0 || firstMemberLen > getInt('zset-max-listpack-value')) this.big = true;
+    if (maxEntries() === 0 || firstMemberLen > maxValue()) this.big = true;
   }
 
   get size(): number {
@@ -83,13 +112,14 @@ export class SortedSet implements CollectionValue {
     const cur = this.dict.get(member);
     if (cur === undefined) {
       this.dict.set(member, score);
-      this.sl.insert(score, member);
-      if (!this.big && (this.dict.size > getInt('zset-max-listpack-entries') || member.length > getInt('zset-max-listpack-value'))) this.big = true;
+      this.tree.insert(score, member);
+      if (!this.big && (this.dict.size > maxEntries() || member.length > maxValue())) this.big = true;
       return true;
     }
     if (cur !== score) {
       this.dict.set(member, score);
-      this.sl.updateScore(cur, member, score);
+      this.tree.delete(cur, member);
+      this.tree.insert(score, member);
     }
     return false;
   }
@@ -98,7 +128,7 @@ export class SortedSet implements CollectionValue {
     const cur = this.dict.get(member);
     if (cur === undefined) return false;
     this.dict.delete(member);
-    this.sl.delete(cur, member);
+    this.tree.delete(cur, member);
     return true;
   }
 
@@ -106,13 +136,29 @@ export class SortedSet implements CollectionValue {
   rank(member: string, rev = false): number {
     const s = this.dict.get(member);
     if (s === undefined) return -1;
-    const r = this.sl.rank(s, member) - 1;
+    const r = this.tree.rank(s, member);
     return rev ? this.dict.size - 1 - r : r;
   }
 
-  /** Node at 0-based rank from the low end. */
-  at(rank: number): SkipNode | null {
-    return this.sl.byRank(rank + 1);
+  /** Entry at 0-based rank from the low end, or null. */
+  at(rank: number): Entry | null {
+    return this.tree.at(rank);
+  }
+
+  /** Ranks [lo, hi) of the members whose score is in r. */
+  scoreSpan(r: ScoreRange): [number, number] {
+    if (scoreRangeEmpty(r)) return [0, 0];
+    const lo = this.tree.lowerBound((s) => !gteMin(s, r));
+    const hi = this.tree.lowerBound((s) => lteMax(s, r));
+    return [lo, Math.max(lo, hi)];
+  }
+
+  /** Ranks [lo, hi) of the members in the lex range (meaningful when all scores are equal). */
+  lexSpan(r: LexRange): [number, number] {
+    if (lexRangeEmpty(r)) return [0, 0];
+    const lo = this.tree.lowerBound((_s, m) => !lexGteMin(m, r));
+    const hi = this.tree.lowerBound((_s, m) => lexLteMax(m, r));
+    return [lo, Math.max(lo, hi)];
   }
 
   /**
@@ -120,21 +166,22 @@ export class SortedSet implements CollectionValue {
    * encoding from the final contents (zsetConvertToListpackIfNeeded).
    */
   fixEncoding(): void {
-    const maxLen = getInt('zset-max-listpack-value');
-    let fits = this.dict.size <= getInt('zset-max-listpack-entries');
+    const maxLen = maxValue();
+    let fits = this.dict.size <= maxEntries();
     if (fits) for (const m of this.dict.keys()) if (m.length > maxLen) fits = false;
     this.big = !fits;
   }
 
   clone(): SortedSet {
     const c = new SortedSet();
-    for (let n = this.sl.first(); n !== null; n = n.next[0]) c.set(n.member, n.score);
+    for (const e of this.tree.entries()) c.set(e.member, e.score);
     c.big = this.big;
     return c;
   }
 
-  *entries(): IterableIterator<SkipNode> {
-    for (let n = this.sl.first(); n !== null; n = n.next[0]) yield n;
+  /** Members in order; the set must not change while this runs. */
+  entries(): IterableIterator<Entry> {
+    return this.tree.entries();
   }
 }
 
@@ -144,7 +191,7 @@ registerCodec({
     const z = v as SortedSet;
     let piece: unknown[] = [];
     const per = Math.max(2, maxItems - (maxItems % 2));
-    for (let n = z.sl.first(); n !== null; n = n.next[0]) {
+    for (const n of z.entries()) {
       piece.push(n.member, n.score);
       if (piece.length >= per) {
         yield piece;

@@ -77,7 +77,7 @@ export function collectionKinds(): Kind[] {
         const z = v as SortedSet;
         if (i % 2 === 0) z.set(`z-new${i}`, i / 7);
         else {
-          const first = z.sl.first();
+          const first = z.at(0);
           if (first !== null) z.delete(first.member);
         }
       },
