@@ -1,0 +1,88 @@
+/**
+ * Loads one committed snapshot into the keyspace. Keys go into fresh staging
+ * tables and are installed only once the reader has verified the footer, so
+ * a damaged snapshot never leaves a partial keyspace behind.
+ */
+import { KeyTable } from '../keyspace/table.js';
+import type { Keyspace } from '../keyspace/keyspace.js';
+import type { Manifest, SnapshotBackend } from '../storage/backend.js';
+import { SnapshotFormatError } from './format.js';
+import { SnapshotReader } from './reader.js';
+import { log } from '../log.js';
+
+export interface LoadProgress {
+  startTime: number;
+  totalBytes: number;
+  loadedBytes: number;
+}
+
+export interface LoadResult {
+  keys: number;
+  expired: number;
+  bytes: number;
+  ms: number;
+}
+
+/** The snapshot was written for more databases than this server has: a configuration error, not damage. */
+export class DbCountError extends Error {}
+
+export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Keyspace, progress: LoadProgress): Promise<LoadResult> {
+  const t0 = Date.now();
+  progress.startTime = t0;
+  progress.totalBytes = m.size;
+  progress.loadedBytes = 0;
+  const tables = ks.dbs.map(() => new KeyTable());
+  let keys = 0;
+  let expired = 0;
+  const now = Date.now();
+  let lastLog = t0;
+  const stream = await backend.open(m);
+  const { header, footer } = await SnapshotReader.read(
+    stream,
+    {
+      header(h) {
+        if (h.dbCount > ks.dbs.length) {
+          // Keys may live in any db: refuse rather than drop some.
+          const used = m.keys.reduce((hi, n, i) => (n > 0 ? i : hi), -1);
+          if (used >= ks.dbs.length) throw new DbCountError(`snapshot ${m.id} has keys in db ${used} but this server has ${ks.dbs.length} databases (--dbnum)`);
+        }
+      },
+      key(db, key, value, expireAt) {
+        if (expireAt !== null && expireAt <= now) {
+          expired++;
+          return;
+        }
+        const t = tables[db];
+        if (t === undefined) throw new DbCountError(`snapshot ${m.id} has keys in db ${db} but this server has ${ks.dbs.length} databases (--dbnum)`);
+        const seg = t.segmentOf(key);
+        if (seg.m.has(key)) throw new SnapshotFormatError('corrupt', `key written twice in db ${db}`, -1, -1);
+        t.put(seg, key, value);
+        if (expireAt !== null) t.setExpiry(t.segmentOf(key), key, expireAt);
+        keys++;
+      },
+    },
+    (consumed) => {
+      progress.loadedBytes = consumed;
+      const t = Date.now();
+      if (t - lastLog >= 1000) {
+        lastLog = t;
+        const secs = (t - t0) / 1000;
+        log.info(
+          { snapshot: m.id, keys, bytes: consumed, percent: m.size > 0 ? Math.round((consumed / m.size) * 1000) / 10 : 100, keysPerSec: Math.round(keys / secs), mbPerSec: Math.round(consumed / 1e6 / secs) },
+          'loading snapshot',
+        );
+      }
+    },
+  );
+  if (footer.sha256 !== m.checksum) throw new SnapshotFormatError('corrupt', `data checksum ${footer.sha256} differs from the manifest's ${m.checksum}`, footer.bytes, footer.frames - 1);
+  if (header.seq !== m.seq) throw new SnapshotFormatError('corrupt', `data is snapshot seq ${header.seq}, manifest says ${m.seq}`, 0, 0);
+  // The reader matched the footer's key counts to the keys it decoded; the manifest must say the same.
+  const dbs = Math.max(footer.keys.length, m.keys.length);
+  for (let i = 0; i < dbs; i++) {
+    if ((footer.keys[i] ?? 0) !== (m.keys[i] ?? 0)) {
+      throw new SnapshotFormatError('corrupt', `db ${i} has ${footer.keys[i] ?? 0} keys, the manifest says ${m.keys[i] ?? 0}`, footer.bytes, footer.frames - 1);
+    }
+  }
+  for (let i = 0; i < tables.length; i++) ks.dbs[i].table = tables[i];
+  return { keys, expired, bytes: progress.loadedBytes, ms: Date.now() - t0 };
+}

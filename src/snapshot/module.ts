@@ -1,0 +1,210 @@
+/**
+ * Wires snapshots into the server: parameters, the boot step that loads the
+ * newest snapshot, the save rules and cron schedule, the shutdown save, and
+ * INFO persistence.
+ */
+import { Cron } from 'croner';
+import { defineParam, getBool, getInt, getString } from '../config/params.js';
+import { log } from '../log.js';
+import { bootSteps, shutdownSteps } from '../server/lifecycle.js';
+import { registerInfoSection } from '../server/info.js';
+import type { Server } from '../server/server.js';
+import { selectBackend } from './boot.js';
+import { listProblemSeqs, safeBoot } from './safe-boot.js';
+import { fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
+import { parseSaveRules, persistence, Persistence, setPersistence } from './snapshotter.js';
+
+defineParam({
+  name: 'save',
+  type: 'string',
+  default: '3600 1 300 100 60 10000',
+  mutable: true,
+  help: 'save rules: "<seconds> <changes>" pairs; a snapshot is taken when a pair is met ("" disables)',
+  validate: (v) => (parseSaveRules(v) === null ? 'Invalid save parameters' : null),
+  onChange: () => persistence()?.refreshMisconf(),
+});
+defineParam({
+  name: 'snapshot_cron',
+  type: 'string',
+  default: '',
+  mutable: true,
+  help: 'cron schedule for snapshots, e.g. "*/30 * * * *" ("" disables)',
+  validate: (v) => {
+    if (v.trim() === '') return null;
+    try {
+      new Cron(v, { paused: true }).stop();
+      return null;
+    } catch (e) {
+      return `invalid cron expression: ${(e as Error).message}`;
+    }
+  },
+  onChange: () => {
+    rescheduleCron();
+    persistence()?.refreshMisconf();
+  },
+});
+defineParam({ name: 'snapshot_keep', type: 'int', default: '5', min: 0, max: 1000000, mutable: true, help: 'complete snapshots to keep; older ones are deleted after a newer one is committed (0: keep all)' });
+defineParam({
+  name: 'stop-writes-on-bgsave-error',
+  type: 'bool',
+  default: 'yes',
+  mutable: true,
+  help: 'refuse writes (MISCONF) after a failed snapshot until one succeeds',
+  onChange: () => persistence()?.refreshMisconf(),
+});
+
+let cronJob: Cron | null = null;
+
+function rescheduleCron(): void {
+  cronJob?.stop();
+  cronJob = null;
+  const p = persistence();
+  const expr = getString('snapshot_cron').trim();
+  if (p === null || expr === '') return;
+  cronJob = new Cron(expr, { protect: true }, () => {
+    if (p.inProgress || p.loading.active) return;
+    p.start('snapshot_cron').catch(() => {});
+  });
+  log.info({ cron: expr, next: cronJob.nextRun()?.toISOString() }, 'snapshot schedule set');
+}
+
+/** Save rules or a cron schedule are configured: shutdown saves by default. */
+export function savingConfigured(): boolean {
+  return (parseSaveRules(getString('save'))?.length ?? 0) > 0 || getString('snapshot_cron').trim() !== '';
+}
+
+bootSteps.push(async (server: Server) => {
+  const backend = selectBackend(getString('dir'));
+  const p = new Persistence(server, backend);
+  setPersistence(p);
+  // --snapshot_fence=yes at start-up: an operator wants the server up without saving or deleting anything.
+  if (getBool('snapshot-fence')) raiseFence('set at start-up with --snapshot_fence');
+  p.loading.active = true;
+  try {
+    const r = await safeBoot(backend, server.ks, { strict: getBool('snapshot-strict'), progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000 });
+    if (r !== null) {
+      p.seq = r.maxSeq;
+      p.loading.keys = r.result.keys;
+      p.loading.expired = r.result.expired;
+      log.info(
+        { snapshot: r.manifest.id, seq: r.manifest.seq, keys: r.result.keys, expiredDropped: r.result.expired, bytes: r.result.bytes, ms: r.result.ms },
+        'snapshot loaded',
+      );
+    }
+  } catch (e) {
+    log.fatal({ location: backend.location }, (e as Error).message);
+    throw e;
+  } finally {
+    p.loading.active = false;
+  }
+  const cleaner = backend as { removeLeftovers?: () => Promise<string[]> };
+  if (cleaner.removeLeftovers) {
+    const removed = await cleaner.removeLeftovers().catch((e: unknown) => {
+      log.warn({ err: e }, 'could not remove leftovers of interrupted saves');
+      return [];
+    });
+    if (removed.length > 0) log.info({ removed }, 'removed leftovers of interrupted saves');
+  }
+  // Loading changed nothing that needs saving again.
+  server.ks.dirty = 0;
+  p.lastSave = Math.floor(Date.now() / 1000);
+  // Before a lifted fence lets saves run: the next seq must be above every snapshot there, read or not.
+  setLiftCheck(async () => {
+    const all = await backend.list();
+    p.seq = Math.max(p.seq, all[0]?.seq ?? 0, ...listProblemSeqs(backend));
+  });
+  server.cronJobs.push(() => p.cron());
+  rescheduleCron();
+});
+
+shutdownSteps.push(async (_server, opts) => {
+  const p = persistence();
+  if (p === null) return;
+  cronJob?.stop();
+  const save = opts.save ?? savingConfigured();
+  // Never write a snapshot of a half-loaded dataset.
+  if (!save || p.loading.active) return;
+  if (fenced()) {
+    if (opts.save === true) throw new Error(fenceMessage());
+    log.warn('snapshots are fenced: exiting without the final snapshot');
+    return;
+  }
+  log.info('saving the final snapshot before exiting');
+  await p.idle();
+  try {
+    await p.start('shutdown');
+  } catch (e) {
+    log.error({ err: e }, 'error trying to save the DB, can\'t exit');
+    throw e;
+  }
+});
+
+registerInfoSection('persistence', 'Persistence', (server) => {
+  const p = persistence();
+  const loading = server.loading || (p?.loading.active ?? false);
+  const job = p?.job ?? null;
+  const now = Date.now();
+  const f: [string, string | number][] = [
+    ['loading', loading ? 1 : 0],
+    ['async_loading', 0],
+    ['current_cow_peak', 0],
+    ['current_cow_size', 0],
+    ['current_cow_size_age', 0],
+    ['current_fork_perc', job ? ((job.keysDone / Math.max(1, job.keysTotal)) * 100).toFixed(2) : '0.00'],
+    ['current_save_keys_processed', job?.keysDone ?? 0],
+    ['current_save_keys_total', job?.keysTotal ?? 0],
+  ];
+  f.push(
+    ['rdb_changes_since_last_save', server.ks.dirty],
+    ['rdb_bgsave_in_progress', job ? 1 : 0],
+    ['rdb_last_save_time', p?.lastSave ?? Math.floor(server.stats.startTime / 1000)],
+    ['rdb_last_bgsave_status', p === null || p.lastStatusOk ? 'ok' : 'err'],
+    ['rdb_last_bgsave_time_sec', p?.lastBgsaveTimeSec ?? -1],
+    ['rdb_current_bgsave_time_sec', job ? Math.floor((now - job.startedAt) / 1000) : -1],
+    ['rdb_saves', p?.saves ?? 0],
+    ['rdb_last_cow_size', 0],
+    ['rdb_last_load_keys_expired', p?.loading.expired ?? 0],
+    ['rdb_last_load_keys_loaded', p?.loading.keys ?? 0],
+    ['aof_enabled', 0],
+    ['aof_rewrite_in_progress', 0],
+    ['aof_rewrite_scheduled', 0],
+    ['aof_last_rewrite_time_sec', -1],
+    ['aof_current_rewrite_time_sec', -1],
+    ['aof_last_bgrewrite_status', 'ok'],
+    ['aof_rewrites', 0],
+    ['aof_rewrites_consecutive_failures', 0],
+    ['aof_last_write_status', 'ok'],
+    ['aof_last_cow_size', 0],
+    ['module_fork_in_progress', 0],
+    ['module_fork_last_cow_size', 0],
+  );
+  // Redis lists the loading fields after the AOF and module ones.
+  if (loading && p) {
+    const l = p.loading;
+    const elapsed = Math.max(0.001, (now - l.startTime) / 1000);
+    const perc = l.totalBytes > 0 ? (l.loadedBytes / l.totalBytes) * 100 : 0;
+    const rate = l.loadedBytes / elapsed;
+    const eta = rate > 0 ? Math.ceil((l.totalBytes - l.loadedBytes) / rate) : 1;
+    f.push(
+      ['loading_start_time', Math.floor(l.startTime / 1000)],
+      ['loading_total_bytes', l.totalBytes],
+      ['loading_rdb_used_mem', 0],
+      ['loading_loaded_bytes', l.loadedBytes],
+      ['loading_loaded_perc', perc.toFixed(2)],
+      ['loading_eta_seconds', Math.max(1, eta)],
+    );
+  }
+  f.push(
+    ['snapshot_location', p?.backend.location ?? ''],
+    ['snapshot_last_id', p?.last?.id ?? ''],
+    ['snapshot_last_size', p?.last?.size ?? 0],
+    ['snapshot_last_duration_ms', p?.last?.durationMs ?? -1],
+    ['snapshot_last_keys', p?.last?.keys ?? 0],
+    ['snapshot_seq', p?.seq ?? 0],
+    ['snapshot_keep', getString('snapshot_keep')],
+    ['snapshot_cron', getString('snapshot_cron')],
+  );
+  return f;
+});
+
+registerFenceInfo();

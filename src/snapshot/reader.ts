@@ -1,0 +1,333 @@
+/**
+ * Reads a snapshot stream frame by frame, checking every frame's CRC, the
+ * record structure, and the footer's counts and SHA-256. The caller's sink
+ * gets keys as they are decoded; it must treat them as provisional until
+ * read() resolves (the loader stages them in fresh tables and installs them
+ * only then), because damage near the end is only known at the end.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { codecFor, type ValueBuilder } from './codec.js';
+import {
+  decodePiece,
+  FORMAT_VERSION,
+  FRAME_HEADER,
+  FRAME_MAX,
+  frameCrc,
+  HEADER_MAGIC,
+  KIND_FOOTER,
+  KIND_HEADER,
+  KIND_RECORDS,
+  MAGIC,
+  packr,
+  REC_COLL,
+  REC_PIECE,
+  REC_STRING,
+  SnapshotFormatError,
+  type SnapshotFooter,
+  type SnapshotHeader,
+} from './format.js';
+import type { Value } from '../types/value.js';
+
+export interface SnapshotSink {
+  header?(h: SnapshotHeader): void;
+  /** One complete key. `expireAt` is absolute ms or null. */
+  key(db: number, key: string, value: Value, expireAt: number | null): void;
+}
+
+interface Open {
+  builder: ValueBuilder;
+  expireAt: number | null;
+}
+
+/** Start of a msgpack bin's bytes at p, or -1 if p is not a bin header. */
+function readBin(b: Buffer, p: number): number {
+  switch (b[p]) {
+    case 0xc4:
+      return p + 2;
+    case 0xc5:
+      return p + 3;
+    case 0xc6:
+      return p + 5;
+    default:
+      return -1;
+  }
+}
+
+/** Length of the msgpack bin at p, or -1 if its header is cut off or p is not a bin. */
+function binLen(b: Buffer, p: number): number {
+  switch (b[p]) {
+    case 0xc4:
+      return p + 2 <= b.length ? b[p + 1] : -1;
+    case 0xc5:
+      return p + 3 <= b.length ? b.readUInt16BE(p + 1) : -1;
+    case 0xc6:
+      return p + 5 <= b.length ? b.readUInt32BE(p + 1) : -1;
+    default:
+      return -1;
+  }
+}
+
+function str(x: unknown): string | null {
+  if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1');
+  return null;
+}
+
+export class SnapshotReader {
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  /** Offset of the first pending byte. */
+  private offset = 0;
+  private frame = 0;
+  private header: SnapshotHeader | null = null;
+  private footer: SnapshotFooter | null = null;
+  private readonly hash = createHash('sha256');
+  private readonly open = new Map<string, Open>();
+  private readonly counts: number[] = [];
+  private records = 0;
+  /** Bytes consumed so far (progress). */
+  consumed = 0;
+
+  constructor(private readonly sink: SnapshotSink) {}
+
+  private fail(kind: 'truncated' | 'corrupt', msg: string, at = this.offset): never {
+    throw new SnapshotFormatError(kind, msg, at, this.frame);
+  }
+
+  private take(n: number): Buffer {
+    const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLen);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingLen = rest.length;
+    this.offset += n;
+    return out;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.pending.length > 1) this.pending = [Buffer.concat(this.pending, this.pendingLen)];
+    return this.pending[0].subarray(0, n);
+  }
+
+  /** Feed the next bytes of the stream. */
+  push(chunk: Buffer): void {
+    this.consumed += chunk.length;
+    if (this.footer !== null) this.fail('corrupt', `${chunk.length} unexpected bytes after the footer`, this.offset + this.pendingLen);
+    this.pending.push(chunk);
+    this.pendingLen += chunk.length;
+    for (;;) {
+      if (this.offset === 0) {
+        if (this.pendingLen < MAGIC.length) return;
+        const m = this.take(MAGIC.length);
+        if (!m.equals(MAGIC)) this.fail('corrupt', 'not a damselfly snapshot (bad magic)', 0);
+        this.hash.update(m);
+        continue;
+      }
+      if (this.pendingLen < FRAME_HEADER) return;
+      const head = this.peek(FRAME_HEADER);
+      const kind = head[0];
+      const len = head.readUInt32LE(1);
+      if (kind !== KIND_HEADER && kind !== KIND_RECORDS && kind !== KIND_FOOTER) this.fail('corrupt', `bad frame kind 0x${kind.toString(16)}`);
+      if (len > FRAME_MAX) this.fail('corrupt', `frame length ${len} out of range`);
+      if (this.pendingLen < FRAME_HEADER + len) return;
+      const at = this.offset;
+      const f = this.take(FRAME_HEADER + len);
+      const payload = f.subarray(FRAME_HEADER);
+      if (frameCrc(f, payload) !== f.readUInt32LE(5)) this.fail('corrupt', 'frame checksum mismatch', at);
+      this.onFrame(kind, payload, at);
+      if (kind !== KIND_FOOTER) this.hash.update(f);
+      this.frame++;
+      if (this.footer !== null) {
+        if (this.pendingLen > 0) this.fail('corrupt', `${this.pendingLen} unexpected bytes after the footer`);
+        return;
+      }
+    }
+  }
+
+  private onFrame(kind: number, payload: Buffer, at: number): void {
+    if (this.frame === 0 && kind !== KIND_HEADER) this.fail('corrupt', 'first frame is not the header', at);
+    if (kind === KIND_HEADER) {
+      if (this.frame !== 0) this.fail('corrupt', 'second header frame', at);
+      const h = this.unpackOne(payload, at) as SnapshotHeader;
+      if (h === null || typeof h !== 'object' || h.magic !== HEADER_MAGIC) this.fail('corrupt', 'bad header', at);
+      if (h.version !== FORMAT_VERSION) this.fail('corrupt', `unsupported format version ${h.version} (this server reads ${FORMAT_VERSION})`, at);
+      if (!Number.isInteger(h.dbCount) || h.dbCount < 1) this.fail('corrupt', 'bad db count in header', at);
+      this.header = h;
+      for (let i = 0; i < h.dbCount; i++) this.counts.push(0);
+      this.sink.header?.(h);
+      return;
+    }
+    if (kind === KIND_FOOTER) {
+      this.onFooter(this.unpackOne(payload, at) as SnapshotFooter, at);
+      return;
+    }
+    let p = 0;
+    while (p < payload.length) {
+      if (payload[p] === 0x95 && payload[p + 1] === REC_STRING) {
+        const q = this.fastString(payload, p, at);
+        if (q > 0) {
+          p = q;
+          continue;
+        }
+      }
+      let rec: unknown;
+      let end = 0;
+      try {
+        packr.unpackMultiple(payload.subarray(p), (v: unknown, _s?: number, e?: number) => {
+          rec = v;
+          end = e ?? 0;
+          return false;
+        });
+      } catch (e) {
+        this.fail('corrupt', `undecodable record at payload offset ${p}: ${(e as Error).message}`, at);
+      }
+      if (end <= 0) this.fail('corrupt', `undecodable record at payload offset ${p}`, at);
+      this.onRecord(rec, at);
+      p += end;
+    }
+  }
+
+  /**
+   * A string record as FrameEncoder.addString writes it, decoded without
+   * intermediate objects; returns the next offset, or 0 to take the
+   * generic path (other encodings of the same record are valid too).
+   */
+  private fastString(b: Buffer, p: number, at: number): number {
+    const n = b.length;
+    p += 2;
+    let db: number;
+    if (b[p] < 0x80) db = b[p++];
+    else return 0;
+    const kstart = readBin(b, p);
+    const klen = binLen(b, p);
+    if (kstart < 0 || klen < 0 || kstart + klen >= n) return 0;
+    p = kstart + klen;
+    let exp: number | null;
+    if (b[p] === 0xc0) {
+      exp = null;
+      p++;
+    } else if (b[p] === 0xcb && p + 9 <= n) {
+      exp = b.readDoubleBE(p + 1);
+      p += 9;
+    } else return 0;
+    const v = readBin(b, p);
+    const vlen = binLen(b, p);
+    if (v < 0 || vlen < 0 || v + vlen > n) return 0;
+    this.checkDb(db, at);
+    this.records++;
+    this.counts[db]++;
+    this.sink.key(db, b.toString('latin1', kstart, kstart + klen), b.toString('latin1', v, v + vlen), exp);
+    return v + vlen;
+  }
+
+  private unpackOne(payload: Buffer, at: number): unknown {
+    try {
+      return packr.unpack(payload);
+    } catch (e) {
+      this.fail('corrupt', `undecodable frame: ${(e as Error).message}`, at);
+    }
+  }
+
+  private checkDb(db: unknown, at: number): number {
+    if (!Number.isInteger(db) || (db as number) < 0 || (db as number) >= this.header!.dbCount) this.fail('corrupt', `record for db ${String(db)} out of range`, at);
+    return db as number;
+  }
+
+  private onRecord(r: unknown, at: number): void {
+    if (!Array.isArray(r)) this.fail('corrupt', 'record is not an array', at);
+    this.records++;
+    const tag = r[0];
+    const db = this.checkDb(r[1], at);
+    const key = str(r[2]);
+    if (key === null) this.fail('corrupt', 'record key is not binary', at);
+    if (tag === REC_STRING || tag === REC_COLL) {
+      const exp = r[3];
+      if (exp !== null && typeof exp !== 'number') this.fail('corrupt', 'bad expiry', at);
+      if (tag === REC_STRING) {
+        const v = str(r[4]);
+        if (v === null) this.fail('corrupt', 'string value is not binary', at);
+        this.counts[db]++;
+        this.sink.key(db, key, v, exp);
+        return;
+      }
+      const id = db + '\0' + key;
+      if (this.open.has(id)) this.fail('corrupt', 'collection started twice', at);
+      let builder: ValueBuilder;
+      try {
+        builder = codecFor(String(r[4])).builder();
+      } catch {
+        this.fail('corrupt', `unknown type ${String(r[4])}`, at);
+      }
+      const o = { builder, expireAt: exp };
+      this.open.set(id, o);
+      this.piece(id, db, key, o, r[5], r[6], at);
+      return;
+    }
+    if (tag === REC_PIECE) {
+      const id = db + '\0' + key;
+      const o = this.open.get(id);
+      if (o === undefined) this.fail('corrupt', 'piece of a collection that was not started', at);
+      this.piece(id, db, key, o, r[3], r[4], at);
+      return;
+    }
+    this.fail('corrupt', `unknown record tag ${String(tag)}`, at);
+  }
+
+  private piece(id: string, db: number, key: string, o: Open, piece: unknown, last: unknown, at: number): void {
+    if (!Array.isArray(piece)) this.fail('corrupt', 'collection piece is not an array', at);
+    try {
+      o.builder.add(decodePiece(piece));
+    } catch (e) {
+      this.fail('corrupt', `bad collection piece: ${(e as Error).message}`, at);
+    }
+    if (last !== true) return;
+    this.open.delete(id);
+    let v: Value;
+    try {
+      v = o.builder.done();
+    } catch (e) {
+      this.fail('corrupt', `bad collection: ${(e as Error).message}`, at);
+    }
+    this.counts[db]++;
+    this.sink.key(db, key, v, o.expireAt);
+  }
+
+  private onFooter(f: SnapshotFooter, at: number): void {
+    if (f === null || typeof f !== 'object' || !Array.isArray(f.keys)) this.fail('corrupt', 'bad footer', at);
+    if (this.open.size > 0) this.fail('corrupt', `${this.open.size} collection(s) left incomplete`, at);
+    if (f.bytes !== at) this.fail('corrupt', `footer says ${f.bytes} data bytes, found ${at}`, at);
+    if (f.records !== this.records) this.fail('corrupt', `footer says ${f.records} records, found ${this.records}`, at);
+    if (f.frames !== this.frame + 1) this.fail('corrupt', `footer says ${f.frames} frames, found ${this.frame + 1}`, at);
+    for (let i = 0; i < this.counts.length; i++) {
+      if ((f.keys[i] ?? 0) !== this.counts[i]) this.fail('corrupt', `footer says db ${i} has ${f.keys[i]} keys, found ${this.counts[i]}`, at);
+    }
+    const digest = this.hash.digest('hex');
+    if (digest !== f.sha256) this.fail('corrupt', 'data checksum mismatch', at);
+    this.footer = f;
+  }
+
+  /** Call at end of stream: the footer must have been read. */
+  end(): { header: SnapshotHeader; footer: SnapshotFooter } {
+    if (this.footer === null) {
+      const where = this.offset + this.pendingLen;
+      if (this.offset === 0 && this.pendingLen < MAGIC.length) this.fail('truncated', `stream ends after ${where} bytes, before the magic`, where);
+      if (this.pendingLen > 0) this.fail('truncated', `stream ends inside frame ${this.frame} (${this.pendingLen} of its bytes present)`, this.offset);
+      this.fail('truncated', `stream ends after ${this.frame} frames with no footer`, where);
+    }
+    return { header: this.header!, footer: this.footer };
+  }
+
+  /** Read a whole stream. Rejects with SnapshotFormatError on damage. */
+  static async read(stream: Readable, sink: SnapshotSink, onChunk?: (consumed: number) => void | Promise<void>): Promise<{ header: SnapshotHeader; footer: SnapshotFooter }> {
+    const r = new SnapshotReader(sink);
+    try {
+      for await (const chunk of stream) {
+        r.push(chunk as Buffer);
+        if (onChunk) await onChunk(r.consumed);
+      }
+    } finally {
+      stream.destroy();
+    }
+    return r.end();
+  }
+}

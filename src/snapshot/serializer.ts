@@ -1,0 +1,250 @@
+/**
+ * One forkless point-in-time snapshot in progress (Dragonfly's scheme).
+ *
+ * At start (epoch E, one synchronous step) every db's table is captured by
+ * its index and hooked: from then on, a segment about to change that this
+ * snapshot has not written yet is written first, whole, with its pre-change
+ * contents (table.willMutate -> hook). Meanwhile a walker visits the
+ * remaining segments in slices that yield to the event loop. Each segment is
+ * written exactly once, as it was at E, so the result is the keyspace at E:
+ * keys created later land in already-written segments or force their segment
+ * out before they exist; keys deleted later are written before they go.
+ * FLUSHDB replaces a db's table object, so the captured old table simply
+ * stays unchanged; SWAPDB swaps table objects, which keep their hooks and
+ * their db index at E.
+ *
+ * A large collection is written a piece at a time across slices; its segment
+ * is marked written only when done, and a write that hits the segment in the
+ * meantime finishes it synchronously first (the value has not changed yet:
+ * every change goes through willMutate before it happens).
+ */
+import { Readable } from 'node:stream';
+import { codecFor } from './codec.js';
+import { FrameEncoder, type SnapshotFooter, type SnapshotHeader } from './format.js';
+import type { KeyTable, Segment } from '../keyspace/table.js';
+import type { Keyspace } from '../keyspace/keyspace.js';
+import type { Value } from '../types/value.js';
+
+/** Items per collection piece. */
+export const PIECE_ITEMS = 1024;
+/** Longest the walker runs before yielding to the event loop. */
+const SLICE_MS = 3;
+
+let lastEpoch = 0;
+
+interface Captured {
+  db: number;
+  table: KeyTable;
+}
+
+interface InSegment {
+  cap: Captured;
+  seg: Segment;
+  entries: IterableIterator<[string, Value]>;
+  /** A large collection being written piece by piece. */
+  coll: { key: string; it: Iterator<unknown[]>; next: IteratorResult<unknown[]> } | null;
+}
+
+export class SnapshotJob {
+  readonly epoch: number;
+  readonly startedAt: number;
+  readonly stream: Readable;
+  readonly counts: number[];
+  footer: SnapshotFooter | null = null;
+  /** Keys written so far (INFO current_save_keys_processed). */
+  keysDone = 0;
+  readonly keysTotal: number;
+
+  private readonly enc: FrameEncoder;
+  private readonly caps: Captured[];
+  private ti = 0;
+  private slot = 0;
+  private cur: InSegment | null = null;
+  private scheduled = false;
+  private wanted = true;
+  private finished = false;
+  private cancelled = false;
+
+  constructor(ks: Keyspace, header: Omit<SnapshotHeader, 'dbCount' | 'createdAt' | 'magic' | 'version'>) {
+    this.epoch = ++lastEpoch;
+    this.startedAt = Date.now();
+    this.stream = new Readable({ read: () => this.onRead(), highWaterMark: 1024 * 1024 });
+    this.enc = new FrameEncoder((b) => {
+      if (!this.cancelled && !this.stream.push(b)) this.wanted = false;
+    });
+    this.caps = ks.dbs.map((d) => ({ db: d.id, table: d.table }));
+    this.counts = this.caps.map(() => 0);
+    this.keysTotal = this.caps.reduce((n, c) => n + c.table.size, 0);
+    for (const cap of this.caps) {
+      cap.table.snapEpoch = this.epoch;
+      cap.table.snapshotHook = (seg) => this.capture(cap, seg);
+    }
+    this.enc.start({ ...header, magic: 'damselfly-snapshot', version: 1, createdAt: this.startedAt, dbCount: this.caps.length });
+  }
+
+  /** The walker is part way through a large collection (tests use it to aim writes). */
+  get midCollection(): boolean {
+    return this.cur !== null && this.cur.coll !== null;
+  }
+
+  /** Bytes produced so far. */
+  get bytes(): number {
+    return this.enc.offset;
+  }
+
+  /** Stop hooking writes (done, failed or abandoned). */
+  private release(): void {
+    for (const { table } of this.caps) {
+      if (table.snapEpoch === this.epoch) {
+        table.snapEpoch = 0;
+        table.snapshotHook = null;
+      }
+    }
+  }
+
+  cancel(err?: Error): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.release();
+    this.stream.destroy(err);
+  }
+
+  private onRead(): void {
+    this.wanted = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.finished || this.cancelled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      try {
+        this.step();
+      } catch (e) {
+        this.cancel(e as Error);
+      }
+    });
+  }
+
+  /** The hook: `seg` of `cap` is about to change and was not written yet. */
+  private capture(cap: Captured, seg: Segment): void {
+    if (this.cur !== null && this.cur.seg === seg) {
+      const c = this.cur;
+      this.cur = null;
+      if (c.coll !== null) this.drainColl(c.cap.db, c);
+      this.writeRest(c);
+    } else {
+      for (const [k, v] of seg.m) this.writeKey(cap.db, seg, k, v, true);
+    }
+    seg.snapEpoch = this.epoch;
+  }
+
+  private writeRest(c: InSegment): void {
+    for (;;) {
+      const r = c.entries.next();
+      if (r.done) break;
+      this.writeKey(c.cap.db, c.seg, r.value[0], r.value[1], true);
+    }
+  }
+
+  /**
+   * Write one key. A collection larger than one piece is left open in
+   * this.cur.coll when `whole` is false (the walker continues it later).
+   */
+  private writeKey(db: number, seg: Segment, key: string, v: Value, whole: boolean): void {
+    let exp: number | null = null;
+    if (seg.exp !== null) {
+      const at = seg.exp.get(key);
+      if (at !== undefined) {
+        // Already logically gone at the snapshot's instant.
+        if (at <= this.startedAt) return;
+        exp = at;
+      }
+    }
+    this.counts[db]++;
+    this.keysDone++;
+    if (typeof v === 'string') {
+      this.enc.addString(db, key, exp, v);
+      return;
+    }
+    const it = codecFor(v.type).pieces(v, PIECE_ITEMS)[Symbol.iterator]();
+    const first = it.next();
+    const next = first.done ? first : it.next();
+    this.enc.addCollStart(db, key, exp, v.type, first.done ? [] : first.value, next.done === true);
+    if (next.done) return;
+    const coll = { key, it, next };
+    if (whole) {
+      const tmp: InSegment = { cap: this.caps[0], seg, entries: [][Symbol.iterator](), coll };
+      this.drainColl(db, tmp);
+    } else {
+      this.cur!.coll = coll;
+    }
+  }
+
+  private drainColl(db: number, c: InSegment): void {
+    while (c.coll !== null) this.pieceOf(db, c);
+  }
+
+  /** Write the next piece of c's open collection. */
+  private pieceOf(db: number, c: InSegment): void {
+    const coll = c.coll!;
+    const piece = coll.next.value as unknown[];
+    coll.next = coll.it.next();
+    this.enc.addPiece(db, coll.key, piece, coll.next.done === true);
+    if (coll.next.done) c.coll = null;
+  }
+
+  /** Walk a slice of the keyspace. */
+  private step(): void {
+    const deadline = performance.now() + SLICE_MS;
+    let n = 0;
+    while (this.wanted && !this.cancelled) {
+      if ((++n & 31) === 0 && performance.now() >= deadline) break;
+      const c = this.cur;
+      if (c !== null) {
+        if (c.coll !== null) {
+          this.pieceOf(c.cap.db, c);
+          continue;
+        }
+        const r = c.entries.next();
+        if (r.done) {
+          c.seg.snapEpoch = this.epoch;
+          this.cur = null;
+        } else {
+          this.writeKey(c.cap.db, c.seg, r.value[0], r.value[1], false);
+        }
+        continue;
+      }
+      if (this.ti >= this.caps.length) {
+        this.finish();
+        return;
+      }
+      const cap = this.caps[this.ti];
+      const dir = cap.table.dir;
+      if (this.slot >= dir.length) {
+        this.ti++;
+        this.slot = 0;
+        continue;
+      }
+      // Segments not yet written never split (a split follows a write, which
+      // writes the segment first), so each stays at its slot even when the
+      // directory doubles; slots that alias one are skipped by the epoch.
+      const seg = dir[this.slot++];
+      if (seg.snapEpoch >= this.epoch) continue;
+      if (seg.m.size === 0) {
+        seg.snapEpoch = this.epoch;
+        continue;
+      }
+      this.cur = { cap, seg, entries: seg.m.entries(), coll: null };
+    }
+    if (this.wanted) this.schedule();
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.release();
+    this.footer = this.enc.finish(this.counts);
+    this.stream.push(null);
+  }
+}

@@ -1,0 +1,533 @@
+/**
+ * Snapshots in S3 (`--dir s3://bucket/prefix`).
+ *
+ * Layout under the prefix: `data/<id>.dfs` (the snapshot stream, one
+ * immutable object per snapshot) and `manifests/<seq>-<id>.json`, written
+ * last and create-only (If-None-Match: *), so a snapshot exists exactly when
+ * its manifest does and nothing is overwritten in place.
+ *
+ * Failure handling that matters for not losing data:
+ *  - credentials come from the SDK's default chain and are asked for on every
+ *    request; a request refused for an expired/rotated key forces one refresh
+ *    and is retried once (a long multipart upload survives key rotation);
+ *  - the region is configured or discovered with HeadBucket's
+ *    x-amz-bucket-region (also present on 301/403), rediscovered once on a
+ *    301; GetBucketLocation is never used;
+ *  - loading reads ranges in parallel, each pinned with If-Match to the ETag
+ *    the manifest recorded: a replaced object is a 'changed' error, never a
+ *    mix of two versions.
+ */
+import { Readable, Transform } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { BackendError, type BackendFailure, type Manifest, type SnapshotBackend, type SnapshotWriter } from './backend.js';
+import type { S3Settings } from './s3-params.js';
+import { parseS3Url, type S3Location } from './select.js';
+
+export { parseS3Url, type S3Location };
+import { log } from '../log.js';
+
+/** Codes after which a fresh set of credentials may succeed. */
+const REFRESHABLE = new Set(['ExpiredToken', 'InvalidToken', 'InvalidAccessKeyId', 'TokenRefreshRequired', 'ExpiredTokenException']);
+const AUTH = new Set([...REFRESHABLE, 'AccessDenied', 'SignatureDoesNotMatch', 'InvalidSecurity', 'AllAccessDisabled', 'CredentialsProviderError', 'Forbidden', '403']);
+/** Codes that say the key itself is fine (no refresh helps). */
+const AUTH_CODED = new Set(['AccessDenied', 'SignatureDoesNotMatch', 'AllAccessDisabled']);
+const MISSING = new Set(['NoSuchBucket', 'NotFound']);
+const TRANSIENT = new Set([
+  'SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'RequestTimeTooSkewed', 'TimeoutError', 'RequestTimeoutException',
+  'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH',
+  'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'AbortError',
+]);
+
+interface SdkError {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { statusCode?: number; headers?: Record<string, string> };
+}
+
+export function errorCode(e: unknown): string {
+  const x = e as SdkError;
+  return String(x?.Code ?? (x?.name && x.name !== 'Error' && x.name !== 'Unknown' ? x.name : undefined) ?? x?.code ?? statusOf(e) ?? 'Unknown');
+}
+
+export function statusOf(e: unknown): number | undefined {
+  const x = e as SdkError;
+  return x?.$metadata?.httpStatusCode ?? x?.$response?.statusCode;
+}
+
+/** Which failure class an SDK/network error belongs to (see BackendFailure). */
+export function classifyS3Error(e: unknown): BackendFailure {
+  if (e instanceof BackendError) return e.failure;
+  const code = errorCode(e);
+  const status = statusOf(e);
+  const netCode = (e as SdkError)?.code;
+  if (status === 412 || code === 'PreconditionFailed') return 'changed';
+  if (MISSING.has(code)) return 'missing';
+  if (AUTH.has(code) || status === 403 || status === 401) return 'auth';
+  if (TRANSIENT.has(code) || (netCode && TRANSIENT.has(netCode))) return 'transient';
+  if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return 'transient';
+  if (status === undefined && /socket|timeout|timed out|hang up|ECONN|network/i.test(String((e as Error)?.message))) return 'transient';
+  return 'other';
+}
+
+const HINTS: Record<BackendFailure, string> = {
+  missing: 'create the bucket, or fix --dir / --s3_endpoint',
+  auth: 'check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, web identity) and the bucket policy',
+  transient: 'S3 is unreachable, slow or overloaded; check --s3_endpoint and the network',
+  changed: 'the snapshot object was replaced or deleted while it was read',
+  corrupt: 'the snapshot data is damaged or missing',
+  other: 'see the error code',
+};
+
+function regionHeader(e: unknown): string | undefined {
+  const h = (e as SdkError)?.$response?.headers;
+  return h?.['x-amz-bucket-region'] ?? h?.['X-Amz-Bucket-Region'];
+}
+
+const MANIFEST_DIR = 'manifests/';
+const DATA_DIR = 'data/';
+
+function manifestName(m: Pick<Manifest, 'seq' | 'id'>): string {
+  return `${MANIFEST_DIR}${String(m.seq).padStart(16, '0')}-${m.id}.json`;
+}
+
+function validManifest(x: unknown): x is Manifest {
+  const m = x as Manifest;
+  return (
+    !!m && m.format === 1 && typeof m.id === 'string' && Number.isSafeInteger(m.seq) && typeof m.createdAt === 'number' &&
+    typeof m.dataName === 'string' && Number.isSafeInteger(m.size) && m.size >= 0 && typeof m.checksum === 'string' &&
+    Array.isArray(m.keys) && m.keys.every((k) => Number.isSafeInteger(k))
+  );
+}
+
+/** Run `fn` over `items` with at most `limit` in flight, results in order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export interface ManifestProblem {
+  name: string;
+  reason: string;
+}
+
+export class S3Backend implements SnapshotBackend {
+  readonly location: string;
+  readonly client: S3Client;
+  private region: string | undefined;
+  private readonly regionConfigured: boolean;
+  private discovering: Promise<void> | null = null;
+  private warnedNoConditionalPut = false;
+  /** Manifests the last list() could not use (unreadable, malformed): boot decides what they mean. */
+  lastListProblems: ManifestProblem[] = [];
+
+  /** The same, in the form boot reads from any backend. */
+  get damaged(): string[] {
+    return this.lastListProblems.map((p) => `${p.name}: ${p.reason}`);
+  }
+
+  constructor(
+    readonly where: S3Location,
+    readonly settings: S3Settings,
+  ) {
+    this.location = `s3://${where.bucket}/${where.prefix}`;
+    this.region = settings.region;
+    this.regionConfigured = settings.region !== undefined;
+    // The chain asks IMDS unless told not to; we only want it when asked for.
+    if (!settings.ec2Metadata && process.env.AWS_EC2_METADATA_DISABLED === undefined) process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    const custom = settings.endpoint !== undefined;
+    const checksum =
+      settings.checksum === 'when_required' || (settings.checksum === 'auto' && custom)
+        ? 'WHEN_REQUIRED'
+        : settings.checksum === 'when_supported'
+          ? 'WHEN_SUPPORTED'
+          : undefined;
+    const config: S3ClientConfig & { ignoreCache: boolean } = {
+      // Asked on every request, so a rediscovered region applies at once.
+      region: async () => this.region ?? 'us-east-1',
+      endpoint: settings.endpoint,
+      forcePathStyle: custom,
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: Math.min(settings.requestTimeoutMs, 10000), requestTimeout: settings.requestTimeoutMs, throwOnRequestTimeout: true },
+      // Passed through to the default credential chain: a forced refresh
+      // re-reads the shared credentials/config files instead of a cached copy.
+      ignoreCache: true,
+    };
+    if (checksum) {
+      config.requestChecksumCalculation = checksum;
+      config.responseChecksumValidation = checksum;
+    }
+    this.client = new S3Client(config);
+    this.installMiddleware();
+  }
+
+  private installMiddleware(): void {
+    if (!this.settings.signPayload) {
+      // The signer uses an x-amz-content-sha256 already present as the payload hash.
+      this.client.middlewareStack.add(
+        (next) => async (args) => {
+          const req = args.request as { headers?: Record<string, string> };
+          if (req.headers) req.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+          return next(args);
+        },
+        { step: 'build', name: 'damselflyUnsignedPayload' },
+      );
+    }
+    // Outermost: one forced credential refresh, or one region rediscovery, then the same request again.
+    this.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        try {
+          return await next(args);
+        } catch (e) {
+          const code = errorCode(e);
+          // A HEAD 403 carries no code: it may be an expired key as well.
+          // (Not during region discovery: there a 403 is expected and its region header is the answer.)
+          const headRefused = statusOf(e) === 403 && context.commandName === 'HeadBucketCommand' && !AUTH_CODED.has(code) && !this.discovering;
+          if (REFRESHABLE.has(code) || headRefused) {
+            log.warn({ code, op: context.commandName, location: this.location }, 'S3 refused the credentials: refreshing them and retrying once');
+            await this.refreshCredentials();
+            return await next(args);
+          }
+          if ((statusOf(e) === 301 || code === 'PermanentRedirect') && !this.regionConfigured && !this.discovering) {
+            const before = this.region;
+            await this.discoverRegion(regionHeader(e));
+            if (this.region !== before) return await next(args);
+          }
+          throw e;
+        }
+      },
+      { step: 'initialize', name: 'damselflyRefreshOrRedirectRetry', priority: 'high' },
+    );
+  }
+
+  async refreshCredentials(): Promise<void> {
+    const provider = this.client.config.credentials as unknown as (o?: { forceRefresh?: boolean }) => Promise<unknown>;
+    await provider({ forceRefresh: true });
+  }
+
+  /** Region from a 301's header, else HeadBucket's x-amz-bucket-region (on 200, 301 or 403). */
+  private async discoverRegion(hint?: string): Promise<void> {
+    if (hint) {
+      this.setRegion(hint, '301 response');
+      return;
+    }
+    if (this.discovering) return this.discovering;
+    this.discovering = (async () => {
+      let found: string | undefined;
+      try {
+        const r = await this.client.send(new HeadBucketCommand({ Bucket: this.where.bucket }));
+        found = r.BucketRegion;
+      } catch (e) {
+        found = regionHeader(e);
+        if (!found && statusOf(e) !== 301) throw e;
+      }
+      if (found) this.setRegion(found, 'HeadBucket');
+      else if (this.region === undefined) {
+        this.region = 'us-east-1';
+        log.info({ location: this.location }, 'S3 did not name the bucket region: using us-east-1');
+      }
+    })().finally(() => (this.discovering = null));
+    return this.discovering;
+  }
+
+  private setRegion(region: string, how: string): void {
+    if (region !== this.region) log.info({ location: this.location, region, how }, 'S3 bucket region discovered');
+    this.region = region;
+  }
+
+  private async ensureRegion(): Promise<void> {
+    if (this.region === undefined) await this.discoverRegion();
+  }
+
+  private key(name: string): string {
+    return this.where.prefix + name;
+  }
+
+  /** A BackendError naming bucket, prefix, code and a hint. */
+  toBackendError(op: string, e: unknown, failure = classifyS3Error(e)): BackendError {
+    if (e instanceof BackendError) return e;
+    const code = errorCode(e);
+    const status = statusOf(e);
+    const msg = String((e as Error)?.message ?? '').replace(/\.+$/, '');
+    const detail = msg && msg !== code ? `: ${msg}` : '';
+    const elsewhere = regionHeader(e);
+    const hint = status === 301 && elsewhere ? `the bucket is in region ${elsewhere}: set --s3_region=${elsewhere} (or leave it unset to discover it)` : HINTS[failure];
+    return new BackendError(
+      `S3 ${op} failed for bucket '${this.where.bucket}' prefix '${this.where.prefix}': ${code}${status ? ` (HTTP ${status})` : ''}${detail}. Hint: ${hint}`,
+      failure,
+      code,
+      { cause: e },
+    );
+  }
+
+  private async send<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      await this.ensureRegion();
+      return await fn();
+    } catch (e) {
+      throw this.toBackendError(op, e);
+    }
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.send('HeadBucket', async () => {
+        await this.client.send(new HeadBucketCommand({ Bucket: this.where.bucket }));
+      });
+    } catch (e) {
+      // A HEAD answer has no body: a 403 does not say why. A one-key listing does.
+      if (statusOf((e as BackendError).cause) !== 403) throw e;
+      await this.send('ListObjectsV2', () => this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.where.prefix, MaxKeys: 1 })));
+      throw e;
+    }
+  }
+
+  async create(id: string): Promise<SnapshotWriter> {
+    await this.send('region discovery', async () => {});
+    return new S3Writer(this, `${DATA_DIR}${id}.dfs`);
+  }
+
+  /** @internal used by the writer */
+  async uploadData(name: string, data: Readable, track: (u: Upload) => void): Promise<{ size: number; etag?: string }> {
+    let size = 0;
+    const counted = data.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          size += chunk.length;
+          cb(null, chunk);
+        },
+      }),
+    );
+    data.on('error', (e) => counted.destroy(e));
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.where.bucket, Key: this.key(name), Body: counted, ContentType: 'application/octet-stream' },
+      partSize: this.settings.partSize,
+      queueSize: this.settings.concurrency,
+      leavePartsOnError: false,
+    });
+    track(upload);
+    const out = await this.send('upload', () => upload.done());
+    return { size, etag: out.ETag };
+  }
+
+  /** @internal create-only PUT of a manifest. */
+  async putManifest(m: Manifest): Promise<void> {
+    const Key = this.key(manifestName(m));
+    const Body = JSON.stringify(m);
+    try {
+      await this.send('manifest PUT', () =>
+        this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key, Body, ContentType: 'application/json', IfNoneMatch: '*' })),
+      );
+    } catch (e) {
+      const be = e as BackendError;
+      if (be.code !== 'NotImplemented' && statusOf(be.cause) !== 501) throw e;
+      // Stores without conditional PUT: the name is fresh per snapshot, so check-then-put is the fallback.
+      if (!this.warnedNoConditionalPut) {
+        this.warnedNoConditionalPut = true;
+        log.warn({ location: this.location }, 'S3 store does not support If-None-Match on PUT: writing manifests after an existence check');
+      }
+      const exists = await this.send('manifest HEAD', () => this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key }))).then(
+        () => true,
+        (err: BackendError) => {
+          if (err.code === 'NotFound' || err.code === 'NoSuchKey' || statusOf(err.cause) === 404) return false;
+          throw err;
+        },
+      );
+      if (exists) throw new BackendError(`S3 manifest ${Key} already exists`, 'other', 'PreconditionFailed');
+      await this.send('manifest PUT', () => this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key, Body, ContentType: 'application/json' })));
+    }
+  }
+
+  /** @internal */
+  async deleteKey(name: string): Promise<void> {
+    await this.send('DeleteObject', () => this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: this.key(name) })));
+  }
+
+  /** @internal */
+  async abortMultipart(name: string, uploadId: string): Promise<void> {
+    await this.send('AbortMultipartUpload', () =>
+      this.client.send(new AbortMultipartUploadCommand({ Bucket: this.where.bucket, Key: this.key(name), UploadId: uploadId })),
+    ).catch((e: BackendError) => {
+      if (e.code !== 'NoSuchUpload') throw e;
+    });
+  }
+
+  /** Names (relative to the prefix) of every manifest object, paginated. */
+  async listManifestNames(): Promise<string[]> {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.send('ListObjectsV2', () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.key(MANIFEST_DIR), ContinuationToken: token, MaxKeys: this.settings.listPageSize })),
+      );
+      for (const o of page.Contents ?? []) if (o.Key?.endsWith('.json')) names.push(o.Key.slice(this.where.prefix.length));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return names;
+  }
+
+  async list(): Promise<Manifest[]> {
+    const names = await this.listManifestNames();
+    const problems: ManifestProblem[] = [];
+    const read = await mapLimit(names, 8, async (name) => {
+      const body = await this.send('manifest GET', async () => {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(name) }));
+        return r.Body!.transformToString();
+      }).catch((e: BackendError) => {
+        // Deleted between list and get (retention elsewhere): it no longer exists.
+        if (e.code === 'NoSuchKey' || statusOf(e.cause) === 404) return null;
+        throw e;
+      });
+      if (body === null) return null;
+      try {
+        const m: unknown = JSON.parse(body);
+        if (!validManifest(m)) throw new Error('missing or malformed fields');
+        if (manifestName(m) !== name) throw new Error('name does not match its seq/id');
+        return m;
+      } catch (e) {
+        problems.push({ name, reason: (e as Error).message });
+        return null;
+      }
+    });
+    this.lastListProblems = problems;
+    for (const p of problems) log.warn({ location: this.location, manifest: p.name, reason: p.reason }, 'unreadable snapshot manifest');
+    return read.filter((m): m is Manifest => m !== null).sort((a, b) => b.seq - a.seq);
+  }
+
+  async open(manifest: Manifest): Promise<Readable> {
+    const Key = this.key(manifest.dataName);
+    await this.send('region discovery', async () => {});
+    let etag = manifest.etag;
+    if (!etag) {
+      const head = await this.send('HeadObject', () => this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key }))).catch((e: BackendError) => {
+        throw statusOf(e.cause) === 404 ? this.missingData(manifest, e) : e;
+      });
+      etag = head.ETag!;
+    }
+    const chunk = this.settings.partSize;
+    const count = Math.ceil(manifest.size / chunk);
+    const abort = new AbortController();
+    const window: Promise<Buffer>[] = [];
+    let next = 0;
+    const launch = () => {
+      const i = next++;
+      const start = i * chunk;
+      const end = Math.min(manifest.size, start + chunk) - 1;
+      const p = this.readRange(manifest, Key, etag!, start, end, i, abort.signal);
+      p.catch(() => {}); // awaited in order below; this only keeps Node from calling it unhandled
+      window.push(p);
+    };
+    const self = this;
+    async function* ranges(): AsyncGenerator<Buffer> {
+      try {
+        while (next < count && window.length < self.settings.concurrency) launch();
+        while (window.length > 0) {
+          const buf = await window.shift()!;
+          if (next < count) launch();
+          yield buf;
+        }
+      } finally {
+        abort.abort();
+      }
+    }
+    return Readable.from(ranges(), { objectMode: false, highWaterMark: 1 });
+  }
+
+  private missingData(m: Manifest, e: unknown): BackendError {
+    return new BackendError(
+      `S3 snapshot ${m.id} in bucket '${this.where.bucket}' prefix '${this.where.prefix}': manifest without data (${m.dataName} is missing)`,
+      'corrupt',
+      'NoSuchKey',
+      { cause: e },
+    );
+  }
+
+  private async readRange(m: Manifest, Key: string, etag: string, start: number, end: number, index: number, signal: AbortSignal): Promise<Buffer> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key, Range: `bytes=${start}-${end}`, IfMatch: etag }), { abortSignal: signal });
+        const total = /\/(\d+)$/.exec(r.ContentRange ?? '')?.[1];
+        const body = Buffer.from(await r.Body!.transformToByteArray());
+        if ((total !== undefined && Number(total) !== m.size) || body.length !== end - start + 1) {
+          throw new BackendError(
+            `S3 snapshot ${m.id}: data object ${m.dataName} has ${total ?? '?'} bytes (range ${start}-${end} gave ${body.length}), manifest says ${m.size}: truncated or wrong object`,
+            'corrupt',
+            'SizeMismatch',
+          );
+        }
+        return body;
+      } catch (e) {
+        if (e instanceof BackendError) throw e;
+        const status = statusOf(e);
+        const code = errorCode(e);
+        if (status === 404 || code === 'NoSuchKey') {
+          // Gone before anything was read: the manifest never had data; gone later: changed under us.
+          if (index === 0) throw this.missingData(m, e);
+          throw this.toBackendError('ranged GET', e, 'changed');
+        }
+        if (status === 416 || code === 'InvalidRange') throw this.toBackendError('ranged GET', e, 'corrupt');
+        const failure = classifyS3Error(e);
+        // A reset mid-body is not retried by the SDK: a couple more tries per range, then up to the caller.
+        if (failure === 'transient' && attempt < 3 && !signal.aborted) continue;
+        throw this.toBackendError('ranged GET', e, failure);
+      }
+    }
+  }
+
+  async delete(manifest: Manifest): Promise<void> {
+    await this.deleteKey(manifestName(manifest));
+    await this.deleteKey(manifest.dataName);
+  }
+}
+
+class S3Writer implements SnapshotWriter {
+  private current: Upload | null = null;
+  private uploaded = false;
+  constructor(
+    private readonly backend: S3Backend,
+    readonly dataName: string,
+  ) {}
+
+  async upload(data: Readable): Promise<{ size: number; etag?: string }> {
+    const r = await this.backend.uploadData(this.dataName, data, (u) => (this.current = u));
+    this.uploaded = true;
+    return r;
+  }
+
+  async commit(manifest: Manifest): Promise<void> {
+    await this.backend.putManifest(manifest);
+  }
+
+  async abort(): Promise<void> {
+    const u = this.current;
+    if (u) {
+      await u.abort().catch(() => {});
+      // Upload aborts the multipart upload itself on failure; make sure even if that request failed.
+      const uploadId = (u as unknown as { uploadId?: string }).uploadId;
+      if (uploadId) await this.backend.abortMultipart(this.dataName, uploadId).catch(() => {});
+    }
+    if (this.uploaded) await this.backend.deleteKey(this.dataName).catch(() => {});
+  }
+}
