@@ -33,7 +33,7 @@ function tmp(): string {
 }
 
 async function start(flags: string[], noWait = false): Promise<TestServer> {
-  const s = await startServer(flags, { keepDir: true, noWait });
+  const s = await startServer(flags, { keepDir: true, noWait, waitFor: 'listening' });
   servers.push(s);
   return s;
 }

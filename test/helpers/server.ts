@@ -33,8 +33,13 @@ export interface TestServer {
 }
 
 export interface StartOptions {
-  /** Don't wait for "listening" (for start-up failure tests). */
+  /** Don't wait at all (for start-up failure tests). */
   noWait?: boolean;
+  /**
+   * What to wait for: 'ready' (default: the snapshot is loaded, data commands
+   * work) or 'listening' (the port is open; tests of the -LOADING phase).
+   */
+  waitFor?: 'listening' | 'ready';
   env?: NodeJS.ProcessEnv;
   /** Keep the --dir folder after stop (a restart test reuses it). */
   keepDir?: boolean;
@@ -80,6 +85,7 @@ export async function startServer(flags: string[] = [], opts: StartOptions = {})
   if (!opts.noWait) {
     const l = await waitForLog((x) => x.msg === 'listening');
     port = l.port as number;
+    if (opts.waitFor !== 'listening') await waitForLog((x) => x.msg === 'ready to accept connections');
   }
   const server: TestServer = {
     port,
