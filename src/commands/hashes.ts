@@ -245,8 +245,9 @@ register(
   cmd('hsetnx', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Sets the value of a field in a hash only when the field doesn\'t exist.', since: '2.0.0' }, (ctx, args) => {
     const db = ctx.db;
     const { h, isNew } = hashOrNew(db, args[1]);
-    if (h.get(args[2]) !== undefined) return ctx.r.int(0);
+    // Redis converts on long arguments even when the field already exists.
     h.checkLengths(args, 2);
+    if (h.get(args[2]) !== undefined) return ctx.r.int(0);
     h.set(args[2], args[3]);
     store(db, args[1], h, isNew);
     ctx.r.int(1);

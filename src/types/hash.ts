@@ -8,8 +8,15 @@ import { getInt } from '../config/params.js';
 import { registerCodec } from '../snapshot/codec.js';
 import { defineAliased } from './list.js';
 
-defineAliased('hash-max-listpack-entries', 'hash-max-ziplist-entries', '128', 'Hashes with more fields are encoded as a hashtable.', { min: 0, max: Number.MAX_SAFE_INTEGER });
-defineAliased('hash-max-listpack-value', 'hash-max-ziplist-value', '64', 'Hashes with a longer field or value are encoded as a hashtable.', { min: 0, max: Number.MAX_SAFE_INTEGER, type: 'memory' });
+/** The two limits, read once per change: HSET is hot and a config lookup is not free. */
+let limits: { entries: number; value: number } | null = null;
+const invalidate = () => (limits = null);
+function lim(): { entries: number; value: number } {
+  return (limits ??= { entries: getInt('hash-max-listpack-entries'), value: getInt('hash-max-listpack-value') });
+}
+
+defineAliased('hash-max-listpack-entries', 'hash-max-ziplist-entries', '128', 'Hashes with more fields are encoded as a hashtable.', { min: 0, max: Number.MAX_SAFE_INTEGER, onChange: invalidate });
+defineAliased('hash-max-listpack-value', 'hash-max-ziplist-value', '64', 'Hashes with a longer field or value are encoded as a hashtable.', { min: 0, max: Number.MAX_SAFE_INTEGER, type: 'memory', onChange: invalidate });
 
 /** A live iterator kept between HSCAN calls so a full scan is O(n) overall. */
 interface ScanCursor {
@@ -45,7 +52,7 @@ export class HashValue implements CollectionValue {
   /** Redis hashTypeTryConversion: a long argument converts before insertion. */
   checkLengths(args: string[], from: number): void {
     if (this.big) return;
-    const max = getInt('hash-max-listpack-value');
+    const max = lim().value;
     for (let i = from; i < args.length; i++) {
       if (args[i].length > max) {
         this.big = true;
@@ -60,8 +67,8 @@ export class HashValue implements CollectionValue {
     const had = m.size;
     m.set(f, v);
     if (!this.big) {
-      const max = getInt('hash-max-listpack-value');
-      if (f.length > max || v.length > max || m.size > getInt('hash-max-listpack-entries')) this.big = true;
+      const l = lim();
+      if (f.length > l.value || v.length > l.value || m.size > l.entries) this.big = true;
     }
     return m.size !== had;
   }

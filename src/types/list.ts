@@ -12,9 +12,16 @@ import { registerCodec } from '../snapshot/codec.js';
 
 // Accepted and reported like Redis; they only tune Redis's node layout, which
 // a ring buffer does not have.
-function defineAliased(name: string, alias: string, dflt: string, help: string, extra: { min?: number; max?: number; type?: 'int' | 'memory' } = {}): void {
+function defineAliased(
+  name: string,
+  alias: string,
+  dflt: string,
+  help: string,
+  extra: { min?: number; max?: number; type?: 'int' | 'memory'; onChange?: () => void } = {},
+): void {
   let syncing = false;
   const sync = (other: string) => (v: string) => {
+    extra.onChange?.();
     if (syncing) return;
     syncing = true;
     try {
