@@ -76,6 +76,8 @@ describe('ZADD', () => {
     await expect(r.call('zadd', 'z', '1', 'a', '2')).rejects.toThrow('ERR syntax error');
     await expect(r.zadd('z', 1, 'a', 'nan', 'b')).rejects.toThrow('ERR value is not a valid float');
     await expect(r.zadd('z', '', 'a')).rejects.toThrow('ERR value is not a valid float');
+    await expect(r.zadd('z', '1e400', 'a')).rejects.toThrow('ERR value is not a valid float');
+    await expect(r.zadd('z', '1e-400', 'a')).rejects.toThrow('ERR value is not a valid float');
     // Nothing was added by the failed variadic call.
     expect(await r.dbsize()).toBe(0);
     await r.zadd('z', '+inf', 'a');
@@ -177,6 +179,19 @@ describe('reads', () => {
     expect(await r.zrangebylex('lex', '-', '+', 'LIMIT', 1, 2)).toEqual(['bar', 'cool']);
     expect(await r.zrevrangebylex('lex', '+', '(bar')).toEqual(['down', 'cool']);
     expect(await r.zrange('nokey', 0, -1)).toEqual([]);
+  });
+
+  it('lex ranges over unequal scores answer as Redis 7.0 does for a small set', async () => {
+    // Expected values taken from redis-server 7.0.15 (a listpack scan).
+    await r.zadd('m', 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e', 1.5, 'f', '-inf', 'g', '+inf', 'h');
+    expect(await r.zrange('m', '[a', '(e', 'BYLEX')).toEqual([]);
+    expect(await r.zlexcount('m', '[b', '[d')).toBe(0);
+    await r.zadd('m2', 1, 'b', 2, 'a', 3, 'c', 4, 'e', 5, 'd');
+    expect(await r.zrangebylex('m2', '[a', '[c')).toEqual(['b', 'a', 'c']);
+    expect(await r.zrevrangebylex('m2', '[c', '[a')).toEqual(['c', 'a', 'b']);
+    expect(await r.zrangebylex('m2', '(a', '[d')).toEqual(['b', 'a', 'c']);
+    expect(await r.zlexcount('m2', '(a', '[d')).toBe(3);
+    expect(await r.zrangebylex('m2', '[b', '[c')).toEqual(['b', 'a', 'c']);
   });
 
   it('ZRANGE argument errors', async () => {

@@ -29,9 +29,16 @@ export function readZset(db: Database, key: string, write = false): SortedSet | 
   return v;
 }
 
+/**
+ * A score (string2d): also refuses what strtod reports as ERANGE, i.e. a
+ * literal that overflows to infinity ("1e400") or underflows to zero.
+ */
 function parseScore(s: string, err: string = ERR.notFloat): number {
   const n = toFloat(s);
   if (n === null) throw new ReplyError(err);
+  if (n === Infinity || n === -Infinity) {
+    if (!/inf/i.test(s)) throw new ReplyError(err);
+  } else if (n === 0 && /[1-9]/.test(s.split(/e/i)[0])) throw new ReplyError(err);
   return n;
 }
 
@@ -262,7 +269,7 @@ function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
     return q.rev ? z.tree.collect(len - 1 - start, n, true) : z.tree.collect(start, n);
   }
   if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return [];
-  const [lo, hi] = q.kind === 'score' ? z.scoreSpan(q.score) : z.lexSpan(q.lex);
+  const [lo, hi] = q.kind === 'score' ? z.scoreSpan(q.score) : z.lexSpan(q.lex, q.rev);
   const avail = hi - lo - q.offset;
   if (avail <= 0) return [];
   const take = q.limit < 0 ? avail : Math.min(avail, q.limit);

@@ -115,6 +115,8 @@ export class RedisSet implements CollectionValue {
 }
 
 function cmpIntStrings(a: string, b: string): number {
+  // Up to 15 digits a double is exact; only longer ones need BigInt.
+  if (a.length < 16 && b.length < 16) return Number(a) - Number(b);
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;

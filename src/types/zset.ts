@@ -153,11 +153,35 @@ export class SortedSet implements CollectionValue {
     return [lo, Math.max(lo, hi)];
   }
 
-  /** Ranks [lo, hi) of the members in the lex range (meaningful when all scores are equal). */
-  lexSpan(r: LexRange): [number, number] {
+  /**
+   * Ranks [lo, hi) of the members in the lex range. Lex ranges are only
+   * meaningful when all scores are equal; when they are not, a small
+   * (listpack) set answers as Redis's listpack scan does: the first member
+   * >= min from the start (from the end for `rev`: the first <= max), then
+   * neighbours while they stay in range.
+   */
+  lexSpan(r: LexRange, rev = false): [number, number] {
     if (lexRangeEmpty(r)) return [0, 0];
-    const lo = this.tree.lowerBound((_s, m) => !lexGteMin(m, r));
-    const hi = this.tree.lowerBound((_s, m) => lexLteMax(m, r));
+    const t = this.tree;
+    if (!this.big && t.length > 0) {
+      const n = t.length;
+      if (!lexGteMin(t.at(n - 1)!.member, r) || !lexLteMax(t.at(0)!.member, r)) return [0, 0];
+      const all = t.collect(0, n);
+      if (!rev) {
+        let lo = 0;
+        while (lo < n && !lexGteMin(all[lo].member, r)) lo++;
+        let hi = lo;
+        while (hi < n && lexLteMax(all[hi].member, r)) hi++;
+        return [lo, hi];
+      }
+      let hi = n - 1;
+      while (hi >= 0 && !lexLteMax(all[hi].member, r)) hi--;
+      let lo = hi;
+      while (lo >= 0 && lexGteMin(all[lo].member, r)) lo--;
+      return [lo + 1, hi + 1];
+    }
+    const lo = t.lowerBound((_s, m) => !lexGteMin(m, r));
+    const hi = t.lowerBound((_s, m) => lexLteMax(m, r));
     return [lo, Math.max(lo, hi)];
   }
 
