@@ -164,7 +164,7 @@ describe('retention and failures', () => {
     const ms = manifests(s.dir).map((n) => JSON.parse(readFileSync(path.join(s.dir, n), 'utf8')).seq);
     expect(ms.sort()).toEqual([3, 4]);
     // Data files of deleted snapshots are gone too.
-    expect(readdirSync(s.dir).filter((n) => n.endsWith('.dfs')).length).toBe(2);
+    await until(() => readdirSync(s.dir).filter((n) => n.endsWith('.dfs')).length === 2, 'old data files deleted');
   });
 
   it('a save that hits the file size limit fails cleanly, MISCONF blocks writes until a save succeeds', async () => {
