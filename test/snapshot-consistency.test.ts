@@ -93,13 +93,15 @@ function burst(ks: Keyspace, ops: number, stats: Record<string, number>, created
         stats.ttl++;
         break;
       case 6: {
-        // in-place collection change
-        const v = db.getForWrite(k);
+        // in-place collection change, on a collection key (they are a minority)
+        const ck = `${kinds[rnd(kinds.length)].name}:${rnd(4000)}`;
+        const cdb = ks.dbs[0];
+        const v = cdb.getForWrite(ck);
         if (v !== undefined && typeof v !== 'string') {
           const kind = kinds.find((x) => x.type === v.type)!;
           kind.mutate(v, i);
-          if (v.size === 0) db.delete(k);
-          else db.modified(k);
+          if (v.size === 0) cdb.delete(ck);
+          else cdb.modified(ck);
           stats.inplace++;
         }
         break;

@@ -34,7 +34,7 @@ register(
       () => c.send((r) => r.error('ERR')),
     ).finally(() => server.resume(c));
   }),
-  cmd('bgsave', -1, 'admin noscript', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Asynchronously saves the database(s) to disk.', args: [{ name: 'schedule', type: 'pure-token', token: 'SCHEDULE', optional: true, since: '3.2.2' } as never] }, (ctx, args) => {
+  cmd('bgsave', -1, 'admin noscript', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Asynchronously saves the database(s) to disk.', args: [{ name: 'schedule', type: 'pure-token', token: 'SCHEDULE', optional: true }] }, (ctx, args) => {
     if (args.length > 2 || (args.length === 2 && args[1].toLowerCase() !== 'schedule')) throw new ReplyError(ERR.syntax);
     const p = get();
     if (p.inProgress) throw new ReplyError(IN_PROGRESS);
