@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { Client } from './client.js';
 import { CommandContext } from './context.js';
-import { processCommand } from './dispatch.js';
+import { beginBatch, endBatch, processCommand } from './dispatch.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
 import { Reply } from '../protocol/reply.js';
@@ -142,6 +142,15 @@ export class Server {
     ctx.client = c;
     ctx.db = c.db;
     ctx.r = r;
+    beginBatch();
+    try {
+      this.runCommands(c, r, ctx);
+    } finally {
+      endBatch();
+    }
+  }
+
+  private runCommands(c: Client, r: Reply, ctx: CommandContext): void {
     while (!c.suspended && !c.closing) {
       let args: string[] | null;
       try {
