@@ -55,8 +55,25 @@ export class KeyTable {
   snapEpoch = 0;
   snapshotHook: SnapshotHook | null = null;
 
+  /**
+   * The last key hashed and its hash: a command usually looks its key up
+   * more than once (INCR: peek then set; SET NX: peek then set), and
+   * comparing a string is cheaper than hashing it again. The hash, not the
+   * segment, is cached, so splits cannot make it stale.
+   */
+  private lastKey = '';
+  private lastHash = hashKey('');
+
+  private hashOf(key: string): number {
+    if (key === this.lastKey) return this.lastHash;
+    const h = hashKey(key);
+    this.lastKey = key;
+    this.lastHash = h;
+    return h;
+  }
+
   segmentOf(key: string): Segment {
-    return this.dir[hashKey(key) & this.mask];
+    return this.dir[this.hashOf(key) & this.mask];
   }
 
   /** Must precede every change to a segment: lets a running snapshot copy it first. */
@@ -65,7 +82,7 @@ export class KeyTable {
   }
 
   get(key: string): Value | undefined {
-    return this.dir[hashKey(key) & this.mask].m.get(key);
+    return this.dir[this.hashOf(key) & this.mask].m.get(key);
   }
 
   /** Insert or replace; `seg` must be segmentOf(key) and willMutate already called. */
