@@ -38,14 +38,27 @@ function split(data: Buffer, cuts: number[]): Buffer[] {
 /** Commands as latin1 strings: compares as fast as strings, still byte-exact. */
 const canon = (cmds: (Buffer | Uint8Array)[][]) => cmds.map((c) => c.map((a) => Buffer.from(a).toString('latin1')));
 
-function ours(chunks: Buffer[]): Buffer[][] {
+/**
+ * Our parser, fed either owned chunks or (transient) one reused read buffer
+ * that is scribbled over after each read, as the server's shared buffer is
+ * reused: anything the parser kept without copying would show up garbled.
+ */
+function ours(chunks: Buffer[], transient = false): Buffer[][] {
   const p = new RequestParser({ ...LIMITS });
   const out: Buffer[][] = [];
+  const shared = Buffer.alloc(Math.max(1, ...chunks.map((c) => c.length)));
   for (const c of chunks) {
-    // The server hands each chunk over and may reuse nothing: copy to be sure
-    // the parser does not depend on the caller keeping it unchanged.
-    p.feed(Buffer.from(c));
+    if (transient) {
+      c.copy(shared);
+      p.feed(shared.subarray(0, c.length), true);
+    } else {
+      p.feed(Buffer.from(c));
+    }
     for (let cmd = p.next(); cmd !== null; cmd = p.next()) out.push(cmd.map((s) => Buffer.from(s, 'latin1')));
+    if (transient) {
+      p.retain();
+      shared.fill(0x2a);
+    }
   }
   expect(p.buffered).toBe(0);
   return out;
@@ -93,6 +106,7 @@ describe('RequestParser vs redis-parser', () => {
         const got = canon(ours(chunks));
         expect(got).toEqual(canon(reference(chunks)));
         expect(got).toEqual(canon(cmds));
+        expect(canon(ours(chunks, true))).toEqual(got);
       }),
       { numRuns: 400 },
     );
@@ -104,6 +118,7 @@ describe('RequestParser vs redis-parser', () => {
         const data = encode(cmds);
         const chunks = Array.from(data, (b) => Buffer.from([b]));
         expect(canon(ours(chunks))).toEqual(canon(reference(chunks)));
+        expect(canon(ours(chunks, true))).toEqual(canon(reference(chunks)));
       }),
       { numRuns: 100 },
     );
@@ -141,5 +156,55 @@ describe('RequestParser vs redis-parser', () => {
     expect(p.next()).toEqual([]);
     expect(p.next()).toEqual([]);
     expect(p.next()).toEqual(['PING']);
+  });
+});
+
+describe('the server over TCP (shared read buffer: unparsed tails must be copied)', () => {
+  it('answers a pipeline of binary SET/GET written in random-sized pieces', async () => {
+    const { startServer } = await import('./helpers/server.js');
+    const net = await import('node:net');
+    const srv = await startServer();
+    try {
+      const sock = net.connect(srv.port, '127.0.0.1');
+      await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+      const replies: unknown[] = [];
+      const parser = new RedisParser({
+        returnBuffers: true,
+        returnReply: (r: unknown) => replies.push(r),
+        returnError: (e: Error) => replies.push(e),
+        returnFatalError: (e: Error) => {
+          throw e;
+        },
+      });
+      sock.on('data', (d) => parser.execute(d));
+      // Values from 0 to 200 KB so that commands straddle the 64 KB reads.
+      const cmds: Buffer[][] = [];
+      const values: Buffer[] = [];
+      for (let i = 0; i < 60; i++) {
+        const v = Buffer.alloc(i % 7 === 0 ? 200_000 - i : i * 37);
+        for (let j = 0; j < v.length; j++) v[j] = (i * 31 + j * 7) & 255;
+        values.push(v);
+        cmds.push([Buffer.from('SET'), Buffer.from(`k\r\n${i}`, 'latin1'), v], [Buffer.from('GET'), Buffer.from(`k\r\n${i}`, 'latin1')]);
+      }
+      const data = encode(cmds);
+      let seed = 7;
+      for (let off = 0; off < data.length; ) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        const n = 1 + (seed % 90_000);
+        sock.write(data.subarray(off, off + n));
+        off += n;
+        if (seed % 3 === 0) await new Promise((r) => setImmediate(r));
+      }
+      const deadline = Date.now() + 20_000;
+      while (replies.length < cmds.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(replies.length).toBe(cmds.length);
+      for (let i = 0; i < values.length; i++) {
+        expect(String(replies[2 * i])).toBe('OK');
+        expect(Buffer.compare(replies[2 * i + 1] as Buffer, values[i])).toBe(0);
+      }
+      sock.destroy();
+    } finally {
+      await srv.stop();
+    }
   });
 });

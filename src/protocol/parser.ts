@@ -44,17 +44,36 @@ export class RequestParser {
 
   constructor(public limits: ParserLimits) {}
 
-  feed(chunk: Buffer): void {
+  /** `buf` is the caller's reusable read buffer: retain() must copy what is left. */
+  private transient = false;
+
+  /**
+   * Add input. With `transient`, `chunk` is only valid until the caller
+   * calls retain() (the server reads every socket into one shared buffer,
+   * which saves an allocation per read): commands are parsed straight out
+   * of it and only an unparsed tail is copied.
+   */
+  feed(chunk: Buffer, transient = false): void {
     if (this.pendingLen === 0 && this.pos >= this.buf.length) {
       this.buf = chunk;
       this.pos = 0;
+      this.transient = transient;
       return;
     }
+    if (transient) chunk = Buffer.from(chunk);
     this.pending.push(chunk);
     this.pendingLen += chunk.length;
     if (this.buf.length - this.pos + this.pendingLen > this.limits.maxQueryBuffer) {
       throw new QueryBufferOverflow('query buffer limit reached');
     }
+  }
+
+  /** Copy what is still unparsed out of a transient chunk (see feed). */
+  retain(): void {
+    if (!this.transient) return;
+    this.transient = false;
+    this.buf = this.pos < this.buf.length ? Buffer.from(this.buf.subarray(this.pos)) : EMPTY;
+    this.pos = 0;
   }
 
   /** Unparsed bytes held (for CLIENT LIST qbuf). */
@@ -72,6 +91,7 @@ export class RequestParser {
       o += c.length;
     }
     this.buf = all;
+    this.transient = false;
     this.pos = 0;
     this.pending = [];
     this.pendingLen = 0;
