@@ -58,9 +58,18 @@ function statsOf(spec: CommandSpec): CommandStats {
 let batchClock = -1;
 
 /** The server calls this before running a batch of commands from one read... */
-export function beginBatch(): void {
+export function beginBatch(ks: { tick(): number }): void {
   batchClock = performance.now();
+  ks.tick();
+  sinceTick = 0;
 }
+/**
+ * Inside a batch the command clock (ks.now) is read at the start and then
+ * every 32 commands, not per command: Date.now() per command was ~7% of the
+ * busy time at -P 16. A batch is one read's worth of commands, so the
+ * clock a command sees is at most a few hundred microseconds old.
+ */
+let sinceTick = 0;
 /** ...and this after it. */
 export function endBatch(): void {
   batchClock = -1;
@@ -139,7 +148,10 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
  */
 export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): void {
   const s = statsOf(spec);
-  ctx.ks.tick();
+  if (batchClock < 0 || ++sinceTick >= 32) {
+    ctx.ks.tick();
+    sinceTick = 0;
+  }
   const t0 = batchClock >= 0 ? batchClock : performance.now();
   const c = ctx.client;
   c.lastCommand = spec.name;

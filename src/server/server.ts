@@ -189,7 +189,7 @@ export class Server {
     ctx.client = c;
     ctx.db = c.db;
     ctx.r = r;
-    beginBatch();
+    beginBatch(this.ks);
     try {
       this.runCommands(c, r, ctx);
     } finally {
