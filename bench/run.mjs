@@ -10,7 +10,7 @@
  * got the cores, CPU-normalised ops/s measures the server's own cost.
  *
  * Usage: npm run bench [-- --reps 3 --quick --no-mem --no-types --out bench/RESULTS.md
- *                          --node-flags "--max-semi-space-size=16" --only set,get]
+ *                          --node-flags "--max-semi-space-size=16" --only set,get --server path/to/main.js]
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +41,8 @@ const OUT = opt('out', flag('quick') ? null : path.join(ROOT, 'bench/RESULTS.md'
 const DEFAULT_NODE_FLAGS = '--max-semi-space-size=2';
 const NODE_FLAGS = opt('node-flags', process.env.DAMSELFLY_NODE_FLAGS ?? DEFAULT_NODE_FLAGS).split(/\s+/).filter(Boolean);
 const ONLY = opt('only', null)?.split(',');
+/** The damselfly entry point; --server lets a scratch build (e.g. a trial merge) be measured. */
+const SERVER_MAIN = path.resolve(opt('server', path.join(ROOT, 'dist/main.js')));
 const CLIENTS = 50;
 
 // ---------------------------------------------------------------- workloads
@@ -118,7 +120,7 @@ async function startServer(kind) {
   const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${kind}-`));
   let proc;
   if (kind === 'damselfly') {
-    proc = spawn(process.execPath, [...NODE_FLAGS, path.join(ROOT, 'dist/main.js'), '--port', String(port), '--dir', dir, '--loglevel', 'warning'], {
+    proc = spawn(process.execPath, [...NODE_FLAGS, SERVER_MAIN, '--port', String(port), '--dir', dir, '--loglevel', 'warning'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   } else {
@@ -375,6 +377,7 @@ async function main() {
       `- machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, shared with other workloads`,
       `- load average (1/5/15 min) at start: ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end: ${load1.map((x) => x.toFixed(2)).join(' / ')}`,
       `- node ${nodeVersion}${NODE_FLAGS.length ? ' with ' + NODE_FLAGS.join(' ') : ''}; redis-server ${redisVersion} (Debian, --save '' --appendonly no)`,
+      `- damselfly: ${path.relative(ROOT, SERVER_MAIN)}`,
       `- redis-benchmark -c ${CLIENTS} --csv, one test per invocation, ${REPS} repetition(s); in each repetition both servers run back to back (order alternates), ratios are taken per repetition and the median is shown with [min-max]`,
       `- CPU = utime+stime of the server process (all threads) from /proc/PID/stat during the run; ops/CPU-s = requests / server CPU seconds`,
     ].join('\n') + '\n',

@@ -208,3 +208,44 @@ describe('the server over TCP (shared read buffer: unparsed tails must be copied
     }
   });
 });
+
+describe('Reply encoder fast paths', () => {
+  it('writes integers, bulks and array headers byte-exact for any value', async () => {
+    const { Reply } = await import('../src/protocol/reply.js');
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.integer().map((n) => ({ kind: 'int' as const, n })),
+            fc.maxSafeInteger().map((n) => ({ kind: 'int' as const, n })),
+            fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => ({ kind: 'int' as const, n })),
+            fc.uint8Array({ maxLength: 80 }).map((a) => ({ kind: 'bulk' as const, s: Buffer.from(a).toString('latin1') })),
+            fc.nat({ max: 100000 }).map((n) => ({ kind: 'array' as const, n })),
+          ),
+          { maxLength: 30 },
+        ),
+        (items) => {
+          const out: Buffer[] = [];
+          const r = new Reply();
+          r.sink = { write: (b: Buffer) => out.push(Buffer.from(b)) };
+          let want = '';
+          for (const it of items) {
+            if (it.kind === 'int') {
+              r.int(it.n);
+              want += `:${Object.is(it.n, -0) ? 0 : it.n}\r\n`;
+            } else if (it.kind === 'bulk') {
+              r.bulk(it.s);
+              want += `$${it.s.length}\r\n${it.s}\r\n`;
+            } else {
+              r.array(it.n);
+              want += `*${it.n}\r\n`;
+            }
+          }
+          r.flush();
+          expect(Buffer.concat(out).toString('latin1')).toBe(want);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

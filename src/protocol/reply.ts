@@ -97,7 +97,17 @@ export class Reply {
       n = -n;
     }
     if (n < 10) slab[p++] = 48 + n;
-    else {
+    else if (n <= 0x7fffffff) {
+      // Int32 arithmetic: no float division per digit (counters, lengths).
+      let digits = 1;
+      for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
+      for (let q = p + digits - 1; q >= p; q--) {
+        const d = (n / 10) | 0;
+        slab[q] = 48 + n - d * 10;
+        n = d;
+      }
+      p += digits;
+    } else {
       let digits = 1;
       for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
       for (let q = p + digits - 1; q >= p; q--) {
