@@ -4,7 +4,7 @@
  * here, and COMMAND reports from here, so a new command is one entry plus one
  * handler in the file of its family.
  */
-import type { CommandSpec } from './spec.js';
+import { precompute, type CommandSpec } from './spec.js';
 
 const byName = new Map<string, CommandSpec>();
 
@@ -15,6 +15,9 @@ export function register(...specs: CommandSpec[]): void {
     for (const sub of spec.subcommands ?? []) {
       if (!sub.name.startsWith(spec.name + '|')) throw new Error(`subcommand ${sub.name} of ${spec.name}`);
     }
+    // Specs built without cmd() (or with flags edited after) get theirs here.
+    spec.pre = precompute(spec);
+    for (const sub of spec.subcommands ?? []) sub.pre = precompute(sub);
     byName.set(spec.name, spec);
     // Clients send "GET" or "get": both spellings hit the map without lower-casing.
     byName.set(spec.name.toUpperCase(), spec);

@@ -64,6 +64,34 @@ export interface CommandSpec {
   handler?: Handler;
   /** Subcommands, for containers such as CLIENT or CONFIG. */
   subcommands?: CommandSpec[];
+  /**
+   * Flag tests the dispatcher makes on every call, precomputed by cmd() and
+   * register() (flags.includes per command showed in profiles).
+   */
+  pre?: PrecomputedFlags;
+}
+
+export interface PrecomputedFlags {
+  noAuth: boolean;
+  noMulti: boolean;
+  /** Refused while writes are denied (MISCONF): write commands and PING, as Redis. */
+  denyOnMisconf: boolean;
+  allowLoading: boolean;
+  /** The dispatcher's commandstats entry for this spec, cached (see server/dispatch.ts). */
+  stats: object | null;
+  statsEpoch: number;
+}
+
+export function precompute(spec: CommandSpec): PrecomputedFlags {
+  const f = spec.flags;
+  return {
+    noAuth: f.includes('no_auth'),
+    noMulti: f.includes('no_multi'),
+    denyOnMisconf: f.includes('write') || spec.name === 'ping',
+    allowLoading: f.includes('loading'),
+    stats: null,
+    statsEpoch: -1,
+  };
 }
 
 /** Shorthand used by the families: cmd('get', 2, 'readonly fast', [1,1,1], 'string read fast', ...). */
@@ -90,7 +118,7 @@ export function cmd(
   const ks = Array.isArray(keys) ? { first: keys[0], last: keys[1], step: keys[2] } : keys;
   const fl = flags.split(/\s+/).filter(Boolean) as CommandFlag[];
   if (opts.getKeys && !fl.includes('movablekeys')) fl.push('movablekeys');
-  return {
+  const spec: CommandSpec = {
     name,
     arity,
     flags: fl,
@@ -103,7 +131,10 @@ export function cmd(
     args: opts.args,
     getKeys: opts.getKeys,
     handler,
+    pre: undefined,
   };
+  spec.pre = precompute(spec);
+  return spec;
 }
 
 /** The key argument indexes of one invocation. */

@@ -20,10 +20,18 @@
 import { hashKey } from './hash.js';
 import type { Value } from '../types/value.js';
 
+/**
+ * Split a segment when it reaches this many keys. V8's Map tables double
+ * (capacity 4, 8, ... 64, 128) and shrink only below a quarter full, so the
+ * split happens when the table is exactly full and both halves are built
+ * as fresh Maps: segments then live in 32..64-slot tables (~75% full on
+ * average) instead of a 128-slot table left a quarter full after the split.
+ */
 const SEGMENT_MAX = 64;
 
 export class Segment {
-  readonly m = new Map<string, Value>();
+  /** Replaced (not mutated) by a split; don't hold on to it across writes. */
+  m = new Map<string, Value>();
   /** Absolute expiry (ms since epoch) of the keys in `m` that have one. */
   exp: Map<string, number> | null = null;
   /** Epoch of the last snapshot that captured this segment. */
@@ -47,8 +55,25 @@ export class KeyTable {
   snapEpoch = 0;
   snapshotHook: SnapshotHook | null = null;
 
+  /**
+   * The last key hashed and its hash: a command usually looks its key up
+   * more than once (INCR: peek then set; SET NX: peek then set), and
+   * comparing a string is cheaper than hashing it again. The hash, not the
+   * segment, is cached, so splits cannot make it stale.
+   */
+  private lastKey = '';
+  private lastHash = hashKey('');
+
+  private hashOf(key: string): number {
+    if (key === this.lastKey) return this.lastHash;
+    const h = hashKey(key);
+    this.lastKey = key;
+    this.lastHash = h;
+    return h;
+  }
+
   segmentOf(key: string): Segment {
-    return this.dir[hashKey(key) & this.mask];
+    return this.dir[this.hashOf(key) & this.mask];
   }
 
   /** Must precede every change to a segment: lets a running snapshot copy it first. */
@@ -57,7 +82,7 @@ export class KeyTable {
   }
 
   get(key: string): Value | undefined {
-    return this.dir[hashKey(key) & this.mask].m.get(key);
+    return this.dir[this.hashOf(key) & this.mask].m.get(key);
   }
 
   /** Insert or replace; `seg` must be segmentOf(key) and willMutate already called. */
@@ -67,7 +92,7 @@ export class KeyTable {
     m.set(key, value);
     if (m.size !== before) {
       this.size++;
-      if (m.size > SEGMENT_MAX) this.split(seg);
+      if (m.size >= SEGMENT_MAX) this.split(seg);
     }
   }
 
@@ -120,23 +145,25 @@ export class KeyTable {
     const hi = new Segment(seg.depth + 1);
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
+    const keep = new Map<string, Value>();
+    const oldExp = seg.exp;
+    let keepExp: Map<string, number> | null = null;
     for (const [k, v] of seg.m) {
-      if (hashKey(k) & bit) {
-        hi.m.set(k, v);
-        seg.m.delete(k);
-        const at = seg.exp?.get(k);
-        if (at !== undefined) {
-          seg.exp!.delete(k);
-          if (hi.exp === null) hi.exp = new Map();
-          hi.exp.set(k, at);
-        }
+      const dest = hashKey(k) & bit ? hi : null;
+      if (dest === null) keep.set(k, v);
+      else hi.m.set(k, v);
+      const at = oldExp === null ? undefined : oldExp.get(k);
+      if (at !== undefined) {
+        if (dest === null) (keepExp ??= new Map()).set(k, at);
+        else (hi.exp ??= new Map()).set(k, at);
       }
     }
-    if (hi.exp !== null) this.withExpiry.add(hi);
-    if (seg.exp !== null && seg.exp.size === 0) {
-      seg.exp = null;
-      this.withExpiry.delete(seg);
+    seg.m = keep;
+    if (oldExp !== null) {
+      seg.exp = keepExp;
+      if (keepExp === null) this.withExpiry.delete(seg);
     }
+    if (hi.exp !== null) this.withExpiry.add(hi);
     // Every directory slot that pointed at seg and has the new bit set now
     // points at hi.
     for (let i = low | bit; i < this.dir.length; i += bit << 1) this.dir[i] = hi;

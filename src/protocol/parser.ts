@@ -44,17 +44,36 @@ export class RequestParser {
 
   constructor(public limits: ParserLimits) {}
 
-  feed(chunk: Buffer): void {
+  /** `buf` is the caller's reusable read buffer: retain() must copy what is left. */
+  private transient = false;
+
+  /**
+   * Add input. With `transient`, `chunk` is only valid until the caller
+   * calls retain() (the server reads every socket into one shared buffer,
+   * which saves an allocation per read): commands are parsed straight out
+   * of it and only an unparsed tail is copied.
+   */
+  feed(chunk: Buffer, transient = false): void {
     if (this.pendingLen === 0 && this.pos >= this.buf.length) {
       this.buf = chunk;
       this.pos = 0;
+      this.transient = transient;
       return;
     }
+    if (transient) chunk = Buffer.from(chunk);
     this.pending.push(chunk);
     this.pendingLen += chunk.length;
     if (this.buf.length - this.pos + this.pendingLen > this.limits.maxQueryBuffer) {
       throw new QueryBufferOverflow('query buffer limit reached');
     }
+  }
+
+  /** Copy what is still unparsed out of a transient chunk (see feed). */
+  retain(): void {
+    if (!this.transient) return;
+    this.transient = false;
+    this.buf = this.pos < this.buf.length ? Buffer.from(this.buf.subarray(this.pos)) : EMPTY;
+    this.pos = 0;
   }
 
   /** Unparsed bytes held (for CLIENT LIST qbuf). */
@@ -72,6 +91,7 @@ export class RequestParser {
       o += c.length;
     }
     this.buf = all;
+    this.transient = false;
     this.pos = 0;
     this.pending = [];
     this.pendingLen = 0;
@@ -101,17 +121,51 @@ export class RequestParser {
     return nl;
   }
 
+  /**
+   * The number on a `*N` / `$N` line starting at p (after the type byte), in
+   * one JS pass: sets `lineEnd` to its CR and returns N, or returns -1 when
+   * the line is anything but plain digits followed by CR LF already in the
+   * buffer; the caller then takes the exact (slower) path with Redis's
+   * errors. Scanning a 1-3 digit line in JS beats indexOf + a second pass.
+   */
+  private lineEnd = 0;
+  private quickNumber(buf: Buffer, p: number): number {
+    const end = buf.length;
+    let n = 0;
+    let i = p;
+    for (; i < end && i - p < 15; i++) {
+      const c = buf[i];
+      if (c === CR) {
+        if (i === p || i + 1 >= end) return -1;
+        this.lineEnd = i;
+        return n;
+      }
+      const d = c - 48;
+      if (d < 0 || d > 9) return -1;
+      n = n * 10 + d;
+    }
+    return -1;
+  }
+
   private multibulk(): string[] | null {
     const buf = this.buf;
     const start = this.pos;
     let p = start + 1;
-    const nl = this.findCRLFLine(p, 'Protocol error: too big mbulk count string');
-    if (nl < 0) {
-      this.need = buf.length - start + 1;
-      return null;
+    let count = this.quickNumber(buf, p);
+    let nl: number;
+    if (count >= 0) {
+      nl = this.lineEnd;
+    } else {
+      nl = this.findCRLFLine(p, 'Protocol error: too big mbulk count string');
+      if (nl < 0) {
+        this.need = buf.length - start + 1;
+        return null;
+      }
+      const parsed = parseInteger(buf, p, nl);
+      if (parsed === null) throw new ProtocolError('Protocol error: invalid multibulk length');
+      count = parsed;
     }
-    const count = parseInteger(buf, p, nl);
-    if (count === null || count > 1024 * 1024 * 1024) {
+    if (count > 1024 * 1024 * 1024) {
       throw new ProtocolError('Protocol error: invalid multibulk length');
     }
     if (this.limits.unauthenticated && count > 10) {
@@ -123,6 +177,7 @@ export class RequestParser {
       return [];
     }
     const args: string[] = new Array(count);
+    const maxBulk = this.limits.maxBulkLen;
     for (let i = 0; i < count; i++) {
       if (p >= buf.length) {
         this.need = buf.length - start + 1;
@@ -131,15 +186,21 @@ export class RequestParser {
       if (buf[p] !== 36 /* '$' */) {
         throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[p])}'`);
       }
-      const lnl = this.findCRLFLine(p + 1, 'Protocol error: too big bulk count string');
-      if (lnl < 0) {
-        this.need = buf.length - start + 1;
-        return null;
+      let len = this.quickNumber(buf, p + 1);
+      let lnl: number;
+      if (len >= 0) {
+        lnl = this.lineEnd;
+      } else {
+        lnl = this.findCRLFLine(p + 1, 'Protocol error: too big bulk count string');
+        if (lnl < 0) {
+          this.need = buf.length - start + 1;
+          return null;
+        }
+        const parsed = parseInteger(buf, p + 1, lnl);
+        if (parsed === null || parsed < 0) throw new ProtocolError('Protocol error: invalid bulk length');
+        len = parsed;
       }
-      const len = parseInteger(buf, p + 1, lnl);
-      if (len === null || len < 0 || len > this.limits.maxBulkLen) {
-        throw new ProtocolError('Protocol error: invalid bulk length');
-      }
+      if (len > maxBulk) throw new ProtocolError('Protocol error: invalid bulk length');
       if (this.limits.unauthenticated && len > 16384) {
         throw new ProtocolError('Protocol error: unauthenticated bulk length');
       }
@@ -149,7 +210,7 @@ export class RequestParser {
         this.need = dataEnd + 2 - start;
         return null;
       }
-      args[i] = buf.latin1Slice(dataStart, dataEnd);
+      args[i] = i === 0 ? this.commandName(buf, dataStart, len) : slice(buf, dataStart, len);
       p = dataEnd + 2;
     }
     this.pos = p;
@@ -158,6 +219,22 @@ export class RequestParser {
       this.pos = 0;
     }
     return args;
+  }
+
+  /**
+   * Pipelines repeat the same command name: reuse the previous name string
+   * when the bytes match, so the registry lookup finds a string whose hash
+   * V8 has already computed (and no new string is made).
+   */
+  private lastName = '';
+  private commandName(buf: Buffer, from: number, len: number): string {
+    const last = this.lastName;
+    if (last.length === len) {
+      let i = 0;
+      while (i < len && buf[from + i] === last.charCodeAt(i)) i++;
+      if (i === len) return last;
+    }
+    return (this.lastName = slice(buf, from, len));
   }
 
   private inline(): string[] | null {
@@ -181,6 +258,23 @@ export class RequestParser {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Short arguments are built in JS with String.fromCharCode(b0, b1, ...):
+ * a call into C++ (latin1Slice) costs more than copying a key of up to a
+ * few dozen bytes, measured 2-3x. One function per length keeps each call
+ * site monomorphic; the result is a flat one-byte string either way.
+ */
+const SHORT_MAX = 24;
+const shortSlicers: ((b: Buffer, s: number) => string)[] = [];
+for (let n = 0; n <= SHORT_MAX; n++) {
+  const args = Array.from({ length: n }, (_, i) => `b[s + ${i}]`).join(', ');
+  shortSlicers.push(new Function('b', 's', `return String.fromCharCode(${args});`) as (b: Buffer, s: number) => string);
+}
+
+function slice(buf: Buffer, from: number, len: number): string {
+  return len <= SHORT_MAX ? shortSlicers[len](buf, from) : buf.latin1Slice(from, from + len);
+}
+
 /** Redis string2ll over a byte range: optional '-', digits, no spaces. */
 function parseInteger(buf: Buffer, from: number, to: number): number | null {
   if (from >= to) return null;
@@ -202,7 +296,7 @@ function parseInteger(buf: Buffer, from: number, to: number): number | null {
 }
 
 function isHex(c: string): boolean {
-  return /[0-9a-fA-F]/.test(c);
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 /**

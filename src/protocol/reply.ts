@@ -20,6 +20,11 @@ const SLAB = 64 * 1024;
 /** Past this, a reply is flushed early instead of growing the slab. */
 const FLUSH_AT = 256 * 1024;
 const CRLF = '\r\n';
+/**
+ * Strings up to this length are copied into the slab by a JS loop: cheaper
+ * than a call into C++ (latin1Write) for replies like +OK, :1, $3.
+ */
+const SHORT_WRITE = 32;
 
 export class Reply {
   private slab: Buffer = Buffer.allocUnsafe(SLAB);
@@ -76,9 +81,53 @@ export class Reply {
 
   /** Raw protocol text (latin1), e.g. a pre-encoded shared reply. */
   raw(s: string): void {
-    this.ensure(s.length);
-    this.pos += this.slab.latin1Write(s, this.pos);
+    const len = s.length;
+    this.ensure(len);
+    if (len <= SHORT_WRITE) {
+      const slab = this.slab;
+      let p = this.pos;
+      for (let i = 0; i < len; i++) slab[p++] = s.charCodeAt(i);
+      this.pos = p;
+    } else {
+      this.pos += this.slab.latin1Write(s, this.pos);
+    }
   }
+
+  /** `prefix` then n in decimal then CRLF, digits written in place (no string made). */
+  private header(prefix: number, n: number): void {
+    this.ensure(24);
+    const slab = this.slab;
+    let p = this.pos;
+    slab[p++] = prefix;
+    if (n < 0) {
+      slab[p++] = 45;
+      n = -n;
+    }
+    if (n < 10) slab[p++] = 48 + n;
+    else if (n <= 0x7fffffff) {
+      // Int32 arithmetic: no float division per digit (counters, lengths).
+      let digits = 1;
+      for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
+      for (let q = p + digits - 1; q >= p; q--) {
+        const d = (n / 10) | 0;
+        slab[q] = 48 + n - d * 10;
+        n = d;
+      }
+      p += digits;
+    } else {
+      let digits = 1;
+      for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+      for (let q = p + digits - 1; q >= p; q--) {
+        slab[q] = 48 + (n % 10);
+        n = Math.floor(n / 10);
+      }
+      p += digits;
+    }
+    slab[p++] = 13;
+    slab[p++] = 10;
+    this.pos = p;
+  }
+
   rawBuffer(b: Buffer): void {
     this.ensure(b.length);
     b.copy(this.slab, this.pos);
@@ -96,15 +145,20 @@ export class Reply {
     this.raw('-' + msg.replace(/[\r\n]+/g, ' ') + CRLF);
   }
   int(n: number | bigint): void {
-    this.raw(':' + n + CRLF);
+    if (typeof n === 'number' && Number.isSafeInteger(n)) this.header(58 /* : */, n);
+    else this.raw(':' + n + CRLF);
   }
   bulk(s: string): void {
     const len = s.length;
-    this.ensure(len + 16);
+    this.header(36 /* $ */, len);
+    this.ensure(len + 2);
     const slab = this.slab;
     let p = this.pos;
-    p += slab.latin1Write('$' + len + CRLF, p);
-    p += slab.latin1Write(s, p);
+    if (len <= SHORT_WRITE) {
+      for (let i = 0; i < len; i++) slab[p++] = s.charCodeAt(i);
+    } else {
+      p += slab.latin1Write(s, p);
+    }
     slab[p++] = 13;
     slab[p++] = 10;
     this.pos = p;
@@ -122,7 +176,7 @@ export class Reply {
     this.raw(this.proto === 3 ? '_\r\n' : '*-1\r\n');
   }
   array(n: number): void {
-    this.raw('*' + n + CRLF);
+    this.header(42 /* * */, n);
   }
   /** A map of n pairs: `%n` in RESP3, a flat array of 2n in RESP2. */
   map(n: number): void {
