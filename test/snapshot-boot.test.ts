@@ -139,11 +139,17 @@ describe('boot', () => {
   it('ioredis waits while loading:1 and then works', { timeout: 120_000 }, async (ctx) => {
     const dir = await bigSnapshot();
     const s = await start(['--dir', dir, '--save', '']);
-    const probe = await RawClient.connect(s.port);
-    probe.write('INFO persistence\r\n');
-    const first = await probe.readUntil('\r\n');
-    const info = await probe.read(Number(first.slice(1, -2)) + 2);
-    probe.close();
+    // The loader knows the total size once it has read the manifest: poll
+    // (bounded) until it does, while the load is still going.
+    let info = '';
+    const deadline = Date.now() + 20_000;
+    do {
+      const probe = await RawClient.connect(s.port);
+      probe.write('INFO persistence\r\n');
+      const first = await probe.readUntil('\r\n');
+      info = await probe.read(Number(first.slice(1, -2)) + 2);
+      probe.close();
+    } while (!/\r\nloading_total_bytes:[1-9]/.test(info) && /\r\nloading:1\r\n/.test(info) && Date.now() < deadline);
     // The state ioredis's ready check waits on.
     expect(info).toMatch(/\r\nloading:1\r\n/);
     expect(info).toMatch(/\r\nloading_eta_seconds:\d+\r\n/);

@@ -16,7 +16,7 @@ export function s3Flags(url: string, proxy: S3Proxy, env: S3TestEnv, extra: stri
 }
 
 export function startS3Server(url: string, proxy: S3Proxy, env: S3TestEnv, extra: string[] = [], envExtra: NodeJS.ProcessEnv = {}): Promise<TestServer> {
-  return startServer(s3Flags(url, proxy, env, extra), { env: credentialEnv(env, envExtra), keepDir: true });
+  return startServer(s3Flags(url, proxy, env, extra), { env: credentialEnv(env, envExtra), keepDir: true, waitFor: 'listening' });
 }
 
 /** Resolves when the server is serving data ("ready") or rejects with its logs if it exits. */
