@@ -47,7 +47,10 @@ export class Reply {
     if (this.pos + n <= this.slab.length) return;
     if (this.pos - this.start > FLUSH_AT && this.sink) this.flush();
     const used = this.pos - this.start;
-    const next = Buffer.allocUnsafe(Math.max(SLAB, used + n));
+    // Grow geometrically: sized to just fit, every later small write would
+    // copy all pending output again (quadratic: a pipeline of LRANGE 600
+    // replies spent minutes in memcpy).
+    const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * (used + n)));
     this.slab.copy(next, 0, this.start, this.pos);
     this.slab = next;
     this.start = 0;
