@@ -5,7 +5,7 @@
  *
  * Both servers get the same dataset (1M keys: 900k strings of 80 bytes named
  * like redis-benchmark's keys, so its GETs hit, plus 25k each of hashes,
- * lists, sets and zsets; ~110 MB of key+value bytes), loaded by the same
+ * lists, sets and zsets; ~115 MB of keys and values), loaded by the same
  * pipelined raw-RESP loader. The servers run one after the other, never at
  * the same time, and for each we measure:
  *
@@ -531,7 +531,7 @@ function report(d, r, meta) {
     `\`node bench/snapshot-side-by-side.mjs\` — ${meta.date}, run took ${meta.took} s; load average (1/5/15 min) at start ${meta.load0}, at end ${meta.load1}; ${os.cpus().length} cores, shared with other workloads.`,
     `node ${process.version} ${NODE_FLAGS.join(' ')} (dist/main.js --save ''); redis-server ${meta.redisVersion} (Debian, --save '' --appendonly no). Servers run one after the other (damselfly first), never at the same time.`,
     '',
-    `Dataset, identical for both (pipelined raw-RESP loader, DBSIZE checked: ${d.dbsize} on both): ${N_STRINGS.toLocaleString('en-US')} strings (\`key:%012d\`, 80-byte incompressible values, the keys redis-benchmark -r 1000000 hits) and ${N_EACH.toLocaleString('en-US')} each of hashes (10 fields × 16 B), lists, sets and zsets (20 × 12 B); ~${Math.round(meta.rawBytes / 1e6)} MB of key+value bytes. Load took ${d.loadSec.toFixed(1)} s (damselfly) / ${r.loadSec.toFixed(1)} s (redis).`,
+    `Dataset, identical for both (pipelined raw-RESP loader, DBSIZE checked: ${d.dbsize} on both): ${N_STRINGS.toLocaleString('en-US')} strings (\`key:%012d\`, 80-byte incompressible values, the keys redis-benchmark -r 1000000 hits) and ${N_EACH.toLocaleString('en-US')} each of hashes (10 fields × 16 B), lists, sets and zsets (20 × 12 B); ~${Math.round(meta.rawBytes / 1e6)} MB as RESP commands (about 115 MB of keys and values). Load took ${d.loadSec.toFixed(1)} s (damselfly) / ${r.loadSec.toFixed(1)} s (redis).`,
     '',
     '| measure | damselfly | redis-server | damselfly / redis | target |',
     '|---|---|---|---|---|',
