@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
 import Redis5 from 'ioredis5';
-import { RawClient, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, startServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 let r: Redis;
@@ -30,8 +30,6 @@ function client(): Redis {
   opened.push(c);
   return c;
 }
-
-const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
 
 /** Wait (bounded) until `count` clients are blocked. */
 async function blockedClients(count: number): Promise<void> {

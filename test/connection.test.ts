@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Redis as Redis5 } from 'ioredis5';
 import { createClient } from 'redis';
-import { RawClient, redisCli, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, redisCli, startServer, type TestServer } from './helpers/server.js';
 
-const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
 const bulk = (s: string) => `$${s.length}\r\n${s}\r\n`;
 
 async function expectRead(c: RawClient, want: string): Promise<void> {

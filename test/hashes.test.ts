@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
 import Redis5 from 'ioredis5';
 import { createClient } from 'redis';
-import { RawClient, redisCli, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, redisCli, startServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 let r: Redis;
@@ -25,8 +25,6 @@ let k: string;
 beforeEach(() => {
   k = `hash:${++n}`;
 });
-
-const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
 
 describe('fields', () => {
   it('HSET/HSETNX/HMSET/HGET/HMGET/HLEN/HEXISTS/HSTRLEN', async () => {

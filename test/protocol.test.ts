@@ -4,15 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import RedisParser from 'redis-parser';
-import { RawClient, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, startServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 beforeAll(async () => {
   srv = await startServer(['--proto-max-bulk-len', '1mb', '--client-query-buffer-limit', '2mb']);
 });
 afterAll(async () => srv.stop());
-
-const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
 
 describe('requests', () => {
   it('answers inline commands with quoting as redis-cli and telnet send them', async () => {

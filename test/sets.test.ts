@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Redis5 from 'ioredis5';
 import Redis6 from 'ioredis';
 import { createClient } from 'redis';
-import { RawClient, redisCli, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, redisCli, startServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 let r: Redis5;
@@ -23,7 +23,6 @@ beforeEach(async () => {
   await r.flushall();
 });
 
-const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
 const sorted = (a: string[]) => [...a].sort();
 
 async function raw3(): Promise<RawClient> {

@@ -8,15 +8,13 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
-import { RawClient, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, startServer, type TestServer } from './helpers/server.js';
 import { canon, readAll } from './helpers/snapshot.js';
 import '../src/types/list.js';
 import '../src/types/hash.js';
 import '../src/types/set.js';
 import '../src/types/zset.js';
 import { FileBackend } from '../src/storage/file.js';
-
-const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
 
 const N = 100_000;
 const val = (db: number, i: number) => `v${db}:${i}:` + String.fromCharCode(i & 255, 0, 255, (i >> 8) & 255);

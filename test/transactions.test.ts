@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Redis as Redis5 } from 'ioredis5';
 import { createClient } from 'redis';
-import { RawClient, redisCli, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, redisCli, startServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 const available = new Set<string>();
@@ -27,7 +27,6 @@ beforeAll(async () => {
 });
 afterAll(async () => srv.stop());
 
-const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
 const bulk = (s: string) => `$${s.length}\r\n${s}\r\n`;
 
 /** Skip the running test unless the server has all of these commands. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Redis5 from 'ioredis5';
 import Redis6 from 'ioredis';
 import { createClient } from 'redis';
-import { RawClient, redisCli, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, redisCli, startServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 let r: Redis5;
@@ -24,8 +24,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await r.flushall();
 });
-
-const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
 
 async function raw(proto: 2 | 3): Promise<RawClient> {
   const c = await RawClient.connect(srv.port);

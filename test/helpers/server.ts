@@ -116,6 +116,10 @@ export function redisCli(port: number, args: string[], input?: string): Promise<
   });
 }
 
+/** A RESP request (array of bulk strings) for raw-socket tests; args are latin1. */
+export const resp = (...args: string[]): string =>
+  `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
+
 /**
  * A raw TCP connection for protocol-level tests: send bytes, read replies.
  */
