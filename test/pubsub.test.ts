@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Redis as Redis5 } from 'ioredis5';
 import { createClient } from 'redis';
-import { RawClient, resp, redisCli, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, until, redisCli, startServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -52,14 +52,6 @@ async function cmd(...args: string[]): Promise<string> {
   }
   c.close();
   return out;
-}
-
-async function until(pred: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('RESP2 subscribers', () => {

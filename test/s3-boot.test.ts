@@ -8,7 +8,7 @@ import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Clie
 import { S3Proxy, on } from './helpers/s3-proxy.js';
 import { credentialEnv, directClient, freshLocation, randomName, s3Env, type S3TestEnv } from './helpers/s3-env.js';
 import { directBackend, fatalExit, fenceCause, fenceUp, infoFields, keyspaceWith, ready, startS3Server, writeSnapshotS3 } from './helpers/s3-server.js';
-import type { TestServer } from './helpers/server.js';
+import { until, type TestServer } from './helpers/server.js';
 
 // Concurrent server starts on a shared 2-core machine: give each test room.
 vi.setConfig({ testTimeout: 90_000 });
@@ -139,12 +139,12 @@ describe.concurrent('boot: bucket missing', () => {
     const r = await expectFenced(s, /missing: .*does not exist/);
     // Lifting while the bucket is still missing fails and keeps the fence up.
     expect(await r.call('config', 'set', 'snapshot-fence', 'no')).toBe('OK');
-    await waitFor(async () => (await fenceCause(r)).includes('lifting failed'));
+    await until(async () => (await fenceCause(r)).includes('lifting failed'), 'the fence to report the failed lift', 10000);
     expect(await fenceUp(r)).toBe(true);
     // Once the bucket exists the operator can lift it, and saves work.
     await direct.send(new CreateBucketCommand({ Bucket: bucket }));
     await r.call('config', 'set', 'snapshot-fence', 'no');
-    await waitFor(async () => !(await fenceUp(r)));
+    await until(async () => !(await fenceUp(r)), 'the fence to lift', 10000);
     expect(await r.save()).toBe('OK');
     expect((await directBackend(`s3://${bucket}/p`, env).list()).length).toBe(1);
   });
@@ -387,15 +387,8 @@ describe.concurrent('saving to S3', () => {
     // Retention runs only after a new manifest is committed, and keeps the newest.
     await r.call('config', 'set', 'snapshot_keep', '2');
     expect(await r.save()).toBe('OK');
-    await waitFor(async () => (await directBackend(url, env).list()).length === 2);
+    await until(async () => (await directBackend(url, env).list()).length === 2, 'two committed snapshots', 10000);
     expect((await directBackend(url, env).list()).map((m) => m.seq)).toEqual([5, 4]);
   });
 });
 
-async function waitFor(pred: () => Promise<boolean>, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

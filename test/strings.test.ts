@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
 import Redis5 from 'ioredis5';
 import { createClient } from 'redis';
-import { RawClient, redisCli, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, redisCli, startServer, until, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 let r: Redis; // ioredis v6, RESP3
@@ -31,14 +31,6 @@ afterAll(async () => {
 });
 
 /** Poll until cond() holds or the deadline passes. */
-async function eventually(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met before the deadline');
-    await new Promise((res) => setTimeout(res, 5));
-  }
-}
-
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 describe('GET and SET', () => {
@@ -113,7 +105,7 @@ describe('GET and SET', () => {
     await r.set('e4', 'w'); // a plain SET drops the TTL
     await r.setex('e5', 100, 'v');
     expect(await r.get('e5')).toBe('v');
-    await eventually(async () => (await r.get('e1')) === null && (await r.get('e2')) === null && (await r.get('e3')) === null);
+    await until(async () => (await r.get('e1')) === null && (await r.get('e2')) === null && (await r.get('e3')) === null);
     expect(await r.get('e4')).toBe('w');
   });
 
@@ -123,7 +115,7 @@ describe('GET and SET', () => {
     await r.set('at2', 'v', 'EXAT', Math.floor(Date.now() / 1000) + 100);
     expect(await r.get('at2')).toBe('v');
     await r.set('at3', 'v', 'PXAT', Date.now() + 60);
-    await eventually(async () => (await r.get('at3')) === null);
+    await until(async () => (await r.get('at3')) === null);
   });
 
   it('GETEX sets, removes or leaves the TTL', async () => {
@@ -135,7 +127,7 @@ describe('GET and SET', () => {
     // Set after the PERSIST with the same TTL: once it is gone, gx2's old TTL has passed too.
     await r.set('gx-control', 'c', 'PX', 300);
     expect(await r5.call('GETEX', 'gx2')).toBe('two');
-    await eventually(async () => (await r.get('gx1')) === null && (await r.get('gx-control')) === null);
+    await until(async () => (await r.get('gx1')) === null && (await r.get('gx-control')) === null);
     expect(await r.get('gx2')).toBe('two');
     await r.set('gx3', 'three');
     expect(await r.call('GETEX', 'gx3', 'PXAT', String(Date.now() - 10))).toBe('three');
@@ -247,7 +239,7 @@ describe('INCR family', () => {
   it('keeps the TTL of the key it increments', async () => {
     await r.set('cttl', '5', 'PX', 300);
     expect(await r.incr('cttl')).toBe(6);
-    await eventually(async () => (await r.get('cttl')) === null);
+    await until(async () => (await r.get('cttl')) === null);
   });
 
   it('INCRBYFLOAT prints what Redis prints (long double, %.17Lf)', async () => {

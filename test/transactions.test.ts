@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Redis as Redis5 } from 'ioredis5';
 import { createClient } from 'redis';
-import { RawClient, resp, redisCli, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, resp, until, redisCli, startServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 const available = new Set<string>();
@@ -46,14 +46,6 @@ async function raw(proto: 2 | 3 = 2): Promise<RawClient> {
 
 async function expectRead(c: RawClient, want: string): Promise<void> {
   expect(await c.read(want.length)).toBe(want);
-}
-
-async function until(pred: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('MULTI / EXEC / DISCARD', () => {

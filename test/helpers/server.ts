@@ -116,6 +116,15 @@ export function redisCli(port: number, args: string[], input?: string): Promise<
   });
 }
 
+/** Poll `pred` until it holds; fail naming `what` after `ms` (for state that has no event to await). */
+export async function until(pred: () => Promise<boolean>, what = 'condition', ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** A RESP request (array of bulk strings) for raw-socket tests; args are latin1. */
 export const resp = (...args: string[]): string =>
   `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
