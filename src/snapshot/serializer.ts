@@ -29,8 +29,17 @@ import type { Value } from '../types/value.js';
 
 /** Items per collection piece. */
 export const PIECE_ITEMS = 1024;
-/** Longest the walker runs before yielding to the event loop. */
-const SLICE_MS = 3;
+/**
+ * How long the walker runs before yielding to the event loop. Under load it
+ * takes a share of the time the loop spent serving clients since its last
+ * slice, so a request waits for at most about that much more (the GET p99
+ * target during a snapshot is 2x); with nothing else to do, it runs longer.
+ */
+const SLICE_SHARE = 0.5;
+const SLICE_MIN_MS = 0.25;
+const SLICE_MAX_MS = 2;
+/** A gap this short means the loop had nothing else to do. */
+const IDLE_GAP_MS = 0.1;
 
 let lastEpoch = 0;
 
@@ -71,6 +80,8 @@ export class SnapshotJob {
   /** Large collections being written; drained before the walk goes on, so their before-images stay few. */
   private open: OpenValue[] = [];
   private scheduled = false;
+  /** When the last slice ended (performance.now()). */
+  private sliceEnd = 0;
   private wanted = true;
   private finished = false;
   private cancelled = false;
@@ -197,12 +208,15 @@ export class SnapshotJob {
 
   /** Walk a slice of the keyspace. */
   private step(): void {
-    const deadline = performance.now() + SLICE_MS;
+    const now = performance.now();
+    const gap = now - this.sliceEnd;
+    const deadline = now + (gap < IDLE_GAP_MS ? SLICE_MAX_MS : Math.min(SLICE_MAX_MS, Math.max(SLICE_MIN_MS, gap * SLICE_SHARE)));
     let n = 0;
     while (this.wanted && !this.cancelled) {
       if ((++n & 31) === 0 && performance.now() >= deadline) break;
       if (this.open.length > 0) {
         this.nextPiece();
+        n |= 31; // a piece is a thousand items: look at the clock after each
         continue;
       }
       const c = this.cur;
@@ -238,6 +252,7 @@ export class SnapshotJob {
       }
       this.cur = { cap, seg, entries: seg.m.entries() };
     }
+    this.sliceEnd = performance.now();
     if (this.wanted) this.schedule();
   }
 
