@@ -7,6 +7,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { Keyspace } from '../src/keyspace/keyspace.js';
 import { SnapshotJob } from '../src/snapshot/serializer.js';
 import { SnapshotFormatError } from '../src/snapshot/format.js';
+import { HashValue } from '../src/types/hash.js';
+import { ListValue } from '../src/types/list.js';
+import { RedisSet } from '../src/types/set.js';
+import { SortedSet } from '../src/types/zset.js';
 import { canon, collect, logicalCopy, readAll, registerTestColl, TestColl, type Entry } from './helpers/snapshot.js';
 
 // Servers and big keyspaces on a shared 2-core machine: generous limits, event-driven waits.
@@ -114,31 +118,100 @@ describe('snapshot format', () => {
     }
   });
 
-  it('a write in the middle of a large collection finishes it first; other segments interleave', async () => {
+  it('writes to large collections being written go ahead at once; the snapshot still holds them as they were', async () => {
     const ks = new Keyspace(1);
     const db = ks.dbs[0];
-    const big = new TestColl(Array.from({ length: 400_000 }, (_, i) => `item${i}`));
-    db.set('big', big);
-    for (let i = 0; i < 2000; i++) db.set(`s${i}`, `v${i}`);
+    const N = 100_000;
+    const h = new HashValue();
+    const st = new RedisSet();
+    const z = new SortedSet();
+    const l = new ListValue();
+    for (let i = 0; i < N; i++) {
+      h.set(`f${i}`, `v${i}`);
+      st.add(`m${i}`);
+      z.set(`z${i}`, i % 2 ? i : -i / 3);
+      l.pushTail(`e${i}`);
+    }
+    db.set('h', h);
+    db.set('s', st);
+    db.set('z', z);
+    db.set('l', l);
+    db.set('t', new TestColl(Array.from({ length: N }, (_, i) => `t${i}`)));
+    for (let i = 0; i < 2000; i++) db.set(`k${i}`, `v${i}`);
     const job = new SnapshotJob(ks, { serverId: 'test', seq: 1 });
     const want = logicalCopy(ks, job.startedAt);
     const chunks: Buffer[] = [];
     const reading = (async () => {
       for await (const c of job.stream) chunks.push(c as Buffer);
     })();
-    let tries = 0;
-    while (!job.midCollection && tries++ < 100_000) await new Promise((r) => setImmediate(r));
+    // One round of writes to every big value; none may write the value out
+    // first (each is 1-3 MB in the snapshot, a round must add far less).
+    let round = 0;
+    const writeRound = (): void => {
+      const r = round++;
+      const before = job.bytes;
+      const hh = db.getForWrite('h') as HashValue | undefined;
+      if (hh !== undefined) {
+        // Members the walk has already passed, members it has not, new ones, deleted ones.
+        for (let i = 0; i < 20; i++) hh.set(`f${(r * 20 + i) % N}`, `changed${r}`);
+        hh.delete(`f${N - 1 - r}`);
+        hh.set(`new${r}`, 'x');
+        hh.delete(`new${r - 1}`);
+        db.modified('h');
+      }
+      const ss = db.getForWrite('s') as RedisSet | undefined;
+      if (ss !== undefined) {
+        ss.delete(`m${r}`);
+        ss.delete(`m${N - 1 - r}`);
+        ss.add(`added${r}`);
+        ss.add(`m${r}`); // deleted and back: still written once, as it was
+        db.modified('s');
+      }
+      const zz = db.getForWrite('z') as SortedSet | undefined;
+      if (zz !== undefined) {
+        zz.set(`z${r}`, 1e9 + r);
+        zz.delete(`z${N - 1 - r}`);
+        zz.set(`znew${r}`, r);
+        db.modified('z');
+      }
+      const ll = db.getForWrite('l') as ListValue | undefined;
+      if (ll !== undefined) {
+        ll.popHead();
+        ll.pushTail(`pushed${r}`);
+        ll.setAt(5, `set${r}`);
+        db.modified('l');
+      }
+      const tt = db.getForWrite('t') as TestColl | undefined;
+      if (tt !== undefined) {
+        tt.items.push(`after${r}`);
+        tt.items[0] = `changed${r}`;
+        db.modified('t');
+      }
+      if (r === 3) db.delete('s');
+      if (r === 5) {
+        // RENAME: the same object under a new key, changed further below.
+        db.set('z2', db.peek('z')!);
+        db.delete('z');
+      }
+      if (r > 5) {
+        const z2 = db.getForWrite('z2') as SortedSet;
+        z2.set(`z${N - 2 - r}`, -1);
+        db.modified('z2');
+      }
+      expect(job.bytes - before, `round ${r}`).toBeLessThan(256 * 1024);
+    };
+    writeRound();
+    // Each value's first two pieces are out; the rest is still to come.
     expect(job.midCollection).toBe(true);
-    // Other segments first (their records interleave with the open value's pieces)...
-    for (let i = 0; i < 2000; i += 3) db.set(`s${i}`, 'changed');
-    db.set('created', 'late');
-    // ...then the value being written itself.
-    (db.getForWrite('big') as TestColl).items.push('after');
-    db.modified('big');
-    db.delete('big');
-    expect(job.midCollection).toBe(false);
+    while (job.footer === null) {
+      writeRound();
+      await new Promise((r) => setImmediate(r));
+    }
     await reading;
+    expect(round).toBeGreaterThan(10);
     expectSame(await readAll(Buffer.concat(chunks), 1), want);
+    // The values kept no before-images after the snapshot.
+    expect([h.undo, st.undo, z.undo]).toEqual([null, null, null]);
   });
 
   it('rejects bytes after the footer and a foreign file', async () => {

@@ -18,9 +18,14 @@ export interface ValueBuilder {
 
 export interface TypeCodec {
   type: Exclude<RedisType, 'string'>;
-  /** The value's contents, piece by piece. The caller drains the iterator before the value may change. */
-  pieces(v: CollectionValue, maxItems: number): Iterable<unknown[]>;
-  /** Rebuild a value from the pieces in the order written. */
+  /**
+   * The value's contents as of the iterator's first next(), piece by piece,
+   * even if the value changes between pieces (src/types/before-images.ts).
+   * Drain the iterator or call return(): an open one costs the value its
+   * before-images. A member may come twice, with the same value.
+   */
+  pieces(v: CollectionValue, maxItems: number): IterableIterator<unknown[]>;
+  /** Rebuild a value from the pieces in the order written (a repeated member overwrites itself). */
   builder(): ValueBuilder;
 }
 

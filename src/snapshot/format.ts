@@ -30,6 +30,8 @@ export const HEADER_MAGIC = 'damselfly-snapshot';
 export const FRAME_HEADER = 9;
 /** A frame is closed once its payload passes this size. */
 export const FRAME_TARGET = 64 * 1024;
+/** FrameEncoder's slab size: frames are carved out of it. */
+const SLAB = 1024 * 1024;
 /** Sanity bound: a length beyond this is damage, not a frame. */
 export const FRAME_MAX = 1024 * 1024 * 1024;
 
@@ -80,8 +82,16 @@ export function decodePiece(piece: unknown[]): unknown[] {
  * the running SHA-256 and offset let finish() write the footer.
  */
 export class FrameEncoder {
-  private buf = Buffer.allocUnsafe(FRAME_TARGET * 2);
-  private len = 0;
+  /**
+   * Frames are built in place in a slab, behind room for their 9-byte
+   * header, and emitted as views of it: no copy per frame, and one
+   * allocation per SLAB bytes (the slab is freed once its frames are written).
+   */
+  private buf = Buffer.allocUnsafe(SLAB);
+  /** Where the open frame starts in buf (its header). */
+  private fstart = 0;
+  /** Write position in buf: the open frame's payload is [fstart + FRAME_HEADER, len). */
+  private len = FRAME_HEADER;
   private readonly hash: Hash = createHash('sha256');
   /** Bytes emitted so far (magic included). */
   offset = 0;
@@ -97,10 +107,19 @@ export class FrameEncoder {
 
   private reserve(n: number): void {
     if (this.len + n > this.buf.length) {
-      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
-      this.buf.copy(nb, 0, 0, this.len);
+      // A new slab; the open frame moves to its start.
+      const open = this.len - this.fstart;
+      const nb = Buffer.allocUnsafe(Math.max(SLAB, 2 * (open + n)));
+      this.buf.copy(nb, 0, this.fstart, this.len);
       this.buf = nb;
+      this.fstart = 0;
+      this.len = open;
     }
+  }
+
+  /** The open frame's payload has reached its target size. */
+  private get full(): boolean {
+    return this.len - this.fstart >= FRAME_TARGET + FRAME_HEADER;
   }
 
   /**
@@ -119,7 +138,7 @@ export class FrameEncoder {
     p = writeBin(buf, p, value);
     this.len = p;
     this.records++;
-    if (this.len >= FRAME_TARGET) this.flush();
+    if (this.full) this.flush();
   }
 
   /** [REC_COLL, db, key, exp, type, piece, last] by hand (see addString). */
@@ -179,7 +198,7 @@ export class FrameEncoder {
     this.reserve(1);
     this.buf[this.len++] = last ? 0xc3 : 0xc2;
     this.records++;
-    if (this.len >= FRAME_TARGET) this.flush();
+    if (this.full) this.flush();
   }
 
   add(record: unknown[]): void {
@@ -189,16 +208,22 @@ export class FrameEncoder {
     b.copy(this.buf, this.len);
     this.len += b.length;
     this.records++;
-    if (this.len >= FRAME_TARGET) this.flush();
+    if (this.full) this.flush();
   }
 
   /** Close the current records frame, if any. */
   flush(): void {
-    if (this.len === 0) return;
-    const payload = Buffer.from(this.buf.subarray(0, this.len));
-    this.len = 0;
-    if (this.buf.length > FRAME_TARGET * 4) this.buf = Buffer.allocUnsafe(FRAME_TARGET * 2);
-    this.frame(KIND_RECORDS, payload);
+    const at = this.fstart;
+    if (this.len === at + FRAME_HEADER) return;
+    const f = this.buf.subarray(at, this.len);
+    f[0] = KIND_RECORDS;
+    f.writeUInt32LE(this.len - at - FRAME_HEADER, 1);
+    f.writeUInt32LE(crc32(f.subarray(FRAME_HEADER), crc32(f.subarray(0, 5))), 5);
+    this.fstart = this.len;
+    this.len += FRAME_HEADER;
+    this.reserve(0);
+    this.out(f);
+    this.frames++;
   }
 
   finish(keys: number[]): SnapshotFooter {

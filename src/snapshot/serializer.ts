@@ -13,10 +13,12 @@
  * stays unchanged; SWAPDB swaps table objects, which keep their hooks and
  * their db index at E.
  *
- * A large collection is written a piece at a time across slices; its segment
- * is marked written only when done, and a write that hits the segment in the
- * meantime finishes it synchronously first (the value has not changed yet:
- * every change goes through willMutate before it happens).
+ * A collection larger than one piece is written a piece at a time across
+ * slices without holding anything up: from the moment its first piece is
+ * taken, the value keeps before-images of what changes (or, for a list, is
+ * copied; see src/types/before-images.ts), so writers change it freely while
+ * the snapshot still writes it as it was at E. Its segment counts as written
+ * as soon as every key in it is written or open this way.
  */
 import { Readable } from 'node:stream';
 import { codecFor } from './codec.js';
@@ -27,8 +29,17 @@ import type { Value } from '../types/value.js';
 
 /** Items per collection piece. */
 export const PIECE_ITEMS = 1024;
-/** Longest the walker runs before yielding to the event loop. */
-const SLICE_MS = 3;
+/**
+ * How long the walker runs before yielding to the event loop. Under load it
+ * takes a share of the time the loop spent serving clients since its last
+ * slice, so a request waits for at most about that much more (the GET p99
+ * target during a snapshot is 2x); with nothing else to do, it runs longer.
+ */
+const SLICE_SHARE = 0.5;
+const SLICE_MIN_MS = 0.25;
+const SLICE_MAX_MS = 2;
+/** A gap this short means the loop had nothing else to do. */
+const IDLE_GAP_MS = 0.1;
 
 let lastEpoch = 0;
 
@@ -41,8 +52,14 @@ interface InSegment {
   cap: Captured;
   seg: Segment;
   entries: IterableIterator<[string, Value]>;
-  /** A large collection being written piece by piece. */
-  coll: { key: string; it: Iterator<unknown[]>; next: IteratorResult<unknown[]> } | null;
+}
+
+/** A collection whose first piece is written and whose rest is still to come. */
+interface OpenValue {
+  db: number;
+  key: string;
+  it: Iterator<unknown[]>;
+  next: IteratorResult<unknown[]>;
 }
 
 export class SnapshotJob {
@@ -60,7 +77,11 @@ export class SnapshotJob {
   private ti = 0;
   private slot = 0;
   private cur: InSegment | null = null;
+  /** Large collections being written; drained before the walk goes on, so their before-images stay few. */
+  private open: OpenValue[] = [];
   private scheduled = false;
+  /** When the last slice ended (performance.now()). */
+  private sliceEnd = 0;
   private wanted = true;
   private finished = false;
   private cancelled = false;
@@ -82,9 +103,9 @@ export class SnapshotJob {
     this.enc.start({ ...header, magic: 'damselfly-snapshot', version: 1, createdAt: this.startedAt, dbCount: this.caps.length });
   }
 
-  /** The walker is part way through a large collection (tests use it to aim writes). */
+  /** A large collection is open: its first piece written, the rest to come (tests aim writes with it). */
   get midCollection(): boolean {
-    return this.cur !== null && this.cur.coll !== null;
+    return this.open.length > 0;
   }
 
   /** Bytes produced so far. */
@@ -106,6 +127,7 @@ export class SnapshotJob {
     if (this.cancelled) return;
     this.cancelled = true;
     this.release();
+    this.closeOpen();
     this.stream.destroy(err);
   }
 
@@ -132,27 +154,19 @@ export class SnapshotJob {
     if (this.cur !== null && this.cur.seg === seg) {
       const c = this.cur;
       this.cur = null;
-      if (c.coll !== null) this.drainColl(c.cap.db, c);
-      this.writeRest(c);
+      for (;;) {
+        const r = c.entries.next();
+        if (r.done) break;
+        this.writeKey(cap.db, seg, r.value[0], r.value[1]);
+      }
     } else {
-      for (const [k, v] of seg.m) this.writeKey(cap.db, seg, k, v, true);
+      for (const [k, v] of seg.m) this.writeKey(cap.db, seg, k, v);
     }
     seg.snapEpoch = this.epoch;
   }
 
-  private writeRest(c: InSegment): void {
-    for (;;) {
-      const r = c.entries.next();
-      if (r.done) break;
-      this.writeKey(c.cap.db, c.seg, r.value[0], r.value[1], true);
-    }
-  }
-
-  /**
-   * Write one key. A collection larger than one piece is left open in
-   * this.cur.coll when `whole` is false (the walker continues it later).
-   */
-  private writeKey(db: number, seg: Segment, key: string, v: Value, whole: boolean): void {
+  /** Write one key; a collection larger than one piece stays open (see OpenValue). */
+  private writeKey(db: number, seg: Segment, key: string, v: Value): void {
     let exp: number | null = null;
     if (seg.exp !== null) {
       const at = seg.exp.get(key);
@@ -168,51 +182,51 @@ export class SnapshotJob {
       this.enc.addString(db, key, exp, v);
       return;
     }
-    const it = codecFor(v.type).pieces(v, PIECE_ITEMS)[Symbol.iterator]();
+    // The first next() fixes the value's contents as of now (before-images).
+    const it = codecFor(v.type).pieces(v, PIECE_ITEMS);
     const first = it.next();
     const next = first.done ? first : it.next();
     this.enc.addCollStart(db, key, exp, v.type, first.done ? [] : first.value, next.done === true);
-    if (next.done) return;
-    const coll = { key, it, next };
-    if (whole) {
-      const tmp: InSegment = { cap: this.caps[0], seg, entries: [][Symbol.iterator](), coll };
-      this.drainColl(db, tmp);
-    } else {
-      this.cur!.coll = coll;
-    }
+    if (!next.done) this.open.push({ db, key, it, next });
   }
 
-  private drainColl(db: number, c: InSegment): void {
-    while (c.coll !== null) this.pieceOf(db, c);
+  /** Write the next piece of the oldest open collection. */
+  private nextPiece(): void {
+    const o = this.open[0];
+    const piece = o.next.value as unknown[];
+    o.next = o.it.next();
+    const last = o.next.done === true;
+    this.enc.addPiece(o.db, o.key, piece, last);
+    if (last) this.open.shift();
   }
 
-  /** Write the next piece of c's open collection. */
-  private pieceOf(db: number, c: InSegment): void {
-    const coll = c.coll!;
-    const piece = coll.next.value as unknown[];
-    coll.next = coll.it.next();
-    this.enc.addPiece(db, coll.key, piece, coll.next.done === true);
-    if (coll.next.done) c.coll = null;
+  /** Release the before-images of collections left open (cancel). */
+  private closeOpen(): void {
+    for (const o of this.open) o.it.return?.();
+    this.open = [];
   }
 
   /** Walk a slice of the keyspace. */
   private step(): void {
-    const deadline = performance.now() + SLICE_MS;
+    const now = performance.now();
+    const gap = now - this.sliceEnd;
+    const deadline = now + (gap < IDLE_GAP_MS ? SLICE_MAX_MS : Math.min(SLICE_MAX_MS, Math.max(SLICE_MIN_MS, gap * SLICE_SHARE)));
     let n = 0;
     while (this.wanted && !this.cancelled) {
       if ((++n & 31) === 0 && performance.now() >= deadline) break;
+      if (this.open.length > 0) {
+        this.nextPiece();
+        n |= 31; // a piece is a thousand items: look at the clock after each
+        continue;
+      }
       const c = this.cur;
       if (c !== null) {
-        if (c.coll !== null) {
-          this.pieceOf(c.cap.db, c);
-          continue;
-        }
         const r = c.entries.next();
         if (r.done) {
           c.seg.snapEpoch = this.epoch;
           this.cur = null;
         } else {
-          this.writeKey(c.cap.db, c.seg, r.value[0], r.value[1], false);
+          this.writeKey(c.cap.db, c.seg, r.value[0], r.value[1]);
         }
         continue;
       }
@@ -236,8 +250,9 @@ export class SnapshotJob {
         seg.snapEpoch = this.epoch;
         continue;
       }
-      this.cur = { cap, seg, entries: seg.m.entries(), coll: null };
+      this.cur = { cap, seg, entries: seg.m.entries() };
     }
+    this.sliceEnd = performance.now();
     if (this.wanted) this.schedule();
   }
 

@@ -7,6 +7,7 @@ import type { CollectionValue } from './value.js';
 import { getInt } from '../config/params.js';
 import { registerCodec } from '../snapshot/codec.js';
 import { defineAliased } from './list.js';
+import { piecesAtStart, recordBefore, type BeforeImages } from './before-images.js';
 
 /** The two limits, read once per change: HSET is hot and a config lookup is not free. */
 let limits: { entries: number; value: number } | null = null;
@@ -24,10 +25,12 @@ interface ScanCursor {
   it: IterableIterator<[string, string]>;
 }
 
-export class HashValue implements CollectionValue {
+export class HashValue implements CollectionValue, BeforeImages<string> {
   readonly type = 'hash' as const;
   readonly m = new Map<string, string>();
   big = false;
+  /** Before-images while a snapshot writes this hash (before-images.ts). */
+  undo: Map<string, string | undefined> | null = null;
   private scans: ScanCursor[] | null = null;
 
   encoding(): string {
@@ -64,6 +67,7 @@ export class HashValue implements CollectionValue {
   /** Set a field; true if it was new. */
   set(f: string, v: string): boolean {
     const m = this.m;
+    if (this.undo !== null) recordBefore(this, f, m.get(f));
     const had = m.size;
     m.set(f, v);
     if (!this.big) {
@@ -74,6 +78,7 @@ export class HashValue implements CollectionValue {
   }
 
   delete(f: string): boolean {
+    if (this.undo !== null) recordBefore(this, f, this.m.get(f));
     return this.m.delete(f);
   }
 
@@ -116,18 +121,9 @@ export class HashValue implements CollectionValue {
 
 registerCodec({
   type: 'hash',
-  *pieces(v, maxItems) {
+  pieces(v, maxItems) {
     const h = v as HashValue;
-    let piece: string[] = [];
-    const per = Math.max(2, maxItems - (maxItems % 2));
-    for (const [f, val] of h.m) {
-      piece.push(f, val);
-      if (piece.length >= per) {
-        yield piece;
-        piece = [];
-      }
-    }
-    if (piece.length > 0) yield piece;
+    return piecesAtStart(h, h.m, Math.max(2, maxItems - (maxItems % 2)), true);
   },
   builder() {
     const h = new HashValue();

@@ -66,8 +66,13 @@ export class ListValue implements CollectionValue {
   }
 
   clone(): ListValue {
-    const c = new ListValue(this.len);
-    for (let i = 0; i < this.len; i++) c.pushTail(this.at(i));
+    // The ring as it is: one array copy, fast enough to take synchronously
+    // for a snapshot (a few ms per million elements).
+    const c = new ListValue(1);
+    c.buf = this.buf.slice();
+    c.head = this.head;
+    c.len = this.len;
+    c.mask = this.mask;
     return c;
   }
 
@@ -210,7 +215,9 @@ export class ListValue implements CollectionValue {
 registerCodec({
   type: 'list',
   *pieces(v, maxItems) {
-    const l = v as ListValue;
+    // Positions shift under pushes and pops, so a list has no before-images:
+    // one that spans several pieces is copied when the walk starts instead.
+    const l = (v as ListValue).size > maxItems ? (v as ListValue).clone() : (v as ListValue);
     for (let i = 0; i < l.size; i += maxItems) yield l.range(i, Math.min(l.size, i + maxItems) - 1);
   },
   builder() {

@@ -8,6 +8,7 @@
 import { defineParam, getInt } from '../config/params.js';
 import { registerCodec } from '../snapshot/codec.js';
 import type { CollectionValue } from './value.js';
+import { piecesAtStart, recordBefore, type BeforeImages } from './before-images.js';
 import { parseInt64 } from '../protocol/errors.js';
 
 defineParam({
@@ -32,7 +33,7 @@ export function isIntsetMember(s: string): boolean {
   return s.length <= 20 && parseInt64(s) !== null;
 }
 
-export class RedisSet implements CollectionValue {
+export class RedisSet implements CollectionValue, BeforeImages<number> {
   readonly type = 'set' as const;
   /**
    * Members in a dense array plus member -> position, so SPOP and
@@ -43,6 +44,8 @@ export class RedisSet implements CollectionValue {
   private readonly arr: string[] = [];
   /** Still an intset as Redis would keep it. */
   private intset = true;
+  /** Before-images while a snapshot writes this set (before-images.ts): member -> its position if it existed. */
+  undo: Map<string, number | undefined> | null = null;
 
   get size(): number {
     return this.arr.length;
@@ -58,6 +61,7 @@ export class RedisSet implements CollectionValue {
 
   add(s: string): boolean {
     if (this.pos.has(s)) return false;
+    if (this.undo !== null) recordBefore(this, s, undefined);
     if (this.intset && (!isIntsetMember(s) || this.arr.length + 1 > maxIntsetEntries())) this.intset = false;
     this.pos.set(s, this.arr.length);
     this.arr.push(s);
@@ -67,6 +71,7 @@ export class RedisSet implements CollectionValue {
   delete(s: string): boolean {
     const i = this.pos.get(s);
     if (i === undefined) return false;
+    if (this.undo !== null) recordBefore(this, s, i);
     this.pos.delete(s);
     const last = this.arr.pop()!;
     if (i < this.arr.length) {
@@ -94,6 +99,11 @@ export class RedisSet implements CollectionValue {
   /** A uniformly random member (the set must not be empty). */
   random(): string {
     return this.arr[Math.floor(Math.random() * this.arr.length)];
+  }
+
+  /** Members as of the first next(), in pieces, while the set keeps changing (snapshots). */
+  piecesAtStart(per: number): Generator<unknown[], void, undefined> {
+    return piecesAtStart(this, this.pos, per, false);
   }
 
   clone(): RedisSet {
@@ -136,16 +146,8 @@ export function randomMember(m: Set<string>): string {
 
 registerCodec({
   type: 'set',
-  *pieces(v, maxItems) {
-    let piece: unknown[] = [];
-    for (const s of (v as RedisSet).values()) {
-      piece.push(s);
-      if (piece.length >= maxItems) {
-        yield piece;
-        piece = [];
-      }
-    }
-    if (piece.length > 0) yield piece;
+  pieces(v, maxItems) {
+    return (v as RedisSet).piecesAtStart(maxItems);
   },
   builder() {
     const s = new RedisSet();

@@ -9,6 +9,7 @@
 import { defineParam, getInt, paramByName, setParam } from '../config/params.js';
 import { registerCodec } from '../snapshot/codec.js';
 import type { CollectionValue } from './value.js';
+import { piecesAtStart, recordBefore, type BeforeImages } from './before-images.js';
 import { OrderTree, type Entry } from './ordertree.js';
 import { type LexRange, type ScoreRange, gteMin, lexGteMin, lexLteMax, lexRangeEmpty, lteMax, scoreRangeEmpty } from './zrange.js';
 
@@ -83,12 +84,14 @@ function maxValue(): number {
 
 export const ZSET_NAN_ERR = 'ERR resulting score is not a number (NaN)';
 
-export class SortedSet implements CollectionValue {
+export class SortedSet implements CollectionValue, BeforeImages<number> {
   readonly type = 'zset' as const;
   readonly dict = new Map<string, number>();
   readonly tree = new OrderTree();
   /** Grew past the listpack limits (Redis never converts back on its own). */
   private big = false;
+  /** Before-images while a snapshot writes this zset (before-images.ts): member -> score. */
+  undo: Map<string, number | undefined> | null = null;
 
   /** A new empty zset; `firstMember` decides the initial encoding as ZADD does. */
   constructor(firstMemberLen = 0) {
@@ -110,6 +113,7 @@ export class SortedSet implements CollectionValue {
   /** Insert or update; returns true if member was new. */
   set(member: string, score: number): boolean {
     const cur = this.dict.get(member);
+    if (this.undo !== null) recordBefore(this, member, cur);
     if (cur === undefined) {
       this.dict.set(member, score);
       this.tree.insert(score, member);
@@ -127,6 +131,7 @@ export class SortedSet implements CollectionValue {
   delete(member: string): boolean {
     const cur = this.dict.get(member);
     if (cur === undefined) return false;
+    if (this.undo !== null) recordBefore(this, member, cur);
     this.dict.delete(member);
     this.tree.delete(cur, member);
     return true;
@@ -211,18 +216,11 @@ export class SortedSet implements CollectionValue {
 
 registerCodec({
   type: 'zset',
-  *pieces(v, maxItems) {
+  pieces(v, maxItems) {
+    // From the member -> score Map, which (unlike the tree) may change
+    // under an open iterator; the builder does not need order.
     const z = v as SortedSet;
-    let piece: unknown[] = [];
-    const per = Math.max(2, maxItems - (maxItems % 2));
-    for (const n of z.entries()) {
-      piece.push(n.member, n.score);
-      if (piece.length >= per) {
-        yield piece;
-        piece = [];
-      }
-    }
-    if (piece.length > 0) yield piece;
+    return piecesAtStart(z, z.dict, Math.max(2, maxItems - (maxItems % 2)), true);
   },
   builder() {
     const z = new SortedSet();
