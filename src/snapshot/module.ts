@@ -12,7 +12,7 @@ import type { Server } from '../server/server.js';
 import { selectBackend } from './boot.js';
 import { listProblemSeqs, safeBoot } from './safe-boot.js';
 import { fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
-import { parseSaveRules, persistence, Persistence, setPersistence } from './snapshotter.js';
+import { parseSaveRules, persistence, Persistence, savingConfigured, setPersistence } from './snapshotter.js';
 
 defineParam({
   name: 'save',
@@ -62,16 +62,13 @@ function rescheduleCron(): void {
   const expr = getString('snapshot_cron').trim();
   if (p === null || expr === '') return;
   cronJob = new Cron(expr, { protect: true }, () => {
-    if (p.inProgress || p.loading.active) return;
+    if (p.inProgress || p.loading.active || p.server.loading) return;
     p.start('snapshot_cron').catch(() => {});
   });
   log.info({ cron: expr, next: cronJob.nextRun()?.toISOString() }, 'snapshot schedule set');
 }
 
-/** Save rules or a cron schedule are configured: shutdown saves by default. */
-export function savingConfigured(): boolean {
-  return (parseSaveRules(getString('save'))?.length ?? 0) > 0 || getString('snapshot_cron').trim() !== '';
-}
+export { savingConfigured };
 
 bootSteps.push(async (server: Server) => {
   const backend = selectBackend(getString('dir'));
@@ -132,7 +129,7 @@ shutdownSteps.push(async (_server, opts) => {
   log.info('saving the final snapshot before exiting');
   await p.idle();
   try {
-    await p.start('shutdown');
+    await p.start('shutdown', 'internal');
   } catch (e) {
     log.error({ err: e }, 'error trying to save the DB, can\'t exit');
     throw e;
