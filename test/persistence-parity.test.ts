@@ -172,6 +172,27 @@ describe('SAVE and the save status', () => {
   });
 });
 
+describe('SAVE runs in the foreground for other clients', () => {
+  it('during a SAVE another client sees no bgsave in progress, and its BGSAVE waits for the SAVE instead of failing', async () => {
+    const s = await start(['--save', '', '--enable-debug-command', 'yes']);
+    const c = client(s.port);
+    expect(await c.call('DEBUG', 'POPULATE', '500000')).toBe('OK');
+    const saver = client(s.port);
+    const saved = saver.save();
+    let info = '';
+    for (const deadline = Date.now() + 30_000; ; ) {
+      info = await c.info('persistence');
+      if (Number(infoField(info, 'current_save_keys_total')) > 0) break;
+      if (Date.now() > deadline) throw new Error('never saw the SAVE running');
+    }
+    expect(infoField(info, 'rdb_bgsave_in_progress')).toBe('0');
+    expect(infoField(info, 'rdb_current_bgsave_time_sec')).toBe('-1');
+    expect(await c.bgsave()).toBe('Background saving started');
+    expect(await saved).toBe('OK');
+    await until(async () => manifests(s.dir).length === 2, 'the BGSAVE after the SAVE', 60_000);
+  });
+});
+
 describe('DEBUG RELOAD', () => {
   const flags = ['--save', '', '--enable-debug-command', 'yes'];
 

@@ -59,29 +59,56 @@ function get(): Persistence {
   return p;
 }
 
+const answerError = (msg: string): Answer => (r) => r.error(msg);
+
+/**
+ * SAVE or BGSAVE while a foreground save runs (another client's SAVE,
+ * FLUSHALL's): Redis would have kept this client waiting until that save
+ * was over, then run the command; so do we.
+ */
+function afterForeground(ctx: CommandContext, p: Persistence, run: () => Answer | Promise<Answer>): void {
+  replyLater(
+    ctx,
+    p.foregroundDone().then(() => {
+      if (p.inProgress) return answerError(IN_PROGRESS);
+      if (fenced()) return answerError(fenceMessage());
+      return run();
+    }),
+  );
+}
+
+/** A failed SAVE answers -ERR but leaves rdb_last_bgsave_status (and MISCONF) alone, as Redis's rdbSave. */
+function save(p: Persistence): Promise<Answer> {
+  return p.start('SAVE', 'save').then(
+    () => (r) => r.ok(),
+    () => answerError('ERR'),
+  );
+}
+
+function bgsave(p: Persistence): Answer {
+  p.start('BGSAVE');
+  return (r) => r.simple('Background saving started');
+}
+
 register(
   cmd('save', 1, 'admin noscript no_multi', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Synchronously saves the database(s) to disk.' }, (ctx) => {
     const p = get();
-    if (p.inProgress) throw new ReplyError(IN_PROGRESS);
-    // A failed SAVE answers -ERR but leaves rdb_last_bgsave_status (and MISCONF) alone, as Redis's rdbSave.
-    const done = p.start('SAVE', 'save');
-    replyLater(ctx, done.then(
-      () => (r) => r.ok(),
-      () => (r) => r.error('ERR'),
-    ));
+    if (p.backgroundInProgress) throw new ReplyError(IN_PROGRESS);
+    if (p.inProgress) return afterForeground(ctx, p, () => save(p));
+    replyLater(ctx, save(p));
   }),
   cmd('bgsave', -1, 'admin noscript', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Asynchronously saves the database(s) to disk.', args: [{ name: 'schedule', type: 'pure-token', token: 'SCHEDULE', optional: true }] }, (ctx, args) => {
     if (args.length > 2 || (args.length === 2 && args[1].toLowerCase() !== 'schedule')) throw new ReplyError(ERR.syntax);
     const p = get();
-    if (p.inProgress) throw new ReplyError(IN_PROGRESS);
+    if (p.backgroundInProgress) throw new ReplyError(IN_PROGRESS);
     if (ctx.client.inExec) {
       // Redis never starts a save in the middle of EXEC: it runs from cron.
       p.scheduled = true;
       ctx.r.simple('Background saving scheduled');
       return;
     }
-    p.start('BGSAVE');
-    ctx.r.simple('Background saving started');
+    if (p.inProgress) return afterForeground(ctx, p, () => bgsave(p));
+    bgsave(p)(ctx.r);
   }),
   cmd('lastsave', 1, 'loading stale fast', NO_KEYS, 'admin fast dangerous', { ...G, summary: 'Returns the Unix timestamp of the last successful save to disk.' }, (ctx) => {
     const p = persistence();

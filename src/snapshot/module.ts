@@ -140,6 +140,7 @@ registerInfoSection('persistence', 'Persistence', (server) => {
   const p = persistence();
   const loading = server.loading || (p?.loading.active ?? false);
   const job = p?.job ?? null;
+  const bg = p?.backgroundInProgress ? job : null;
   const now = Date.now();
   const f: [string, string | number][] = [
     ['loading', loading ? 1 : 0],
@@ -153,11 +154,12 @@ registerInfoSection('persistence', 'Persistence', (server) => {
   ];
   f.push(
     ['rdb_changes_since_last_save', server.ks.dirty],
-    ['rdb_bgsave_in_progress', job ? 1 : 0],
+    // A foreground save (SAVE, FLUSHALL's) is no bgsave, as in Redis.
+    ['rdb_bgsave_in_progress', bg ? 1 : 0],
     ['rdb_last_save_time', p?.lastSave ?? Math.floor(server.stats.startTime / 1000)],
     ['rdb_last_bgsave_status', p === null || p.lastStatusOk ? 'ok' : 'err'],
     ['rdb_last_bgsave_time_sec', p?.lastBgsaveTimeSec ?? -1],
-    ['rdb_current_bgsave_time_sec', job ? Math.floor((now - job.startedAt) / 1000) : -1],
+    ['rdb_current_bgsave_time_sec', bg ? Math.floor((now - bg.startedAt) / 1000) : -1],
     ['rdb_saves', p?.saves ?? 0],
     ['rdb_last_cow_size', 0],
     ['rdb_last_load_keys_expired', p?.loading.expired ?? 0],

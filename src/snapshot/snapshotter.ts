@@ -94,6 +94,21 @@ export class Persistence {
     return this.running !== null;
   }
 
+  /** The running save is a background one (BGSAVE, save rule, cron): what Redis calls a bgsave in progress. */
+  get backgroundInProgress(): boolean {
+    return this.current !== null && this.current.kind === 'background';
+  }
+
+  /** The running save is one Redis would run in the foreground (SAVE, FLUSHALL's, DEBUG RELOAD's, SHUTDOWN's). */
+  get foregroundInProgress(): boolean {
+    return this.current !== null && this.current.kind !== 'background';
+  }
+
+  /** Resolves once no foreground save runs (a client Redis would have kept waiting goes on then). */
+  async foregroundDone(): Promise<void> {
+    while (this.foregroundInProgress) await this.idle();
+  }
+
   /** True when writes must be refused after a failed save (Redis's rule). */
   private updateMisconf(): void {
     const denied = !this.lastStatusOk && getBool('stop-writes-on-bgsave-error') && (parseSaveRules(getString('save'))?.length ?? 0) + (getString('snapshot_cron') ? 1 : 0) > 0;
