@@ -145,6 +145,9 @@ export class Persistence {
     const run = async (): Promise<Manifest> => {
       const writer = await this.backend.create(id);
       try {
+        // Cancelled before a reader was attached: a backend that pipes the
+        // stream (S3) would never see the error, so stop here.
+        if (cur.cancelled !== null) throw cur.cancelled;
         const { size, etag } = await writer.upload(job.stream);
         const footer = job.footer;
         if (footer === null) throw new Error('snapshot stream ended before its footer');
