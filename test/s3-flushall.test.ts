@@ -65,3 +65,19 @@ it('FLUSHALL cancels a BGSAVE to S3, commits only the empty dataset, and a resta
   const second = await start(loc.url, []);
   expect(await second.r.dbsize()).toBe(0);
 });
+
+it('FLUSHALL cancels a BGSAVE to S3 in the middle of its upload; nothing of it is committed', async () => {
+  const loc = await freshLocation(env, directClient(env));
+  const { s, r } = await start(loc.url, ['--save', '3600 1', '--enable-debug-command', 'yes']);
+  expect(await r.call('DEBUG', 'POPULATE', '400000', 'key', '64')).toBe('OK');
+  expect(await r.bgsave()).toBe('Background saving started');
+  for (const deadline = Date.now() + 60_000; ; ) {
+    const f = await infoFields(r);
+    if (f === null || Number(f.current_save_keys_processed) > 0) break;
+    if (Date.now() > deadline) throw new Error('the BGSAVE never got going');
+  }
+  expect(await r.flushall()).toBe('OK');
+  const list = await directBackend(loc.url, env).list();
+  expect(list.map((m) => [m.seq, m.keys.reduce((a, b) => a + b, 0)])).toEqual([[2, 0]]);
+  expect(s.logs.some((l) => l.msg === 'snapshot cancelled')).toBe(true);
+});
