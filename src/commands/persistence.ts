@@ -7,7 +7,9 @@
  * point-in-time), so its content and the reply are what Redis gives, and
  * other clients keep being served meanwhile. A write by another client
  * during that time is simply after the snapshot, as if it had come right
- * after Redis's SAVE returned.
+ * after Redis's SAVE returned. What Redis clients could observe is kept:
+ * another client's SAVE or BGSAVE waits for it (instead of failing with
+ * "already in progress") and INFO shows no bgsave in progress.
  */
 import { register } from './registry.js';
 import { cmd, NO_KEYS } from './spec.js';
@@ -49,6 +51,7 @@ export function flushAllAndReply(ctx: CommandContext): void {
   }
   replyLater(ctx, pending.then(() => (r) => r.ok()));
 }
+
 const IN_PROGRESS = 'ERR Background save already in progress';
 
 function get(): Persistence {
