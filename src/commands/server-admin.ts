@@ -12,6 +12,7 @@ import type { CommandContext } from '../server/context.js';
 import { infoText } from '../server/info.js';
 import { resetInfoStats } from './server-info.js';
 import { debugCommand } from './debug.js';
+import { flushAllAndReply } from './persistence.js';
 import { memoryCommand } from './memory.js';
 import { monitorCommand } from './monitor.js';
 import { shutdown } from '../server/lifecycle.js';
@@ -197,7 +198,7 @@ register(
   cmd('flushall', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Removes all keys from all databases.' }, (ctx, args) => {
     flushArgs(args, 1);
     ctx.ks.flushAll();
-    ctx.r.ok();
+    flushAllAndReply(ctx);
   }),
   cmd('flushdb', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Remove all keys from the current database.' }, (ctx, args) => {
     flushArgs(args, 1);

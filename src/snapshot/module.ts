@@ -12,7 +12,7 @@ import type { Server } from '../server/server.js';
 import { selectBackend } from './boot.js';
 import { listProblemSeqs, safeBoot } from './safe-boot.js';
 import { fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
-import { parseSaveRules, persistence, Persistence, setPersistence } from './snapshotter.js';
+import { parseSaveRules, persistence, Persistence, savingConfigured, setPersistence } from './snapshotter.js';
 
 defineParam({
   name: 'save',
@@ -62,16 +62,13 @@ function rescheduleCron(): void {
   const expr = getString('snapshot_cron').trim();
   if (p === null || expr === '') return;
   cronJob = new Cron(expr, { protect: true }, () => {
-    if (p.inProgress || p.loading.active) return;
+    if (p.inProgress || p.loading.active || p.server.loading) return;
     p.start('snapshot_cron').catch(() => {});
   });
   log.info({ cron: expr, next: cronJob.nextRun()?.toISOString() }, 'snapshot schedule set');
 }
 
-/** Save rules or a cron schedule are configured: shutdown saves by default. */
-export function savingConfigured(): boolean {
-  return (parseSaveRules(getString('save'))?.length ?? 0) > 0 || getString('snapshot_cron').trim() !== '';
-}
+export { savingConfigured };
 
 bootSteps.push(async (server: Server) => {
   const backend = selectBackend(getString('dir'));
@@ -132,7 +129,7 @@ shutdownSteps.push(async (_server, opts) => {
   log.info('saving the final snapshot before exiting');
   await p.idle();
   try {
-    await p.start('shutdown');
+    await p.start('shutdown', 'internal');
   } catch (e) {
     log.error({ err: e }, 'error trying to save the DB, can\'t exit');
     throw e;
@@ -143,6 +140,7 @@ registerInfoSection('persistence', 'Persistence', (server) => {
   const p = persistence();
   const loading = server.loading || (p?.loading.active ?? false);
   const job = p?.job ?? null;
+  const bg = p?.backgroundInProgress ? job : null;
   const now = Date.now();
   const f: [string, string | number][] = [
     ['loading', loading ? 1 : 0],
@@ -156,11 +154,12 @@ registerInfoSection('persistence', 'Persistence', (server) => {
   ];
   f.push(
     ['rdb_changes_since_last_save', server.ks.dirty],
-    ['rdb_bgsave_in_progress', job ? 1 : 0],
+    // A foreground save (SAVE, FLUSHALL's) is no bgsave, as in Redis.
+    ['rdb_bgsave_in_progress', bg ? 1 : 0],
     ['rdb_last_save_time', p?.lastSave ?? Math.floor(server.stats.startTime / 1000)],
     ['rdb_last_bgsave_status', p === null || p.lastStatusOk ? 'ok' : 'err'],
     ['rdb_last_bgsave_time_sec', p?.lastBgsaveTimeSec ?? -1],
-    ['rdb_current_bgsave_time_sec', job ? Math.floor((now - job.startedAt) / 1000) : -1],
+    ['rdb_current_bgsave_time_sec', bg ? Math.floor((now - bg.startedAt) / 1000) : -1],
     ['rdb_saves', p?.saves ?? 0],
     ['rdb_last_cow_size', 0],
     ['rdb_last_load_keys_expired', p?.loading.expired ?? 0],

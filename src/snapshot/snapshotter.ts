@@ -19,6 +19,24 @@ export const MISCONF =
 /** Redis waits this long after a failed background save before a save rule retries. */
 const RETRY_DELAY_MS = 5000;
 
+/**
+ * How a save is accounted, as Redis does:
+ *  - 'background' (BGSAVE, save rules, cron): counted in rdb_saves; a failure
+ *    sets rdb_last_bgsave_status:err (and MISCONF); it may be cancelled.
+ *  - 'save' (SAVE): counted in rdb_saves; a failure only answers an error,
+ *    a success sets the status ok (Redis's rdbSave).
+ *  - 'internal' (FLUSHALL, DEBUG RELOAD, SHUTDOWN): as 'save', not counted.
+ */
+export type SaveKind = 'background' | 'save' | 'internal';
+
+/** A background save stopped on purpose (FLUSHALL): not a failure (Redis's SIGUSR1). */
+export class SnapshotCancelled extends Error {}
+
+/** Save rules or a cron schedule are configured: shutdown and FLUSHALL save. */
+export function savingConfigured(): boolean {
+  return (parseSaveRules(getString('save'))?.length ?? 0) > 0 || getString('snapshot_cron').trim() !== '';
+}
+
 export interface LastSnapshot {
   location: string;
   id: string;
@@ -52,6 +70,8 @@ export class Persistence {
   readonly serverId: string;
   job: SnapshotJob | null = null;
   private running: Promise<Manifest> | null = null;
+  /** The running save's kind, and whether it was cancelled. */
+  private current: { kind: SaveKind; cancelled: SnapshotCancelled | null } | null = null;
   /** BGSAVE inside EXEC: start when possible (Redis rdb_bgsave_scheduled). */
   scheduled = false;
   /** Unix seconds of the last successful save (or start-up). */
@@ -74,6 +94,21 @@ export class Persistence {
     return this.running !== null;
   }
 
+  /** The running save is a background one (BGSAVE, save rule, cron): what Redis calls a bgsave in progress. */
+  get backgroundInProgress(): boolean {
+    return this.current !== null && this.current.kind === 'background';
+  }
+
+  /** The running save is one Redis would run in the foreground (SAVE, FLUSHALL's, DEBUG RELOAD's, SHUTDOWN's). */
+  get foregroundInProgress(): boolean {
+    return this.current !== null && this.current.kind !== 'background';
+  }
+
+  /** Resolves once no foreground save runs (a client Redis would have kept waiting goes on then). */
+  async foregroundDone(): Promise<void> {
+    while (this.foregroundInProgress) await this.idle();
+  }
+
   /** True when writes must be refused after a failed save (Redis's rule). */
   private updateMisconf(): void {
     const denied = !this.lastStatusOk && getBool('stop-writes-on-bgsave-error') && (parseSaveRules(getString('save'))?.length ?? 0) + (getString('snapshot_cron') ? 1 : 0) > 0;
@@ -89,24 +124,36 @@ export class Persistence {
    * committed manifest once durable, rejects if it failed (earlier snapshots
    * are untouched either way). Throws synchronously if one is running.
    */
-  start(reason: string): Promise<Manifest> {
+  start(reason: string, kind: SaveKind = 'background'): Promise<Manifest> {
     if (this.running !== null) throw new Error('Background save already in progress');
     if (fenced()) throw new Error(fenceMessage());
     const ks = this.server.ks;
     const seq = ++this.seq;
     const dirtyAtStart = ks.dirty;
     const job = new SnapshotJob(ks, { serverId: this.serverId, seq });
+    const cur: { kind: SaveKind; cancelled: SnapshotCancelled | null } = { kind, cancelled: null };
+    // A cancel before the backend attached its reader must not be an unhandled
+    // 'error' event; the reader still gets the error (the stream stays errored).
+    job.stream.on('error', () => {});
     this.job = job;
-    this.lastTryTime = Date.now();
+    this.current = cur;
+    // Redis counts SAVE and BGSAVE attempts, not FLUSHALL's or SHUTDOWN's saves.
+    if (kind !== 'internal') this.saves++;
+    if (kind === 'background') this.lastTryTime = Date.now();
     const id = snapshotId(getString('dbfilename'), job.startedAt, seq);
     log.info({ reason, snapshot: id, seq, location: this.backend.location, keys: job.keysTotal }, 'snapshot started');
     const run = async (): Promise<Manifest> => {
       const writer = await this.backend.create(id);
       try {
+        // Cancelled before a reader was attached: a backend that pipes the
+        // stream (S3) would never see the error, so stop here.
+        if (cur.cancelled !== null) throw cur.cancelled;
         const { size, etag } = await writer.upload(job.stream);
         const footer = job.footer;
         if (footer === null) throw new Error('snapshot stream ended before its footer');
         if (size !== job.bytes) throw new Error(`stored ${size} bytes of a ${job.bytes}-byte snapshot`);
+        // Cancelled after the data was stored: never commit it.
+        if (cur.cancelled !== null) throw cur.cancelled;
         const manifest: Manifest = {
           format: 1,
           id,
@@ -129,7 +176,7 @@ export class Persistence {
     };
     const p = run().then(
       (m) => {
-        this.finished(job, true);
+        this.finished(job, cur, true);
         ks.dirty -= Math.min(dirtyAtStart, ks.dirty);
         this.lastSave = Math.floor(Date.now() / 1000);
         const durationMs = Date.now() - job.startedAt;
@@ -141,9 +188,10 @@ export class Persistence {
       },
       (e: unknown) => {
         job.cancel();
-        this.finished(job, false);
-        log.error({ err: e, snapshot: id, location: this.backend.location }, 'snapshot failed');
-        throw e;
+        this.finished(job, cur, false);
+        if (cur.cancelled !== null) log.info({ snapshot: id, seq, why: cur.cancelled.message }, 'snapshot cancelled');
+        else log.error({ err: e, snapshot: id, location: this.backend.location }, 'snapshot failed');
+        throw cur.cancelled ?? e;
       },
     );
     this.running = p;
@@ -152,13 +200,61 @@ export class Persistence {
     return p;
   }
 
-  private finished(job: SnapshotJob, ok: boolean): void {
+  private finished(job: SnapshotJob, cur: { kind: SaveKind; cancelled: SnapshotCancelled | null }, ok: boolean): void {
     this.running = null;
     this.job = null;
-    this.lastStatusOk = ok;
-    this.lastBgsaveTimeSec = Math.round((Date.now() - job.startedAt) / 1000);
-    if (ok) this.saves++;
+    this.current = null;
+    // Redis: any successful save clears the error; only a background save
+    // that failed (not one cancelled on purpose) sets it.
+    if (ok) this.lastStatusOk = true;
+    else if (cur.kind === 'background' && cur.cancelled === null) this.lastStatusOk = false;
+    if (cur.kind === 'background') this.lastBgsaveTimeSec = Math.round((Date.now() - job.startedAt) / 1000);
     this.updateMisconf();
+  }
+
+  /**
+   * Stop a running background save (Redis's killRDBChild): it commits
+   * nothing, its partial data is removed, earlier snapshots stay, and it
+   * does not count as a failure. A foreground save (SAVE, FLUSHALL's,
+   * SHUTDOWN's) is left to finish: in Redis nothing runs beside one.
+   * Returns true if a save was cancelled.
+   */
+  cancelBackground(why: string): boolean {
+    const cur = this.current;
+    if (cur === null || cur.kind !== 'background' || cur.cancelled !== null || this.job === null) return false;
+    cur.cancelled = new SnapshotCancelled(why);
+    this.job.cancel(cur.cancelled);
+    return true;
+  }
+
+  /**
+   * FLUSHALL: cancel a background save of the old data, then, when saving is
+   * configured, save the empty dataset so a restart cannot bring the flushed
+   * keys back. Resolves once that save is over (success or not: like Redis,
+   * FLUSHALL answers OK either way; a failure is logged and does not set
+   * MISCONF); null when there is nothing to wait for.
+   */
+  afterFlushAll(): Promise<void> | null {
+    if (this.loading.active) return null;
+    this.cancelBackground('FLUSHALL');
+    if (!savingConfigured()) return null;
+    if (fenced()) {
+      log.warn('snapshots are fenced: FLUSHALL did not save the empty dataset');
+      return null;
+    }
+    const save = () => this.start('FLUSHALL', 'internal').then(
+      () => {},
+      (e: unknown) => log.error({ err: e }, 'FLUSHALL could not save the empty dataset'),
+    );
+    // No save running: the snapshot's instant is the flush itself.
+    if (this.running === null) return save();
+    return (async () => {
+      while (this.running !== null) {
+        this.cancelBackground('FLUSHALL');
+        await this.idle();
+      }
+      await save();
+    })();
   }
 
   /** Resolves when the running snapshot (if any) is over, whatever its outcome. */
@@ -183,7 +279,7 @@ export class Persistence {
 
   /** Save rules, BGSAVE scheduled in EXEC: called by the server cron. */
   cron(): void {
-    if (this.running !== null || this.loading.active || fenced()) return;
+    if (this.running !== null || this.loading.active || this.server.loading || fenced()) return;
     const now = Date.now();
     const mayRetry = this.lastStatusOk || now - this.lastTryTime > RETRY_DELAY_MS;
     if (this.scheduled && mayRetry) {
