@@ -179,12 +179,16 @@ describe('forkless snapshot consistency', () => {
     let swapped = false;
     const chunks: Buffer[] = [];
     const reading = (async () => {
-      for await (const c of job.stream) {
-        chunks.push(c as Buffer);
-        // A slow consumer: backpressure must not break consistency.
-        if (chunks.length % 8 === 0) await new Promise((r) => setTimeout(r, 1));
+      try {
+        for await (const c of job.stream) {
+          chunks.push(c as Buffer);
+          // A slow consumer: backpressure must not break consistency.
+          if (chunks.length % 8 === 0) await new Promise((r) => setTimeout(r, 1));
+        }
+      } finally {
+        // Also when the snapshot fails: the writer stops and the error shows.
+        done = true;
       }
-      done = true;
     })();
     while (!done) {
       burst(ks, 100, stats, created);

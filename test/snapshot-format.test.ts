@@ -141,8 +141,13 @@ describe('snapshot format', () => {
     const job = new SnapshotJob(ks, { serverId: 'test', seq: 1 });
     const want = logicalCopy(ks, job.startedAt);
     const chunks: Buffer[] = [];
+    let over = false;
     const reading = (async () => {
-      for await (const c of job.stream) chunks.push(c as Buffer);
+      try {
+        for await (const c of job.stream) chunks.push(c as Buffer);
+      } finally {
+        over = true;
+      }
     })();
     // One round of writes to every big value; none may write the value out
     // first (each is 1-3 MB in the snapshot, a round must add far less).
@@ -203,7 +208,7 @@ describe('snapshot format', () => {
     writeRound();
     // Each value's first two pieces are out; the rest is still to come.
     expect(job.midCollection).toBe(true);
-    while (job.footer === null) {
+    while (!over) {
       writeRound();
       await new Promise((r) => setImmediate(r));
     }
