@@ -69,6 +69,25 @@ function binLen(b: Buffer, p: number): number {
   }
 }
 
+/**
+ * Short strings straight from the bytes: String.fromCharCode with a fixed
+ * argument count builds a one-byte string without leaving JS, which for
+ * keys, fields and members (mostly under 24 bytes) is about twice as fast
+ * as latin1Slice's call into C++. One function per length, generated once.
+ */
+const SHORT_MAX = 24;
+const shortLatin1: ((b: Buffer, a: number) => string)[] = [];
+for (let n = 0; n <= SHORT_MAX; n++) {
+  const args = Array.from({ length: n }, (_, i) => `b[a + ${i}]`).join(', ');
+  shortLatin1.push(new Function('fromCharCode', `return (b, a) => fromCharCode(${args});`)(String.fromCharCode) as (b: Buffer, a: number) => string);
+}
+
+/** b[start, end) as a latin1 string (one char per byte). */
+function latin1(b: Buffer, start: number, end: number): string {
+  const n = end - start;
+  return n <= SHORT_MAX ? shortLatin1[n](b, start) : b.latin1Slice(start, end);
+}
+
 function str(x: unknown): string | null {
   if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1');
   return null;
@@ -258,7 +277,7 @@ export class SnapshotReader {
     this.checkDb(db, at);
     this.records++;
     this.counts[db]++;
-    this.sink.key(db, b.latin1Slice(kstart, kstart + klen), b.latin1Slice(v, v + vlen), exp);
+    this.sink.key(db, latin1(b, kstart, kstart + klen), latin1(b, v, v + vlen), exp);
     return v + vlen;
   }
 
@@ -289,13 +308,13 @@ export class SnapshotReader {
     if (end === 0) return 0;
     this.records++;
     this.checkDb(db, at);
-    const key = b.latin1Slice(kstart, kstart + klen);
+    const key = latin1(b, kstart, kstart + klen);
     let id = '';
     if (this.open.size > 0) {
       id = db + '\0' + key;
       if (this.open.has(id)) this.fail('corrupt', 'collection started twice', at);
     }
-    const type = b.latin1Slice(tstart, tstart + tlen);
+    const type = latin1(b, tstart, tstart + tlen);
     let builder: ValueBuilder;
     try {
       builder = codecFor(type).builder();
@@ -325,7 +344,7 @@ export class SnapshotReader {
     if (end === 0) return 0;
     this.records++;
     this.checkDb(db, at);
-    const key = b.latin1Slice(kstart, kstart + klen);
+    const key = latin1(b, kstart, kstart + klen);
     const id = db + '\0' + key;
     const o = this.open.get(id);
     if (o === undefined) this.fail('corrupt', 'piece of a collection that was not started', at);
@@ -364,7 +383,7 @@ export class SnapshotReader {
         const s = p + 2;
         const e = s + b[p + 1];
         if (e > n) return 0;
-        items[i] = b.latin1Slice(s, e);
+        items[i] = latin1(b, s, e);
         p = e;
       } else if (x < 0x80) {
         items[i] = x;
@@ -384,7 +403,7 @@ export class SnapshotReader {
         const s = readBin(b, p);
         const len = binLen(b, p);
         if (len < 0 || s + len > n) return 0;
-        items[i] = b.latin1Slice(s, s + len);
+        items[i] = latin1(b, s, s + len);
         p = s + len;
       } else return 0;
     }
