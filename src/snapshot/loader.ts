@@ -31,8 +31,9 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
   progress.startTime = t0;
   progress.totalBytes = m.size;
   progress.loadedBytes = 0;
-  // The manifest's key counts (checked against the footer at the end) size the tables up front.
-  const tables = ks.dbs.map((_, i) => new KeyTable(m.keys[i] ?? 0));
+  // The manifest's key counts (checked against the footer at the end) size the tables up front;
+  // a record takes at least 7 bytes, so a damaged count cannot make them absurdly large.
+  const tables = ks.dbs.map((_, i) => new KeyTable(Math.min(m.keys[i] ?? 0, m.size / 7)));
   let keys = 0;
   let expired = 0;
   const now = Date.now();
