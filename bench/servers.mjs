@@ -26,9 +26,10 @@ export function freePort() {
   });
 }
 
-export async function startDamselfly(dir) {
+/** `main`: another build's dist/main.js (to compare builds). */
+export async function startDamselfly(dir, main = SERVER_MAIN) {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...NODE_FLAGS, SERVER_MAIN, '--port', '0', '--dir', dir, '--save', ''], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...NODE_FLAGS, main, '--port', '0', '--dir', dir, '--save', ''], { stdio: ['ignore', 'pipe', 'inherit'] });
   let port = 0;
   let loaded = null;
   let buf = '';

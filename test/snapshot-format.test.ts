@@ -6,7 +6,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Keyspace } from '../src/keyspace/keyspace.js';
 import { SnapshotJob } from '../src/snapshot/serializer.js';
-import { SnapshotFormatError } from '../src/snapshot/format.js';
+import { Readable } from 'node:stream';
+import { FORMAT_VERSION, FrameEncoder, HEADER_MAGIC, REC_COLL, REC_PIECE, REC_STRING, SnapshotFormatError } from '../src/snapshot/format.js';
 import { HashValue } from '../src/types/hash.js';
 import { ListValue } from '../src/types/list.js';
 import { RedisSet } from '../src/types/set.js';
@@ -223,5 +224,64 @@ describe('snapshot format', () => {
     const data = await snapshotOf(sample());
     await expect(readAll(Buffer.concat([data, Buffer.from('x')]), 3)).rejects.toThrow(/after the footer/);
     await expect(readAll(Buffer.from('REDIS0011' + 'x'.repeat(50)), 3)).rejects.toThrow(/bad magic/);
+  });
+});
+
+describe('snapshot reader fast paths and chunking', () => {
+  const far = Date.now() + 3_600_000;
+  /** The same keys written by the hand encoders and as generic msgpack records. */
+  function encoded(generic: boolean): Buffer {
+    const out: Buffer[] = [];
+    const fe = new FrameEncoder((c) => out.push(Buffer.from(c)));
+    fe.start({ magic: HEADER_MAGIC, version: FORMAT_VERSION, createdAt: 1, serverId: 'test', seq: 1, dbCount: 2 });
+    const bin = (s: string) => Buffer.from(s, 'latin1');
+    const items: (string | number)[] = ['a', '\xff\x00', 1.5, -0, 7, -3, 2 ** 40, 'x'.repeat(300), 'y'.repeat(70_000), ''];
+    for (let i = 0; i < 300; i++) {
+      const key = `k${i}\x80`;
+      const exp = i % 3 === 0 ? far + i : null;
+      if (generic) fe.add([REC_STRING, i % 2, bin(key), exp, bin(`v${i}`.repeat(i % 40))]);
+      else fe.addString(i % 2, key, exp, `v${i}`.repeat(i % 40));
+    }
+    if (generic) {
+      fe.add([REC_COLL, 1, bin('coll'), far, 'stream', items.map((x) => (typeof x === 'string' ? bin(x) : Object.is(x, -0) ? true : x)), false]);
+      fe.add([REC_PIECE, 1, bin('coll'), [bin('last')], true]);
+      fe.add([REC_COLL, 0, bin('one'), null, 'stream', [], true]);
+    } else {
+      fe.addCollStart(1, 'coll', far, 'stream', items, false);
+      fe.addPiece(1, 'coll', ['last'], true);
+      fe.addCollStart(0, 'one', null, 'stream', [], true);
+    }
+    fe.finish([151, 151]);
+    return Buffer.concat(out);
+  }
+
+  async function readChunked(data: Buffer, sizes: number[]): Promise<Map<string, Entry>[]> {
+    const chunks: Buffer[] = [];
+    for (let p = 0, i = 0; p < data.length; i++) {
+      const n = sizes[i % sizes.length];
+      chunks.push(data.subarray(p, p + n));
+      p += n;
+    }
+    return readAll(Readable.from(chunks), 2);
+  }
+
+  it('reads hand-encoded and generic msgpack records alike, whatever the chunk sizes', async () => {
+    const hand = encoded(false);
+    const want = await readAll(hand, 2);
+    expect(want[0].size + want[1].size).toBe(302);
+    expect((want[1].get('coll')!.value as TestColl).items).toEqual(['a', '\xff\x00', 1.5, -0, 7, -3, 2 ** 40, 'x'.repeat(300), 'y'.repeat(70_000), '', 'last']);
+    expect(Object.is((want[1].get('coll')!.value as TestColl).items[3], -0)).toBe(true);
+    expectSame(await readAll(encoded(true), 2), want);
+    for (const sizes of [[1], [7], [9, 1, 64 * 1024], [65_537], [3, 100_000, 5]]) expectSame(await readChunked(hand, sizes), want);
+  });
+
+  it('reports truncation the same way whatever the chunk sizes', async () => {
+    const data = encoded(false);
+    for (const n of [0, 5, 8, 12, 17, 40, 1000, data.length - 20, data.length - 1]) {
+      const whole = await readAll(data.subarray(0, n), 2).then(() => null, (e: unknown) => e as SnapshotFormatError);
+      const split = await readChunked(data.subarray(0, n), [1, 3]).then(() => null, (e: unknown) => e as SnapshotFormatError);
+      expect(whole, `cut at ${n}`).toBeInstanceOf(SnapshotFormatError);
+      expect(split?.message, `cut at ${n}`).toBe(whole!.message);
+    }
   });
 });

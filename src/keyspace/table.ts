@@ -42,11 +42,14 @@ export class Segment {
 /** Called with a segment about to change while a snapshot of this table runs. */
 export type SnapshotHook = (seg: Segment) => void;
 
+/** Deepest directory a size hint may ask for up front (1M segments, ~32M keys). */
+const MAX_PRESIZE_DEPTH = 20;
+
 export class KeyTable {
-  dir: Segment[] = [new Segment(0)];
-  private mask = 0;
+  dir: Segment[];
+  private mask: number;
   /** log2(dir.length) */
-  depth = 0;
+  depth: number;
   size = 0;
   expiresCount = 0;
   /** Segments with keys that have an expiry: what the active expire cycle walks. */
@@ -63,6 +66,20 @@ export class KeyTable {
    */
   private lastKey = '';
   private lastHash = hashKey('');
+
+  /**
+   * `expectedKeys` (a hint, e.g. a snapshot's key count) starts the table
+   * with enough segments for that many keys at about half a segment each, so
+   * bulk loading does not split its way up from one segment.
+   */
+  constructor(expectedKeys = 0) {
+    let depth = 0;
+    while (depth < MAX_PRESIZE_DEPTH && (SEGMENT_MAX / 2) << depth < expectedKeys) depth++;
+    this.depth = depth;
+    this.mask = (1 << depth) - 1;
+    this.dir = [];
+    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(depth));
+  }
 
   private hashOf(key: string): number {
     if (key === this.lastKey) return this.lastHash;

@@ -31,7 +31,9 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
   progress.startTime = t0;
   progress.totalBytes = m.size;
   progress.loadedBytes = 0;
-  const tables = ks.dbs.map(() => new KeyTable());
+  // The manifest's key counts (checked against the footer at the end) size the tables up front;
+  // a record takes at least 7 bytes, so a damaged count cannot make them absurdly large.
+  const tables = ks.dbs.map((_, i) => new KeyTable(Math.min(m.keys[i] ?? 0, m.size / 7)));
   let keys = 0;
   let expired = 0;
   const now = Date.now();
@@ -54,9 +56,9 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
         }
         const t = tables[db];
         if (t === undefined) throw new DbCountError(`snapshot ${m.id} has keys in db ${db} but this server has ${ks.dbs.length} databases (--dbnum)`);
-        const seg = t.segmentOf(key);
-        if (seg.m.has(key)) throw new SnapshotFormatError('corrupt', `key written twice in db ${db}`, -1, -1);
-        t.put(seg, key, value);
+        const before = t.size;
+        t.put(t.segmentOf(key), key, value);
+        if (t.size === before) throw new SnapshotFormatError('corrupt', `key written twice in db ${db}`, -1, -1);
         if (expireAt !== null) t.setExpiry(t.segmentOf(key), key, expireAt);
         keys++;
       },

@@ -28,6 +28,7 @@ import {
   type SnapshotHeader,
 } from './format.js';
 import type { Value } from '../types/value.js';
+import '../protocol/latin1.js';
 
 export interface SnapshotSink {
   header?(h: SnapshotHeader): void;
@@ -68,13 +69,35 @@ function binLen(b: Buffer, p: number): number {
   }
 }
 
+/**
+ * Short strings straight from the bytes: String.fromCharCode with a fixed
+ * argument count builds a one-byte string without leaving JS, which for
+ * keys, fields and members (mostly under 24 bytes) is about twice as fast
+ * as latin1Slice's call into C++. One function per length, generated once.
+ */
+const SHORT_MAX = 24;
+const shortLatin1: ((b: Buffer, a: number) => string)[] = [];
+for (let n = 0; n <= SHORT_MAX; n++) {
+  const args = Array.from({ length: n }, (_, i) => `b[a + ${i}]`).join(', ');
+  shortLatin1.push(new Function('fromCharCode', `return (b, a) => fromCharCode(${args});`)(String.fromCharCode) as (b: Buffer, a: number) => string);
+}
+
+/** b[start, end) as a latin1 string (one char per byte). */
+function latin1(b: Buffer, start: number, end: number): string {
+  const n = end - start;
+  return n <= SHORT_MAX ? shortLatin1[n](b, start) : b.latin1Slice(start, end);
+}
+
 function str(x: unknown): string | null {
   if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1');
   return null;
 }
 
 export class SnapshotReader {
-  private pending: Buffer[] = [];
+  /** Bytes of a magic or frame that a chunk boundary split, awaiting the rest. */
+  private stash = Buffer.alloc(0);
+  private stashLen = 0;
+  /** Bytes received but not yet consumed (the stash, or the rest of the chunk being processed). */
   private pendingLen = 0;
   /** Offset of the first pending byte. */
   private offset = 0;
@@ -85,6 +108,8 @@ export class SnapshotReader {
   private readonly open = new Map<string, Open>();
   private readonly counts: number[] = [];
   private records = 0;
+  /** Items of the piece being decoded by hand; builders read it during add() only. */
+  private readonly items: unknown[] = [];
   /** Bytes consumed so far (progress). */
   consumed = 0;
 
@@ -94,54 +119,84 @@ export class SnapshotReader {
     throw new SnapshotFormatError(kind, msg, at, this.frame);
   }
 
-  private take(n: number): Buffer {
-    const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLen);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingLen = rest.length;
-    this.offset += n;
-    return out;
+  /**
+   * Total size of the unit (magic or frame) starting at p, or -1 while its
+   * frame header is incomplete. Checks the header as soon as it is there.
+   */
+  private unitSize(b: Buffer, p: number, avail: number): number {
+    if (this.offset === 0) return MAGIC.length;
+    if (avail < FRAME_HEADER) return -1;
+    const kind = b[p];
+    const len = b.readUInt32LE(p + 1);
+    if (kind !== KIND_HEADER && kind !== KIND_RECORDS && kind !== KIND_FOOTER) this.fail('corrupt', `bad frame kind 0x${kind.toString(16)}`);
+    if (len > FRAME_MAX) this.fail('corrupt', `frame length ${len} out of range`);
+    return FRAME_HEADER + len;
   }
 
-  private peek(n: number): Buffer {
-    if (this.pending.length > 1) this.pending = [Buffer.concat(this.pending, this.pendingLen)];
-    return this.pending[0].subarray(0, n);
-  }
-
-  /** Feed the next bytes of the stream. */
+  /** Feed the next bytes of the stream. Frames are decoded in place; only one split by a chunk boundary is copied. */
   push(chunk: Buffer): void {
     this.consumed += chunk.length;
     if (this.footer !== null) this.fail('corrupt', `${chunk.length} unexpected bytes after the footer`, this.offset + this.pendingLen);
-    this.pending.push(chunk);
-    this.pendingLen += chunk.length;
-    for (;;) {
-      if (this.offset === 0) {
-        if (this.pendingLen < MAGIC.length) return;
-        const m = this.take(MAGIC.length);
-        if (!m.equals(MAGIC)) this.fail('corrupt', 'not a damselfly snapshot (bad magic)', 0);
-        this.hash.update(m);
-        continue;
-      }
-      if (this.pendingLen < FRAME_HEADER) return;
-      const head = this.peek(FRAME_HEADER);
-      const kind = head[0];
-      const len = head.readUInt32LE(1);
-      if (kind !== KIND_HEADER && kind !== KIND_RECORDS && kind !== KIND_FOOTER) this.fail('corrupt', `bad frame kind 0x${kind.toString(16)}`);
-      if (len > FRAME_MAX) this.fail('corrupt', `frame length ${len} out of range`);
-      if (this.pendingLen < FRAME_HEADER + len) return;
-      const at = this.offset;
-      const f = this.take(FRAME_HEADER + len);
-      const payload = f.subarray(FRAME_HEADER);
-      if (frameCrc(f, payload) !== f.readUInt32LE(5)) this.fail('corrupt', 'frame checksum mismatch', at);
-      this.onFrame(kind, payload, at);
-      if (kind !== KIND_FOOTER) this.hash.update(f);
-      this.frame++;
-      if (this.footer !== null) {
-        if (this.pendingLen > 0) this.fail('corrupt', `${this.pendingLen} unexpected bytes after the footer`);
-        return;
-      }
+    const n = chunk.length;
+    let p = 0;
+    this.pendingLen = this.stashLen + n;
+    while (this.stashLen > 0) {
+      const known = this.unitSize(this.stash, 0, this.stashLen);
+      const need = known < 0 ? FRAME_HEADER : known;
+      const take = Math.min(need - this.stashLen, n - p);
+      this.stashPut(chunk, p, p + take);
+      p += take;
+      if (this.stashLen < need) return;
+      if (known < 0) continue; // the header is complete now: learn the frame's size
+      this.unit(this.stash, 0, need);
+      this.stashLen = 0;
+      this.pendingLen = n - p;
+      if (this.footer !== null) return this.afterFooter();
     }
+    while (p < n) {
+      const size = this.unitSize(chunk, p, n - p);
+      if (size < 0 || size > n - p) break;
+      this.unit(chunk, p, size);
+      p += size;
+      this.pendingLen = n - p;
+      if (this.footer !== null) return this.afterFooter();
+    }
+    if (p < n) this.stashPut(chunk, p, n);
+  }
+
+  private afterFooter(): void {
+    if (this.pendingLen > 0) this.fail('corrupt', `${this.pendingLen} unexpected bytes after the footer`);
+  }
+
+  /** Append chunk[from, to) to the stash, growing it as bytes arrive (a damaged length must not allocate up front). */
+  private stashPut(chunk: Buffer, from: number, to: number): void {
+    const need = this.stashLen + (to - from);
+    if (need > this.stash.length) {
+      const nb = Buffer.allocUnsafe(Math.max(need, this.stash.length * 2, 64 * 1024));
+      this.stash.copy(nb, 0, 0, this.stashLen);
+      this.stash = nb;
+    }
+    chunk.copy(this.stash, this.stashLen, from, to);
+    this.stashLen = need;
+  }
+
+  /** One complete magic or frame, b[p, p+size). */
+  private unit(b: Buffer, p: number, size: number): void {
+    const f = b.subarray(p, p + size);
+    if (this.offset === 0) {
+      if (!f.equals(MAGIC)) this.fail('corrupt', 'not a damselfly snapshot (bad magic)', 0);
+      this.hash.update(f);
+      this.offset = size;
+      return;
+    }
+    const at = this.offset;
+    this.offset = at + size;
+    const kind = f[0];
+    const payload = f.subarray(FRAME_HEADER);
+    if (frameCrc(f, payload) !== f.readUInt32LE(5)) this.fail('corrupt', 'frame checksum mismatch', at);
+    this.onFrame(kind, payload, at);
+    if (kind !== KIND_FOOTER) this.hash.update(f);
+    this.frame++;
   }
 
   private onFrame(kind: number, payload: Buffer, at: number): void {
@@ -163,12 +218,15 @@ export class SnapshotReader {
     }
     let p = 0;
     while (p < payload.length) {
-      if (payload[p] === 0x95 && payload[p + 1] === REC_STRING) {
-        const q = this.fastString(payload, p, at);
-        if (q > 0) {
-          p = q;
-          continue;
-        }
+      const b0 = payload[p];
+      const tag = payload[p + 1];
+      let q = 0;
+      if (b0 === 0x95 && tag === REC_STRING) q = this.fastString(payload, p, at);
+      else if (b0 === 0x97 && tag === REC_COLL) q = this.fastColl(payload, p, at);
+      else if (b0 === 0x95 && tag === REC_PIECE) q = this.fastPiece(payload, p, at);
+      if (q > 0) {
+        p = q;
+        continue;
       }
       let rec: unknown;
       let end = 0;
@@ -187,11 +245,14 @@ export class SnapshotReader {
     }
   }
 
-  /**
-   * A string record as FrameEncoder.addString writes it, decoded without
-   * intermediate objects; returns the next offset, or 0 to take the
-   * generic path (other encodings of the same record are valid too).
+  /*
+   * The fast paths below decode records as FrameEncoder writes them, with no
+   * intermediate objects, and return the next offset; they return 0 before
+   * any side effect when the bytes take another (valid or not) shape, and the
+   * generic msgpack path then decodes or rejects the record.
    */
+
+  /** [REC_STRING, db, key, exp, value] */
   private fastString(b: Buffer, p: number, at: number): number {
     const n = b.length;
     p += 2;
@@ -216,8 +277,158 @@ export class SnapshotReader {
     this.checkDb(db, at);
     this.records++;
     this.counts[db]++;
-    this.sink.key(db, b.toString('latin1', kstart, kstart + klen), b.toString('latin1', v, v + vlen), exp);
+    this.sink.key(db, latin1(b, kstart, kstart + klen), latin1(b, v, v + vlen), exp);
     return v + vlen;
+  }
+
+  /** [REC_COLL, db, key, exp, type, piece, last] */
+  private fastColl(b: Buffer, p: number, at: number): number {
+    const n = b.length;
+    p += 2;
+    if (!(b[p] < 0x80)) return 0;
+    const db = b[p++];
+    const kstart = readBin(b, p);
+    const klen = binLen(b, p);
+    if (kstart < 0 || klen < 0 || kstart + klen >= n) return 0;
+    p = kstart + klen;
+    let exp: number | null;
+    if (b[p] === 0xc0) {
+      exp = null;
+      p++;
+    } else if (b[p] === 0xcb && p + 9 <= n) {
+      exp = b.readDoubleBE(p + 1);
+      p += 9;
+    } else return 0;
+    if ((b[p] & 0xe0) !== 0xa0) return 0;
+    const tlen = b[p] & 0x1f;
+    const tstart = p + 1;
+    p = tstart + tlen;
+    if (p >= n) return 0;
+    const end = this.fastItems(b, p);
+    if (end === 0) return 0;
+    this.records++;
+    this.checkDb(db, at);
+    const key = latin1(b, kstart, kstart + klen);
+    let id = '';
+    if (this.open.size > 0) {
+      id = db + '\0' + key;
+      if (this.open.has(id)) this.fail('corrupt', 'collection started twice', at);
+    }
+    const type = latin1(b, tstart, tstart + tlen);
+    let builder: ValueBuilder;
+    try {
+      builder = codecFor(type).builder();
+    } catch {
+      this.fail('corrupt', `unknown type ${type}`, at);
+    }
+    const o = { builder, expireAt: exp };
+    const last = b[end - 1] === 0xc3;
+    if (!last) {
+      if (id === '') id = db + '\0' + key;
+      this.open.set(id, o);
+    }
+    this.addItems(id, db, key, o, last, at);
+    return end;
+  }
+
+  /** [REC_PIECE, db, key, piece, last] */
+  private fastPiece(b: Buffer, p: number, at: number): number {
+    const n = b.length;
+    p += 2;
+    if (!(b[p] < 0x80)) return 0;
+    const db = b[p++];
+    const kstart = readBin(b, p);
+    const klen = binLen(b, p);
+    if (kstart < 0 || klen < 0 || kstart + klen >= n) return 0;
+    const end = this.fastItems(b, kstart + klen);
+    if (end === 0) return 0;
+    this.records++;
+    this.checkDb(db, at);
+    const key = latin1(b, kstart, kstart + klen);
+    const id = db + '\0' + key;
+    const o = this.open.get(id);
+    if (o === undefined) this.fail('corrupt', 'piece of a collection that was not started', at);
+    this.addItems(id, db, key, o, b[end - 1] === 0xc3, at);
+    return end;
+  }
+
+  /**
+   * A piece array at p and the `last` boolean after it, decoded into
+   * this.items; returns the offset after `last`, or 0 if anything is not in
+   * the encoder's shape (bin strings, fixint/int32/float64 numbers, true = -0).
+   */
+  private fastItems(b: Buffer, p: number): number {
+    const n = b.length;
+    let count: number;
+    const h = b[p];
+    if ((h & 0xf0) === 0x90) {
+      count = h & 0x0f;
+      p++;
+    } else if (h === 0xdc && p + 3 <= n) {
+      count = b.readUInt16BE(p + 1);
+      p += 3;
+    } else if (h === 0xdd && p + 5 <= n) {
+      count = b.readUInt32BE(p + 1);
+      p += 5;
+    } else return 0;
+    // Each item takes at least one byte: a count beyond the payload is not this shape.
+    if (count > n - p) return 0;
+    const items = this.items;
+    items.length = 0;
+    for (let i = 0; i < count; i++) {
+      if (p >= n) return 0;
+      const x = b[p];
+      if (x === 0xc4) {
+        if (p + 2 > n) return 0;
+        const s = p + 2;
+        const e = s + b[p + 1];
+        if (e > n) return 0;
+        items[i] = latin1(b, s, e);
+        p = e;
+      } else if (x < 0x80) {
+        items[i] = x;
+        p++;
+      } else if (x === 0xcb) {
+        if (p + 9 > n) return 0;
+        items[i] = b.readDoubleBE(p + 1);
+        p += 9;
+      } else if (x === 0xd2) {
+        if (p + 5 > n) return 0;
+        items[i] = b.readInt32BE(p + 1);
+        p += 5;
+      } else if (x === 0xc3) {
+        items[i] = -0;
+        p++;
+      } else if (x === 0xc5 || x === 0xc6) {
+        const s = readBin(b, p);
+        const len = binLen(b, p);
+        if (len < 0 || s + len > n) return 0;
+        items[i] = latin1(b, s, s + len);
+        p = s + len;
+      } else return 0;
+    }
+    if (p >= n || (b[p] !== 0xc2 && b[p] !== 0xc3)) return 0;
+    return p + 1;
+  }
+
+  /** this.items into the open collection; the key is complete when `last`. */
+  private addItems(id: string, db: number, key: string, o: Open, last: boolean, at: number): void {
+    try {
+      o.builder.add(this.items);
+    } catch (e) {
+      this.fail('corrupt', `bad collection piece: ${(e as Error).message}`, at);
+    }
+    this.items.length = 0;
+    if (!last) return;
+    if (id !== '') this.open.delete(id);
+    let v: Value;
+    try {
+      v = o.builder.done();
+    } catch (e) {
+      this.fail('corrupt', `bad collection: ${(e as Error).message}`, at);
+    }
+    this.counts[db]++;
+    this.sink.key(db, key, v, o.expireAt);
   }
 
   private unpackOne(payload: Buffer, at: number): unknown {
