@@ -31,7 +31,7 @@ export const FRAME_HEADER = 9;
 /** A frame is closed once its payload passes this size. */
 export const FRAME_TARGET = 64 * 1024;
 /** FrameEncoder's slab size: frames are carved out of it. */
-const SLAB = 1024 * 1024;
+const SLAB = 160 * 1024;
 /** Sanity bound: a length beyond this is damage, not a frame. */
 export const FRAME_MAX = 1024 * 1024 * 1024;
 
