@@ -35,9 +35,9 @@ export const PIECE_ITEMS = 1024;
  * slice, so a request waits for at most about that much more (the GET p99
  * target during a snapshot is 2x); with nothing else to do, it runs longer.
  */
-const SLICE_SHARE = 0.5;
+const SLICE_SHARE = 0.25;
 const SLICE_MIN_MS = 0.25;
-const SLICE_MAX_MS = 2;
+const SLICE_MAX_MS = 1;
 /** A gap this short means the loop had nothing else to do. */
 const IDLE_GAP_MS = 0.1;
 
@@ -46,12 +46,6 @@ let lastEpoch = 0;
 interface Captured {
   db: number;
   table: KeyTable;
-}
-
-interface InSegment {
-  cap: Captured;
-  seg: Segment;
-  entries: IterableIterator<[string, Value]>;
 }
 
 /** A collection whose first piece is written and whose rest is still to come. */
@@ -76,7 +70,6 @@ export class SnapshotJob {
   private readonly caps: Captured[];
   private ti = 0;
   private slot = 0;
-  private cur: InSegment | null = null;
   /** Large collections being written; drained before the walk goes on, so their before-images stay few. */
   private open: OpenValue[] = [];
   private scheduled = false;
@@ -151,17 +144,16 @@ export class SnapshotJob {
 
   /** The hook: `seg` of `cap` is about to change and was not written yet. */
   private capture(cap: Captured, seg: Segment): void {
-    if (this.cur !== null && this.cur.seg === seg) {
-      const c = this.cur;
-      this.cur = null;
-      for (;;) {
-        const r = c.entries.next();
-        if (r.done) break;
-        this.writeKey(cap.db, seg, r.value[0], r.value[1]);
-      }
-    } else {
-      for (const [k, v] of seg.m) this.writeKey(cap.db, seg, k, v);
-    }
+    this.writeSegment(cap.db, seg);
+  }
+
+  /**
+   * Write a segment whole (at most SEGMENT_MAX keys, tens of microseconds):
+   * a for-of over the Map compiles to a loop without per-key garbage,
+   * which a walk resumable mid-segment could not have.
+   */
+  private writeSegment(db: number, seg: Segment): void {
+    for (const [k, v] of seg.m) this.writeKey(db, seg, k, v);
     seg.snapEpoch = this.epoch;
   }
 
@@ -211,23 +203,11 @@ export class SnapshotJob {
     const now = performance.now();
     const gap = now - this.sliceEnd;
     const deadline = now + (gap < IDLE_GAP_MS ? SLICE_MAX_MS : Math.min(SLICE_MAX_MS, Math.max(SLICE_MIN_MS, gap * SLICE_SHARE)));
-    let n = 0;
     while (this.wanted && !this.cancelled) {
-      if ((++n & 31) === 0 && performance.now() >= deadline) break;
+      // A piece is about a thousand items, a segment at most 64 keys.
+      if (performance.now() >= deadline) break;
       if (this.open.length > 0) {
         this.nextPiece();
-        n |= 31; // a piece is a thousand items: look at the clock after each
-        continue;
-      }
-      const c = this.cur;
-      if (c !== null) {
-        const r = c.entries.next();
-        if (r.done) {
-          c.seg.snapEpoch = this.epoch;
-          this.cur = null;
-        } else {
-          this.writeKey(c.cap.db, c.seg, r.value[0], r.value[1]);
-        }
         continue;
       }
       if (this.ti >= this.caps.length) {
@@ -245,12 +225,7 @@ export class SnapshotJob {
       // writes the segment first), so each stays at its slot even when the
       // directory doubles; slots that alias one are skipped by the epoch.
       const seg = dir[this.slot++];
-      if (seg.snapEpoch >= this.epoch) continue;
-      if (seg.m.size === 0) {
-        seg.snapEpoch = this.epoch;
-        continue;
-      }
-      this.cur = { cap, seg, entries: seg.m.entries() };
+      if (seg.snapEpoch < this.epoch) this.writeSegment(cap.db, seg);
     }
     this.sliceEnd = performance.now();
     if (this.wanted) this.schedule();
