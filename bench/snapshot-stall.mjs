@@ -2,7 +2,7 @@
 /**
  * Does a write to a huge collection wait for the snapshot? (issue 4: "no
  * single key blocks the event loop for long")
- *   npm run build && node bench/snapshot-stall.mjs [--members 1000000]
+ *   npm run build && node bench/snapshot-stall.mjs [--members 1000000] [--server other/dist/main.js]
  *
  * Each server (damselfly, then redis-server, never at the same time) gets
  * four values of --members elements each (a zset, a hash, a set, a list)
@@ -29,6 +29,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const MEMBERS = Number(argv.includes('--members') ? argv[argv.indexOf('--members') + 1] : 1_000_000);
 const STRINGS = 200_000;
+/** Another build's dist/main.js, to compare before and after a change. */
+const SERVER = argv.includes('--server') ? path.resolve(argv[argv.indexOf('--server') + 1]) : undefined;
 const SECTION = '## Snapshot stall on huge values (issue 4)';
 const log = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
@@ -74,7 +76,7 @@ function stats(lat) {
 
 async function measure(kind) {
   const dir = mkdtempSync(path.join(os.tmpdir(), `stall-${kind}-`));
-  const s = kind === 'damselfly' ? await startDamselfly(dir) : await startRedis(dir);
+  const s = kind === 'damselfly' ? await startDamselfly(dir, SERVER) : await startRedis(dir);
   try {
     const c = await RespClient.connect(s.port);
     const ctl = await RespClient.connect(s.port);
