@@ -369,17 +369,21 @@ describe.concurrent('saving to S3', () => {
     await ready(s);
     const r = client(s);
     proxy.add(on.method('PUT'), { status: 500, code: 'InternalError' });
+    // A failed SAVE answers an error only; a failed background save sets err and MISCONF (as in Redis).
     await expect(r.save()).rejects.toThrow(/ERR/);
-    const f = await infoFields(r);
-    if (f) expect(f.rdb_last_bgsave_status).toBe('err');
-    await expect(r.flushall()).rejects.toThrow(/^MISCONF/);
+    expect((await infoFields(r))?.rdb_last_bgsave_status).toBe('ok');
+    expect(await r.bgsave()).toBe('Background saving started');
+    await until(async () => (await infoFields(r))?.rdb_bgsave_in_progress === '0', 'the background save to end', 30_000);
+    expect((await infoFields(r))?.rdb_last_bgsave_status).toBe('err');
+    await expect(r.set('k', 'v')).rejects.toThrow(/^MISCONF/);
     expect(proxy.seen(on.method('DELETE')).filter((q) => !q.query.has('uploadId')).length).toBe(0);
     proxy.reset();
     expect(await r.save()).toBe('OK');
+    // With save rules, FLUSHALL saves the empty dataset before answering.
     expect(await r.flushall()).toBe('OK');
-    // Retention (default keep 5) deleted nothing; the failed save's seq (3) is not reused.
+    // Retention (default keep 5) deleted nothing; the failed saves' seqs (3, 4) are not reused.
     const list = await directBackend(url, env).list();
-    expect(list.map((m) => m.seq)).toEqual([4, 2, 1]);
+    expect(list.map((m) => m.seq)).toEqual([6, 5, 2, 1]);
     // No multipart upload left behind by the failed save.
     const { ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3');
     const mpu = await direct.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix + '/' }));
@@ -388,7 +392,7 @@ describe.concurrent('saving to S3', () => {
     await r.call('config', 'set', 'snapshot_keep', '2');
     expect(await r.save()).toBe('OK');
     await until(async () => (await directBackend(url, env).list()).length === 2, 'two committed snapshots', 10000);
-    expect((await directBackend(url, env).list()).map((m) => m.seq)).toEqual([5, 4]);
+    expect((await directBackend(url, env).list()).map((m) => m.seq)).toEqual([7, 6]);
   });
 });
 
