@@ -252,25 +252,45 @@ export class SnapshotReader {
    * generic msgpack path then decodes or rejects the record.
    */
 
-  /** [REC_STRING, db, key, exp, value] */
-  private fastString(b: Buffer, p: number, at: number): number {
+  // The fields head() decodes (kept on the reader: no object per record).
+  private hdb = 0;
+  private hkey = 0;
+  private hklen = 0;
+  private hexp: number | null = null;
+
+  /**
+   * The db, key and expiry that open a string or collection record (tag
+   * byte and array header at p): sets the h* fields and returns the offset
+   * after them, or 0 if the bytes are not in the encoder's exact shape.
+   */
+  private head(b: Buffer, p: number): number {
     const n = b.length;
     p += 2;
-    let db: number;
-    if (b[p] < 0x80) db = b[p++];
-    else return 0;
+    if (!(b[p] < 0x80)) return 0;
+    this.hdb = b[p++];
     const kstart = readBin(b, p);
     const klen = binLen(b, p);
     if (kstart < 0 || klen < 0 || kstart + klen >= n) return 0;
+    this.hkey = kstart;
+    this.hklen = klen;
     p = kstart + klen;
-    let exp: number | null;
     if (b[p] === 0xc0) {
-      exp = null;
-      p++;
-    } else if (b[p] === 0xcb && p + 9 <= n) {
-      exp = b.readDoubleBE(p + 1);
-      p += 9;
-    } else return 0;
+      this.hexp = null;
+      return p + 1;
+    }
+    if (b[p] === 0xcb && p + 9 <= n) {
+      this.hexp = b.readDoubleBE(p + 1);
+      return p + 9;
+    }
+    return 0;
+  }
+
+  /** [REC_STRING, db, key, exp, value] */
+  private fastString(b: Buffer, p: number, at: number): number {
+    const n = b.length;
+    p = this.head(b, p);
+    if (p === 0) return 0;
+    const { hdb: db, hkey: kstart, hklen: klen, hexp: exp } = this;
     const v = readBin(b, p);
     const vlen = binLen(b, p);
     if (v < 0 || vlen < 0 || v + vlen > n) return 0;
@@ -284,21 +304,9 @@ export class SnapshotReader {
   /** [REC_COLL, db, key, exp, type, piece, last] */
   private fastColl(b: Buffer, p: number, at: number): number {
     const n = b.length;
-    p += 2;
-    if (!(b[p] < 0x80)) return 0;
-    const db = b[p++];
-    const kstart = readBin(b, p);
-    const klen = binLen(b, p);
-    if (kstart < 0 || klen < 0 || kstart + klen >= n) return 0;
-    p = kstart + klen;
-    let exp: number | null;
-    if (b[p] === 0xc0) {
-      exp = null;
-      p++;
-    } else if (b[p] === 0xcb && p + 9 <= n) {
-      exp = b.readDoubleBE(p + 1);
-      p += 9;
-    } else return 0;
+    p = this.head(b, p);
+    if (p === 0) return 0;
+    const { hdb: db, hkey: kstart, hklen: klen, hexp: exp } = this;
     if ((b[p] & 0xe0) !== 0xa0) return 0;
     const tlen = b[p] & 0x1f;
     const tstart = p + 1;
