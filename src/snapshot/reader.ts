@@ -427,7 +427,11 @@ export class SnapshotReader {
       this.fail('corrupt', `bad collection piece: ${(e as Error).message}`, at);
     }
     this.items.length = 0;
-    if (!last) return;
+    if (last) this.close(id, db, key, o, at);
+  }
+
+  /** The last piece of a collection is in: build it and hand the key over. */
+  private close(id: string, db: number, key: string, o: Open, at: number): void {
     if (id !== '') this.open.delete(id);
     let v: Value;
     try {
@@ -499,16 +503,7 @@ export class SnapshotReader {
     } catch (e) {
       this.fail('corrupt', `bad collection piece: ${(e as Error).message}`, at);
     }
-    if (last !== true) return;
-    this.open.delete(id);
-    let v: Value;
-    try {
-      v = o.builder.done();
-    } catch (e) {
-      this.fail('corrupt', `bad collection: ${(e as Error).message}`, at);
-    }
-    this.counts[db]++;
-    this.sink.key(db, key, v, o.expireAt);
+    if (last === true) this.close(id, db, key, o, at);
   }
 
   private onFooter(f: SnapshotFooter, at: number): void {
