@@ -36,7 +36,7 @@ function client(port: number): Redis {
   return c;
 }
 
-function manifests(dir: string): { seq: number; keys: number[] }[] {
+function manifests(dir: string): { seq: number; keys: number[]; dataName: string }[] {
   return readdirSync(dir)
     .filter((n) => n.endsWith('.manifest.json') && !n.startsWith('.'))
     .map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')))
@@ -190,6 +190,26 @@ describe('SAVE runs in the foreground for other clients', () => {
     expect(await c.bgsave()).toBe('Background saving started');
     expect(await saved).toBe('OK');
     await until(async () => manifests(s.dir).length === 2, 'the BGSAVE after the SAVE', 60_000);
+  });
+});
+
+describe('SHUTDOWN and a running BGSAVE', () => {
+  it('SHUTDOWN cancels a background save, as Redis kills its child: only the final snapshot is committed', async () => {
+    const s = await start(['--save', '3600 1'], true);
+    const c = client(s.port);
+    await fill(c, 20_000);
+    const raw = await RawClient.connect(s.port);
+    // One write: the BGSAVE is still running when SHUTDOWN runs.
+    raw.write('BGSAVE\r\nSHUTDOWN\r\n');
+    expect(await raw.readUntil('\r\n', 60_000)).toBe('+Background saving started\r\n');
+    expect(await s.exited).toBe(0);
+    raw.close();
+    // Waiting for the BGSAVE instead would have committed it too (two snapshots).
+    expect(manifests(s.dir).map(total)).toEqual([20_000]);
+    // Nothing of the cancelled save is left: one data file, no temporary ones.
+    expect(readdirSync(s.dir).filter((n) => !n.endsWith('.manifest.json'))).toEqual([manifests(s.dir)[0].dataName]);
+    const s2 = await start(['--dir', s.dir, '--save', '']);
+    expect(await client(s2.port).dbsize()).toBe(20_000);
   });
 });
 

@@ -118,6 +118,9 @@ shutdownSteps.push(async (_server, opts) => {
   const p = persistence();
   if (p === null) return;
   cronJob?.stop();
+  // As Redis kills its saving child: a background save must neither commit
+  // after the final snapshot nor keep the exit waiting.
+  if (p.cancelBackground('SHUTDOWN')) await p.idle();
   const save = opts.save ?? savingConfigured();
   // Never write a snapshot of a half-loaded dataset.
   if (!save || p.loading.active) return;
