@@ -91,7 +91,7 @@ export class SnapshotJob {
     this.keysTotal = this.caps.reduce((n, c) => n + c.table.size, 0);
     for (const cap of this.caps) {
       cap.table.snapEpoch = this.epoch;
-      cap.table.snapshotHook = (seg) => this.capture(cap, seg);
+      cap.table.snapshotHook = (seg) => this.writeSegment(cap.db, seg);
     }
     this.enc.start({ ...header, magic: 'damselfly-snapshot', version: 1, createdAt: this.startedAt, dbCount: this.caps.length });
   }
@@ -142,15 +142,12 @@ export class SnapshotJob {
     });
   }
 
-  /** The hook: `seg` of `cap` is about to change and was not written yet. */
-  private capture(cap: Captured, seg: Segment): void {
-    this.writeSegment(cap.db, seg);
-  }
-
   /**
-   * Write a segment whole (at most SEGMENT_MAX keys, tens of microseconds):
-   * a for-of over the Map compiles to a loop without per-key garbage,
-   * which a walk resumable mid-segment could not have.
+   * Write a segment whole: the walker's unit of work, and the hook when a
+   * segment not yet written is about to change. A segment holds at most 64
+   * keys (tens of microseconds); large values in it only have their first
+   * piece taken here and stay open, so nothing needs a walk that resumes
+   * mid-segment.
    */
   private writeSegment(db: number, seg: Segment): void {
     for (const [k, v] of seg.m) this.writeKey(db, seg, k, v);
