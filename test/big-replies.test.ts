@@ -10,7 +10,7 @@ import Redis from 'ioredis';
 import RedisParser from 'redis-parser';
 import { startServer, resp, type TestServer } from './helpers/server.js';
 import { MB, rss, serverPid, SlowReader } from './helpers/memory.js';
-import { startRedis, type Oracle } from './helpers/redis-oracle.js';
+import { rawReply, startRedis, type Oracle } from './helpers/redis-oracle.js';
 
 let srv: TestServer;
 let oracle: Oracle;
@@ -139,30 +139,6 @@ describe('ZRANDMEMBER with a count that would need gigabytes', () => {
     expect(got).toBe('+OK\r\n+PONG\r\n');
   });
 });
-
-/** The raw reply to `args` in protocol `proto`, read up to the PING sent after it. */
-async function rawReply(port: number, proto: 2 | 3, args: string[]): Promise<string> {
-  const c = net.connect(port, '127.0.0.1');
-  let got = '';
-  c.on('data', (d) => (got += d.toString('latin1')));
-  await new Promise((r) => c.once('connect', r));
-  const until = async (suffix: string) => {
-    const end = Date.now() + 10000;
-    while (!got.endsWith(suffix)) {
-      if (Date.now() > end) throw new Error('timeout: ' + got.slice(-100));
-      await new Promise((r) => c.once('data', r));
-    }
-  };
-  if (proto === 3) {
-    c.write(resp('HELLO', '3') + resp('PING'));
-    await until('+PONG\r\n');
-    got = '';
-  }
-  c.write(resp(...args) + resp('PING'));
-  await until('+PONG\r\n');
-  c.destroy();
-  return got;
-}
 
 describe('streamed replies are byte for byte redis-server', () => {
   // One member: the picks are all the same, so the bytes are comparable.

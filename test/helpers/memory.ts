@@ -33,22 +33,46 @@ export class SlowReader {
   /** First bytes received (the reply's head), up to 4 KB. */
   head = '';
   closed = false;
+  /** The server's CLIENT ID for this connection. */
+  id = 0;
   private constructor(sock: net.Socket) {
     this.sock = sock;
-    sock.pause();
-    sock.on('data', (d: Buffer) => {
-      if (this.head.length < 4096) this.head += d.subarray(0, 4096 - this.head.length).toString('latin1');
-      this.received += d.length;
-    });
     sock.on('close', () => (this.closed = true));
     sock.on('error', () => {});
   }
+  /** Connect, learn the connection's CLIENT ID, then stop reading. */
   static connect(port: number): Promise<SlowReader> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new SlowReader(s)));
+      const s = net.connect(port, '127.0.0.1', () => s.write('*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n'));
       s.once('error', reject);
+      let idText = '';
+      const onId = (d: Buffer) => {
+        idText += d.toString('latin1');
+        if (!idText.endsWith('\r\n')) return;
+        s.off('data', onId);
+        s.pause();
+        const r = new SlowReader(s);
+        r.id = Number(idText.slice(1, -2));
+        s.on('data', (d: Buffer) => {
+          if (r.head.length < 4096) r.head += d.subarray(0, 4096 - r.head.length).toString('latin1');
+          r.received += d.length;
+        });
+        resolve(r);
+      };
+      s.on('data', onId);
     });
   }
+
+  /** Resolves true once the server no longer lists this connection (false after `ms`). */
+  async goneWithin(port: number, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if ((await redisCli(port, ['CLIENT', 'LIST', 'ID', String(this.id)])).trim() === '') return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  }
+
   /** Read (and throw away) at full speed until `bytes` more arrived, then stop reading. */
   drain(bytes: number, timeoutMs = 20000): Promise<void> {
     const target = this.received + bytes;

@@ -42,3 +42,32 @@ export async function startRedis(extra: string[] = []): Promise<Oracle> {
   }
   return { port, stop: () => p.kill('SIGKILL') };
 }
+
+/** A RESP request (array of bulk strings); args are latin1. */
+const resp = (...args: string[]): string =>
+  `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('');
+
+/** The raw reply to `args` in protocol `proto` on a fresh connection, read up to the PING sent after it. */
+export async function rawReply(port: number, proto: 2 | 3, args: string[]): Promise<string> {
+  const c = net.connect(port, '127.0.0.1');
+  let got = '';
+  c.on('data', (d) => (got += d.toString('latin1')));
+  await new Promise((r) => c.once('connect', r));
+  const until = async (suffix: string) => {
+    const end = Date.now() + 10000;
+    while (!got.endsWith(suffix)) {
+      if (Date.now() > end) throw new Error('timeout: ' + got.slice(-100));
+      await new Promise((r) => c.once('data', r));
+    }
+  };
+  if (proto === 3) {
+    c.write(resp('HELLO', '3') + resp('PING'));
+    await until('+PONG\r\n');
+    got = '';
+  }
+  c.write(resp(...args) + resp('PING'));
+  await until('+PONG\r\n');
+  c.destroy();
+  return got;
+}
+
