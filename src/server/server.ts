@@ -14,6 +14,7 @@ import { log } from '../log.js';
 import { installBlocking } from './blocking.js';
 import { checkClientOutput, outputCron } from '../memory/client-output.js';
 import { startStream } from '../memory/reply-stream.js';
+import { installIdleRelease } from '../memory/idle-release.js';
 
 export interface ServerStats {
   startTime: number;
@@ -92,6 +93,7 @@ export class Server {
     installBlocking(this.ks);
     this.reply.afterFlush = () => this.checkOutput(this.ctx.client, this.reply);
     Client.onOutput = (c) => this.checkOutput(c, null);
+    installIdleRelease(this);
   }
 
   /** Output limits (memory/client-output.ts), after output was written for c. */
