@@ -67,23 +67,23 @@ describe('memory goes back after a spike', () => {
     slow.sock.write(resp('GET', 'mb').repeat(400));
     // The spike: hundreds of MB queued for a client that does not read.
     const t0 = Date.now();
-    while (rss(pid) < base + 250 * MB) {
-      if (Date.now() - t0 > 10000) throw new Error('no spike: RSS ' + rss(pid) / MB);
+    while (rss(pid) < base + 200 * MB) {
+      if (Date.now() - t0 > 30000) throw new Error('no spike: RSS ' + rss(pid) / MB);
       await new Promise((r) => setTimeout(r, 20));
     }
     await slow.drain(400 * MB, 30000);
     slow.sock.destroy();
     const took = await rssFallsUnder(base + 120 * MB, 10000);
     console.log(`output spike: back under base+120 MB in ${took} ms`);
-  });
+  }, 120000);
 
   it('after big pipelined requests made a dataset that was flushed', async () => {
     await bigSets(20, 20 * MB);
     expect(rss(pid)).toBeGreaterThan(base + 350 * MB);
     await a.flushall();
-    const took = await rssFallsUnder(base + 200 * MB, 5000);
+    const took = await rssFallsUnder(base + 200 * MB, 8000);
     console.log(`query/dataset spike: back under base+200 MB in ${took} ms`);
-  });
+  }, 120000);
 
   it('MEMORY PURGE gives it back at once', async () => {
     await bigSets(20, 20 * MB);
@@ -98,5 +98,5 @@ describe('memory goes back after a spike', () => {
     const took = await rssFallsUnder(base + 200 * MB, 1000);
     console.log(`MEMORY PURGE: under base+200 MB ${took} ms after its reply`);
     expect(idleRuns()).toBe(n);
-  });
+  }, 120000);
 });

@@ -14,8 +14,8 @@
  *  - resident size grew well past what it was after the last one (a spike
  *    of output, input or data), or
  *  - the key count fell by a quarter or more since (FLUSHALL, mass DEL), or
- *  - resident size is far above what was live after the last one, retried
- *    with a doubling back-off while it does not help.
+ *  - resident size is far above what was live after the last one and that
+ *    was small, retried with a doubling back-off while it does not help.
  * A full collection pauses the server for a time that grows with the live
  * heap (about 50 ms for a small one); it only runs when the server is
  * quiet, and at most once per MIN_INTERVAL_MS. MEMORY PURGE runs one now.
@@ -32,6 +32,12 @@ const GROWTH_BYTES = 32 * 1024 * 1024;
 /** Resident over live that is worth a retry: x1.5 + 64 MB. */
 const SLACK_FACTOR = 1.5;
 const SLACK_BYTES = 64 * 1024 * 1024;
+/**
+ * Retries only while the live heap is small enough for a full collection to
+ * be short (tens of ms); a large dataset is collected on growth and key-count
+ * drops only.
+ */
+const SLACK_LIVE_MAX = 512 * 1024 * 1024;
 const MIN_INTERVAL_MS = 5000;
 const MAX_BACKOFF_MS = 30 * 60 * 1000;
 /** Client-held bytes (socket queues, unparsed input) above which the collection waits. */
@@ -89,7 +95,7 @@ export function installIdleRelease(server: Server): void {
     let why: string | null = null;
     if (rss > rssAfter * GROWTH_FACTOR + GROWTH_BYTES) why = 'grown';
     else if (keys < keysAfter * 0.75) why = 'keys-dropped';
-    else if (rss > liveAfter * SLACK_FACTOR + SLACK_BYTES && now - lastRun >= backoff) why = 'slack';
+    else if (liveAfter < SLACK_LIVE_MAX && rss > liveAfter * SLACK_FACTOR + SLACK_BYTES && now - lastRun >= backoff) why = 'slack';
     if (why === null) return;
     const t0 = performance.now();
     const { before, after } = purgeMemory();
