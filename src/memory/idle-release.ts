@@ -38,7 +38,9 @@ const SLACK_BYTES = 64 * 1024 * 1024;
  * drops only.
  */
 const SLACK_LIVE_MAX = 512 * 1024 * 1024;
-const MIN_INTERVAL_MS = 5000;
+/** Between two collections at least this; each trigger needs a new change, so they stay rare. */
+const MIN_INTERVAL_MS = 2000;
+const FIRST_BACKOFF_MS = 5000;
 const MAX_BACKOFF_MS = 30 * 60 * 1000;
 /** Client-held bytes (socket queues, unparsed input) above which the collection waits. */
 const HELD_MAX = 16 * 1024 * 1024;
@@ -47,7 +49,7 @@ let rssAfter = process.memoryUsage.rss();
 let liveAfter = 0;
 let keysAfter = 0;
 let lastRun = 0;
-let backoff = MIN_INTERVAL_MS;
+let backoff = FIRST_BACKOFF_MS;
 
 function live(): number {
   const m = process.memoryUsage();
@@ -102,7 +104,7 @@ export function installIdleRelease(server: Server): void {
     keysAfter = keys;
     // A retry that gave back little waits twice as long next time.
     if (why === 'slack' && after > before * 0.9) backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-    else backoff = MIN_INTERVAL_MS;
+    else backoff = FIRST_BACKOFF_MS;
     log.info(
       { reason: why, rssBefore: before, rssAfter: after, live: liveAfter, ms: Math.round(performance.now() - t0) },
       'quiet after a memory spike: ran a full garbage collection to give memory back',

@@ -8,9 +8,10 @@
  * MB of values flushed), after the idle collection: 216 MB resident by
  * default, 101 MB with these (base 58 MB).
  *
- * glibc reads them from the environment at process start only, so they
- * take effect when a launcher starts the server with them (the heap-sizing
- * launcher applies them: see mallocEnv); an operator may override each.
+ * glibc reads them from the environment at process start only: a launcher
+ * that starts the server (the heap-sizing re-exec) passes mallocEnv(env) to
+ * it, so every way of starting the server has them; an operator may still
+ * set each. Without a launcher they apply when set in the environment.
  */
 export const MALLOC_ENV: Readonly<Record<string, string>> = {
   /** Blocks of 128 KB and more are mmapped, and unmapped when freed. */
