@@ -45,6 +45,12 @@ describe('ZRANDMEMBER with a count that would need gigabytes', () => {
     await a.zadd('probe', ...members);
     const pid = await serverPid(srv.port);
     const base = rss(pid);
+    // PING latency with nothing else running: the machine's own noise
+    // (test files run in parallel on two cores).
+    const quiet: number[] = [];
+    for (let i = 0; i < 40; i++) quiet.push(await pingMs(a));
+    quiet.sort((x, y) => x - y);
+    const quietP90 = quiet[Math.floor(quiet.length * 0.9)];
     const slow = await SlowReader.connect(srv.port);
     // ~100M pairs of ~45 bytes: 4-5 GB of reply; built whole it killed the process.
     slow.sock.write(resp('ZRANDMEMBER', 'probe', '-100000000', 'WITHSCORES'));
@@ -65,11 +71,11 @@ describe('ZRANDMEMBER with a count that would need gigabytes', () => {
     pings.sort((x, y) => x - y);
     const p90 = pings[Math.floor(pings.length * 0.9)];
     const worst = pings[pings.length - 1];
-    console.log(`probe: PING p90 ${p90.toFixed(1)} ms, worst ${worst.toFixed(1)} ms, RSS ${(base / MB).toFixed(0)} MB -> peak ${(peak / MB).toFixed(0)} MB`);
+    console.log(`probe: PING p90 ${p90.toFixed(1)} ms (${quietP90.toFixed(1)} ms without the stream), worst ${worst.toFixed(1)} ms, RSS ${(base / MB).toFixed(0)} MB -> peak ${(peak / MB).toFixed(0)} MB`);
     expect(slow.head.startsWith('*200000000\r\n$')).toBe(true);
     // Built whole, the reply kept PING waiting 35 s. The worst case allows
     // for a machine shared by parallel test runs (seen: 458 ms once).
-    expect(p90).toBeLessThan(200);
+    expect(p90).toBeLessThan(200 + quietP90);
     expect(worst).toBeLessThan(1000);
     expect(peak - base).toBeLessThan(150 * MB);
     slow.sock.destroy();
