@@ -1,6 +1,7 @@
 /**
  * Hash family (t_hash.c): HSET and friends, HINCRBY(FLOAT), HRANDFIELD, HSCAN.
  */
+import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, toFloat, toSafeInt } from '../protocol/errors.js';
@@ -141,6 +142,14 @@ function hincrbyfloat(ctx: CommandContext, args: string[]): void {
 
 const LONG_MAX = 9223372036854775807n;
 
+/** A streamed HRANDFIELD with a negative count, from a copy of the fields (see memory/random-reply.ts). */
+function hashPicks(m: ReadonlyMap<string, string>, count: number, withValues: boolean, proto: 2 | 3): RandomPicks {
+  const fields = [...m.keys()];
+  // No O(1) random access into a Map: the pool is always a copy, picked from lazily.
+  if (!withValues) return new RandomPicks(count, fields.length, false, (r) => r.array(count), (r, i) => r.bulk(fields[i]));
+  return pairPicks(count, fields, [...m.values()], false, proto);
+}
+
 function hrandfield(ctx: CommandContext, args: string[]): void {
   const r = ctx.r;
   if (args.length === 2) {
@@ -160,6 +169,7 @@ function hrandfield(ctx: CommandContext, args: string[]): void {
   if (big < 0n) {
     // Repetitions allowed: |count| independent picks.
     const count = Number(-big);
+    if (count > INLINE_PICKS) return ctx.stream(hashPicks(h.m, count, withValues, r.proto));
     if (withValues && r.proto === 2) r.array(count * 2);
     else r.array(count);
     const entries = count > 8 ? [...h.m] : null;

@@ -5,6 +5,7 @@
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { usedMemory } from './server-info.js';
+import { purgeMemory } from '../memory/idle-release.js';
 import type { Value } from '../types/value.js';
 
 const G = { group: 'server' };
@@ -59,7 +60,7 @@ export const memoryCommand: CommandSpec = {
       ctx.r.verbatim('Hi Sam, I can\'t find any memory issue in your instance. I can only account for what occurs on this base.'),
     ),
     sub('purge', 2, '', [0, 0, 0], 'slow', 'Asks the allocator to release memory.', (ctx) => {
-      (globalThis as { gc?: () => void }).gc?.();
+      purgeMemory();
       ctx.r.ok();
     }),
     sub('malloc-stats', 2, '', [0, 0, 0], 'slow', 'Returns the allocator statistics.', (ctx) => ctx.r.verbatim('Stats not supported for the current allocator')),

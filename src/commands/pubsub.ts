@@ -16,7 +16,6 @@ import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import type { Server } from '../server/server.js';
 import { getString } from '../config/params.js';
-import { log } from '../log.js';
 
 const G = { group: 'pubsub' };
 
@@ -183,17 +182,15 @@ class Encoded {
   }
 }
 
-/**
- * A subscriber that does not read would make the server buffer messages
- * without bound: past Redis's default pub/sub hard limit
- * (client-output-buffer-limit pubsub 32mb) it is disconnected, as Redis does.
- */
-const PUBSUB_OUTPUT_HARD_LIMIT = 32 * 1024 * 1024;
 let server: Server | null = null;
 
+/**
+ * A subscriber that does not read would make the server buffer messages
+ * without bound: sendRaw applies client-output-buffer-limit (pubsub class,
+ * 32mb hard by default) and closes it, as Redis does (memory/client-output.ts).
+ */
 function deliver(ctx: CommandContext | null, subscribers: Set<Client>, msg: Encoded): number {
   let n = 0;
-  let overLimit: Client[] | null = null;
   for (const s of subscribers) {
     n++;
     const b = msg.get(s.proto);
@@ -201,13 +198,7 @@ function deliver(ctx: CommandContext | null, subscribers: Set<Client>, msg: Enco
     else {
       s.sendRaw(b);
       if (server !== null) server.stats.netOutputBytes += b.length;
-      if (s.socket.writableLength > PUBSUB_OUTPUT_HARD_LIMIT) (overLimit ??= []).push(s);
     }
-  }
-  // Closed after the loop: closing edits the set being walked.
-  for (const s of overLimit ?? []) {
-    log.warn({ client: s.id, addr: s.addr, buffered: s.socket.writableLength }, 'closing pub/sub client over the output buffer limit');
-    server?.closeClient(s);
   }
   return n;
 }

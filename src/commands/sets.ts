@@ -2,6 +2,7 @@
  * Set family (t_set.c): SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS SPOP
  * SRANDMEMBER SMOVE SINTER[CARD|STORE] SUNION[STORE] SDIFF[STORE] SSCAN.
  */
+import { INLINE_PICKS, stringPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, parseIntArg, toSafeInt } from '../protocol/errors.js';
@@ -183,6 +184,7 @@ register(
     const s = readSet(ctx.db, args[1]);
     if (s === undefined || l === 0) return ctx.r.array(0);
     if (l < 0) {
+      if (-l > INLINE_PICKS) return ctx.stream(stringPicks(-l, s.size, () => s.random(), () => s.values()));
       ctx.r.array(-l);
       for (let i = 0; i < -l; i++) ctx.r.bulk(s.random());
       return;

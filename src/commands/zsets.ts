@@ -2,6 +2,7 @@
  * Sorted set family (t_zset.c): ZADD and friends, ranges by rank, score and
  * lex, pops (blocking ones too), set algebra, ZRANDMEMBER and ZSCAN.
  */
+import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
@@ -608,6 +609,36 @@ function numkeysAt(at: number, extraFirst = false): (args: string[]) => number[]
 
 // ---------- ZRANDMEMBER ----------
 
+/**
+ * A streamed ZRANDMEMBER with a negative count (memory/random-reply.ts):
+ * members and scores are copied (a score may change under a pinned entry)
+ * — the picks themselves when the zset is larger than the count, else the
+ * whole zset, picked from lazily.
+ */
+function zsetPicks(z: NonNullable<ReturnType<typeof readZset>>, count: number, withscores: boolean, proto: 2 | 3): RandomPicks {
+  const size = z.size;
+  const drawn = size > count;
+  const n = drawn ? count : size;
+  const members = new Array<string>(n);
+  const scores = withscores ? new Float64Array(n) : null;
+  if (drawn) {
+    for (let i = 0; i < n; i++) {
+      const e = z.at(Math.floor(Math.random() * size))!;
+      members[i] = e.member;
+      if (scores !== null) scores[i] = e.score;
+    }
+  } else {
+    let i = 0;
+    for (const e of z.entries()) {
+      members[i] = e.member;
+      if (scores !== null) scores[i] = e.score;
+      i++;
+    }
+  }
+  if (scores !== null) return pairPicks(count, members, scores, drawn, proto);
+  return new RandomPicks(count, n, drawn, (r) => r.array(count), (r, i) => r.bulk(members[i]));
+}
+
 function zrandmember(ctx: CommandContext, args: string[]): void {
   if (args.length === 2) {
     const z = readZset(ctx.db, args[1]);
@@ -626,6 +657,7 @@ function zrandmember(ctx: CommandContext, args: string[]): void {
   const size = z.size;
   const picked: Entry[] = [];
   if (l < 0) {
+    if (-l > INLINE_PICKS) return ctx.stream(zsetPicks(z, -l, withscores, ctx.r.proto));
     for (let i = 0; i < -l; i++) picked.push(z.at(Math.floor(Math.random() * size))!);
   } else if (l >= size) {
     for (const n of z.entries()) picked.push(n);

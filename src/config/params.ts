@@ -27,6 +27,12 @@ export interface ParamDef {
   values?: string[];
   /** Extra validation of the raw string; return an error text or null. */
   validate?: (raw: string) => string | null;
+  /**
+   * A string parameter whose new value is combined with the current one
+   * (client-output-buffer-limit sets some classes, keeps the others); throws
+   * an Error whose message is the CONFIG SET error text.
+   */
+  normalize?: (raw: string, current: string) => string;
   /** Reacts to a new value at runtime (after validation). */
   onChange?: (value: string) => void;
 }
@@ -113,6 +119,13 @@ export function checkValue(def: ParamDef, raw: string): string {
       out = raw.toLowerCase();
       break;
     case 'string':
+      if (def.normalize) {
+        try {
+          out = def.normalize(raw, values.get(norm(def.name)) ?? def.default);
+        } catch (e) {
+          throw new ConfigError((e as Error).message);
+        }
+      }
       break;
   }
   const err = def.validate?.(out);

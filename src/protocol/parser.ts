@@ -104,7 +104,17 @@ export class RequestParser {
    */
   next(): string[] | null {
     const avail = this.buf.length - this.pos + this.pendingLen;
-    if (avail === 0 || avail < this.need) return null;
+    if (avail === 0) {
+      // All parsed: let go of the buffer (it may be a large joined one from
+      // a big request) instead of holding it until the client sends again.
+      if (this.buf !== EMPTY) {
+        this.buf = EMPTY;
+        this.pos = 0;
+        this.transient = false;
+      }
+      return null;
+    }
+    if (avail < this.need) return null;
     if (this.pendingLen > 0) this.join();
     this.need = 0;
     return this.buf[this.pos] === 42 /* '*' */ ? this.multibulk() : this.inline();

@@ -38,6 +38,14 @@ export class Reply {
   sink: Sink | null = null;
   /** Set by CLIENT REPLY OFF/SKIP: replies are dropped. */
   muted = false;
+  /**
+   * The client went over its output limit in the middle of a command: what
+   * the command still writes is thrown away (the slab stops growing and
+   * long strings are not even copied) and the client is closed after it.
+   */
+  discard = false;
+  /** Called after each write to the sink: output limits are checked there (memory/output-limits.ts). */
+  afterFlush: (() => void) | null = null;
 
   get pending(): number {
     return this.pos - this.start;
@@ -45,6 +53,10 @@ export class Reply {
 
   private ensure(n: number): void {
     if (this.pos + n <= this.slab.length) return;
+    if (this.discard) {
+      this.pos = this.start;
+      if (this.pos + n <= this.slab.length) return;
+    }
     if (this.pos - this.start > FLUSH_AT && this.sink) this.flush();
     const used = this.pos - this.start;
     // Grow geometrically: sized to just fit, every later small write would
@@ -67,7 +79,15 @@ export class Reply {
       this.slab = Buffer.allocUnsafe(SLAB);
       this.start = this.pos = 0;
     }
-    if (!this.muted) this.sink?.write(out);
+    if (!this.muted && this.sink !== null) {
+      this.sink.write(out);
+      this.afterFlush?.();
+    }
+  }
+
+  /** Drop everything not yet handed to the sink. */
+  drop(): void {
+    this.pos = this.start;
   }
 
   /** Drop what was written since `mark` (used by CLIENT REPLY SKIP/OFF). */
@@ -131,6 +151,26 @@ export class Reply {
     this.pos = p;
   }
 
+  /** Bytes from..to of b (pre-encoded protocol); short ones by a JS loop, as raw() does. */
+  rawSlice(b: Buffer, from: number, to: number): void {
+    const n = to - from;
+    this.ensure(n);
+    if (n <= SHORT_WRITE * 2) {
+      const slab = this.slab;
+      let p = this.pos;
+      for (let i = from; i < to; i++) slab[p++] = b[i];
+      this.pos = p;
+    } else {
+      b.copy(this.slab, this.pos, from, to);
+      this.pos += n;
+    }
+  }
+
+  /** What is pending, without sending it (a Reply with no sink used as an encoder). */
+  pendingBytes(): Buffer {
+    return this.slab.subarray(this.start, this.pos);
+  }
+
   rawBuffer(b: Buffer): void {
     this.ensure(b.length);
     b.copy(this.slab, this.pos);
@@ -153,6 +193,7 @@ export class Reply {
   }
   bulk(s: string): void {
     const len = s.length;
+    if (this.discard && len > SHORT_WRITE) return;
     this.header(36 /* $ */, len);
     this.ensure(len + 2);
     const slab = this.slab;

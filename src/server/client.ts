@@ -7,6 +7,7 @@ import { RequestParser } from '../protocol/parser.js';
 import { Reply } from '../protocol/reply.js';
 import type { Database, Watcher } from '../keyspace/db.js';
 import type { CommandSpec } from '../commands/spec.js';
+import type { ReplyProducer } from '../memory/reply-stream.js';
 
 /** MULTI state: queued commands and whether one was rejected while queueing. */
 export interface MultiState {
@@ -52,6 +53,17 @@ export class Client implements Watcher {
   onClose: (() => void) | null = null;
   closing = false;
   noEvict = false;
+  /**
+   * Over its output limit (memory/client-output.ts): nothing more is run or
+   * sent for it, and it is closed on the next turn of the event loop.
+   */
+  closeAsap = false;
+  /** When the soft output limit was first seen reached (ms), 0 if not. */
+  obufSoftSince = 0;
+  /** A reply the command just run will produce in pieces (memory/reply-stream.ts). */
+  pendingStream: ReplyProducer | null = null;
+  /** Set by the server: checks output limits after something was written to the socket. */
+  static onOutput: ((c: Client) => void) | null = null;
 
   constructor(
     id: number,
@@ -87,16 +99,19 @@ export class Client implements Watcher {
    * deferred SAVE): encoded in its own buffer and written at once.
    */
   send(write: (r: Reply) => void): void {
-    if (this.closing) return;
+    if (this.closing || this.closeAsap) return;
     const r = new Reply();
     r.proto = this.proto;
     r.sink = this.socket;
     write(r);
     r.flush();
+    Client.onOutput?.(this);
   }
 
   /** Write pre-encoded protocol bytes (a message shared by many subscribers). */
   sendRaw(b: Buffer): void {
-    if (!this.closing) this.socket.write(b);
+    if (this.closing || this.closeAsap) return;
+    this.socket.write(b);
+    Client.onOutput?.(this);
   }
 }

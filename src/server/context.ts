@@ -9,6 +9,7 @@ import type { Database } from '../keyspace/db.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Reply } from '../protocol/reply.js';
 import type { Server } from './server.js';
+import { STREAM_CHUNK, type ReplyProducer } from '../memory/reply-stream.js';
 
 export class CommandContext {
   client!: Client;
@@ -18,6 +19,23 @@ export class CommandContext {
     readonly server: Server,
     readonly ks: Keyspace,
   ) {}
+
+  /**
+   * Answer with a reply too large to build at once (memory/reply-stream.ts):
+   * the producer writes it in pieces after the command returns, the socket
+   * draining in between, while this client's next commands wait. Inside
+   * EXEC the reply must sit between its neighbours, so it is produced here
+   * (output limits still stop it); with CLIENT REPLY OFF/SKIP it is dropped.
+   */
+  stream(p: ReplyProducer): void {
+    const c = this.client;
+    if (c.replyMode !== 'on') return;
+    if (c.inExec) {
+      while (!p.produce(this.r, STREAM_CHUNK) && !this.r.discard);
+      return;
+    }
+    c.pendingStream = p;
+  }
 
   /** Switch the current client's database (SELECT, and EXEC's restore). */
   selectDb(index: number): void {

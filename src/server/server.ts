@@ -12,6 +12,9 @@ import { Reply } from '../protocol/reply.js';
 import { getInt, getString } from '../config/params.js';
 import { log } from '../log.js';
 import { installBlocking } from './blocking.js';
+import { checkClientOutput, outputCron } from '../memory/client-output.js';
+import { startStream } from '../memory/reply-stream.js';
+import { installIdleRelease } from '../memory/idle-release.js';
 
 export interface ServerStats {
   startTime: number;
@@ -88,6 +91,14 @@ export class Server {
     this.ks = new Keyspace(dbnum);
     this.ctx = new CommandContext(this, this.ks);
     installBlocking(this.ks);
+    this.reply.afterFlush = () => this.checkOutput(this.ctx.client, this.reply);
+    Client.onOutput = (c) => this.checkOutput(c, null);
+    installIdleRelease(this);
+  }
+
+  /** Output limits (memory/client-output.ts), after output was written for c. */
+  checkOutput(c: Client, r: Reply | null): void {
+    checkClientOutput(this, c, r);
   }
 
   async listen(): Promise<void> {
@@ -126,6 +137,7 @@ export class Server {
         if (!c.suspended && c.subs === null && now - c.lastInteraction > idle * 1000) this.closeClient(c);
       }
     }
+    outputCron(this);
     for (const job of this.cronJobs) job();
   }
 
@@ -194,11 +206,17 @@ export class Server {
       this.runCommands(c, r, ctx);
     } finally {
       endBatch();
+      if (r.discard || c.closeAsap) {
+        // Over its output limit: what is left is never sent, and the
+        // shared reply must be clean for the next client.
+        r.drop();
+        r.discard = false;
+      }
     }
   }
 
   private runCommands(c: Client, r: Reply, ctx: CommandContext): void {
-    while (!c.suspended && !c.closing) {
+    while (!c.suspended && !c.closing && !c.closeAsap) {
       let args: string[] | null;
       try {
         args = c.parser.next();
@@ -227,7 +245,15 @@ export class Server {
         } else if (c.replyMode === 'off') r.rewind(mark);
       }
       r.proto = c.proto;
+      if (c.pendingStream !== null) {
+        const p = c.pendingStream;
+        c.pendingStream = null;
+        this.flush(c, r);
+        if (!c.closeAsap) startStream(this, c, p);
+        return;
+      }
     }
+    if (c.closeAsap) return;
     this.flush(c, r);
   }
 

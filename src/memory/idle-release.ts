@@ -1,0 +1,114 @@
+/**
+ * Memory goes back after a spike. V8 gives pages of its heap back to the
+ * system only after a full collection, and a Buffer's or a large external
+ * string's memory (replies queued for a slow reader, a client's query
+ * buffer, big values) only after the collection that finds it unreachable;
+ * a server that goes quiet after a burst runs no collection at all, so its
+ * resident size stayed at the peak (measured: 600 MB resident, indefinitely,
+ * after FLUSHALL of 430 MB of keys).
+ *
+ * So when the server is quiet (under QUIET_CMDS commands in the last
+ * CHECK_MS) and clients hold little in socket queues and query buffers
+ * (a collection cannot free those, and would take them for the dataset),
+ * one full collection runs if:
+ *  - resident size grew well past what it was after the last one (a spike
+ *    of output, input or data), or
+ *  - the key count fell by a quarter or more since (FLUSHALL, mass DEL), or
+ *  - resident size is far above what was live after the last one and that
+ *    was small, retried with a doubling back-off while it does not help.
+ * A full collection pauses the server for a time that grows with the live
+ * heap (about 50 ms for a small one); it only runs when the server is
+ * quiet, and at most once per MIN_INTERVAL_MS. MEMORY PURGE runs one now.
+ */
+import type { Server } from '../server/server.js';
+import { fullGc } from './gc.js';
+import { log } from '../log.js';
+
+const CHECK_MS = 1000;
+const QUIET_CMDS = 1000;
+/** Growth over the post-collection size that counts as a spike: x1.25 + 32 MB. */
+const GROWTH_FACTOR = 1.25;
+const GROWTH_BYTES = 32 * 1024 * 1024;
+/** Resident over live that is worth a retry: x1.5 + 64 MB. */
+const SLACK_FACTOR = 1.5;
+const SLACK_BYTES = 64 * 1024 * 1024;
+/**
+ * Retries only while the live heap is small enough for a full collection to
+ * be short (tens of ms); a large dataset is collected on growth and key-count
+ * drops only.
+ */
+const SLACK_LIVE_MAX = 512 * 1024 * 1024;
+/** Between two collections at least this; each trigger needs a new change, so they stay rare. */
+const MIN_INTERVAL_MS = 2000;
+const FIRST_BACKOFF_MS = 5000;
+const MAX_BACKOFF_MS = 30 * 60 * 1000;
+/** Client-held bytes (socket queues, unparsed input) above which the collection waits. */
+const HELD_MAX = 16 * 1024 * 1024;
+
+let rssAfter = process.memoryUsage.rss();
+let liveAfter = 0;
+let keysAfter = 0;
+let lastRun = 0;
+let backoff = FIRST_BACKOFF_MS;
+
+function live(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+/**
+ * Two full collections now: measured, one left ~60% of a flushed 450 MB of
+ * large values resident (their external memory goes with the second).
+ */
+export function purgeMemory(): { before: number; after: number } {
+  const before = process.memoryUsage.rss();
+  fullGc();
+  fullGc();
+  lastRun = Date.now();
+  rssAfter = process.memoryUsage.rss();
+  liveAfter = live();
+  return { before, after: rssAfter };
+}
+
+function heldByClients(server: Server): number {
+  let n = 0;
+  for (const c of server.clients.values()) n += c.socket.writableLength + c.parser.buffered;
+  return n;
+}
+
+function keyCount(server: Server): number {
+  let n = 0;
+  for (const db of server.ks.dbs) n += db.size;
+  return n;
+}
+
+export function installIdleRelease(server: Server): void {
+  let seen = server.stats.commands;
+  keysAfter = keyCount(server);
+  const timer = setInterval(() => {
+    const cmds = server.stats.commands;
+    const busy = cmds - seen >= QUIET_CMDS;
+    seen = cmds;
+    const now = Date.now();
+    if (busy || now - lastRun < MIN_INTERVAL_MS) return;
+    if (heldByClients(server) > HELD_MAX) return;
+    const rss = process.memoryUsage.rss();
+    const keys = keyCount(server);
+    let why: string | null = null;
+    if (rss > rssAfter * GROWTH_FACTOR + GROWTH_BYTES) why = 'grown';
+    else if (keys < keysAfter * 0.75) why = 'keys-dropped';
+    else if (liveAfter < SLACK_LIVE_MAX && rss > liveAfter * SLACK_FACTOR + SLACK_BYTES && now - lastRun >= backoff) why = 'slack';
+    if (why === null) return;
+    const t0 = performance.now();
+    const { before, after } = purgeMemory();
+    keysAfter = keys;
+    // A retry that gave back little waits twice as long next time.
+    if (why === 'slack' && after > before * 0.9) backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    else backoff = FIRST_BACKOFF_MS;
+    log.info(
+      { reason: why, rssBefore: before, rssAfter: after, live: liveAfter, ms: Math.round(performance.now() - t0) },
+      'quiet after a memory spike: ran a full garbage collection to give memory back',
+    );
+  }, CHECK_MS);
+  timer.unref();
+}
