@@ -266,6 +266,24 @@ describe('the heap guard', () => {
     raw.destroy();
   });
 
+  it('a request whose bulk argument cannot fit in the heap is refused from its length line; the server stays up', async () => {
+    const s = await start([], { env: { NODE_OPTIONS: '--max-old-space-size=256' } });
+    const raw = net.connect(s.port, '127.0.0.1');
+    await new Promise((res) => raw.once('connect', res));
+    let got = '';
+    let closed = false;
+    raw.on('data', (d) => (got += d.toString('latin1')));
+    raw.on('close', () => (closed = true));
+    raw.on('error', () => {});
+    // 300 MiB would become one 300 MiB string in a 304 MiB heap: V8 would abort the process.
+    raw.write(`*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$${300 * MiB}\r\n` + 'x'.repeat(64 * 1024));
+    await until(async () => closed, 'the connection to be closed', 10_000);
+    expect(got).toMatch(new RegExp(`^-ERR Protocol error: a bulk argument of ${300 * MiB} bytes does not fit in the JS heap now`));
+    const c = client(s.port);
+    expect(await c.set('small', 'fits')).toBe('OK');
+    expect(Number(field(await c.info('memory'), 'heap_oom_rejected_commands'))).toBe(1);
+  });
+
   it('CONFIG SET maxmemory above what the heap was sized for is accepted with a warning and shown in INFO', async () => {
     const s = await start(['--maxmemory', '64mb']);
     const c = client(s.port);

@@ -39,6 +39,7 @@ import { log } from '../log.js';
 import { getInt, paramByName } from '../config/params.js';
 import { registerInfoSection } from '../server/info.js';
 import { bootSteps } from '../server/lifecycle.js';
+import { bulkGuard } from '../protocol/parser.js';
 import { MAXMEMORY_EXTRA, MAXMEMORY_FACTOR, type HeapDecision } from './heap-limit.js';
 
 export const REFUSE_AT = 0.8;
@@ -213,6 +214,15 @@ function onTimer(): void {
   evaluate();
 }
 
+/** A bulk of `len` bytes becomes a `len`-byte string: refused if it would take the heap past BRAKE_AT. */
+function bulkRefusal(len: number): string | null {
+  const used = v8.getHeapStatistics().used_heap_size;
+  if (used + len < state.limit * BRAKE_AT) return null;
+  state.refusedTotal++;
+  log.warn({ bulkBytes: len, heapUsed: used, heapLimit: state.limit }, 'refused a request argument the JS heap cannot hold now; closing the client');
+  return `Protocol error: a bulk argument of ${len} bytes does not fit in the JS heap now (${mib(used)} used of ${mib(state.limit)})`;
+}
+
 let started = false;
 
 /** Start watching the heap; logs the one start-up line saying which limit is used and why. */
@@ -228,6 +238,7 @@ export function startHeapGuard(decision: HeapDecision): void {
   started = true;
   watchMaxmemory();
   forceGc = loadGc();
+  bulkGuard.check = bulkRefusal;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
