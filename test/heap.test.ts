@@ -7,12 +7,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { processAlive, startServer, until, type TestServer } from './helpers/server.js';
-import { memoryCap } from '../src/memory/heap-limit.js';
+import { cgroupLimit, decideHeap, memoryCap } from '../src/memory/heap-limit.js';
 
 const MiB = 1024 * 1024;
 /** V8 adds the young generation (3 semi-spaces of 2 MiB) to --max-old-space-size. */
@@ -333,5 +333,54 @@ describe('a snapshot too large for the heap', () => {
     expect(fatal2[0].msg).toMatch(/filled the heap after \d+ of 1500000 keys/);
     expect(fatal2[0].msg).toMatch(/NODE_OPTIONS=--max-old-space-size=\d+/);
     expect(s2.logs.some((l) => /FATAL ERROR|heap out of memory/.test(l.msg))).toBe(false);
+  });
+});
+
+describe('the memory the heap limit is a share of', () => {
+  const GiB = 1024 ** 3;
+  function fakeProc(cgroup: string, mountinfo: (root: string) => string, files: Record<string, string>): string {
+    const root = tempDir();
+    mkdirSync(path.join(root, 'proc/self'), { recursive: true });
+    writeFileSync(path.join(root, 'proc/self/cgroup'), cgroup);
+    writeFileSync(path.join(root, 'proc/self/mountinfo'), mountinfo(root));
+    for (const [f, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+      writeFileSync(path.join(root, f), text);
+    }
+    return root;
+  }
+
+  it('cgroup v2: the smallest memory.max from our cgroup up to the mount root', () => {
+    const root = fakeProc('0::/app/worker\n', (r) => `40 30 0:37 / ${r}/cg2 rw,relatime - cgroup2 cgroup2 rw\n`, {
+      'cg2/app/worker/memory.max': 'max\n',
+      'cg2/app/memory.max': `${2 * GiB}\n`,
+      'cg2/memory.max': `${8 * GiB}\n`,
+    });
+    expect(cgroupLimit(path.join(root, 'proc'))).toEqual({ bytes: 2 * GiB, source: path.join(root, 'cg2/app/memory.max') });
+  });
+
+  it('cgroup v1: hierarchical_memory_limit, else memory.limit_in_bytes; a mount rooted inside the hierarchy (container)', () => {
+    const root = fakeProc(
+      '4:memory:/docker/abc\n1:cpu:/docker/abc\n',
+      (r) => `34 30 0:31 /docker/abc ${r}/memory rw,relatime - cgroup cgroup rw,memory\n`,
+      { 'memory/memory.limit_in_bytes': `${3 * GiB}\n`, 'memory/memory.stat': `cache 0\nhierarchical_memory_limit ${GiB}\n` },
+    );
+    expect(cgroupLimit(path.join(root, 'proc'))!.bytes).toBe(GiB);
+    const noStat = fakeProc('4:memory:/\n', (r) => `34 30 0:31 / ${r}/memory rw - cgroup cgroup rw,memory\n`, {
+      'memory/memory.limit_in_bytes': '9223372036854771712\n',
+    });
+    // The page-rounded 2^63 means no limit.
+    expect(cgroupLimit(path.join(noStat, 'proc'))).toBeNull();
+  });
+
+  it('both formulas are capped at 75% of that memory; an explicit flag wins over both', () => {
+    const cap = { bytes: 4 * GiB, source: 'cgroup limit (test)' };
+    expect(decideHeap(0, [], {}, cap)).toMatchObject({ oldSpaceMb: 3072, source: 'memory-share', capped: false });
+    expect(decideHeap(GiB, [], {}, cap)).toMatchObject({ oldSpaceMb: 1792, source: 'maxmemory', capped: false });
+    const big = decideHeap(3 * GiB, [], {}, cap);
+    expect(big).toMatchObject({ oldSpaceMb: 3072, capped: true });
+    expect(big.reason).toMatch(/capped there; writes get -OOM before maxmemory is reached/);
+    expect(decideHeap(GiB, ['--max_old_space_size=512'], {}, cap)).toMatchObject({ oldSpaceMb: null, source: 'operator' });
+    expect(decideHeap(GiB, [], { NODE_OPTIONS: '--trace-gc --max-old-space-size=700' }, cap).reason).toMatch(/=700 set on the NODE_OPTIONS/);
   });
 });
