@@ -17,7 +17,7 @@ import { heapAdvice, HeapTooSmallError, refuseThreshold, roomToGrow } from '../m
  * well over this much more in the table. A lower bound, so a snapshot that
  * would fit is never refused; the heap is also watched while loading.
  */
-const MIN_KEY_OVERHEAD = 48;
+const MIN_KEY_OVERHEAD = 32;
 /** Keys between two looks at the heap while loading. */
 const HEAP_CHECK_KEYS = 16384;
 
