@@ -25,7 +25,8 @@
  *    and a false alarm ends with the next GC (forced, below).
  * V8 may not run a major GC for a long time after keys are deleted (nothing
  * is being allocated), so while writes are being refused the guard forces
- * one, at most once a second and at most 5% of the time, to see freed memory.
+ * one to see freed memory: at most once a second, and at most 5% of the time
+ * (but every 10 s at least) unless a tenth of the keys were deleted since.
  *
  * heapRefusal() is on the path of every denyoom command: it answers a
  * cached state, refreshed before a batch of commands when a millisecond has
@@ -198,12 +199,22 @@ function loadGc(): (() => void) | null {
   }
 }
 
+/** Keys in all databases (set at boot): keys deleted since the last forced GC are worth a GC at once. */
+let keyCount: () => number = () => 0;
+let keysAtForcedGc = 0;
+
 function onTimer(): void {
   evaluate();
   if (state.refusal === null || !state.demand || forceGc === null) return;
   const now = Date.now();
-  // At most 5% of the time in forced collections, and not more than once a second.
-  if (now - state.lastForcedGc < Math.max(1000, 20 * state.lastForcedGcMs)) return;
+  const keys = keyCount();
+  // Not more than once a second, and at most 5% of the time in forced collections (but
+  // at least every 10 s) unless a tenth of the keys went since the last one (FLUSHALL,
+  // DEL): then whoever waits for memory should not wait for the next slot.
+  const freedMany = keys < keysAtForcedGc * 0.9;
+  const interval = freedMany ? 1000 : Math.max(1000, Math.min(10_000, 20 * state.lastForcedGcMs));
+  if (now - state.lastForcedGc < interval) return;
+  keysAtForcedGc = keys;
   state.demand = false;
   const t0 = performance.now();
   forceGc();
@@ -300,6 +311,7 @@ function watchMaxmemory(): void {
   };
 }
 
-bootSteps.push(async () => {
+bootSteps.push(async (server) => {
+  keyCount = () => server.ks.dbs.reduce((n, db) => n + db.size, 0);
   registerInfoSection('memory', 'Memory', () => [...heapInfo(), ['heap_fits_maxmemory', maxmemoryFits(getInt('maxmemory')) ? 1 : 0]]);
 });
