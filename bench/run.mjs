@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RespClient, encode } from './resp.mjs';
-import { freePort } from './servers.mjs';
+import { freePort, serverPidOf } from './servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -123,7 +123,7 @@ async function startServer(kind) {
   return {
     kind,
     port,
-    pid: proc.pid,
+    pid: kind === 'damselfly' ? serverPidOf(proc.pid) : proc.pid,
     async stop() {
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));

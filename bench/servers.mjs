@@ -4,7 +4,7 @@
  * port with snapshots off unless asked, and the BGSAVE-and-wait both need.
  */
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,11 +100,25 @@ export async function startRedis(dir) {
   return server('redis', proc, port, dir, { readyMs, loaded: loadedLine ? { seconds: Number(loadedLine[1]) } : null });
 }
 
+/**
+ * The process that serves: dist/main.js is a launcher that re-executes node
+ * with a heap limit sized for the job and stays as a thin supervisor, so
+ * RSS and CPU are the child's. Called once the server answers.
+ */
+export function serverPidOf(pid) {
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean);
+    return kids.length > 0 ? Number(kids[0]) : pid;
+  } catch {
+    return pid;
+  }
+}
+
 export function server(kind, proc, port, dir, boot) {
   return {
     kind,
     proc,
-    pid: proc.pid,
+    pid: kind === 'damselfly' ? serverPidOf(proc.pid) : proc.pid,
     port,
     dir,
     boot,

@@ -1,51 +1,89 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 /**
- * damselfly: parse flags, open the port, load the newest snapshot, serve.
+ * damselfly's launcher: size the V8 heap for the job, then run the server.
  *
- * The shebang's V8 flag caps the young generation at 2 MB a semi-space
- * (V8's default is 16 MB): the server's garbage is short-lived request
- * data, so scavenges stay cheap, and ~30 MB less RSS brings 1M small keys
- * within 1.5x of Redis (bench/RESULTS.md). It must be a process flag: set at
- * runtime (v8.setFlagsFromString) it does not resize the heap. Run as
- * `node --max-semi-space-size=2 dist/main.js` when not using the bin.
+ * V8 fixes the heap limit when the isolate is created, so when the limit
+ * this process got is not the one src/memory/heap-limit.ts decides (from
+ * --maxmemory, or a share of the machine's or cgroup's memory), node is run
+ * again with the right flags and this process stays as a thin supervisor:
+ * it forwards SIGTERM, SIGINT and SIGHUP, exits with the child's code (or
+ * dies of the child's signal), and its IPC channel is how the child learns
+ * that the supervisor was killed (the child then exits at once). When the
+ * limit already fits, or the operator set --max-old-space-size, the server
+ * runs in this process. Only node built-ins and the flag parser are loaded
+ * before deciding.
+ *
+ * V8 flags given to the child: --max-old-space-size, and the young
+ * generation capped at 2 MB a semi-space (V8's default is 16 MB) unless the
+ * operator set it: the server's garbage is short-lived request data, so
+ * scavenges stay cheap, and ~30 MB less RSS brings 1M small keys within
+ * 1.5x of Redis (bench/RESULTS.md). It must be a process flag: set at
+ * runtime (v8.setFlagsFromString) it does not resize the heap. The shebang
+ * gives it to the bin for the case the launcher does not re-execute.
  */
+import { spawn } from 'node:child_process';
+import v8 from 'node:v8';
 import './config/server-params.js';
-import './commands/index.js';
-import { applyFlags } from './config/flags.js';
-import { ConfigError, getBool, getInt, getString } from './config/params.js';
-import { configureLog, log } from './log.js';
-import { Server } from './server/server.js';
-import { boot, shutdown } from './server/lifecycle.js';
+import { peekFlag } from './config/flags.js';
+import { ConfigError } from './config/params.js';
+import { decideHeap, HEAP_DECISION_ENV, hasSemiSpaceFlag, limitFits, type HeapDecision } from './memory/heap-limit.js';
 
-async function main(): Promise<void> {
-  try {
-    applyFlags(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`damselfly: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
-  configureLog(getBool('logtostderr'), getString('loglevel'));
-  const server = new Server(getInt('databases'));
-  try {
-    await server.listen();
-  } catch (e) {
-    log.fatal({ err: e, port: getInt('port'), bind: getString('bind') }, 'cannot listen');
-    process.exit(1);
-  }
-  log.info({ port: server.port, bind: getString('bind'), pid: process.pid }, 'listening');
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(sig, () => {
-      log.info({ signal: sig }, 'received signal, shutting down');
-      shutdown(server, { save: null, force: false, now: false }).catch(() => log.error('shutdown refused: staying up'));
-    });
-  }
-  await boot(server);
+const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+async function runHere(decision: HeapDecision, supervised: boolean): Promise<void> {
+  const { runServer } = await import('./server/run.js');
+  await runServer(decision, supervised);
 }
 
-main().catch((e) => {
-  log.fatal({ err: e }, 'fatal error');
+function supervise(decision: HeapDecision): void {
+  const execArgv = process.execArgv.filter((a) => !/^--max[-_]old[-_]space[-_]size/.test(a));
+  const v8Flags = [`--max-old-space-size=${decision.oldSpaceMb}`];
+  if (!hasSemiSpaceFlag(execArgv, process.env.NODE_OPTIONS)) v8Flags.push('--max-semi-space-size=2');
+  const child = spawn(process.execPath, [...execArgv, ...v8Flags, process.argv[1], ...process.argv.slice(2)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [HEAP_DECISION_ENV]: JSON.stringify(decision) },
+  });
+  for (const sig of FORWARDED) process.on(sig, () => child.kill(sig));
+  child.on('error', (e) => {
+    process.stderr.write(`damselfly: cannot start the server process: ${e.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal !== null) {
+      // Die of the same signal, so whoever waits on us sees what the server saw.
+      for (const sig of FORWARDED) process.removeAllListeners(sig);
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exit(code ?? 1);
+  });
+}
+
+function main(): void {
+  const passed = process.env[HEAP_DECISION_ENV];
+  if (passed !== undefined && process.channel !== undefined) {
+    // We are the re-executed server.
+    delete process.env[HEAP_DECISION_ENV];
+    void runHere(JSON.parse(passed) as HeapDecision, true).catch(fatal);
+    return;
+  }
+  let maxmemory: number;
+  try {
+    maxmemory = Number(peekFlag(process.argv.slice(2), 'maxmemory'));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    // The server's strict parse reports it the usual way (exit 2).
+    void runHere({ oldSpaceMb: null, reason: 'flags could not be read', source: 'default', capped: false }, false).catch(fatal);
+    return;
+  }
+  const decision = decideHeap(maxmemory, process.execArgv, process.env);
+  if (limitFits(decision, v8.getHeapStatistics().heap_size_limit)) void runHere(decision, false).catch(fatal);
+  else supervise(decision);
+}
+
+function fatal(e: unknown): void {
+  process.stderr.write(`damselfly: fatal error: ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
-});
+}
+
+main();

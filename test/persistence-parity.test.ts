@@ -156,7 +156,7 @@ describe('SAVE and the save status', () => {
     await c.set('first', 'x');
     expect(await c.save()).toBe('OK');
     await fill(c, 20_000);
-    execFileSync('prlimit', ['--pid', String(s.proc.pid), '--fsize=65536:']);
+    execFileSync('prlimit', ['--pid', String(s.pid), '--fsize=65536:']);
     await expect(c.save()).rejects.toThrow(/^ERR$/);
     expect(await field(c, 'rdb_last_bgsave_status')).toBe('ok');
     expect(await c.set('k', 'v')).toBe('OK');
@@ -164,7 +164,7 @@ describe('SAVE and the save status', () => {
     expect(await c.bgsave()).toBe('Background saving started');
     await until(async () => (await field(c, 'rdb_last_bgsave_status')) === 'err', 'the BGSAVE to fail', 30_000);
     await expect(c.set('k', 'v')).rejects.toThrow(/^MISCONF/);
-    execFileSync('prlimit', ['--pid', String(s.proc.pid), '--fsize=unlimited:']);
+    execFileSync('prlimit', ['--pid', String(s.pid), '--fsize=unlimited:']);
     expect(await c.save()).toBe('OK');
     expect(await field(c, 'rdb_last_bgsave_status')).toBe('ok');
     expect(await c.set('k', 'v')).toBe('OK');

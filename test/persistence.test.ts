@@ -165,7 +165,7 @@ describe('retention and failures', () => {
     expect(await c.save()).toBe('OK');
     const good = manifests(s.dir);
     await fill(c, 20_000);
-    execFileSync('prlimit', ['--pid', String(s.proc.pid), '--fsize=65536:']);
+    execFileSync('prlimit', ['--pid', String(s.pid), '--fsize=65536:']);
     // A background save: a failed SAVE answers -ERR but sets no MISCONF (Redis).
     expect(await c.bgsave()).toBe('Background saving started');
     await until(() => s.logs.some((l) => l.msg === 'snapshot failed'), 'the failed save');
@@ -177,7 +177,7 @@ describe('retention and failures', () => {
     await expect(c.ping()).rejects.toThrow(/^MISCONF/);
     expect(await c.get('first')).toBe('x');
     expect(s.logs.some((l) => l.msg === 'snapshot failed')).toBe(true);
-    execFileSync('prlimit', ['--pid', String(s.proc.pid), '--fsize=unlimited:']);
+    execFileSync('prlimit', ['--pid', String(s.pid), '--fsize=unlimited:']);
     expect(await c.bgsave()).toBe('Background saving started');
     await until(() => manifests(s.dir).length === 2, 'a good snapshot');
     await until(async () => (await c.set('k', 'v').catch(() => null)) === 'OK', 'writes allowed again');

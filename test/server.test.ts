@@ -35,7 +35,7 @@ describe('INFO', () => {
     expect(field(info, 'redis_version')).toBe('7.0.15');
     expect(field(info, 'redis_mode')).toBe('standalone');
     expect(field(info, 'tcp_port')).toBe(String(srv.port));
-    expect(field(info, 'process_id')).toBe(String(srv.proc.pid));
+    expect(field(info, 'process_id')).toBe(String(srv.pid));
     expect(field(info, 'role')).toBe('master');
     expect(field(info, 'connected_slaves')).toBe('0');
     expect(Number(field(info, 'connected_clients'))).toBeGreaterThanOrEqual(1);

@@ -6,6 +6,7 @@ import { ERR, ReplyError, toFloat } from '../protocol/errors.js';
 import { getString } from '../config/params.js';
 import { stringEncoding } from './keys.js';
 import type { CommandContext } from '../server/context.js';
+import { heapLimit, heapRefusal, roomToGrow } from '../memory/heap.js';
 
 type DebugHandler = (ctx: CommandContext, args: string[]) => void;
 
@@ -65,7 +66,13 @@ function populate(ctx: CommandContext, args: string[]): void {
     size = Number(args[4]);
   }
   const db = ctx.db;
+  // Not denyoom in Redis, but it can add more than the heap holds in one call.
+  const oom = heapRefusal();
+  if (oom !== null) throw new ReplyError(oom);
   for (let i = 0; i < count; i++) {
+    if ((i & 4095) === 4095 && !roomToGrow()) {
+      throw new ReplyError(`OOM DEBUG POPULATE stopped after ${i} of ${count} keys: the JS heap is nearly full (limit ${heapLimit()} bytes)`);
+    }
     const k = `${prefix}:${i}`;
     if (db.peek(k) !== undefined) continue;
     let v = `value:${i}`;

@@ -15,6 +15,7 @@ import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import type { Database } from '../keyspace/db.js';
 import { resetHooks } from './connection.js';
+import { oomRefusal } from '../memory/guard.js';
 
 const G = { group: 'transactions' };
 
@@ -85,7 +86,14 @@ function exec(ctx: CommandContext): void {
     return;
   }
   // The server state may have changed since the commands were queued
-  // (a failed save now refuses writes): abort as Redis does.
+  // (memory ran short, a failed save now refuses writes): abort as Redis does.
+  if (m.queue.some((q) => q.spec.pre?.denyOom)) {
+    const oom = oomRefusal();
+    if (oom !== null) {
+      discardTransaction(c);
+      throw new ReplyError('EXECABORT Transaction discarded because of: ' + oom);
+    }
+  }
   const denied = ctx.server.writesDenied;
   if (denied !== null && m.queue.some((q) => q.spec.flags.includes('write'))) {
     discardTransaction(c);

@@ -6,7 +6,7 @@
  * that names it.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, paramByFlag, setParam, type ParamDef } from './params.js';
+import { checkValue, ConfigError, paramByFlag, setParam, type ParamDef } from './params.js';
 
 /** Expand ${VAR} from env; an unset variable is an error (a silent empty value hides typos). */
 export function expandVars(text: string, env: NodeJS.ProcessEnv, where: string): string {
@@ -23,7 +23,13 @@ interface Pending {
   where: string;
 }
 
-function parseTokens(tokens: string[], where: (i: number) => string, out: Pending[], env: NodeJS.ProcessEnv, depth: number): void {
+/**
+ * lenient: flags this process has not defined are skipped instead of refused
+ * (the launcher parses before the modules that define them are loaded; the
+ * server parses again, strictly, and reports them). An unknown flag written
+ * `--name value` takes the next token unless it starts with `--`.
+ */
+function parseTokens(tokens: string[], where: (i: number) => string, out: Pending[], env: NodeJS.ProcessEnv, depth: number, lenient = false): void {
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i];
     if (!tok.startsWith('-')) throw new ConfigError(`${where(i)}: unexpected argument '${tok}' (flags look like --name=value)`);
@@ -40,7 +46,11 @@ function parseTokens(tokens: string[], where: (i: number) => string, out: Pendin
         name = name.slice(2);
       }
     }
-    if (!def) throw new ConfigError(`${where(i)}: unknown flag --${name}`);
+    if (!def) {
+      if (!lenient) throw new ConfigError(`${where(i)}: unknown flag --${name}`);
+      if (raw === undefined && i + 1 < tokens.length && !tokens[i + 1].startsWith('--')) i++;
+      continue;
+    }
     if (raw === undefined) {
       if (def.type === 'bool') raw = 'yes';
       else if (i + 1 < tokens.length && !tokens[i + 1].startsWith('--')) raw = tokens[++i];
@@ -48,14 +58,14 @@ function parseTokens(tokens: string[], where: (i: number) => string, out: Pendin
     }
     if (def.name === 'flagfile') {
       if (depth > 4) throw new ConfigError(`${where(i)}: flagfiles nested too deep`);
-      readFlagfile(raw, out, env, depth + 1);
+      readFlagfile(raw, out, env, depth + 1, lenient);
       continue;
     }
     out.push({ def, raw, where: where(i) });
   }
 }
 
-function readFlagfile(path: string, out: Pending[], env: NodeJS.ProcessEnv, depth: number): void {
+function readFlagfile(path: string, out: Pending[], env: NodeJS.ProcessEnv, depth: number, lenient: boolean): void {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -67,7 +77,7 @@ function readFlagfile(path: string, out: Pending[], env: NodeJS.ProcessEnv, dept
     const t = line.trim();
     if (t === '' || t.startsWith('#')) return;
     const where = `${path}:${n + 1}`;
-    parseTokens([expandVars(t, env, where)], () => where, out, env, depth);
+    parseTokens([expandVars(t, env, where)], () => where, out, env, depth, lenient);
   });
 }
 
@@ -82,4 +92,27 @@ export function applyFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       throw new ConfigError(`${p.where}: invalid value for --${p.def.flag ?? p.def.name}: ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * The value `name` would get from argv and flagfiles (default if unset),
+ * without applying anything and ignoring flags not defined yet: the launcher
+ * (src/main.ts) reads --maxmemory this way before loading the server.
+ * Throws ConfigError for what the strict parse would refuse too.
+ */
+export function peekFlag(argv: string[], name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const want = paramByFlag(name);
+  if (!want) throw new Error(`unknown parameter ${name}`);
+  const pending: Pending[] = [];
+  parseTokens(argv, (i) => `argument ${i + 1}`, pending, env, 0, true);
+  let value = checkValue(want, want.default);
+  for (const p of pending) {
+    if (p.def !== want) continue;
+    try {
+      value = checkValue(p.def, p.raw);
+    } catch (e) {
+      throw new ConfigError(`${p.where}: invalid value for --${p.def.flag ?? p.def.name}: ${(e as Error).message}`);
+    }
+  }
+  return value;
 }

@@ -34,6 +34,17 @@ export interface ParserLimits {
 
 export class QueryBufferOverflow extends Error {}
 
+/**
+ * Set by the heap guard (src/memory/heap.ts): a protocol error text for a
+ * bulk argument the JS heap cannot hold now, or null. Every argument becomes
+ * a string on the heap, and a string V8 cannot allocate aborts the process,
+ * so one request carrying a bulk larger than the heap's free room is refused
+ * from its length line, before its bytes are read. Asked for bulks of
+ * BIG_BULK bytes or more only.
+ */
+export const bulkGuard: { check: ((len: number) => string | null) | null } = { check: null };
+const BIG_BULK = 1 << 20;
+
 export class RequestParser {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
@@ -211,6 +222,10 @@ export class RequestParser {
         len = parsed;
       }
       if (len > maxBulk) throw new ProtocolError('Protocol error: invalid bulk length');
+      if (len >= BIG_BULK && bulkGuard.check !== null) {
+        const why = bulkGuard.check(len);
+        if (why !== null) throw new ProtocolError(why);
+      }
       if (this.limits.unauthenticated && len > 16384) {
         throw new ProtocolError('Protocol error: unauthenticated bulk length');
       }

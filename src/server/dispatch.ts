@@ -9,6 +9,8 @@ import { ERR, ReplyError } from '../protocol/errors.js';
 import type { CommandContext } from './context.js';
 import { log } from '../log.js';
 import { handleReadyKeys, hasReadyKeys } from './blocking.js';
+import { oomRefusal } from '../memory/guard.js';
+import { heapTick } from '../memory/heap.js';
 
 export interface CommandStats {
   calls: number;
@@ -65,6 +67,7 @@ export function beginBatch(ks: { tick(): number }): void {
   batchClock = performance.now();
   ks.tick();
   sinceTick = 0;
+  heapTick(batchClock);
 }
 /**
  * Inside a batch the command clock (ks.now) is read at the start and then
@@ -80,6 +83,12 @@ export function endBatch(): void {
 
 /** Commands a RESP2 client may send while subscribed. */
 const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'quit', 'reset']);
+/**
+ * Inside MULTI, Redis refuses every command but these while out of memory:
+ * the queue itself grows without bound. (EXEC is refused when it holds a
+ * denyoom command: the transactions family checks that.)
+ */
+const MULTI_OOM_EXEMPT = new Set(['exec', 'discard', 'quit', 'reset']);
 /** Commands that run immediately inside MULTI instead of being queued. */
 const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
@@ -125,6 +134,11 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
   const pre = spec.pre ?? (spec.pre = precompute(spec));
   if (!c.authenticated && !pre.noAuth) return reject(ctx, ERR.noAuth, spec);
   if (c.multi !== null && pre.noMulti) return reject(ctx, 'ERR Command not allowed inside a transaction', spec);
+  // Redis checks memory before MISCONF.
+  if (pre.denyOom || (c.multi !== null && !MULTI_OOM_EXEMPT.has(spec.name))) {
+    const oom = oomRefusal();
+    if (oom !== null) return reject(ctx, oom, spec);
+  }
   const server = ctx.server;
   if (server.writesDenied !== null && pre.denyOnMisconf) {
     return reject(ctx, server.writesDenied, spec);

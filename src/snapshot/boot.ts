@@ -19,6 +19,7 @@ import { FileBackend } from '../storage/file.js';
 import { s3BackendFor } from '../storage/select.js';
 import { FenceGuard } from './fence.js';
 import { SnapshotFormatError } from './format.js';
+import { HeapTooSmallError } from '../memory/heap.js';
 import { DbCountError, loadSnapshot, type LoadProgress, type LoadResult } from './loader.js';
 
 /** Factories tried in order for --dir; the local folder is the fallback. */
@@ -44,7 +45,7 @@ export class BootError extends Error {}
 export type LoadFailure = 'damaged' | 'fatal';
 
 export function classifyLoadError(e: unknown): LoadFailure {
-  if (e instanceof DbCountError) return 'fatal';
+  if (e instanceof DbCountError || e instanceof HeapTooSmallError) return 'fatal';
   if (e instanceof SnapshotFormatError) return 'damaged';
   if (e instanceof BackendError) return e.failure === 'corrupt' || e.failure === 'missing' ? 'damaged' : 'fatal';
   return 'damaged';

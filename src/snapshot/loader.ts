@@ -9,6 +9,28 @@ import type { Manifest, SnapshotBackend } from '../storage/backend.js';
 import { SnapshotFormatError } from './format.js';
 import { SnapshotReader } from './reader.js';
 import { log } from '../log.js';
+import { heapAdvice, HeapTooSmallError, refuseThreshold, roomToGrow } from '../memory/heap.js';
+
+/**
+ * Heap a snapshot needs at least: every value and key is a JS string of at
+ * least its encoded length (no compression in the format), and a key costs
+ * well over this much more in the table. A lower bound, so a snapshot that
+ * would fit is never refused; the heap is also watched while loading.
+ */
+const MIN_KEY_OVERHEAD = 32;
+/** Keys between two looks at the heap while loading. */
+const HEAP_CHECK_KEYS = 16384;
+
+/** Refuse before reading a snapshot that cannot fit below the heap guard's threshold. */
+export function checkSnapshotFits(m: Manifest): void {
+  const keys = m.keys.reduce((a, b) => a + b, 0);
+  const need = m.size + keys * MIN_KEY_OVERHEAD;
+  if (need > refuseThreshold()) {
+    throw new HeapTooSmallError(
+      `snapshot ${m.id} (${keys} keys, ${m.size} bytes) needs at least ${Math.ceil(need / 1048576)} MiB of heap once loaded, more than the heap can hold: ${heapAdvice(need)}`,
+    );
+  }
+}
 
 export interface LoadProgress {
   startTime: number;
@@ -27,6 +49,7 @@ export interface LoadResult {
 export class DbCountError extends Error {}
 
 export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Keyspace, progress: LoadProgress): Promise<LoadResult> {
+  checkSnapshotFits(m);
   const t0 = Date.now();
   progress.startTime = t0;
   progress.totalBytes = m.size;
@@ -53,6 +76,13 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
         if (expireAt !== null && expireAt <= now) {
           expired++;
           return;
+        }
+        if (keys % HEAP_CHECK_KEYS === HEAP_CHECK_KEYS - 1 && !roomToGrow()) {
+          // Estimated from the share read so far: the advice names a heap that fits the whole snapshot.
+          const need = (process.memoryUsage().heapUsed / Math.max(progress.loadedBytes, 1)) * m.size;
+          throw new HeapTooSmallError(
+            `snapshot ${m.id} filled the heap after ${keys} of ${m.keys.reduce((a, b) => a + b, 0)} keys (${progress.loadedBytes} of ${m.size} bytes read): ${heapAdvice(need)}`,
+          );
         }
         const t = tables[db];
         if (t === undefined) throw new DbCountError(`snapshot ${m.id} has keys in db ${db} but this server has ${ks.dbs.length} databases (--dbnum)`);

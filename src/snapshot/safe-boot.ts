@@ -20,6 +20,7 @@ import { BootError, loadNewestSnapshot, type BootLoadResult } from './boot.js';
 import { raiseFence } from './fence.js';
 import { SnapshotFormatError } from './format.js';
 import { DbCountError, type LoadProgress } from './loader.js';
+import { HeapTooSmallError } from '../memory/heap.js';
 
 /** How many times a load restarts because the data changed under it. */
 export const MAX_LOAD_RESTARTS = 5;
@@ -29,7 +30,7 @@ export type BootFailure = BackendFailure | 'damaged' | 'config';
 /** The most specific cause in an error chain. */
 export function bootFailureOf(e: unknown): BootFailure {
   for (let x: unknown = e, depth = 0; x && depth < 10; x = (x as Error).cause, depth++) {
-    if (x instanceof DbCountError) return 'config';
+    if (x instanceof DbCountError || x instanceof HeapTooSmallError) return 'config';
     if (x instanceof SnapshotFormatError) return 'damaged';
     if (x instanceof BackendError) return x.failure === 'corrupt' ? 'damaged' : x.failure;
   }

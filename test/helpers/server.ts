@@ -3,7 +3,7 @@
  * child process on a free port, and talk to it over real TCP.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,14 @@ export interface LogLine {
 
 export interface TestServer {
   port: number;
+  /**
+   * The launcher (dist/main.js). It re-executes node with a heap limit sized
+   * for the job and stays as a supervisor: signals sent to it reach the
+   * server, it exits with the server's code, and the server exits if it dies.
+   */
   proc: ChildProcess;
+  /** The pid of the server process itself (proc.pid's child, or proc.pid when the launcher did not re-execute). */
+  pid: number;
   /** Snapshot folder (--dir) unless the caller gave one. */
   dir: string;
   logs: LogLine[];
@@ -43,12 +50,14 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep the --dir folder after stop (a restart test reuses it). */
   keepDir?: boolean;
+  /** node flags before dist/main.js (e.g. --max-old-space-size). */
+  nodeArgs?: string[];
 }
 
 export async function startServer(flags: string[] = [], opts: StartOptions = {}): Promise<TestServer> {
   const hasDir = flags.some((f) => f.startsWith('--dir'));
   const dir = hasDir ? '' : mkdtempSync(path.join(tmpdir(), 'damselfly-test-'));
-  const args = [MAIN, '--port', '0', ...(hasDir ? [] : ['--dir', dir]), ...flags];
+  const args = [...(opts.nodeArgs ?? []), MAIN, '--port', '0', ...(hasDir ? [] : ['--dir', dir]), ...flags];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
@@ -82,27 +91,50 @@ export async function startServer(flags: string[] = [], opts: StartOptions = {})
       });
     });
   let port = 0;
+  let pid = proc.pid!;
   if (!opts.noWait) {
     const l = await waitForLog((x) => x.msg === 'listening');
     port = l.port as number;
+    pid = l.pid as number;
     if (opts.waitFor !== 'listening') await waitForLog((x) => x.msg === 'ready to accept connections');
   }
   const server: TestServer = {
     port,
     proc,
+    pid,
     dir,
     logs,
     waitForLog,
     exited,
     async stop() {
+      const serverPid = logs.find((l) => l.msg === 'listening')?.pid as number | undefined;
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGKILL');
         await exited;
+      }
+      // The server notices its launcher's death on its own; don't leave it writing into dir meanwhile.
+      if (serverPid !== undefined && serverPid !== proc.pid) {
+        try {
+          process.kill(serverPid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        await until(async () => !processAlive(serverPid), `server process ${serverPid} to exit`);
       }
       if (dir && !opts.keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
   return server;
+}
+
+/** True while pid runs (a zombie waiting to be reaped counts as gone). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** Run redis-cli (Debian's redis-tools) against port; resolves with stdout. */

@@ -1,0 +1,201 @@
+/**
+ * How large the V8 heap should be, decided before the server exists.
+ *
+ * Every value is a JS string on the V8 heap (src/types/value.ts), so the
+ * heap limit is the dataset's ceiling. V8's default (about 4 GiB here,
+ * whatever the machine has) is wrong both ways: a 24 GiB host dies of
+ * "Reached heap limit" at 4 GiB, and a small container is allowed a heap
+ * it cannot back. The limit is fixed when the isolate is created, so
+ * src/main.ts decides here and re-executes node with --max-old-space-size
+ * when the current limit does not fit.
+ *
+ * The formula (README, dragonfly.conf.example):
+ *  - the operator set --max-old-space-size (node flag or NODE_OPTIONS):
+ *    kept as is;
+ *  - --maxmemory M > 0: 1.5 x M + 256 MiB. The heap guard (heap.ts) refuses
+ *    writes once live data passes REFUSE_AT (80%) of the limit, and
+ *    0.8 x (1.5 M + 256 MiB) = 1.2 M + 205 MiB stays above M, so eviction
+ *    at maxmemory acts first; the rest is garbage between collections, a
+ *    snapshot's working memory and client buffers;
+ *  - maxmemory 0: SHARE (75%) of the memory the process may use, the
+ *    smaller of the machine's RAM and the cgroup's limit (v2 memory.max, v1
+ *    hierarchical_memory_limit, walked up to the mount's root). The other
+ *    quarter is for what is not on the V8 heap: socket and file Buffers,
+ *    node itself, the kernel's page cache for snapshots.
+ *  - both capped at that same share of memory: a heap the host cannot back
+ *    ends with the kernel's OOM killer, which loses more than an -OOM reply.
+ *
+ * This file is imported by the launcher before anything heavy: node built-ins
+ * only.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const MiB = 1024 * 1024;
+export const SHARE = 0.75;
+export const MAXMEMORY_FACTOR = 1.5;
+export const MAXMEMORY_EXTRA = 256 * MiB;
+/** Below this a heap cannot even boot the server with room to spare. */
+const MIN_HEAP = 128 * MiB;
+
+/** The memory the process may use and where that figure comes from. */
+export interface MemoryCap {
+  bytes: number;
+  source: string;
+}
+
+/** cgroup files say "max" (v2) or a page-rounded 2^63 (v1) for "no limit". */
+function parseLimit(text: string): number | null {
+  const t = text.trim();
+  if (t === '' || t === 'max') return null;
+  const n = Number(t);
+  if (!Number.isFinite(n) || n <= 0 || n >= 2 ** 62) return null;
+  return n;
+}
+
+function read(p: string): string | null {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+interface Mount {
+  root: string;
+  point: string;
+  fstype: string;
+  options: string;
+}
+
+/** /proc/self/mountinfo: "id parent maj:min root mountpoint opts ... - fstype source superopts". */
+function mounts(text: string): Mount[] {
+  const out: Mount[] = [];
+  for (const line of text.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (!post) continue;
+    const f = pre.split(' ');
+    const g = post.split(' ');
+    out.push({ root: f[3], point: f[4].replace(/\\040/g, ' '), fstype: g[0], options: g[2] ?? '' });
+  }
+  return out;
+}
+
+/** The directory of our cgroup under a mount whose root is `root`, or null if it is outside it. */
+function dirUnder(m: Mount, cgPath: string): string | null {
+  const root = m.root === '/' ? '' : m.root;
+  if (root !== '' && cgPath !== root && !cgPath.startsWith(root + '/')) return null;
+  return path.join(m.point, cgPath.slice(root.length));
+}
+
+/**
+ * The cgroup memory limit of this process, or null. `proc` is /proc normally;
+ * tests point it at a directory laid out the same way.
+ */
+export function cgroupLimit(proc = '/proc'): MemoryCap | null {
+  const cg = read(path.join(proc, 'self/cgroup'));
+  const mi = read(path.join(proc, 'self/mountinfo'));
+  if (cg === null || mi === null) return null;
+  const ms = mounts(mi);
+  let best: MemoryCap | null = null;
+  const take = (bytes: number | null, source: string) => {
+    if (bytes !== null && (best === null || bytes < best.bytes)) best = { bytes, source };
+  };
+  for (const line of cg.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const [, hier, controllers, cgPath] = m;
+    if (hier === '0' && controllers === '') {
+      // v2: every level's memory.max limits us; walk up to the mount's root.
+      for (const mt of ms.filter((x) => x.fstype === 'cgroup2')) {
+        let dir = dirUnder(mt, cgPath);
+        while (dir !== null) {
+          const f = path.join(dir, 'memory.max');
+          take(parseLimit(read(f) ?? ''), f);
+          if (dir === mt.point || dir === path.dirname(dir)) break;
+          dir = path.dirname(dir);
+        }
+      }
+    } else if (controllers.split(',').includes('memory')) {
+      // v1: hierarchical_memory_limit already folds in the ancestors' limits.
+      for (const mt of ms.filter((x) => x.fstype === 'cgroup' && x.options.split(',').includes('memory'))) {
+        const dir = dirUnder(mt, cgPath);
+        if (dir === null) continue;
+        const stat = read(path.join(dir, 'memory.stat'));
+        const h = stat ? /^hierarchical_memory_limit (\d+)$/m.exec(stat) : null;
+        if (h) take(parseLimit(h[1]), path.join(dir, 'memory.stat'));
+        else take(parseLimit(read(path.join(dir, 'memory.limit_in_bytes')) ?? ''), path.join(dir, 'memory.limit_in_bytes'));
+      }
+    }
+  }
+  return best;
+}
+
+export function memoryCap(proc = '/proc'): MemoryCap {
+  const total: MemoryCap = { bytes: os.totalmem(), source: 'machine memory' };
+  const cg = cgroupLimit(proc);
+  return cg !== null && cg.bytes < total.bytes ? { bytes: cg.bytes, source: `cgroup limit (${cg.source})` } : total;
+}
+
+/** An explicit --max-old-space-size among node flags (process.execArgv, NODE_OPTIONS), in MiB. */
+export function explicitOldSpace(execArgv: readonly string[], nodeOptions: string | undefined): { mb: number; where: string } | null {
+  const find = (tokens: readonly string[], where: string) => {
+    let found: { mb: number; where: string } | null = null;
+    for (let i = 0; i < tokens.length; i++) {
+      const m = /^--max[-_]old[-_]space[-_]size(?:=(\d+))?$/.exec(tokens[i]);
+      if (!m) continue;
+      const v = m[1] ?? tokens[i + 1];
+      if (v !== undefined && /^\d+$/.test(v)) found = { mb: Number(v), where };
+    }
+    return found;
+  };
+  // The command line is applied after NODE_OPTIONS, so it wins.
+  return find(execArgv, 'node command line') ?? find((nodeOptions ?? '').split(/\s+/).filter(Boolean), 'NODE_OPTIONS');
+}
+
+export function hasSemiSpaceFlag(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  const re = /^--max[-_]semi[-_]space[-_]size\b/;
+  return execArgv.some((a) => re.test(a)) || (nodeOptions ?? '').split(/\s+/).some((a) => re.test(a));
+}
+
+/** What the launcher decided, passed to the server (logged at start-up, shown in INFO memory). */
+export interface HeapDecision {
+  /** The old-space size asked of V8 in MiB, or null when the operator's flag is kept. */
+  oldSpaceMb: number | null;
+  /** One sentence: why this limit. */
+  reason: string;
+  /** 'operator' | 'maxmemory' | 'memory-share' | 'default' */
+  source: string;
+  /** maxmemory asked for more than the capped heap can hold. */
+  capped: boolean;
+}
+
+const fmt = (b: number) => (b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(b / MiB)} MiB`);
+
+export function decideHeap(maxmemory: number, execArgv: readonly string[], env: NodeJS.ProcessEnv, cap: MemoryCap = memoryCap()): HeapDecision {
+  const explicit = explicitOldSpace(execArgv, env.NODE_OPTIONS);
+  if (explicit !== null) {
+    return { oldSpaceMb: null, reason: `--max-old-space-size=${explicit.mb} set on the ${explicit.where}: kept as is`, source: 'operator', capped: false };
+  }
+  const ceiling = Math.max(MIN_HEAP, Math.floor(cap.bytes * SHARE));
+  if (maxmemory > 0) {
+    const want = Math.max(MIN_HEAP, maxmemory * MAXMEMORY_FACTOR + MAXMEMORY_EXTRA);
+    const capped = want > ceiling;
+    const bytes = capped ? ceiling : want;
+    const reason = capped
+      ? `1.5 x maxmemory ${fmt(maxmemory)} + 256 MiB would exceed ${SHARE * 100}% of the ${cap.source} (${fmt(cap.bytes)}): capped there; writes get -OOM before maxmemory is reached`
+      : `1.5 x maxmemory ${fmt(maxmemory)} + 256 MiB`;
+    return { oldSpaceMb: Math.floor(bytes / MiB), reason, source: 'maxmemory', capped };
+  }
+  return { oldSpaceMb: Math.floor(ceiling / MiB), reason: `maxmemory is 0: ${SHARE * 100}% of the ${cap.source} (${fmt(cap.bytes)})`, source: 'memory-share', capped: false };
+}
+
+/** The current isolate's limit already fits the decision (no re-exec): within 10%. */
+export function limitFits(d: HeapDecision, heapSizeLimit: number): boolean {
+  if (d.oldSpaceMb === null) return true;
+  const want = d.oldSpaceMb * MiB;
+  return Math.abs(heapSizeLimit - want) <= want * 0.1;
+}
+
+export const HEAP_DECISION_ENV = 'DAMSELFLY_HEAP_DECISION';
