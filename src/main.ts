@@ -26,6 +26,7 @@ import v8 from 'node:v8';
 import './config/server-params.js';
 import { peekFlag } from './config/flags.js';
 import { ConfigError } from './config/params.js';
+import { mallocEnv } from './memory/malloc-env.js';
 import { decideHeap, HEAP_DECISION_ENV, hasSemiSpaceFlag, limitFits, type HeapDecision } from './memory/heap-limit.js';
 
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
@@ -41,7 +42,7 @@ function supervise(decision: HeapDecision): void {
   if (!hasSemiSpaceFlag(execArgv, process.env.NODE_OPTIONS)) v8Flags.push('--max-semi-space-size=2');
   const child = spawn(process.execPath, [...execArgv, ...v8Flags, process.argv[1], ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [HEAP_DECISION_ENV]: JSON.stringify(decision) },
+    env: { ...mallocEnv(process.env), [HEAP_DECISION_ENV]: JSON.stringify(decision) },
   });
   for (const sig of FORWARDED) process.on(sig, () => child.kill(sig));
   child.on('error', (e) => {
