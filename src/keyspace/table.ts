@@ -82,6 +82,16 @@ function newSlots(cap: number): unknown[] {
   return s;
 }
 
+/**
+ * The slots of a segment not yet written to (a size hint makes up to 2^20 of
+ * them): allocated by its first put, so a generous or damaged hint costs
+ * directory entries and Segment objects, not slot arrays. HOLEY_ELEMENTS like
+ * every slot array (it is made with one element, then emptied), so loads from
+ * slot arrays stay monomorphic. Never written to.
+ */
+const NO_SLOTS: unknown[] = new Array(1).fill(undefined);
+NO_SLOTS.length = 0;
+
 /** Per-slot expiry: a double array stays unboxed in V8 (8 bytes a slot); NaN = none. */
 function newExpiries(cap: number): number[] {
   return new Array(cap).fill(NaN);
@@ -102,12 +112,14 @@ export class Segment {
   /** Epoch of the last snapshot that captured this segment. */
   snapEpoch = 0;
 
+  /** `lazy`: leave the slots unallocated until the first put. */
   constructor(
     public depth: number,
     cap = MIN_CAP,
+    lazy = false,
   ) {
     this.cap = cap;
-    this.s = newSlots(cap);
+    this.s = lazy ? NO_SLOTS : newSlots(cap);
   }
 
   get size(): number {
@@ -123,7 +135,7 @@ export class Segment {
   forEach(fn: (key: string, value: Value, expireAt: number | undefined) => void): void {
     const s = this.s;
     const e = this.exp;
-    for (let i = 0, b = 0; i < this.cap; i++, b += SLOT) {
+    for (let i = 0, b = 0; b < s.length; i++, b += SLOT) {
       const k = s[b];
       if (k === undefined) continue;
       const at = e === null ? NaN : e[i];
@@ -188,7 +200,7 @@ export class KeyTable {
     this.mask = (1 << depth) - 1;
     const cap = capFor(Math.min(PRESIZE_PER_SEGMENT, Math.ceil(expectedKeys / (1 << depth))));
     this.dir = [];
-    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(depth, cap));
+    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(depth, cap, depth > 0));
   }
 
   private hashOf(key: string): number {
@@ -265,6 +277,7 @@ export class KeyTable {
       return;
     }
     const h = this.lastHash;
+    if (seg.s === NO_SLOTS) seg.s = newSlots(seg.cap);
     if (seg.n >= maxKeys(seg.cap)) {
       if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) {
         this.resize(seg, seg.cap + CAP_STEP);
@@ -491,7 +504,7 @@ export class KeyTable {
       // A shallower segment is shared by several slots: emit only the keys of
       // this slot, so each key comes once per cycle.
       const all = seg.depth === this.depth;
-      for (let b = 0; b < seg.cap * SLOT; b += SLOT) {
+      for (let b = 0; b < s.length; b += SLOT) {
         const k = s[b];
         if (k === undefined) continue;
         if (all || (hashKey(k as string) & mask) === slot) {
@@ -591,7 +604,7 @@ function takeRun(seg: Segment, start: number, max: number, volatile: boolean, ou
   const s = seg.s;
   const e = seg.exp;
   const cap = seg.cap;
-  if (volatile && e === null) return;
+  if ((volatile && e === null) || s === NO_SLOTS) return;
   for (let k = 0, i = start; k < cap && max > 0; k++) {
     const b = i * SLOT;
     const at = e === null ? NaN : e[i];
