@@ -28,13 +28,13 @@ describe('KeyTable size hint', () => {
     for (let i = 0; i < 5000; i++) expect(hinted.get(`k${i}`)).toBe(`v${i}`);
     expect(scanAll(hinted).size).toBe(5000);
     let inSegments = 0;
-    for (const seg of hinted.segments()) inSegments += seg.m.size;
+    for (const seg of hinted.segments()) inSegments += seg.size;
     expect(inSegments).toBe(5000);
     // Past the hint it splits as usual.
     fill(hinted, 20_000, 5000);
     expect(hinted.size).toBe(25_000);
     expect(scanAll(hinted).size).toBe(25_000);
-    for (const seg of hinted.segments()) expect(seg.m.size).toBeLessThan(64);
+    for (const seg of hinted.segments()) expect(seg.size).toBeLessThan(64);
   });
 
   it('keeps expiries and caps an absurd hint', () => {

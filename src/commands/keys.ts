@@ -94,10 +94,11 @@ function keys(ctx: CommandContext, args: string[]): void {
   const all = pattern === '*';
   const table = ctx.db.table;
   const out: string[] = [];
+  const now = ctx.ks.now;
   for (const seg of table.segments()) {
-    for (const k of seg.m.keys()) {
-      if ((all || globMatch(pattern, k)) && ctx.db.isLive(seg, k)) out.push(k);
-    }
+    seg.forEach((k, _v, at) => {
+      if ((at === undefined || at > now) && (all || globMatch(pattern, k))) out.push(k);
+    });
   }
   ctx.r.bulks(out);
 }

@@ -313,14 +313,13 @@ registerInfoSection('keyspace', 'Keyspace', (server) => {
     // avg_ttl from a bounded sample of the TTLs, as Redis estimates it.
     let sum = 0;
     let n = 0;
-    outer: for (const seg of t.withExpiry) {
-      for (const at of seg.exp!.values()) {
+    for (let i = 0; n < 1000 && t.volatileSegment(i) !== undefined; i++) {
+      t.volatileSegment(i)!.forEachExpiry((_k, at) => {
         if (at > now) {
           sum += at - now;
           n++;
         }
-        if (n >= 1000) break outer;
-      }
+      });
     }
     out.push([`db${db.id}`, `keys=${t.size},expires=${t.expiresCount},avg_ttl=${n === 0 ? 0 : Math.round(sum / n)}`]);
   }

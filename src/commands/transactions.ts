@@ -44,8 +44,8 @@ function discardTransaction(c: Client): void {
 
 /** True if key is still in the table but logically expired (not yet reclaimed). */
 function isStale(db: Database, key: string): boolean {
-  const seg = db.table.segmentOf(key);
-  return seg.m.has(key) && !db.isLive(seg, key);
+  // Only a key that is present can have an expiry.
+  return !db.isLive(db.table.segmentOf(key), key);
 }
 
 function watchKey(ctx: CommandContext, key: string): void {

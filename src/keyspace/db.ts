@@ -34,8 +34,7 @@ export class Database {
 
   /** Lazy expiry: true (and the key is gone) if it had expired. */
   private expireIfNeeded(seg: Segment, key: string): boolean {
-    if (seg.exp === null) return false;
-    const at = seg.exp.get(key);
+    const at = this.table.getExpiry(seg, key);
     if (at === undefined || at > this.ks.now) return false;
     if (this.ks.loading) return false;
     this.table.willMutate(seg);
@@ -48,7 +47,7 @@ export class Database {
   /** The live value of key, or undefined (read commands). Counts hits/misses. */
   get(key: string): Value | undefined {
     const seg = this.table.segmentOf(key);
-    const v = seg.m.get(key);
+    const v = this.table.lookup(seg, key);
     if (v === undefined || this.expireIfNeeded(seg, key)) {
       this.ks.stats.misses++;
       return undefined;
@@ -60,7 +59,7 @@ export class Database {
   /** Like get, but without touching hit/miss stats (EXISTS, TYPE, internal use). */
   peek(key: string): Value | undefined {
     const seg = this.table.segmentOf(key);
-    const v = seg.m.get(key);
+    const v = this.table.lookup(seg, key);
     if (v === undefined || this.expireIfNeeded(seg, key)) return undefined;
     return v;
   }
@@ -68,7 +67,7 @@ export class Database {
   /** The value about to be changed in place; a running snapshot copies it first. */
   getForWrite(key: string): Value | undefined {
     const seg = this.table.segmentOf(key);
-    const v = seg.m.get(key);
+    const v = this.table.lookup(seg, key);
     if (v === undefined || this.expireIfNeeded(seg, key)) return undefined;
     this.table.willMutate(seg);
     return v;
@@ -84,7 +83,7 @@ export class Database {
     t.willMutate(seg);
     t.put(seg, key, value);
     if (expireAt !== undefined) t.setExpiry(t.segmentOf(key), key, expireAt);
-    else if (!keepTtl && seg.exp !== null) t.dropExpiry(t.segmentOf(key), key);
+    else if (!keepTtl && seg.expiresSize !== 0) t.dropExpiry(t.segmentOf(key), key);
     this.modified(key);
     // As Redis's dbAdd: a collection appearing under a key (RENAME, MOVE,
     // COPY, SORT STORE, RESTORE...) may serve clients blocked on it.
@@ -94,7 +93,7 @@ export class Database {
   delete(key: string): boolean {
     const t = this.table;
     const seg = t.segmentOf(key);
-    if (!seg.m.has(key)) return false;
+    if (!t.has(seg, key)) return false;
     if (this.expireIfNeeded(seg, key)) return false;
     t.willMutate(seg);
     t.remove(seg, key);
@@ -108,8 +107,7 @@ export class Database {
 
   /** Absolute expiry in ms, or undefined if key has none (or does not exist). */
   expireAt(key: string): number | undefined {
-    const seg = this.table.segmentOf(key);
-    return seg.exp === null ? undefined : seg.exp.get(key);
+    return this.table.getExpiry(this.table.segmentOf(key), key);
   }
 
   /** Set key's absolute expiry; a time already past deletes it (as Redis). */
@@ -129,7 +127,7 @@ export class Database {
   persist(key: string): boolean {
     const t = this.table;
     const seg = t.segmentOf(key);
-    if (seg.exp === null || !seg.exp.has(key)) return false;
+    if (t.getExpiry(seg, key) === undefined) return false;
     t.willMutate(seg);
     t.dropExpiry(seg, key);
     this.modified(key);
@@ -166,8 +164,7 @@ export class Database {
 
   /** Keys of `seg` that are live (not logically expired). */
   isLive(seg: Segment, key: string): boolean {
-    if (seg.exp === null) return true;
-    const at = seg.exp.get(key);
+    const at = this.table.getExpiry(seg, key);
     return at === undefined || at > this.ks.now;
   }
 }

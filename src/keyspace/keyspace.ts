@@ -2,7 +2,7 @@
  * All databases, the command clock, and the active expire cycle.
  */
 import { Database } from './db.js';
-import type { KeyTable, Segment } from './table.js';
+import type { KeyTable } from './table.js';
 
 export interface KeyspaceStats {
   hits: number;
@@ -30,11 +30,11 @@ export class Keyspace {
   activeExpireEnabled = true;
 
   /** Where each db's cycle resumes; tied to the table it walks (FLUSHDB swaps tables). */
-  private expireIters: ({ table: KeyTable; it: IterableIterator<Segment> } | null)[];
+  private expireCursors: ({ table: KeyTable; at: number } | null)[];
 
   constructor(dbnum: number) {
     this.dbs = Array.from({ length: dbnum }, (_, i) => new Database(i, this));
-    this.expireIters = this.dbs.map(() => null);
+    this.expireCursors = this.dbs.map(() => null);
   }
 
   tick(): number {
@@ -54,7 +54,7 @@ export class Keyspace {
     const t = da.table;
     da.table = db.table;
     db.table = t;
-    this.expireIters[a] = this.expireIters[b] = null;
+    this.expireCursors[a] = this.expireCursors[b] = null;
   }
 
   /**
@@ -70,23 +70,25 @@ export class Keyspace {
       const db = this.dbs[i];
       const table = db.table;
       if (table.expiresCount === 0) continue;
-      const saved = this.expireIters[i];
-      let it = saved !== null && saved.table === table ? saved.it : table.withExpiry.values();
+      const saved = this.expireCursors[i];
+      let at = saved !== null && saved.table === table ? saved.at : 0;
+      const due: string[] = [];
       for (;;) {
-        const r = it.next();
-        if (r.done) {
-          it = table.withExpiry.values();
-          this.expireIters[i] = null;
+        const seg = table.volatileSegment(at);
+        if (seg === undefined) {
+          this.expireCursors[i] = null;
           break;
         }
-        const seg = r.value;
-        if (seg.exp === null) continue;
-        for (const [key, at] of seg.exp) {
-          // peek() applies the same lazy-expiry path a read would.
-          if (at <= this.now && db.peek(key) === undefined) removed++;
-        }
+        due.length = 0;
+        seg.forEachExpiry((key, when) => {
+          if (when <= this.now) due.push(key);
+        });
+        // peek() applies the same lazy-expiry path a read would.
+        for (const key of due) if (db.peek(key) === undefined) removed++;
+        // A segment left without expiries is replaced at its index by another: read it again.
+        if (table.volatileSegment(at) === seg) at++;
         if (Date.now() - start >= budgetMs) {
-          this.expireIters[i] = { table, it };
+          this.expireCursors[i] = { table, at };
           return removed;
         }
       }

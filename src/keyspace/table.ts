@@ -1,11 +1,11 @@
 /**
- * KeyTable: one database's keys, as an extendible hash table of small Maps
- * (Dragonfly's Dash, in spirit).
+ * KeyTable: one database's keys, as an extendible hash table of small
+ * open-addressing segments (Dragonfly's Dash, in spirit).
  *
  * A directory of 2^depth slots points at segments; a key lives in the
- * segment at `dir[hash & mask]`. A segment that grows past SEGMENT_MAX splits
- * in two by the next hash bit, so growth never rehashes the whole table (no
- * pause at 10M keys), and the directory doubles only by copying pointers.
+ * segment at `dir[hash & mask]`. A segment that fills up splits in two by the
+ * next hash bit, so growth never rehashes the whole table (no pause at 10M
+ * keys), and the directory doubles only by copying pointers.
  *
  * Why segments rather than one Map:
  *  - snapshots: each segment carries the epoch of the last snapshot that
@@ -15,70 +15,193 @@
  *  - SCAN: a reverse-binary cursor over directory slots (as Redis walks its
  *    buckets) never misses a key present for the whole scan, even if the
  *    directory doubles meanwhile;
- *  - RANDOMKEY and the active expire cycle sample segments cheaply.
+ *  - RANDOMKEY, eviction sampling and the active expire cycle sample
+ *    segments cheaply.
+ *
+ * Inside a segment (see Segment) keys live in one flat array, three words a
+ * slot, with Robin Hood linear probing. Against the Map per segment this
+ * replaced it carries Redis's 24-bit LRU/LFU field ("meta", owned by
+ * src/memory/) at no extra cost: 33.9 heap bytes a key for 1M keys, against
+ * 39.7 for the Maps alone and 78.8 with a parallel Map for meta; an expiry
+ * costs 11.5 bytes instead of 54.8 (bench/keytable-mem.mjs, bench/RESULTS.md).
  */
 import { hashKey } from './hash.js';
 import type { Value } from '../types/value.js';
 
 /**
- * Split a segment when it reaches this many keys. V8's Map tables double
- * (capacity 4, 8, ... 64, 128) and shrink only below a quarter full, so the
- * split happens when the table is exactly full and both halves are built
- * as fresh Maps: segments then live in 32..64-slot tables (~75% full on
- * average) instead of a 128-slot table left a quarter full after the split.
+ * Slot layout of Segment.s, `SLOT` words per slot:
+ *   s[b]     key (string), or undefined for an empty slot
+ *   s[b + 1] value
+ *   s[b + 2] word: (top 8 bits of the key's hash) << 24 | meta, an int32, so
+ *            a Smi on 64-bit V8 without pointer compression (Node's builds).
+ * The hash byte gives the home slot, `(h8 * cap) >>> 8`: resizing, splitting
+ * and deleting move entries without hashing a key again, and a lookup
+ * compares strings only with keys of the same hash byte.
  */
-const SEGMENT_MAX = 64;
+const SLOT = 3;
+const META_MASK = 0xffffff;
+
+/**
+ * Growth: a segment keeps at most 7/8 of its slots used and grows by
+ * CAP_STEP slots, so it stays 70-87% full; a full MAX_CAP segment splits, and
+ * each half gets a right-sized array. Slots cost 24 bytes where V8's Map
+ * costs 28 per entry at about 70% (its capacity doubles), before counting
+ * meta. Measured in bench/keytable-mem.mjs.
+ */
+const MAX_CAP = 64;
+const CAP_STEP = 8;
+const MIN_CAP = 8;
+
+function maxKeys(cap: number): number {
+  return cap - (cap >>> 3);
+}
+
+/** Smallest capacity (a multiple of CAP_STEP) that holds n keys. */
+function capFor(n: number): number {
+  let cap = MIN_CAP;
+  while (maxKeys(cap) < n) cap += CAP_STEP;
+  return cap;
+}
+
+/**
+ * A directory this deep stops splitting: a segment whose keys all share their
+ * low hash bits (crafted keys) grows past MAX_CAP instead of doubling the
+ * directory once per insert. 2^24 segments hold about 600M keys.
+ */
+const MAX_SPLIT_DEPTH = 24;
+
+/** Deepest directory a size hint may ask for up front (1M segments, ~32M keys). */
+const MAX_PRESIZE_DEPTH = 20;
+/** Keys per segment a size hint plans for: half a full segment, so loading does not split. */
+const PRESIZE_PER_SEGMENT = maxKeys(MAX_CAP) >>> 1;
+
+function newSlots(cap: number): unknown[] {
+  // Exact length (push would leave slack), no holes left: an undefined key
+  // marks an empty slot; its word stays a Smi so loads of words stay monomorphic.
+  const s = new Array(cap * SLOT).fill(undefined);
+  for (let b = 2; b < s.length; b += SLOT) s[b] = 0;
+  return s;
+}
+
+/**
+ * The slots of a segment not yet written to (a size hint makes up to 2^20 of
+ * them): allocated by its first put, so a generous or damaged hint costs
+ * directory entries and Segment objects, not slot arrays. HOLEY_ELEMENTS like
+ * every slot array (it is made with one element, then emptied), so loads from
+ * slot arrays stay monomorphic. Never written to.
+ */
+const NO_SLOTS: unknown[] = new Array(1).fill(undefined);
+NO_SLOTS.length = 0;
+
+/** Per-slot expiry: a double array stays unboxed in V8 (8 bytes a slot); NaN = none. */
+function newExpiries(cap: number): number[] {
+  return new Array(cap).fill(NaN);
+}
 
 export class Segment {
-  /** Replaced (not mutated) by a split; don't hold on to it across writes. */
-  m = new Map<string, Value>();
-  /** Absolute expiry (ms since epoch) of the keys in `m` that have one. */
-  exp: Map<string, number> | null = null;
+  /** Slots (layout above). Only table.ts reads the fields of a segment. */
+  s: unknown[];
+  cap: number;
+  /** Keys in this segment. */
+  n = 0;
+  /** Absolute expiry (ms) per slot, NaN for none; null while no key here has one. */
+  exp: number[] | null = null;
+  /** Keys here that have an expiry. */
+  nexp = 0;
+  /** Index in KeyTable.volatile while nexp > 0, else -1. */
+  vidx = -1;
   /** Epoch of the last snapshot that captured this segment. */
   snapEpoch = 0;
-  constructor(public depth: number) {}
+
+  /** `lazy`: leave the slots unallocated until the first put. */
+  constructor(
+    public depth: number,
+    cap = MIN_CAP,
+    lazy = false,
+  ) {
+    this.cap = cap;
+    this.s = lazy ? NO_SLOTS : newSlots(cap);
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  /** Keys here that have an expiry. */
+  get expiresSize(): number {
+    return this.nexp;
+  }
+
+  /** Every key with its value and expiry (undefined if none). `fn` must not change the table. */
+  forEach(fn: (key: string, value: Value, expireAt: number | undefined) => void): void {
+    const s = this.s;
+    const e = this.exp;
+    for (let i = 0, b = 0; b < s.length; i++, b += SLOT) {
+      const k = s[b];
+      if (k === undefined) continue;
+      const at = e === null ? NaN : e[i];
+      fn(k as string, s[b + 1] as Value, at === at ? at : undefined);
+    }
+  }
+
+  /** Every key that has an expiry. `fn` must not change the table. */
+  forEachExpiry(fn: (key: string, expireAt: number) => void): void {
+    const e = this.exp;
+    if (e === null) return;
+    const s = this.s;
+    for (let i = 0; i < this.cap; i++) {
+      const at = e[i];
+      if (at === at) fn(s[i * SLOT] as string, at);
+    }
+  }
 }
 
 /** Called with a segment about to change while a snapshot of this table runs. */
 export type SnapshotHook = (seg: Segment) => void;
 
-/** Deepest directory a size hint may ask for up front (1M segments, ~32M keys). */
-const MAX_PRESIZE_DEPTH = 20;
-
 export class KeyTable {
+  /** Meta a brand-new key gets from put() (and from the snapshot loader's inserts); src/memory keeps it current. */
+  static newKeyMeta = 0;
+
   dir: Segment[];
   private mask: number;
   /** log2(dir.length) */
   depth: number;
   size = 0;
   expiresCount = 0;
-  /** Segments with keys that have an expiry: what the active expire cycle walks. */
-  readonly withExpiry = new Set<Segment>();
+  /** Segments with keys that have an expiry (unordered): what the active expire cycle walks. */
+  private readonly volatile: Segment[] = [];
   /** Epoch of the snapshot in progress over this table, 0 if none. */
   snapEpoch = 0;
   snapshotHook: SnapshotHook | null = null;
 
   /**
    * The last key hashed and its hash: a command usually looks its key up
-   * more than once (INCR: peek then set; SET NX: peek then set), and
-   * comparing a string is cheaper than hashing it again. The hash, not the
-   * segment, is cached, so splits cannot make it stale.
+   * more than once (INCR: peek then set; SET NX: peek then set; GET: value
+   * then expiry), and comparing a string is cheaper than hashing it again.
+   * The hash, not the segment, is cached, so splits cannot make it stale.
+   * `lastSeg`/`lastSlot` remember where that key was last found; the slot is
+   * checked (`s[slot] === key`) before use, so moves cannot make it wrong.
    */
   private lastKey = '';
   private lastHash = hashKey('');
+  private lastSeg: Segment | null = null;
+  private lastSlot = 0;
 
   /**
    * `expectedKeys` (a hint, e.g. a snapshot's key count) starts the table
-   * with enough segments for that many keys at about half a segment each, so
-   * bulk loading does not split its way up from one segment.
+   * with enough segments for that many keys at about half a segment each,
+   * each with room for its share, so bulk loading neither splits nor grows
+   * its way up from one segment.
    */
   constructor(expectedKeys = 0) {
     let depth = 0;
-    while (depth < MAX_PRESIZE_DEPTH && (SEGMENT_MAX / 2) << depth < expectedKeys) depth++;
+    while (depth < MAX_PRESIZE_DEPTH && PRESIZE_PER_SEGMENT << depth < expectedKeys) depth++;
     this.depth = depth;
     this.mask = (1 << depth) - 1;
+    const cap = capFor(Math.min(PRESIZE_PER_SEGMENT, Math.ceil(expectedKeys / (1 << depth))));
     this.dir = [];
-    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(depth));
+    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(depth, cap, depth > 0));
   }
 
   private hashOf(key: string): number {
@@ -86,6 +209,7 @@ export class KeyTable {
     const h = hashKey(key);
     this.lastKey = key;
     this.lastHash = h;
+    this.lastSeg = null;
     return h;
   }
 
@@ -98,52 +222,196 @@ export class KeyTable {
     if (seg.snapEpoch < this.snapEpoch) this.snapshotHook!(seg);
   }
 
+  /** The slot of key in seg (seg = segmentOf(key)), or -1. */
+  private slotOf(seg: Segment, key: string): number {
+    const h8 = this.hashOf(key) >>> 24;
+    if (seg === this.lastSeg) {
+      const j = this.lastSlot;
+      if (j < seg.cap && seg.s[j * SLOT] === key) return j;
+    }
+    const s = seg.s;
+    const cap = seg.cap;
+    let i = (h8 * cap) >>> 8;
+    for (let d = 0; ; d++) {
+      const b = i * SLOT;
+      const k = s[b];
+      if (k === undefined) return -1;
+      const rh8 = (s[b + 2] as number) >>> 24;
+      if (rh8 === h8) {
+        if (k === key) {
+          this.lastSeg = seg;
+          this.lastSlot = i;
+          return i;
+        }
+      } else {
+        // Robin Hood order: a resident nearer its home than we are to ours
+        // means the key would have taken this slot.
+        let rd = i - ((rh8 * cap) >>> 8);
+        if (rd < 0) rd += cap;
+        if (rd < d) return -1;
+      }
+      if (++i === cap) i = 0;
+    }
+  }
+
   get(key: string): Value | undefined {
-    return this.dir[this.hashOf(key) & this.mask].m.get(key);
+    const seg = this.dir[this.hashOf(key) & this.mask];
+    const i = this.slotOf(seg, key);
+    return i < 0 ? undefined : (seg.s[i * SLOT + 1] as Value);
+  }
+
+  /** The value of key in seg (seg = segmentOf(key)). */
+  lookup(seg: Segment, key: string): Value | undefined {
+    const i = this.slotOf(seg, key);
+    return i < 0 ? undefined : (seg.s[i * SLOT + 1] as Value);
+  }
+
+  has(seg: Segment, key: string): boolean {
+    return this.slotOf(seg, key) >= 0;
   }
 
   /** Insert or replace; `seg` must be segmentOf(key) and willMutate already called. */
   put(seg: Segment, key: string, value: Value): void {
-    const m = seg.m;
-    const before = m.size;
-    m.set(key, value);
-    if (m.size !== before) {
-      this.size++;
-      if (m.size >= SEGMENT_MAX) this.split(seg);
+    const i = this.slotOf(seg, key);
+    if (i >= 0) {
+      seg.s[i * SLOT + 1] = value;
+      return;
     }
+    const h = this.lastHash;
+    if (seg.s === NO_SLOTS) seg.s = newSlots(seg.cap);
+    if (seg.n >= maxKeys(seg.cap)) {
+      if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) {
+        this.resize(seg, seg.cap + CAP_STEP);
+      } else {
+        this.split(seg);
+        seg = this.dir[h & this.mask];
+        // Every key went to the other half: split again.
+        while (seg.n >= maxKeys(seg.cap)) {
+          if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) this.resize(seg, seg.cap + CAP_STEP);
+          else {
+            this.split(seg);
+            seg = this.dir[h & this.mask];
+          }
+        }
+      }
+    }
+    this.lastSeg = seg;
+    this.lastSlot = insert(seg, key, value, ((h >>> 24) << 24) | KeyTable.newKeyMeta, NaN);
+    this.size++;
   }
 
   /** Remove key and its expiry; `seg` must be segmentOf(key), willMutate called. */
   remove(seg: Segment, key: string): boolean {
-    if (!seg.m.delete(key)) return false;
+    const i = this.slotOf(seg, key);
+    if (i < 0) return false;
+    const e = seg.exp;
+    if (e !== null && e[i] === e[i]) this.expiryGone(seg);
+    deleteAt(seg, i);
     this.size--;
-    if (seg.exp !== null) this.dropExpiry(seg, key);
+    this.lastSeg = null;
+    // Give memory back once a segment is under 3/8 full (eviction, DEL); the
+    // smaller array has room for a key or two, so alternating DEL and SET at
+    // the boundary does not resize every time.
+    if (seg.cap > MIN_CAP && seg.n * 8 < seg.cap * 3) this.resize(seg, capFor(seg.n + 1));
     return true;
   }
 
   getExpiry(seg: Segment, key: string): number | undefined {
-    return seg.exp === null ? undefined : seg.exp.get(key);
+    const e = seg.exp;
+    if (e === null) return undefined;
+    const i = this.slotOf(seg, key);
+    if (i < 0) return undefined;
+    const at = e[i];
+    return at === at ? at : undefined;
   }
 
+  /** Set key's absolute expiry (ms); the key must exist in seg. */
   setExpiry(seg: Segment, key: string, at: number): void {
-    if (seg.exp === null) {
-      seg.exp = new Map();
-      this.withExpiry.add(seg);
+    const i = this.slotOf(seg, key);
+    if (i < 0) return;
+    let e = seg.exp;
+    if (e === null) {
+      e = seg.exp = newExpiries(seg.cap);
     }
-    const before = seg.exp.size;
-    seg.exp.set(key, at);
-    if (seg.exp.size !== before) this.expiresCount++;
+    if (e[i] !== e[i]) {
+      if (seg.nexp++ === 0) {
+        seg.vidx = this.volatile.length;
+        this.volatile.push(seg);
+      }
+      this.expiresCount++;
+    }
+    e[i] = at;
   }
 
   dropExpiry(seg: Segment, key: string): boolean {
-    const exp = seg.exp;
-    if (exp === null || !exp.delete(key)) return false;
-    this.expiresCount--;
-    if (exp.size === 0) {
-      seg.exp = null;
-      this.withExpiry.delete(seg);
-    }
+    const e = seg.exp;
+    if (e === null) return false;
+    const i = this.slotOf(seg, key);
+    if (i < 0 || e[i] !== e[i]) return false;
+    e[i] = NaN;
+    this.expiryGone(seg);
     return true;
+  }
+
+  /** Bookkeeping for one expiry leaving seg (the caller clears or deletes the slot). */
+  private expiryGone(seg: Segment): void {
+    this.expiresCount--;
+    if (--seg.nexp === 0) {
+      seg.exp = null;
+      this.unlistVolatile(seg);
+    }
+  }
+
+  private unlistVolatile(seg: Segment): void {
+    const v = this.volatile;
+    const last = v.pop()!;
+    if (last !== seg) {
+      v[seg.vidx] = last;
+      last.vidx = seg.vidx;
+    }
+    seg.vidx = -1;
+  }
+
+  getMeta(seg: Segment, key: string): number {
+    const i = this.slotOf(seg, key);
+    return i < 0 ? 0 : (seg.s[i * SLOT + 2] as number) & META_MASK;
+  }
+
+  setMeta(seg: Segment, key: string, meta: number): void {
+    const i = this.slotOf(seg, key);
+    if (i < 0) return;
+    const b = i * SLOT + 2;
+    seg.s[b] = ((seg.s[b] as number) & ~META_MASK) | (meta & META_MASK);
+  }
+
+  /** Segments holding keys with an expiry, in no particular order (`volatileSegment(i)` for i < this). */
+  get volatileCount(): number {
+    return this.volatile.length;
+  }
+
+  /**
+   * The i-th segment holding keys with an expiry. A segment whose last
+   * expiry goes is swapped out by the last one, so a walk by index that
+   * removes keys re-reads the same index.
+   */
+  volatileSegment(i: number): Segment | undefined {
+    return this.volatile[i];
+  }
+
+  /** Re-lay seg's keys in `cap` slots (grow or shrink). */
+  private resize(seg: Segment, cap: number): void {
+    const s = seg.s;
+    const e = seg.exp;
+    const old = seg.cap;
+    seg.s = newSlots(cap);
+    seg.cap = cap;
+    seg.n = 0;
+    if (e !== null) seg.exp = newExpiries(cap);
+    for (let i = 0, b = 0; i < old; i++, b += SLOT) {
+      const k = s[b];
+      if (k !== undefined) insert(seg, k as string, s[b + 1] as Value, s[b + 2] as number, e === null ? NaN : e[i]);
+    }
+    this.lastSeg = null;
   }
 
   private split(seg: Segment): void {
@@ -153,34 +421,60 @@ export class KeyTable {
       this.mask = this.dir.length - 1;
     }
     const bit = 1 << seg.depth;
+    const s = seg.s;
+    const old = seg.cap;
+    if (side.length < old) side = new Uint8Array(old);
     // The slots that share seg agree on the hash bits below `bit`.
-    let low = 0;
-    for (const k of seg.m.keys()) {
-      low = hashKey(k) & (bit - 1);
-      break;
+    let low = -1;
+    let nHi = 0;
+    for (let i = 0, b = 0; i < old; i++, b += SLOT) {
+      const k = s[b];
+      if (k === undefined) continue;
+      const h = hashKey(k as string);
+      if (low < 0) low = h & (bit - 1);
+      const up = h & bit ? 1 : 0;
+      side[i] = up;
+      nHi += up;
     }
-    const hi = new Segment(seg.depth + 1);
+    const e = seg.exp;
+    // Room for the key whose insert caused the split.
+    const hi = new Segment(seg.depth + 1, capFor(nHi + 1));
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
-    const keep = new Map<string, Value>();
-    const oldExp = seg.exp;
-    let keepExp: Map<string, number> | null = null;
-    for (const [k, v] of seg.m) {
-      const dest = hashKey(k) & bit ? hi : null;
-      if (dest === null) keep.set(k, v);
-      else hi.m.set(k, v);
-      const at = oldExp === null ? undefined : oldExp.get(k);
-      if (at !== undefined) {
-        if (dest === null) (keepExp ??= new Map()).set(k, at);
-        else (hi.exp ??= new Map()).set(k, at);
+    seg.s = newSlots(capFor(seg.n - nHi + 1));
+    seg.cap = seg.s.length / SLOT;
+    seg.n = 0;
+    if (e !== null) {
+      seg.exp = newExpiries(seg.cap);
+      hi.exp = newExpiries(hi.cap);
+    }
+    let hiExp = 0;
+    for (let i = 0, b = 0; i < old; i++, b += SLOT) {
+      const k = s[b];
+      if (k === undefined) continue;
+      const at = e === null ? NaN : e[i];
+      if (side[i] === 1) {
+        insert(hi, k as string, s[b + 1] as Value, s[b + 2] as number, at);
+        if (at === at) hiExp++;
+      } else {
+        insert(seg, k as string, s[b + 1] as Value, s[b + 2] as number, at);
       }
     }
-    seg.m = keep;
-    if (oldExp !== null) {
-      seg.exp = keepExp;
-      if (keepExp === null) this.withExpiry.delete(seg);
+    if (e !== null) {
+      hi.nexp = hiExp;
+      seg.nexp -= hiExp;
+      if (hiExp > 0) {
+        hi.vidx = this.volatile.length;
+        this.volatile.push(hi);
+      } else {
+        hi.exp = null;
+      }
+      if (seg.nexp === 0) {
+        seg.exp = null;
+        this.unlistVolatile(seg);
+      }
     }
-    if (hi.exp !== null) this.withExpiry.add(hi);
+    this.lastSeg = null;
     // Every directory slot that pointed at seg and has the new bit set now
     // points at hi.
     for (let i = low | bit; i < this.dir.length; i += bit << 1) this.dir[i] = hi;
@@ -207,17 +501,16 @@ export class KeyTable {
       const mask = this.mask;
       const slot = cursor & mask;
       const seg = this.dir[slot];
+      const s = seg.s;
       // A shallower segment is shared by several slots: emit only the keys of
       // this slot, so each key comes once per cycle.
-      if (seg.depth === this.depth) {
-        for (const [k, v] of seg.m) emit(k, v, seg);
-        visited += seg.m.size;
-      } else {
-        for (const [k, v] of seg.m) {
-          if ((hashKey(k) & mask) === slot) {
-            emit(k, v, seg);
-            visited++;
-          }
+      const all = seg.depth === this.depth;
+      for (let b = 0; b < s.length; b += SLOT) {
+        const k = s[b];
+        if (k === undefined) continue;
+        if (all || (hashKey(k as string) & mask) === slot) {
+          emit(k as string, s[b + 1] as Value, seg);
+          visited++;
         }
       }
       // Reverse-binary increment of the masked cursor.
@@ -237,21 +530,177 @@ export class KeyTable {
     const n = this.dir.length;
     for (let tries = 0; tries < 64; tries++) {
       const seg = this.dir[(Math.random() * n) | 0];
-      if (seg.m.size > 0) return nth(seg.m.keys(), (Math.random() * seg.m.size) | 0);
+      if (seg.n > 0) return randomIn(seg);
     }
     // Sparse table: walk from a random slot.
     const start = (Math.random() * n) | 0;
     for (let i = 0; i < n; i++) {
       const seg = this.dir[(start + i) % n];
-      if (seg.m.size > 0) return nth(seg.m.keys(), (Math.random() * seg.m.size) | 0);
+      if (seg.n > 0) return randomIn(seg);
     }
     return undefined;
   }
+
+  /**
+   * Calls fn for up to `count` distinct keys picked at random: runs of
+   * consecutive slots from random segments (as Redis's dictGetSomeKeys takes
+   * consecutive buckets; a slot's key is as random as its hash). Every key
+   * when the table has no more than `count`. Keys are picked before fn runs,
+   * so fn may change the table.
+   */
+  sample(count: number, fn: (seg: Segment, key: string, value: Value, meta: number) => void): void {
+    const p = this.pick(count, false);
+    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, p[j + 2] as Value, p[j + 3] as number);
+  }
+
+  /** The same as sample among keys that have an expiry, also passing it (absolute ms). */
+  sampleVolatile(count: number, fn: (seg: Segment, key: string, value: Value, meta: number, expireAt: number) => void): void {
+    const p = this.pick(count, true);
+    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, p[j + 2] as Value, p[j + 3] as number, p[j + 4] as number);
+  }
+
+  /**
+   * Up to `count` distinct keys as flat PICK-tuples (segment, key, value,
+   * meta, expiry); only keys with an expiry when `volatile`. A segment is
+   * taken at most once.
+   */
+  private pick(count: number, volatile: boolean): unknown[] {
+    const out: unknown[] = [];
+    const total = volatile ? this.expiresCount : this.size;
+    if (count <= 0 || total === 0) return out;
+    if (total <= count) {
+      const segs = volatile ? this.volatile : [...this.segments()];
+      for (const seg of segs) takeRun(seg, 0, seg.cap, volatile, out);
+      return out;
+    }
+    const seen = new Set<Segment>();
+    const want = count * PICK;
+    const pool = volatile ? this.volatile : this.dir;
+    for (let tries = 0; out.length < want && tries < count + 64; tries++) {
+      const seg = pool[(Math.random() * pool.length) | 0];
+      if (seen.has(seg)) continue;
+      seen.add(seg);
+      takeRun(seg, (Math.random() * seg.cap) | 0, (want - out.length) / PICK, volatile, out);
+    }
+    if (out.length === 0) {
+      // A sparse table (a large size hint, or most keys deleted): walk from a random slot.
+      const start = (Math.random() * pool.length) | 0;
+      for (let i = 0; i < pool.length && out.length === 0; i++) {
+        const seg = pool[(start + i) % pool.length];
+        takeRun(seg, (Math.random() * seg.cap) | 0, count, volatile, out);
+      }
+    }
+    return out;
+  }
 }
 
-function nth<T>(it: IterableIterator<T>, n: number): T | undefined {
-  for (const v of it) if (n-- === 0) return v;
-  return undefined;
+/** Which half each slot goes to during a split (reused). */
+let side = new Uint8Array(MAX_CAP);
+
+/** Words per picked key in KeyTable.pick's output. */
+const PICK = 5;
+
+/** Append up to `max` keys of seg as PICK-tuples, from slot `start` on (wrapping). */
+function takeRun(seg: Segment, start: number, max: number, volatile: boolean, out: unknown[]): void {
+  const s = seg.s;
+  const e = seg.exp;
+  const cap = seg.cap;
+  if ((volatile && e === null) || s === NO_SLOTS) return;
+  for (let k = 0, i = start; k < cap && max > 0; k++) {
+    const b = i * SLOT;
+    const at = e === null ? NaN : e[i];
+    if (s[b] !== undefined && (!volatile || at === at)) {
+      out.push(seg, s[b], s[b + 1], (s[b + 2] as number) & META_MASK, at);
+      max--;
+    }
+    if (++i === cap) i = 0;
+  }
+}
+
+function randomIn(seg: Segment): string {
+  // Segments above MIN_CAP are at least 3/8 full (remove keeps them so), so this ends fast.
+  for (;;) {
+    const k = seg.s[((Math.random() * seg.cap) | 0) * SLOT];
+    if (k !== undefined) return k as string;
+  }
+}
+
+/**
+ * Robin Hood insert of a key known to be absent: walk from its home and take
+ * the first slot whose resident is nearer its own home, carrying that
+ * resident on. Returns the key's slot.
+ */
+function insert(seg: Segment, key: string, value: Value, word: number, at: number): number {
+  const s = seg.s;
+  const e = seg.exp;
+  const cap = seg.cap;
+  let i = ((word >>> 24) * cap) >>> 8;
+  let d = 0;
+  let mine = -1;
+  let k: unknown = key;
+  let v: unknown = value;
+  let w = word;
+  for (;;) {
+    const b = i * SLOT;
+    const rk = s[b];
+    if (rk === undefined) {
+      s[b] = k;
+      s[b + 1] = v;
+      s[b + 2] = w;
+      if (e !== null) e[i] = at;
+      seg.n++;
+      return mine < 0 ? i : mine;
+    }
+    const rw = s[b + 2] as number;
+    let rd = i - (((rw >>> 24) * cap) >>> 8);
+    if (rd < 0) rd += cap;
+    if (rd < d) {
+      const rv = s[b + 1];
+      s[b] = k;
+      s[b + 1] = v;
+      s[b + 2] = w;
+      k = rk;
+      v = rv;
+      w = rw;
+      if (e !== null) {
+        const rat = e[i];
+        e[i] = at;
+        at = rat;
+      }
+      d = rd;
+      if (mine < 0) mine = i;
+    }
+    if (++i === cap) i = 0;
+    d++;
+  }
+}
+
+/** Delete slot i by backward shift: pull each following displaced entry one slot back. */
+function deleteAt(seg: Segment, i: number): void {
+  const s = seg.s;
+  const e = seg.exp;
+  const cap = seg.cap;
+  for (;;) {
+    let j = i + 1;
+    if (j === cap) j = 0;
+    const bj = j * SLOT;
+    const k = s[bj];
+    if (k === undefined) break;
+    const w = s[bj + 2] as number;
+    if ((((w >>> 24) * cap) >>> 8) === j) break;
+    const bi = i * SLOT;
+    s[bi] = k;
+    s[bi + 1] = s[bj + 1];
+    s[bi + 2] = w;
+    if (e !== null) e[i] = e[j];
+    i = j;
+  }
+  const b = i * SLOT;
+  s[b] = undefined;
+  s[b + 1] = undefined;
+  s[b + 2] = 0;
+  if (e !== null) e[i] = NaN;
+  seg.n--;
 }
 
 function reverseBits(v: number): number {

@@ -91,11 +91,13 @@ export async function debugReload(p: Persistence, opts: ReloadOptions): Promise<
         for (let i = 0; i < ks.dbs.length; i++) {
           const cur = ks.dbs[i].table;
           for (const seg of segmentsOf(staging.dbs[i].table)) {
-            for (const k of seg.m.keys()) {
-              if (cur.get(k) !== undefined) {
-                log.error({ db: i, snapshot: m.id }, 'DEBUG RELOAD NOFLUSH: a key of the snapshot exists already (MERGE would replace it); nothing loaded');
-                return RELOAD_LOAD_ERROR;
-              }
+            let clash = false;
+            seg.forEach((k) => {
+              if (cur.get(k) !== undefined) clash = true;
+            });
+            if (clash) {
+              log.error({ db: i, snapshot: m.id }, 'DEBUG RELOAD NOFLUSH: a key of the snapshot exists already (MERGE would replace it); nothing loaded');
+              return RELOAD_LOAD_ERROR;
             }
           }
         }
@@ -103,7 +105,7 @@ export async function debugReload(p: Persistence, opts: ReloadOptions): Promise<
       for (let i = 0; i < ks.dbs.length; i++) {
         const db = ks.dbs[i];
         for (const seg of segmentsOf(staging.dbs[i].table)) {
-          for (const [k, v] of seg.m) db.set(k, v, false, seg.exp?.get(k));
+          seg.forEach((k, v, at) => db.set(k, v, false, at));
         }
       }
     }

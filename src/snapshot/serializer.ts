@@ -150,20 +150,17 @@ export class SnapshotJob {
    * mid-segment.
    */
   private writeSegment(db: number, seg: Segment): void {
-    for (const [k, v] of seg.m) this.writeKey(db, seg, k, v);
+    seg.forEach((k, v, at) => this.writeKey(db, k, v, at));
     seg.snapEpoch = this.epoch;
   }
 
   /** Write one key; a collection larger than one piece stays open (see OpenValue). */
-  private writeKey(db: number, seg: Segment, key: string, v: Value): void {
+  private writeKey(db: number, key: string, v: Value, at: number | undefined): void {
     let exp: number | null = null;
-    if (seg.exp !== null) {
-      const at = seg.exp.get(key);
-      if (at !== undefined) {
-        // Already logically gone at the snapshot's instant.
-        if (at <= this.startedAt) return;
-        exp = at;
-      }
+    if (at !== undefined) {
+      // Already logically gone at the snapshot's instant.
+      if (at <= this.startedAt) return;
+      exp = at;
     }
     this.counts[db]++;
     this.keysDone++;

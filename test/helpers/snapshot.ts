@@ -77,11 +77,11 @@ export function logicalCopy(ks: Keyspace, at: number): Map<string, Entry>[] {
   return ks.dbs.map((db) => {
     const out = new Map<string, Entry>();
     for (const seg of db.table.segments()) {
-      for (const [k, v] of seg.m) {
-        const exp = seg.exp?.get(k) ?? null;
-        if (exp !== null && exp <= at) continue;
+      seg.forEach((k, v, expireAt) => {
+        const exp = expireAt ?? null;
+        if (exp !== null && exp <= at) return;
         out.set(k, { value: typeof v === 'string' ? v : v.clone(), exp });
-      }
+      });
     }
     return out;
   });
