@@ -9,7 +9,7 @@
  * CPU-second: on a shared 2-core box wall-clock ops/s mostly measures who
  * got the cores, CPU-normalised ops/s measures the server's own cost.
  *
- * Usage: npm run bench [-- --reps 3 --quick --no-mem --no-types --out bench/RESULTS.md
+ * Usage: npm run bench [-- --reps 3 --quick --no-mem --no-types --no-keyspace --out bench/RESULTS.md
  *                          --node-flags "--max-semi-space-size=16" --only set,get --server path/to/main.js]
  */
 import { spawn, execFileSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RespClient, encode } from './resp.mjs';
 import { freePort, serverPidOf } from './servers.mjs';
+import { keyspaceRun, keyspaceSection, wrapSection } from './keyspace-1m.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -359,6 +360,8 @@ async function main() {
     for (const s of servers) await s.stop();
   }
   const mem = flag('no-mem') ? null : await memoryRun();
+  // ~1M keys resident, random keys: the workload the single-key tests above miss (bench/keyspace-1m.mjs).
+  const keyspace = flag('no-keyspace') ? null : await keyspaceRun({ reps: REPS, nodeFlags: NODE_FLAGS, serverMain: SERVER_MAIN });
   const load1 = os.loadavg();
 
   sections.push(`# Benchmark results\n`);
@@ -386,6 +389,7 @@ async function main() {
         `\n\nRSS ratio damselfly/redis: **${(d.rss / r.rss).toFixed(2)}** (target ≤ 1.5: ${d.rss / r.rss <= 1.5 ? 'met' : 'missed'}); DBSIZE checked equal (${MEM_KEYS}) on both.\n`,
     );
   }
+  if (keyspace) sections.push(wrapSection(keyspaceSection(keyspace)));
   const md = sections.join('\n');
   process.stdout.write(md + '\n');
   if (OUT) writeFileSync(OUT, md + '\n');
