@@ -36,6 +36,8 @@ export class Segment {
   exp: Map<string, number> | null = null;
   /** Epoch of the last snapshot that captured this segment. */
   snapEpoch = 0;
+  /** Per-key metadata (see KeyTable.getMeta); a plain Map until the table stores it compactly. */
+  meta = new Map<string, number>();
   constructor(public depth: number) {}
 }
 
@@ -46,6 +48,9 @@ export type SnapshotHook = (seg: Segment) => void;
 const MAX_PRESIZE_DEPTH = 20;
 
 export class KeyTable {
+  /** Meta a brand-new key gets from put() (and the snapshot loader's inserts); src/memory keeps it current. */
+  static newKeyMeta = 0;
+
   dir: Segment[];
   private mask: number;
   /** log2(dir.length) */
@@ -108,6 +113,7 @@ export class KeyTable {
     const before = m.size;
     m.set(key, value);
     if (m.size !== before) {
+      seg.meta.set(key, KeyTable.newKeyMeta);
       this.size++;
       if (m.size >= SEGMENT_MAX) this.split(seg);
     }
@@ -116,6 +122,7 @@ export class KeyTable {
   /** Remove key and its expiry; `seg` must be segmentOf(key), willMutate called. */
   remove(seg: Segment, key: string): boolean {
     if (!seg.m.delete(key)) return false;
+    seg.meta.delete(key);
     this.size--;
     if (seg.exp !== null) this.dropExpiry(seg, key);
     return true;
@@ -163,12 +170,20 @@ export class KeyTable {
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
     const keep = new Map<string, Value>();
+    const oldMeta = seg.meta;
+    const keepMeta = new Map<string, number>();
     const oldExp = seg.exp;
     let keepExp: Map<string, number> | null = null;
     for (const [k, v] of seg.m) {
       const dest = hashKey(k) & bit ? hi : null;
-      if (dest === null) keep.set(k, v);
-      else hi.m.set(k, v);
+      const meta = oldMeta.get(k) ?? 0;
+      if (dest === null) {
+        keep.set(k, v);
+        keepMeta.set(k, meta);
+      } else {
+        hi.m.set(k, v);
+        hi.meta.set(k, meta);
+      }
       const at = oldExp === null ? undefined : oldExp.get(k);
       if (at !== undefined) {
         if (dest === null) (keepExp ??= new Map()).set(k, at);
@@ -176,6 +191,7 @@ export class KeyTable {
       }
     }
     seg.m = keep;
+    seg.meta = keepMeta;
     if (oldExp !== null) {
       seg.exp = keepExp;
       if (keepExp === null) this.withExpiry.delete(seg);
@@ -184,6 +200,69 @@ export class KeyTable {
     // Every directory slot that pointed at seg and has the new bit set now
     // points at hi.
     for (let i = low | bit; i < this.dir.length; i += bit << 1) this.dir[i] = hi;
+  }
+
+  /** A key's metadata (Redis's robj->lru: src/memory gives it meaning), 0 if the key is absent. */
+  getMeta(seg: Segment, key: string): number {
+    return seg.meta.get(key) ?? 0;
+  }
+
+  /** Does nothing if the key is absent. */
+  setMeta(seg: Segment, key: string, meta: number): void {
+    if (seg.m.has(key)) seg.meta.set(key, meta);
+  }
+
+  /** Calls fn for up to `count` keys picked at random; fewer if the table has fewer. */
+  sample(count: number, fn: (seg: Segment, key: string, value: Value, meta: number) => void): void {
+    if (this.size === 0) return;
+    count = Math.min(count, this.size);
+    const n = this.dir.length;
+    let slot = (Math.random() * n) | 0;
+    // Like Redis's dictGetSomeKeys: a random start, then consecutive
+    // segments, taking every key of each until count is reached.
+    for (let visited = 0; count > 0 && visited < n; visited++, slot = (slot + 1) % n) {
+      const seg = this.dir[slot];
+      // A shallower segment is aliased by several slots: visit it from its first slot only.
+      if (seg.m.size === 0 || slot >= 1 << seg.depth) continue;
+      for (const [k, v] of seg.m) {
+        fn(seg, k, v, seg.meta.get(k) ?? 0);
+        if (--count === 0) return;
+      }
+    }
+  }
+
+  /** The same among keys that have a TTL, also passing the absolute expiry (ms). */
+  sampleVolatile(count: number, fn: (seg: Segment, key: string, value: Value, meta: number, expireAt: number) => void): void {
+    if (this.expiresCount === 0) return;
+    count = Math.min(count, this.expiresCount);
+    const segs = this.withExpiry;
+    if (segs.size <= 256) {
+      // Few segments hold TTLs: start at a random one of them.
+      let skip = (Math.random() * segs.size) | 0;
+      for (let pass = 0; pass < 2 && count > 0; pass++) {
+        for (const seg of segs) {
+          if (skip > 0) {
+            skip--;
+            continue;
+          }
+          for (const [k, at] of seg.exp!) {
+            fn(seg, k, seg.m.get(k)!, seg.meta.get(k) ?? 0, at);
+            if (--count === 0) return;
+          }
+        }
+      }
+      return;
+    }
+    const n = this.dir.length;
+    let slot = (Math.random() * n) | 0;
+    for (let visited = 0; count > 0 && visited < n; visited++, slot = (slot + 1) % n) {
+      const seg = this.dir[slot];
+      if (seg.exp === null || slot >= 1 << seg.depth) continue;
+      for (const [k, at] of seg.exp) {
+        fn(seg, k, seg.m.get(k)!, seg.meta.get(k) ?? 0, at);
+        if (--count === 0) return;
+      }
+    }
   }
 
   /** Each segment once, in directory order (slots that alias a shallower segment are skipped). */
