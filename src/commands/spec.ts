@@ -77,6 +77,8 @@ export interface PrecomputedFlags {
   /** Refused while writes are denied (MISCONF): write commands and PING, as Redis. */
   denyOnMisconf: boolean;
   allowLoading: boolean;
+  /** May grow memory: refused with -OOM over maxmemory (src/memory/guard.ts). */
+  denyOom: boolean;
   /** The dispatcher's commandstats entry for this spec, cached (see server/dispatch.ts). */
   stats: object | null;
   statsEpoch: number;
@@ -89,6 +91,7 @@ export function precompute(spec: CommandSpec): PrecomputedFlags {
     noMulti: f.includes('no_multi'),
     denyOnMisconf: f.includes('write') || spec.name === 'ping',
     allowLoading: f.includes('loading'),
+    denyOom: f.includes('denyoom'),
     stats: null,
     statsEpoch: -1,
   };

@@ -10,7 +10,7 @@
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
-import { call } from '../server/dispatch.js';
+import { call, transactionHooks } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import type { Database } from '../keyspace/db.js';
@@ -106,6 +106,7 @@ function exec(ctx: CommandContext): void {
 }
 
 resetHooks.push((ctx) => discardTransaction(ctx.client));
+transactionHooks.discard = discardTransaction;
 
 const T = 'noscript loading stale fast allow_busy';
 

@@ -216,52 +216,85 @@ export class KeyTable {
   sample(count: number, fn: (seg: Segment, key: string, value: Value, meta: number) => void): void {
     if (this.size === 0) return;
     count = Math.min(count, this.size);
-    const n = this.dir.length;
-    let slot = (Math.random() * n) | 0;
-    // Like Redis's dictGetSomeKeys: a random start, then consecutive
-    // segments, taking every key of each until count is reached.
-    for (let visited = 0; count > 0 && visited < n; visited++, slot = (slot + 1) % n) {
-      const seg = this.dir[slot];
-      // A shallower segment is aliased by several slots: visit it from its first slot only.
-      if (seg.m.size === 0 || slot >= 1 << seg.depth) continue;
-      for (const [k, v] of seg.m) {
-        fn(seg, k, v, seg.meta.get(k) ?? 0);
-        if (--count === 0) return;
+    this.sampleSegments(count, (seg) => seg.m.size, (seg, want) => {
+      let taken = 0;
+      // From a random offset in the segment, so the same first keys are not always the ones seen.
+      const off = (Math.random() * seg.m.size) | 0;
+      let i = 0;
+      for (const pass of [1, 2]) {
+        for (const [k, v] of seg.m) {
+          const before = i++ < off;
+          if (pass === 1 ? before : !before) continue;
+          fn(seg, k, v, seg.meta.get(k) ?? 0);
+          if (++taken === want) return taken;
+        }
+        i = 0;
       }
-    }
+      return taken;
+    });
   }
 
   /** The same among keys that have a TTL, also passing the absolute expiry (ms). */
   sampleVolatile(count: number, fn: (seg: Segment, key: string, value: Value, meta: number, expireAt: number) => void): void {
     if (this.expiresCount === 0) return;
     count = Math.min(count, this.expiresCount);
-    const segs = this.withExpiry;
-    if (segs.size <= 256) {
-      // Few segments hold TTLs: start at a random one of them.
-      let skip = (Math.random() * segs.size) | 0;
-      for (let pass = 0; pass < 2 && count > 0; pass++) {
-        for (const seg of segs) {
-          if (skip > 0) {
-            skip--;
-            continue;
-          }
-          for (const [k, at] of seg.exp!) {
-            fn(seg, k, seg.m.get(k)!, seg.meta.get(k) ?? 0, at);
-            if (--count === 0) return;
-          }
+    const take = (seg: Segment, want: number) => {
+      let taken = 0;
+      const exp = seg.exp!;
+      const off = (Math.random() * exp.size) | 0;
+      let i = 0;
+      for (const pass of [1, 2]) {
+        for (const [k, at] of exp) {
+          const before = i++ < off;
+          if (pass === 1 ? before : !before) continue;
+          fn(seg, k, seg.m.get(k)!, seg.meta.get(k) ?? 0, at);
+          if (++taken === want) return taken;
         }
+        i = 0;
       }
+      return taken;
+    };
+    const segs = this.withExpiry;
+    if (segs.size * 8 >= this.dir.length) {
+      this.sampleSegments(count, (seg) => (seg.exp === null ? 0 : seg.exp.size), take);
       return;
     }
-    const n = this.dir.length;
-    let slot = (Math.random() * n) | 0;
-    for (let visited = 0; count > 0 && visited < n; visited++, slot = (slot + 1) % n) {
-      const seg = this.dir[slot];
-      if (seg.exp === null || slot >= 1 << seg.depth) continue;
-      for (const [k, at] of seg.exp) {
-        fn(seg, k, seg.m.get(k)!, seg.meta.get(k) ?? 0, at);
-        if (--count === 0) return;
+    // Few segments hold TTLs: random slots would rarely hit one, so start at
+    // a random member of the set of those segments instead.
+    let skip = (Math.random() * segs.size) | 0;
+    for (let pass = 0; pass < 2 && count > 0; pass++) {
+      for (const seg of segs) {
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        count -= take(seg, count);
+        if (count <= 0) return;
       }
+    }
+  }
+
+  /**
+   * Visits segments at random directory slots (a shallow segment, aliased by
+   * several slots, is proportionally likelier: it holds more keys) until
+   * `take` has taken `count` keys; a sparse table falls back to a walk.
+   */
+  private sampleSegments(count: number, sizeOf: (seg: Segment) => number, take: (seg: Segment, want: number) => number): void {
+    const dir = this.dir;
+    const n = dir.length;
+    const seen: Segment[] = [];
+    for (let tries = 0; count > 0 && tries < 16; tries++) {
+      const seg = dir[(Math.random() * n) | 0];
+      if (sizeOf(seg) === 0 || seen.includes(seg)) continue;
+      seen.push(seg);
+      count -= take(seg, count);
+    }
+    const start = (Math.random() * n) | 0;
+    for (let i = 0; count > 0 && i < n; i++) {
+      const slot = (start + i) % n;
+      const seg = dir[slot];
+      if (slot >= 1 << seg.depth || sizeOf(seg) === 0 || seen.includes(seg)) continue;
+      count -= take(seg, count);
     }
   }
 

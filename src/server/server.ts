@@ -12,6 +12,7 @@ import { Reply } from '../protocol/reply.js';
 import { getInt, getString } from '../config/params.js';
 import { log } from '../log.js';
 import { installBlocking } from './blocking.js';
+import { installMemory } from '../memory/install.js';
 
 export interface ServerStats {
   startTime: number;
@@ -88,6 +89,7 @@ export class Server {
     this.ks = new Keyspace(dbnum);
     this.ctx = new CommandContext(this, this.ks);
     installBlocking(this.ks);
+    installMemory(this.ks);
   }
 
   async listen(): Promise<void> {
