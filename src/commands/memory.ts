@@ -4,7 +4,7 @@
  */
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
-import { memoryFacts, memoryOverhead, valueCost } from '../memory/usage.js';
+import { fullGc, memoryFacts, memoryOverhead, valueCost } from '../memory/usage.js';
 import { memoryDoctor } from '../memory/doctor.js';
 import type { CommandContext } from '../server/context.js';
 import type { Value } from '../types/value.js';
@@ -53,7 +53,8 @@ export const memoryCommand: CommandSpec = {
     }),
     sub('doctor', 2, '', [0, 0, 0], 'slow', 'Outputs a memory problems report.', (ctx) => ctx.r.verbatim(memoryDoctor(ctx.server))),
     sub('purge', 2, '', [0, 0, 0], 'slow', 'Asks the allocator to release memory.', (ctx) => {
-      (globalThis as { gc?: () => void }).gc?.();
+      // V8 has no purge of its own: a full GC frees the garbage and lets it shrink the heap.
+      fullGc();
       ctx.r.ok();
     }),
     sub('malloc-stats', 2, '', [0, 0, 0], 'slow', 'Returns the allocator statistics.', (ctx) => ctx.r.verbatim('Stats not supported for the current allocator')),

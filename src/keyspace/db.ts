@@ -14,6 +14,7 @@ import { KeyTable, type Segment } from './table.js';
 import type { Value } from '../types/value.js';
 import { freshMeta, touched } from '../memory/lru.js';
 import { mem } from '../memory/settings.js';
+import { clearEvictionPool } from '../memory/evict.js';
 import { accountAdd, accountChange, accountDrop, accountRemove } from '../memory/usage.js';
 
 /** A client WATCHing keys: told when one changes. */
@@ -209,6 +210,7 @@ export class Database {
       for (const [k, ws] of this.watched) if (this.table.get(k) !== undefined) for (const w of ws) w.watchedKeyTouched();
     }
     this.table = new KeyTable();
+    clearEvictionPool();
     accountDrop(this.cost);
     this.cost = 0;
     this.ks.dirty += n;

@@ -18,7 +18,7 @@ export function memoryDoctor(server: Server): string {
   }
   const issues: string[] = [];
   if (f.peak / f.used > 1.5) {
-    issues.push(' * Peak memory: In the past this instance used more than 150% the memory that is currently using. V8 gives memory back to the system after its next major GCs, so RSS may stay high for a while; MEMORY PURGE runs a GC now when the server was started with --expose-gc.');
+    issues.push(' * Peak memory: In the past this instance used more than 150% the memory that is currently using. V8 gives memory back to the system after its next major GCs, so RSS may stay high for a while; MEMORY PURGE runs a full GC now (blocking the server while it runs) to return it sooner.');
   }
   if (f.rss / f.used > 1.4 && f.rss - f.used > 10 * MB) {
     issues.push(` * High total RSS: RSS (${mb(f.rss)}) is ${(f.rss / f.used).toFixed(2)} times used_memory (${mb(f.used)}). Between major GCs, V8's heap holds garbage (deleted and overwritten values) on top of the live data: ${mb(f.heapUsed)} allocated now against ${mb(f.liveAfterGc)} live after the last major GC. A large peak has the same effect until V8 shrinks the heap.`);

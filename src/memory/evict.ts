@@ -19,7 +19,7 @@
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Database } from '../keyspace/db.js';
 import { idleMs, lfuDecrAndReturn } from './lru.js';
-import { mem } from './settings.js';
+import { mem, settingsListeners } from './settings.js';
 import { usedMemory } from './usage.js';
 
 export const enum Evict {
@@ -215,7 +215,17 @@ export function installEviction(ks: Keyspace): void {
   keyspace = ks;
 }
 
-/** FLUSHALL/SWAPDB leave pool entries that name keys of other tables: harmless (ghosts are skipped). */
+/**
+ * Empties the pool: on a policy change (its "idle" values change unit) and
+ * when a database is flushed (its entries would name keys that, created
+ * again under the same names, are not the ones sampled).
+ */
 export function clearEvictionPool(): void {
   pool.fill(null);
 }
+
+let poolPolicy = '';
+settingsListeners.push(() => {
+  if (mem.policy !== poolPolicy) clearEvictionPool();
+  poolPolicy = mem.policy;
+});
