@@ -58,7 +58,12 @@ async function fillTo(limit: number, name: (i: number) => string, ttl?: (i: numb
       else p.set(name(n), VALUE);
     }
     const res = await p.exec();
-    for (const [e] of res!) if (e) throw e;
+    for (let j = 0; j < res!.length; j++) {
+      const e = res![j][0];
+      // Full already (a policy with nothing to evict refused the rest of the batch).
+      if (e?.message === OOM) return n - res!.length + j;
+      if (e) throw e;
+    }
     if ((await info('used_memory')) + 64 * 1024 > limit) return n;
     if (n > 200_000) throw new Error('used_memory does not grow');
   }
@@ -145,20 +150,27 @@ describe('which keys go', () => {
     for (let i = 0; i < n; i++) p.exists(`t:${i}`);
     const alive = (await p.exec())!.map(([, v]) => v === 1);
     const gone = alive.filter((a) => !a).length;
-    // Sampling approximates the order: the latest-expiring third is
-    // untouched, and the gone ones are mostly among the earliest.
-    expect(alive.slice(Math.floor((2 * n) / 3)).every(Boolean)).toBe(true);
+    // Sampling approximates the order: the latest-expiring third stays, and
+    // the gone ones are mostly among the earliest.
+    // (The very first evictions pick the best of a few samples only, as in
+    // Redis, so a late key may go then: at most 1% of them.)
+    const goneLate = alive.map((a, i) => (a ? -1 : i)).filter((i) => i >= Math.floor((2 * n) / 3));
+    expect(goneLate.length, `n ${n}, gone ${gone}, late ones: ${goneLate}`).toBeLessThanOrEqual(Math.ceil(gone / 100));
     const goneEarly = alive.slice(0, Math.ceil(gone * 1.5)).filter((a) => !a).length;
     expect(goneEarly).toBeGreaterThan(0.75 * gone);
   });
 
   /** Fill with cold keys and a hot set, age the cold ones by a tick of the LRU clock, then write past the limit while reading the hot set. */
-  async function hotSetSurvives(policy: string, prepareHot: (hot: string[]) => Promise<void>): Promise<void> {
+  async function hotSetSurvives(policy: string, prepareHot: (hot: string[], n: number) => Promise<void>): Promise<void> {
     const limit = await setLimit(policy, 8 * MB);
-    const hot = Array.from({ length: 50 }, (_, i) => `hot:${i}`);
-    await writeMany(hot.length, (p, i) => p.set(hot[i], VALUE));
     const n = await fillTo(limit, (i) => `cold:${i}`);
-    await prepareHot(hot);
+    // The hot keys come after the fill (a re-measurement crossing the limit
+    // during it would evict among equals); small values: 5000 GET replies of
+    // 1 KB in one pipeline would be 5 MB of output buffers, which count in
+    // used_memory (as in Redis) and evict.
+    const hot = Array.from({ length: 50 }, (_, i) => `hot:${i}`);
+    await writeMany(hot.length, (p, i) => p.set(hot[i], 'h'));
+    await prepareHot(hot, n);
     // A quarter of the cold keys' worth: the evictions stay among the cold
     // ones even if a major GC re-measures the heap a little higher meanwhile.
     const errors = await writeMany(Math.floor(n / 4), (p, i) => {
@@ -172,9 +184,9 @@ describe('which keys go', () => {
   }
 
   it('allkeys-lru keeps a hot set that is read continuously', async () => {
-    await hotSetSurvives('allkeys-lru', async (hot) => {
-      // The LRU clock has a 1 s resolution (as Redis's): let the cold keys age one tick.
-      await until(async () => (await r.object('IDLETIME', 'cold:0')) >= 1, 'cold keys idle for 1 s', 4000);
+    await hotSetSurvives('allkeys-lru', async (hot, n) => {
+      // The LRU clock has a 1 s resolution (as Redis's): let every cold key age one tick.
+      await until(async () => (await r.object('IDLETIME', `cold:${n - 1}`)) >= 1, 'cold keys idle for 1 s', 4000);
       for (const k of hot) await r.get(k);
     });
   });
@@ -326,31 +338,53 @@ describe('access metadata', () => {
 });
 
 describe('tenacity', () => {
-  it('a large eviction proceeds in slices: the server keeps answering, and finishes in the background', async () => {
+  /** 40k small keys under allkeys-random; returns a maxmemory that leaves room for about a third of them. */
+  async function fillSmall(): Promise<number> {
     await r.config('SET', 'maxmemory-policy', 'allkeys-random');
-    // ~40k small keys.
     const p = r.pipeline();
     for (let i = 0; i < 40_000; i++) p.set(`s:${i}`, 'x'.repeat(100));
     await p.exec();
     const used = await info('used_memory');
+    return used - Math.floor((2 * (used - (await info('used_memory_startup')))) / 3);
+  }
+
+  /** CONFIG SET maxmemory and INFO in one pipeline: INFO runs right after, in the same read. */
+  async function lowerLimitThenInfo(limit: number): Promise<{ evicted: number; used: number }> {
+    const res = (await r.pipeline().config('SET', 'maxmemory', String(limit)).info().exec())!;
+    const text = res[1][1] as string;
+    const field = (f: string) => Number(new RegExp(`^${f}:(.*)\r?$`, 'm').exec(text)![1]);
+    return { evicted: field('evicted_keys'), used: field('used_memory') };
+  }
+
+  it('at 0 a command evicts one slice (16 keys) and the background carries on, the server answering meanwhile', async () => {
+    const limit = await fillSmall();
     const start = await r.dbsize();
-    // Drop the limit to leave room for about a third of the keys: lots to evict.
     await r.config('SET', 'maxmemory-eviction-tenacity', '0');
-    await r.config('SET', 'maxmemory', String(used - Math.floor((2 * (used - (await info('used_memory_startup')))) / 3)));
-    // Every PING is served quickly while the eviction goes on.
-    let slowest = 0;
-    let pings = 0;
-    while ((await info('evicted_keys')) < start / 2 && pings < 10000) {
+    const first = await lowerLimitThenInfo(limit);
+    expect(first.evicted).toBeGreaterThan(0);
+    expect(first.evicted).toBeLessThanOrEqual(32);
+    expect(first.used).toBeGreaterThan(limit);
+    // PINGs are served while the eviction goes on.
+    const lat: number[] = [];
+    while ((await info('evicted_keys')) < start / 2 && lat.length < 10000) {
       const t0 = performance.now();
       await r.ping();
-      slowest = Math.max(slowest, performance.now() - t0);
-      pings++;
+      lat.push(performance.now() - t0);
     }
-    expect(pings).toBeGreaterThan(1);
-    expect(slowest).toBeLessThan(200);
-    // And the background proc carries it to the limit without more commands.
-    await until(async () => (await info('used_memory')) <= (await info('maxmemory')), 'used_memory under maxmemory', 10000);
-    expect(await r.dbsize()).toBeLessThan(start);
+    expect(lat.length).toBeGreaterThan(1);
+    lat.sort((x, y) => x - y);
+    expect(lat[Math.floor(lat.length * 0.9)]).toBeLessThan(100);
+    // The background proc, not these few polls (16 keys each), brings it under the limit.
+    await until(async () => (await info('used_memory')) <= limit, 'used_memory under maxmemory', 10000);
+    expect(await r.dbsize()).toBeLessThan(start / 2);
+  });
+
+  it('at 100 the first command evicts everything needed before it runs', async () => {
+    const limit = await fillSmall();
+    await r.config('SET', 'maxmemory-eviction-tenacity', '100');
+    const first = await lowerLimitThenInfo(limit);
+    expect(first.evicted).toBeGreaterThan(10000);
+    expect(first.used).toBeLessThanOrEqual(limit);
   });
 });
 

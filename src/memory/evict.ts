@@ -87,7 +87,25 @@ function candidates(db: Database): number {
   return mem.volatile ? db.table.expiresCount : db.table.size;
 }
 
-/** The pool's best entry still present (an entry may be a ghost: deleted or moved since). */
+/** A candidate's idleness now, by the policy's measure (null: not a candidate any more). */
+function idleNow(db: Database, key: string): number | null {
+  const t = db.table;
+  const seg = t.segmentOf(key);
+  if (!seg.m.has(key)) return null;
+  const at = t.getExpiry(seg, key);
+  if (mem.volatile && at === undefined) return null;
+  if (mem.policy === 'volatile-ttl') return Number.MAX_SAFE_INTEGER - at!;
+  const meta = t.getMeta(seg, key);
+  return mem.lfu ? 255 - lfuDecrAndReturn(meta) : idleMs(meta);
+}
+
+/**
+ * The pool's best entry that is still a candidate. An entry may be a ghost
+ * (deleted, or its TTL removed under volatile-*), skipped as in Redis; one
+ * accessed since it was sampled is put back with its idleness now rather
+ * than evicted on stale data (Redis would evict it: a hot key sampled once
+ * while cold could go).
+ */
 function bestFromPool(ks: Keyspace): { db: Database; key: string } | null {
   for (;;) {
     let total = 0;
@@ -97,16 +115,22 @@ function bestFromPool(ks: Keyspace): { db: Database; key: string } | null {
       total += candidates(db);
     }
     if (total === 0) return null;
-    for (let k = POOL_SIZE - 1; k >= 0; k--) {
-      const e = pool[k];
-      if (e === null) continue;
-      pool[k] = null;
-      const db = ks.dbs[e.db];
-      const t = db.table;
-      const seg = t.segmentOf(e.key);
-      if (!seg.m.has(e.key)) continue;
-      if (mem.volatile && t.getExpiry(seg, e.key) === undefined) continue;
-      return { db, key: e.key };
+    scan: for (;;) {
+      for (let k = POOL_SIZE - 1; k >= 0; k--) {
+        const e = pool[k];
+        if (e === null) continue;
+        pool[k] = null;
+        const db = ks.dbs[e.db];
+        const idle = idleNow(db, e.key);
+        if (idle === null) continue;
+        if (idle < e.idle) {
+          // Slots from k rightwards are empty now: re-rank it among the rest.
+          poolInsert(e.key, e.db, idle);
+          continue scan;
+        }
+        return { db, key: e.key };
+      }
+      break;
     }
   }
 }

@@ -35,6 +35,7 @@ let accountedAtGc = 0;
 let majorGcs = 0;
 let lastGcAt = 0;
 const recentBases: number[] = [];
+const BASE_WINDOW = 8;
 /** Heap in use once the server is up, before any data: Redis's used_memory_startup. */
 let startup = 0;
 let peak = 0;
@@ -171,28 +172,26 @@ export function startUsageTracking(): void {
   refreshBase();
   setInterval(refreshBase, 5).unref();
   const obs = new PerformanceObserver((list) => {
+    let majors = 0;
     for (const e of list.getEntries()) {
-      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
-      if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
-      // The entry arrives a little after the GC; what was allocated since
-      // is in used_heap_size and is taken as live (at most a few MB).
-      const live = v8.getHeapStatistics().used_heap_size;
-      // What is not data (live - accounted) is nearly constant, but one
-      // measurement over-states it by the garbage allocated while V8 was
-      // marking concurrently (taken as live; MBs under a write load). The
-      // least of the last three is the figure with the least of it.
-      recentBases.push(live - accounted);
-      if (recentBases.length > 3) recentBases.shift();
-      liveAfterGc = Math.min(...recentBases) + accounted;
-      if (process.env.DF_GC_DEBUG) {
-        const sp = Object.fromEntries(v8.getHeapSpaceStatistics().map((x) => [x.space_name, x.space_used_size >> 10]));
-        process.stderr.write(JSON.stringify({ live: liveAfterGc >> 10, accounted: accounted >> 10, drift: (accounted - accountedAtGc) >> 10, sp, dur: e.duration.toFixed(1), flags: (e as any).detail?.flags }) + '\n');
-      }
-      accountedAtGc = accounted;
-      majorGcs++;
-      lastGcAt = Date.now();
-      refreshBase();
+      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
     }
+    if (majors === 0) return;
+    // Entries arrive a little after their GC (several may come at once);
+    // what was allocated since is in used_heap_size, taken as live.
+    const live = v8.getHeapStatistics().used_heap_size;
+    // What is not data (live - accounted) is nearly constant, but one
+    // measurement over-states it by the garbage allocated while V8 was
+    // marking concurrently (taken as live: MBs under a write load, every
+    // cycle). The least of the last BASE_WINDOW is the figure with the
+    // least of it; a real rise of the overhead shows after that many GCs.
+    recentBases.push(live - accounted);
+    if (recentBases.length > BASE_WINDOW) recentBases.shift();
+    liveAfterGc = Math.min(...recentBases) + accounted;
+    accountedAtGc = accounted;
+    majorGcs += majors;
+    lastGcAt = Date.now();
+    refreshBase();
   });
   obs.observe({ entryTypes: ['gc'] });
 }
