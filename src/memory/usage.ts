@@ -148,9 +148,29 @@ export function resetPeak(): void {
 let observing = false;
 
 /**
+ * Takes the live heap as measured now, right after a major GC. One after a
+ * concurrent GC over-states what is not data by the garbage allocated while
+ * V8 was marking (taken as live: MBs under a write load, every cycle), so
+ * the least of the last BASE_WINDOW is used; a real rise of the overhead
+ * shows after that many GCs. One after a full atomic GC (`exact`) has none
+ * of it and replaces the window.
+ */
+function measureLive(exact: boolean): void {
+  const live = v8.getHeapStatistics().used_heap_size;
+  if (exact) recentBases.length = 0;
+  recentBases.push(live - accounted);
+  if (recentBases.length > BASE_WINDOW) recentBases.shift();
+  liveAfterGc = Math.min(...recentBases) + accounted;
+  accountedAtGc = accounted;
+  lastGcAt = Date.now();
+  if (majorGcs === 0) majorGcs = 1;
+  refreshBase();
+}
+
+/**
  * A full GC on demand (MEMORY PURGE, and once at start-up): V8's `gc`
- * function, exposed at runtime. A blocking major GC, so never on a path
- * that runs under load.
+ * function, exposed at runtime. Atomic and blocking, so never on a path
+ * that runs under load; its measurement of the live heap is exact.
  */
 let gcNow: (() => void) | null = null;
 export function fullGc(): void {
@@ -159,6 +179,7 @@ export function fullGc(): void {
     gcNow = runInNewContext('gc') as () => void;
   }
   gcNow();
+  if (observing) measureLive(true);
 }
 
 /** Start measuring after major GCs; `startup` is taken now (call once the server is up). */
@@ -179,19 +200,8 @@ export function startUsageTracking(): void {
     if (majors === 0) return;
     // Entries arrive a little after their GC (several may come at once);
     // what was allocated since is in used_heap_size, taken as live.
-    const live = v8.getHeapStatistics().used_heap_size;
-    // What is not data (live - accounted) is nearly constant, but one
-    // measurement over-states it by the garbage allocated while V8 was
-    // marking concurrently (taken as live: MBs under a write load, every
-    // cycle). The least of the last BASE_WINDOW is the figure with the
-    // least of it; a real rise of the overhead shows after that many GCs.
-    recentBases.push(live - accounted);
-    if (recentBases.length > BASE_WINDOW) recentBases.shift();
-    liveAfterGc = Math.min(...recentBases) + accounted;
-    accountedAtGc = accounted;
+    measureLive(false);
     majorGcs += majors;
-    lastGcAt = Date.now();
-    refreshBase();
   });
   obs.observe({ entryTypes: ['gc'] });
 }
