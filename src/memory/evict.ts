@@ -21,6 +21,7 @@ import type { Database } from '../keyspace/db.js';
 import { idleMs, lfuDecrAndReturn } from './lru.js';
 import { mem, settingsListeners } from './settings.js';
 import { usedMemory } from './usage.js';
+import { log } from '../log.js';
 
 export const enum Evict {
   /** Under the limit (or nothing to do). */
@@ -231,7 +232,15 @@ function startProc(ks: Keyspace): void {
  * Called when maxmemory or the policy changes (Redis's updateMaxmemory):
  * a lower limit starts evicting at once rather than at the next command.
  */
+let lastLimit = 0;
 export function evictionSettingsChanged(): void {
+  if (mem.maxmemory !== lastLimit && mem.maxmemory > 0 && usedMemory() > mem.maxmemory) {
+    log.warn(
+      { maxmemory: mem.maxmemory, used: usedMemory(), policy: mem.policy },
+      'the new maxmemory is smaller than the current memory usage: keys will be evicted, or writes refused, as maxmemory-policy says',
+    );
+  }
+  lastLimit = mem.maxmemory;
   if (keyspace !== null && mem.maxmemory > 0 && mem.policy !== 'noeviction' && usedMemory() > mem.maxmemory) startProc(keyspace);
 }
 
