@@ -170,10 +170,6 @@ export function evictionExceededTime(): { total: number; current: number } {
   return { total: Math.round(exceeded.total + current), current: Math.round(current) };
 }
 
-export function evictionProcRunning(): boolean {
-  return procRunning;
-}
-
 function noteOver(over: boolean): void {
   if (over && exceeded.since === 0) exceeded.since = performance.now();
   else if (!over && exceeded.since !== 0) {

@@ -27,10 +27,6 @@ function refreshClock(): void {
   KeyTable.newKeyMeta = freshMeta();
 }
 
-export function lruClock(): number {
-  return lruClockNow;
-}
-
 /** What a newly created value gets (Redis createObject). */
 export function freshMeta(): number {
   return mem.lfu ? (minutesNow << 8) | LFU_INIT_VAL : lruClockNow;
@@ -65,17 +61,6 @@ function lfuLogIncr(counter: number): number {
 export function touched(meta: number): number {
   if (!mem.lfu) return lruClockNow;
   return (minutesNow << 8) | lfuLogIncr(lfuDecrAndReturn(meta));
-}
-
-/** A meta saying "accessed now with this LFU frequency" (RESTORE FREQ, DEBUG). */
-export function lfuMetaWithFreq(freq: number): number {
-  return (minutesNow << 8) | Math.max(0, Math.min(255, freq));
-}
-
-/** A meta saying "idle for this many seconds" (RESTORE IDLETIME). */
-export function lruMetaWithIdle(seconds: number): number {
-  const c = lruClockNow - Math.floor((seconds * 1000) / LRU_CLOCK_RESOLUTION);
-  return ((c % (LRU_CLOCK_MAX + 1)) + LRU_CLOCK_MAX + 1) % (LRU_CLOCK_MAX + 1);
 }
 
 settingsListeners.push(refreshClock);
