@@ -107,8 +107,9 @@ function burst(ks: Keyspace, ops: number, stats: Record<string, number>, created
         break;
       }
       case 7: {
-        // RENAME k -> new name (keeps TTL)
-        const v = db.peek(k)!;
+        // RENAME k -> new name (keeps TTL); k may have just expired (peek reclaims it)
+        const v = db.peek(k);
+        if (v === undefined) break;
         const at = db.expireAt(k);
         db.delete(k);
         db.set(`renamed:${created.n++}`, v, false, at);
@@ -119,7 +120,8 @@ function burst(ks: Keyspace, ops: number, stats: Record<string, number>, created
         // MOVE k to another db
         const to = ks.dbs[(d + 1) % DBS];
         if (to.peek(k) === undefined) {
-          const v = db.peek(k)!;
+          const v = db.peek(k);
+          if (v === undefined) break;
           const at = db.expireAt(k);
           db.delete(k);
           to.set(k, v, false, at);

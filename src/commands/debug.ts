@@ -2,6 +2,7 @@
  * DEBUG: the subset Redis's test suite and operators use. Other modules may
  * add subcommands (the snapshot module: RELOAD) through `debugSubcommands`.
  */
+import { idleMs } from '../memory/lru.js';
 import { ERR, ReplyError, toFloat } from '../protocol/errors.js';
 import { getString } from '../config/params.js';
 import { stringEncoding } from './keys.js';
@@ -111,7 +112,9 @@ export function debugCommand(ctx: CommandContext, args: string[]): void {
       if (v === undefined) throw new ReplyError(ERR.noSuchKey);
       const enc = typeof v === 'string' ? stringEncoding(v) : v.encoding();
       const len = typeof v === 'string' ? v.length : v.size;
-      return ctx.r.simple(`Value at:0x0 refcount:1 encoding:${enc} serializedlength:${len} lru:0 lru_seconds_idle:0`);
+      const t = ctx.db.table;
+      const meta = t.getMeta(t.segmentOf(args[2]), args[2]);
+      return ctx.r.simple(`Value at:0x0 refcount:1 encoding:${enc} serializedlength:${len} lru:${meta} lru_seconds_idle:${Math.floor(idleMs(meta) / 1000)}`);
     }
     case 'error':
       if (n !== 3) throw syntax(args);

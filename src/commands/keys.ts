@@ -6,7 +6,8 @@ import { register } from './registry.js';
 import { cmd, type ArgDoc } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
-import { getString } from '../config/params.js';
+import { mem } from '../memory/settings.js';
+import { idleMs, lfuDecrAndReturn } from '../memory/lru.js';
 import { typeOf, type Value } from '../types/value.js';
 import type { CommandContext } from '../server/context.js';
 import type { Database } from '../keyspace/db.js';
@@ -186,14 +187,21 @@ function objectHelp(ctx: CommandContext): void {
   ]);
 }
 
-const lfuPolicy = () => getString('maxmemory-policy').endsWith('lfu');
+const lfuPolicy = () => mem.lfu;
+
+/** The access metadata of a key OBJECT just found (src/memory/lru.ts says what it means). */
+function metaOf(ctx: CommandContext, key: string): number {
+  const t = ctx.db.table;
+  return t.getMeta(t.segmentOf(key), key);
+}
 
 /** OBJECT subcommands answer null for a missing key, as Redis's objectCommandLookupOrReply. */
-function objectSub(name: string, summary: string, since: string, answer: (ctx: CommandContext, v: Value) => void) {
+function objectSub(name: string, summary: string, since: string, answer: (ctx: CommandContext, v: Value, key: string) => void) {
   return cmd(`object|${name}`, 3, 'readonly', [2, 2, 1], 'keyspace read slow', { ...G, summary, since, args: [key()] }, (ctx, args) => {
+    // No touch: looking at a key's idle time must not reset it.
     const v = ctx.db.peek(args[2]);
     if (v === undefined) return ctx.r.null();
-    answer(ctx, v);
+    answer(ctx, v, args[2]);
   });
 }
 
@@ -202,16 +210,16 @@ register(
   cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, summary: 'Asynchronously deletes one or more keys.', since: '4.0.0', args: [key('key', { multiple: true })] }, del),
   cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Determines whether one or more keys exist.', args: [key('key', { multiple: true })] }, (ctx, args) => {
     let n = 0;
-    for (let i = 1; i < args.length; i++) if (ctx.db.get(args[i]) !== undefined) n++;
+    for (let i = 1; i < args.length; i++) if (ctx.db.getNoTouch(args[i]) !== undefined) n++;
     ctx.r.int(n);
   }),
   cmd('touch', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', since: '3.2.1', args: [key('key', { multiple: true })] }, (ctx, args) => {
     let n = 0;
-    for (let i = 1; i < args.length; i++) if (ctx.db.peek(args[i]) !== undefined) n++;
+    for (let i = 1; i < args.length; i++) if (ctx.db.get(args[i]) !== undefined) n++;
     ctx.r.int(n);
   }),
   cmd('type', 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, summary: 'Determines the type of value stored at a key.', args: [key()] }, (ctx, args) => {
-    const v = ctx.db.get(args[1]);
+    const v = ctx.db.getNoTouch(args[1]);
     ctx.r.simple(v === undefined ? 'none' : typeOf(v));
   }),
   cmd('keys', 2, 'readonly', [0, 0, 0], 'keyspace read slow dangerous', { ...G, summary: 'Returns all key names that match a pattern.', args: [{ name: 'pattern', type: 'pattern' }] }, keys),
@@ -242,13 +250,14 @@ register(
       objectSub('encoding', 'Returns the internal encoding of a Redis object.', '2.2.3', (ctx, v) => ctx.r.bulk(typeof v === 'string' ? stringEncoding(v) : v.encoding())),
       // Values are never shared between keys here, so one reference each.
       objectSub('refcount', 'Returns the reference count of a value of a key.', '2.2.3', (ctx) => ctx.r.int(1)),
-      objectSub('idletime', 'Returns the time since the last access to a Redis object.', '2.2.3', (ctx) => {
+      objectSub('idletime', 'Returns the time since the last access to a Redis object.', '2.2.3', (ctx, _v, k) => {
         if (lfuPolicy()) throw new ReplyError('ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
-        ctx.r.int(0);
+        ctx.r.int(Math.floor(idleMs(metaOf(ctx, k)) / 1000));
       }),
-      objectSub('freq', 'Returns the logarithmic access frequency counter of a Redis object.', '4.0.0', (ctx) => {
+      objectSub('freq', 'Returns the logarithmic access frequency counter of a Redis object.', '4.0.0', (ctx, _v, k) => {
         if (!lfuPolicy()) throw new ReplyError('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
-        ctx.r.int(0);
+        // Decayed but not stored back, as Redis: reading the counter is not an access.
+        ctx.r.int(lfuDecrAndReturn(metaOf(ctx, k)));
       }),
       cmd('object|help', 2, 'loading stale', [0, 0, 0], 'keyspace slow', { ...G, summary: 'Returns helpful text about the different subcommands.', since: '6.2.0' }, objectHelp),
     ],

@@ -4,21 +4,17 @@
  */
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
-import { usedMemory } from './server-info.js';
+import { memoryFacts, memoryOverhead, valueCost } from '../memory/usage.js';
+import { memoryDoctor } from '../memory/doctor.js';
 import { purgeMemory } from '../memory/idle-release.js';
+import type { CommandContext } from '../server/context.js';
 import type { Value } from '../types/value.js';
 
 const G = { group: 'server' };
 
-/**
- * Bytes a key costs us, roughly: Map entry and string headers for the key,
- * the value's chars (latin1 strings take one byte each in V8), and a flat
- * per-element cost for collections, whose layout each type keeps private.
- */
+/** What a key costs: the same estimate used_memory accounts for it (src/memory/usage.ts). */
 export function estimateUsage(key: string, v: Value): number {
-  const base = 48 + key.length;
-  if (typeof v === 'string') return base + 16 + v.length;
-  return base + 64 + v.size * 48;
+  return valueCost(key, v);
 }
 
 const HELP = [
@@ -56,33 +52,73 @@ export const memoryCommand: CommandSpec = {
       if (v === undefined) return ctx.r.null();
       ctx.r.int(estimateUsage(args[2], v));
     }),
-    sub('doctor', 2, '', [0, 0, 0], 'slow', 'Outputs a memory problems report.', (ctx) =>
-      ctx.r.verbatim('Hi Sam, I can\'t find any memory issue in your instance. I can only account for what occurs on this base.'),
-    ),
+    sub('doctor', 2, '', [0, 0, 0], 'slow', 'Outputs a memory problems report.', (ctx) => ctx.r.verbatim(memoryDoctor(ctx.server))),
     sub('purge', 2, '', [0, 0, 0], 'slow', 'Asks the allocator to release memory.', (ctx) => {
+      // V8 has no purge of its own: full GCs free the garbage and let the heap shrink.
       purgeMemory();
       ctx.r.ok();
     }),
     sub('malloc-stats', 2, '', [0, 0, 0], 'slow', 'Returns the allocator statistics.', (ctx) => ctx.r.verbatim('Stats not supported for the current allocator')),
-    sub('stats', 2, '', [0, 0, 0], 'slow', 'Returns details about memory usage.', (ctx) => {
-      const used = usedMemory();
-      const m = process.memoryUsage();
-      let keys = 0;
-      for (const db of ctx.ks.dbs) keys += db.size;
-      const pairs: [string, number][] = [
-        ['peak.allocated', used],
-        ['total.allocated', used],
-        ['startup.allocated', 0],
-        ['keys.count', keys],
-        ['dataset.bytes', used],
-        ['rss-overhead.bytes', m.rss - used],
-      ];
-      ctx.r.map(pairs.length);
-      for (const [k, v] of pairs) {
-        ctx.r.bulk(k);
-        ctx.r.int(v);
-      }
-    }),
+    sub('stats', 2, '', [0, 0, 0], 'slow', 'Returns details about memory usage.', memoryStats),
     sub('help', 2, 'loading stale', [0, 0, 0], 'slow', 'Returns helpful text about the different subcommands.', (ctx) => ctx.r.bulks(HELP)),
   ],
 };
+
+/** MEMORY STATS with Redis 7.0's fields, in its order. */
+function memoryStats(ctx: CommandContext): void {
+  const f = memoryFacts();
+  let keys = 0;
+  for (const db of ctx.ks.dbs) keys += db.size;
+  const o = memoryOverhead(f, keys);
+  const r = ctx.r;
+  const dbs = ctx.ks.dbs.filter((db) => db.size > 0);
+  const allocated = f.heapUsed + f.external;
+  const active = f.heapTotal + f.external;
+  const ratio = (a: number, b: number) => a / Math.max(b, 1);
+  const fields: [string, number, 'int' | 'double'][] = [
+    ['peak.allocated', f.peak, 'int'],
+    ['total.allocated', f.used, 'int'],
+    ['startup.allocated', f.startup, 'int'],
+    ['replication.backlog', 0, 'int'],
+    ['clients.slaves', 0, 'int'],
+    ['clients.normal', o.clients, 'int'],
+    ['cluster.links', 0, 'int'],
+    ['aof.buffer', 0, 'int'],
+    ['lua.caches', 0, 'int'],
+    ['functions.caches', 0, 'int'],
+  ];
+  const after: [string, number, 'int' | 'double'][] = [
+    ['overhead.total', o.overhead, 'int'],
+    ['keys.count', keys, 'int'],
+    ['keys.bytes-per-key', keys === 0 ? 0 : Math.floor((f.used - f.startup) / keys), 'int'],
+    ['dataset.bytes', o.dataset, 'int'],
+    ['dataset.percentage', (ratio(o.dataset, f.used - f.startup) * 100), 'double'],
+    ['peak.percentage', ratio(f.used, f.peak) * 100, 'double'],
+    ['allocator.allocated', allocated, 'int'],
+    ['allocator.active', active, 'int'],
+    ['allocator.resident', f.rss, 'int'],
+    ['allocator-fragmentation.ratio', ratio(active, allocated), 'double'],
+    ['allocator-fragmentation.bytes', active - allocated, 'int'],
+    ['allocator-rss.ratio', ratio(f.rss, active), 'double'],
+    ['allocator-rss.bytes', f.rss - active, 'int'],
+    ['rss-overhead.ratio', 1, 'double'],
+    ['rss-overhead.bytes', 0, 'int'],
+    ['fragmentation', ratio(f.rss, f.used), 'double'],
+    ['fragmentation.bytes', f.rss - f.used, 'int'],
+  ];
+  const put = ([k, v, t]: [string, number, 'int' | 'double']) => {
+    r.bulk(k);
+    if (t === 'int') r.int(Math.round(v));
+    else r.double(v);
+  };
+  r.map(fields.length + dbs.length + after.length);
+  fields.forEach(put);
+  for (const db of dbs) {
+    r.bulk(`db.${db.id}`);
+    r.map(2);
+    // The key table's entries (the share of valueCost that is not key or value).
+    put(['overhead.hashtable.main', db.size * o.table / Math.max(keys, 1), 'int']);
+    put(['overhead.hashtable.expires', db.table.expiresCount * 32, 'int']);
+  }
+  after.forEach(put);
+}

@@ -57,7 +57,8 @@ function configSet(ctx: CommandContext, args: string[]): void {
       applied++;
     }
   } catch (e) {
-    for (let j = 0; j < applied; j++) setParam(pairs[j][0]!, old[j], false);
+    // As a runtime set, so modules that cache a value (src/memory) see the restore.
+    for (let j = 0; j < applied; j++) setParam(pairs[j][0]!, old[j], true);
     const name = pairs[applied][2];
     if (e instanceof ConfigError) throw new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${e.message}`);
     throw e;

@@ -13,6 +13,8 @@ import { commandStats } from '../server/dispatch.js';
 import { getInt, getString } from '../config/params.js';
 import { VERSION } from '../version.js';
 import type { Server } from '../server/server.js';
+import { memoryFacts, memoryOverhead, resetPeak } from '../memory/usage.js';
+import { evictionExceededTime } from '../memory/evict.js';
 
 const replId = Array.from({ length: 40 }, () => '0123456789abcdef'[(Math.random() * 16) | 0]).join('');
 
@@ -26,7 +28,6 @@ interface Sampler {
 }
 const newSampler = (): Sampler => ({ last: 0, lastT: Date.now(), samples: new Array(SAMPLES).fill(0), idx: 0 });
 const samplers = { ops: newSampler(), netIn: newSampler(), netOut: newSampler() };
-let peakMemory = 0;
 
 function sample(s: Sampler, value: number, now: number): void {
   const dt = now - s.lastT;
@@ -38,16 +39,11 @@ function sample(s: Sampler, value: number, now: number): void {
 }
 const avg = (s: Sampler) => s.samples.reduce((a, b) => a + b, 0) / SAMPLES;
 
-export function usedMemory(): number {
-  const m = process.memoryUsage();
-  const used = m.heapUsed + m.external;
-  if (used > peakMemory) peakMemory = used;
-  return used;
-}
+export { usedMemory } from '../memory/usage.js';
 
 /** CONFIG RESETSTAT: the peak and the rates start over. */
 export function resetInfoStats(): void {
-  peakMemory = 0;
+  resetPeak();
   for (const s of Object.values(samplers)) {
     s.samples.fill(0);
     s.last = 0;
@@ -62,7 +58,6 @@ bootSteps.push(async (server) => {
     sample(samplers.ops, st.commands, now);
     sample(samplers.netIn, st.netInputBytes, now);
     sample(samplers.netOut, st.netOutputBytes, now);
-    usedMemory();
   });
 });
 
@@ -133,22 +128,28 @@ registerInfoSection('clients', 'Clients', (server) => {
 });
 
 registerInfoSection('memory', 'Memory', () => {
-  const m = process.memoryUsage();
-  const used = usedMemory();
+  const f = memoryFacts();
+  const used = f.used;
+  const o = memoryOverhead(f);
   const total = os.totalmem();
   const maxmem = getInt('maxmemory');
+  const pct = (a: number, b: number) => `${((a * 100) / Math.max(b, 1)).toFixed(2)}%`;
   return [
     ['used_memory', used],
     ['used_memory_human', human(used)],
-    ['used_memory_rss', m.rss],
-    ['used_memory_rss_human', human(m.rss)],
-    ['used_memory_peak', peakMemory],
-    ['used_memory_peak_human', human(peakMemory)],
-    ['used_memory_peak_perc', `${((used / Math.max(peakMemory, 1)) * 100).toFixed(2)}%`],
-    ['used_memory_overhead', m.heapTotal - m.heapUsed],
-    ['used_memory_startup', 0],
-    ['used_memory_dataset', used],
-    ['used_memory_dataset_perc', '100.00%'],
+    ['used_memory_rss', f.rss],
+    ['used_memory_rss_human', human(f.rss)],
+    ['used_memory_peak', f.peak],
+    ['used_memory_peak_human', human(f.peak)],
+    ['used_memory_peak_perc', pct(used, f.peak)],
+    ['used_memory_overhead', o.overhead],
+    ['used_memory_startup', f.startup],
+    ['used_memory_dataset', o.dataset],
+    ['used_memory_dataset_perc', pct(o.dataset, used - f.startup)],
+    // V8 is our allocator: what it has allocated (garbage included) and committed.
+    ['allocator_allocated', f.heapUsed + f.external],
+    ['allocator_active', f.heapTotal + f.external],
+    ['allocator_resident', f.rss],
     ['total_system_memory', total],
     ['total_system_memory_human', human(total)],
     ['used_memory_lua', 0],
@@ -167,16 +168,21 @@ registerInfoSection('memory', 'Memory', () => {
     ['maxmemory', maxmem],
     ['maxmemory_human', human(maxmem)],
     ['maxmemory_policy', getString('maxmemory-policy')],
-    ['mem_fragmentation_ratio', (m.rss / Math.max(used, 1)).toFixed(2)],
-    ['mem_fragmentation_bytes', m.rss - used],
+    ['allocator_frag_ratio', ((f.heapTotal + f.external) / Math.max(f.heapUsed + f.external, 1)).toFixed(2)],
+    ['allocator_frag_bytes', f.heapTotal - f.heapUsed],
+    ['allocator_rss_ratio', (f.rss / Math.max(f.heapTotal + f.external, 1)).toFixed(2)],
+    ['allocator_rss_bytes', f.rss - f.heapTotal - f.external],
+    // RSS over used_memory: here it includes V8's garbage awaiting a GC.
+    ['mem_fragmentation_ratio', (f.rss / Math.max(used, 1)).toFixed(2)],
+    ['mem_fragmentation_bytes', f.rss - used],
     ['mem_not_counted_for_evict', 0],
     ['mem_replication_backlog', 0],
     ['mem_total_replication_buffers', 0],
     ['mem_clients_slaves', 0],
-    ['mem_clients_normal', 0],
+    ['mem_clients_normal', o.clients],
     ['mem_cluster_links', 0],
     ['mem_aof_buffer', 0],
-    ['mem_allocator', 'v8'],
+    ['mem_allocator', `v8-${process.versions.v8}`],
     ['active_defrag_running', 0],
     ['lazyfree_pending_objects', 0],
     ['lazyfreed_objects', 0],
@@ -226,8 +232,8 @@ registerInfoSection('stats', 'Stats', (server) => {
     ['expire_cycle_cpu_milliseconds', 0],
     ['evicted_keys', ks.evictedKeys],
     ['evicted_clients', 0],
-    ['total_eviction_exceeded_time', 0],
-    ['current_eviction_exceeded_time', 0],
+    ['total_eviction_exceeded_time', evictionExceededTime().total],
+    ['current_eviction_exceeded_time', evictionExceededTime().current],
     ['keyspace_hits', ks.hits],
     ['keyspace_misses', ks.misses],
     ['pubsub_channels', channels],

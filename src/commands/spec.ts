@@ -77,7 +77,7 @@ export interface PrecomputedFlags {
   /** Refused while writes are denied (MISCONF): write commands and PING, as Redis. */
   denyOnMisconf: boolean;
   allowLoading: boolean;
-  /** Refused while memory is short (src/memory/guard.ts): Redis's denyoom flag. */
+  /** May grow memory: refused with -OOM over maxmemory (src/memory/guard.ts). */
   denyOom: boolean;
   /** The dispatcher's commandstats entry for this spec, cached (see server/dispatch.ts). */
   stats: object | null;

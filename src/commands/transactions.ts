@@ -10,12 +10,11 @@
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
-import { call } from '../server/dispatch.js';
+import { call, transactionHooks } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import type { Database } from '../keyspace/db.js';
 import { resetHooks } from './connection.js';
-import { oomRefusal } from '../memory/guard.js';
 
 const G = { group: 'transactions' };
 
@@ -86,14 +85,7 @@ function exec(ctx: CommandContext): void {
     return;
   }
   // The server state may have changed since the commands were queued
-  // (memory ran short, a failed save now refuses writes): abort as Redis does.
-  if (m.queue.some((q) => q.spec.pre?.denyOom)) {
-    const oom = oomRefusal();
-    if (oom !== null) {
-      discardTransaction(c);
-      throw new ReplyError('EXECABORT Transaction discarded because of: ' + oom);
-    }
-  }
+  // (a failed save now refuses writes; memory is checked by the dispatcher): abort as Redis does.
   const denied = ctx.server.writesDenied;
   if (denied !== null && m.queue.some((q) => q.spec.flags.includes('write'))) {
     discardTransaction(c);
@@ -114,6 +106,7 @@ function exec(ctx: CommandContext): void {
 }
 
 resetHooks.push((ctx) => discardTransaction(ctx.client));
+transactionHooks.discard = discardTransaction;
 
 const T = 'noscript loading stale fast allow_busy';
 

@@ -3,6 +3,7 @@
  * snapshots go. Modules define theirs next to their code with defineParam.
  */
 import { defineParam } from './params.js';
+import { reloadMemorySettings } from '../memory/settings.js';
 
 const GB = 1024 ** 3;
 
@@ -21,8 +22,14 @@ defineParam({ name: 'loglevel', type: 'enum', default: 'notice', values: ['debug
 defineParam({ name: 'logtostderr', type: 'bool', default: 'no', flagOnly: true, help: 'write logs to stderr instead of stdout' });
 defineParam({ name: 'flagfile', type: 'string', default: '', flagOnly: true, help: 'read more flags from this file, one --name=value per line' });
 defineParam({ name: 'snapshot-strict', type: 'bool', default: 'yes', help: 'a snapshot that cannot be read at boot is fatal instead of fenced' });
-defineParam({ name: 'maxmemory', type: 'memory', default: '0', mutable: true, help: 'memory limit (accepted for compatibility; 0 = none)' });
-defineParam({ name: 'maxmemory-policy', type: 'enum', default: 'noeviction', mutable: true, values: ['noeviction', 'allkeys-lru', 'volatile-lru', 'allkeys-random', 'volatile-random', 'volatile-ttl', 'allkeys-lfu', 'volatile-lfu'], help: 'eviction policy (accepted for compatibility)' });
+// Memory limit and eviction (src/memory/): Redis's names, ranges and defaults.
+const memory = { mutable: true, onChange: reloadMemorySettings };
+defineParam({ name: 'maxmemory', type: 'memory', default: '0', ...memory, help: 'memory limit for the dataset (used_memory); past it keys are evicted by maxmemory-policy, or writes refused (0 = none)' });
+defineParam({ name: 'maxmemory-policy', type: 'enum', default: 'noeviction', ...memory, values: ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction'], help: 'what goes when used_memory passes maxmemory: noeviction refuses writes with -OOM; allkeys-* or volatile-* (keys with a TTL only) evict by lru, lfu or random; volatile-ttl the nearest expiry' });
+defineParam({ name: 'maxmemory-samples', type: 'int', default: '5', min: 1, max: 2147483647, ...memory, help: 'keys sampled per database for each eviction (more: closer to true LRU/LFU, more CPU)' });
+defineParam({ name: 'maxmemory-eviction-tenacity', type: 'int', default: '10', min: 0, max: 100, ...memory, help: 'how long one command may spend evicting before the rest continues in the background (10: 500 us, each step up +15%; 100: no limit)' });
+defineParam({ name: 'lfu-log-factor', type: 'int', default: '10', min: 0, max: 2147483647, ...memory, help: 'LFU counter growth: the higher, the more hits a key needs to reach a high frequency' });
+defineParam({ name: 'lfu-decay-time', type: 'int', default: '1', min: 0, max: 2147483647, ...memory, help: 'minutes of idleness after which an LFU counter decreases by one (0: never)' });
 defineParam({ name: 'appendonly', type: 'bool', default: 'no', help: 'append-only file (not supported: snapshots only)', validate: (v) => (v === 'yes' ? 'appendonly is not supported' : null) });
 defineParam({ name: 'lua-time-limit', type: 'int', default: '5000', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'notify-keyspace-events', type: 'string', default: '', mutable: true, help: 'accepted for compatibility' });
@@ -38,7 +45,6 @@ defineParam({ name: 'enable-debug-command', type: 'enum', default: 'no', values:
 // test suite read or set; accepting them keeps CONFIG GET/SET answering as Redis.
 defineParam({ name: 'daemonize', type: 'bool', default: 'no', help: 'accepted for compatibility (run under a supervisor instead)' });
 defineParam({ name: 'repl-backlog-size', type: 'memory', default: String(1024 * 1024), min: 1, mutable: true, help: 'accepted for compatibility (no replication)' });
-defineParam({ name: 'maxmemory-samples', type: 'int', default: '5', min: 1, max: 64, mutable: true, help: 'accepted for compatibility' });
 defineParam({
   name: 'maxmemory-clients',
   type: 'string',

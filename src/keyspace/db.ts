@@ -12,6 +12,10 @@
 import type { Keyspace } from './keyspace.js';
 import { KeyTable, type Segment } from './table.js';
 import type { Value } from '../types/value.js';
+import { freshMeta, touched } from '../memory/lru.js';
+import { mem } from '../memory/settings.js';
+import { clearEvictionPool } from '../memory/evict.js';
+import { accountAdd, accountChange, accountDrop, accountRemove } from '../memory/usage.js';
 
 /** A client WATCHing keys: told when one changes. */
 export interface Watcher {
@@ -22,6 +26,8 @@ export class Database {
   table = new KeyTable();
   /** WATCHed keys of this db (multi.ts keeps it). */
   readonly watched = new Map<string, Set<Watcher>>();
+  /** Accounted memory of this db's values (src/memory/usage.ts), dropped whole by flush. */
+  cost = 0;
 
   constructor(
     public id: number,
@@ -38,13 +44,17 @@ export class Database {
     if (at === undefined || at > this.ks.now) return false;
     if (this.ks.loading) return false;
     this.table.willMutate(seg);
+    this.cost -= accountRemove(key, this.table.lookup(seg, key)!);
     this.table.remove(seg, key);
     this.ks.stats.expiredKeys++;
-    this.modified(key);
+    this.changed(key);
     return true;
   }
 
-  /** The live value of key, or undefined (read commands). Counts hits/misses. */
+  /**
+   * The live value of key, or undefined (read commands). Counts hits/misses
+   * and records the access (LRU clock or LFU counter) as Redis's lookupKey.
+   */
   get(key: string): Value | undefined {
     const seg = this.table.segmentOf(key);
     const v = this.table.lookup(seg, key);
@@ -53,7 +63,29 @@ export class Database {
       return undefined;
     }
     this.ks.stats.hits++;
+    this.touch(seg, key);
     return v;
+  }
+
+  /**
+   * As get, without recording the access: Redis's LOOKUP_NOTOUCH, which
+   * EXISTS, TYPE, TTL/PTTL/EXPIRETIME, SCAN's TYPE filter and OBJECT use so
+   * that inspecting a key does not make it look used.
+   */
+  getNoTouch(key: string): Value | undefined {
+    const seg = this.table.segmentOf(key);
+    const v = this.table.lookup(seg, key);
+    if (v === undefined || this.expireIfNeeded(seg, key)) {
+      this.ks.stats.misses++;
+      return undefined;
+    }
+    this.ks.stats.hits++;
+    return v;
+  }
+
+  private touch(seg: Segment, key: string): void {
+    const t = this.table;
+    t.setMeta(seg, key, mem.lfu ? touched(t.getMeta(seg, key)) : touched(0));
   }
 
   /** Like get, but without touching hit/miss stats (EXISTS, TYPE, internal use). */
@@ -70,6 +102,7 @@ export class Database {
     const v = this.table.lookup(seg, key);
     if (v === undefined || this.expireIfNeeded(seg, key)) return undefined;
     this.table.willMutate(seg);
+    this.touch(seg, key);
     return v;
   }
 
@@ -81,10 +114,16 @@ export class Database {
     const t = this.table;
     const seg = t.segmentOf(key);
     t.willMutate(seg);
+    const old = t.lookup(seg, key);
+    if (old !== undefined) this.cost -= accountRemove(key, old);
+    this.cost += accountAdd(key, value);
     t.put(seg, key, value);
+    // A new value is a new object in Redis (fresh LRU clock); under LFU
+    // dbSetValue keeps the key's counter, which the write's lookup bumped.
+    if (old !== undefined) t.setMeta(t.segmentOf(key), key, mem.lfu ? touched(t.getMeta(t.segmentOf(key), key)) : freshMeta());
     if (expireAt !== undefined) t.setExpiry(t.segmentOf(key), key, expireAt);
     else if (!keepTtl && seg.expiresSize !== 0) t.dropExpiry(t.segmentOf(key), key);
-    this.modified(key);
+    this.changed(key);
     // As Redis's dbAdd: a collection appearing under a key (RENAME, MOVE,
     // COPY, SORT STORE, RESTORE...) may serve clients blocked on it.
     if (typeof value !== 'string') this.signalReady(key);
@@ -96,8 +135,9 @@ export class Database {
     if (!t.has(seg, key)) return false;
     if (this.expireIfNeeded(seg, key)) return false;
     t.willMutate(seg);
+    this.cost -= accountRemove(key, t.lookup(seg, key)!);
     t.remove(seg, key);
-    this.modified(key);
+    this.changed(key);
     return true;
   }
 
@@ -120,7 +160,7 @@ export class Database {
     const seg = t.segmentOf(key);
     t.willMutate(seg);
     t.setExpiry(seg, key, at);
-    this.modified(key);
+    this.changed(key);
   }
 
   /** Remove key's TTL; true if it had one. */
@@ -130,12 +170,22 @@ export class Database {
     if (t.getExpiry(seg, key) === undefined) return false;
     t.willMutate(seg);
     t.dropExpiry(seg, key);
-    this.modified(key);
+    this.changed(key);
     return true;
   }
 
-  /** Redis signalModifiedKey: WATCH invalidation and the save-rule change counter. */
+  /**
+   * Redis signalModifiedKey: WATCH invalidation and the save-rule change
+   * counter. Called after a value changed in place, it also accounts the
+   * value's new size.
+   */
   modified(key: string): void {
+    const v = this.table.get(key);
+    if (v !== undefined && typeof v !== 'string') this.cost += accountChange(key, v);
+    this.changed(key);
+  }
+
+  private changed(key: string): void {
     this.ks.dirty++;
     if (this.watched.size !== 0) {
       const ws = this.watched.get(key);
@@ -158,6 +208,9 @@ export class Database {
       for (const [k, ws] of this.watched) if (this.table.get(k) !== undefined) for (const w of ws) w.watchedKeyTouched();
     }
     this.table = new KeyTable();
+    clearEvictionPool();
+    accountDrop(this.cost);
+    this.cost = 0;
     this.ks.dirty += n;
     return n;
   }

@@ -54,6 +54,9 @@ export class Keyspace {
     const t = da.table;
     da.table = db.table;
     db.table = t;
+    const c = da.cost;
+    da.cost = db.cost;
+    db.cost = c;
     this.expireCursors[a] = this.expireCursors[b] = null;
   }
 

@@ -35,8 +35,8 @@
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import { log } from '../log.js';
+import { fullGc } from './gc.js';
 import { getInt, paramByName } from '../config/params.js';
 import { registerInfoSection } from '../server/info.js';
 import { bootSteps } from '../server/lifecycle.js';
@@ -85,7 +85,7 @@ const state: GuardState = {
   refusedSinceLog: 0,
 };
 
-let forceGc: (() => void) | null = null;
+let forceGc: (() => unknown) | null = null;
 let lastEval = 0;
 
 /** The -OOM error text for denyoom commands while the heap is nearly full, else null. */
@@ -189,15 +189,6 @@ function maybeLog(): void {
   state.refusedSinceLog = 0;
 }
 
-function loadGc(): (() => void) | null {
-  try {
-    // --expose-gc only affects contexts created afterwards: a fresh one hands us gc().
-    v8.setFlagsFromString('--expose-gc');
-    return vm.runInNewContext('gc') as () => void;
-  } catch {
-    return null;
-  }
-}
 
 /** Keys in all databases (set at boot): keys deleted since the last forced GC are worth a GC at once. */
 let keyCount: () => number = () => 0;
@@ -248,7 +239,7 @@ export function startHeapGuard(decision: HeapDecision): void {
   if (started) return;
   started = true;
   watchMaxmemory();
-  forceGc = loadGc();
+  forceGc = fullGc;
   bulkGuard.check = bulkRefusal;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {

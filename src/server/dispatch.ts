@@ -1,7 +1,7 @@
 /**
  * From a parsed request to a reply, in the order Redis's processCommand
  * checks things: unknown command, arity, auth, transaction context,
- * MISCONF, pub/sub context, loading, then MULTI queueing or the call itself.
+ * memory (eviction, OOM), MISCONF, pub/sub context, loading, then MULTI queueing or the call itself.
  */
 import { arityOk, lookup, lookupSub } from '../commands/registry.js';
 import { precompute, type CommandSpec } from '../commands/spec.js';
@@ -9,7 +9,7 @@ import { ERR, ReplyError } from '../protocol/errors.js';
 import type { CommandContext } from './context.js';
 import { log } from '../log.js';
 import { handleReadyKeys, hasReadyKeys } from './blocking.js';
-import { oomRefusal } from '../memory/guard.js';
+import { memoryGuard, memoryGuardActive } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
 
 export interface CommandStats {
@@ -83,19 +83,23 @@ export function endBatch(): void {
 
 /** Commands a RESP2 client may send while subscribed. */
 const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'quit', 'reset']);
-/**
- * Inside MULTI, Redis refuses every command but these while out of memory:
- * the queue itself grows without bound. (EXEC is refused when it holds a
- * denyoom command: the transactions family checks that.)
- */
-const MULTI_OOM_EXEMPT = new Set(['exec', 'discard', 'quit', 'reset']);
 /** Commands that run immediately inside MULTI instead of being queued. */
 const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
+/** Set by the transactions module: ends c's transaction (EXEC refused before it ran). */
+export const transactionHooks = { discard: (_c: CommandContext['client']): void => {} };
+
 function reject(ctx: CommandContext, msg: string, spec?: CommandSpec): void {
   if (spec) statsOf(spec).rejected++;
+  const c = ctx.client;
+  // A refused EXEC ends the transaction, saying why (Redis's execCommandAbort).
+  if (c.multi !== null && spec?.name === 'exec') {
+    transactionHooks.discard(c);
+    ctx.r.error('EXECABORT Transaction discarded because of: ' + msg);
+    return;
+  }
   // A command refused while queueing makes EXEC fail (EXECABORT).
-  if (ctx.client.multi !== null) ctx.client.multi.failed = true;
+  if (c.multi !== null) c.multi.failed = true;
   ctx.r.error(msg);
 }
 
@@ -134,12 +138,12 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
   const pre = spec.pre ?? (spec.pre = precompute(spec));
   if (!c.authenticated && !pre.noAuth) return reject(ctx, ERR.noAuth, spec);
   if (c.multi !== null && pre.noMulti) return reject(ctx, 'ERR Command not allowed inside a transaction', spec);
-  // Redis checks memory before MISCONF.
-  if (pre.denyOom || (c.multi !== null && !MULTI_OOM_EXEMPT.has(spec.name))) {
-    const oom = oomRefusal();
+  const server = ctx.server;
+  // Redis evicts (or refuses with -OOM) here: after auth, before MISCONF.
+  if (memoryGuardActive() && !server.loading) {
+    const oom = memoryGuard(ctx.ks, c, spec);
     if (oom !== null) return reject(ctx, oom, spec);
   }
-  const server = ctx.server;
   if (server.writesDenied !== null && pre.denyOnMisconf) {
     return reject(ctx, server.writesDenied, spec);
   }

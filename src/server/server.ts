@@ -15,6 +15,7 @@ import { installBlocking } from './blocking.js';
 import { checkClientOutput, outputCron } from '../memory/client-output.js';
 import { startStream } from '../memory/reply-stream.js';
 import { installIdleRelease } from '../memory/idle-release.js';
+import { installMemory } from '../memory/install.js';
 
 export interface ServerStats {
   startTime: number;
@@ -94,6 +95,7 @@ export class Server {
     this.reply.afterFlush = () => this.checkOutput(this.ctx.client, this.reply);
     Client.onOutput = (c) => this.checkOutput(c, null);
     installIdleRelease(this);
+    installMemory(this.ks);
   }
 
   /** Output limits (memory/client-output.ts), after output was written for c. */
