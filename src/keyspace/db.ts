@@ -56,14 +56,9 @@ export class Database {
    * and records the access (LRU clock or LFU counter) as Redis's lookupKey.
    */
   get(key: string): Value | undefined {
-    const seg = this.table.segmentOf(key);
-    const v = this.table.lookup(seg, key);
-    if (v === undefined || this.expireIfNeeded(seg, key)) {
-      this.ks.stats.misses++;
-      return undefined;
-    }
-    this.ks.stats.hits++;
-    this.touch(seg, key);
+    const v = this.getNoTouch(key);
+    // segmentOf is the table's cached last hash here, and setMeta its cached slot.
+    if (v !== undefined) this.touch(this.table.segmentOf(key), key);
     return v;
   }
 
