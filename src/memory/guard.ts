@@ -26,20 +26,23 @@ const ALLOWED_IN_MULTI = new Set(['exec', 'discard', 'quit', 'reset']);
 
 /** Evicts if needed; returns the error to refuse `spec` with, or null to run it. */
 export function memoryGuard(ks: Keyspace, c: Client, spec: CommandSpec): string | null {
-  let reason: string | null = null;
-  if (mem.maxmemory !== 0 && performEvictions(ks) === Evict.FAIL) reason = OOM_ERROR;
-  for (let i = 0; reason === null && i < extraMemoryChecks.length; i++) reason = extraMemoryChecks[i]();
-  if (reason === null) return null;
-  if (spec.pre!.denyOom) return reason;
-  const m = c.multi;
-  if (m !== null) {
-    if (!ALLOWED_IN_MULTI.has(spec.name)) return reason;
-    if (spec.name === 'exec' && m.queue.some((q) => q.spec.pre!.denyOom)) return reason;
+  // Redis evicts before every command while maxmemory is set, refusable or not.
+  const evictFailed = mem.maxmemory !== 0 && performEvictions(ks) === Evict.FAIL;
+  // The other checks count and log refusals, so they are asked only for a command that would be refused.
+  if (!refusable(c, spec)) return null;
+  if (evictFailed) return OOM_ERROR;
+  for (let i = 0; i < extraMemoryChecks.length; i++) {
+    const reason = extraMemoryChecks[i]();
+    if (reason !== null) return reason;
   }
   return null;
 }
 
-/** True when the dispatcher must call memoryGuard at all (the common case costs one test). */
-export function memoryGuardActive(): boolean {
-  return mem.maxmemory !== 0 || extraMemoryChecks.length !== 0;
+/** Whether `spec` is refused when memory is short (Redis's reject_cmd_on_oom). */
+function refusable(c: Client, spec: CommandSpec): boolean {
+  if (spec.pre!.denyOom) return true;
+  const m = c.multi;
+  if (m === null) return false;
+  if (!ALLOWED_IN_MULTI.has(spec.name)) return true;
+  return spec.name === 'exec' && m.queue.some((q) => q.spec.pre!.denyOom);
 }

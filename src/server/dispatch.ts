@@ -9,7 +9,7 @@ import { ERR, ReplyError } from '../protocol/errors.js';
 import type { CommandContext } from './context.js';
 import { log } from '../log.js';
 import { handleReadyKeys, hasReadyKeys } from './blocking.js';
-import { memoryGuard, memoryGuardActive } from '../memory/guard.js';
+import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
 
 export interface CommandStats {
@@ -140,7 +140,7 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
   if (c.multi !== null && pre.noMulti) return reject(ctx, 'ERR Command not allowed inside a transaction', spec);
   const server = ctx.server;
   // Redis evicts (or refuses with -OOM) here: after auth, before MISCONF.
-  if (memoryGuardActive() && !server.loading) {
+  if (!server.loading) {
     const oom = memoryGuard(ctx.ks, c, spec);
     if (oom !== null) return reject(ctx, oom, spec);
   }
