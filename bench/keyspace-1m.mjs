@@ -20,17 +20,14 @@
  * markers) and keeps every other section. run.mjs runs it as part of
  * `npm run bench`.
  */
-import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RespClient } from './resp.mjs';
-import { freePort, serverPidOf } from './servers.mjs';
+import { cpuSeconds, redisBenchmark as redisBenchmarkCsv, startDamselfly, startRedis, statusKiB } from './servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export const KEYSPACE = 1_000_000;
 const FILL_N = 3_000_000;
@@ -42,92 +39,27 @@ export const KS_CONFIGS = [
 ];
 const TESTS = ['set', 'get'];
 
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-function memKiB(pid, field) {
-  const m = new RegExp(field + ':\\s+(\\d+) kB').exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  return Number(m[1]);
-}
-
 async function startServer(kind, { nodeFlags, serverMain, traceGc }) {
-  const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), `ks-${kind}-`));
-  let proc;
   const gcLines = [];
-  if (kind === 'damselfly') {
-    const flags = [...nodeFlags, ...(traceGc ? ['--trace-gc'] : [])];
-    proc = spawn(process.execPath, [...flags, serverMain, '--port', String(port), '--dir', dir, '--save', '', '--loglevel', 'warning'], {
-      stdio: ['ignore', traceGc ? 'pipe' : 'ignore', 'inherit'],
-    });
-    if (traceGc) {
-      let buf = '';
-      proc.stdout.on('data', (d) => {
-        buf += d;
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (/\b(Scavenge|Mark-Compact|Mark-sweep|Minor)/.test(line)) gcLines.push(line);
-        }
-      });
-    }
-  } else {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', ''], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-  }
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${kind} exited with ${proc.exitCode}`);
-    try {
-      const c = await RespClient.connect(port);
-      const r = await c.call('PING');
-      c.close();
-      if (r === 'PONG') break;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${kind} did not answer PING`);
-    await sleep(50);
-  }
+  const onLine = (line) => {
+    if (/\b(Scavenge|Mark-Compact|Mark-sweep|Minor)/.test(line)) gcLines.push(line);
+  };
+  const s =
+    kind === 'damselfly'
+      ? await startDamselfly(dir, { main: serverMain, nodeFlags: [...nodeFlags, ...(traceGc ? ['--trace-gc'] : [])], args: ['--loglevel', 'warning'], onLine })
+      : await startRedis(dir);
   return {
-    kind,
-    port,
-    // Behind the heap-sizing launcher the server is the supervisor's child.
-    pid: kind === 'damselfly' ? serverPidOf(proc.pid) : proc.pid,
+    ...s,
     gcLines,
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        process.kill(proc.pid, 'SIGKILL');
-        await exited;
-      }
+      await s.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-function redisBenchmark(port, args, timeoutMs = 300_000) {
-  return new Promise((resolve, reject) => {
-    const all = ['-h', '127.0.0.1', '-p', String(port), '-c', String(CLIENTS), '--csv', ...args];
-    const p = spawn('redis-benchmark', all, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0 || /Error from server/.test(err)) return reject(new Error(`redis-benchmark ${all.join(' ')} exited ${code}: ${err}`));
-      resolve(out);
-    });
-  });
-}
+const redisBenchmark = (port, args) => redisBenchmarkCsv(port, args, { clients: CLIENTS });
 
 /** redis-benchmark 7.0 --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms" */
 export function parseCsvRow(out, label) {
@@ -154,11 +86,11 @@ async function dbsize(port) {
 async function oneServer(kind, o, log) {
   const s = await startServer(kind, o);
   try {
-    const rssEmpty = memKiB(s.pid, 'VmRSS');
+    const rssEmpty = statusKiB(s.pid, 'VmRSS');
     let t0 = performance.now();
     let c0 = cpuSeconds(s.pid);
     await redisBenchmark(s.port, ['-t', 'set', '-r', String(KEYSPACE), '-n', String(FILL_N), '-P', '16', '-d', '16']);
-    const fill = { s: (performance.now() - t0) / 1000, cpu: cpuSeconds(s.pid) - c0, keys: await dbsize(s.port), rssKiB: memKiB(s.pid, 'VmRSS') };
+    const fill = { s: (performance.now() - t0) / 1000, cpu: cpuSeconds(s.pid) - c0, keys: await dbsize(s.port), rssKiB: statusKiB(s.pid, 'VmRSS') };
     log(`${kind.padEnd(9)} fill ${fill.keys} keys in ${fill.s.toFixed(1)} s (${Math.round(FILL_N / fill.s)} ops/s, cpu ${fill.cpu.toFixed(1)} s), RSS ${(fill.rssKiB / 1024).toFixed(0)} MiB`);
     const runs = {};
     for (const cfg of KS_CONFIGS) {
@@ -170,12 +102,12 @@ async function oneServer(kind, o, log) {
         const cpu = cpuSeconds(s.pid) - c0;
         const row = parseCsvRow(out, t.toUpperCase());
         if (!row) throw new Error(`${kind}: no ${t} row in redis-benchmark output: ${out}`);
-        runs[`${cfg.id}:${t}`] = { ...row, cpu, wall, opsPerCpu: cfg.n / Math.max(cpu, 1 / CLK_TCK) };
+        runs[`${cfg.id}:${t}`] = { ...row, cpu, wall, opsPerCpu: cfg.n / Math.max(cpu, 0.01) };
         log(`${kind.padEnd(9)} -P ${String(cfg.pipeline).padEnd(2)} ${t.toUpperCase()} ${Math.round(row.rps).toString().padStart(8)} ops/s  cpu ${cpu.toFixed(2)} s  ${Math.round(cfg.n / cpu)} ops/cpu-s  p50 ${row.p50} p99 ${row.p99} max ${row.max} ms`);
       }
     }
-    const rssKiB = memKiB(s.pid, 'VmRSS');
-    const hwmKiB = memKiB(s.pid, 'VmHWM');
+    const rssKiB = statusKiB(s.pid, 'VmRSS');
+    const hwmKiB = statusKiB(s.pid, 'VmHWM');
     const keys = await dbsize(s.port);
     log(`${kind.padEnd(9)} after churn: ${keys} keys, RSS ${(rssKiB / 1024).toFixed(1)} MiB (peak ${(hwmKiB / 1024).toFixed(1)})`);
     return { kind, fill, runs, rssEmptyKiB: rssEmpty, rssKiB, hwmKiB, keys, gc: s.gcLines.length ? summariseGc(s.gcLines) : null };

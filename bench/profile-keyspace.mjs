@@ -9,14 +9,14 @@
  * node bench/profile-keyspace.mjs [--node-flags "--max-semi-space-size=2"]
  *   [--phases set16,get16,set1,get1] [--top 25] [--keep-profile /tmp/x.cpuprofile]
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, copyFileSync } from 'node:fs';
 
-const rssMiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))[1]) / 1024;
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RespClient } from './resp.mjs';
+import { redisBenchmark, startDamselfly, statusKiB } from './servers.mjs';
+
+const rssMiB = (pid) => statusKiB(pid, 'VmRSS') / 1024;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -35,52 +35,25 @@ const PHASES = {
   get1: ['-t', 'get', '-r', '1000000', '-n', '300000', '-P', '1', '-d', '16'],
 };
 const wanted = ['fill', ...opt('phases', 'set16,get16,set1,get1').split(',')];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function bench(port, args) {
-  return new Promise((resolve, reject) => {
-    const p = spawn('redis-benchmark', ['-p', String(port), '-c', '50', '--csv', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.on('close', (c) => (c === 0 ? resolve(out) : reject(new Error(`redis-benchmark ${c}`))));
-  });
-}
+const bench = (port, args) => redisBenchmark(port, args);
 
 const profDir = mkdtempSync(path.join(os.tmpdir(), 'prof-'));
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'prof-data-'));
-const port = 20000 + Math.floor(Math.random() * 20000);
 const t0 = Date.now();
-const proc = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, '--trace-gc', ...NODE_FLAGS, SERVER_MAIN, '--port', String(port), '--dir', dataDir, '--save', '', '--loglevel', 'warning'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
 const gc = [];
-let buf = '';
-proc.stdout.on('data', (d) => {
-  buf += d;
-  let nl;
-  while ((nl = buf.indexOf('\n')) >= 0) {
-    const line = buf.slice(0, nl);
-    buf = buf.slice(nl + 1);
-    const m = /\s(\d+) ms: (Scavenge|Mark-Compact|Mark-Compact \(reduce\)|Minor Mark-Sweep)\b.*?MB, ([\d.]+) \/ ([\d.]+) ms(?:.*?biggest step ([\d.]+) ms)?/.exec(line);
-    if (m) gc.push({ at: Number(m[1]), kind: m[2], ms: Number(m[3]), step: Number(m[5] ?? 0), line });
-  }
-});
-for (;;) {
-  try {
-    const c = await RespClient.connect(port);
-    await c.call('PING');
-    c.close();
-    break;
-  } catch {
-    await sleep(50);
-  }
-}
+const onLine = (line) => {
+  const m = /\s(\d+) ms: (Scavenge|Mark-Compact|Mark-Compact \(reduce\)|Minor Mark-Sweep)\b.*?MB, ([\d.]+) \/ ([\d.]+) ms(?:.*?biggest step ([\d.]+) ms)?/.exec(line);
+  if (m) gc.push({ at: Number(m[1]), kind: m[2], ms: Number(m[3]), step: Number(m[5] ?? 0), line });
+};
+const srv = await startDamselfly(dataDir, { main: SERVER_MAIN, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profDir, '--trace-gc', ...NODE_FLAGS], args: ['--loglevel', 'warning'], onLine });
+const { port, proc } = srv;
 const windows = [];
 for (const ph of wanted) {
   const a = Date.now() - t0;
   const out = await bench(port, PHASES[ph]);
   const b = Date.now() - t0;
-  windows.push({ ph, a, b, out: out.trim().split('\n').pop(), rss: rssMiB(proc.pid) });
+  windows.push({ ph, a, b, out: out.trim().split('\n').pop(), rss: rssMiB(srv.pid) });
   process.stderr.write(`${ph}: ${out.trim().split('\n').pop()}\n`);
 }
 process.kill(proc.pid, 'SIGINT');

@@ -12,14 +12,13 @@
  * Usage: npm run bench [-- --reps 3 --quick --no-mem --no-types --no-keyspace --out bench/RESULTS.md
  *                          --node-flags "--max-semi-space-size=16" --only set,get --server path/to/main.js]
  */
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RespClient, encode } from './resp.mjs';
-import { freePort, serverPidOf } from './servers.mjs';
+import { cpuSeconds, runRedisBenchmark, startDamselfly, startRedis, statusKiB } from './servers.mjs';
 import { keyspaceRun, keyspaceSection, wrapSection } from './keyspace-1m.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,63 +89,19 @@ const TYPE_CONFIGS = [
 
 // ---------------------------------------------------------------- servers
 
-async function waitForPort(port, proc, name) {
-  const deadline = Date.now() + 20000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
-    try {
-      const c = await RespClient.connect(port);
-      const r = await c.call('PING');
-      c.close();
-      if (r === 'PONG') return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} did not answer PING on ${port}`);
-}
-
 async function startServer(kind) {
-  const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${kind}-`));
-  let proc;
-  if (kind === 'damselfly') {
-    proc = spawn(process.execPath, [...NODE_FLAGS, SERVER_MAIN, '--port', String(port), '--dir', dir, '--loglevel', 'warning'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-  } else {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', ''], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-  }
-  await waitForPort(port, proc, kind);
+  const s = kind === 'damselfly' ? await startDamselfly(dir, { main: SERVER_MAIN, nodeFlags: NODE_FLAGS, args: ['--loglevel', 'warning'] }) : await startRedis(dir);
   return {
-    kind,
-    port,
-    pid: kind === 'damselfly' ? serverPidOf(proc.pid) : proc.pid,
+    ...s,
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        process.kill(proc.pid, 'SIGKILL');
-        await exited;
-      }
+      await s.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** utime+stime of every thread of pid, in seconds. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-function rssBytes(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  return Number(m[1]) * 1024;
-}
+const rssBytes = (pid) => statusKiB(pid, 'VmRSS') * 1024;
 
 /** True if every command exists (an arity probe answers "wrong number", not "unknown command"). */
 async function supports(port, names) {
@@ -163,24 +118,8 @@ async function supports(port, names) {
 }
 
 // ---------------------------------------------------------------- running
-function runBenchmark(port, test, extra, n) {
-  return new Promise((resolve, reject) => {
-    const args = ['-h', '127.0.0.1', '-p', String(port), '-c', String(CLIENTS), '-n', String(n), '-t', test, '--csv', ...extra];
-    const p = spawn('redis-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    // A stuck run (seen once on the overloaded box) must not hang the whole bench.
-    const timer = setTimeout(() => p.kill('SIGKILL'), 240_000);
-    p.on('close', () => clearTimeout(timer));
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`redis-benchmark ${args.join(' ')} exited ${code}: ${err}`));
-      resolve({ out, err });
-    });
-  });
-}
+// A stuck run (seen once on the overloaded box) must not hang the whole bench.
+const runBenchmark = (port, test, extra, n) => runRedisBenchmark(port, ['-n', String(n), '-t', test, ...extra], { clients: CLIENTS, timeoutMs: 240_000 });
 
 function parseCsv(out, label) {
   for (const line of out.split('\n')) {

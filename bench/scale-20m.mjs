@@ -26,18 +26,16 @@
  * The loader stops (and the run reports what it has) if MemAvailable falls
  * under --min-free-gib: the machine is shared.
  */
-import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RespClient } from './resp.mjs';
-import { freePort, parseInfo } from './servers.mjs';
+import { cpuSeconds, parseInfo, redisBenchmark, startDamselfly, startRedis, statusKiB } from './servers.mjs';
 import { parseCsvRow } from './keyspace-1m.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const argv = process.argv.slice(2);
@@ -62,19 +60,6 @@ const isBig = (i) => i % 20 < 9;
 const log = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
 // ------------------------------------------------------------------ /proc
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-function statusKiB(pid, field) {
-  try {
-    const m = new RegExp(field + ':\\s+(\\d+) kB').exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
 const rss = (pid) => statusKiB(pid, 'VmRSS') * 1024;
 function memAvailable() {
   return Number(/MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'latin1'))[1]) * 1024;
@@ -136,87 +121,8 @@ class GcLog {
 
 // ------------------------------------------------------------------ servers
 async function startServer(kind, dir, gc) {
-  const t0 = performance.now();
-  let proc;
-  let port;
-  let readyMs = null;
-  let loadedLine = null;
-  if (kind === 'damselfly') {
-    proc = spawn(process.execPath, [...NODE_FLAGS, SERVER_MAIN, '--port', '0', '--dir', dir, '--save', ''], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    let resolvePort;
-    const portP = new Promise((r) => (resolvePort = r));
-    let resolveReady;
-    const readyP = new Promise((r) => (resolveReady = r));
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line[0] !== '{') {
-          gc.line(line);
-          continue;
-        }
-        let j;
-        try {
-          j = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (j.msg === 'listening') resolvePort(j.port);
-        if (j.msg === 'snapshot loaded') loadedLine = j;
-        if (j.msg === 'ready to accept connections') resolveReady(performance.now() - t0);
-      }
-    });
-    const exited = new Promise((_, rej) => proc.once('exit', (c) => rej(new Error(`damselfly exited with ${c}`))));
-    port = await Promise.race([portP, exited]);
-    readyMs = await Promise.race([readyP, exited]);
-  } else {
-    port = await freePort();
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', ''], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}: ${out}`);
-      try {
-        const c = await RespClient.connect(port);
-        try {
-          for (;;) {
-            const info = await c.call('INFO', 'persistence');
-            if (typeof info === 'string' && /\bloading:0\b/.test(info) && (await c.call('PING')) === 'PONG') break;
-            await sleep(10);
-          }
-        } finally {
-          c.close();
-        }
-        readyMs = performance.now() - t0;
-        break;
-      } catch {
-        await sleep(10);
-      }
-    }
-    const m = /DB loaded from disk: ([\d.]+) seconds/.exec(out);
-    if (m) loadedLine = { seconds: Number(m[1]) };
-  }
-  return {
-    kind,
-    proc,
-    pid: proc.pid,
-    port,
-    dir,
-    readyMs,
-    loadedLine,
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        process.kill(proc.pid, 'SIGKILL');
-        await exited;
-      }
-    },
-  };
+  const s = kind === 'damselfly' ? await startDamselfly(dir, { main: SERVER_MAIN, nodeFlags: NODE_FLAGS, onLine: (line) => gc.line(line) }) : await startRedis(dir);
+  return { ...s, readyMs: s.boot.readyMs, loadedLine: s.boot.loaded };
 }
 
 async function call(port, ...args) {
@@ -367,23 +273,6 @@ function pct(xs) {
   const s = Float64Array.from(xs).sort();
   const at = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
   return { n: s.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s[s.length - 1], over100: xs.filter((x) => x > 100).length };
-}
-
-function redisBenchmark(port, args) {
-  return new Promise((resolve, reject) => {
-    const all = ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '--csv', ...args];
-    const p = spawn('redis-benchmark', all, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => p.kill('SIGKILL'), 300_000);
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0 || /Error from server/.test(err)) return reject(new Error(`redis-benchmark ${all.join(' ')}: ${code} ${err}`));
-      resolve(out);
-    });
-  });
 }
 
 const LAT_RUNS = [

@@ -3,7 +3,7 @@
  * `npm start` runs it) and Debian's redis-server, each started on a free
  * port with snapshots off unless asked, and the BGSAVE-and-wait both need.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -26,78 +26,123 @@ export function freePort() {
   });
 }
 
-/** `main`: another build's dist/main.js (to compare builds). */
-export async function startDamselfly(dir, main = SERVER_MAIN) {
-  const t0 = performance.now();
-  const proc = spawn(process.execPath, [...NODE_FLAGS, main, '--port', '0', '--dir', dir, '--save', ''], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let port = 0;
-  let loaded = null;
+/** Calls `onLine` for each line of a child's stdout. */
+export function eachLine(stream, onLine) {
   let buf = '';
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('damselfly not ready within 120 s')), 120_000);
-    proc.once('exit', (code) => reject(new Error(`damselfly exited with ${code}`)));
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let j;
-        try {
-          j = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (j.msg === 'listening') port = j.port;
-        if (j.msg === 'snapshot loaded') loaded = j;
-        if (j.msg === 'ready to accept connections') {
-          clearTimeout(timer);
-          resolve(performance.now() - t0);
-        }
-      }
-    });
+  stream.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      onLine(line);
+    }
   });
-  const readyMs = await ready;
-  proc.stdout.resume();
-  if (!port) throw new Error('damselfly: no "listening" line with a port');
-  return server('damselfly', proc, port, dir, { readyMs, loaded });
 }
 
-export async function startRedis(dir) {
-  const port = await freePort();
-  const t0 = performance.now();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', ''], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  // Ready = INFO persistence says loading:0 and PING answers PONG (polled every 10 ms).
-  const deadline = Date.now() + 120_000;
-  let readyMs = null;
+/** Polls every 10 ms until INFO persistence says loading:0 and PING answers PONG; ms since t0. */
+export async function waitReady(port, proc, kind, t0 = performance.now(), timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}: ${out}`);
+    if (proc.exitCode !== null) throw new Error(`${kind} exited with ${proc.exitCode}`);
     try {
       const c = await RespClient.connect(port);
       try {
         for (;;) {
           const info = await c.call('INFO', 'persistence');
-          if (typeof info === 'string' && /\bloading:0\b/.test(info) && (await c.call('PING')) === 'PONG') {
-            readyMs = performance.now() - t0;
-            break;
-          }
+          if (typeof info === 'string' && /\bloading:0\b/.test(info) && (await c.call('PING')) === 'PONG') return performance.now() - t0;
           await sleep(10);
         }
       } finally {
         c.close();
       }
-      break;
     } catch {
       await sleep(10);
     }
   }
-  if (readyMs === null) throw new Error('redis-server not ready within 120 s');
+  throw new Error(`${kind} not ready within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * dist/main.js as `npm start` runs it. Options: `main` (another build's
+ * dist/main.js, to compare builds; a string is taken as it), `nodeFlags`,
+ * extra server `args`, `onLine` for stdout lines that are not the JSON log
+ * (--trace-gc output). Ready is the "ready to accept connections" log line,
+ * or, when `args` lower the log level below info, INFO/PING polling.
+ */
+export async function startDamselfly(dir, opts = {}) {
+  const { main = SERVER_MAIN, nodeFlags = NODE_FLAGS, args = [], onLine = null } = typeof opts === 'string' ? { main: opts } : opts;
+  const level = args[args.indexOf('--loglevel') + 1];
+  const logsReady = !args.includes('--loglevel') || level === 'info' || level === 'debug';
+  const port = await freePort();
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [...nodeFlags, main, '--port', String(port), '--dir', dir, '--save', '', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let loaded = null;
+  let readyLine;
+  const readyByLog = new Promise((resolve) => (readyLine = resolve));
+  eachLine(proc.stdout, (line) => {
+    if (line[0] !== '{') return onLine?.(line);
+    let j;
+    try {
+      j = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (j.msg === 'snapshot loaded') loaded = j;
+    if (j.msg === 'ready to accept connections') readyLine(performance.now() - t0);
+  });
+  const exited = new Promise((_, reject) => proc.once('exit', (code) => reject(new Error(`damselfly exited with ${code}`))));
+  exited.catch(() => {});
+  let readyMs;
+  if (logsReady) {
+    let timer;
+    const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('damselfly not ready within 120 s')), 120_000)));
+    readyMs = await Promise.race([readyByLog, exited, timeout]).finally(() => clearTimeout(timer));
+  } else {
+    readyMs = await waitReady(port, proc, 'damselfly', t0);
+  }
+  return server('damselfly', proc, port, dir, { readyMs, loaded });
+}
+
+export async function startRedis(dir, args = []) {
+  const port = await freePort();
+  const t0 = performance.now();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', '', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  const readyMs = await waitReady(port, proc, 'redis-server', t0).catch((e) => {
+    throw new Error(`${e.message}: ${out}`);
+  });
   const loadedLine = /DB loaded from disk: ([\d.]+) seconds/.exec(out);
   return server('redis', proc, port, dir, { readyMs, loaded: loadedLine ? { seconds: Number(loadedLine[1]) } : null });
+}
+
+/** redis-benchmark --csv against 127.0.0.1:port: its stdout and stderr; rejects on a non-zero exit (or a run stuck past the timeout). */
+export function runRedisBenchmark(port, args, { clients = 50, timeoutMs = 300_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const all = ['-h', '127.0.0.1', '-p', String(port), '-c', String(clients), '--csv', ...args];
+    const p = spawn('redis-benchmark', all, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`redis-benchmark ${all.join(' ')} exited ${code}: ${err}`));
+      resolve({ out, err });
+    });
+  });
+}
+
+/** The same, stdout only, and a reply error from the server is a failure. */
+export async function redisBenchmark(port, args, opts) {
+  const { out, err } = await runRedisBenchmark(port, args, opts);
+  if (/Error from server/.test(err)) throw new Error(`redis-benchmark ${args.join(' ')}: ${err}`);
+  return out;
 }
 
 /**
@@ -130,6 +175,25 @@ export function server(kind, proc, port, dir, boot) {
       }
     },
   };
+}
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** User + system CPU seconds a process has used (/proc/PID/stat). */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** A kB field of /proc/PID/status (VmRSS, VmHWM, ...); 0 once the process is gone. */
+export function statusKiB(pid, field) {
+  try {
+    const m = new RegExp(field + ':\\s+(\\d+) kB').exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 export function parseInfo(s) {
