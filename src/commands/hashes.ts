@@ -1,6 +1,7 @@
 /**
  * Hash family (t_hash.c): HSET and friends, HINCRBY(FLOAT), HRANDFIELD, HSCAN.
  */
+import { replyHash } from '../memory/collection-replies.js';
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
@@ -70,17 +71,7 @@ function hgetall(ctx: CommandContext, args: string[], keys: boolean, vals: boole
   const h = hashForRead(ctx.db, args[1]);
   const r = ctx.r;
   if (h === undefined) return keys && vals ? r.map(0) : r.array(0);
-  if (keys && vals) {
-    r.map(h.size);
-    for (const [f, v] of h.m) {
-      r.bulk(f);
-      r.bulk(v);
-    }
-  } else {
-    r.array(h.size);
-    if (keys) for (const f of h.m.keys()) r.bulk(f);
-    else for (const v of h.m.values()) r.bulk(v);
-  }
+  replyHash(ctx, h, keys, vals);
 }
 
 function hincrby(ctx: CommandContext, args: string[]): void {

@@ -3,6 +3,7 @@
  * lex, pops (blocking ones too), set algebra, ZRANDMEMBER and ZSCAN.
  */
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
+import { streamZsetSpan } from '../memory/collection-replies.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
@@ -255,8 +256,14 @@ interface RangeQuery {
   limit: number;
 }
 
-/** The entries a ZRANGE-style query selects, in reply order. */
-function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
+/** Where the entries a ZRANGE-style query selects are: `count` from `rank`, going down when rev. */
+interface Span {
+  rank: number;
+  count: number;
+  rev: boolean;
+}
+
+function selectSpan(z: SortedSet, q: RangeQuery): Span | null {
   const len = z.size;
   if (q.kind === 'rank') {
     let start = q.start;
@@ -264,17 +271,23 @@ function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
     if (start < 0) start += len;
     if (end < 0) end += len;
     if (start < 0) start = 0;
-    if (start > end || start >= len) return [];
+    if (start > end || start >= len) return null;
     if (end >= len) end = len - 1;
     const n = end - start + 1;
-    return q.rev ? z.tree.collect(len - 1 - start, n, true) : z.tree.collect(start, n);
+    return q.rev ? { rank: len - 1 - start, count: n, rev: true } : { rank: start, count: n, rev: false };
   }
-  if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return [];
+  if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return null;
   const [lo, hi] = q.kind === 'score' ? z.scoreSpan(q.score) : z.lexSpan(q.lex, q.rev);
   const avail = hi - lo - q.offset;
-  if (avail <= 0) return [];
+  if (avail <= 0) return null;
   const take = q.limit < 0 ? avail : Math.min(avail, q.limit);
-  return q.rev ? z.tree.collect(hi - 1 - q.offset, take, true) : z.tree.collect(lo + q.offset, take);
+  return q.rev ? { rank: hi - 1 - q.offset, count: take, rev: true } : { rank: lo + q.offset, count: take, rev: false };
+}
+
+/** The entries a ZRANGE-style query selects, in reply order. */
+function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
+  const sp = selectSpan(z, q);
+  return sp === null ? [] : z.tree.collect(sp.rank, sp.count, sp.rev);
 }
 
 const NO_SCORE: ScoreRange = { min: 0, max: 0, minex: false, maxex: false };
@@ -318,6 +331,11 @@ function zrangeGeneric(ctx: CommandContext, args: string[], at: number, store: s
   else q.lex = parseLexRange(minArg, maxArg);
 
   const z = readZset(ctx.db, args[at]);
+  if (store === null && z !== undefined) {
+    // A long range is streamed from the tree, not collected first.
+    const sp = selectSpan(z, q);
+    if (sp !== null && streamZsetSpan(ctx, z, sp.rank, sp.count, sp.rev, withscores)) return;
+  }
   const nodes = z === undefined ? [] : selectRange(z, q);
   if (store === null) return replyPairs(ctx.r, nodes, withscores);
   storeResult(ctx, store, nodes);

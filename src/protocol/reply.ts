@@ -27,7 +27,18 @@ const CRLF = '\r\n';
 const SHORT_WRITE = 32;
 
 export class Reply {
-  private slab: Buffer = Buffer.allocUnsafe(SLAB);
+  /**
+   * @param slabSize bytes of each new slab
+   * @param freshBelow after a flush, a slab with less room than this is replaced (a streamed
+   *   reply wants room for a whole piece: growing a slab copies what it holds)
+   */
+  constructor(
+    private readonly slabSize = SLAB,
+    private readonly freshBelow = 1024,
+  ) {
+    this.slab = Buffer.allocUnsafe(slabSize);
+  }
+  private slab: Buffer;
   private start = 0;
   private pos = 0;
   /** Bytes handed to the sink so far: marks count from here, so they survive a slab change. */
@@ -62,7 +73,7 @@ export class Reply {
     // Grow geometrically: sized to just fit, every later small write would
     // copy all pending output again (quadratic: a pipeline of LRANGE 600
     // replies spent minutes in memcpy).
-    const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * (used + n)));
+    const next = Buffer.allocUnsafe(Math.max(this.slabSize, 2 * (used + n)));
     this.slab.copy(next, 0, this.start, this.pos);
     this.slab = next;
     this.start = 0;
@@ -75,8 +86,8 @@ export class Reply {
     const out = this.slab.subarray(this.start, this.pos);
     this.flushed += this.pos - this.start;
     this.start = this.pos;
-    if (this.slab.length - this.pos < 1024) {
-      this.slab = Buffer.allocUnsafe(SLAB);
+    if (this.slab.length - this.pos < this.freshBelow) {
+      this.slab = Buffer.allocUnsafe(this.slabSize);
       this.start = this.pos = 0;
     }
     if (!this.muted && this.sink !== null) {
@@ -271,6 +282,8 @@ export function formatDouble(d: number): string {
   if (d === -Infinity) return '-inf';
   if (Number.isNaN(d)) return 'nan';
   if (d === 0) return Object.is(d, -0) ? '-0' : '0';
+  // An integer below 2^53 has at most 16 digits: %.17g prints it as is.
+  if (Number.isSafeInteger(d)) return String(d);
   // Exponent after rounding to 17 significant digits decides %g's style.
   const e = d.toExponential(16);
   const ei = e.indexOf('e');

@@ -247,11 +247,18 @@ export class Server {
         } else if (c.replyMode === 'off') r.rewind(mark);
       }
       r.proto = c.proto;
-      if (c.pendingStream !== null) {
-        const p = c.pendingStream;
-        c.pendingStream = null;
+      // Redis checks an unauthenticated client's output as each reply is
+      // added, before anything is written (memory/client-output.ts).
+      if (!c.authenticated) checkClientOutput(this, c, r);
+      if (c.pendingStream.length > 0) {
+        // What the command wrote before its streamed reply goes first; what
+        // it wrote after (EXEC) is in the queued tail Replies.
+        const items = c.pendingStream;
+        c.pendingStream = [];
+        ctx.r = r;
         this.flush(c, r);
-        if (!c.closeAsap) startStream(this, c, p);
+        if (!c.closeAsap) startStream(this, c, items);
+        else for (const it of items) if (!(it instanceof Reply)) it.release?.();
         return;
       }
     }
@@ -286,6 +293,7 @@ export class Server {
       }
     }
     c.watching = null;
+    c.stream?.abort();
     this.clientClosedHooks.forEach((h) => h(c));
     if (afterWrite) c.socket.end();
     else c.socket.destroy();
