@@ -89,7 +89,20 @@ describe('big collection replies are byte for byte redis-server', () => {
     ['ZRANGEBYLEX', 'Z', '-', '+'],
   ];
   // Hash-ordered replies: the same header and the same items in another order.
-  const unordered = [['SMEMBERS', 'S'], ['HKEYS', 'H'], ['HVALS', 'H'], ['SUNION', 'S', 'nosuch'], ['KEYS', '*']];
+  const unordered = [
+    ['SMEMBERS', 'S'],
+    ['HKEYS', 'H'],
+    ['HVALS', 'H'],
+    ['SUNION', 'S', 'nosuch'],
+    ['SDIFF', 'S', 'nosuch'],
+    ['KEYS', '*'],
+    // A count past the size answers the whole collection.
+    ['SRANDMEMBER', 'S', '100000'],
+    ['HRANDFIELD', 'H', '100000'],
+    ['HRANDFIELD', 'H', '100000', 'WITHVALUES'],
+    ['ZRANDMEMBER', 'Z', '100000'],
+    ['ZRANDMEMBER', 'Z', '100000', 'WITHSCORES'],
+  ];
 
   for (const proto of [2, 3] as const) {
     it(`RESP${proto}: LRANGE and the ZRANGE family, every byte`, async () => {

@@ -1,7 +1,7 @@
 /**
  * Hash family (t_hash.c): HSET and friends, HINCRBY(FLOAT), HRANDFIELD, HSCAN.
  */
-import { replyHash } from '../memory/collection-replies.js';
+import { replyHash, replyOwned } from '../memory/collection-replies.js';
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
@@ -188,15 +188,19 @@ function hrandfield(ctx: CommandContext, args: string[]): void {
     }
     out = all.slice(0, count);
   }
-  if (withValues && r.proto === 2) r.array(out.length * 2);
-  else r.array(out.length);
-  for (const [f, v] of out) {
-    if (withValues) {
-      if (r.proto === 3) r.array(2);
-      r.bulk(f);
-      r.bulk(v);
-    } else r.bulk(f);
-  }
+  const nested = r.proto === 3;
+  replyOwned(
+    ctx,
+    out.length,
+    (w, n) => w.array(withValues && !nested ? n * 2 : n),
+    (w, i) => {
+      const [f, v] = out[i];
+      if (!withValues) return w.bulk(f);
+      if (nested) w.array(2);
+      w.bulk(f);
+      w.bulk(v);
+    },
+  );
 }
 
 /** One random entry (uniform); the hash is non-empty. */

@@ -192,7 +192,7 @@ register(
       return;
     }
     // Unlike SPOP, SRANDMEMBER answers a plain array even in RESP3.
-    if (l >= s.size) return ctx.r.bulks(s.members());
+    if (l >= s.size) return replyStrings(ctx, s.members(), (r, n) => r.array(n));
     const picked = new Set<string>();
     if (l * 3 > s.size) {
       // Many of them: a partial shuffle of a copy.
@@ -207,7 +207,7 @@ register(
     } else {
       while (picked.size < l) picked.add(s.random());
     }
-    ctx.r.bulks([...picked]);
+    replyStrings(ctx, [...picked], (r, n) => r.array(n));
   }),
   cmd('smove', 4, 'write fast', [1, 2, 1], 'write set fast', { ...G, summary: 'Moves a member from one set to another.' }, (ctx, args) => {
     const db = ctx.db;

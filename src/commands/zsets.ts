@@ -3,7 +3,7 @@
  * lex, pops (blocking ones too), set algebra, ZRANDMEMBER and ZSCAN.
  */
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
-import { streamZsetSpan } from '../memory/collection-replies.js';
+import { replyOwned, streamZsetSpan } from '../memory/collection-replies.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
@@ -106,19 +106,19 @@ function settle(db: Database, key: string, z: SortedSet): void {
 // ---------- replies ----------
 
 /** Member/score pairs: flat in RESP2, [member, score] arrays in RESP3. */
-function replyPairs(r: Reply, nodes: { member: string; score: number }[], withscores: boolean): void {
-  if (!withscores) {
-    r.array(nodes.length);
-    for (const n of nodes) r.bulk(n.member);
-    return;
-  }
-  const nested = r.proto === 3;
-  r.array(nested ? nodes.length : nodes.length * 2);
-  for (const n of nodes) {
-    if (nested) r.array(2);
-    r.bulk(n.member);
-    r.double(n.score);
-  }
+function replyPairs(ctx: CommandContext, nodes: { member: string; score: number }[], withscores: boolean): void {
+  if (!withscores) return replyOwned(ctx, nodes.length, (r, n) => r.array(n), (r, i) => r.bulk(nodes[i].member));
+  const nested = ctx.r.proto === 3;
+  replyOwned(
+    ctx,
+    nodes.length,
+    (r, n) => r.array(nested ? n : n * 2),
+    (r, i) => {
+      if (nested) r.array(2);
+      r.bulk(nodes[i].member);
+      r.double(nodes[i].score);
+    },
+  );
 }
 
 // ---------- ZADD ----------
@@ -337,7 +337,7 @@ function zrangeGeneric(ctx: CommandContext, args: string[], at: number, store: s
     if (sp !== null && streamZsetSpan(ctx, z, sp.rank, sp.count, sp.rev, withscores)) return;
   }
   const nodes = z === undefined ? [] : selectRange(z, q);
-  if (store === null) return replyPairs(ctx.r, nodes, withscores);
+  if (store === null) return replyPairs(ctx, nodes, withscores);
   storeResult(ctx, store, nodes);
 }
 
@@ -612,7 +612,7 @@ function zsetOp(ctx: CommandContext, args: string[], numAt: number, op: SetOp, d
   const out = new SortedSet();
   for (const [m, s] of result) out.set(m, s);
   if (dst !== null) return storeResult(ctx, dst, out.entries());
-  replyPairs(ctx.r, [...out.entries()], withscores);
+  replyPairs(ctx, [...out.entries()], withscores);
 }
 
 function numkeysAt(at: number, extraFirst = false): (args: string[]) => number[] {
@@ -678,6 +678,7 @@ function zrandmember(ctx: CommandContext, args: string[]): void {
     if (-l > INLINE_PICKS) return ctx.stream(zsetPicks(z, -l, withscores, ctx.r.proto));
     for (let i = 0; i < -l; i++) picked.push(z.at(Math.floor(Math.random() * size))!);
   } else if (l >= size) {
+    if (streamZsetSpan(ctx, z, 0, size, false, withscores)) return;
     for (const n of z.entries()) picked.push(n);
   } else {
     // Distinct ranks by a partial Fisher-Yates over rank indexes.
@@ -689,7 +690,7 @@ function zrandmember(ctx: CommandContext, args: string[]): void {
       picked.push(z.at(vj)!);
     }
   }
-  replyPairs(ctx.r, picked, withscores);
+  replyPairs(ctx, picked, withscores);
 }
 
 // ---------- the table ----------

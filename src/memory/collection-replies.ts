@@ -197,19 +197,20 @@ class ZsetItems extends LiveItems {
   }
 }
 
-/** A computed array the reply owns (nothing else changes it). */
+/** Items of something computed for this reply alone (nothing else changes it). */
 class OwnedItems extends LiveItems {
   constructor(
-    private readonly items: readonly string[],
+    n: number,
     private readonly head: (r: Reply, n: number) => void,
+    private readonly write: (r: Reply, i: number) => void,
   ) {
-    super(null, items.length);
+    super(null, n);
   }
   protected header(r: Reply): void {
     this.head(r, this.total);
   }
   protected item(r: Reply): void {
-    r.bulk(this.items[this.written]);
+    this.write(r, this.written);
   }
   protected takeCopy(): void {}
 }
@@ -258,8 +259,13 @@ export function streamZsetSpan(ctx: CommandContext, z: SortedSet, rank: number, 
 
 /** A computed list of strings (the caller's own array), `head` writing the aggregate header. */
 export function replyStrings(ctx: CommandContext, items: readonly string[], head: (r: Reply, n: number) => void): void {
-  if (items.length > STREAM_MIN_ITEMS) return ctx.stream(new OwnedItems(items, head));
+  replyOwned(ctx, items.length, head, (r, i) => r.bulk(items[i]));
+}
+
+/** A computed reply of n items: `head` writes the header, `item(r, i)` item i. */
+export function replyOwned(ctx: CommandContext, n: number, head: (r: Reply, n: number) => void, item: (r: Reply, i: number) => void): void {
+  if (n > STREAM_MIN_ITEMS) return ctx.stream(new OwnedItems(n, head, item));
   const r = ctx.r;
-  head(r, items.length);
-  for (let i = 0; i < items.length; i++) r.bulk(items[i]);
+  head(r, n);
+  for (let i = 0; i < n; i++) item(r, i);
 }

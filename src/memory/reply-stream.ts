@@ -23,6 +23,7 @@
  * the reply it already built.
  */
 import { Reply } from '../protocol/reply.js';
+import { SlabPool } from '../protocol/slab-pool.js';
 import type { Client } from '../server/client.js';
 import type { Server } from '../server/server.js';
 import { log } from '../log.js';
@@ -56,6 +57,7 @@ export function startStream(server: Server, c: Client, items: StreamItem[]): voi
   c.suspended = true;
   c.deferred = [];
   const r = new Reply(STREAM_SLAB, STREAM_ROOM);
+  r.pool = new SlabPool(STREAM_SLAB);
   r.proto = c.proto;
   r.sink = c.socket;
   r.afterFlush = () => server.checkOutput(c, r);

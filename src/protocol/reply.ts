@@ -11,9 +11,10 @@
  */
 
 import './latin1.js';
+import type { SlabPool } from './slab-pool.js';
 
 export interface Sink {
-  write(data: Buffer): unknown;
+  write(data: Buffer, done?: (err?: Error | null) => void): unknown;
 }
 
 const SLAB = 64 * 1024;
@@ -57,6 +58,13 @@ export class Reply {
   discard = false;
   /** Called after each write to the sink: output limits are checked there (memory/output-limits.ts). */
   afterFlush: (() => void) | null = null;
+  /** Where slabs come from and go back to once sent (a streamed reply's, see slab-pool.ts); null: fresh ones. */
+  pool: SlabPool | null = null;
+
+  private newSlab(size: number): Buffer {
+    const pool = this.pool;
+    return pool !== null && size <= pool.size ? pool.take() : Buffer.allocUnsafe(size);
+  }
 
   get pending(): number {
     return this.pos - this.start;
@@ -68,13 +76,17 @@ export class Reply {
       this.pos = this.start;
       if (this.pos + n <= this.slab.length) return;
     }
-    if (this.pos - this.start > FLUSH_AT && this.sink) this.flush();
+    if (this.pos - this.start > FLUSH_AT && this.sink) {
+      this.flush();
+      if (this.pos + n <= this.slab.length) return;
+    }
     const used = this.pos - this.start;
     // Grow geometrically: sized to just fit, every later small write would
     // copy all pending output again (quadratic: a pipeline of LRANGE 600
     // replies spent minutes in memcpy).
-    const next = Buffer.allocUnsafe(Math.max(this.slabSize, 2 * (used + n)));
+    const next = this.newSlab(Math.max(this.slabSize, 2 * (used + n)));
     this.slab.copy(next, 0, this.start, this.pos);
+    this.pool?.retire(this.slab);
     this.slab = next;
     this.start = 0;
     this.pos = used;
@@ -83,17 +95,22 @@ export class Reply {
   /** Send what is pending to the sink as one write. */
   flush(): void {
     if (this.pos === this.start) return;
-    const out = this.slab.subarray(this.start, this.pos);
+    const slab = this.slab;
+    const out = slab.subarray(this.start, this.pos);
     this.flushed += this.pos - this.start;
     this.start = this.pos;
-    if (this.slab.length - this.pos < this.freshBelow) {
-      this.slab = Buffer.allocUnsafe(this.slabSize);
+    // Counted as in flight before the slab may be retired, or it could be reused under the write.
+    const done = this.pool?.writing(slab);
+    if (slab.length - this.pos < this.freshBelow) {
+      this.slab = this.newSlab(this.slabSize);
       this.start = this.pos = 0;
+      this.pool?.retire(slab);
     }
     if (!this.muted && this.sink !== null) {
-      this.sink.write(out);
+      if (done === undefined) this.sink.write(out);
+      else this.sink.write(out, done);
       this.afterFlush?.();
-    }
+    } else done?.();
   }
 
   /** Drop everything not yet handed to the sink. */
