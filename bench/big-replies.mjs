@@ -12,8 +12,10 @@
  * PING latencies whose PING was sent while the reply was in flight (p50,
  * p99, max), plus the server's peak RSS during the reply.
  *
- * Servers run one at a time (damselfly, then redis-server; order
- * alternating by repetition) so the two never compete for memory or cores.
+ * Both servers run side by side, idle but for the workload at hand: each
+ * workload is filled and read on one, then on the other (order alternating),
+ * so the two sides of a ratio see about the same machine load; only one
+ * holds the big collection at a time.
  *
  * Usage: node bench/big-replies.mjs [--mb 700] [--reps 1] [--gap 2] [--only list,set] [--write]
  */
@@ -162,31 +164,19 @@ function stats(xs) {
   return { n: s.length, p50: q(0.5), p99: q(0.99), max: s.length ? s[s.length - 1] : NaN };
 }
 
-async function oneServer(kind, o) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `big-replies-${kind}-`));
-  const s = kind === 'damselfly' ? await startDamselfly(dir, o.serverMain) : await startRedis(dir);
-  const out = {};
-  try {
-    for (const w of o.workloads) {
-      const n = elementsFor(w, o.mb);
-      o.log(`   ${kind} ${w.id}: filling ${n.toLocaleString('en-US')} elements`);
-      const f0 = performance.now();
-      await fill(s.port, w, n);
-      o.log(`   ${kind} ${w.id}: filled in ${((performance.now() - f0) / 1000).toFixed(1)} s, reading`);
-      out[w.id] = { n, ...(await measure(s, w, n, o.gap)) };
-      const m = out[w.id];
-      o.log(`   ${kind} ${w.id}: ${(m.bytes / 1e6).toFixed(0)} MB in ${m.totalMs.toFixed(0)} ms; PING during p99 ${m.during.p99.toFixed(2)} max ${m.during.max.toFixed(2)} ms (${m.during.n} pings)`);
-      const c = await RespClient.connect(s.port);
-      await c.call('DEL', 'big');
-      c.close();
-    }
-  } finally {
-    await s.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return out;
+async function oneWorkload(s, w, o) {
+  const n = elementsFor(w, o.mb);
+  o.log(`   ${s.kind} ${w.id}: filling ${n.toLocaleString('en-US')} elements`);
+  const f0 = performance.now();
+  await fill(s.port, w, n);
+  o.log(`   ${s.kind} ${w.id}: filled in ${((performance.now() - f0) / 1000).toFixed(1)} s, reading`);
+  const m = { n, load: os.loadavg()[0], ...(await measure(s, w, n, o.gap)) };
+  o.log(`   ${s.kind} ${w.id}: ${(m.bytes / 1e6).toFixed(0)} MB in ${m.totalMs.toFixed(0)} ms; PING during p99 ${m.during.p99.toFixed(2)} max ${m.during.max.toFixed(2)} ms (${m.during.n} pings); load ${m.load.toFixed(1)}`);
+  const c = await RespClient.connect(s.port);
+  await c.call('DEL', 'big');
+  c.close();
+  return m;
 }
-
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -206,14 +196,27 @@ export async function bigRepliesRun(opts = {}) {
   const load0 = os.loadavg();
   const started = new Date();
   const reps = [];
-  for (let rep = 0; rep < o.reps; rep++) {
-    const order = rep % 2 === 0 ? ['damselfly', 'redis'] : ['redis', 'damselfly'];
-    const r = {};
-    for (const kind of order) {
-      o.log(`-- big replies rep ${rep + 1}/${o.reps} ${kind}`);
-      r[kind] = await oneServer(kind, o);
+  // Both servers stay up; each workload is measured on one then the other
+  // (order alternating), so a ratio's two sides see about the same machine
+  // load. Only one server holds the big collection at a time.
+  const dirs = ['damselfly', 'redis'].map((k) => mkdtempSync(path.join(os.tmpdir(), `big-replies-${k}-`)));
+  const servers = { damselfly: await startDamselfly(dirs[0], o.serverMain), redis: await startRedis(dirs[1]) };
+  try {
+    for (let rep = 0; rep < o.reps; rep++) {
+      const r = { damselfly: {}, redis: {} };
+      o.workloads.forEach((w, i) => (r.order ??= []).push((rep + i) % 2 === 0 ? ['damselfly', 'redis'] : ['redis', 'damselfly']));
+      for (let i = 0; i < o.workloads.length; i++) {
+        const w = o.workloads[i];
+        for (const kind of r.order[i]) {
+          o.log(`-- big replies rep ${rep + 1}/${o.reps} ${w.id} ${kind}`);
+          r[kind][w.id] = await oneWorkload(servers[kind], w, o);
+        }
+      }
+      reps.push(r);
     }
-    reps.push(r);
+  } finally {
+    for (const s of Object.values(servers)) await s.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
   return { reps, opts: o, load0, load1: os.loadavg(), started, seconds: (Date.now() - started) / 1000 };
 }
@@ -228,12 +231,12 @@ export function bigRepliesSection(res) {
   lines.push(
     `\`node bench/big-replies.mjs\` (also part of \`npm run bench\`) — ${res.started.toISOString()}, took ${Math.round(res.seconds)} s; ` +
       `load average (1/5/15 min) at start ${res.load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${res.load1.map((x) => x.toFixed(2)).join(' / ')}; ` +
-      `${os.cpus().length} cores, shared with other workloads. ${opts.reps} repetition(s), one server at a time. ` +
+      `${os.cpus().length} cores, shared with other workloads. ${opts.reps} repetition(s); per workload the two servers are measured back to back (1-min load average at each read in the last column). ` +
       `A reader sends the command and reads the whole RESP2 reply as fast as it can; a pinger (its own thread) sends PING, waits for PONG, ` +
       `pauses ${opts.gap} ms, and so on. "PING during" = the PINGs sent while the reply was in flight; "quiet" = the 0.5 s before. ` +
       `Ratios are damselfly / redis (lower is better for both); median over repetitions.\n`,
   );
-  const head = ['reply', 'MB', 'total s (d / r)', 'time ratio', 'PING p50 ms (d / r)', 'PING p99 ms (d / r)', 'p99 ratio', 'PING max ms (d / r)', 'max ratio', 'pings during (d / r)', 'quiet p99 ms (d / r)', 'peak RSS MiB (d / r)'];
+  const head = ['reply', 'MB', 'total s (d / r)', 'time ratio', 'PING p50 ms (d / r)', 'PING p99 ms (d / r)', 'p99 ratio', 'PING max ms (d / r)', 'max ratio', 'pings during (d / r)', 'quiet p99 ms (d / r)', 'peak RSS MiB (d / r)', 'load (d / r)'];
   lines.push('| ' + head.join(' | ') + ' |');
   lines.push('|' + head.map(() => '---').join('|') + '|');
   for (const w of opts.workloads) {
@@ -245,7 +248,7 @@ export function bigRepliesSection(res) {
         `${fx(med(d, (m) => m.during.p50))} / ${fx(med(r, (m) => m.during.p50))} | ${fx(med(d, (m) => m.during.p99))} / ${fx(med(r, (m) => m.during.p99))} | **${fx(median(d.map((m, i) => m.during.p99 / r[i].during.p99)))}** | ` +
         `${fx(med(d, (m) => m.during.max))} / ${fx(med(r, (m) => m.during.max))} | **${fx(median(d.map((m, i) => m.during.max / r[i].during.max)))}** | ` +
         `${f0(med(d, (m) => m.during.n))} / ${f0(med(r, (m) => m.during.n))} | ${fx(med(d, (m) => m.quiet.p99))} / ${fx(med(r, (m) => m.quiet.p99))} | ` +
-        `${f0(med(d, (m) => m.peakRssKiB) / 1024)} / ${f0(med(r, (m) => m.peakRssKiB) / 1024)} |`,
+        `${f0(med(d, (m) => m.peakRssKiB) / 1024)} / ${f0(med(r, (m) => m.peakRssKiB) / 1024)} | ${fx(med(d, (m) => m.load))} / ${fx(med(r, (m) => m.load))} |`,
     );
   }
   return lines.join('\n') + '\n';
