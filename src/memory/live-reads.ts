@@ -47,10 +47,3 @@ export function beforeChange(value: unknown): void {
   readers.delete(value);
   for (const r of list) r.detach();
 }
-
-/** Values read live right now (tests and INFO). */
-export function liveReadCount(): number {
-  let n = 0;
-  for (const l of readers.values()) n += l.length;
-  return n;
-}
