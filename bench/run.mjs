@@ -9,7 +9,7 @@
  * CPU-second: on a shared 2-core box wall-clock ops/s mostly measures who
  * got the cores, CPU-normalised ops/s measures the server's own cost.
  *
- * Usage: npm run bench [-- --reps 3 --quick --no-mem --no-types --no-keyspace --out bench/RESULTS.md
+ * Usage: npm run bench [-- --reps 3 --quick --no-mem --no-types --no-keyspace --no-big-replies --out bench/RESULTS.md
  *                          --node-flags "--max-semi-space-size=16" --only set,get --server path/to/main.js]
  */
 import { execFileSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { RespClient, encode } from './resp.mjs';
 import { cpuSeconds, runRedisBenchmark, startDamselfly, startRedis, statusKiB } from './servers.mjs';
 import { keyspaceRun, keyspaceSection, wrapSection } from './keyspace-1m.mjs';
+import { bigRepliesRun, bigRepliesSection, wrapBigReplies } from './big-replies.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -301,6 +302,8 @@ async function main() {
   const mem = flag('no-mem') ? null : await memoryRun();
   // ~1M keys resident, random keys: the workload the single-key tests above miss (bench/keyspace-1m.mjs).
   const keyspace = flag('no-keyspace') ? null : await keyspaceRun({ reps: REPS, nodeFlags: NODE_FLAGS, serverMain: SERVER_MAIN });
+  // Other clients' PING latency while one reads a ~700 MB reply (bench/big-replies.mjs); --quick reads ~100 MB.
+  const big = flag('no-big-replies') ? null : await bigRepliesRun({ reps: 1, mb: flag('quick') ? 100 : 700, serverMain: SERVER_MAIN });
   const load1 = os.loadavg();
 
   sections.push(`# Benchmark results\n`);
@@ -329,6 +332,7 @@ async function main() {
     );
   }
   if (keyspace) sections.push(wrapSection(keyspaceSection(keyspace)));
+  if (big) sections.push(wrapBigReplies(bigRepliesSection(big)));
   const md = sections.join('\n');
   process.stdout.write(md + '\n');
   if (OUT) writeFileSync(OUT, md + '\n');

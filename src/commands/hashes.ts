@@ -1,6 +1,7 @@
 /**
  * Hash family (t_hash.c): HSET and friends, HINCRBY(FLOAT), HRANDFIELD, HSCAN.
  */
+import { replyHash, replyOwned } from '../memory/collection-replies.js';
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
@@ -70,17 +71,7 @@ function hgetall(ctx: CommandContext, args: string[], keys: boolean, vals: boole
   const h = hashForRead(ctx.db, args[1]);
   const r = ctx.r;
   if (h === undefined) return keys && vals ? r.map(0) : r.array(0);
-  if (keys && vals) {
-    r.map(h.size);
-    for (const [f, v] of h.m) {
-      r.bulk(f);
-      r.bulk(v);
-    }
-  } else {
-    r.array(h.size);
-    if (keys) for (const f of h.m.keys()) r.bulk(f);
-    else for (const v of h.m.values()) r.bulk(v);
-  }
+  replyHash(ctx, h, keys, vals);
 }
 
 function hincrby(ctx: CommandContext, args: string[]): void {
@@ -197,15 +188,19 @@ function hrandfield(ctx: CommandContext, args: string[]): void {
     }
     out = all.slice(0, count);
   }
-  if (withValues && r.proto === 2) r.array(out.length * 2);
-  else r.array(out.length);
-  for (const [f, v] of out) {
-    if (withValues) {
-      if (r.proto === 3) r.array(2);
-      r.bulk(f);
-      r.bulk(v);
-    } else r.bulk(f);
-  }
+  const nested = r.proto === 3;
+  replyOwned(
+    ctx,
+    out.length,
+    (w, n) => w.array(withValues && !nested ? n * 2 : n),
+    (w, i) => {
+      const [f, v] = out[i];
+      if (!withValues) return w.bulk(f);
+      if (nested) w.array(2);
+      w.bulk(f);
+      w.bulk(v);
+    },
+  );
 }
 
 /** One random entry (uniform); the hash is non-empty. */

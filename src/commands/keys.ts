@@ -2,6 +2,7 @@
  * Generic key commands (Redis's db.c / object.c): DEL UNLINK EXISTS TYPE KEYS
  * SCAN RANDOMKEY RENAME RENAMENX COPY MOVE TOUCH OBJECT.
  */
+import { replyStrings } from '../memory/collection-replies.js';
 import { register } from './registry.js';
 import { cmd, type ArgDoc } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
@@ -101,7 +102,7 @@ function keys(ctx: CommandContext, args: string[]): void {
       if ((at === undefined || at > now) && (all || globMatch(pattern, k))) out.push(k);
     });
   }
-  ctx.r.bulks(out);
+  replyStrings(ctx, out, (r, n) => r.array(n));
 }
 
 function randomKey(ctx: CommandContext): void {

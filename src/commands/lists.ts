@@ -2,6 +2,7 @@
  * List family (t_list.c): pushes, pops, ranges, LPOS, LMOVE, LMPOP and the
  * blocking variants (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP).
  */
+import { replyListRange } from '../memory/collection-replies.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ERR, ReplyError, toFloat, toSafeInt } from '../protocol/errors.js';
@@ -133,9 +134,7 @@ function lrange(ctx: CommandContext, args: string[]): void {
   if (l === undefined) return ctx.r.array(0);
   const rg = clampRange(l.size, start, end);
   if (rg === null) return ctx.r.array(0);
-  const r = ctx.r;
-  r.array(rg[1] - rg[0] + 1);
-  for (let i = rg[0]; i <= rg[1]; i++) r.bulk(l.at(i));
+  replyListRange(ctx, l, rg[0], rg[1]);
 }
 
 function lindex(ctx: CommandContext, args: string[]): void {

@@ -2,6 +2,7 @@
  * Set family (t_set.c): SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS SPOP
  * SRANDMEMBER SMOVE SINTER[CARD|STORE] SUNION[STORE] SDIFF[STORE] SSCAN.
  */
+import { STREAM_MIN_ITEMS, replySetMembers, replyStrings } from '../memory/collection-replies.js';
 import { INLINE_PICKS, stringPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
@@ -40,6 +41,7 @@ function positive(s: string): number {
 }
 
 function replySet(ctx: CommandContext, members: Iterable<string>, n: number): void {
+  if (n > STREAM_MIN_ITEMS) return replyStrings(ctx, Array.isArray(members) ? members : Array.from(members), (r, k) => r.set(k));
   ctx.r.set(n);
   for (const m of members) ctx.r.bulk(m);
 }
@@ -142,7 +144,7 @@ register(
   cmd('smembers', 2, 'readonly', [1, 1, 1], 'read set slow', { ...G, summary: 'Returns all members of a set.' }, (ctx, args) => {
     const s = readSet(ctx.db, args[1]);
     if (s === undefined) return ctx.r.set(0);
-    replySet(ctx, s.members(), s.size);
+    replySetMembers(ctx, s);
   }),
   cmd('spop', -2, 'write fast', [1, 1, 1], 'write set fast', { ...G, summary: 'Returns one or more random members from a set after removing them.' }, (ctx, args) => {
     const db = ctx.db;
@@ -190,7 +192,7 @@ register(
       return;
     }
     // Unlike SPOP, SRANDMEMBER answers a plain array even in RESP3.
-    if (l >= s.size) return ctx.r.bulks(s.members());
+    if (l >= s.size) return replyStrings(ctx, s.members(), (r, n) => r.array(n));
     const picked = new Set<string>();
     if (l * 3 > s.size) {
       // Many of them: a partial shuffle of a copy.
@@ -205,7 +207,7 @@ register(
     } else {
       while (picked.size < l) picked.add(s.random());
     }
-    ctx.r.bulks([...picked]);
+    replyStrings(ctx, [...picked], (r, n) => r.array(n));
   }),
   cmd('smove', 4, 'write fast', [1, 2, 1], 'write set fast', { ...G, summary: 'Moves a member from one set to another.' }, (ctx, args) => {
     const db = ctx.db;

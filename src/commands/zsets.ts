@@ -3,6 +3,7 @@
  * lex, pops (blocking ones too), set algebra, ZRANDMEMBER and ZSCAN.
  */
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
+import { replyOwned, streamZsetSpan } from '../memory/collection-replies.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
@@ -105,19 +106,19 @@ function settle(db: Database, key: string, z: SortedSet): void {
 // ---------- replies ----------
 
 /** Member/score pairs: flat in RESP2, [member, score] arrays in RESP3. */
-function replyPairs(r: Reply, nodes: { member: string; score: number }[], withscores: boolean): void {
-  if (!withscores) {
-    r.array(nodes.length);
-    for (const n of nodes) r.bulk(n.member);
-    return;
-  }
-  const nested = r.proto === 3;
-  r.array(nested ? nodes.length : nodes.length * 2);
-  for (const n of nodes) {
-    if (nested) r.array(2);
-    r.bulk(n.member);
-    r.double(n.score);
-  }
+function replyPairs(ctx: CommandContext, nodes: { member: string; score: number }[], withscores: boolean): void {
+  if (!withscores) return replyOwned(ctx, nodes.length, (r, n) => r.array(n), (r, i) => r.bulk(nodes[i].member));
+  const nested = ctx.r.proto === 3;
+  replyOwned(
+    ctx,
+    nodes.length,
+    (r, n) => r.array(nested ? n : n * 2),
+    (r, i) => {
+      if (nested) r.array(2);
+      r.bulk(nodes[i].member);
+      r.double(nodes[i].score);
+    },
+  );
 }
 
 // ---------- ZADD ----------
@@ -255,8 +256,14 @@ interface RangeQuery {
   limit: number;
 }
 
-/** The entries a ZRANGE-style query selects, in reply order. */
-function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
+/** Where the entries a ZRANGE-style query selects are: `count` from `rank`, going down when rev. */
+interface Span {
+  rank: number;
+  count: number;
+  rev: boolean;
+}
+
+function selectSpan(z: SortedSet, q: RangeQuery): Span | null {
   const len = z.size;
   if (q.kind === 'rank') {
     let start = q.start;
@@ -264,17 +271,23 @@ function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
     if (start < 0) start += len;
     if (end < 0) end += len;
     if (start < 0) start = 0;
-    if (start > end || start >= len) return [];
+    if (start > end || start >= len) return null;
     if (end >= len) end = len - 1;
     const n = end - start + 1;
-    return q.rev ? z.tree.collect(len - 1 - start, n, true) : z.tree.collect(start, n);
+    return q.rev ? { rank: len - 1 - start, count: n, rev: true } : { rank: start, count: n, rev: false };
   }
-  if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return [];
+  if (q.offset < 0 || (q.offset > 0 && q.offset >= len)) return null;
   const [lo, hi] = q.kind === 'score' ? z.scoreSpan(q.score) : z.lexSpan(q.lex, q.rev);
   const avail = hi - lo - q.offset;
-  if (avail <= 0) return [];
+  if (avail <= 0) return null;
   const take = q.limit < 0 ? avail : Math.min(avail, q.limit);
-  return q.rev ? z.tree.collect(hi - 1 - q.offset, take, true) : z.tree.collect(lo + q.offset, take);
+  return q.rev ? { rank: hi - 1 - q.offset, count: take, rev: true } : { rank: lo + q.offset, count: take, rev: false };
+}
+
+/** The entries a ZRANGE-style query selects, in reply order. */
+function selectRange(z: SortedSet, q: RangeQuery): Entry[] {
+  const sp = selectSpan(z, q);
+  return sp === null ? [] : z.tree.collect(sp.rank, sp.count, sp.rev);
 }
 
 const NO_SCORE: ScoreRange = { min: 0, max: 0, minex: false, maxex: false };
@@ -318,8 +331,13 @@ function zrangeGeneric(ctx: CommandContext, args: string[], at: number, store: s
   else q.lex = parseLexRange(minArg, maxArg);
 
   const z = readZset(ctx.db, args[at]);
+  if (store === null && z !== undefined) {
+    // A long range is streamed from the tree, not collected first.
+    const sp = selectSpan(z, q);
+    if (sp !== null && streamZsetSpan(ctx, z, sp.rank, sp.count, sp.rev, withscores)) return;
+  }
   const nodes = z === undefined ? [] : selectRange(z, q);
-  if (store === null) return replyPairs(ctx.r, nodes, withscores);
+  if (store === null) return replyPairs(ctx, nodes, withscores);
   storeResult(ctx, store, nodes);
 }
 
@@ -594,7 +612,7 @@ function zsetOp(ctx: CommandContext, args: string[], numAt: number, op: SetOp, d
   const out = new SortedSet();
   for (const [m, s] of result) out.set(m, s);
   if (dst !== null) return storeResult(ctx, dst, out.entries());
-  replyPairs(ctx.r, [...out.entries()], withscores);
+  replyPairs(ctx, [...out.entries()], withscores);
 }
 
 function numkeysAt(at: number, extraFirst = false): (args: string[]) => number[] {
@@ -660,6 +678,7 @@ function zrandmember(ctx: CommandContext, args: string[]): void {
     if (-l > INLINE_PICKS) return ctx.stream(zsetPicks(z, -l, withscores, ctx.r.proto));
     for (let i = 0; i < -l; i++) picked.push(z.at(Math.floor(Math.random() * size))!);
   } else if (l >= size) {
+    if (streamZsetSpan(ctx, z, 0, size, false, withscores)) return;
     for (const n of z.entries()) picked.push(n);
   } else {
     // Distinct ranks by a partial Fisher-Yates over rank indexes.
@@ -671,7 +690,7 @@ function zrandmember(ctx: CommandContext, args: string[]): void {
       picked.push(z.at(vj)!);
     }
   }
-  replyPairs(ctx.r, picked, withscores);
+  replyPairs(ctx, picked, withscores);
 }
 
 // ---------- the table ----------

@@ -16,6 +16,7 @@ import { freshMeta, touched } from '../memory/lru.js';
 import { mem } from '../memory/settings.js';
 import { clearEvictionPool } from '../memory/evict.js';
 import { accountAdd, accountChange, accountDrop, accountRemove } from '../memory/usage.js';
+import { beforeChange } from '../memory/live-reads.js';
 
 /** A client WATCHing keys: told when one changes. */
 export interface Watcher {
@@ -97,6 +98,7 @@ export class Database {
     const v = this.table.lookup(seg, key);
     if (v === undefined || this.expireIfNeeded(seg, key)) return undefined;
     this.table.willMutate(seg);
+    beforeChange(v);
     this.touch(seg, key);
     return v;
   }

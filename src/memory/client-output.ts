@@ -12,6 +12,17 @@ import { log } from '../log.js';
 
 let disconnections = 0;
 
+/**
+ * A client that still has to authenticate may hold no more pending output
+ * than fits the 16 KiB reply buffer every Redis client has (PROTO_REPLY_CHUNK_BYTES):
+ * redis-server 7.0.15 as Debian ships it (the CVE-2025-21605 fix) closes it
+ * as soon as a reply spills past that buffer into its reply list, whatever
+ * client-output-buffer-limit says. Checked after every command (server.ts),
+ * as Redis checks while adding each reply: 481 pipelined PINGs are answered
+ * (481 x 34 bytes of -NOAUTH), 482 close the connection with nothing sent.
+ */
+export const UNAUTH_OUTPUT_MAX = 16 * 1024;
+
 registerInfoSection('stats', 'Stats', () => [['client_output_buffer_limit_disconnections', disconnections]]);
 
 /** Redis's getClientType for limits: MONITOR clients count as normal, as there. */
@@ -28,12 +39,12 @@ export function outputClass(c: Client): OutputClass {
  */
 export function checkClientOutput(server: Server, c: Client, r: Reply | null): boolean {
   if (c.closing || c.closeAsap) return c.closeAsap;
-  const used = c.socket.writableLength + (r === null ? 0 : r.pending);
+  const used = c.socket.writableLength + c.deferredBytes + (r === null ? 0 : r.pending);
   if (used === 0) {
     c.obufSoftSince = 0;
     return false;
   }
-  const why = overLimit(c, outputClass(c), used, Date.now());
+  const why = !c.authenticated && used > UNAUTH_OUTPUT_MAX ? 'unauthenticated' : overLimit(c, outputClass(c), used, Date.now());
   if (why === null) return false;
   closeOverLimit(server, c, r, used, why);
   return true;
@@ -56,7 +67,7 @@ export function outputCron(server: Server): void {
   let total = 0;
   const holding: Client[] = [];
   for (const c of server.clients.values()) {
-    const n = c.socket.writableLength;
+    const n = c.socket.writableLength + c.deferredBytes;
     if (n === 0) continue;
     if (checkClientOutput(server, c, null)) continue;
     total += n;

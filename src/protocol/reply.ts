@@ -11,9 +11,10 @@
  */
 
 import './latin1.js';
+import type { SlabPool } from './slab-pool.js';
 
 export interface Sink {
-  write(data: Buffer): unknown;
+  write(data: Buffer, done?: (err?: Error | null) => void): unknown;
 }
 
 const SLAB = 64 * 1024;
@@ -27,7 +28,18 @@ const CRLF = '\r\n';
 const SHORT_WRITE = 32;
 
 export class Reply {
-  private slab: Buffer = Buffer.allocUnsafe(SLAB);
+  /**
+   * @param slabSize bytes of each new slab
+   * @param freshBelow after a flush, a slab with less room than this is replaced (a streamed
+   *   reply wants room for a whole piece: growing a slab copies what it holds)
+   */
+  constructor(
+    private readonly slabSize = SLAB,
+    private readonly freshBelow = 1024,
+  ) {
+    this.slab = Buffer.allocUnsafe(slabSize);
+  }
+  private slab: Buffer;
   private start = 0;
   private pos = 0;
   /** Bytes handed to the sink so far: marks count from here, so they survive a slab change. */
@@ -46,6 +58,13 @@ export class Reply {
   discard = false;
   /** Called after each write to the sink: output limits are checked there (memory/output-limits.ts). */
   afterFlush: (() => void) | null = null;
+  /** Where slabs come from and go back to once sent (a streamed reply's, see slab-pool.ts); null: fresh ones. */
+  pool: SlabPool | null = null;
+
+  private newSlab(size: number): Buffer {
+    const pool = this.pool;
+    return pool !== null && size <= pool.size ? pool.take() : Buffer.allocUnsafe(size);
+  }
 
   get pending(): number {
     return this.pos - this.start;
@@ -57,13 +76,17 @@ export class Reply {
       this.pos = this.start;
       if (this.pos + n <= this.slab.length) return;
     }
-    if (this.pos - this.start > FLUSH_AT && this.sink) this.flush();
+    if (this.pos - this.start > FLUSH_AT && this.sink) {
+      this.flush();
+      if (this.pos + n <= this.slab.length) return;
+    }
     const used = this.pos - this.start;
     // Grow geometrically: sized to just fit, every later small write would
     // copy all pending output again (quadratic: a pipeline of LRANGE 600
     // replies spent minutes in memcpy).
-    const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * (used + n)));
+    const next = this.newSlab(Math.max(this.slabSize, 2 * (used + n)));
     this.slab.copy(next, 0, this.start, this.pos);
+    this.pool?.retire(this.slab);
     this.slab = next;
     this.start = 0;
     this.pos = used;
@@ -72,17 +95,22 @@ export class Reply {
   /** Send what is pending to the sink as one write. */
   flush(): void {
     if (this.pos === this.start) return;
-    const out = this.slab.subarray(this.start, this.pos);
+    const slab = this.slab;
+    const out = slab.subarray(this.start, this.pos);
     this.flushed += this.pos - this.start;
     this.start = this.pos;
-    if (this.slab.length - this.pos < 1024) {
-      this.slab = Buffer.allocUnsafe(SLAB);
+    // Counted as in flight before the slab may be retired, or it could be reused under the write.
+    const done = this.pool?.writing(slab);
+    if (slab.length - this.pos < this.freshBelow) {
+      this.slab = this.newSlab(this.slabSize);
       this.start = this.pos = 0;
+      this.pool?.retire(slab);
     }
     if (!this.muted && this.sink !== null) {
-      this.sink.write(out);
+      if (done === undefined) this.sink.write(out);
+      else this.sink.write(out, done);
       this.afterFlush?.();
-    }
+    } else done?.();
   }
 
   /** Drop everything not yet handed to the sink. */
@@ -271,6 +299,8 @@ export function formatDouble(d: number): string {
   if (d === -Infinity) return '-inf';
   if (Number.isNaN(d)) return 'nan';
   if (d === 0) return Object.is(d, -0) ? '-0' : '0';
+  // An integer below 2^53 has at most 16 digits: %.17g prints it as is.
+  if (Number.isSafeInteger(d)) return String(d);
   // Exponent after rounding to 17 significant digits decides %g's style.
   const e = d.toExponential(16);
   const ei = e.indexOf('e');

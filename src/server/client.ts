@@ -7,7 +7,7 @@ import { RequestParser } from '../protocol/parser.js';
 import { Reply } from '../protocol/reply.js';
 import type { Database, Watcher } from '../keyspace/db.js';
 import type { CommandSpec } from '../commands/spec.js';
-import type { ReplyProducer } from '../memory/reply-stream.js';
+import type { StreamItem } from '../memory/reply-stream.js';
 
 /** MULTI state: queued commands and whether one was rejected while queueing. */
 export interface MultiState {
@@ -60,8 +60,19 @@ export class Client implements Watcher {
   closeAsap = false;
   /** When the soft output limit was first seen reached (ms), 0 if not. */
   obufSoftSince = 0;
-  /** A reply the command just run will produce in pieces (memory/reply-stream.ts). */
-  pendingStream: ReplyProducer | null = null;
+  /**
+   * Streamed replies the command just run will produce in pieces, with what
+   * follows them (memory/reply-stream.ts); empty when none.
+   */
+  pendingStream: StreamItem[] = [];
+  /** The streamed reply being written, if any: abort() lets go of it when the client goes. */
+  stream: { abort(): void } | null = null;
+  /**
+   * Out-of-band output (pub/sub, MONITOR, unblocked replies) that arrives
+   * while a streamed reply is being written: held here and written after it.
+   */
+  deferred: Buffer[] | null = null;
+  deferredBytes = 0;
   /** Set by the server: checks output limits after something was written to the socket. */
   static onOutput: ((c: Client) => void) | null = null;
 
@@ -102,15 +113,28 @@ export class Client implements Watcher {
     if (this.closing || this.closeAsap) return;
     const r = new Reply();
     r.proto = this.proto;
+    if (this.deferred !== null) {
+      write(r);
+      if (r.pending > 0) this.hold(r.pendingBytes());
+      return;
+    }
     r.sink = this.socket;
     write(r);
     r.flush();
     Client.onOutput?.(this);
   }
 
+  /** Output to write once the streamed reply in progress is complete. */
+  private hold(b: Buffer): void {
+    this.deferred!.push(b);
+    this.deferredBytes += b.length;
+    Client.onOutput?.(this);
+  }
+
   /** Write pre-encoded protocol bytes (a message shared by many subscribers). */
   sendRaw(b: Buffer): void {
     if (this.closing || this.closeAsap) return;
+    if (this.deferred !== null) return this.hold(b);
     this.socket.write(b);
     Client.onOutput?.(this);
   }

@@ -7,9 +7,9 @@
 import type { Client } from './client.js';
 import type { Database } from '../keyspace/db.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
-import type { Reply } from '../protocol/reply.js';
+import { Reply } from '../protocol/reply.js';
 import type { Server } from './server.js';
-import { STREAM_CHUNK, type ReplyProducer } from '../memory/reply-stream.js';
+import type { ReplyProducer } from '../memory/reply-stream.js';
 
 export class CommandContext {
   client!: Client;
@@ -24,17 +24,20 @@ export class CommandContext {
    * Answer with a reply too large to build at once (memory/reply-stream.ts):
    * the producer writes it in pieces after the command returns, the socket
    * draining in between, while this client's next commands wait. Inside
-   * EXEC the reply must sit between its neighbours, so it is produced here
-   * (output limits still stop it); with CLIENT REPLY OFF/SKIP it is dropped.
+   * EXEC the later commands still run now; their replies go to a fresh
+   * Reply queued behind the stream, so each reply sits between its
+   * neighbours. With CLIENT REPLY OFF/SKIP the reply is dropped.
    */
   stream(p: ReplyProducer): void {
     const c = this.client;
-    if (c.replyMode !== 'on') return;
-    if (c.inExec) {
-      while (!p.produce(this.r, STREAM_CHUNK) && !this.r.discard);
+    if (c.replyMode !== 'on' || this.r.discard) {
+      p.release?.();
       return;
     }
-    c.pendingStream = p;
+    const tail = new Reply();
+    tail.proto = c.proto;
+    c.pendingStream.push(p, tail);
+    this.r = tail;
   }
 
   /** Switch the current client's database (SELECT, and EXEC's restore). */

@@ -12,7 +12,7 @@ import { Reply } from '../protocol/reply.js';
 import { getInt, getString } from '../config/params.js';
 import { log } from '../log.js';
 import { installBlocking } from './blocking.js';
-import { checkClientOutput, outputCron } from '../memory/client-output.js';
+import { checkClientOutput, outputCron, UNAUTH_OUTPUT_MAX } from '../memory/client-output.js';
 import { startStream } from '../memory/reply-stream.js';
 import { installIdleRelease } from '../memory/idle-release.js';
 import { installMemory } from '../memory/install.js';
@@ -170,7 +170,10 @@ export class Server {
   /** A read into the shared buffer: parse and run what it holds, keep only the tail. */
   private onRead(socket: net.Socket, nread: number): void {
     const c = readers.get(socket);
-    if (c === undefined || c.closing) return;
+    // A client scheduled to close reads nothing more (Redis's CLOSE_ASAP):
+    // libuv may deliver many reads before the close, each one appended to
+    // the parser's buffer for nothing.
+    if (c === undefined || c.closing || c.closeAsap) return;
     try {
       this.onData(c, SHARED_READ.subarray(0, nread), true);
     } finally {
@@ -179,6 +182,7 @@ export class Server {
   }
 
   private onData(c: Client, chunk: Buffer, transient: boolean): void {
+    if (c.closeAsap) return;
     this.stats.netInputBytes += chunk.length;
     c.lastInteraction = Date.now();
     try {
@@ -247,11 +251,18 @@ export class Server {
         } else if (c.replyMode === 'off') r.rewind(mark);
       }
       r.proto = c.proto;
-      if (c.pendingStream !== null) {
-        const p = c.pendingStream;
-        c.pendingStream = null;
+      // Redis checks an unauthenticated client's output as each reply is
+      // added, before anything is written (memory/client-output.ts).
+      if (!c.authenticated && c.socket.writableLength + r.pending > UNAUTH_OUTPUT_MAX) checkClientOutput(this, c, r);
+      if (c.pendingStream.length > 0) {
+        // What the command wrote before its streamed reply goes first; what
+        // it wrote after (EXEC) is in the queued tail Replies.
+        const items = c.pendingStream;
+        c.pendingStream = [];
+        ctx.r = r;
         this.flush(c, r);
-        if (!c.closeAsap) startStream(this, c, p);
+        if (!c.closeAsap) startStream(this, c, items);
+        else for (const it of items) if (!(it instanceof Reply)) it.release?.();
         return;
       }
     }
@@ -286,6 +297,7 @@ export class Server {
       }
     }
     c.watching = null;
+    c.stream?.abort();
     this.clientClosedHooks.forEach((h) => h(c));
     if (afterWrite) c.socket.end();
     else c.socket.destroy();

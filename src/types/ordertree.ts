@@ -305,9 +305,48 @@ export class OrderTree {
     return out;
   }
 
+  /**
+   * A cursor at `rank` going up (or down when rev), for a reply written over
+   * several turns of the event loop: valid only while the tree does not
+   * change (memory/live-reads.ts detaches such readers before a change).
+   */
+  cursor(rank: number, rev: boolean): TreeCursor {
+    const p = this.locate(rank);
+    return new TreeCursor(p === null ? null : p.leaf, p === null ? 0 : p.i, rev);
+  }
+
   *entries(): IterableIterator<Entry> {
     for (let leaf: Leaf | null = this.first; leaf !== null; leaf = leaf.next) {
       for (let i = 0; i < leaf.s.length; i++) yield { member: leaf.m[i], score: leaf.s[i] };
     }
+  }
+}
+
+/** Reads entries one by one from a leaf position (OrderTree.cursor). */
+export class TreeCursor {
+  member = '';
+  score = 0;
+  constructor(
+    private leaf: Leaf | null,
+    private i: number,
+    private readonly rev: boolean,
+  ) {}
+
+  /** Load the next entry into member/score; false at the end of the tree. */
+  next(): boolean {
+    const leaf = this.leaf;
+    if (leaf === null) return false;
+    this.member = leaf.m[this.i];
+    this.score = leaf.s[this.i];
+    if (this.rev) {
+      if (--this.i < 0) {
+        this.leaf = leaf.prev;
+        if (this.leaf !== null) this.i = this.leaf.s.length - 1;
+      }
+    } else if (++this.i >= leaf.s.length) {
+      this.leaf = leaf.next;
+      this.i = 0;
+    }
+    return true;
   }
 }
