@@ -171,6 +171,41 @@ describe('NUL bytes end a line search, as strchr does in Redis', () => {
   });
 });
 
+describe('after a protocol error', () => {
+  /** Keep writing after `seq` until the server drops the connection (false if it never does within the time). */
+  function floodUntilDropped(port: number, seq: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      let closed = false;
+      c.on('error', () => {});
+      c.on('close', () => {
+        closed = true;
+        resolve(true);
+      });
+      c.on('connect', async () => {
+        c.write(Buffer.from(seq, 'latin1'));
+        const end = Date.now() + 20_000;
+        while (!closed && Date.now() < end) {
+          for (let i = 0; i < 1000 && !closed; i++) c.write('payload');
+          await new Promise((r) => setImmediate(r));
+        }
+        if (!closed) {
+          c.destroy();
+          resolve(false);
+        }
+      });
+    });
+  }
+
+  it('a client that keeps writing is disconnected, as Redis closes the socket (its "protocol desync" tests)', async () => {
+    for (const seq of ['\x00', '*\x00', '$\x00']) {
+      const [ours, theirs] = await Promise.all([floodUntilDropped(srv.port, seq), floodUntilDropped(redis.port, seq)]);
+      expect({ seq, ours }).toEqual({ seq, ours: theirs });
+      expect(ours).toBe(true);
+    }
+  }, 90_000);
+});
+
 describe('inline commands', () => {
   /**
    * Random lines from an alphabet rich in what sdssplitargs treats
