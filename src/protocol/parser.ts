@@ -60,7 +60,7 @@ export class QueryBufferOverflow extends Error {}
 export const bulkGuard: { check: ((len: number, what?: string) => string | null) | null } = { check: null };
 /**
  * A request's many small arguments are asked about too, every ARGS_CHECK
- * of them, for the room the next ARGS_CHECK may take: a request is no
+ * of them (see checkHeap): a request is no
  * longer bounded by the query buffer limit (parsed arguments leave the
  * buffer, as in Redis), and a heap V8 cannot grow aborts the process.
  */
@@ -264,7 +264,12 @@ export class RequestParser {
 
   private checkHeap(): void {
     if (bulkGuard.check === null) return;
-    const why = bulkGuard.check(Math.ceil(this.argvMemory / this.argc) * ARGS_CHECK, `a request of ${this.argc} arguments so far`);
+    // Room for as much again as the request holds: running it builds a
+    // value about as large, and V8 gives up on a heap whose collections
+    // free little well before it is full (ineffective mark-compacts past
+    // ~80% of the old space), sooner than the guard's 85% would say.
+    const room = Math.max(this.argvMemory, Math.ceil(this.argvMemory / this.argc) * ARGS_CHECK);
+    const why = bulkGuard.check(room, `a request of ${this.argc} arguments so far`);
     if (why !== null) throw new ProtocolError(why);
   }
 
