@@ -284,6 +284,35 @@ describe('the heap guard', () => {
     expect(Number(field(await c.info('memory'), 'heap_oom_rejected_commands'))).toBe(1);
   });
 
+  it('a request of millions of small arguments that cannot fit in the heap is refused while it arrives; the server stays up', async () => {
+    // Parsed arguments leave the query buffer (as in Redis), so no buffer
+    // limit bounds a request: its arguments are checked against the heap.
+    // The semi-space the launcher gives (src/main.ts): the guard's 85% is of the whole heap.
+    const s = await start([], { env: { NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=2' } });
+    const raw = net.connect(s.port, '127.0.0.1');
+    await new Promise((res) => raw.once('connect', res));
+    let got = '';
+    let closed = false;
+    raw.on('data', (d) => (got += d.toString('latin1')));
+    raw.on('close', () => (closed = true));
+    raw.on('error', () => {});
+    const total = 20_000_000;
+    raw.write(`*${total + 2}\r\n$4\r\nSADD\r\n$1\r\ns\r\n`);
+    // 40+ heap bytes per distinct 11-byte member: ~3M members fill 128 MiB.
+    for (let i = 0; i < total && !closed; i += 10_000) {
+      let chunk = '';
+      for (let j = i; j < i + 10_000; j++) chunk += `$11\r\nm${String(j).padStart(10, '0')}\r\n`;
+      if (!raw.write(chunk)) await new Promise((res) => {
+        raw.once('drain', res);
+        raw.once('close', res);
+      });
+    }
+    await until(async () => closed, 'the connection to be closed', 30_000);
+    expect(got).toMatch(/^-ERR Protocol error: a request of \d+ arguments so far does not fit in the JS heap now/);
+    const c = client(s.port);
+    expect(await c.set('small', 'fits')).toBe('OK');
+  }, 120_000);
+
   it('CONFIG SET maxmemory above what the heap was sized for is accepted with a warning and shown in INFO', async () => {
     const s = await start(['--maxmemory', '64mb']);
     const c = client(s.port);

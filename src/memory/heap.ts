@@ -217,12 +217,13 @@ function onTimer(): void {
 }
 
 /** A bulk of `len` bytes becomes a `len`-byte string: refused if it would take the heap past BRAKE_AT. */
-function bulkRefusal(len: number): string | null {
+/** `what`: the parser's words for a request whose many arguments need `len` more bytes. */
+function bulkRefusal(len: number, what?: string): string | null {
   const used = v8.getHeapStatistics().used_heap_size;
   if (used + len < state.limit * BRAKE_AT) return null;
   state.refusedTotal++;
   log.warn({ bulkBytes: len, heapUsed: used, heapLimit: state.limit }, 'refused a request argument the JS heap cannot hold now; closing the client');
-  return `Protocol error: a bulk argument of ${len} bytes does not fit in the JS heap now (${mib(used)} used of ${mib(state.limit)})`;
+  return `Protocol error: ${what ?? `a bulk argument of ${len} bytes`} does not fit in the JS heap now (${mib(used)} used of ${mib(state.limit)})`;
 }
 
 let started = false;

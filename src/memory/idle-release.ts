@@ -72,7 +72,9 @@ export function purgeMemory(): { before: number; after: number } {
 
 function heldByClients(server: Server): number {
   let n = 0;
-  for (const c of server.clients.values()) n += c.socket.writableLength + c.parser.buffered;
+  // A request still arriving holds its parsed arguments too: a giant one is
+  // not a quiet moment, and its memory is not garbage to collect.
+  for (const c of server.clients.values()) n += c.socket.writableLength + c.parser.buffered + c.parser.argvMemory;
   return n;
 }
 

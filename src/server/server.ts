@@ -299,7 +299,11 @@ export class Server {
     c.watching = null;
     c.stream?.abort();
     this.clientClosedHooks.forEach((h) => h(c));
-    if (afterWrite) c.socket.end();
+    // After the last reply is handed to the kernel the socket is closed,
+    // not left half-open: Redis closes the fd, so a client still writing
+    // (a protocol desync flooding us) gets a reset instead of being read
+    // and ignored forever (Redis's "Protocol desync regression" tests).
+    if (afterWrite) c.socket.end(() => c.socket.destroy());
     else c.socket.destroy();
   }
 
