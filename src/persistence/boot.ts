@@ -18,7 +18,7 @@ import { BackendError, type Manifest, type SnapshotBackend } from '../storage/ba
 import { FileBackend } from '../storage/file.js';
 import { s3BackendFor } from '../storage/select.js';
 import { FenceGuard } from './fence.js';
-import { SnapshotFormatError } from './format.js';
+import { SnapshotFormatError } from '../snapshot/format.js';
 import { HeapTooSmallError } from '../memory/heap.js';
 import { DbCountError, loadSnapshot, type LoadProgress, type LoadResult } from './loader.js';
 

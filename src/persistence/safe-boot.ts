@@ -18,7 +18,7 @@ import { BackendError, type BackendFailure, type SnapshotBackend } from '../stor
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { BootError, loadNewestSnapshot, type BootLoadResult } from './boot.js';
 import { raiseFence } from './fence.js';
-import { SnapshotFormatError } from './format.js';
+import { SnapshotFormatError } from '../snapshot/format.js';
 import { DbCountError, type LoadProgress } from './loader.js';
 import { HeapTooSmallError } from '../memory/heap.js';
 

@@ -9,7 +9,7 @@ import { getBool, getInt, getString } from '../config/params.js';
 import { log } from '../log.js';
 import type { Server } from '../server/server.js';
 import type { Manifest, SnapshotBackend } from '../storage/backend.js';
-import { SnapshotJob } from './serializer.js';
+import { SnapshotJob } from '../snapshot/serializer.js';
 import { fenced, fenceMessage } from './fence.js';
 import type { LoadProgress } from './loader.js';
 
