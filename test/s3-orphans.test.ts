@@ -8,10 +8,10 @@
 import { execFile } from 'node:child_process';
 import { beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import Redis from 'ioredis';
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Proxy, on, type SeenRequest } from './helpers/s3-proxy.js';
 import { credentialEnv, directClient, freshLocation, s3Env, type S3TestEnv } from './helpers/s3-env.js';
-import { directBackend, infoFields, keyspaceWith, ready, startS3Server, writeSnapshotS3 } from './helpers/s3-server.js';
+import { directBackend, fatalExit, infoFields, keyspaceWith, ready, startS3Server, writeSnapshotS3 } from './helpers/s3-server.js';
 import { MAIN, until, type LogLine, type TestServer } from './helpers/server.js';
 
 vi.setConfig({ testTimeout: 120_000 });
@@ -125,7 +125,7 @@ describe.concurrent('S3 orphans', () => {
     expect(ls.stdout).toMatch(new RegExp(`upload +${name.replace(/\./g, '\\.')} +5\\.0 MiB .*keeps: `));
 
     // A grace that has not passed yet when the next server boots, whatever the machine's pace.
-    const graceMs = Date.now() - initiated + 5000;
+    const graceMs = Date.now() - initiated + 15_000;
     const b = await start(url, await proxy(), ['--snapshot_orphan_grace', `${graceMs}ms`]);
     const kept = await b.s.waitForLog((l) => l.msg === 'orphans kept for now' && JSON.stringify(l.pending).includes(name), 30_000);
     expect(kept.time as number).toBeLessThan(initiated + graceMs);
@@ -134,7 +134,7 @@ describe.concurrent('S3 orphans', () => {
     expect(Number(f0.snapshot_orphans_pending)).toBeGreaterThanOrEqual(1);
     expect(Number(f0.snapshot_orphan_bytes_pending)).toBeGreaterThanOrEqual(5 * 1024 * 1024);
 
-    const removed = await b.s.waitForLog(removedUpload(name), 30_000);
+    const removed = await b.s.waitForLog(removedUpload(name), 60_000);
     expect(removed.time as number).toBeGreaterThanOrEqual(initiated + graceMs);
     expect(removed.bytes).toBe(5 * 1024 * 1024);
     expect(await uploads(bucket, prefix)).toEqual([]);
@@ -150,7 +150,8 @@ describe.concurrent('S3 orphans', () => {
   it("a live writer's upload is never touched, however much older than the grace; it completes and commits", async (t) => {
     const { proxy, start, holdUpload } = await setup(t);
     const { bucket, prefix, url } = await freshLocation(env, direct);
-    const graceMs = 1000;
+    // Short, for the test; the lease is refreshed every 500 ms and counts as alive for 2 s.
+    const graceMs = 2000;
     const pw = await proxy();
     // Its held parts must wait at the proxy, not time out and fail the save.
     const w = await start(url, pw, [...BIG, '--snapshot_orphan_grace', `${graceMs}ms`, '--s3_request_timeout', '120000']);
@@ -161,7 +162,7 @@ describe.concurrent('S3 orphans', () => {
     const [up] = await uploads(bucket, prefix);
     const name = up.Key!.slice(prefix.length + 1);
     // Old enough that only the writer's lease can keep it.
-    await until(async () => Date.now() > up.Initiated!.getTime() + 3 * graceMs, 'the upload to be well past the grace', 10_000);
+    await until(async () => Date.now() > up.Initiated!.getTime() + 2 * graceMs, 'the upload to be well past the grace', 10_000);
 
     const g = await start(url, await proxy(), ['--snapshot_orphan_grace', `${graceMs}ms`]);
     const kept = await g.s.waitForLog((l) => l.msg === 'orphans kept for now' && JSON.stringify(l.pending).includes(name), 30_000);
@@ -206,5 +207,44 @@ describe.concurrent('S3 orphans', () => {
     expect(gc.stdout).toMatch(/removed 2 orphan\(s\), 4\.9 KiB; 0 kept/);
     expect(await uploads(bucket, prefix)).toEqual([]);
     expect((await objects(bucket, prefix)).sort()).toEqual([m.dataName, `manifests/${'1'.padStart(16, '0')}-${m.id}.json`].sort());
+  });
+
+  it('a bit flipped in the newest manifest: strict names a damaged manifest; not strict falls back and, through saves and retention, every byte stays', async (t) => {
+    const { proxy, start } = await setup(t);
+    const { bucket, prefix, url } = await freshLocation(env, direct);
+    const p = await proxy();
+    const a = await start(url, p);
+    await a.r.set('v', 'old');
+    expect(await a.r.save()).toBe('OK');
+    await a.r.set('v', 'new');
+    expect(await a.r.save()).toBe('OK');
+    a.r.disconnect();
+    await a.s.stop();
+    const get = async (key: string) => Buffer.from(await (await direct.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}/${key}` }))).Body!.transformToByteArray());
+    const manifestKey = (await objects(bucket, prefix)).filter((k) => k.startsWith('manifests/')).sort().at(-1)!;
+    const raw = await get(manifestKey);
+    const dataName = JSON.parse(raw.toString()).dataName as string;
+    // One bit of the id part of dataName: still valid JSON, now naming nothing.
+    raw[raw.indexOf(Buffer.from(dataName)) + 'data/dump-'.length] ^= 0x01;
+    JSON.parse(raw.toString());
+    await direct.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${manifestKey}`, Body: raw }));
+    const before = new Map([[manifestKey, raw], [dataName, await get(dataName)]]);
+
+    const strict = await startS3Server(url, p, env);
+    const { code, message } = await fatalExit(strict);
+    expect(code).not.toBe(0);
+    expect(message).toMatch(new RegExp(`damaged snapshot manifest.*${manifestKey}.*checksum mismatch`));
+    expect(message).not.toMatch(/NoSuchKey|is missing|starts empty and fenced/);
+
+    const b = await start(url, p, ['--nosnapshot_strict', '--snapshot_keep', '2', '--snapshot_orphan_grace', '0']);
+    expect(await b.r.get('v')).toBe('old');
+    await b.s.waitForLog((l) => l.msg === 'orphans kept for now' || l.msg === 'removed orphans of crashed or failed saves', 30_000);
+    for (let i = 0; i < 5; i++) {
+      await b.r.set(`after:${i}`, String(i));
+      expect(await b.r.save()).toBe('OK');
+    }
+    await until(async () => b.s.logs.filter((l) => l.msg === 'deleted old snapshot (retention)').length >= 4, 'retention of the new saves', 30_000);
+    expect((await infoFields(b.r))!.snapshot_kept_unread).toBe('1');
+    for (const [key, bytes] of before) expect((await get(key)).equals(bytes), `${key} unchanged`).toBe(true);
   });
 });

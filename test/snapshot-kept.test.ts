@@ -5,7 +5,7 @@
  * saves leave is collected once older than --snapshot_orphan_grace, never
  * before; `damselfly snapshots ls|gc|rm` show and do the same.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -107,12 +107,12 @@ async function fallBackAndSave(dir: string, kept: string[]): Promise<{ s: TestSe
   expect(await c.get('v')).toBe('old');
   expect(await c.get('only-old')).toBe('1');
   expect(s.logs.some((l) => l.level >= 40 && /KEEPING 1 snapshot\(s\) boot could not read/.test(l.msg))).toBe(true);
-  await until(async () => (await info(c)).snapshot_orphan_last_scan !== '0', 'the boot orphan scan');
+  await until(async () => (await info(c)).snapshot_orphan_last_scan !== '0', 'the boot orphan scan', 30_000);
   for (let i = 0; i < 5; i++) {
     await c.set(`after:${i}`, String(i));
     expect(await c.save()).toBe('OK');
   }
-  await until(async () => s.logs.filter((l) => l.msg === 'deleted old snapshot (retention)').length >= 4, 'retention of the new saves');
+  await until(async () => s.logs.filter((l) => l.msg === 'deleted old snapshot (retention)').length >= 4, 'retention of the new saves', 30_000);
   const f = await info(c);
   expect(f.snapshot_kept_unread).toBe('1');
   expect(f.snapshot_kept_unread_reason).toMatch(/could not/);
@@ -177,7 +177,7 @@ describe('never delete what boot could not read', () => {
     // The server lets go once it is gone: the next save's retention sees it.
     await c.set('x', '1');
     expect(await c.save()).toBe('OK');
-    await until(async () => (await info(c)).snapshot_kept_unread === '0', 'the server to let go of the removed snapshot');
+    await until(async () => (await info(c)).snapshot_kept_unread === '0', 'the server to let go of the removed snapshot', 30_000);
     expect((await cli(['rm', 'no-such-snapshot', '--dir', dir])).code).toBe(1);
   });
 });
@@ -197,7 +197,8 @@ describe('orphans in a local folder', () => {
     const temp = readdirSync(dir).find(isTemp)!;
     expect(temp).toBeDefined();
     const lastWrite = statSync(path.join(dir, temp)).mtimeMs;
-    const graceMs = 3000;
+    // A grace that has not passed yet when the next server boots, whatever the machine's pace.
+    const graceMs = Date.now() - lastWrite + 12_000;
     const s2 = await start(['--dir', dir, '--save', '', '--snapshot_orphan_grace', `${graceMs}ms`]);
     const c2 = client(s2);
     // Found at boot, not provably dead yet (too young, its writer's lease still fresh): kept and counted as pending.
@@ -248,5 +249,33 @@ describe('orphans in a local folder', () => {
     const bad = await cli(['frobnicate', '--dir', dir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/usage: damselfly snapshots ls/);
+  });
+
+  it('CONFIG SET snapshot-orphan-grace applies at once, and a failed save collects what is dead', async () => {
+    const dir = tmp();
+    const hourAgo = new Date(Date.now() - 3600_000);
+    const orphan = (n: string) => {
+      writeFileSync(path.join(dir, n), 'z'.repeat(500));
+      utimesSync(path.join(dir, n), hourAgo, hourAgo);
+    };
+    orphan('dump-x-000005.aaaaaaaaaaaa.dfs');
+    const s = await start(['--dir', dir, '--save', '']);
+    const c = client(s);
+    // An hour old, the grace is 6h: kept.
+    await s.waitForLog((l) => l.msg === 'orphans kept for now' && JSON.stringify(l.pending).includes('000005'), 30_000);
+    expect((await info(c)).snapshot_orphan_grace_sec).toBe('21600');
+    expect(await c.config('SET', 'snapshot-orphan-grace', '30m')).toBe('OK');
+    expect(await c.config('GET', 'snapshot-orphan-grace')).toEqual(['snapshot-orphan-grace', '30m']);
+    await s.waitForLog((l) => l.msg === 'removed orphan' && l.name === 'dump-x-000005.aaaaaaaaaaaa.dfs' && l.trigger === '--snapshot_orphan_grace changed', 30_000);
+    await expect(c.config('SET', 'snapshot-orphan-grace', 'soon')).rejects.toThrow(/expected a duration/);
+
+    // A save that fails (file size limit) runs collection too.
+    orphan('dump-x-000006.aaaaaaaaaaaa.dfs');
+    for (let i = 0; i < 2000; i++) await c.set(`k${i}`, 'v'.repeat(100));
+    execFileSync('prlimit', ['--pid', String(s.pid), '--fsize=65536:']);
+    await expect(c.save()).rejects.toThrow();
+    execFileSync('prlimit', ['--pid', String(s.pid), '--fsize=unlimited:']);
+    await s.waitForLog((l) => l.msg === 'removed orphan' && l.name === 'dump-x-000006.aaaaaaaaaaaa.dfs' && l.trigger === 'after a failed save', 30_000);
+    expect(existsSync(path.join(dir, 'dump-x-000006.aaaaaaaaaaaa.dfs'))).toBe(false);
   });
 });

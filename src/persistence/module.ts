@@ -13,7 +13,7 @@ import { selectBackend } from './boot.js';
 import { listProblemSeqs, safeBoot } from './safe-boot.js';
 import type { BootLoadResult } from './boot.js';
 import type { KeptEntry } from './kept.js';
-import { orphanGraceMs } from './orphans.js';
+import { onGraceChange, orphanGraceMs } from './orphans.js';
 import { fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
 import { parseSaveRules, persistence, Persistence, savingConfigured, setPersistence } from './snapshotter.js';
 
@@ -101,6 +101,9 @@ bootSteps.push(async (server: Server) => {
   keepWhatBootCouldNotRead(p, r);
   // What crashed saves left, removed only when provably dead (src/persistence/orphans.ts); serving does not wait for it.
   if (!fenced()) void p.orphans.run('boot');
+  onGraceChange(() => {
+    if (!fenced()) void p.orphans.run('--snapshot_orphan_grace changed');
+  });
   // Loading changed nothing that needs saving again.
   server.ks.dirty = 0;
   p.lastSave = Math.floor(Date.now() / 1000);

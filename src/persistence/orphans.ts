@@ -37,7 +37,15 @@ defineParam({
   mutable: true,
   help: 'age before an unfinished upload, unnamed data object or temp file of a writer without a fresh lease is removed as an orphan (e.g. 6h, 30m, 90s)',
   validate: (v) => (parseDuration(v) === null ? 'expected a duration such as 6h, 30m, 90s or 500ms' : null),
+  onChange: () => graceChanged?.(),
 });
+
+let graceChanged: (() => void) | null = null;
+
+/** A new grace at runtime (CONFIG SET): the server collects again with it at once. */
+export function onGraceChange(fn: () => void): void {
+  graceChanged = fn;
+}
 
 export function orphanGraceMs(): number {
   return parseDuration(getString('snapshot-orphan-grace'))!;
@@ -46,14 +54,15 @@ export function orphanGraceMs(): number {
 /**
  * How often a saving writer refreshes its lease, and how old a lease may be
  * and still count as alive: refreshed four times per grace (at most every
- * minute), alive for the grace or three refreshes, whichever is longer, so a
+ * minute), alive for the grace or three refreshes (and 2 s), whichever is longer, so a
  * short grace never lets a live writer look dead between two refreshes.
  */
 export function leaseRefreshMs(graceMs = orphanGraceMs()): number {
   return Math.min(60_000, Math.max(250, graceMs / 4));
 }
 export function leaseTtlMs(graceMs = orphanGraceMs()): number {
-  return Math.max(graceMs, 3 * leaseRefreshMs(graceMs));
+  // + 2 s: S3 timestamps may be whole seconds.
+  return Math.max(graceMs, 3 * leaseRefreshMs(graceMs) + 2000);
 }
 
 export interface Verdict {
