@@ -14,7 +14,8 @@ import { credentialEnv, directClient, freshLocation, s3Env, type S3TestEnv } fro
 import { directBackend, fatalExit, infoFields, keyspaceWith, ready, startS3Server, writeSnapshotS3 } from './helpers/s3-server.js';
 import { MAIN, until, type LogLine, type TestServer } from './helpers/server.js';
 
-vi.setConfig({ testTimeout: 120_000 });
+// Server starts, an 18 MB upload and a grace to wait out, on a shared 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 let env: S3TestEnv;
 let direct: S3Client;
