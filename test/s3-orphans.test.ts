@@ -92,7 +92,7 @@ async function fill(r: Redis): Promise<void> {
 function cli(url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const flags = ['--dir', url, '--s3_endpoint', env.endpoint, '--s3_region', env.region];
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, 'snapshots', ...args, ...flags], { timeout: 60_000, env: { ...process.env, ...credentialEnv(env) } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [MAIN, 'snapshots', ...args, ...flags], { timeout: 150_000, env: { ...process.env, ...credentialEnv(env) } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

@@ -55,7 +55,7 @@ async function info(c: Redis): Promise<Record<string, string>> {
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, 'snapshots', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [MAIN, 'snapshots', ...args], { timeout: 150_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
