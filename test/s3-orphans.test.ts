@@ -43,7 +43,8 @@ async function setup(t: TestContext) {
     return p;
   };
   const start = async (url: string, p: S3Proxy, extra: string[] = []): Promise<{ s: TestServer; r: Redis }> => {
-    const s = await startS3Server(url, p, env, extra);
+    // No faults here but held parts: a loaded machine must not turn slow requests into failed saves.
+    const s = await startS3Server(url, p, env, ['--s3_request_timeout', '30000', ...extra]);
     servers.push(s);
     await ready(s);
     const r = new Redis({ port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 1, enableReadyCheck: false, retryStrategy: () => null });
@@ -114,15 +115,19 @@ describe.concurrent('S3 orphans', () => {
     await a.s.exited;
     held.open();
 
-    const [up] = await uploads(bucket, prefix);
-    expect(up?.Key).toMatch(/\/data\/.*\.[0-9a-f]{12}\.dfs$/);
+    // One upload, or more if a CreateMultipartUpload timed out client-side and was retried: all the dead writer's.
+    const ups = await uploads(bucket, prefix);
+    expect(ups.length).toBeGreaterThanOrEqual(1);
+    const up = ups.find((u) => u.Key === ups[0].Key)!;
+    expect(up.Key).toMatch(/\/data\/.*\.[0-9a-f]{12}\.dfs$/);
+    expect(ups.every((u) => u.Key === up.Key)).toBe(true);
     const name = up.Key!.slice(prefix.length + 1);
-    const initiated = up.Initiated!.getTime();
+    const initiated = Math.min(...ups.map((u) => u.Initiated!.getTime()));
 
     // The operator's view meanwhile: an orphan upload, kept (its writer's lease is fresh, or it is too young).
     const ls = await cli(url, ['ls', '--snapshot_orphan_grace', '1h']);
     expect(ls.code, ls.stderr).toBe(0);
-    expect(ls.stdout).toMatch(/orphans: 1, 5\.0 MiB/);
+    expect(ls.stdout).toMatch(new RegExp(`orphans: ${ups.length}, 5\\.0 MiB`));
     expect(ls.stdout).toMatch(new RegExp(`upload +${name.replace(/\./g, '\\.')} +5\\.0 MiB .*keeps: `));
 
     // A grace that has not passed yet when the next server boots, whatever the machine's pace.
@@ -130,15 +135,16 @@ describe.concurrent('S3 orphans', () => {
     const b = await start(url, await proxy(), ['--snapshot_orphan_grace', `${graceMs}ms`]);
     const kept = await b.s.waitForLog((l) => l.msg === 'orphans kept for now' && JSON.stringify(l.pending).includes(name), 30_000);
     expect(kept.time as number).toBeLessThan(initiated + graceMs);
-    expect((await uploads(bucket, prefix)).map((u) => u.UploadId)).toEqual([up.UploadId]);
+    expect((await uploads(bucket, prefix)).length).toBe(ups.length);
     const f0 = (await infoFields(b.r))!;
     expect(Number(f0.snapshot_orphans_pending)).toBeGreaterThanOrEqual(1);
     expect(Number(f0.snapshot_orphan_bytes_pending)).toBeGreaterThanOrEqual(5 * 1024 * 1024);
 
     const removed = await b.s.waitForLog(removedUpload(name), 60_000);
     expect(removed.time as number).toBeGreaterThanOrEqual(initiated + graceMs);
-    expect(removed.bytes).toBe(5 * 1024 * 1024);
-    expect(await uploads(bucket, prefix)).toEqual([]);
+    await until(async () => (await uploads(bucket, prefix)).length === 0, 'every upload of the dead writer to be aborted', 60_000);
+    for (const l of b.s.logs.filter(removedUpload(name))) expect(l.time as number).toBeGreaterThanOrEqual(initiated + graceMs);
+    expect(b.s.logs.filter(removedUpload(name)).reduce((a, l) => a + (l.bytes as number), 0)).toBe(5 * 1024 * 1024);
     // INFO counts a run's removals once it is over.
     await b.s.waitForLog((l) => l.msg === 'removed orphans of crashed or failed saves', 30_000);
     const f = (await infoFields(b.r))!;
