@@ -13,6 +13,8 @@
  * runs in this process. Only node built-ins and the flag parser are loaded
  * before deciding.
  *
+ * `damselfly snapshots ...` is the snapshot CLI instead (src/cli/snapshots.ts).
+ *
  * V8 flags given to the child: --max-old-space-size, and the young
  * generation capped at 2 MB a semi-space (V8's default is 16 MB) unless the
  * operator set it: the server's garbage is short-lived request data, so
@@ -61,6 +63,11 @@ function supervise(decision: HeapDecision): void {
 }
 
 function main(): void {
+  if (process.argv[2] === 'snapshots') {
+    // The operator's tool (src/cli/snapshots.ts), not a server: no heap sizing, no supervisor.
+    void import('./cli/snapshots.js').then(async ({ snapshotsCli }) => process.exit(await snapshotsCli(process.argv.slice(3)))).catch(fatal);
+    return;
+  }
   const passed = process.env[HEAP_DECISION_ENV];
   if (passed !== undefined && process.channel !== undefined) {
     // We are the re-executed server.

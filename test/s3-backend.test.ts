@@ -9,6 +9,7 @@ import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, Pu
 import { S3Backend, parseS3Url } from '../src/storage/s3.js';
 import { BackendError, type Manifest } from '../src/storage/backend.js';
 import type { S3Settings } from '../src/storage/s3-params.js';
+import { WRITER_ID } from '../src/storage/writer.js';
 import { S3Proxy, on } from './helpers/s3-proxy.js';
 import { credentialEnv, directClient, freshLocation, s3Env, type S3TestEnv } from './helpers/s3-env.js';
 
@@ -126,7 +127,8 @@ describe('S3 backend: writing and reading', () => {
     // Objects are where the layout says, under the prefix.
     const objs = await direct.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix + '/' }));
     const keys = (objs.Contents ?? []).map((o) => o.Key!.slice(prefix.length + 1)).sort();
-    expect(keys).toEqual(['data/snap-1.dfs', 'manifests/0000000000000001-snap-1.json']);
+    // The data name carries this process's writer id (src/storage/writer.ts).
+    expect(keys).toEqual([`data/snap-1.${WRITER_ID}.dfs`, 'manifests/0000000000000001-snap-1.json']);
     expect(proxy.requests.some((r) => r.query.has('location'))).toBe(false);
   });
 

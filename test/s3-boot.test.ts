@@ -304,7 +304,7 @@ describe.concurrent('boot: damaged snapshots', () => {
     const s = await start(url);
     const { code, message } = await fatalExit(s);
     expect(code).not.toBe(0);
-    expect(message).toMatch(/unreadable snapshot manifest.*0000000000000003-dump-x/);
+    expect(message).toMatch(/damaged snapshot manifest.*0000000000000003-dump-x/);
     const s2 = await start(url, ['--nosnapshot_strict']);
     await ready(s2);
     expect(await client(s2).dbsize()).toBe(20);

@@ -4,14 +4,14 @@
  * newest snapshot is fatal under --snapshot_strict or falls back loudly to
  * the previous one without it; never an empty start while snapshots exist.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, utimesSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import Redis from 'ioredis';
 import { Keyspace } from '../src/keyspace/keyspace.js';
 import { FileBackend } from '../src/storage/file.js';
-import { RawClient, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, startServer, until, type TestServer } from './helpers/server.js';
 import { readAll, writeSnapshotDir } from './helpers/snapshot.js';
 
 // Servers and big keyspaces on a shared 2-core machine: generous limits, event-driven waits.
@@ -73,7 +73,7 @@ afterAll(() => {
 });
 
 function dataFile(dir: string, seq: number): string {
-  const n = readdirSync(dir).find((f) => f.endsWith(`${String(seq).padStart(6, '0')}.dfs`));
+  const n = readdirSync(dir).find((f) => f.includes(`${String(seq).padStart(6, '0')}.`) && f.endsWith('.dfs'));
   return path.join(dir, n!);
 }
 
@@ -91,12 +91,15 @@ describe('boot', () => {
     // 'gone' is alive when saved (even on a slow machine) and expired at boot.
     await writeSnapshotDir(ksWith([['gone', 'x', now + 2000], ['kept', 'y', now + 3_600_000], ['plain', 'z']]), dir, 2);
     while (Date.now() <= now + 2000) await new Promise((r) => setTimeout(r, 50));
-    // Leftovers of an interrupted save: removed at boot, never loaded.
-    writeFileSync(path.join(dir, '.dump-x-000009.dfs.tmp'), 'partial');
-    writeFileSync(path.join(dir, 'dump-x-000009.dfs'), 'renamed but never committed');
+    // Leftovers of a save interrupted longer ago than --snapshot_orphan_grace (6h): removed at boot, never loaded.
+    const longAgo = new Date(Date.now() - 7 * 3600_000);
+    for (const [n, text] of [['.dump-x-000009.0123456789ab.dfs.tmp', 'partial'], ['dump-x-000009.0123456789ab.dfs', 'renamed but never committed']]) {
+      writeFileSync(path.join(dir, n), text);
+      utimesSync(path.join(dir, n), longAgo, longAgo);
+    }
     const s = await start(['--dir', dir, '--save', '']);
     await ready(s);
-    expect(readdirSync(dir).filter((n) => n.includes('000009'))).toEqual([]);
+    await until(async () => readdirSync(dir).filter((n) => n.includes('000009')).length === 0, 'the leftovers to be collected');
     const c = client(s.port);
     expect(await c.get('gone')).toBeNull();
     expect(await c.get('kept')).toBe('y');
@@ -225,10 +228,10 @@ describe('boot', () => {
     writeFileSync(path.join(dir, man), '{"format":1,"id":');
     const s = await start(['--dir', dir], true);
     expect(await s.exited).not.toBe(0);
-    expect(s.logs.some((l) => l.level === 60 && /unreadable snapshot manifest/.test(l.msg) && l.msg.includes(man))).toBe(true);
+    expect(s.logs.some((l) => l.level === 60 && /damaged snapshot manifest/.test(l.msg) && l.msg.includes(man))).toBe(true);
     const s2 = await start(['--dir', dir, '--nosnapshot_strict']);
     await ready(s2);
-    expect(s2.logs.some((l) => l.level >= 50 && /IGNORING unreadable snapshot manifest/.test(l.msg))).toBe(true);
+    expect(s2.logs.some((l) => l.level >= 50 && /IGNORING damaged snapshot manifest/.test(l.msg))).toBe(true);
     expect(await client(s2.port).get('v')).toBe('old');
   });
 

@@ -15,10 +15,10 @@ import { register } from './registry.js';
 import { cmd, NO_KEYS } from './spec.js';
 import type { CommandContext } from '../server/context.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
-import { persistence, type Persistence } from '../snapshot/snapshotter.js';
-import '../snapshot/module.js';
-import { fenced, fenceMessage } from '../snapshot/fence.js';
-import { debugReload } from '../snapshot/reload.js';
+import { persistence, type Persistence } from '../persistence/snapshotter.js';
+import '../persistence/module.js';
+import { fenced, fenceMessage } from '../persistence/fence.js';
+import { debugReload } from '../persistence/reload.js';
 import { debugSubcommands } from './debug.js';
 
 const G = { group: 'server' };
@@ -119,7 +119,7 @@ register(
   }),
 );
 
-/** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] (see src/snapshot/reload.ts for the differences from Redis). */
+/** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] (see src/persistence/reload.ts for the differences from Redis). */
 debugSubcommands.set('reload', (ctx, args) => {
   const opts = { save: true, flush: true, merge: false };
   for (const a of args.slice(2)) {

@@ -12,7 +12,7 @@ import { Server } from './server.js';
 import { boot, shutdown } from './lifecycle.js';
 import { startHeapGuard } from '../memory/heap.js';
 import type { HeapDecision } from '../memory/heap-limit.js';
-import { BootError } from '../snapshot/boot.js';
+import { BootError } from '../persistence/boot.js';
 
 /** `supervised`: started by the launcher, which is gone if the IPC channel closes. */
 export async function runServer(decision: HeapDecision, supervised: boolean): Promise<void> {

@@ -9,6 +9,7 @@
  * manifest written, last, create-only. A snapshot exists if and only if its
  * manifest does; nothing is ever overwritten in place.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 /** The manifest: committed last, it is what makes a snapshot exist. */
@@ -32,6 +33,8 @@ export interface Manifest {
   keys: number[];
   /** Backend version tag of the data (S3 ETag) so reads can be pinned to it. */
   etag?: string;
+  /** manifestSum() of the other fields, set when committed. */
+  sum?: string;
 }
 
 /** Why a backend operation failed, as strict boot classifies it. */
@@ -73,6 +76,36 @@ export interface SnapshotWriter {
   abort(): Promise<void>;
 }
 
+/**
+ * Something stored under a location besides the committed manifests: what
+ * orphan collection (src/persistence/orphans.ts) judges.
+ */
+export interface StoredItem {
+  /** Backend-relative name: `data/<id>.<writer>.dfs`, `.<id>.<writer>.dfs.tmp`, `writers/<writer>`, a manifest's name. */
+  name: string;
+  /**
+   * data: a complete data object (named by a manifest or not); temp: a local
+   * file a save was still writing; upload: an unfinished S3 multipart upload;
+   * lease: a writer's liveness mark; manifest: a manifest list() could not read.
+   */
+  kind: 'data' | 'temp' | 'upload' | 'lease' | 'manifest';
+  /** Bytes stored (an upload: its parts so far). */
+  size: number;
+  /** ms since epoch: last write, or when the upload was initiated. */
+  at: number;
+  /** The writer whose id the name carries (src/storage/writer.ts). */
+  writer?: string;
+  /** S3 multipart upload id. */
+  uploadId?: string;
+}
+
+/** A manifest that list() left out because it could not be read or trusted. */
+export interface ManifestProblem {
+  /** Backend-relative name. */
+  name: string;
+  reason: string;
+}
+
 export interface SnapshotBackend {
   /** For logs and INFO: "file:///abs/dir" or "s3://bucket/prefix". Never contains secrets. */
   readonly location: string;
@@ -89,4 +122,40 @@ export interface SnapshotBackend {
   open(manifest: Manifest): Promise<Readable>;
   /** Delete a snapshot: manifest first (so it stops existing), then its data. */
   delete(manifest: Manifest): Promise<void>;
+  /** Manifests the last list() left out (unreadable, malformed, failing their checksum). */
+  readonly damaged: ManifestProblem[];
+  /** Data objects, temp files, unfinished uploads, leases and damaged manifests (no committed manifest). */
+  stored(): Promise<StoredItem[]>;
+  /** Remove one stored item (abort an upload); one already gone is not an error. */
+  remove(item: StoredItem): Promise<void>;
+  /** Mark `writer` alive now: its work is not an orphan while this is fresh. */
+  touchLease(writer: string): Promise<void>;
+  /** The writer is done saving (a lease left behind by a crash goes stale and is collected). */
+  dropLease(writer: string): Promise<void>;
+}
+
+/**
+ * A manifest's own checksum, over every other field: one flipped bit can
+ * leave valid JSON (a dataName naming nothing, a wrong seq), and boot must
+ * call that a damaged manifest, not a missing file. Backends seal a manifest
+ * when they commit it and check it when they list; one without a sum
+ * (written before sums existed) is judged by its fields alone.
+ */
+export function manifestSum(m: Manifest): string {
+  const fields = Object.keys(m)
+    .filter((k) => k !== 'sum')
+    .sort()
+    .map((k) => [k, (m as unknown as Record<string, unknown>)[k]]);
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+}
+
+export function sealManifest(m: Manifest): Manifest {
+  return { ...m, sum: manifestSum(m) };
+}
+
+/** Why a parsed manifest cannot be trusted, or null. `dataStem` is where its data must be named (`data/` in S3). */
+export function manifestDamage(m: Manifest, dataStem = ''): string | null {
+  if (m.sum !== undefined && m.sum !== manifestSum(m)) return 'manifest checksum mismatch: the manifest was altered after it was written';
+  if (!m.dataName.startsWith(`${dataStem}${m.id}.`)) return `it names data '${m.dataName}', which is not the data of snapshot ${m.id}`;
+  return null;
 }

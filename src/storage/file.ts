@@ -1,20 +1,24 @@
 /**
  * Snapshots in a local folder (the embedded default, --dir).
  *
- *   <id>.dfs               the data, written as .<id>.dfs.tmp, fsynced, renamed
+ *   <id>.<writer>.dfs      the data, written as .<id>.<writer>.dfs.tmp, fsynced, renamed
  *   <id>.manifest.json     committed last, create-only (link), fsynced
+ *   .writer-<writer>       the writer's lease, touched while it saves (src/storage/writer.ts)
  *
  * A crash at any point leaves either a complete snapshot (manifest present)
- * or files no manifest names, which list() never returns.
+ * or files no manifest names, which list() never returns and orphan
+ * collection removes once provably dead (src/persistence/orphans.ts).
  */
 import { constants as FS } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { BackendError, type BackendFailure, type Manifest, type SnapshotBackend, type SnapshotWriter } from './backend.js';
+import { BackendError, manifestDamage, sealManifest, type BackendFailure, type Manifest, type ManifestProblem, type SnapshotBackend, type SnapshotWriter, type StoredItem } from './backend.js';
+import { WRITER_ID, writerOf } from './writer.js';
 
 const MANIFEST_SUFFIX = '.manifest.json';
 const DATA_SUFFIX = '.dfs';
+const LEASE_PREFIX = '.writer-';
 
 function classify(code: string | undefined): BackendFailure {
   switch (code) {
@@ -68,11 +72,11 @@ export class FileBackend implements SnapshotBackend {
   readonly location: string;
   readonly dir: string;
   /**
-   * Manifests the last list() could not parse (left out of its answer).
-   * Manifests are committed atomically, so these mean damage: boot is
-   * fatal on them under --snapshot_strict and warns loudly otherwise.
+   * Manifests the last list() could not parse or trust (left out of its
+   * answer). Manifests are committed atomically, so these mean damage: boot
+   * is fatal on them under --snapshot_strict and warns loudly otherwise.
    */
-  damaged: string[] = [];
+  damaged: ManifestProblem[] = [];
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -94,11 +98,11 @@ export class FileBackend implements SnapshotBackend {
   async create(id: string): Promise<SnapshotWriter> {
     if (/[/\\]/.test(id) || id.startsWith('.')) throw new BackendError(`bad snapshot name ${id}`, 'other');
     const dir = this.dir;
-    const dataName = id + DATA_SUFFIX;
+    const dataName = `${id}.${WRITER_ID}${DATA_SUFFIX}`;
     const tmp = path.join(dir, `.${dataName}.tmp`);
     const final = path.join(dir, dataName);
     const manifestPath = path.join(dir, id + MANIFEST_SUFFIX);
-    const manifestTmp = path.join(dir, `.${id}${MANIFEST_SUFFIX}.tmp`);
+    const manifestTmp = path.join(dir, `.${id}.${WRITER_ID}${MANIFEST_SUFFIX}.tmp`);
     let renamed = false;
     return {
       dataName,
@@ -141,7 +145,7 @@ export class FileBackend implements SnapshotBackend {
         try {
           const fh = await fs.open(manifestTmp, 'wx');
           try {
-            await fh.writeFile(JSON.stringify(manifest, null, 1) + '\n');
+            await fh.writeFile(JSON.stringify(sealManifest(manifest), null, 1) + '\n');
             await fh.sync();
           } finally {
             await fh.close();
@@ -169,7 +173,7 @@ export class FileBackend implements SnapshotBackend {
       throw wrap(`listing ${this.dir}`, e);
     }
     const out: Manifest[] = [];
-    this.damaged = [];
+    const damaged: ManifestProblem[] = [];
     for (const n of names) {
       if (!n.endsWith(MANIFEST_SUFFIX) || n.startsWith('.')) continue;
       const p = path.join(this.dir, n);
@@ -178,35 +182,77 @@ export class FileBackend implements SnapshotBackend {
         m = JSON.parse(await fs.readFile(p, 'utf8'));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile
-        this.damaged.push(`${p}: ${(e as Error).message}`);
+        damaged.push({ name: n, reason: (e as Error).message });
         continue;
       }
       if (!isManifest(m)) {
-        this.damaged.push(`${p}: not a valid snapshot manifest`);
+        damaged.push({ name: n, reason: 'not a valid snapshot manifest' });
+        continue;
+      }
+      const why = manifestDamage(m) ?? (n === m.id + MANIFEST_SUFFIX ? null : `its id ${m.id} does not match its file name`);
+      if (why !== null) {
+        damaged.push({ name: n, reason: why });
         continue;
       }
       out.push(m);
     }
+    this.damaged = damaged;
     return out.sort((a, b) => b.seq - a.seq);
   }
 
-  /**
-   * Remove what interrupted saves left (temp files, data no manifest names).
-   * Only at boot, when this server is the folder's only writer; skipped if
-   * a manifest is damaged, since its data might still be recovered by hand.
-   */
-  async removeLeftovers(): Promise<string[]> {
-    const live = new Set((await this.list()).map((m) => m.dataName));
-    if (this.damaged.length > 0) return [];
-    const removed: string[] = [];
-    for (const n of await fs.readdir(this.dir)) {
-      const temp = n.startsWith('.') && (n.endsWith(`${DATA_SUFFIX}.tmp`) || n.endsWith(`${MANIFEST_SUFFIX}.tmp`));
-      const orphan = !n.startsWith('.') && n.endsWith(DATA_SUFFIX) && !live.has(n);
-      if (!temp && !orphan) continue;
-      await fs.unlink(path.join(this.dir, n)).catch(() => {});
-      removed.push(n);
+  async stored(): Promise<StoredItem[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.dir);
+    } catch (e) {
+      throw wrap(`listing ${this.dir}`, e);
     }
-    return removed;
+    const out: StoredItem[] = [];
+    for (const n of names) {
+      let kind: StoredItem['kind'];
+      let writer = writerOf(n);
+      if (n.startsWith('.') && (n.endsWith(`${DATA_SUFFIX}.tmp`) || n.endsWith(`${MANIFEST_SUFFIX}.tmp`))) kind = 'temp';
+      else if (n.startsWith(LEASE_PREFIX)) {
+        kind = 'lease';
+        writer = n.slice(LEASE_PREFIX.length);
+      } else if (!n.startsWith('.') && n.endsWith(DATA_SUFFIX)) kind = 'data';
+      else continue;
+      const st = await fs.stat(path.join(this.dir, n)).catch(() => null);
+      if (st === null || !st.isFile()) continue;
+      out.push({ name: n, kind, size: st.size, at: st.mtimeMs, ...(writer ? { writer } : {}) });
+    }
+    await this.list();
+    for (const d of this.damaged) {
+      const st = await fs.stat(path.join(this.dir, d.name)).catch(() => null);
+      if (st) out.push({ name: d.name, kind: 'manifest', size: st.size, at: st.mtimeMs });
+    }
+    return out;
+  }
+
+  async remove(item: StoredItem): Promise<void> {
+    if (/[/\\]/.test(item.name) || item.name === '' || item.name === '.' || item.name === '..') throw new BackendError(`bad name ${item.name}`, 'other');
+    try {
+      await fs.unlink(path.join(this.dir, item.name));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw wrap(`removing ${item.name}`, e);
+    }
+  }
+
+  async dropLease(writer: string): Promise<void> {
+    await this.remove({ name: LEASE_PREFIX + writer, kind: 'lease', size: 0, at: 0, writer });
+  }
+
+  async touchLease(writer: string): Promise<void> {
+    const p = path.join(this.dir, LEASE_PREFIX + writer);
+    try {
+      const now = new Date();
+      await fs.utimes(p, now, now).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+        await fs.writeFile(p, JSON.stringify({ writer, pid: process.pid, since: now.toISOString() }) + '\n');
+      });
+    } catch (e) {
+      throw wrap(`writer lease ${p}`, e);
+    }
   }
 
   async open(manifest: Manifest): Promise<Readable> {

@@ -1,10 +1,12 @@
 /**
  * Snapshots in S3 (`--dir s3://bucket/prefix`).
  *
- * Layout under the prefix: `data/<id>.dfs` (the snapshot stream, one
- * immutable object per snapshot) and `manifests/<seq>-<id>.json`, written
+ * Layout under the prefix: `data/<id>.<writer>.dfs` (the snapshot stream,
+ * one immutable object per snapshot), `manifests/<seq>-<id>.json`, written
  * last and create-only (If-None-Match: *), so a snapshot exists exactly when
- * its manifest does and nothing is overwritten in place.
+ * its manifest does and nothing is overwritten in place, and
+ * `writers/<writer>`, the lease a writer keeps fresh while it saves
+ * (src/storage/writer.ts).
  *
  * Failure handling that matters for not losing data:
  *  - credentials come from the SDK's default chain and are asked for on every
@@ -24,13 +26,16 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { BackendError, type BackendFailure, type Manifest, type SnapshotBackend, type SnapshotWriter } from './backend.js';
+import { BackendError, manifestDamage, sealManifest, type BackendFailure, type Manifest, type ManifestProblem, type SnapshotBackend, type SnapshotWriter, type StoredItem } from './backend.js';
+import { WRITER_ID, writerOf } from './writer.js';
 import type { S3Settings } from './s3-params.js';
 import { parseS3Url, type S3Location } from './select.js';
 
@@ -99,6 +104,7 @@ function regionHeader(e: unknown): string | undefined {
 
 const MANIFEST_DIR = 'manifests/';
 const DATA_DIR = 'data/';
+const LEASE_DIR = 'writers/';
 
 function manifestName(m: Pick<Manifest, 'seq' | 'id'>): string {
   return `${MANIFEST_DIR}${String(m.seq).padStart(16, '0')}-${m.id}.json`;
@@ -127,10 +133,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
   return out;
 }
 
-export interface ManifestProblem {
-  name: string;
-  reason: string;
-}
+export type { ManifestProblem };
 
 export class S3Backend implements SnapshotBackend {
   readonly location: string;
@@ -142,9 +145,9 @@ export class S3Backend implements SnapshotBackend {
   /** Manifests the last list() could not use (unreadable, malformed): boot decides what they mean. */
   lastListProblems: ManifestProblem[] = [];
 
-  /** The same, in the form boot reads from any backend. */
-  get damaged(): string[] {
-    return this.lastListProblems.map((p) => `${p.name}: ${p.reason}`);
+  /** The same, as every backend names it. */
+  get damaged(): ManifestProblem[] {
+    return this.lastListProblems;
   }
 
   constructor(
@@ -305,7 +308,7 @@ export class S3Backend implements SnapshotBackend {
 
   async create(id: string): Promise<SnapshotWriter> {
     await this.send('region discovery', async () => {});
-    return new S3Writer(this, `${DATA_DIR}${id}.dfs`);
+    return new S3Writer(this, `${DATA_DIR}${id}.${WRITER_ID}.dfs`);
   }
 
   /** @internal used by the writer */
@@ -335,7 +338,7 @@ export class S3Backend implements SnapshotBackend {
   /** @internal create-only PUT of a manifest. */
   async putManifest(m: Manifest): Promise<void> {
     const Key = this.key(manifestName(m));
-    const Body = JSON.stringify(m);
+    const Body = JSON.stringify(sealManifest(m));
     try {
       await this.send('manifest PUT', () =>
         this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key, Body, ContentType: 'application/json', IfNoneMatch: '*' })),
@@ -405,6 +408,8 @@ export class S3Backend implements SnapshotBackend {
         const m: unknown = JSON.parse(body);
         if (!validManifest(m)) throw new Error('missing or malformed fields');
         if (manifestName(m) !== name) throw new Error('name does not match its seq/id');
+        const why = manifestDamage(m, DATA_DIR);
+        if (why !== null) throw new Error(why);
         return m;
       } catch (e) {
         problems.push({ name, reason: (e as Error).message });
@@ -499,6 +504,98 @@ export class S3Backend implements SnapshotBackend {
   async delete(manifest: Manifest): Promise<void> {
     await this.deleteKey(manifestName(manifest));
     await this.deleteKey(manifest.dataName);
+  }
+
+  /** Every object under `dir` of the prefix, paginated. */
+  private async listObjects(dir: string): Promise<{ name: string; size: number; at: number }[]> {
+    const out: { name: string; size: number; at: number }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.send('ListObjectsV2', () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.key(dir), ContinuationToken: token, MaxKeys: this.settings.listPageSize })),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key) out.push({ name: o.Key.slice(this.where.prefix.length), size: o.Size ?? 0, at: o.LastModified?.getTime() ?? 0 });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  /** Unfinished multipart uploads of snapshot data under the prefix, with the bytes their parts hold. */
+  private async listUploads(): Promise<StoredItem[]> {
+    const out: StoredItem[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.send('ListMultipartUploads', () =>
+        this.client.send(new ListMultipartUploadsCommand({ Bucket: this.where.bucket, Prefix: this.key(DATA_DIR), KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId) continue;
+        const name = u.Key.slice(this.where.prefix.length);
+        const writer = writerOf(name);
+        out.push({ name, kind: 'upload', size: 0, at: u.Initiated?.getTime() ?? 0, uploadId: u.UploadId, ...(writer ? { writer } : {}) });
+      }
+      if (!page.IsTruncated) break;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+      if (!keyMarker && !uploadIdMarker) break;
+    }
+    await mapLimit(out, 4, async (u) => {
+      u.size = await this.uploadedBytes(u).catch(() => 0);
+    });
+    return out;
+  }
+
+  private async uploadedBytes(u: StoredItem): Promise<number> {
+    let bytes = 0;
+    let marker: string | undefined;
+    for (;;) {
+      const page = await this.send('ListParts', () =>
+        this.client.send(new ListPartsCommand({ Bucket: this.where.bucket, Key: this.key(u.name), UploadId: u.uploadId, PartNumberMarker: marker })),
+      );
+      for (const p of page.Parts ?? []) bytes += p.Size ?? 0;
+      if (!page.IsTruncated || !page.NextPartNumberMarker) return bytes;
+      marker = page.NextPartNumberMarker;
+    }
+  }
+
+  async stored(): Promise<StoredItem[]> {
+    const out: StoredItem[] = [];
+    for (const o of await this.listObjects(DATA_DIR)) {
+      const writer = writerOf(o.name);
+      out.push({ ...o, kind: 'data', ...(writer ? { writer } : {}) });
+    }
+    out.push(...(await this.listUploads()));
+    for (const o of await this.listObjects(LEASE_DIR)) out.push({ ...o, kind: 'lease', writer: o.name.slice(LEASE_DIR.length) });
+    await this.list();
+    if (this.lastListProblems.length > 0) {
+      const manifests = new Map((await this.listObjects(MANIFEST_DIR)).map((o) => [o.name, o]));
+      for (const p of this.lastListProblems) {
+        const o = manifests.get(p.name);
+        if (o) out.push({ ...o, kind: 'manifest' });
+      }
+    }
+    return out;
+  }
+
+  async remove(item: StoredItem): Promise<void> {
+    if (item.kind === 'upload') {
+      await this.abortMultipart(item.name, item.uploadId!);
+      return;
+    }
+    await this.deleteKey(item.name);
+  }
+
+  async dropLease(writer: string): Promise<void> {
+    await this.deleteKey(LEASE_DIR + writer);
+  }
+
+  async touchLease(writer: string): Promise<void> {
+    const Key = this.key(LEASE_DIR + writer);
+    const Body = JSON.stringify({ writer, pid: process.pid, at: new Date().toISOString() });
+    await this.send('lease PUT', () => this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key, Body, ContentType: 'application/json' })));
   }
 }
 

@@ -4,7 +4,7 @@
  * busy machine, so it is loaded on first use, only by servers that use S3.
  */
 import type { Readable } from 'node:stream';
-import type { Manifest, SnapshotBackend, SnapshotWriter } from './backend.js';
+import type { Manifest, ManifestProblem, SnapshotBackend, SnapshotWriter, StoredItem } from './backend.js';
 import { s3SettingsFromParams, type S3Settings } from './s3-params.js';
 
 export interface S3Location {
@@ -34,8 +34,8 @@ class LazyS3Backend implements SnapshotBackend {
     this.location = `s3://${where.bucket}/${where.prefix}`;
   }
 
-  get damaged(): string[] | undefined {
-    return (this.inner as { damaged?: string[] } | null)?.damaged;
+  get damaged(): ManifestProblem[] {
+    return this.inner?.damaged ?? [];
   }
 
   private backend(): Promise<SnapshotBackend> {
@@ -56,6 +56,18 @@ class LazyS3Backend implements SnapshotBackend {
   }
   async delete(manifest: Manifest): Promise<void> {
     return (await this.backend()).delete(manifest);
+  }
+  async stored(): Promise<StoredItem[]> {
+    return (await this.backend()).stored();
+  }
+  async remove(item: StoredItem): Promise<void> {
+    return (await this.backend()).remove(item);
+  }
+  async touchLease(writer: string): Promise<void> {
+    return (await this.backend()).touchLease(writer);
+  }
+  async dropLease(writer: string): Promise<void> {
+    return (await this.backend()).dropLease(writer);
   }
 }
 

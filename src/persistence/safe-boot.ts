@@ -16,9 +16,9 @@
 import { log } from '../log.js';
 import { BackendError, type BackendFailure, type SnapshotBackend } from '../storage/backend.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
-import { BootError, loadNewestSnapshot, type BootLoadResult } from './boot.js';
+import { BootError, loadNewestSnapshot, StrictRefusal, type BootLoadResult } from './boot.js';
 import { raiseFence } from './fence.js';
-import { SnapshotFormatError } from './format.js';
+import { SnapshotFormatError } from '../snapshot/format.js';
 import { DbCountError, type LoadProgress } from './loader.js';
 import { HeapTooSmallError } from '../memory/heap.js';
 
@@ -38,28 +38,14 @@ export function bootFailureOf(e: unknown): BootFailure {
   return 'damaged';
 }
 
-interface ManifestProblem {
-  name: string;
-  reason: string;
-}
-
-function listProblems(backend: SnapshotBackend): ManifestProblem[] {
-  // Through the fence guard and lazy loader to the backend that listed.
-  type Wrapped = { inner?: Wrapped | null; lastListProblems?: ManifestProblem[] };
-  let b = backend as unknown as Wrapped;
-  for (let i = 0; i < 4 && b.inner; i++) b = b.inner;
-  return b.lastListProblems ?? [];
-}
-
 /** Seqs named by manifests the last listing could not read. */
 export function listProblemSeqs(backend: SnapshotBackend): number[] {
-  return listProblems(backend)
-    .map((p) => seqOfName(p.name))
-    .filter((n) => Number.isFinite(n));
+  return backend.damaged.map((p) => seqOfName(p.name)).filter((n) => Number.isFinite(n));
 }
 
+/** The seq a manifest's name carries: `manifests/<seq>-<id>.json` in S3, `<id ending in -seq>.manifest.json` in a folder. */
 function seqOfName(name: string): number {
-  const m = /(\d+)-[^/]*$/.exec(name);
+  const m = /^manifests\/(\d+)-/.exec(name) ?? /-(\d+)\.manifest\.json$/.exec(name);
   return m ? Number(m[1]) : Infinity;
 }
 
@@ -86,9 +72,11 @@ export async function safeBoot(backend: SnapshotBackend, ks: Keyspace, opts: Saf
   const where = backend.location;
 
   const giveUp = (kind: BootFailure, e: unknown, what: string): null => {
+    if (e instanceof StrictRefusal) throw e;
     const why = `${what}: ${(e as Error).message}`;
     if (opts.strict || kind === 'config') {
-      throw new BootError(`${why}${opts.strict && kind !== 'config' ? ' (--snapshot_strict: refusing to start; --nosnapshot_strict starts empty and fenced)' : ''}`, { cause: e });
+      const otherwise = kind === 'damaged' ? 'falls back to an older readable snapshot, or starts empty and fenced if there is none' : 'starts empty and fenced';
+      throw new BootError(`${why}${opts.strict && kind !== 'config' ? ` (--snapshot_strict: refusing to start; --nosnapshot_strict ${otherwise})` : ''}`, { cause: e });
     }
     raiseFence(`${kind}: ${why}`);
     return null;

@@ -9,7 +9,7 @@
 import { defineParam, paramByName, setParam } from '../config/params.js';
 import { log } from '../log.js';
 import { registerInfoSection } from '../server/info.js';
-import { BackendError, type Manifest, type SnapshotBackend, type SnapshotWriter } from '../storage/backend.js';
+import { BackendError, type Manifest, type ManifestProblem, type SnapshotBackend, type SnapshotWriter, type StoredItem } from '../storage/backend.js';
 
 interface FenceState {
   up: boolean;
@@ -132,15 +132,22 @@ export class FenceGuard implements SnapshotBackend {
     if (state.up) this.refuse(`deleting snapshot ${manifest.id}`);
     return this.inner.delete(manifest);
   }
-  /** Manifests the backend's last list() could not parse (boot decides what they mean). */
-  get damaged(): string[] | undefined {
-    return (this.inner as { damaged?: string[] }).damaged;
+  /** Manifests the backend's last list() could not read (boot decides what they mean). */
+  get damaged(): ManifestProblem[] {
+    return this.inner.damaged;
   }
-  /** Cleanup of interrupted saves, where the backend has one; nothing at all while fenced. */
-  async removeLeftovers(): Promise<string[]> {
-    const inner = this.inner as { removeLeftovers?: () => Promise<string[]> };
-    if (state.up || !inner.removeLeftovers) return [];
-    return inner.removeLeftovers();
+  stored(): Promise<StoredItem[]> {
+    return this.inner.stored();
+  }
+  remove(item: StoredItem): Promise<void> {
+    if (state.up) this.refuse(`removing ${item.name}`);
+    return this.inner.remove(item);
+  }
+  touchLease(writer: string): Promise<void> {
+    return this.inner.touchLease(writer);
+  }
+  dropLease(writer: string): Promise<void> {
+    return this.inner.dropLease(writer);
   }
 }
 

@@ -11,6 +11,9 @@ import { registerInfoSection } from '../server/info.js';
 import type { Server } from '../server/server.js';
 import { selectBackend } from './boot.js';
 import { listProblemSeqs, safeBoot } from './safe-boot.js';
+import type { BootLoadResult } from './boot.js';
+import type { KeptEntry } from './kept.js';
+import { onGraceChange, orphanGraceMs } from './orphans.js';
 import { fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
 import { parseSaveRules, persistence, Persistence, savingConfigured, setPersistence } from './snapshotter.js';
 
@@ -77,10 +80,11 @@ bootSteps.push(async (server: Server) => {
   // --snapshot_fence=yes at start-up: an operator wants the server up without saving or deleting anything.
   if (getBool('snapshot-fence')) raiseFence('set at start-up with --snapshot_fence');
   p.loading.active = true;
+  let r: BootLoadResult | null;
   try {
-    const r = await safeBoot(backend, server.ks, { strict: getBool('snapshot-strict'), progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000 });
+    r = await safeBoot(backend, server.ks, { strict: getBool('snapshot-strict'), progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000 });
     if (r !== null) {
-      p.seq = r.maxSeq;
+      p.seq = Math.max(r.maxSeq, ...listProblemSeqs(backend));
       p.loading.keys = r.result.keys;
       p.loading.expired = r.result.expired;
       log.info(
@@ -94,14 +98,12 @@ bootSteps.push(async (server: Server) => {
   } finally {
     p.loading.active = false;
   }
-  const cleaner = backend as { removeLeftovers?: () => Promise<string[]> };
-  if (cleaner.removeLeftovers) {
-    const removed = await cleaner.removeLeftovers().catch((e: unknown) => {
-      log.warn({ err: e }, 'could not remove leftovers of interrupted saves');
-      return [];
-    });
-    if (removed.length > 0) log.info({ removed }, 'removed leftovers of interrupted saves');
-  }
+  keepWhatBootCouldNotRead(p, r);
+  // What crashed saves left, removed only when provably dead (src/persistence/orphans.ts); serving does not wait for it.
+  if (!fenced()) void p.orphans.run('boot');
+  onGraceChange(() => {
+    if (!fenced()) void p.orphans.run('--snapshot_orphan_grace changed');
+  });
   // Loading changed nothing that needs saving again.
   server.ks.dirty = 0;
   p.lastSave = Math.floor(Date.now() / 1000);
@@ -109,15 +111,33 @@ bootSteps.push(async (server: Server) => {
   setLiftCheck(async () => {
     const all = await backend.list();
     p.seq = Math.max(p.seq, all[0]?.seq ?? 0, ...listProblemSeqs(backend));
+    // Once the fence is down (right after this check), what the fence kept from being collected.
+    setTimeout(() => void p.orphans.run('snapshot fence lifted'), 0).unref();
   });
   server.cronJobs.push(() => p.cron());
   rescheduleCron();
 });
 
+/** Boot skipped or could not parse these: say so, and keep them from retention and orphan collection. */
+function keepWhatBootCouldNotRead(p: Persistence, r: BootLoadResult | null): void {
+  const entries: KeptEntry[] = [
+    ...(r?.skipped ?? []).map((s) => ({ id: s.manifest.id, seq: s.manifest.seq, reason: s.reason })),
+    ...p.backend.damaged.map((d) => ({ manifest: d.name, reason: d.reason })),
+  ];
+  if (entries.length === 0) return;
+  p.kept.add(entries);
+  log.warn(
+    { location: p.backend.location, kept: p.kept.reasons() },
+    `KEEPING ${entries.length} snapshot(s) boot could not read, and every data object no manifest names: retention and orphan collection will not delete them. ` +
+      'Inspect with `damselfly snapshots ls`; remove one with `damselfly snapshots rm` once it is no longer needed.',
+  );
+}
+
 shutdownSteps.push(async (_server, opts) => {
   const p = persistence();
   if (p === null) return;
   cronJob?.stop();
+  p.orphans.stop();
   // As Redis kills its saving child: a background save must neither commit
   // after the final snapshot nor keep the exit waiting.
   if (p.cancelBackground('SHUTDOWN')) await p.idle();
@@ -205,6 +225,15 @@ registerInfoSection('persistence', 'Persistence', (server) => {
     ['snapshot_seq', p?.seq ?? 0],
     ['snapshot_keep', getString('snapshot_keep')],
     ['snapshot_cron', getString('snapshot_cron')],
+    ['snapshot_kept_unread', p?.kept.size ?? 0],
+    ['snapshot_kept_unread_reason', (p?.kept.reasons().join('; ') ?? '').replace(/[\r\n]+/g, ' ').slice(0, 400)],
+    ['snapshot_orphan_grace_sec', Math.round(orphanGraceMs() / 1000)],
+    ['snapshot_orphans_removed', p?.orphans.stats.removed ?? 0],
+    ['snapshot_orphan_bytes_removed', p?.orphans.stats.bytesRemoved ?? 0],
+    ['snapshot_orphans_pending', p?.orphans.stats.pending ?? 0],
+    ['snapshot_orphan_bytes_pending', p?.orphans.stats.bytesPending ?? 0],
+    ['snapshot_orphan_last_scan', Math.floor((p?.orphans.stats.lastScan ?? 0) / 1000)],
+    ['snapshot_orphan_last_error', p?.orphans.stats.lastError ?? ''],
   );
   return f;
 });

@@ -9,9 +9,13 @@ import { getBool, getInt, getString } from '../config/params.js';
 import { log } from '../log.js';
 import type { Server } from '../server/server.js';
 import type { Manifest, SnapshotBackend } from '../storage/backend.js';
-import { SnapshotJob } from './serializer.js';
+import { SnapshotJob } from '../snapshot/serializer.js';
 import { fenced, fenceMessage } from './fence.js';
 import type { LoadProgress } from './loader.js';
+import { KeptUnread } from './kept.js';
+import { OrphanCollector } from './orphan-collector.js';
+import { leaseRefreshMs } from './orphans.js';
+import { WRITER_ID } from '../storage/writer.js';
 
 export const MISCONF =
   "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
@@ -82,12 +86,18 @@ export class Persistence {
   saves = 0;
   last: LastSnapshot | null = null;
   readonly loading: LoadProgress & { active: boolean; keys: number; expired: number } = { active: false, startTime: 0, totalBytes: 0, loadedBytes: 0, keys: 0, expired: 0 };
+  /** Snapshots boot could not read: retention and orphan collection leave them alone. */
+  readonly kept = new KeptUnread();
+  /** Data names being written now (never orphans). */
+  private readonly writing = new Set<string>();
+  readonly orphans: OrphanCollector;
 
   constructor(
     readonly server: Server,
     readonly backend: SnapshotBackend,
   ) {
     this.serverId = server.runId || randomBytes(20).toString('hex');
+    this.orphans = new OrphanCollector(backend, this.kept, () => this.writing);
   }
 
   get inProgress(): boolean {
@@ -143,7 +153,24 @@ export class Persistence {
     const id = snapshotId(getString('dbfilename'), job.startedAt, seq);
     log.info({ reason, snapshot: id, seq, location: this.backend.location, keys: job.keysTotal }, 'snapshot started');
     const run = async (): Promise<Manifest> => {
-      const writer = await this.backend.create(id);
+      // The lease tells other writers' orphan collection that this save is alive, however long it takes.
+      await this.backend.touchLease(WRITER_ID);
+      const lease = setInterval(() => {
+        this.backend.touchLease(WRITER_ID).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not refresh the writer lease'));
+      }, leaseRefreshMs());
+      lease.unref();
+      let writer: Awaited<ReturnType<SnapshotBackend['create']>>;
+      const dropLease = async () => {
+        clearInterval(lease);
+        await this.backend.dropLease(WRITER_ID).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not remove the writer lease'));
+      };
+      try {
+        writer = await this.backend.create(id);
+      } catch (e) {
+        await dropLease();
+        throw e;
+      }
+      this.writing.add(writer.dataName);
       try {
         // Cancelled before a reader was attached: a backend that pipes the
         // stream (S3) would never see the error, so stop here.
@@ -172,6 +199,9 @@ export class Persistence {
         job.cancel();
         await writer.abort().catch((ae) => log.warn({ err: ae }, 'could not clean up a failed snapshot'));
         throw e;
+      } finally {
+        await dropLease();
+        this.writing.delete(writer.dataName);
       }
     };
     const p = run().then(
@@ -191,6 +221,8 @@ export class Persistence {
         this.finished(job, cur, false);
         if (cur.cancelled !== null) log.info({ snapshot: id, seq, why: cur.cancelled.message }, 'snapshot cancelled');
         else log.error({ err: e, snapshot: id, location: this.backend.location }, 'snapshot failed');
+        // Whatever the failed save could not clean up, and what earlier crashes left.
+        if (!fenced()) void this.orphans.run('after a failed save');
         throw cur.cancelled ?? e;
       },
     );
@@ -262,13 +294,18 @@ export class Persistence {
     while (this.running !== null) await this.running.catch(() => {});
   }
 
-  /** Keep the newest --snapshot_keep committed snapshots. */
+  /** Keep the newest --snapshot_keep committed snapshots, and every one boot could not read. */
   private async retain(): Promise<void> {
     const keep = getInt('snapshot_keep');
     if (keep <= 0) return;
     try {
       const all = await this.backend.list();
+      this.kept.refresh(all, this.backend.damaged);
       for (const m of all.slice(keep)) {
+        if (this.kept.protects(m)) {
+          log.warn({ snapshot: m.id, seq: m.seq }, 'retention keeps a snapshot boot could not read: remove it with `damselfly snapshots rm` once it is no longer needed');
+          continue;
+        }
         await this.backend.delete(m);
         log.info({ snapshot: m.id, seq: m.seq }, 'deleted old snapshot (retention)');
       }

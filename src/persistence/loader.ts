@@ -6,8 +6,8 @@
 import { KeyTable } from '../keyspace/table.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Manifest, SnapshotBackend } from '../storage/backend.js';
-import { SnapshotFormatError } from './format.js';
-import { SnapshotReader } from './reader.js';
+import { SnapshotFormatError } from '../snapshot/format.js';
+import { SnapshotReader } from '../snapshot/reader.js';
 import { log } from '../log.js';
 import { heapAdvice, HeapTooSmallError, refuseThreshold, roomToGrow } from '../memory/heap.js';
 
