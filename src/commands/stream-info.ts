@@ -32,10 +32,10 @@ function entriesRead(r: Reply, g: Group): void {
   else r.null();
 }
 
-/** rax numnodes of Redis's tree of 128-bit keys: about one inner node per key plus the shared prefix. */
+/** Redis reports its radix tree's node count; ours has no tree, so the keys plus a root (2 for one node, as Redis). */
 function radixNodes(s: StreamValue): number {
   const k = s.radixKeys;
-  return k === 0 ? 1 : k * 2 + 1;
+  return k + 1;
 }
 
 function xinfoStream(ctx: CommandContext, args: string[]): void {

@@ -683,7 +683,8 @@ registerCodec({
     return {
       add(piece) {
         const tag = piece[0];
-        if (tag === 'M') meta = piece;
+        // The reader reuses the piece array: keep a copy.
+        if (tag === 'M') meta = piece.slice();
         else if (tag === 'E') {
           for (let i = 1; i < piece.length; ) {
             const eid = id(piece[i]);
