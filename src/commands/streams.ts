@@ -106,7 +106,8 @@ function xadd(ctx: CommandContext, args: string[]): void {
   if (a.id !== null) {
     if (a.seqGiven) id = a.id;
     else if (cmpU64(last.ms, a.id.ms) === 0) {
-      if (isMax(last.seq)) throw new ReplyError(tooSmall);
+      // Redis fails here without setting errno, and so answers with its other error text.
+      if (isMax(last.seq)) throw new ReplyError('ERR Elements are too large to be stored');
       id = { ms: last.ms, seq: addU64(last.seq, 1) };
     } else id = a.id;
   } else {
