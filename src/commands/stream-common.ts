@@ -9,6 +9,19 @@ import type { Database } from '../keyspace/db.js';
 import { StreamValue, type StreamEntry } from '../types/stream.js';
 import { Nack, type Consumer, type Group } from '../types/stream-groups.js';
 import { cmpId, idStr, incrId, type StreamID } from '../types/stream-id.js';
+import type { KeySpecDoc } from './spec.js';
+
+/** Redis's key spec of a command whose key is argument `pos`. */
+export function keyAt(pos: number, flags: string, notes?: string): KeySpecDoc {
+  return { flags: flags.split(' '), notes, begin: { index: pos }, find: { lastkey: 0, keystep: 1, limit: 0 } };
+}
+
+/** XREAD/XREADGROUP: the keys are the first half of what follows STREAMS. */
+export function keysAfterStreams(startfrom: number): KeySpecDoc {
+  return { flags: ['RO', 'access'], begin: { keyword: 'STREAMS', startfrom }, find: { lastkey: -1, keystep: 1, limit: 2 } };
+}
+
+export const NONDETERMINISTIC = ['nondeterministic_output'];
 
 export function streamForRead(db: Database, key: string): StreamValue | undefined {
   const v = db.get(key);

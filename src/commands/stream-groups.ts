@@ -9,7 +9,7 @@ import type { CommandContext } from '../server/context.js';
 import { StreamValue } from '../types/stream.js';
 import { Group, Nack, type Consumer } from '../types/stream-groups.js';
 import { MAX_ID, ZERO_ID, cmpId, idStr, parseId, type StreamID } from '../types/stream-id.js';
-import { llArg, noGroupError, replyEntry, replyHelp, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
+import { NONDETERMINISTIC, keyAt, llArg, noGroupError, replyEntry, replyHelp, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
 import { consumerFor, intervalId } from './streams.js';
 
 const G = { group: 'stream', since: '5.0.0' };
@@ -379,23 +379,24 @@ function xautoclaim(ctx: CommandContext, args: string[]): void {
   for (const id of deleted) r.bulk(idStr(id));
 }
 
-const sub = (name: string, arity: number, flags: string, acl: string, summary: string, handler: (ctx: CommandContext, args: string[]) => void, keys: [number, number, number] = [2, 2, 1], since = '5.0.0'): CommandSpec =>
-  cmd('xgroup|' + name, arity, flags, keys, acl, { ...G, since, summary }, handler);
+const sub = (name: string, arity: number, flags: string, acl: string, summary: string, handler: (ctx: CommandContext, args: string[]) => void, keyFlags: string | null, since = '5.0.0'): CommandSpec =>
+  cmd('xgroup|' + name, arity, flags, keyFlags === null ? [0, 0, 0] : [2, 2, 1], acl, { ...G, since, summary, keySpec: keyFlags === null ? undefined : keyAt(2, keyFlags) }, handler);
 
 register(
   {
     ...cmd('xgroup', -2, '', [0, 0, 0], 'slow', { ...G, summary: 'A container for consumer groups commands' }),
+    // In the order redis-server lists them.
     subcommands: [
-      sub('create', -5, 'write denyoom', 'write stream slow', 'Create a consumer group.', xgroupCreate),
-      sub('createconsumer', 5, 'write denyoom', 'write stream slow', 'Create a consumer in a consumer group.', xgroupCreateConsumer, [2, 2, 1], '6.2.0'),
-      sub('delconsumer', 5, 'write', 'write stream slow', 'Delete a consumer from a consumer group.', xgroupDelConsumer),
-      sub('destroy', 4, 'write', 'write stream slow', 'Destroy a consumer group.', xgroupDestroy),
-      sub('setid', -5, 'write', 'write stream slow', 'Set a consumer group to an arbitrary last delivered ID value.', xgroupSetid),
-      sub('help', 2, 'loading stale', 'stream slow', 'Show helpful text about the different subcommands', xgroupHelp, [0, 0, 0]),
+      sub('create', -5, 'write denyoom', 'write stream slow', 'Create a consumer group.', xgroupCreate, 'RW insert'),
+      sub('delconsumer', 5, 'write', 'write stream slow', 'Delete a consumer from a consumer group.', xgroupDelConsumer, 'RW delete'),
+      sub('setid', -5, 'write', 'write stream slow', 'Set a consumer group to an arbitrary last delivered ID value.', xgroupSetid, 'RW update'),
+      sub('createconsumer', 5, 'write denyoom', 'write stream slow', 'Create a consumer in a consumer group.', xgroupCreateConsumer, 'RW insert', '6.2.0'),
+      sub('destroy', 4, 'write', 'write stream slow', 'Destroy a consumer group.', xgroupDestroy, 'RW delete'),
+      sub('help', 2, 'loading stale', 'stream slow', 'Show helpful text about the different subcommands', xgroupHelp, null),
     ],
   },
-  cmd('xack', -4, 'write fast', [1, 1, 1], 'write stream fast', { ...G, summary: 'Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.' }, xack),
-  cmd('xpending', -3, 'readonly', [1, 1, 1], 'read stream slow', { ...G, summary: 'Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.' }, xpending),
-  cmd('xclaim', -6, 'write fast', [1, 1, 1], 'write stream fast', { ...G, summary: 'Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.' }, xclaim),
-  cmd('xautoclaim', -6, 'write fast', [1, 1, 1], 'write stream fast', { ...G, since: '6.2.0', summary: 'Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.' }, xautoclaim),
+  cmd('xack', -4, 'write fast', [1, 1, 1], 'write stream fast', { ...G, summary: 'Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.', keySpec: keyAt(1, 'RW update') }, xack),
+  cmd('xpending', -3, 'readonly', [1, 1, 1], 'read stream slow', { ...G, summary: 'Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.', keySpec: keyAt(1, 'RO access'), tips: NONDETERMINISTIC }, xpending),
+  cmd('xclaim', -6, 'write fast', [1, 1, 1], 'write stream fast', { ...G, summary: 'Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.', keySpec: keyAt(1, 'RW update'), tips: NONDETERMINISTIC }, xclaim),
+  cmd('xautoclaim', -6, 'write fast', [1, 1, 1], 'write stream fast', { ...G, since: '6.2.0', summary: 'Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.', keySpec: keyAt(1, 'RW delete'), tips: NONDETERMINISTIC }, xautoclaim),
 );

@@ -11,7 +11,7 @@ import type { Reply } from '../protocol/reply.js';
 import type { StreamValue } from '../types/stream.js';
 import type { Group } from '../types/stream-groups.js';
 import { idStr } from '../types/stream-id.js';
-import { llArg, replyEntries, replyEntry, replyHelp, streamForRead, subcommandSyntax } from './stream-common.js';
+import { NONDETERMINISTIC, keyAt, llArg, replyEntries, replyEntry, replyHelp, streamForRead, subcommandSyntax } from './stream-common.js';
 
 const G = { group: 'stream', since: '5.0.0' };
 
@@ -188,10 +188,11 @@ function xinfoHelp(ctx: CommandContext): void {
 
 register({
   ...cmd('xinfo', -2, '', [0, 0, 0], 'slow', { ...G, summary: 'A container for stream introspection commands' }),
+  // In the order redis-server lists them.
   subcommands: [
-    cmd('xinfo|stream', -3, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'Get information about a stream' }, xinfoStream),
-    cmd('xinfo|groups', 3, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'List the consumer groups of a stream' }, xinfoGroups),
-    cmd('xinfo|consumers', 4, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'List the consumers in a consumer group' }, xinfoConsumers),
     cmd('xinfo|help', 2, 'loading stale', [0, 0, 0], 'stream slow', { ...G, summary: 'Show helpful text about the different subcommands' }, xinfoHelp),
+    cmd('xinfo|stream', -3, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'Get information about a stream', keySpec: keyAt(2, 'RO access') }, xinfoStream),
+    cmd('xinfo|groups', 3, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'List the consumer groups of a stream', keySpec: keyAt(2, 'RO access') }, xinfoGroups),
+    cmd('xinfo|consumers', 4, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'List the consumers in a consumer group', keySpec: keyAt(2, 'RO access'), tips: NONDETERMINISTIC }, xinfoConsumers),
   ],
 });

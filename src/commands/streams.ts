@@ -13,7 +13,7 @@ import { blockOnKeys, mayBlock } from '../server/blocking.js';
 import { NODE_MAX_SIZE, StreamValue, nodeLimits, type TrimArgs } from '../types/stream.js';
 import { MAX_ID, ZERO_ID, addU64, cmpId, cmpU64, decrId, idStr, incrId, isMax, isZero, parseId, type StreamID } from '../types/stream-id.js';
 import type { Group } from '../types/stream-groups.js';
-import { llArg, noGroupError, replyConsumerHistory, replyEntries, replyNewEntries, streamForRead, streamForWrite } from './stream-common.js';
+import { NONDETERMINISTIC, keyAt, keysAfterStreams, llArg, noGroupError, replyConsumerHistory, replyEntries, replyNewEntries, streamForRead, streamForWrite } from './stream-common.js';
 
 const G = { group: 'stream', since: '5.0.0' };
 
@@ -386,16 +386,16 @@ function xreadKeys(args: string[]): number[] {
 
 const ks1 = [1, 1, 1] as [number, number, number];
 register(
-  cmd('xadd', -5, 'write denyoom fast', ks1, 'write stream fast', { ...G, summary: 'Appends a new entry to a stream', complexity: 'O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.' }, xadd),
-  cmd('xrange', -4, 'readonly', ks1, 'read stream slow', { ...G, summary: 'Return a range of elements in a stream, with IDs matching the specified IDs interval' }, (ctx, args) => xrange(ctx, args, false)),
-  cmd('xrevrange', -4, 'readonly', ks1, 'read stream slow', { ...G, summary: 'Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE' }, (ctx, args) => xrange(ctx, args, true)),
-  cmd('xlen', 2, 'readonly fast', ks1, 'read stream fast', { ...G, summary: 'Return the number of entries in a stream' }, (ctx, args) => {
+  cmd('xadd', -5, 'write denyoom fast', ks1, 'write stream fast', { ...G, summary: 'Appends a new entry to a stream', keySpec: keyAt(1, 'RW update', 'UPDATE instead of INSERT because of the optional trimming feature'), tips: NONDETERMINISTIC, complexity: 'O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.' }, xadd),
+  cmd('xrange', -4, 'readonly', ks1, 'read stream slow', { ...G, summary: 'Return a range of elements in a stream, with IDs matching the specified IDs interval', keySpec: keyAt(1, 'RO access') }, (ctx, args) => xrange(ctx, args, false)),
+  cmd('xrevrange', -4, 'readonly', ks1, 'read stream slow', { ...G, summary: 'Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE', keySpec: keyAt(1, 'RO access') }, (ctx, args) => xrange(ctx, args, true)),
+  cmd('xlen', 2, 'readonly fast', ks1, 'read stream fast', { ...G, summary: 'Return the number of entries in a stream', keySpec: keyAt(1, 'RO') }, (ctx, args) => {
     const s = streamForRead(ctx.db, args[1]);
     ctx.r.int(s === undefined ? 0 : s.length);
   }),
-  cmd('xdel', -3, 'write fast', ks1, 'write stream fast', { ...G, summary: 'Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.' }, xdel),
-  cmd('xtrim', -4, 'write', ks1, 'write stream slow', { ...G, summary: "Trims the stream to (approximately if '~' is passed) a certain size" }, xtrim),
-  cmd('xsetid', -3, 'write denyoom fast', ks1, 'write stream fast', { ...G, summary: 'An internal command for replicating stream values' }, xsetid),
-  cmd('xread', -4, 'readonly blocking', [0, 0, 0], 'read stream slow blocking', { ...G, summary: 'Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.', getKeys: xreadKeys }, xread),
-  cmd('xreadgroup', -7, 'write blocking', [0, 0, 0], 'write stream slow blocking', { ...G, summary: 'Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.', getKeys: xreadKeys }, xread),
+  cmd('xdel', -3, 'write fast', ks1, 'write stream fast', { ...G, summary: 'Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.', keySpec: keyAt(1, 'RW delete') }, xdel),
+  cmd('xtrim', -4, 'write', ks1, 'write stream slow', { ...G, summary: "Trims the stream to (approximately if '~' is passed) a certain size", keySpec: keyAt(1, 'RW delete'), tips: NONDETERMINISTIC }, xtrim),
+  cmd('xsetid', -3, 'write denyoom fast', ks1, 'write stream fast', { ...G, summary: 'An internal command for replicating stream values', keySpec: keyAt(1, 'RW update') }, xsetid),
+  cmd('xread', -4, 'readonly blocking', [0, 0, 0], 'read stream slow blocking', { ...G, summary: 'Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.', getKeys: xreadKeys, keySpec: keysAfterStreams(1) }, xread),
+  cmd('xreadgroup', -7, 'write blocking', [0, 0, 0], 'write stream slow blocking', { ...G, summary: 'Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.', getKeys: xreadKeys, keySpec: keysAfterStreams(4) }, xread),
 );
