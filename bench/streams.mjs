@@ -185,6 +185,9 @@ for (let rep = 0; rep < REPS; rep++) {
   const got = {};
   for (const kind of order) {
     got[kind] = await withServer(kind, async (srv) => {
+      // Warm-up (node's JIT, both servers' allocators), not measured.
+      await redisBenchmark(srv.port, ['-P', '16', '-n', String(Math.min(N, 100000)), 'XADD', 'warm', '*', 'f', 'v']);
+      await redisBenchmark(srv.port, ['-P', '16', '-n', String(Math.min(N, 100000)), 'XRANGE', 'warm', '-', '+', 'COUNT', '10']);
       const xadd = rps(await redisBenchmark(srv.port, ['-P', '16', '-n', String(N), 'XADD', 'bs', '*', 'f', 'v']));
       const xrange = rps(await redisBenchmark(srv.port, ['-P', '16', '-n', String(N), 'XRANGE', 'bs', '-', '+', 'COUNT', '10']));
       const group = await groupWorkload(srv.port, Math.min(N, 200000));
