@@ -220,7 +220,7 @@ function xsetid(ctx: CommandContext, args: string[]): void {
 
 const XREAD_BLOCKED_DEFAULT_COUNT = 1000;
 /** Per-stream parts of a reply are written here first: how many streams answer is known only after serving them. */
-const scratch = new Reply();
+let scratch = new Reply();
 
 function xread(ctx: CommandContext, args: string[]): void {
   const isGroup = args[0].length === 10;
@@ -322,6 +322,8 @@ function xread(ctx: CommandContext, args: string[]): void {
     }
   } finally {
     out.drop();
+    // Do not keep the slab a huge reply grew.
+    if (served > 0 && ctx.r.pending > 1 << 20) scratch = new Reply();
   }
   if (timeout === -1 || !mayBlock(ctx)) return ctx.r.nullArray();
   const gts = new Map<string, StreamID>();

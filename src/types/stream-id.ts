@@ -28,10 +28,13 @@ export function norm(b: bigint): U64 {
 }
 
 export function cmpU64(a: U64, b: U64): number {
-  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  if (typeof a === 'number') {
+    if (typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+    // A bigint is always above every safe number (normalized form): no conversion.
+    return -1;
+  }
+  if (typeof b === 'number') return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function cmpId(a: StreamID, b: StreamID): number {
