@@ -17,3 +17,6 @@ import './zsets.js';
 import './sort.js';
 import './pubsub.js';
 import './persistence.js';
+import './streams.js';
+import './stream-groups.js';
+import './stream-info.js';

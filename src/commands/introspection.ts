@@ -43,7 +43,51 @@ function keySpecFlags(spec: CommandSpec): string[] {
   return ['RO', 'access'];
 }
 
+/** A key spec given in the command table (Redis's own, see KeySpecDoc). */
+function replyKeySpecDoc(r: Reply, ks: NonNullable<CommandSpec['keySpec']>): void {
+  r.set(1);
+  r.map(ks.notes !== undefined ? 4 : 3);
+  if (ks.notes !== undefined) {
+    r.bulk('notes');
+    r.bulk(ks.notes);
+  }
+  r.bulk('flags');
+  r.set(ks.flags.length);
+  for (const f of ks.flags) r.simple(f);
+  r.bulk('begin_search');
+  r.map(2);
+  r.bulk('type');
+  if ('index' in ks.begin) {
+    r.bulk('index');
+    r.bulk('spec');
+    r.map(1);
+    r.bulk('index');
+    r.int(ks.begin.index);
+  } else {
+    r.bulk('keyword');
+    r.bulk('spec');
+    r.map(2);
+    r.bulk('keyword');
+    r.bulk(ks.begin.keyword);
+    r.bulk('startfrom');
+    r.int(ks.begin.startfrom);
+  }
+  r.bulk('find_keys');
+  r.map(2);
+  r.bulk('type');
+  r.bulk('range');
+  r.bulk('spec');
+  r.map(3);
+  r.bulk('lastkey');
+  r.int(ks.find.lastkey);
+  r.bulk('keystep');
+  r.int(ks.find.keystep);
+  r.bulk('limit');
+  r.int(ks.find.limit);
+}
+
 function replyKeySpecs(r: Reply, spec: CommandSpec): void {
+  if (spec.keySpec !== undefined) return replyKeySpecDoc(r, spec.keySpec);
   if (!hasKeys(spec)) return r.set(0);
   r.set(1);
   r.map(3);
@@ -100,7 +144,9 @@ function replyInfo(r: Reply, spec: CommandSpec | undefined): void {
   const acl = ACL_ORDER.filter((c) => spec.acl.includes(c));
   r.set(acl.length);
   for (const c of acl) r.simple('@' + c);
-  r.set(0); // tips
+  const tips = spec.tips ?? [];
+  r.set(tips.length);
+  for (const t of tips) r.bulk(t);
   replyKeySpecs(r, spec);
   const subs = spec.subcommands ?? [];
   if (subs.length === 0) r.set(0);

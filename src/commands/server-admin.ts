@@ -101,8 +101,10 @@ function swapdb(ctx: CommandContext, args: string[]): void {
     touchWatchedForSwap(db, da);
     ctx.ks.swap(a, b);
     ctx.ks.dirty++;
-    // Clients blocked on a key that the swap brought in can be served now.
-    for (const d of [da, db]) for (const k of blockedKeysOf(d)) if (d.exists(k)) d.signalReady(k);
+    // Clients blocked on a key that the swap brought in can be served now;
+    // XREADGROUP clients whose stream went away are answered (Redis's
+    // scanDatabaseForDeletedStreams), so every blocked key is looked at again.
+    for (const d of [da, db]) for (const k of blockedKeysOf(d)) d.signalReady(k);
   }
   ctx.r.ok();
 }

@@ -32,6 +32,17 @@ export interface KeySpec {
   step: number;
 }
 
+/**
+ * Redis's key spec, for a command whose COMMAND INFO key spec is not the one
+ * derived from `keys` and its flags (a keyword search, other flags, notes).
+ */
+export interface KeySpecDoc {
+  flags: string[];
+  notes?: string;
+  begin: { index: number } | { keyword: string; startfrom: number };
+  find: { lastkey: number; keystep: number; limit: number };
+}
+
 export interface ArgDoc {
   name: string;
   type: 'key' | 'string' | 'integer' | 'double' | 'pattern' | 'unix-time' | 'pure-token' | 'oneof' | 'block';
@@ -61,6 +72,10 @@ export interface CommandSpec {
   args?: ArgDoc[];
   /** Keys for commands whose key positions depend on arguments (movablekeys). */
   getKeys?: (args: string[]) => number[];
+  /** Redis's key spec when the derived one differs (COMMAND INFO). */
+  keySpec?: KeySpecDoc;
+  /** Redis's command tips (COMMAND INFO), e.g. nondeterministic_output. */
+  tips?: string[];
   handler?: Handler;
   /** Subcommands, for containers such as CLIENT or CONFIG. */
   subcommands?: CommandSpec[];
@@ -105,6 +120,8 @@ export interface CmdOptions {
   complexity?: string;
   args?: ArgDoc[];
   getKeys?: (args: string[]) => number[];
+  keySpec?: KeySpecDoc;
+  tips?: string[];
 }
 
 export const NO_KEYS: KeySpec = { first: 0, last: 0, step: 0 };
@@ -133,6 +150,8 @@ export function cmd(
     complexity: opts.complexity,
     args: opts.args,
     getKeys: opts.getKeys,
+    keySpec: opts.keySpec,
+    tips: opts.tips,
     handler,
     pre: undefined,
   };

@@ -18,6 +18,8 @@ import { clearEvictionPool } from '../memory/evict.js';
 import { accountAdd, accountChange, accountDrop, accountRemove } from '../memory/usage.js';
 import { beforeChange } from '../memory/live-reads.js';
 
+const isStream = (v: Value) => typeof v !== 'string' && v.type === 'stream';
+
 /** A client WATCHing keys: told when one changes. */
 export interface Watcher {
   watchedKeyTouched(): void;
@@ -45,10 +47,12 @@ export class Database {
     if (at === undefined || at > this.ks.now) return false;
     if (this.ks.loading) return false;
     this.table.willMutate(seg);
-    this.cost -= accountRemove(key, this.table.lookup(seg, key)!);
+    const old = this.table.lookup(seg, key)!;
+    this.cost -= accountRemove(key, old);
     this.table.remove(seg, key);
     this.ks.stats.expiredKeys++;
     this.changed(key);
+    if (isStream(old)) this.signalReady(key);
     return true;
   }
 
@@ -122,8 +126,9 @@ export class Database {
     else if (!keepTtl && seg.expiresSize !== 0) t.dropExpiry(t.segmentOf(key), key);
     this.changed(key);
     // As Redis's dbAdd: a collection appearing under a key (RENAME, MOVE,
-    // COPY, SORT STORE, RESTORE...) may serve clients blocked on it.
-    if (typeof value !== 'string') this.signalReady(key);
+    // COPY, SORT STORE, RESTORE...) may serve clients blocked on it; a
+    // stream replaced by anything unblocks XREADGROUP clients (dbSetValue).
+    if (typeof value !== 'string' || (old !== undefined && isStream(old))) this.signalReady(key);
   }
 
   delete(key: string): boolean {
@@ -132,9 +137,12 @@ export class Database {
     if (!t.has(seg, key)) return false;
     if (this.expireIfNeeded(seg, key)) return false;
     t.willMutate(seg);
-    this.cost -= accountRemove(key, t.lookup(seg, key)!);
+    const old = t.lookup(seg, key)!;
+    this.cost -= accountRemove(key, old);
     t.remove(seg, key);
     this.changed(key);
+    // XREADGROUP clients blocked on a deleted stream are answered (dbGenericDelete).
+    if (isStream(old)) this.signalReady(key);
     return true;
   }
 
@@ -204,7 +212,13 @@ export class Database {
     if (this.watched.size !== 0) {
       for (const [k, ws] of this.watched) if (this.table.get(k) !== undefined) for (const w of ws) w.watchedKeyTouched();
     }
+    const oldTable = this.table;
     this.table = new KeyTable();
+    // scanDatabaseForDeletedStreams: blocked XREADGROUP clients of a flushed stream are answered.
+    for (const k of this.ks.blockedKeys?.(this) ?? []) {
+      const v = oldTable.get(k);
+      if (v !== undefined && isStream(v)) this.signalReady(k);
+    }
     clearEvictionPool();
     accountDrop(this.cost);
     this.cost = 0;

@@ -25,6 +25,8 @@ export class Keyspace {
   readonly stats: KeyspaceStats = { hits: 0, misses: 0, expiredKeys: 0, evictedKeys: 0 };
   /** Set by the blocking-commands module: a key may serve blocked clients. */
   keyReady: ((db: Database, key: string) => void) | null = null;
+  /** Keys of db that clients are blocked on (set by src/server/blocking.ts; FLUSHDB answers blocked XREADGROUPs). */
+  blockedKeys: ((db: Database) => string[]) | null = null;
 
   /** DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off (Redis's expire tests rely on it). */
   activeExpireEnabled = true;

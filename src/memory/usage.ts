@@ -52,7 +52,7 @@ const align8 = (n: number) => (n + 7) & ~7;
 export function valueCost(key: string, v: Value): number {
   const base = TABLE_ENTRY_COST + align8(12 + key.length);
   if (typeof v === 'string') return base + align8(12 + v.length);
-  return base + 96 + v.size * 64;
+  return base + (v.memoryCost !== undefined ? v.memoryCost() : 96 + v.size * 64);
 }
 
 /**

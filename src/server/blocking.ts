@@ -42,6 +42,7 @@ export function installBlocking(ks: Keyspace): void {
     readySet.add(id);
     ready.push({ db, key });
   };
+  ks.blockedKeys = blockedKeysOf;
 }
 
 /**

@@ -14,6 +14,8 @@ export interface CollectionValue {
   encoding(): string;
   /** Element count (LLEN, HLEN, SCARD, ZCARD): 0 means the key must go. */
   readonly size: number;
+  /** Bytes the value takes, when the type estimates it better than per element (streams). */
+  memoryCost?(): number;
   /** A deep copy (COPY, and snapshot tests' logical copies). */
   clone(): CollectionValue;
 }
