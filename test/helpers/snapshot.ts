@@ -12,7 +12,7 @@ import type { CollectionValue, Value } from '../../src/types/value.js';
 import { FileBackend } from '../../src/storage/file.js';
 import type { Manifest } from '../../src/storage/backend.js';
 
-/** A list of latin1 strings and numbers, registered as type 'stream' (no real stream type exists). */
+/** A list of latin1 strings and numbers under the type name 'stream': it replaces the real stream codec in the test files that register it, so those must not use real streams. */
 export class TestColl implements CollectionValue {
   readonly type = 'stream' as const;
   constructor(public items: (string | number)[] = []) {}
