@@ -91,7 +91,7 @@ const SCRIPT_HELP = [
   'LOAD <script>',
   '    Load a script into the scripts cache without executing it.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 const G = { group: 'scripting', complexity: 'Depends on the script that is executed.' };

@@ -83,6 +83,7 @@ export function runScript(engine: ScriptEngine, run: ScriptRun, push: (vm: LuaVm
   );
   if (failed !== null) {
     vm.setTop(co, 0);
+    vm.gcCollect();
     endRun(run);
     run.ctx.r.error(`ERR ${failed}`);
     return;
@@ -155,7 +156,18 @@ function cleanup(engine: ScriptEngine, run: ScriptRun, status: number): void {
   const vm = engine.vm;
   const co = engine.thread;
   vm.setTop(co, 0);
-  if (status !== LuaStatus.OK) vm.resetThread(co);
+  if (status !== LuaStatus.OK) {
+    // A thread that died of an error raised in a hook (SCRIPT KILL) keeps
+    // its hooks disabled for good (5.4 restores allowhook only in pcall), so
+    // a failed run gets a fresh thread instead of a reset one.
+    vm.resetThread(co);
+    vm.unref(vm.L, engine.threadRef);
+    engine.thread = vm.newThread(vm.L);
+    engine.threadRef = vm.ref(vm.L);
+  }
+  // Lua's emergency collection does not always run on a failed allocation;
+  // a script that hit the limit leaves its garbage, so collect it now.
+  if (status === LuaStatus.ERRMEM || vm.used > vm.memoryLimit * 0.9) vm.gcCollect();
   endRun(run);
   if (++engine.runsSinceGc >= GC_PERIOD) {
     engine.runsSinceGc = 0;

@@ -93,7 +93,7 @@ export function createScript(body: string): { sha: string; script: CachedScript 
   const vm = e.vm;
   // The shebang line is skipped but its newline kept, so line numbers stay right.
   const err = vm.load(vm.L, sb.shebangLen > 0 ? body.slice(sb.shebangLen) : body, '@user_script');
-  if (err !== null) return `ERR Error compiling script (new function): ${err}`;
+  if (err !== null) return `ERR Error compiling script (new function): ${lua51SyntaxText(err)}`;
   const script: CachedScript = { body, flags: sb.flags, ref: vm.ref(vm.L) };
   scripts.set(sha, script);
   scriptsMem += body.length + 40;
@@ -103,4 +103,9 @@ export function createScript(body: string): { sha: string; script: CachedScript 
 /** Bytes the EVAL Lua state holds (0 before the first script). */
 export function evalVmMemory(): number {
   return engine?.vm.used ?? 0;
+}
+
+/** Lua 5.4 writes "near <eof>" where 5.1 (and so Redis) writes "near '<eof>'". */
+export function lua51SyntaxText(msg: string): string {
+  return msg.replace(/ near <eof>$/, " near '<eof>'");
 }
