@@ -20,3 +20,4 @@ import './persistence.js';
 import './streams.js';
 import './stream-groups.js';
 import './stream-info.js';
+import '../scripting/eval.js';

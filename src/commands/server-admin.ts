@@ -7,7 +7,7 @@ import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import { allParams, ConfigError, getString, paramByName, setParam } from '../config/params.js';
 import { globMatch } from '../keyspace/glob.js';
-import { commandStats } from '../server/dispatch.js';
+import { commandStats, scriptBusy } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
 import { infoText } from '../server/info.js';
 import { resetInfoStats } from './server-info.js';
@@ -136,6 +136,10 @@ function shutdownCmd(ctx: CommandContext, args: string[]): void {
   if (abort && any) throw new ReplyError(ERR.syntax);
   // Our shutdown never waits for replicas, so there is never one to abort.
   if (abort) throw new ReplyError('ERR No shutdown in progress.');
+  // While a script is busy only SHUTDOWN NOSAVE goes through: a save would
+  // capture half a script (Redis answers the busy error too).
+  const busy = scriptBusy.error();
+  if (busy !== null && save !== false) throw new ReplyError(busy);
   const c = ctx.client;
   const server = ctx.server;
   // The process exits on success; on failure the client gets the error and

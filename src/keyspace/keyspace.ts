@@ -28,6 +28,13 @@ export class Keyspace {
   /** Keys of db that clients are blocked on (set by src/server/blocking.ts; FLUSHDB answers blocked XREADGROUPs). */
   blockedKeys: ((db: Database) => string[]) | null = null;
 
+  /**
+   * Set while a script runs: keys expire by the time the script started,
+   * however long it runs (Redis's scriptTimeSnapshot), so a script sees a
+   * key either present throughout or absent throughout.
+   */
+  clockFrozen = false;
+
   /** DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off (Redis's expire tests rely on it). */
   activeExpireEnabled = true;
 
@@ -40,6 +47,7 @@ export class Keyspace {
   }
 
   tick(): number {
+    if (this.clockFrozen) return this.now;
     return (this.now = Date.now());
   }
 

@@ -1,0 +1,719 @@
+/**
+ * LuaVm: one Lua state over the WASM module, and the small C-API-shaped
+ * surface everything else (the `redis` table, cjson, cmsgpack, struct, bit,
+ * EVAL, FUNCTION) is written against. It mirrors the Lua C API on purpose:
+ * library code ported from C keeps its shape, and this file is the only
+ * place that knows it is wasmoon underneath.
+ *
+ * Conventions
+ * - `L` is a lua_State pointer: the main state or a thread (coroutine). A
+ *   C function receives the L it runs on, which is not always `vm.L`.
+ * - Byte strings are Damselfly's latin1 JS strings (one char per byte), or
+ *   Buffers; both cross binary-safe (NUL and bytes >= 0x80 included).
+ * - Integers are 64-bit: read them as BigInt, push number or BigInt.
+ * - Raising an error (`raise`, `raiseValue`, `argError`) unwinds the JS
+ *   frames in between: it does not return. Do not wrap VM calls in a JS
+ *   try/catch that swallows what it catches: Lua's errors and yields travel
+ *   as an emscripten longjmp (a thrown number) and must reach the VM.
+ * - A JS exception thrown by a C function (a bug) becomes a Lua error
+ *   `internal error in <name>: <message>`, never a crash of the server.
+ */
+import { loadLuaModule, luaModule, type Ptr, type RawLua } from './wasm-module.js';
+import '../../protocol/latin1.js';
+
+export type LuaState = Ptr;
+/** A C function: reads its arguments from L's stack, pushes results, returns how many. */
+export type LuaCFunction = (vm: LuaVm, L: LuaState) => number;
+/** A hook: `event` is one of LuaHookEvent. */
+export type LuaHook = (vm: LuaVm, L: LuaState, event: number) => void;
+
+export const LuaType = {
+  NONE: -1,
+  NIL: 0,
+  BOOLEAN: 1,
+  LIGHTUSERDATA: 2,
+  NUMBER: 3,
+  STRING: 4,
+  TABLE: 5,
+  FUNCTION: 6,
+  USERDATA: 7,
+  THREAD: 8,
+} as const;
+
+export const LuaStatus = { OK: 0, YIELD: 1, ERRRUN: 2, ERRSYNTAX: 3, ERRMEM: 4, ERRERR: 5 } as const;
+export const LuaHookMask = { CALL: 1, RET: 2, LINE: 4, COUNT: 8 } as const;
+export const LuaHookEvent = { CALL: 0, RET: 1, LINE: 2, COUNT: 3, TAILCALL: 4 } as const;
+
+export const LUA_REGISTRYINDEX = -1001000;
+export const LUA_MULTRET = -1;
+/** Pseudo-index of a C closure's i-th upvalue (1-based). */
+export const upvalueIndex = (i: number): number => LUA_REGISTRYINDEX - i;
+
+/** Where a stack level is running (lua_getinfo "Sl"). */
+export interface LuaWhere {
+  /** "Lua", "C" or "main". */
+  what: string;
+  /** The chunk name as given to load, e.g. "@user_script". */
+  source: string;
+  /** -1 when not known (C functions). */
+  currentLine: number;
+}
+
+export interface LuaVmOptions {
+  /**
+   * Bytes the state may allocate; past it an allocation fails and Lua raises
+   * "not enough memory" (catchable by the host as LuaStatus.ERRMEM). The WASM
+   * memory itself cannot exceed 2 GiB nor shrink, so every state needs one.
+   */
+  memoryLimit: number;
+}
+
+/** Thrown (as a JS exception) if Lua panics: an error outside any protected call. The VM is unusable after it. */
+export class LuaPanic extends Error {}
+
+// lua_Debug for Lua 5.4 on wasm32: event@0 name@4 namewhat@8 what@12 source@16
+// srclen@20 currentline@24 linedefined@28 lastlinedefined@32 nups..ntransfer@36-43
+// short_src[60]@44 i_ci@104; 108 bytes.
+const AR_SIZE = 112;
+const AR_WHAT = 12;
+const AR_SOURCE = 16;
+const AR_SRCLEN = 20;
+const AR_CURRENTLINE = 24;
+
+interface ModuleGlue {
+  m: RawLua;
+  vms: (LuaVm | undefined)[];
+  alloc: Ptr;
+  panic: Ptr;
+  /** C function pointers by JS function, so a function is added to the WASM table once per process. */
+  fns: Map<LuaCFunction, Ptr>;
+  hooks: Map<LuaHook, Ptr>;
+  /** Interned NUL-terminated names (field and global names), never freed: they are few. */
+  cstrings: Map<string, Ptr>;
+  /** One lua_Debug, one size_t out-slot, one int out-slot. */
+  ar: Ptr;
+  lenp: Ptr;
+  intp: Ptr;
+  /** Scratch bytes for pushing strings (grown on demand, shrunk back after big ones). */
+  scratch: Ptr;
+  scratchCap: number;
+  heapBuf: Buffer;
+}
+
+const SCRATCH_KEEP = 64 * 1024;
+let glue: ModuleGlue | undefined;
+
+function setupGlue(m: RawLua): ModuleGlue {
+  const g: ModuleGlue = {
+    m,
+    vms: [],
+    alloc: 0,
+    panic: 0,
+    fns: new Map(),
+    hooks: new Map(),
+    cstrings: new Map(),
+    ar: m._malloc(AR_SIZE),
+    lenp: m._malloc(8),
+    intp: m._malloc(8),
+    scratch: m._malloc(SCRATCH_KEEP),
+    scratchCap: SCRATCH_KEEP,
+    heapBuf: Buffer.from(m.HEAPU8.buffer),
+  };
+  // The allocator accounts per state (ud = the state's slot in g.vms) and
+  // refuses past its limit: Lua turns a NULL into "not enough memory".
+  g.alloc = m.addFunction((ud: number, ptr: number, osize: number, nsize: number): number => {
+    const vm = g.vms[ud]!;
+    if (ptr === 0) osize = 0; // osize then encodes the type of the new object
+    if (nsize === 0) {
+      if (ptr !== 0) {
+        m._free(ptr);
+        vm.used -= osize;
+      }
+      return 0;
+    }
+    if (nsize > osize && vm.used + nsize - osize > vm.memoryLimit) return 0;
+    const np = m._realloc(ptr, nsize);
+    if (np !== 0) vm.used += nsize - osize;
+    return np;
+  }, 'iiiii');
+  g.panic = m.addFunction((L: number): number => {
+    const vm = vmOf(L);
+    const msg = vm.toLatin1(L, -1) ?? 'unknown error';
+    throw new LuaPanic(`Lua panic (error outside a protected call): ${msg}`);
+  }, 'ii');
+  return g;
+}
+
+function vmOf(L: LuaState): LuaVm {
+  // lua_getallocf hands back the ud we gave lua_newstate: the VM's slot.
+  const g = glue!;
+  (g.m as unknown as { _lua_getallocf(L: Ptr, ud: Ptr): Ptr })._lua_getallocf(L, g.intp);
+  return g.vms[g.m.HEAP32[g.intp >> 2]!]!;
+}
+
+function heap(g: ModuleGlue): Buffer {
+  // WASM memory growth replaces the ArrayBuffer; emscripten refreshes HEAPU8.
+  if (g.heapBuf.buffer !== g.m.HEAPU8.buffer) g.heapBuf = Buffer.from(g.m.HEAPU8.buffer);
+  return g.heapBuf;
+}
+
+function cstr(g: ModuleGlue, s: string): Ptr {
+  let p = g.cstrings.get(s);
+  if (p === undefined) {
+    const b = Buffer.from(s + '\0', 'latin1');
+    p = g.m._malloc(b.length);
+    heap(g).set(b, p);
+    g.cstrings.set(s, p);
+  }
+  return p;
+}
+
+function cFunctionPtr(g: ModuleGlue, fn: LuaCFunction): Ptr {
+  let p = g.fns.get(fn);
+  if (p === undefined) {
+    const name = fn.name || 'anonymous';
+    p = g.m.addFunction((L: number): number => {
+      const vm = vmOf(L);
+      let bug: unknown;
+      try {
+        return fn(vm, L);
+      } catch (e) {
+        // A number is emscripten's longjmp: a Lua error or yield on its way.
+        if (typeof e === 'number') throw e;
+        bug = e;
+      }
+      const msg = bug instanceof Error ? bug.message : String(bug);
+      return vm.raise(L, `internal error in ${name}: ${msg}`, false);
+    }, 'ii');
+    g.fns.set(fn, p);
+  }
+  return p;
+}
+
+function hookPtr(g: ModuleGlue, fn: LuaHook): Ptr {
+  let p = g.hooks.get(fn);
+  if (p === undefined) {
+    p = g.m.addFunction((L: number, ar: number): void => {
+      const event = g.m.HEAP32[ar >> 2]!;
+      fn(vmOf(L), L, event);
+    }, 'vii');
+    g.hooks.set(fn, p);
+  }
+  return p;
+}
+
+export class LuaVm {
+  /** Loads the WASM module; call once at boot before LuaVm.create. */
+  static async init(): Promise<void> {
+    const m = await loadLuaModule();
+    glue ??= setupGlue(m);
+  }
+
+  /** A fresh state with the standard Lua 5.4 libraries opened (sandboxing is the caller's business). */
+  static create(opts: LuaVmOptions): LuaVm {
+    if (!glue) glue = setupGlue(luaModule());
+    return new LuaVm(glue, opts);
+  }
+
+  /** The main state. */
+  readonly L: LuaState;
+  /** Bytes currently allocated by this state. */
+  used = 0;
+  memoryLimit: number;
+  private readonly g: ModuleGlue;
+  private readonly m: RawLua;
+  private readonly slot: number;
+  private closed = false;
+  private collectRef = 0;
+
+  private constructor(g: ModuleGlue, opts: LuaVmOptions) {
+    this.g = g;
+    this.m = g.m;
+    this.memoryLimit = opts.memoryLimit;
+    let slot = g.vms.indexOf(undefined);
+    if (slot < 0) slot = g.vms.length;
+    g.vms[slot] = this;
+    this.slot = slot;
+    const L = this.m._lua_newstate(g.alloc, slot);
+    if (L === 0) {
+      g.vms[slot] = undefined;
+      throw new Error('cannot create a Lua state (memory limit too low?)');
+    }
+    this.L = L;
+    this.m._lua_atpanic(L, g.panic);
+    this.m._luaL_openlibs(L);
+    // Kept privately so the host can step the GC after sandboxing removed it.
+    this.getGlobal(L, 'collectgarbage');
+    this.collectRef = this.ref(L);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.m._lua_close(this.L);
+    this.g.vms[this.slot] = undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ---- stack -------------------------------------------------------------
+
+  getTop(L: LuaState): number {
+    return this.m._lua_gettop(L);
+  }
+  setTop(L: LuaState, idx: number): void {
+    this.m._lua_settop(L, idx);
+  }
+  pop(L: LuaState, n = 1): void {
+    this.m._lua_settop(L, -n - 1);
+  }
+  pushValue(L: LuaState, idx: number): void {
+    this.m._lua_pushvalue(L, idx);
+  }
+  absIndex(L: LuaState, idx: number): number {
+    return this.m._lua_absindex(L, idx);
+  }
+  /** Moves the top element into idx, shifting up (lua_insert). */
+  insert(L: LuaState, idx: number): void {
+    this.m._lua_rotate(L, idx, 1);
+  }
+  /** Removes the element at idx, shifting down (lua_remove). */
+  remove(L: LuaState, idx: number): void {
+    this.m._lua_rotate(L, idx, -1);
+    this.m._lua_settop(L, -2);
+  }
+  /** Makes room for n more slots; false if the stack cannot grow (LUAI_MAXSTACK). */
+  checkStack(L: LuaState, n: number): boolean {
+    return this.m._lua_checkstack(L, n) !== 0;
+  }
+  /** Moves n values from one thread's stack to another's (same state). */
+  xmove(from: LuaState, to: LuaState, n: number): void {
+    this.m._lua_xmove(from, to, n);
+  }
+
+  // ---- reading values ------------------------------------------------------
+
+  type(L: LuaState, idx: number): number {
+    return this.m._lua_type(L, idx);
+  }
+  typeName(t: number): string {
+    return ['no value', 'nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'][t + 1]!;
+  }
+  isInteger(L: LuaState, idx: number): boolean {
+    return this.m._lua_isinteger(L, idx) !== 0;
+  }
+  /** True for numbers and strings convertible to numbers (lua_isnumber). */
+  isNumber(L: LuaState, idx: number): boolean {
+    return this.m._lua_isnumber(L, idx) !== 0;
+  }
+  /** The value as a double (numbers, and strings Lua can convert); null otherwise. */
+  toNumber(L: LuaState, idx: number): number | null {
+    const n = this.m._lua_tonumberx(L, idx, this.g.intp);
+    return this.m.HEAP32[this.g.intp >> 2] ? n : null;
+  }
+  /** The value as a 64-bit integer if it is one (or a float/string with an exact integer value); null otherwise. */
+  toInteger(L: LuaState, idx: number): bigint | null {
+    const n = this.m._lua_tointegerx(L, idx, this.g.intp);
+    return this.m.HEAP32[this.g.intp >> 2] ? n : null;
+  }
+  toBoolean(L: LuaState, idx: number): boolean {
+    return this.m._lua_toboolean(L, idx) !== 0;
+  }
+  /** A string's bytes as a latin1 JS string; null for anything but a string (numbers are NOT converted). */
+  toLatin1(L: LuaState, idx: number): string | null {
+    if (this.m._lua_type(L, idx) !== LuaType.STRING) return null;
+    const p = this.m._lua_tolstring(L, idx, this.g.lenp);
+    const n = this.m.HEAPU32[this.g.lenp >> 2]!;
+    return heap(this.g).latin1Slice(p, p + n);
+  }
+  /** A string's bytes copied into a Buffer; null for anything but a string. */
+  toBuffer(L: LuaState, idx: number): Buffer | null {
+    if (this.m._lua_type(L, idx) !== LuaType.STRING) return null;
+    const p = this.m._lua_tolstring(L, idx, this.g.lenp);
+    const n = this.m.HEAPU32[this.g.lenp >> 2]!;
+    return Buffer.from(heap(this.g).subarray(p, p + n));
+  }
+  /**
+   * lua_tolstring's coercion: strings as they are, numbers as Lua 5.4 prints
+   * them ("5", "5.0", "0.1"); null otherwise. Converts a copy, so it is safe
+   * on a key during next().
+   */
+  coerceLatin1(L: LuaState, idx: number): string | null {
+    const t = this.m._lua_type(L, idx);
+    if (t === LuaType.STRING) return this.toLatin1(L, idx);
+    if (t !== LuaType.NUMBER) return null;
+    this.m._lua_pushvalue(L, idx);
+    const p = this.m._lua_tolstring(L, -1, this.g.lenp);
+    const n = this.m.HEAPU32[this.g.lenp >> 2]!;
+    const s = heap(this.g).latin1Slice(p, p + n);
+    this.m._lua_settop(L, -2);
+    return s;
+  }
+  /** A light userdata's pointer (or a full userdata's block address); 0 otherwise. */
+  toUserdata(L: LuaState, idx: number): Ptr {
+    return this.m._lua_touserdata(L, idx);
+  }
+  /** Identity of a table/function/userdata/thread, for cycle and equality checks. */
+  toPointer(L: LuaState, idx: number): Ptr {
+    return this.m._lua_topointer(L, idx);
+  }
+  rawEqual(L: LuaState, a: number, b: number): boolean {
+    return this.m._lua_rawequal(L, a, b) !== 0;
+  }
+
+  // ---- pushing values ------------------------------------------------------
+
+  pushNil(L: LuaState): void {
+    this.m._lua_pushnil(L);
+  }
+  pushBoolean(L: LuaState, b: boolean): void {
+    this.m._lua_pushboolean(L, b ? 1 : 0);
+  }
+  /** Pushes a float (Lua 5.4 number subtype float). */
+  pushNumber(L: LuaState, n: number): void {
+    this.m._lua_pushnumber(L, n);
+  }
+  /** Pushes an integer (64-bit; a number must be a safe integer, use a BigInt beyond 2^53). */
+  pushInteger(L: LuaState, n: number | bigint): void {
+    this.m._lua_pushinteger(L, typeof n === 'bigint' ? BigInt.asIntN(64, n) : BigInt(n));
+  }
+  /** Pushes a byte string given as latin1 JS string. */
+  pushString(L: LuaState, s: string): void {
+    const n = s.length;
+    const p = this.scratchFor(n);
+    heap(this.g).latin1Write(s, p, n);
+    this.m._lua_pushlstring(L, p, n);
+    this.releaseScratch(p);
+  }
+  /** Pushes a byte string given as bytes. */
+  pushBuffer(L: LuaState, b: Uint8Array): void {
+    const n = b.length;
+    const p = this.scratchFor(n);
+    heap(this.g).set(b, p);
+    this.m._lua_pushlstring(L, p, n);
+    this.releaseScratch(p);
+  }
+  pushLightUserdata(L: LuaState, p: Ptr): void {
+    this.m._lua_pushlightuserdata(L, p);
+  }
+  /**
+   * Pushes a JS C function (a closure over the top `upvalues` values, popped).
+   * Each distinct JS function takes one WASM table slot for the process's
+   * life: register module-level functions, not fresh closures per call.
+   */
+  pushFunction(L: LuaState, fn: LuaCFunction, upvalues = 0): void {
+    this.m._lua_pushcclosure(L, cFunctionPtr(this.g, fn), upvalues);
+  }
+  /** Pushes the running thread; true if it is the main thread. */
+  pushThread(L: LuaState): boolean {
+    return this.m._lua_pushthread(L) === 1;
+  }
+
+  // ---- tables ----------------------------------------------------------------
+
+  newTable(L: LuaState, narr = 0, nrec = 0): void {
+    this.m._lua_createtable(L, narr, nrec);
+  }
+  /** Pushes t[name] (metamethods apply); returns its type. */
+  getField(L: LuaState, idx: number, name: string): number {
+    return this.m._lua_getfield(L, idx, cstr(this.g, name));
+  }
+  /** t[name] = top, popping it (metamethods apply). */
+  setField(L: LuaState, idx: number, name: string): void {
+    this.m._lua_setfield(L, idx, cstr(this.g, name));
+  }
+  /** Pushes t[key] without metamethods for a byte-string key; returns its type. */
+  rawGetField(L: LuaState, idx: number, key: string): number {
+    const t = this.m._lua_absindex(L, idx);
+    this.pushString(L, key);
+    return this.m._lua_rawget(L, t);
+  }
+  /** t[key] = top without metamethods, popping the value. */
+  rawSetField(L: LuaState, idx: number, key: string): void {
+    const t = this.m._lua_absindex(L, idx);
+    this.pushString(L, key);
+    this.m._lua_rotate(L, -2, 1);
+    this.m._lua_rawset(L, t);
+  }
+  /** Pushes t[k] for the key below the top (pops the key); returns the type. */
+  rawGet(L: LuaState, idx: number): number {
+    return this.m._lua_rawget(L, idx);
+  }
+  /** t[k] = v with k, v on top (pops both), no metamethods. */
+  rawSet(L: LuaState, idx: number): void {
+    this.m._lua_rawset(L, idx);
+  }
+  /** t[k] = v with k, v on top (pops both), metamethods apply. */
+  setTable(L: LuaState, idx: number): void {
+    (this.m as unknown as { _lua_settable(L: Ptr, i: number): void })._lua_settable(L, idx);
+  }
+  /** Pushes t[k] for the key on top (pops it), metamethods apply; returns the type. */
+  getTable(L: LuaState, idx: number): number {
+    return this.m._lua_gettable(L, idx);
+  }
+  /** Pushes t[i] without metamethods; returns its type. */
+  rawGetI(L: LuaState, idx: number, i: number): number {
+    return this.m._lua_rawgeti(L, idx, BigInt(i));
+  }
+  /** t[i] = top without metamethods, popping it. */
+  rawSetI(L: LuaState, idx: number, i: number): void {
+    this.m._lua_rawseti(L, idx, BigInt(i));
+  }
+  /** The raw length (# without __len) of a table or string. */
+  rawLen(L: LuaState, idx: number): number {
+    return this.m._lua_rawlen(L, idx);
+  }
+  /**
+   * Table traversal step (lua_next): pops a key, pushes the next key and its
+   * value and returns true, or returns false at the end. Start with pushNil.
+   * Do not convert the key in place between steps (see coerceLatin1).
+   */
+  next(L: LuaState, idx: number): boolean {
+    return this.m._lua_next(L, idx) !== 0;
+  }
+  /**
+   * Calls fn for each key/value of the table at idx, with the key at -2 and
+   * the value at -1; the stack is restored after each call.
+   */
+  forEach(L: LuaState, idx: number, fn: () => void): void {
+    const t = this.m._lua_absindex(L, idx);
+    this.m._lua_pushnil(L);
+    while (this.m._lua_next(L, t) !== 0) {
+      const top = this.m._lua_gettop(L);
+      fn();
+      this.m._lua_settop(L, top - 1);
+    }
+  }
+  /** Pushes the metatable and returns true, or pushes nothing and returns false. */
+  getMetatable(L: LuaState, idx: number): boolean {
+    return this.m._lua_getmetatable(L, idx) !== 0;
+  }
+  /** Pops a table (or nil) and sets it as the metatable of the value at idx. */
+  setMetatable(L: LuaState, idx: number): void {
+    this.m._lua_setmetatable(L, idx);
+  }
+
+  // ---- globals, registry, functions ------------------------------------------
+
+  getGlobal(L: LuaState, name: string): number {
+    return this.m._lua_getglobal(L, cstr(this.g, name));
+  }
+  /** Pops the top into global `name` (metamethods on _G apply). */
+  setGlobal(L: LuaState, name: string): void {
+    this.m._lua_setglobal(L, cstr(this.g, name));
+  }
+  /** Sets each JS function as a field of the table at idx (luaL_setfuncs with no upvalues). */
+  setFunctions(L: LuaState, idx: number, fns: Record<string, LuaCFunction>): void {
+    const t = this.m._lua_absindex(L, idx);
+    for (const [name, fn] of Object.entries(fns)) {
+      this.pushFunction(L, fn);
+      this.m._lua_setfield(L, t, cstr(this.g, name));
+    }
+  }
+  /** Creates (or extends) global table `name` with the functions, as a C library's luaopen does. */
+  registerLibrary(name: string, fns: Record<string, LuaCFunction>): void {
+    const L = this.L;
+    if (this.getGlobal(L, name) !== LuaType.TABLE) {
+      this.pop(L);
+      this.newTable(L, 0, Object.keys(fns).length);
+    }
+    this.setFunctions(L, -1, fns);
+    this.setGlobal(L, name);
+  }
+  /** Pops the top into the registry; returns the reference. */
+  ref(L: LuaState): number {
+    return this.m._luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  pushRef(L: LuaState, ref: number): number {
+    return this.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(ref));
+  }
+  unref(L: LuaState, ref: number): void {
+    this.m._luaL_unref(L, LUA_REGISTRYINDEX, ref);
+  }
+
+  // ---- loading and calling -----------------------------------------------------
+
+  /**
+   * Compiles a text chunk (binary chunks are refused, as in Redis) and pushes
+   * the function; returns null, or the error message with nothing pushed.
+   */
+  load(L: LuaState, code: string | Uint8Array, chunkName: string): string | null {
+    // Its own copy, not the shared scratch: the parser allocates, so a GC
+    // finalizer could run Lua code that pushes strings while it reads.
+    const n = code.length;
+    const p = this.m._malloc(Math.max(n, 1));
+    if (p === 0) return 'not enough memory';
+    if (typeof code === 'string') heap(this.g).latin1Write(code, p, n);
+    else heap(this.g).set(code, p);
+    const status = this.m._luaL_loadbufferx(L, p, n, cstr(this.g, chunkName), cstr(this.g, 't'));
+    this.m._free(p);
+    if (status === LuaStatus.OK) return null;
+    const msg = this.toLatin1(L, -1) ?? 'unknown error';
+    this.pop(L);
+    return msg;
+  }
+  /** lua_pcall: returns a LuaStatus; on error the error value is on top. */
+  pcall(L: LuaState, nargs: number, nresults: number, msgh = 0): number {
+    return this.m._lua_pcallk(L, nargs, nresults, msgh, 0, 0);
+  }
+  /** lua_call: errors propagate (only inside a C function or a protected call). */
+  call(L: LuaState, nargs: number, nresults: number): void {
+    this.m._lua_callk(L, nargs, nresults, 0, 0);
+  }
+  /**
+   * Runs fn inside a protected call on L, so that Lua errors raised by the
+   * API calls it makes (out of memory, __index errors) come back as a
+   * message instead of a panic. fn runs as a C function: it sees the top
+   * `nargs` values of L as its arguments 1..nargs (they are consumed), and
+   * what it pushes is lost unless it returns a count (kept with nresults =
+   * LUA_MULTRET or a fixed number). Returns null or the error message.
+   */
+  protect(L: LuaState, fn: (L: LuaState) => number | void, nargs = 0, nresults = 0): string | null {
+    const prev = pendingProtected;
+    pendingProtected = fn;
+    this.pushFunction(L, runPendingProtected);
+    if (nargs > 0) this.insert(L, -nargs - 1);
+    const status = this.pcall(L, nargs, nresults);
+    pendingProtected = prev;
+    if (status === LuaStatus.OK) return null;
+    const msg = this.coerceLatin1(L, -1) ?? (status === LuaStatus.ERRMEM ? 'not enough memory' : 'error object is not a string');
+    this.pop(L);
+    return msg;
+  }
+
+  // ---- errors ------------------------------------------------------------------
+
+  /**
+   * Raises a Lua error with a string message. With `position` (the default,
+   * as luaL_error) the message is prefixed with the calling Lua code's
+   * "chunk:line: ". Never returns.
+   */
+  raise(L: LuaState, message: string, position = true): never {
+    if (position) {
+      const w = this.where(L, 1);
+      if (w && w.currentLine > 0) message = `${shortSource(w.source)}:${w.currentLine}: ${message}`;
+    }
+    this.pushString(L, message);
+    this.m._lua_error(L);
+    throw new Error('unreachable: lua_error returned');
+  }
+  /** Raises the value on top of the stack as the error object (e.g. a table). Never returns. */
+  raiseValue(L: LuaState): never {
+    this.m._lua_error(L);
+    throw new Error('unreachable: lua_error returned');
+  }
+  /** luaL_argerror: "bad argument #arg to 'fname' (extramsg)". Never returns. */
+  argError(L: LuaState, arg: number, extramsg: string): never {
+    const fname = this.functionName(L, 0) ?? '?';
+    return this.raise(L, `bad argument #${arg} to '${fname}' (${extramsg})`);
+  }
+  /** Where stack level `level` of L is running (0 = the running function), or null past the top. */
+  where(L: LuaState, level: number): LuaWhere | null {
+    const m = this.m;
+    const ar = this.g.ar;
+    if (m._lua_getstack(L, level, ar) === 0) return null;
+    m._lua_getinfo(L, cstr(this.g, 'Sl'), ar);
+    const h = heap(this.g);
+    const whatP = m.HEAPU32[(ar + AR_WHAT) >> 2]!;
+    const srcP = m.HEAPU32[(ar + AR_SOURCE) >> 2]!;
+    const srcLen = m.HEAPU32[(ar + AR_SRCLEN) >> 2]!;
+    return {
+      what: h.latin1Slice(whatP, h.indexOf(0, whatP)),
+      source: h.latin1Slice(srcP, srcP + srcLen),
+      currentLine: m.HEAP32[(ar + AR_CURRENTLINE) >> 2]!,
+    };
+  }
+  /** The name a function at `level` was called by, if Lua knows it. */
+  functionName(L: LuaState, level: number): string | null {
+    const m = this.m;
+    const ar = this.g.ar;
+    if (m._lua_getstack(L, level, ar) === 0) return null;
+    m._lua_getinfo(L, cstr(this.g, 'n'), ar);
+    const p = m.HEAPU32[(ar + 4) >> 2]!;
+    if (p === 0) return null;
+    const h = heap(this.g);
+    return h.latin1Slice(p, h.indexOf(0, p));
+  }
+
+  // ---- threads, hooks and time slicing -------------------------------------------
+
+  /** Creates a thread, pushes it on L and returns it; keep it referenced (ref) while it is in use. */
+  newThread(L: LuaState): LuaState {
+    return this.m._lua_newthread(L);
+  }
+  /**
+   * Starts or continues a thread with nargs arguments on its stack. Returns
+   * the status (OK: finished, YIELD: suspended, else an error with the error
+   * value on top of co) and how many results it left on co's stack.
+   */
+  resume(co: LuaState, from: LuaState, nargs: number): { status: number; nresults: number } {
+    const status = this.m._lua_resume(co, from, nargs, this.g.intp);
+    return { status, nresults: this.m.HEAP32[this.g.intp >> 2]! };
+  }
+  /** Closes a thread's pending to-be-closed variables and resets it to be reusable (lua_resetthread). */
+  resetThread(co: LuaState): number {
+    return this.m._lua_resetthread(co);
+  }
+  /** lua_sethook: mask from LuaHookMask; a null hook removes it. */
+  setHook(L: LuaState, hook: LuaHook | null, mask: number, count = 0): void {
+    this.m._lua_sethook(L, hook ? hookPtr(this.g, hook) : 0, hook ? mask : 0, count);
+  }
+  /** True if L may yield now (not inside a C call boundary such as table.sort's comparator). */
+  isYieldable(L: LuaState): boolean {
+    return this.m._lua_isyieldable(L) !== 0;
+  }
+  /**
+   * From inside a hook: asks Lua to suspend the thread once the hook returns
+   * (lua_resume then returns YIELD; a later resume continues where it
+   * stopped). Check isYieldable first, and return from the hook right after.
+   */
+  yieldFromHook(L: LuaState): void {
+    this.m._lua_yieldk(L, 0, 0, 0);
+  }
+
+  // ---- memory ----------------------------------------------------------------------
+
+  /** One incremental GC step of about `kb` KiB of work (collectgarbage("step", kb)). */
+  gcStep(kb: number): void {
+    const L = this.L;
+    this.pushRef(L, this.collectRef);
+    this.pushString(L, 'step');
+    this.pushInteger(L, kb);
+    if (this.pcall(L, 2, 0) !== LuaStatus.OK) this.pop(L);
+  }
+  /** A full collection (collectgarbage("collect")). */
+  gcCollect(): void {
+    const L = this.L;
+    this.pushRef(L, this.collectRef);
+    this.pushString(L, 'collect');
+    if (this.pcall(L, 1, 0) !== LuaStatus.OK) this.pop(L);
+  }
+
+  // ---- internals ---------------------------------------------------------------------
+
+  private scratchFor(n: number): Ptr {
+    const g = this.g;
+    if (n <= g.scratchCap) return g.scratch;
+    const p = this.m._malloc(n);
+    if (p === 0) throw new Error(`cannot allocate ${n} bytes in the Lua module's memory`);
+    return p;
+  }
+  private releaseScratch(p: Ptr): void {
+    if (p !== this.g.scratch) this.m._free(p);
+  }
+}
+
+let pendingProtected: ((L: LuaState) => number | void) | undefined;
+function runPendingProtected(_vm: LuaVm, L: LuaState): number {
+  const fn = pendingProtected!;
+  pendingProtected = undefined;
+  return fn(L) ?? 0;
+}
+
+/** luaO_chunkid's short form for "@name" and "=name" sources, as error prefixes show them. */
+export function shortSource(source: string): string {
+  if (source.startsWith('@') || source.startsWith('=')) return source.slice(1);
+  return `[string "${source.split('\n')[0]}"]`;
+}

@@ -1,0 +1,114 @@
+/**
+ * The Lua 5.4 WASM module (wasmoon 1.16.0), loaded once per process and
+ * used only through its raw emscripten exports (`_lua_*`).
+ *
+ * Why only the raw exports: wasmoon's high-level API converts strings as
+ * UTF-8 C strings (a NUL cuts a value, bytes >= 0x80 are re-encoded), and is
+ * 10-20x slower (see the research note on Lua scripting). Pointers and
+ * lengths over HEAPU8 are binary-safe.
+ *
+ * Nothing outside src/scripting/vm/ should touch this module: it is the seam
+ * where another Lua build could be put in.
+ */
+import { LuaFactory } from 'wasmoon';
+
+export type Ptr = number;
+
+/** The exports we use, with the C signatures (pointers are numbers, lua_Integer is a BigInt). */
+export interface RawLua {
+  HEAPU8: Uint8Array;
+  HEAP32: Int32Array;
+  HEAPU32: Uint32Array;
+  _malloc(n: number): Ptr;
+  _free(p: Ptr): void;
+  _realloc(p: Ptr, n: number): Ptr;
+  addFunction(fn: (...a: number[]) => number | void, sig: string): Ptr;
+  removeFunction(p: Ptr): void;
+
+  _lua_newstate(alloc: Ptr, ud: number): Ptr;
+  _lua_close(L: Ptr): void;
+  _luaL_openlibs(L: Ptr): void;
+  _lua_atpanic(L: Ptr, f: Ptr): Ptr;
+  _lua_newthread(L: Ptr): Ptr;
+  _lua_resetthread(L: Ptr): number;
+  _lua_absindex(L: Ptr, idx: number): number;
+  _lua_gettop(L: Ptr): number;
+  _lua_settop(L: Ptr, idx: number): void;
+  _lua_pushvalue(L: Ptr, idx: number): void;
+  _lua_rotate(L: Ptr, idx: number, n: number): void;
+  _lua_copy(L: Ptr, from: number, to: number): void;
+  _lua_checkstack(L: Ptr, n: number): number;
+  _lua_xmove(from: Ptr, to: Ptr, n: number): void;
+  _lua_type(L: Ptr, idx: number): number;
+  _lua_isinteger(L: Ptr, idx: number): number;
+  _lua_isnumber(L: Ptr, idx: number): number;
+  _lua_isstring(L: Ptr, idx: number): number;
+  _lua_iscfunction(L: Ptr, idx: number): number;
+  _lua_tonumberx(L: Ptr, idx: number, isnum: Ptr): number;
+  _lua_tointegerx(L: Ptr, idx: number, isnum: Ptr): bigint;
+  _lua_toboolean(L: Ptr, idx: number): number;
+  _lua_tolstring(L: Ptr, idx: number, len: Ptr): Ptr;
+  _lua_touserdata(L: Ptr, idx: number): Ptr;
+  _lua_tothread(L: Ptr, idx: number): Ptr;
+  _lua_topointer(L: Ptr, idx: number): Ptr;
+  _lua_rawlen(L: Ptr, idx: number): number;
+  _lua_rawequal(L: Ptr, a: number, b: number): number;
+  _lua_pushnil(L: Ptr): void;
+  _lua_pushnumber(L: Ptr, n: number): void;
+  _lua_pushinteger(L: Ptr, n: bigint): void;
+  _lua_pushlstring(L: Ptr, s: Ptr, len: number): Ptr;
+  _lua_pushcclosure(L: Ptr, fn: Ptr, n: number): void;
+  _lua_pushboolean(L: Ptr, b: number): void;
+  _lua_pushlightuserdata(L: Ptr, p: Ptr): void;
+  _lua_pushthread(L: Ptr): number;
+  _lua_getglobal(L: Ptr, name: Ptr): number;
+  _lua_setglobal(L: Ptr, name: Ptr): void;
+  _lua_gettable(L: Ptr, idx: number): number;
+  _lua_getfield(L: Ptr, idx: number, k: Ptr): number;
+  _lua_setfield(L: Ptr, idx: number, k: Ptr): void;
+  _lua_rawget(L: Ptr, idx: number): number;
+  _lua_rawset(L: Ptr, idx: number): void;
+  _lua_rawgeti(L: Ptr, idx: number, n: bigint): number;
+  _lua_rawseti(L: Ptr, idx: number, n: bigint): void;
+  _lua_createtable(L: Ptr, narr: number, nrec: number): void;
+  _lua_getmetatable(L: Ptr, idx: number): number;
+  _lua_setmetatable(L: Ptr, idx: number): number;
+  _lua_next(L: Ptr, idx: number): number;
+  _lua_error(L: Ptr): number;
+  _lua_callk(L: Ptr, nargs: number, nres: number, ctx: number, k: Ptr): void;
+  _lua_pcallk(L: Ptr, nargs: number, nres: number, msgh: number, ctx: number, k: Ptr): number;
+  _luaL_loadbufferx(L: Ptr, buf: Ptr, size: number, name: Ptr, mode: Ptr): number;
+  _luaL_ref(L: Ptr, t: number): number;
+  _luaL_unref(L: Ptr, t: number, ref: number): void;
+  _luaL_traceback(L: Ptr, L1: Ptr, msg: Ptr, level: number): void;
+  _lua_resume(L: Ptr, from: Ptr, narg: number, nres: Ptr): number;
+  _lua_status(L: Ptr): number;
+  _lua_yieldk(L: Ptr, nres: number, ctx: number, k: Ptr): number;
+  _lua_isyieldable(L: Ptr): number;
+  _lua_sethook(L: Ptr, f: Ptr, mask: number, count: number): void;
+  _lua_getstack(L: Ptr, level: number, ar: Ptr): number;
+  _lua_getinfo(L: Ptr, what: Ptr, ar: Ptr): number;
+  _lua_stringtonumber(L: Ptr, s: Ptr): number;
+  _lua_concat(L: Ptr, n: number): void;
+  _lua_len(L: Ptr, idx: number): void;
+  _lua_compare(L: Ptr, a: number, b: number, op: number): number;
+  _lua_setcstacklimit?(L: Ptr, limit: number): number;
+}
+
+let loading: Promise<RawLua> | undefined;
+let loaded: RawLua | undefined;
+
+/** Instantiates the module (about 30-40 ms); later calls share it. */
+export function loadLuaModule(): Promise<RawLua> {
+  loading ??= new LuaFactory().getLuaModule().then((w) => {
+    loaded = w.module as unknown as RawLua;
+    return loaded;
+  });
+  return loading;
+}
+
+/** The module once loadLuaModule() has resolved (scripting is set up at boot, before serving). */
+export function luaModule(): RawLua {
+  if (!loaded) throw new Error('the Lua module is not loaded yet (await loadLuaModule() at boot)');
+  return loaded;
+}

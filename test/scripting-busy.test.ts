@@ -1,0 +1,117 @@
+/**
+ * Busy scripts: past busy-reply-threshold other clients get Redis's -BUSY
+ * replies (the server stays reachable), SCRIPT KILL stops a script that has
+ * not written (pcall cannot catch it), a script that wrote is UNKILLABLE,
+ * and SHUTDOWN NOSAVE stops the server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawClient, resp, startServer, until, type TestServer } from './helpers/server.js';
+
+const BUSY = '-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startServer(['--busy-reply-threshold', '200']);
+});
+afterAll(async () => srv?.stop());
+
+async function client(): Promise<RawClient> {
+  return RawClient.connect(srv.port);
+}
+
+/** Sends PING until it is answered with -BUSY (the script passed the threshold). */
+async function waitBusy(c: RawClient): Promise<void> {
+  await until(async () => {
+    c.write(resp('PING'));
+    return (await c.readUntil('\r\n')) === BUSY;
+  }, 'BUSY replies', 15000);
+}
+
+describe('a script past busy-reply-threshold', () => {
+  it('is atomic before the threshold, then others get -BUSY, and SCRIPT KILL ends it', async () => {
+    const a = await client();
+    const b = await client();
+    try {
+      const body = 'local i = 0 while true do i = i + 1 end';
+      a.write(resp('EVAL', body, '0'));
+      // Before the threshold nothing else runs: this PING is answered only once the script is busy.
+      b.write(resp('PING'));
+      expect(await b.readUntil('\r\n')).toBe(BUSY);
+      // What Redis serves while busy: MULTI/DISCARD, and the -BUSY for everything else.
+      b.write(resp('MULTI'));
+      expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+      b.write(resp('DISCARD'));
+      expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+      b.write(resp('GET', 'x'));
+      expect(await b.readUntil('\r\n')).toBe(BUSY);
+      b.write(resp('SCRIPT', 'KILL'));
+      expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+      expect(await a.readUntil('\r\n')).toMatch(/^-ERR Script killed by user with SCRIPT KILL\.\.\. script: [0-9a-f]{40}, on @user_script:1\.\r\n$/);
+      b.write(resp('PING'));
+      expect(await b.readUntil('\r\n')).toBe('+PONG\r\n');
+      b.write(resp('SCRIPT', 'KILL'));
+      expect(await b.readUntil('\r\n')).toBe('-NOTBUSY No scripts in execution right now.\r\n');
+      // The killed client's connection goes on.
+      a.write(resp('PING'));
+      expect(await a.readUntil('\r\n')).toBe('+PONG\r\n');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('cannot swallow the kill with pcall', async () => {
+    const a = await client();
+    const b = await client();
+    try {
+      a.write(resp('EVAL', 'while true do pcall(function() while true do end end) end', '0'));
+      await waitBusy(b);
+      b.write(resp('SCRIPT', 'KILL'));
+      expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+      expect(await a.readUntil('\r\n')).toMatch(/^-ERR Script killed by user with SCRIPT KILL\.\.\./);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it("keeps the caller's pipeline waiting and answers it in order", async () => {
+    const a = await client();
+    const b = await client();
+    try {
+      a.write(resp('EVAL', "local t = redis.call('time') local s = tonumber(t[1]) while true do local n = redis.call('time') if tonumber(n[1]) - s >= 3 then break end end return 'done'", '0') + resp('PING'));
+      await waitBusy(b);
+      expect(await a.readUntil('+PONG\r\n', 20000)).toBe('$4\r\ndone\r\n+PONG\r\n');
+      b.write(resp('PING'));
+      expect(await b.readUntil('\r\n')).toBe('+PONG\r\n');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('is UNKILLABLE once it wrote, and SHUTDOWN NOSAVE still stops the server', async () => {
+    const own = await startServer(['--busy-reply-threshold', '100']);
+    const a = await RawClient.connect(own.port);
+    const b = await RawClient.connect(own.port);
+    try {
+      a.write(resp('EVAL', "redis.call('set', KEYS[1], 'v') while true do end", '1', 'written'));
+      await until(async () => {
+        b.write(resp('PING'));
+        return (await b.readUntil('\r\n')) === BUSY;
+      }, 'BUSY replies');
+      b.write(resp('SCRIPT', 'KILL'));
+      expect(await b.readUntil('\r\n')).toBe(
+        '-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n',
+      );
+      b.write(resp('SHUTDOWN'));
+      expect(await b.readUntil('\r\n')).toBe(BUSY);
+      b.write(resp('SHUTDOWN', 'NOSAVE'));
+      expect(await own.exited).toBe(0);
+    } finally {
+      a.close();
+      b.close();
+      await own.stop();
+    }
+  });
+});

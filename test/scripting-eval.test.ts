@@ -1,0 +1,444 @@
+/**
+ * EVAL / EVALSHA / EVAL_RO / SCRIPT over real TCP: reply bytes and error
+ * texts compared with the real redis-server 7.0 in RESP2 and RESP3, the
+ * clients' own script helpers (ioredis defineCommand, node-redis
+ * defineScript / scriptLoad / evalSha), binary safety, 64-bit integers,
+ * transactions, MONITOR, INFO and the script checks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { createClient, defineScript } from 'redis';
+import { createHash } from 'node:crypto';
+import { RawClient, resp, startServer, until, type TestServer } from './helpers/server.js';
+import { rawReply, startRedis, type Oracle } from './helpers/redis-oracle.js';
+
+let srv: TestServer;
+let oracle: Oracle;
+beforeAll(async () => {
+  [srv, oracle] = await Promise.all([startServer(), startRedis()]);
+});
+afterAll(async () => {
+  oracle?.stop();
+  await srv?.stop();
+});
+
+const sha1 = (s: string) => createHash('sha1').update(s, 'latin1').digest('hex');
+
+/** Both servers' raw replies to the same command, on fresh connections. */
+async function both(proto: 2 | 3, args: string[]): Promise<[string, string]> {
+  return Promise.all([rawReply(srv.port, proto, args), rawReply(oracle.port, proto, args)]);
+}
+
+// Scripts whose replies must be byte-identical to Redis 7.0's. Each uses
+// its own keys (prefixed by its index) so the order of runs does not matter.
+const CORPUS: [string, ...string[]][] = [
+  ['return 1', '0'],
+  ['return -42', '0'],
+  ['return 3.99', '0'],
+  ['return {3.99, -3.99, -0.5, 1e20, 0/0, 2^63, -2^63, 2^53 + 1}', '0'],
+  ["return 'hello'", '0'],
+  ['return {1, 2, {3, "x"}, nil, 4}', '0'],
+  ['return {1, 2, foo = "bar", 3}', '0'],
+  ['return {}', '0'],
+  ['return true', '0'],
+  ['return false', '0'],
+  ['return nil', '0'],
+  ["return {err = 'My Error'}", '0'],
+  ["return {ok = 'FINE'}", '0'],
+  ["return {ok = 'a\\r\\nb'}", '0'],
+  ["return redis.error_reply('My Error')", '0'],
+  ["return redis.error_reply('boom')", '0'],
+  ["return redis.error_reply('-boom')", '0'],
+  ["return redis.error_reply('MYERR bad thing')", '0'],
+  ['return redis.error_reply(1)', '0'],
+  ["return redis.status_reply('STATUS')", '0'],
+  ["return {double = 3.5}", '0'],
+  ["return {double = 1/3}", '0'],
+  ["return {big_number = '123456789012345678901234567890'}", '0'],
+  ["return {map = {a = 1}}", '0'],
+  ["return {set = {a = true}}", '0'],
+  ["return {verbatim_string = {format = 'txt', string = 'hello'}}", '0'],
+  ['return KEYS', '2', 'k1', 'k2', 'a1', 'a2'],
+  ['return ARGV', '1', 'k1', 'a1', 'a2'],
+  ['return {#KEYS, #ARGV}', '1', 'k1', 'a1', 'a2'],
+  ["return redis.call('set', KEYS[1], ARGV[1])", '1', 'c1:k', 'v'],
+  ["redis.call('set', KEYS[1], 'v') return redis.call('get', KEYS[1])", '1', 'c2:k'],
+  ["return redis.call('get', 'c3:missing')", '0'],
+  ["return type(redis.call('get', 'c4:missing'))", '0'],
+  ["return redis.call('incr', KEYS[1])", '1', 'c5:n'],
+  ["local n = redis.call('incr', KEYS[1]) return n .. ''", '1', 'c6:n'],
+  ["local n = redis.call('incrby', KEYS[1], 41) return tostring(n + 1)", '1', 'c7:n'],
+  ["redis.call('rpush', KEYS[1], 'a', 'b', 'c') return redis.call('lrange', KEYS[1], 0, -1)", '1', 'c8:l'],
+  ["redis.call('hset', KEYS[1], 'f', 'v') return redis.call('hgetall', KEYS[1])", '1', 'c9:h'],
+  ["redis.call('zadd', KEYS[1], 1.5, 'm') return redis.call('zscore', KEYS[1], 'm')", '1', 'c10:z'],
+  ["redis.setresp(3) redis.call('zadd', KEYS[1], 1.5, 'm') return redis.call('zscore', KEYS[1], 'm')", '1', 'c11:z'],
+  ["redis.setresp(3) redis.call('hset', KEYS[1], 'f', 'v') return redis.call('hgetall', KEYS[1])", '1', 'c12:h'],
+  ["redis.setresp(3) redis.call('sadd', KEYS[1], 'm') return redis.call('smembers', KEYS[1])", '1', 'c13:s'],
+  ["redis.setresp(3) return redis.call('get', 'c14:missing')", '0'],
+  ['redis.setresp(3) return true', '0'],
+  ['redis.setresp(3) return false', '0'],
+  ["redis.setresp(3) return {double = 2.5}", '0'],
+  ["redis.setresp(3) redis.call('zadd', KEYS[1], 2.5, 'm') return redis.call('zscore', KEYS[1], 'm').double", '1', 'c15:z'],
+  ["redis.call('set', KEYS[1], 'x') return redis.pcall('incr', KEYS[1])", '1', 'c16:s'],
+  ["redis.call('set', KEYS[1], 'x') return redis.call('incr', KEYS[1])", '1', 'c17:s'],
+  ["redis.call('set', KEYS[1], 'x') return redis.call('lpush', KEYS[1], 'y')", '1', 'c18:s'],
+  ["local ok, e = pcall(redis.call, 'incr', 'c19:none') return {tostring(ok), type(e)}", '0'],
+  ["redis.call('set', 'c20:s', 'x') local ok, e = pcall(redis.call, 'incr', 'c20:s') return e", '0'],
+  ["return pcall(error, {err = 'T'})", '0'],
+  ["return select(2, pcall(error, {err = 'T'}))", '0'],
+  ["return redis.call('nosuchcommand')", '0'],
+  ["return redis.call('get')", '0'],
+  ["return redis.call('eval', 'return 1', 0)", '0'],
+  ["return redis.call('blpop', 'x', 0)", '0'],
+  ["return redis.call('set', 'k', {})", '0'],
+  ['return redis.call()', '0'],
+  ["return redis.pcall('nosuchcommand')", '0'],
+  ['return x', '0'],
+  ['x = 1', '0'],
+  ['KEYS = {}', '0'],
+  ["error('boom')", '0'],
+  ['error(42)', '0'],
+  ["error({err = 'XCODE custom'})", '0'],
+  ['\n\nerror("line three")', '0'],
+  ['#!lua\nreturn nope.x', '0'],
+  ["rawset(_G, 'x', 1)", '0'],
+  ['setmetatable(_G, {})', '0'],
+  ['local g = getmetatable(_G) g.__index = {}', '0'],
+  ['redis = function() return 1 end', '0'],
+  ['_G = {}', '0'],
+  ['redis.call = function() return 1 end', '0'],
+  ['string.foo = 1', '0'],
+  ["getmetatable('').__index = nil", '0'],
+  ['function foo() end', '0'],
+  ["KEYS[1] = 'changed' return KEYS[1]", '1', 'orig'],
+  ["table.insert(ARGV, 'x') return ARGV", '0', 'a'],
+  ['print(1)', '0'],
+  ['return loadfile', '0'],
+  ['return dofile', '0'],
+  ['return os', '0'],
+  ['return io', '0'],
+  ['return require', '0'],
+  ['return debug', '0'],
+  ['return loadstring(string.dump(function() return 1 end))()', '0'],
+  ['return loadstring("return 1 + 1")()', '0'],
+  ["return {unpack({1, 2, 3})}", '0'],
+  ['return table.getn({1, 2, 3})', '0'],
+  ['return math.mod(7, 3)', '0'],
+  ['return math.pow(2, 10)', '0'],
+  ['return tostring(10 / 2)', '0'],
+  ['return tostring(3.0)', '0'],
+  ['return tostring(0.1)', '0'],
+  ['return tostring(1e15) .. " " .. tostring(123456789012345) .. " " .. tostring(2^53)', '0'],
+  ['return tostring(1/0) .. " " .. tostring(-1/0)', '0'],
+  ["return string.format('%.17g', 0.1)", '0'],
+  ["return redis.call('set', KEYS[1], 0.1)", '1', 'c21:f'],
+  ["redis.call('set', KEYS[1], 0.1) return redis.call('get', KEYS[1])", '1', 'c22:f'],
+  ["redis.call('set', KEYS[1], 1e20) return redis.call('get', KEYS[1])", '1', 'c23:f'],
+  ["redis.call('set', KEYS[1], 3) return redis.call('get', KEYS[1])", '1', 'c24:f'],
+  ["return 3 * 0x100000000 + 5 % 0x100000000", '0'],
+  ["local prio, cnt = 7, 123456789 return prio * 0x100000000 + cnt % 0x100000000", '0'],
+  ["return tonumber('1700000000000') * 0x1000", '0'],
+  ['return redis.sha1hex("")', '0'],
+  ['return redis.sha1hex("abc")', '0'],
+  ['return redis.sha1hex()', '0'],
+  ['return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}', '0'],
+  ['return {redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING}', '0'],
+  ['return {redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL}', '0'],
+  ['redis.set_repl(redis.REPL_ALL) return 1', '0'],
+  ['redis.set_repl(42)', '0'],
+  ['redis.set_repl()', '0'],
+  ['return redis.replicate_commands()', '0'],
+  ['redis.log(redis.LOG_WARNING)', '0'],
+  ["redis.log('x', 'y')", '0'],
+  ["redis.log(42, 'y')", '0'],
+  ["redis.log(redis.LOG_DEBUG, 'fine') return 1", '0'],
+  ['redis.setresp(4)', '0'],
+  ['redis.setresp()', '0'],
+  ['return coroutine.resume(coroutine.create(function() return 1 end))', '0'],
+  ["return string.rep('x', 3)", '0'],
+  ['return #string.rep("x", 1000000)', '0'],
+  ["return redis.call('select', 1)", '0'],
+  ["redis.call('select', 2) redis.call('set', KEYS[1], 'db2') return redis.call('get', KEYS[1])", '1', 'c25:k'],
+  ["return redis.call('ping')", '0'],
+  ["return redis.call('ping', 'x')", '0'],
+  ["return redis.call('echo', 'x\\0y')", '0'],
+  ['return redis.call("type", "c26:none")', '0'],
+  ["return redis.call('exists', 'c27:a', 'c27:b')", '0'],
+  ['return "\\0\\1\\255"', '0'],
+];
+
+describe('EVAL replies, byte for byte against redis-server', () => {
+  for (const proto of [2, 3] as const) {
+    it(`RESP${proto}`, async () => {
+      const mismatches: string[] = [];
+      for (const [script, ...rest] of CORPUS) {
+        const [ours, theirs] = await both(proto, ['EVAL', script, ...rest]);
+        if (ours !== theirs) mismatches.push(`${JSON.stringify(script)}\n  ours:   ${JSON.stringify(ours)}\n  redis:  ${JSON.stringify(theirs)}`);
+      }
+      expect(mismatches.join('\n')).toBe('');
+    });
+  }
+});
+
+describe('EVAL argument and cache errors', () => {
+  const cases: string[][] = [
+    ['EVAL', 'return 1', 'x'],
+    ['EVAL', 'return 1', '2', 'a'],
+    ['EVAL', 'return 1', '-1'],
+    ['EVAL', 'return 1', '99999999999999999999'],
+    ['EVALSHA', 'abc', '0'],
+    ['EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', '0'],
+    ['EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', 'x'],
+    ['EVAL', 'return (', '0'],
+    ['SCRIPT', 'LOAD', 'return ('],
+    ['EVAL', '#!lua', '0'],
+    ['EVAL', '#!python\nreturn 1', '0'],
+    ['EVAL', '#!lua flags=bogus\nreturn 1', '0'],
+    ['EVAL', '#!lua foo=bar\nreturn 1', '0'],
+    ['EVAL', '#!lua flags=no-writes\nreturn redis.call("set", "ro", "1")', '0'],
+    ['EVAL', '#!lua flags=no-writes,allow-oom\nreturn redis.call("get", "ro")', '0'],
+    ['EVAL', '#!lua\nreturn redis.call("set", "rw:shebang", "1")', '0'],
+    ['EVAL_RO', 'return redis.call("set", "ro", "1")', '0'],
+    ['EVAL_RO', 'return redis.call("get", "ro")', '0'],
+    ['EVAL_RO', "return redis.call('publish', 'ch', 'm')", '0'],
+    ['EVAL_RO', '#!lua\nreturn 1', '0'],
+    ['EVAL_RO', '#!lua flags=no-writes\nreturn 1', '0'],
+    ['SCRIPT', 'FLUSH', 'BOGUS'],
+    ['SCRIPT', 'EXISTS'],
+    ['SCRIPT', 'NOSUCH'],
+    ['SCRIPT', 'KILL'],
+    ['SCRIPT', 'HELP'],
+    ['COMMAND', 'GETKEYS', 'EVAL', 'return 1', '2', 'key1', 'key2', 'arg'],
+    ['COMMAND', 'GETKEYS', 'EVAL', 'return 1', '0'],
+    ['COMMAND', 'GETKEYS', 'EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', '1', 'k'],
+  ];
+  for (const proto of [2, 3] as const) {
+    it(`RESP${proto}`, async () => {
+      const mismatches: string[] = [];
+      for (const args of cases) {
+        const [ours, theirs] = await both(proto, args);
+        if (ours !== theirs) mismatches.push(`${JSON.stringify(args)}\n  ours:   ${JSON.stringify(ours)}\n  redis:  ${JSON.stringify(theirs)}`);
+      }
+      expect(mismatches.join('\n')).toBe('');
+    });
+  }
+});
+
+describe('SCRIPT LOAD / EXISTS / FLUSH and EVALSHA', () => {
+  it('caches by sha1 of the whole body, case-insensitive, until SCRIPT FLUSH', async () => {
+    const r = new Redis(srv.port);
+    try {
+      const body = `return 'cached ${Date.now()}'`;
+      const sha = sha1(body);
+      expect(await r.script('EXISTS', sha)).toEqual([0]);
+      expect(await r.script('LOAD', body)).toBe(sha);
+      expect(await r.script('EXISTS', sha, sha.toUpperCase(), 'nope')).toEqual([1, 1, 0]);
+      expect(await r.evalsha(sha.toUpperCase(), 0)).toMatch(/^cached /);
+      const info = await r.info('memory');
+      expect(Number(/number_of_cached_scripts:(\d+)/.exec(info)![1])).toBeGreaterThan(0);
+      expect(Number(/used_memory_lua:(\d+)/.exec(info)![1])).toBeGreaterThan(0);
+      for (const mode of [[], ['ASYNC'], ['SYNC']]) {
+        await r.script('LOAD', body);
+        expect(await r.script('FLUSH', ...mode)).toBe('OK');
+        expect(await r.script('EXISTS', sha)).toEqual([0]);
+        await expect(r.evalsha(sha, 0)).rejects.toThrow('NOSCRIPT No matching script. Please use EVAL.');
+      }
+      expect(/number_of_cached_scripts:0/.test(await r.info('memory'))).toBe(true);
+      // EVAL still works on the new state.
+      expect(await r.eval('return 7', 0)).toBe(7);
+    } finally {
+      r.disconnect();
+    }
+  });
+});
+
+describe('client libraries', () => {
+  it('ioredis: eval and defineCommand (EVALSHA, falling back to EVAL on NOSCRIPT)', async () => {
+    const r = new Redis(srv.port);
+    try {
+      r.defineCommand('incrCapped', {
+        numberOfKeys: 1,
+        lua: "local v = redis.call('incr', KEYS[1]) if v > tonumber(ARGV[1]) then redis.call('set', KEYS[1], ARGV[1]) return tonumber(ARGV[1]) end return v",
+      });
+      const rr = r as Redis & { incrCapped(key: string, cap: number): Promise<number> };
+      await r.del('io:capped');
+      expect(await rr.incrCapped('io:capped', 2)).toBe(1);
+      expect(await rr.incrCapped('io:capped', 2)).toBe(2);
+      expect(await rr.incrCapped('io:capped', 2)).toBe(2);
+      await r.script('FLUSH');
+      expect(await rr.incrCapped('io:capped', 5)).toBe(3);
+      expect(await r.eval("return {KEYS[1], ARGV[1], 1.5, true, false}", 1, 'k', 'a')).toEqual(['k', 'a', 1, 1, null]);
+      await expect(r.eval("return redis.call('incr', KEYS[1])", 1, 'io:capped:str')).resolves.toBe(1);
+      await r.set('io:str', 'x');
+      await expect(r.eval("return redis.call('incr', KEYS[1])", 1, 'io:str')).rejects.toThrow(
+        /^ERR value is not an integer or out of range script: [0-9a-f]{40}, on @user_script:1\.$/,
+      );
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('node-redis: defineScript, scriptLoad and evalSha', async () => {
+    const client = createClient({
+      socket: { port: srv.port },
+      scripts: {
+        getSet: defineScript({
+          NUMBER_OF_KEYS: 1,
+          SCRIPT: "local old = redis.call('get', KEYS[1]) redis.call('set', KEYS[1], ARGV[1]) return old",
+          parseCommand(parser: { pushKey(k: string): void; push(a: string): void }, key: string, value: string) {
+            parser.pushKey(key);
+            parser.push(value);
+          },
+          transformReply: undefined as unknown as () => string | null,
+        } as never),
+      },
+    } as never);
+    await client.connect();
+    try {
+      const c = client as unknown as {
+        getSet(k: string, v: string): Promise<string | null>;
+        scriptLoad(s: string): Promise<string>;
+        evalSha(sha: string, o: { keys: string[]; arguments: string[] }): Promise<unknown>;
+        del(k: string): Promise<number>;
+        scriptFlush(): Promise<string>;
+      };
+      await c.del('nr:k');
+      expect(await c.getSet('nr:k', 'one')).toBe(null);
+      expect(await c.getSet('nr:k', 'two')).toBe('one');
+      await c.scriptFlush();
+      expect(await c.getSet('nr:k', 'three')).toBe('two');
+      const sha = await c.scriptLoad('return {KEYS[1], ARGV[1], #ARGV}');
+      expect(await c.evalSha(sha, { keys: ['a'], arguments: ['b', 'c'] })).toEqual(['a', 'b', 2]);
+    } finally {
+      await client.quit();
+    }
+  });
+});
+
+describe('values cross the boundary unchanged', () => {
+  it('every byte 0-255, both ways, through KEYS/ARGV, redis.call and the reply', async () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const r = new Redis(srv.port);
+    try {
+      const out = (await r.evalBuffer(
+        "redis.call('set', KEYS[1], ARGV[1]) local v = redis.call('get', KEYS[1]) assert(#v == 256 and v == ARGV[1]) return {v, KEYS[1]}",
+        1,
+        Buffer.concat([Buffer.from('bin:'), all]),
+        all,
+      )) as Buffer[];
+      expect(out[0]!.equals(all)).toBe(true);
+      expect(out[1]!.equals(Buffer.concat([Buffer.from('bin:'), all]))).toBe(true);
+      expect((await r.getBuffer(Buffer.concat([Buffer.from('bin:'), all])))!.equals(all)).toBe(true);
+      const made = (await r.evalBuffer('local t = {} for i = 0, 255 do t[#t + 1] = string.char(i) end return table.concat(t)', 0)) as Buffer;
+      expect(made.equals(all)).toBe(true);
+    } finally {
+      r.disconnect();
+    }
+  });
+});
+
+describe('scripts and the rest of the server', () => {
+  it('a script is atomic inside MULTI/EXEC and touches WATCHed keys', async () => {
+    const a = new Redis(srv.port);
+    const b = new Redis(srv.port);
+    try {
+      await a.set('tx:k', '1');
+      await a.watch('tx:k');
+      await b.eval("return redis.call('incr', KEYS[1])", 1, 'tx:k');
+      const res = await a.multi().eval("return redis.call('incr', KEYS[1])", 1, 'tx:k').exec();
+      expect(res).toBe(null);
+      const ok = await a.multi().eval("return redis.call('incr', KEYS[1])", 1, 'tx:k').get('tx:k').exec();
+      expect(ok).toEqual([
+        [null, 3],
+        [null, '3'],
+      ]);
+      // Errors inside EXEC are per command.
+      const mixed = await a.multi().eval('return redis.call("nosuch")', 0).eval('return 5', 0).exec();
+      expect(String(mixed![0]![0])).toMatch(/Unknown Redis command called from script/);
+      expect(mixed![1]).toEqual([null, 5]);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+
+  it("MONITOR shows EVAL first, then the script's commands from the lua client", async () => {
+    const mon = await RawClient.connect(srv.port);
+    const r = new Redis(srv.port);
+    try {
+      mon.write(resp('MONITOR'));
+      expect(await mon.readUntil('\r\n')).toBe('+OK\r\n');
+      await r.eval("return redis.call('set', 'mon:k', 'bar')", 0);
+      let evalLine = await mon.readUntil('\r\n');
+      // The client's own handshake (HELLO, CLIENT SETINFO) may come first.
+      while (!evalLine.includes('"eval"')) evalLine = await mon.readUntil('\r\n');
+      expect(evalLine).toMatch(/^\+\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "eval" "return redis\.call\('set', 'mon:k', 'bar'\)" "0"\r\n$/);
+      expect(await mon.readUntil('\r\n')).toMatch(/^\+\d+\.\d{6} \[0 lua\] "set" "mon:k" "bar"\r\n$/);
+    } finally {
+      mon.close();
+      r.disconnect();
+    }
+  });
+
+  it('commands called by scripts count in commandstats', async () => {
+    const r = new Redis(srv.port);
+    try {
+      await r.config('RESETSTAT');
+      await r.eval("redis.call('hset', 'cs:h', 'f', 'v') redis.call('hset', 'cs:h', 'g', 'v') return 1", 0);
+      const stats = await r.info('commandstats');
+      expect(stats).toMatch(/cmdstat_hset:calls=2,/);
+      expect(stats).toMatch(/cmdstat_eval:calls=1,/);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('blocking commands do not block inside a script', async () => {
+    const r = new Redis(srv.port);
+    try {
+      await r.del('blk:l');
+      // BLPOP itself is refused (noscript); BLMOVE-like commands that may block are non-blocking: LPOP answers nil.
+      expect(await r.eval("return redis.call('lpop', 'blk:l')", 0)).toBe(null);
+      await expect(r.eval("return redis.call('brpoplpush', 'blk:l', 'blk:m', 0)", 0)).rejects.toThrow(/This Redis command is not allowed from script/);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('keys expire by the time the script started', async () => {
+    const r = new Redis(srv.port);
+    try {
+      await r.set('exp:k', 'v', 'PX', 50);
+      const res = await r.eval(
+        "local t0 = redis.call('time') local start = tonumber(t0[1]) * 1000 + math.floor(tonumber(t0[2]) / 1000) " +
+          "while true do local t = redis.call('time') if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - start > 200 then break end end " +
+          "return redis.call('exists', KEYS[1])",
+        1,
+        'exp:k',
+      );
+      expect(res).toBe(1);
+      expect(await r.exists('exp:k')).toBe(0);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('math.random is deterministic: the same sequence as redis-server after the same seed', async () => {
+    const s = 'math.randomseed(42) return {math.random(100), math.random(100), math.random(1, 6), tostring(math.random())}';
+    const [ours, theirs] = await both(2, ['EVAL', s, '0']);
+    expect(ours).toBe(theirs);
+  });
+
+  it('a script that exceeds the Lua memory limit fails with an error and the server goes on', async () => {
+    const small = await startServer(['--lua_memory_limit', '16mb']);
+    const r = new Redis(small.port);
+    try {
+      await expect(r.eval("local t = {} for i = 1, 1e8 do t[i] = string.rep('x', 100) .. i end", 0)).rejects.toThrow(/not enough memory/);
+      expect(await r.eval('return 1', 0)).toBe(1);
+      expect(await r.ping()).toBe('PONG');
+    } finally {
+      r.disconnect();
+      await small.stop();
+    }
+  });
+});
