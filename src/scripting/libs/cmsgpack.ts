@@ -234,31 +234,69 @@ function need(c: Cursor, n: number): boolean {
   return true;
 }
 
-function decodeArray(vm: LuaVm, L: LuaState, c: Cursor, len: number): void {
+/** An array or map being filled; decoding is iterative so deep nesting cannot exhaust the JS stack. */
+interface Frame {
+  isMap: boolean;
+  /** elements (arrays) or pairs (maps) not started yet */
+  left: number;
+  /** the table's stack index */
+  t: number;
+  /** next array index */
+  index: number;
+  /** a map's key is on the stack and its value comes next */
+  wantValue: boolean;
+}
+
+function openArray(vm: LuaVm, L: LuaState, len: number): Frame {
   vm.newTable(L);
   const t = vm.getTop(L);
   checkStack51(vm, L, 1, 'in function mp_decode_to_lua_array');
-  for (let index = 1; index <= len; index++) {
-    vm.pushInteger(L, index);
-    decodeValue(vm, L, c);
-    if (c.err) return;
-    vm.rawSet(L, t);
-  }
+  return { isMap: false, left: len, t, index: 1, wantValue: false };
 }
 
-function decodeMap(vm: LuaVm, L: LuaState, c: Cursor, len: number): void {
+function openMap(vm: LuaVm, L: LuaState, len: number): Frame {
   vm.newTable(L);
-  const t = vm.getTop(L);
-  while (len-- > 0) {
-    decodeValue(vm, L, c);
+  return { isMap: true, left: len, t: vm.getTop(L), index: 0, wantValue: false };
+}
+
+/**
+ * Decodes one object at the cursor and pushes it (or sets c.err, leaving
+ * what was pushed so far), with the pushes and stack checks of the C
+ * library's recursive decoder in the same order.
+ */
+function decodeValue(vm: LuaVm, L: LuaState, c: Cursor): void {
+  const frames: Frame[] = [];
+  for (;;) {
+    const opened = decodeHead(vm, L, c);
     if (c.err) return;
-    decodeValue(vm, L, c);
-    if (c.err) return;
-    // lua_settable's errors, in 5.1's words (raised without a position: they come from C)
-    const kt = vm.type(L, -2);
-    if (kt === LuaType.NIL) vm.raise(L, 'table index is nil', false);
-    if (kt === LuaType.NUMBER && Number.isNaN(vm.toNumber(L, -2))) vm.raise(L, 'table index is NaN', false);
-    vm.rawSet(L, t);
+    let valueDone = opened === null;
+    if (opened) frames.push(opened);
+    for (;;) {
+      const f = frames[frames.length - 1];
+      if (valueDone) {
+        if (!f) return;
+        valueDone = false;
+        if (!f.isMap) vm.rawSet(L, f.t);
+        else if (!f.wantValue) f.wantValue = true;
+        else {
+          // lua_settable's errors, in 5.1's words (raised without a position: they come from C)
+          const kt = vm.type(L, -2);
+          if (kt === LuaType.NIL) vm.raise(L, 'table index is nil', false);
+          if (kt === LuaType.NUMBER && Number.isNaN(vm.toNumber(L, -2))) vm.raise(L, 'table index is NaN', false);
+          vm.rawSet(L, f.t);
+          f.wantValue = false;
+        }
+      }
+      if (f!.wantValue) break;
+      if (f!.left === 0) {
+        frames.pop();
+        valueDone = true;
+        continue;
+      }
+      f!.left--;
+      if (!f!.isMap) vm.pushInteger(L, f!.index++);
+      break;
+    }
   }
 }
 
@@ -268,107 +306,103 @@ function pushStr(vm: LuaVm, L: LuaState, c: Cursor, hdr: number, len: number): v
   c.p += hdr + len;
 }
 
-/** Decodes one object at the cursor and pushes it (or sets c.err). */
-function decodeValue(vm: LuaVm, L: LuaState, c: Cursor): void {
-  if (!need(c, 1)) return;
+/** Decodes a scalar and pushes it (null), or opens a container (its frame); or sets c.err. */
+function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
+  if (!need(c, 1)) return null;
   checkStack51(vm, L, 1, TOO_MANY);
   const b = c.b;
   const p = c.p;
   const op = b[p]!;
   switch (op) {
     case 0xcc:
-      if (!need(c, 2)) return;
+      if (!need(c, 2)) return null;
       vm.pushInteger(L, b[p + 1]!);
       c.p += 2;
-      return;
+      return null;
     case 0xd0:
-      if (!need(c, 2)) return;
+      if (!need(c, 2)) return null;
       vm.pushInteger(L, b.readInt8(p + 1));
       c.p += 2;
-      return;
+      return null;
     case 0xcd:
-      if (!need(c, 3)) return;
+      if (!need(c, 3)) return null;
       vm.pushInteger(L, b.readUInt16BE(p + 1));
       c.p += 3;
-      return;
+      return null;
     case 0xd1:
-      if (!need(c, 3)) return;
+      if (!need(c, 3)) return null;
       vm.pushInteger(L, b.readInt16BE(p + 1));
       c.p += 3;
-      return;
+      return null;
     case 0xce:
-      if (!need(c, 5)) return;
+      if (!need(c, 5)) return null;
       vm.pushInteger(L, b.readUInt32BE(p + 1));
       c.p += 5;
-      return;
+      return null;
     case 0xd2:
-      if (!need(c, 5)) return;
+      if (!need(c, 5)) return null;
       vm.pushInteger(L, b.readInt32BE(p + 1));
       c.p += 5;
-      return;
+      return null;
     case 0xcf: // uint64 goes through lua_Integer (signed) and then a double
     case 0xd3:
-      if (!need(c, 9)) return;
+      if (!need(c, 9)) return null;
       pushNumber51(vm, L, Number(b.readBigInt64BE(p + 1)));
       c.p += 9;
-      return;
+      return null;
     case 0xc0:
       vm.pushNil(L);
       c.p += 1;
-      return;
+      return null;
     case 0xc3:
       vm.pushBoolean(L, true);
       c.p += 1;
-      return;
+      return null;
     case 0xc2:
       vm.pushBoolean(L, false);
       c.p += 1;
-      return;
+      return null;
     case 0xca:
-      if (!need(c, 5)) return;
+      if (!need(c, 5)) return null;
       pushNumber51(vm, L, b.readFloatBE(p + 1));
       c.p += 5;
-      return;
+      return null;
     case 0xcb:
-      if (!need(c, 9)) return;
+      if (!need(c, 9)) return null;
       pushNumber51(vm, L, b.readDoubleBE(p + 1));
       c.p += 9;
-      return;
+      return null;
     case 0xd9:
-      if (!need(c, 2)) return;
+      if (!need(c, 2)) return null;
       pushStr(vm, L, c, 2, b[p + 1]!);
-      return;
+      return null;
     case 0xda:
-      if (!need(c, 3)) return;
+      if (!need(c, 3)) return null;
       pushStr(vm, L, c, 3, b.readUInt16BE(p + 1));
-      return;
+      return null;
     case 0xdb: {
-      if (!need(c, 5)) return;
+      if (!need(c, 5)) return null;
       const len = b.readUInt32BE(p + 1);
       c.p += 5;
       pushStr(vm, L, c, 0, len);
-      return;
+      return null;
     }
     case 0xdc:
-      if (!need(c, 3)) return;
+      if (!need(c, 3)) return null;
       c.p += 3;
-      decodeArray(vm, L, c, b.readUInt16BE(p + 1));
-      return;
+      return openArray(vm, L, b.readUInt16BE(p + 1));
     case 0xdd:
-      if (!need(c, 5)) return;
+      if (!need(c, 5)) return null;
       c.p += 5;
-      decodeArray(vm, L, c, b.readUInt32BE(p + 1));
-      return;
+      return openArray(vm, L, b.readUInt32BE(p + 1));
     case 0xde:
-      if (!need(c, 3)) return;
+      if (!need(c, 3)) return null;
       c.p += 3;
-      decodeMap(vm, L, c, b.readUInt16BE(p + 1));
-      return;
+      return openMap(vm, L, b.readUInt16BE(p + 1));
     case 0xdf:
-      if (!need(c, 5)) return;
+      if (!need(c, 5)) return null;
       c.p += 5;
-      decodeMap(vm, L, c, b.readUInt32BE(p + 1));
-      return;
+      return openMap(vm, L, b.readUInt32BE(p + 1));
     default:
       if ((op & 0x80) === 0) {
         vm.pushInteger(L, op);
@@ -380,13 +414,14 @@ function decodeValue(vm: LuaVm, L: LuaState, c: Cursor): void {
         pushStr(vm, L, c, 1, op & 0x1f);
       } else if ((op & 0xf0) === 0x90) {
         c.p += 1;
-        decodeArray(vm, L, c, op & 0xf);
+        return openArray(vm, L, op & 0xf);
       } else if ((op & 0xf0) === 0x80) {
         c.p += 1;
-        decodeMap(vm, L, c, op & 0xf);
+        return openMap(vm, L, op & 0xf);
       } else {
         c.err = ERR_BADFMT;
       }
+      return null;
   }
 }
 
