@@ -215,19 +215,53 @@ function arrayLength(vm: LuaVm, L: LuaState, cfg: Config, t: number): number {
   return max;
 }
 
-function appendValue(vm: LuaVm, L: LuaState, cfg: Config, depth: number): void {
+/** A table being encoded: an array walked by index, or an object walked with next (its key on the stack). */
+interface EncodeFrame {
+  t: number;
+  /** array length, or -1 for an object */
+  len: number;
+  i: number;
+}
+
+/** Appends a non-table value; false for a table. */
+function appendScalar(vm: LuaVm, L: LuaState, cfg: Config): boolean {
   switch (vm.type(L, -1)) {
     case LuaType.STRING:
       appendString(vm.toLatin1(L, -1)!);
-      return;
+      return true;
     case LuaType.NUMBER:
       appendNumber(vm, L, cfg, -1);
-      return;
+      return true;
     case LuaType.BOOLEAN:
       out.latin1(vm.toBoolean(L, -1) ? 'true' : 'false');
-      return;
-    case LuaType.TABLE: {
-      depth++;
+      return true;
+    case LuaType.TABLE:
+      return false;
+    case LuaType.NIL:
+      out.latin1('null');
+      return true;
+    case LuaType.LIGHTUSERDATA:
+      if (vm.toUserdata(L, -1) === 0) {
+        out.latin1('null');
+        return true;
+      }
+      return encodeError(vm, L, -1, 'type not supported');
+    default:
+      return encodeError(vm, L, -1, 'type not supported');
+  }
+}
+
+/**
+ * json_append_data for the value on top (left there), iteratively so deep
+ * nesting cannot exhaust the JS stack; the Lua stack holds what the C
+ * recursion holds (per level: the table, and the key when an object).
+ */
+function appendValue(vm: LuaVm, L: LuaState, cfg: Config): void {
+  const frames: EncodeFrame[] = [];
+  for (;;) {
+    let valueDone = appendScalar(vm, L, cfg);
+    if (!valueDone) {
+      const depth = frames.length + 1;
       // 5.1's C stack limit also ends deep nesting (3 slots: key, value, an error message)
       if (depth > cfg.encodeMaxDepth || !canGrowStack51(vm, L, 3)) {
         vm.raise(L, `Cannot serialise, excessive nesting (${depth})`);
@@ -236,20 +270,28 @@ function appendValue(vm: LuaVm, L: LuaState, cfg: Config, depth: number): void {
       const len = arrayLength(vm, L, cfg, t);
       if (len > 0) {
         out.byte(0x5b);
-        for (let i = 1; i <= len; i++) {
-          if (i > 1) out.byte(0x2c);
-          vm.rawGetI(L, t, i);
-          appendValue(vm, L, cfg, depth);
-          vm.pop(L);
+        frames.push({ t, len, i: 0 });
+      } else {
+        out.byte(0x7b);
+        vm.pushNil(L);
+        frames.push({ t, len: -1, i: 0 });
+      }
+    }
+    for (;;) {
+      const f = frames[frames.length - 1];
+      if (!f) return;
+      if (valueDone) vm.pop(L);
+      valueDone = false;
+      if (f.len >= 0) {
+        if (f.i < f.len) {
+          if (f.i > 0) out.byte(0x2c);
+          vm.rawGetI(L, f.t, ++f.i);
+          break;
         }
         out.byte(0x5d);
       } else {
-        out.byte(0x7b);
-        let comma = false;
-        vm.pushNil(L);
-        while (vm.next(L, t)) {
-          if (comma) out.byte(0x2c);
-          else comma = true;
+        if (vm.next(L, f.t)) {
+          if (f.i++ > 0) out.byte(0x2c);
           const kt = vm.type(L, -2);
           if (kt === LuaType.NUMBER) {
             out.byte(0x22);
@@ -261,25 +303,13 @@ function appendValue(vm: LuaVm, L: LuaState, cfg: Config, depth: number): void {
           } else {
             encodeError(vm, L, -2, 'table key must be a number or string');
           }
-          appendValue(vm, L, cfg, depth);
-          vm.pop(L);
+          break;
         }
         out.byte(0x7d);
       }
-      return;
+      frames.pop();
+      valueDone = true;
     }
-    case LuaType.NIL:
-      out.latin1('null');
-      return;
-    case LuaType.LIGHTUSERDATA:
-      if (vm.toUserdata(L, -1) === 0) {
-        out.latin1('null');
-        return;
-      }
-      encodeError(vm, L, -1, 'type not supported');
-      return;
-    default:
-      encodeError(vm, L, -1, 'type not supported');
   }
 }
 
@@ -287,7 +317,7 @@ function encode(vm: LuaVm, L: LuaState): number {
   const cfg = readConfig(vm, L);
   if (vm.getTop(L) !== 1) vm.argError(L, 1, 'expected 1 argument');
   out.reset();
-  appendValue(vm, L, cfg, 0);
+  appendValue(vm, L, cfg);
   vm.pushBuffer(L, out.view());
   out.reset();
   return 1;
@@ -524,79 +554,96 @@ function descend(vm: LuaVm, L: LuaState, p: Parser, slots: number): void {
   vm.raise(L, `Found too many nested data structures (${p.depth}) at character ${p.ptr}`);
 }
 
-function parseObject(vm: LuaVm, L: LuaState, p: Parser): void {
-  descend(vm, L, p, 3);
-  vm.newTable(L);
-  const t = vm.getTop(L);
-  const tok = newToken();
-  nextToken(p, tok);
-  if (tok.type === T.OBJ_END) {
-    p.depth--;
-    return;
-  }
-  for (;;) {
-    if (tok.type !== T.STRING) parseError(vm, L, 'object key string', tok);
-    vm.pushString(L, tok.str);
-    nextToken(p, tok);
-    if (tok.type !== T.COLON) parseError(vm, L, 'colon', tok);
-    nextToken(p, tok);
-    processValue(vm, L, p, tok);
-    vm.rawSet(L, t);
-    nextToken(p, tok);
-    if (tok.type === T.OBJ_END) {
-      p.depth--;
-      return;
-    }
-    if (tok.type !== T.COMMA) parseError(vm, L, 'comma or object end', tok);
-    nextToken(p, tok);
-  }
+/** An array or object being decoded. */
+interface DecodeFrame {
+  t: number;
+  /** next array index, or 0 for an object */
+  i: number;
 }
 
-function parseArray(vm: LuaVm, L: LuaState, p: Parser): void {
-  descend(vm, L, p, 2);
-  vm.newTable(L);
-  const t = vm.getTop(L);
-  const tok = newToken();
+/** After an object's '{' or ',': the key, the colon, and the value's first token. */
+function objectKey(vm: LuaVm, L: LuaState, p: Parser, tok: Token): void {
+  if (tok.type !== T.STRING) parseError(vm, L, 'object key string', tok);
+  vm.pushString(L, tok.str);
   nextToken(p, tok);
-  if (tok.type === T.ARR_END) {
-    p.depth--;
-    return;
-  }
-  for (let i = 1; ; i++) {
-    processValue(vm, L, p, tok);
-    vm.rawSetI(L, t, i);
-    nextToken(p, tok);
-    if (tok.type === T.ARR_END) {
-      p.depth--;
-      return;
-    }
-    if (tok.type !== T.COMMA) parseError(vm, L, 'comma or array end', tok);
-    nextToken(p, tok);
-  }
+  if (tok.type !== T.COLON) parseError(vm, L, 'colon', tok);
+  nextToken(p, tok);
 }
 
+/**
+ * json_process_value for the token in hand, iteratively (deep nesting must
+ * not exhaust the JS stack), with the C parser's token order, depth and
+ * stack checks and error texts.
+ */
 function processValue(vm: LuaVm, L: LuaState, p: Parser, tok: Token): void {
-  switch (tok.type) {
-    case T.STRING:
-      vm.pushString(L, tok.str);
-      return;
-    case T.NUMBER:
-      pushNumber51(vm, L, tok.num);
-      return;
-    case T.BOOLEAN:
-      vm.pushBoolean(L, tok.bool);
-      return;
-    case T.OBJ_BEGIN:
-      parseObject(vm, L, p);
-      return;
-    case T.ARR_BEGIN:
-      parseArray(vm, L, p);
-      return;
-    case T.NULL:
-      vm.pushLightUserdata(L, 0);
-      return;
-    default:
-      parseError(vm, L, 'value', tok);
+  const frames: DecodeFrame[] = [];
+  for (;;) {
+    let valueDone = true;
+    switch (tok.type) {
+      case T.STRING:
+        vm.pushString(L, tok.str);
+        break;
+      case T.NUMBER:
+        pushNumber51(vm, L, tok.num);
+        break;
+      case T.BOOLEAN:
+        vm.pushBoolean(L, tok.bool);
+        break;
+      case T.NULL:
+        vm.pushLightUserdata(L, 0);
+        break;
+      case T.OBJ_BEGIN:
+        descend(vm, L, p, 3);
+        vm.newTable(L);
+        nextToken(p, tok);
+        if (tok.type === T.OBJ_END) p.depth--;
+        else {
+          frames.push({ t: vm.getTop(L), i: 0 });
+          objectKey(vm, L, p, tok);
+          valueDone = false;
+        }
+        break;
+      case T.ARR_BEGIN:
+        descend(vm, L, p, 2);
+        vm.newTable(L);
+        nextToken(p, tok);
+        if (tok.type === T.ARR_END) p.depth--;
+        else {
+          frames.push({ t: vm.getTop(L), i: 1 });
+          valueDone = false;
+        }
+        break;
+      default:
+        parseError(vm, L, 'value', tok);
+    }
+    while (valueDone) {
+      const f = frames[frames.length - 1];
+      if (!f) return;
+      if (f.i > 0) {
+        vm.rawSetI(L, f.t, f.i);
+        nextToken(p, tok);
+        if (tok.type === T.ARR_END) {
+          p.depth--;
+          frames.pop();
+          continue;
+        }
+        if (tok.type !== T.COMMA) parseError(vm, L, 'comma or array end', tok);
+        f.i++;
+        nextToken(p, tok);
+      } else {
+        vm.rawSet(L, f.t);
+        nextToken(p, tok);
+        if (tok.type === T.OBJ_END) {
+          p.depth--;
+          frames.pop();
+          continue;
+        }
+        if (tok.type !== T.COMMA) parseError(vm, L, 'comma or object end', tok);
+        nextToken(p, tok);
+        objectKey(vm, L, p, tok);
+      }
+      valueDone = false;
+    }
   }
 }
 
