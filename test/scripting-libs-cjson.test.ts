@@ -22,9 +22,6 @@ const NUMBERS = [
   999999999999999, 0.000123456789, 100, 1e14, 1e15, 123.456, -0, 3.14159265358979, 6.02214076e23, 1.5e-10,
 ];
 
-export function encodeCasesForDebug(): Case[] {
-  return encodeCases();
-}
 function encodeCases(): Case[] {
   const cases: Case[] = [];
   for (const n of NUMBERS) cases.push(`cjson.encode(${luaNum(n)})`);
