@@ -5,13 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type Oracle } from './helpers/redis-oracle.js';
-import { buildScript, diffResults, luaNum, prng, runInVm, runOnServer, type Case } from './helpers/lua-libs-harness.js';
+import { startServer, type TestServer } from './helpers/server.js';
+import { compareEverywhere, luaNum, prng, type Case } from './helpers/lua-libs-harness.js';
 
 let redis: Oracle;
+let damselfly: TestServer;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
 });
-afterAll(() => redis?.stop());
+afterAll(async () => {
+  redis?.stop();
+  await damselfly?.stop();
+});
 
 function corpus(): Case[] {
   const values = [
@@ -56,9 +61,6 @@ describe('bit against redis-server', () => {
   it('matches on the generated corpus', async () => {
     const cases = corpus();
     expect(cases.length).toBeGreaterThan(400);
-    const script = buildScript(cases);
-    const want = await runOnServer(redis.port, script);
-    const got = await runInVm(script);
-    expect(diffResults(cases, want, got)).toEqual([]);
+    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
   });
 });

@@ -8,13 +8,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type Oracle } from './helpers/redis-oracle.js';
-import { buildScript, diffResults, luaNum, luaStr, prng, runInVm, runOnServer, type Case } from './helpers/lua-libs-harness.js';
+import { startServer, type TestServer } from './helpers/server.js';
+import { compareEverywhere, luaNum, luaStr, prng, type Case } from './helpers/lua-libs-harness.js';
 
 let redis: Oracle;
+let damselfly: TestServer;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
 });
-afterAll(() => redis?.stop());
+afterAll(async () => {
+  redis?.stop();
+  await damselfly?.stop();
+});
 
 const NUMBERS = [
   0, 1, -1, 0.5, -0.5, 1 / 3, 2 / 3, 0.1, 0.30000000000000004, 1e20, 1e21, 1e-5, 1e-4, 123456789012345, 12345678901234, 1234567890123456789,
@@ -147,13 +152,11 @@ describe('cjson against redis-server', () => {
   it('encode and the settings match on the generated corpus', async () => {
     const cases = encodeCases();
     expect(cases.length).toBeGreaterThan(250);
-    const script = buildScript(cases);
-    expect(diffResults(cases, await runOnServer(redis.port, script), await runInVm(script))).toEqual([]);
+    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
   });
   it('decode matches on the generated corpus', async () => {
     const cases = decodeCases();
     expect(cases.length).toBeGreaterThan(250);
-    const script = buildScript(cases);
-    expect(diffResults(cases, await runOnServer(redis.port, script), await runInVm(script))).toEqual([]);
+    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
   });
 });

@@ -7,13 +7,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type Oracle } from './helpers/redis-oracle.js';
-import { buildScript, diffResults, luaNum, luaStr, prng, runInVm, runOnServer, type Case } from './helpers/lua-libs-harness.js';
+import { startServer, type TestServer } from './helpers/server.js';
+import { compareEverywhere, luaNum, luaStr, prng, type Case } from './helpers/lua-libs-harness.js';
 
 let redis: Oracle;
+let damselfly: TestServer;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
 });
-afterAll(() => redis?.stop());
+afterAll(async () => {
+  redis?.stop();
+  await damselfly?.stop();
+});
 
 const bytes = (hex: string): string => luaStr(Buffer.from(hex.replace(/\s+/g, ''), 'hex').toString('latin1'));
 
@@ -137,13 +142,11 @@ describe('cmsgpack against redis-server', () => {
   it('pack matches on the generated corpus', async () => {
     const cases = packCases();
     expect(cases.length).toBeGreaterThan(150);
-    const script = buildScript(cases);
-    expect(diffResults(cases, await runOnServer(redis.port, script), await runInVm(script))).toEqual([]);
+    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
   });
   it('unpack, unpack_one and unpack_limit match on the generated corpus', async () => {
     const cases = unpackCases();
     expect(cases.length).toBeGreaterThan(300);
-    const script = buildScript(cases);
-    expect(diffResults(cases, await runOnServer(redis.port, script), await runInVm(script))).toEqual([]);
+    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
   });
 });

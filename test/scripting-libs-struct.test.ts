@@ -7,13 +7,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type Oracle } from './helpers/redis-oracle.js';
-import { buildScript, diffResults, luaNum, luaStr, prng, runInVm, runOnServer, type Case } from './helpers/lua-libs-harness.js';
+import { startServer, type TestServer } from './helpers/server.js';
+import { compareEverywhere, luaNum, luaStr, prng, type Case } from './helpers/lua-libs-harness.js';
 
 let redis: Oracle;
+let damselfly: TestServer;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
 });
-afterAll(() => redis?.stop());
+afterAll(async () => {
+  redis?.stop();
+  await damselfly?.stop();
+});
 
 const VALUES = [
   0, 1, -1, 127, 128, -128, -129, 255, 256, 32767, 32768, -32768, -32769, 65535, 65536, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 2 ** 32 - 1, 2 ** 32,
@@ -103,13 +108,11 @@ describe('struct against redis-server', () => {
   it('pack and size match on the generated corpus', async () => {
     const cases = packCases();
     expect(cases.length).toBeGreaterThan(400);
-    const script = buildScript(cases);
-    expect(diffResults(cases, await runOnServer(redis.port, script), await runInVm(script))).toEqual([]);
+    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
   });
   it('unpack and size match on the generated corpus', async () => {
     const cases = unpackCases();
     expect(cases.length).toBeGreaterThan(200);
-    const script = buildScript(cases);
-    expect(diffResults(cases, await runOnServer(redis.port, script), await runInVm(script))).toEqual([]);
+    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
   });
 });

@@ -192,3 +192,16 @@ export function luaNum(n: number): string {
   const s = n.toExponential(17);
   return n < 0 ? `(${s})` : s;
 }
+
+/**
+ * The corpus on the oracle, then in our VM directly and through
+ * Damselfly's EVAL; the differences of each against the oracle.
+ */
+export async function compareEverywhere(cases: Case[], redisPort: number, damselflyPort: number): Promise<{ vm: string[]; eval: string[] }> {
+  const script = buildScript(cases);
+  const want = await runOnServer(redisPort, script);
+  return {
+    vm: diffResults(cases, want, await runInVm(script)),
+    eval: diffResults(cases, want, await runOnServer(damselflyPort, script)),
+  };
+}
