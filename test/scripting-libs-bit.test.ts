@@ -54,6 +54,9 @@ function corpus(): Case[] {
   cases.push('bit.tobit()', 'bit.lshift(1)', 'bit.band(1, {}, "x")', 'bit.bor({}, {})', 'bit.tohex()');
   cases.push({ code: 'local f = bit.band; return f(1, "y")', stmt: true });
   cases.push({ code: 'return pcall(bit.bxor, 1, false)', stmt: true });
+  // method calls: the self argument is not counted in the message
+  cases.push('bit:tobit()', 'bit:band(1)', 'bit:lshift(1, {})');
+  cases.push({ code: 'local t = { f = bit.tohex } return t:f()', stmt: true });
   return cases;
 }
 

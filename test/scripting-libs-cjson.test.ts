@@ -44,6 +44,7 @@ function encodeCases(): Case[] {
   ]) {
     cases.push(`cjson.encode(${t})`);
   }
+  cases.push('cjson:encode(1)', 'cjson:decode("1")', 'cjson:encode_max_depth()', 'struct:pack("b", 1)', 'struct:size()', 'cmsgpack:unpack()');
   cases.push('cjson.encode()', 'cjson.encode(1, 2)', { code: 'return pcall(cjson.encode)', stmt: true });
   // nesting
   for (const d of [999, 1000, 1001]) {

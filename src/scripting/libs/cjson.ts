@@ -51,21 +51,40 @@ const DEFAULTS: Config = {
   encodeNumberPrecision: 14,
 };
 
-/** The settings table is upvalue 1 of every module function; stored at integer keys 1..9. */
+/**
+ * The settings live in a table that is upvalue 1 of every function of one
+ * module, as a single string at key 1 ("2,10,1000,..."): one read per call,
+ * parsed once per distinct value (few exist).
+ */
+const parsedSettings = new Map<string, Config>();
+
+function serialise(cfg: Config): string {
+  return CONFIG_KEYS.map((k) => cfg[k]).join(',');
+}
+
 function readConfig(vm: LuaVm, L: LuaState): Config {
-  const cfg = {} as Config;
   const up = upvalueIndex(1);
   if (vm.type(L, up) !== LuaType.TABLE) vm.raise(L, 'BUG: Unable to fetch CJSON configuration');
-  for (let i = 0; i < CONFIG_KEYS.length; i++) {
-    vm.rawGetI(L, up, i + 1);
-    cfg[CONFIG_KEYS[i]!] = Number(vm.toInteger(L, -1) ?? 0n);
-    vm.pop(L);
+  vm.rawGetI(L, up, 1);
+  const text = vm.toLatin1(L, -1) ?? '';
+  vm.pop(L);
+  let cfg = parsedSettings.get(text);
+  if (!cfg) {
+    const values = text.split(',').map(Number);
+    cfg = {} as Config;
+    CONFIG_KEYS.forEach((k, i) => (cfg![k] = values[i] ?? DEFAULTS[k]));
+    Object.freeze(cfg);
+    if (parsedSettings.size > 1000) parsedSettings.clear();
+    parsedSettings.set(text, cfg);
   }
   return cfg;
 }
-function writeSetting(vm: LuaVm, L: LuaState, key: keyof Config, value: number): void {
-  vm.pushInteger(L, value);
-  vm.rawSetI(L, upvalueIndex(1), CONFIG_KEYS.indexOf(key) + 1);
+
+function writeSetting(vm: LuaVm, L: LuaState, cfg: Config, key: keyof Config, value: number): Config {
+  const next = { ...cfg, [key]: value };
+  vm.pushString(L, serialise(next));
+  vm.rawSetI(L, upvalueIndex(1), 1);
+  return next;
 }
 
 // ---- configuration functions ----
@@ -77,20 +96,20 @@ function argInit(vm: LuaVm, L: LuaState, args: number): Config {
   return readConfig(vm, L);
 }
 
-function integerOption(vm: LuaVm, L: LuaState, idx: number, cfg: Config, key: keyof Config, min: number, max: number): void {
+function integerOption(vm: LuaVm, L: LuaState, idx: number, cfg: Config, key: keyof Config, min: number, max: number): Config {
   if (vm.type(L, idx) !== LuaType.NIL) {
     // (int) of the 64-bit lua_Integer: wraps
     const value = Number(BigInt.asIntN(32, checkInteger51(vm, L, idx)));
     // the C code names argument 1 whichever option it checks
     if (!(min <= value && value <= max)) vm.argError(L, 1, `expected integer between ${min} and ${max}`);
-    cfg[key] = value;
-    writeSetting(vm, L, key, value);
+    cfg = writeSetting(vm, L, cfg, key, value);
   }
   vm.pushInteger(L, cfg[key]);
+  return cfg;
 }
 
 const BOOL_OPTIONS = ['off', 'on'];
-function enumOption(vm: LuaVm, L: LuaState, idx: number, cfg: Config, key: keyof Config, options: string[] | null): void {
+function enumOption(vm: LuaVm, L: LuaState, idx: number, cfg: Config, key: keyof Config, options: string[] | null): Config {
   const opts = options ?? BOOL_OPTIONS;
   if (vm.type(L, idx) !== LuaType.NIL) {
     let value: number;
@@ -103,17 +122,17 @@ function enumOption(vm: LuaVm, L: LuaState, idx: number, cfg: Config, key: keyof
       value = opts.indexOf(name);
       if (value < 0) vm.argError(L, idx, `invalid option '${name}'`);
     }
-    cfg[key] = value;
-    writeSetting(vm, L, key, value);
+    cfg = writeSetting(vm, L, cfg, key, value);
   }
   if (cfg[key] === 0 || cfg[key] === 1) vm.pushBoolean(L, cfg[key] === 1);
   else vm.pushString(L, opts[cfg[key]]!);
+  return cfg;
 }
 
 function encode_sparse_array(vm: LuaVm, L: LuaState): number {
-  const cfg = argInit(vm, L, 3);
-  enumOption(vm, L, 1, cfg, 'sparseConvert', null);
-  integerOption(vm, L, 2, cfg, 'sparseRatio', 0, INT_MAX);
+  let cfg = argInit(vm, L, 3);
+  cfg = enumOption(vm, L, 1, cfg, 'sparseConvert', null);
+  cfg = integerOption(vm, L, 2, cfg, 'sparseRatio', 0, INT_MAX);
   integerOption(vm, L, 3, cfg, 'sparseSafe', 0, INT_MAX);
   return 3;
 }
@@ -686,11 +705,9 @@ const FUNCTIONS = {
 export function pushCjsonModule(vm: LuaVm, L: LuaState): void {
   vm.newTable(L, 0, 13);
   const mod = vm.getTop(L);
-  vm.newTable(L, CONFIG_KEYS.length, 0);
-  CONFIG_KEYS.forEach((k, i) => {
-    vm.pushInteger(L, DEFAULTS[k]);
-    vm.rawSetI(L, -2, i + 1);
-  });
+  vm.newTable(L, 1, 0);
+  vm.pushString(L, serialise(DEFAULTS));
+  vm.rawSetI(L, -2, 1);
   for (const [name, fn] of Object.entries(FUNCTIONS)) {
     vm.pushValue(L, -1);
     vm.pushFunction(L, fn, 1);
