@@ -604,10 +604,29 @@ export class LuaVm {
     this.m._lua_error(L);
     throw new Error('unreachable: lua_error returned');
   }
-  /** luaL_argerror: "bad argument #arg to 'fname' (extramsg)". Never returns. */
+  /**
+   * luaL_argerror: "bad argument #arg to 'fname' (extramsg)"; for a method
+   * call (obj:f()) the self argument is not counted, and a bad self reads
+   * "calling 'fname' on bad self (extramsg)", as in Lua. Never returns.
+   */
   argError(L: LuaState, arg: number, extramsg: string): never {
     const fname = this.functionName(L, 0) ?? '?';
+    if (this.functionNameWhat(L, 0) === 'method') {
+      arg--;
+      if (arg === 0) return this.raise(L, `calling '${fname}' on bad self (${extramsg})`);
+    }
     return this.raise(L, `bad argument #${arg} to '${fname}' (${extramsg})`);
+  }
+  /** How the function at `level` was named by its caller: "global", "local", "method", "field", "upvalue" or "". */
+  private functionNameWhat(L: LuaState, level: number): string {
+    const m = this.m;
+    const ar = this.g.ar;
+    if (m._lua_getstack(L, level, ar) === 0) return '';
+    m._lua_getinfo(L, cstr(this.g, 'n'), ar);
+    const p = m.HEAPU32[(ar + 8) >> 2]!;
+    if (p === 0) return '';
+    const h = heap(this.g);
+    return h.latin1Slice(p, h.indexOf(0, p));
   }
   /** Where stack level `level` of L is running (0 = the running function), or null past the top. */
   where(L: LuaState, level: number): LuaWhere | null {

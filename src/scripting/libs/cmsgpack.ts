@@ -1,0 +1,482 @@
+/**
+ * The `cmsgpack` library Redis bundles (lua-cmsgpack 0.4.0): pack, unpack,
+ * unpack_one, unpack_limit. On Redis's Lua 5.1 every number is a double:
+ * one with an int64 value is packed as the smallest int form, any other as
+ * float32 when that is exact, else float64. Tables whose keys are exactly
+ * 1..n become arrays, others maps; tables nested 16 deep pack as nil.
+ * Decoding knows nil, booleans, ints, floats, str (fix/8/16/32), arrays and
+ * maps; bin and ext types are "Bad data format in input.".
+ */
+import { LuaType, type LuaState, type LuaVm } from '../vm/lua-vm.js';
+import { ByteWriter } from './byte-writer.js';
+import {
+  LUA51_MAX_CSTACK,
+  checkInteger51,
+  checkStack51,
+  checkString51,
+  optInteger51,
+  pushNumber51,
+} from './lua51.js';
+
+const MAX_NESTING = 16;
+const INT_MAX = 2147483647;
+const w = new ByteWriter();
+
+/** Values in the C function's frame that our encoder does not push (pack's per-argument results). */
+let framePad = 0;
+
+function checkStackPadded(vm: LuaVm, L: LuaState, n: number, msg: string): void {
+  if (vm.getTop(L) + framePad + n > LUA51_MAX_CSTACK) vm.raise(L, `stack overflow (${msg})`);
+  checkStack51(vm, L, n, msg);
+}
+
+function encodeBytesHeader(len: number): void {
+  if (len < 32) w.byte(0xa0 | len);
+  else if (len <= 0xff) {
+    w.byte(0xd9);
+    w.byte(len);
+  } else if (len <= 0xffff) {
+    w.ensure(3);
+    w.buf[w.len++] = 0xda;
+    w.buf.writeUInt16BE(len, w.len);
+    w.len += 2;
+  } else {
+    w.ensure(5);
+    w.buf[w.len++] = 0xdb;
+    w.buf.writeUInt32BE(len >>> 0, w.len);
+    w.len += 4;
+  }
+}
+
+function encodeDouble(d: number): void {
+  w.ensure(9);
+  if (d === Math.fround(d)) {
+    w.buf[w.len++] = 0xca;
+    w.buf.writeFloatBE(d, w.len);
+    w.len += 4;
+  } else {
+    w.buf[w.len++] = 0xcb;
+    w.buf.writeDoubleBE(d, w.len);
+    w.len += 8;
+  }
+}
+
+function encodeInt(n: number): void {
+  w.ensure(9);
+  const b = w.buf;
+  if (n >= 0) {
+    if (n <= 127) b[w.len++] = n;
+    else if (n <= 0xff) {
+      b[w.len++] = 0xcc;
+      b[w.len++] = n;
+    } else if (n <= 0xffff) {
+      b[w.len++] = 0xcd;
+      b.writeUInt16BE(n, w.len);
+      w.len += 2;
+    } else if (n <= 0xffffffff) {
+      b[w.len++] = 0xce;
+      b.writeUInt32BE(n, w.len);
+      w.len += 4;
+    } else {
+      b[w.len++] = 0xcf;
+      b.writeBigUInt64BE(BigInt(n), w.len);
+      w.len += 8;
+    }
+  } else if (n >= -32) b[w.len++] = n & 0xff;
+  else if (n >= -128) {
+    b[w.len++] = 0xd0;
+    b[w.len++] = n & 0xff;
+  } else if (n >= -32768) {
+    b[w.len++] = 0xd1;
+    b.writeInt16BE(n, w.len);
+    w.len += 2;
+  } else if (n >= -2147483648) {
+    b[w.len++] = 0xd2;
+    b.writeInt32BE(n, w.len);
+    w.len += 4;
+  } else {
+    b[w.len++] = 0xd3;
+    b.writeBigInt64BE(BigInt(n), w.len);
+    w.len += 8;
+  }
+}
+
+function encodeContainerHeader(fix: number, op16: number, n: number): void {
+  w.ensure(5);
+  if (n <= 15) w.buf[w.len++] = fix | n;
+  else if (n <= 65535) {
+    w.buf[w.len++] = op16;
+    w.buf.writeUInt16BE(n, w.len);
+    w.len += 2;
+  } else {
+    w.buf[w.len++] = op16 + 1;
+    w.buf.writeUInt32BE(n >>> 0, w.len);
+    w.len += 4;
+  }
+}
+
+/** Keys exactly 1..n (5.1's test: numeric keys > 0 whose (int) cast is exact, max == count). */
+function tableIsAnArray(vm: LuaVm, L: LuaState, t: number): boolean {
+  checkStackPadded(vm, L, 2, 'in function table_is_an_array');
+  const top = vm.getTop(L);
+  let count = 0;
+  let max = 0;
+  vm.pushNil(L);
+  while (vm.next(L, t)) {
+    vm.pop(L);
+    const n = vm.type(L, -1) === LuaType.NUMBER ? vm.toNumber(L, -1)! : NaN;
+    if (!(n > 0) || !Number.isInteger(n) || n > INT_MAX) {
+      vm.setTop(L, top);
+      return false;
+    }
+    if (n > max) max = n;
+    count++;
+  }
+  return max === count;
+}
+
+/** Encodes the value on top and pops it. */
+function encodeTop(vm: LuaVm, L: LuaState, level: number): void {
+  let t = vm.type(L, -1);
+  if (t === LuaType.TABLE && level === MAX_NESTING) t = LuaType.NIL;
+  switch (t) {
+    case LuaType.STRING: {
+      const s = vm.toLatin1(L, -1)!;
+      encodeBytesHeader(s.length);
+      w.latin1(s);
+      break;
+    }
+    case LuaType.BOOLEAN:
+      w.byte(vm.toBoolean(L, -1) ? 0xc3 : 0xc2);
+      break;
+    case LuaType.NUMBER: {
+      // 5.1 holds a double: a 5.4 integer is seen through its double value
+      const n = vm.toNumber(L, -1)!;
+      if (Number.isInteger(n) && n >= -9223372036854775808 && n < 9223372036854775808) encodeInt(n);
+      else encodeDouble(n);
+      break;
+    }
+    case LuaType.TABLE: {
+      const tbl = vm.getTop(L);
+      if (tableIsAnArray(vm, L, tbl)) {
+        // Number(): lua_rawlen is 64-bit, so the binding hands back a BigInt
+        const len = Number(vm.rawLen(L, tbl));
+        encodeContainerHeader(0x90, 0xdc, len);
+        checkStackPadded(vm, L, 1, 'in function mp_encode_lua_table_as_array');
+        for (let j = 1; j <= len; j++) {
+          vm.rawGetI(L, tbl, j);
+          encodeTop(vm, L, level + 1);
+        }
+      } else {
+        checkStackPadded(vm, L, 3, 'in function mp_encode_lua_table_as_map');
+        let len = 0;
+        vm.pushNil(L);
+        while (vm.next(L, tbl)) {
+          vm.pop(L);
+          len++;
+        }
+        encodeContainerHeader(0x80, 0xde, len);
+        vm.pushNil(L);
+        while (vm.next(L, tbl)) {
+          vm.pushValue(L, -2);
+          encodeTop(vm, L, level + 1);
+          encodeTop(vm, L, level + 1);
+        }
+      }
+      break;
+    }
+    default:
+      w.byte(0xc0);
+  }
+  vm.pop(L);
+}
+
+function pack(vm: LuaVm, L: LuaState): number {
+  const nargs = vm.getTop(L);
+  if (nargs === 0) return vm.argError(L, 0, 'MessagePack pack needs input.');
+  if (nargs * 2 > LUA51_MAX_CSTACK || !vm.checkStack(L, 4)) {
+    return vm.argError(L, 0, 'Too many arguments for MessagePack pack.');
+  }
+  w.reset();
+  try {
+    for (let i = 1; i <= nargs; i++) {
+      framePad = i - 1;
+      vm.pushValue(L, i);
+      encodeTop(vm, L, 0);
+    }
+  } finally {
+    framePad = 0;
+  }
+  vm.pushBuffer(L, w.view());
+  w.reset();
+  return 1;
+}
+
+// ---- decoding ----
+
+const ERR_NONE = 0;
+const ERR_EOF = 1;
+const ERR_BADFMT = 2;
+interface Cursor {
+  b: Buffer;
+  p: number;
+  end: number;
+  err: number;
+}
+
+const TOO_MANY = 'too many return values at once; use unpack_one or unpack_limit instead.';
+
+function need(c: Cursor, n: number): boolean {
+  if (c.end - c.p < n) {
+    c.err = ERR_EOF;
+    return false;
+  }
+  return true;
+}
+
+/** An array or map being filled; decoding is iterative so deep nesting cannot exhaust the JS stack. */
+interface Frame {
+  isMap: boolean;
+  /** elements (arrays) or pairs (maps) not started yet */
+  left: number;
+  /** the table's stack index */
+  t: number;
+  /** next array index */
+  index: number;
+  /** a map's key is on the stack and its value comes next */
+  wantValue: boolean;
+}
+
+function openArray(vm: LuaVm, L: LuaState, len: number): Frame {
+  vm.newTable(L);
+  const t = vm.getTop(L);
+  checkStack51(vm, L, 1, 'in function mp_decode_to_lua_array');
+  return { isMap: false, left: len, t, index: 1, wantValue: false };
+}
+
+function openMap(vm: LuaVm, L: LuaState, len: number): Frame {
+  vm.newTable(L);
+  return { isMap: true, left: len, t: vm.getTop(L), index: 0, wantValue: false };
+}
+
+/**
+ * Decodes one object at the cursor and pushes it (or sets c.err, leaving
+ * what was pushed so far), with the pushes and stack checks of the C
+ * library's recursive decoder in the same order.
+ */
+function decodeValue(vm: LuaVm, L: LuaState, c: Cursor): void {
+  const frames: Frame[] = [];
+  for (;;) {
+    const opened = decodeHead(vm, L, c);
+    if (c.err) return;
+    let valueDone = opened === null;
+    if (opened) frames.push(opened);
+    for (;;) {
+      const f = frames[frames.length - 1];
+      if (valueDone) {
+        if (!f) return;
+        valueDone = false;
+        if (!f.isMap) vm.rawSet(L, f.t);
+        else if (!f.wantValue) f.wantValue = true;
+        else {
+          // lua_settable's errors, in 5.1's words (raised without a position: they come from C)
+          const kt = vm.type(L, -2);
+          if (kt === LuaType.NIL) vm.raise(L, 'table index is nil', false);
+          if (kt === LuaType.NUMBER && Number.isNaN(vm.toNumber(L, -2))) vm.raise(L, 'table index is NaN', false);
+          vm.rawSet(L, f.t);
+          f.wantValue = false;
+        }
+      }
+      if (f!.wantValue) break;
+      if (f!.left === 0) {
+        frames.pop();
+        valueDone = true;
+        continue;
+      }
+      f!.left--;
+      if (!f!.isMap) vm.pushInteger(L, f!.index++);
+      break;
+    }
+  }
+}
+
+function pushStr(vm: LuaVm, L: LuaState, c: Cursor, hdr: number, len: number): void {
+  if (!need(c, hdr + len)) return;
+  vm.pushString(L, c.b.latin1Slice(c.p + hdr, c.p + hdr + len));
+  c.p += hdr + len;
+}
+
+/** Decodes a scalar and pushes it (null), or opens a container (its frame); or sets c.err. */
+function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
+  if (!need(c, 1)) return null;
+  checkStack51(vm, L, 1, TOO_MANY);
+  const b = c.b;
+  const p = c.p;
+  const op = b[p]!;
+  switch (op) {
+    case 0xcc:
+      if (!need(c, 2)) return null;
+      vm.pushInteger(L, b[p + 1]!);
+      c.p += 2;
+      return null;
+    case 0xd0:
+      if (!need(c, 2)) return null;
+      vm.pushInteger(L, b.readInt8(p + 1));
+      c.p += 2;
+      return null;
+    case 0xcd:
+      if (!need(c, 3)) return null;
+      vm.pushInteger(L, b.readUInt16BE(p + 1));
+      c.p += 3;
+      return null;
+    case 0xd1:
+      if (!need(c, 3)) return null;
+      vm.pushInteger(L, b.readInt16BE(p + 1));
+      c.p += 3;
+      return null;
+    case 0xce:
+      if (!need(c, 5)) return null;
+      vm.pushInteger(L, b.readUInt32BE(p + 1));
+      c.p += 5;
+      return null;
+    case 0xd2:
+      if (!need(c, 5)) return null;
+      vm.pushInteger(L, b.readInt32BE(p + 1));
+      c.p += 5;
+      return null;
+    case 0xcf: // uint64 goes through lua_Integer (signed) and then a double
+    case 0xd3:
+      if (!need(c, 9)) return null;
+      pushNumber51(vm, L, Number(b.readBigInt64BE(p + 1)));
+      c.p += 9;
+      return null;
+    case 0xc0:
+      vm.pushNil(L);
+      c.p += 1;
+      return null;
+    case 0xc3:
+      vm.pushBoolean(L, true);
+      c.p += 1;
+      return null;
+    case 0xc2:
+      vm.pushBoolean(L, false);
+      c.p += 1;
+      return null;
+    case 0xca:
+      if (!need(c, 5)) return null;
+      pushNumber51(vm, L, b.readFloatBE(p + 1));
+      c.p += 5;
+      return null;
+    case 0xcb:
+      if (!need(c, 9)) return null;
+      pushNumber51(vm, L, b.readDoubleBE(p + 1));
+      c.p += 9;
+      return null;
+    case 0xd9:
+      if (!need(c, 2)) return null;
+      pushStr(vm, L, c, 2, b[p + 1]!);
+      return null;
+    case 0xda:
+      if (!need(c, 3)) return null;
+      pushStr(vm, L, c, 3, b.readUInt16BE(p + 1));
+      return null;
+    case 0xdb: {
+      if (!need(c, 5)) return null;
+      const len = b.readUInt32BE(p + 1);
+      c.p += 5;
+      pushStr(vm, L, c, 0, len);
+      return null;
+    }
+    case 0xdc:
+      if (!need(c, 3)) return null;
+      c.p += 3;
+      return openArray(vm, L, b.readUInt16BE(p + 1));
+    case 0xdd:
+      if (!need(c, 5)) return null;
+      c.p += 5;
+      return openArray(vm, L, b.readUInt32BE(p + 1));
+    case 0xde:
+      if (!need(c, 3)) return null;
+      c.p += 3;
+      return openMap(vm, L, b.readUInt16BE(p + 1));
+    case 0xdf:
+      if (!need(c, 5)) return null;
+      c.p += 5;
+      return openMap(vm, L, b.readUInt32BE(p + 1));
+    default:
+      if ((op & 0x80) === 0) {
+        vm.pushInteger(L, op);
+        c.p += 1;
+      } else if ((op & 0xe0) === 0xe0) {
+        vm.pushInteger(L, op - 256);
+        c.p += 1;
+      } else if ((op & 0xe0) === 0xa0) {
+        pushStr(vm, L, c, 1, op & 0x1f);
+      } else if ((op & 0xf0) === 0x90) {
+        c.p += 1;
+        return openArray(vm, L, op & 0xf);
+      } else if ((op & 0xf0) === 0x80) {
+        c.p += 1;
+        return openMap(vm, L, op & 0xf);
+      } else {
+        c.err = ERR_BADFMT;
+      }
+      return null;
+  }
+}
+
+const int32 = (n: bigint): number => Number(BigInt.asIntN(32, n));
+
+function unpackFull(vm: LuaVm, L: LuaState, limitIn: bigint, offset: bigint): number {
+  const s = checkString51(vm, L, 1);
+  const len = s.length;
+  const decodeAll = limitIn === 0n && offset === 0n;
+  if (offset < 0n || limitIn < 0n) {
+    // (the C code prints the input length where it says limit)
+    return vm.raise(L, `Invalid request to unpack with offset of ${int32(offset)} and limit of ${int32(BigInt(len))}.`);
+  }
+  if (offset > BigInt(len)) {
+    return vm.raise(L, `Start offset ${int32(offset)} greater than input length ${int32(BigInt(len))}.`);
+  }
+  const limit = decodeAll ? INT_MAX : limitIn;
+  const c: Cursor = { b: Buffer.from(s, 'latin1'), p: Number(offset), end: len, err: ERR_NONE };
+  let cnt = 0;
+  for (; c.end - c.p > 0 && cnt < limit; cnt++) {
+    decodeValue(vm, L, c);
+    if (c.err === ERR_EOF) return vm.raise(L, 'Missing bytes in input.');
+    if (c.err === ERR_BADFMT) return vm.raise(L, 'Bad data format in input.');
+  }
+  if (!decodeAll) {
+    checkStack51(vm, L, 1, 'in function mp_unpack_full');
+    vm.pushInteger(L, c.p === c.end ? -1 : c.p);
+    vm.insert(L, 2);
+    cnt += 1;
+  }
+  return cnt;
+}
+
+function unpack(vm: LuaVm, L: LuaState): number {
+  return unpackFull(vm, L, 0n, 0n);
+}
+
+function unpack_one(vm: LuaVm, L: LuaState): number {
+  const offset = optInteger51(vm, L, 2, 0n);
+  vm.setTop(L, Math.min(vm.getTop(L), 1));
+  return unpackFull(vm, L, 1n, offset);
+}
+
+function unpack_limit(vm: LuaVm, L: LuaState): number {
+  const limit = checkInteger51(vm, L, 2);
+  const offset = optInteger51(vm, L, 3, 0n);
+  vm.setTop(L, Math.min(vm.getTop(L), 1));
+  return unpackFull(vm, L, limit, offset);
+}
+
+export const cmsgpackFunctions = { pack, unpack, unpack_one, unpack_limit };
+
+export const cmsgpackFields = {
+  _NAME: 'cmsgpack',
+  _VERSION: 'lua-cmsgpack 0.4.0',
+  _COPYRIGHT: 'Copyright (C) 2012, Salvatore Sanfilippo',
+  _DESCRIPTION: 'MessagePack C implementation for Lua',
+};
