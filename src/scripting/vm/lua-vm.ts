@@ -463,7 +463,8 @@ export class LuaVm {
   }
   /** The raw length (# without __len) of a table or string. */
   rawLen(L: LuaState, idx: number): number {
-    return this.m._lua_rawlen(L, idx);
+    // lua_rawlen returns a 64-bit lua_Unsigned, which the WASM_BIGINT glue hands over as a BigInt.
+    return Number(this.m._lua_rawlen(L, idx));
   }
   /**
    * Table traversal step (lua_next): pops a key, pushes the next key and its
