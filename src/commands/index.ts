@@ -17,3 +17,4 @@ import './zsets.js';
 import './sort.js';
 import './pubsub.js';
 import './persistence.js';
+import '../scripting/functions/index.js';
