@@ -17,4 +17,5 @@ import './zsets.js';
 import './sort.js';
 import './pubsub.js';
 import './persistence.js';
+import '../scripting/eval.js';
 import '../scripting/functions/index.js';

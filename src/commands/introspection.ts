@@ -179,7 +179,11 @@ function getKeys(ctx: CommandContext, args: string[], withFlags: boolean): void 
   if (!hasKeys(spec)) throw new ReplyError('ERR The command has no key arguments');
   if (!arityOk(spec, argv.length)) throw new ReplyError('ERR Invalid number of arguments specified for command');
   const pos = keyPositions(spec, argv);
-  if (pos.length === 0) throw new ReplyError('ERR Invalid arguments specified for command');
+  if (pos.length === 0) {
+    // EVAL with no keys, FCALL...: keys are optional for them (Redis 7.0).
+    if ((spec.flags as string[]).includes('no_mandatory_keys')) return ctx.r.array(0);
+    throw new ReplyError('ERR Invalid arguments specified for command');
+  }
   const flags = keySpecFlags(spec);
   ctx.r.array(pos.length);
   for (const p of pos) {

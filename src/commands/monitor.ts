@@ -48,18 +48,32 @@ function redacted(spec: CommandSpec, args: string[]): Set<number> {
   return out;
 }
 
+/**
+ * Echo one command to the monitors. The dispatcher calls it after each
+ * command; EVAL/EVALSHA/FCALL (skip_monitor) call it before running, so the
+ * commands their script runs appear after them, as in Redis.
+ */
+export function feedMonitors(ctx: CommandContext, spec: CommandSpec, args: string[]): void {
+  if (monitors.size === 0 || ctx.server.loading) return;
+  feedAll(ctx, args, spec);
+}
+
 function feed(ctx: CommandContext, spec: CommandSpec, args: string[]): void {
   if (monitors.size === 0 || ctx.server.loading) return;
   const f = spec.flags as string[];
   if (f.includes('admin') || f.includes('skip_monitor')) return;
+  feedAll(ctx, args, spec);
+}
+
+function feedAll(ctx: CommandContext, args: string[], spec?: CommandSpec): void {
   const t = performance.timeOrigin + performance.now();
   const sec = Math.floor(t / 1000);
   const usec = Math.floor((t - sec * 1000) * 1000);
-  const hide = redacted(spec, args);
+  const hide = spec ? redacted(spec, args) : new Set<number>();
   const argv = args.map((a, i) => (hide.has(i) ? '"(redacted)"' : quoteRepr(a)));
   const line = `+${sec}.${String(usec).padStart(6, '0')} [${ctx.db.id} ${ctx.client.addr}] ${argv.join(' ')}\r\n`;
   const buf = Buffer.from(line, 'latin1');
-  for (const m of monitors) if (m !== ctx.client || spec.name !== 'monitor') m.sendRaw(buf);
+  for (const m of monitors) if (m !== ctx.client || spec?.name !== 'monitor') m.sendRaw(buf);
 }
 
 export const monitorCommand = cmd(

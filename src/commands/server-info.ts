@@ -4,6 +4,7 @@
  * with Redis's field names so tools that parse INFO work unchanged.
  * "persistence" comes from the snapshot module through the same registry.
  */
+import { scriptingMemoryInfo } from '../scripting/info.js';
 import os from 'node:os';
 import path from 'node:path';
 import { registerInfoSection, type InfoFields } from '../server/info.js';
@@ -152,19 +153,7 @@ registerInfoSection('memory', 'Memory', () => {
     ['allocator_resident', f.rss],
     ['total_system_memory', total],
     ['total_system_memory_human', human(total)],
-    ['used_memory_lua', 0],
-    ['used_memory_vm_eval', 0],
-    ['used_memory_lua_human', '0B'],
-    ['used_memory_scripts_eval', 0],
-    ['number_of_cached_scripts', 0],
-    ['number_of_functions', 0],
-    ['number_of_libraries', 0],
-    ['used_memory_vm_functions', 0],
-    ['used_memory_vm_total', 0],
-    ['used_memory_vm_total_human', '0B'],
-    ['used_memory_functions', 0],
-    ['used_memory_scripts', 0],
-    ['used_memory_scripts_human', '0B'],
+    ...scriptingMemoryInfo(human),
     ['maxmemory', maxmem],
     ['maxmemory_human', human(maxmem)],
     ['maxmemory_policy', getString('maxmemory-policy')],

@@ -22,7 +22,8 @@ export type CommandFlag =
   | 'may_replicate'
   | 'no_multi'
   | 'allow_busy'
-  | 'movablekeys';
+  | 'movablekeys'
+  | 'no_mandatory_keys';
 
 export interface KeySpec {
   /** 1-based argument index of the first key, 0 if the command takes none. */
@@ -79,6 +80,8 @@ export interface PrecomputedFlags {
   allowLoading: boolean;
   /** May grow memory: refused with -OOM over maxmemory (src/memory/guard.ts). */
   denyOom: boolean;
+  /** Served while a script is busy (past busy-reply-threshold); others get -BUSY. */
+  allowBusy: boolean;
   /** The dispatcher's commandstats entry for this spec, cached (see server/dispatch.ts). */
   stats: object | null;
   statsEpoch: number;
@@ -92,6 +95,7 @@ export function precompute(spec: CommandSpec): PrecomputedFlags {
     denyOnMisconf: f.includes('write') || spec.name === 'ping',
     allowLoading: f.includes('loading'),
     denyOom: f.includes('denyoom'),
+    allowBusy: f.includes('allow_busy'),
     stats: null,
     statsEpoch: -1,
   };

@@ -31,7 +31,6 @@ defineParam({ name: 'maxmemory-eviction-tenacity', type: 'int', default: '10', m
 defineParam({ name: 'lfu-log-factor', type: 'int', default: '10', min: 0, max: 2147483647, ...memory, help: 'LFU counter growth: the higher, the more hits a key needs to reach a high frequency' });
 defineParam({ name: 'lfu-decay-time', type: 'int', default: '1', min: 0, max: 2147483647, ...memory, help: 'minutes of idleness after which an LFU counter decreases by one (0: never)' });
 defineParam({ name: 'appendonly', type: 'bool', default: 'no', help: 'append-only file (not supported: snapshots only)', validate: (v) => (v === 'yes' ? 'appendonly is not supported' : null) });
-defineParam({ name: 'lua-time-limit', type: 'int', default: '5000', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'notify-keyspace-events', type: 'string', default: '', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'slowlog-log-slower-than', type: 'int', default: '10000', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'slowlog-max-len', type: 'int', default: '128', mutable: true, help: 'accepted for compatibility' });

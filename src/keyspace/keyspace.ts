@@ -26,6 +26,13 @@ export class Keyspace {
   /** Set by the blocking-commands module: a key may serve blocked clients. */
   keyReady: ((db: Database, key: string) => void) | null = null;
 
+  /**
+   * Set while a script runs: keys expire by the time the script started,
+   * however long it runs (Redis's scriptTimeSnapshot), so a script sees a
+   * key either present throughout or absent throughout.
+   */
+  clockFrozen = false;
+
   /** DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off (Redis's expire tests rely on it). */
   activeExpireEnabled = true;
 
@@ -38,6 +45,7 @@ export class Keyspace {
   }
 
   tick(): number {
+    if (this.clockFrozen) return this.now;
     return (this.now = Date.now());
   }
 

@@ -86,6 +86,9 @@ const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe'
 /** Commands that run immediately inside MULTI instead of being queued. */
 const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
+/** Set by the scripting module: the -BUSY error while a script is past busy-reply-threshold, else null. */
+export const scriptBusy = { error: (): string | null => null };
+
 /** Set by the transactions module: ends c's transaction (EXEC refused before it ran). */
 export const transactionHooks = { discard: (_c: CommandContext['client']): void => {} };
 
@@ -151,6 +154,12 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
     return reject(ctx, `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`, spec);
   }
   if (server.loading && !pre.allowLoading) return reject(ctx, ERR.loading, spec);
+  // A script past busy-reply-threshold is suspended between time slices:
+  // only SCRIPT KILL, SHUTDOWN NOSAVE and the like get through (Redis's order).
+  if (!pre.allowBusy) {
+    const busy = scriptBusy.error();
+    if (busy !== null) return reject(ctx, busy, spec);
+  }
   if (c.multi !== null && !MULTI_IMMEDIATE.has(spec.name)) {
     c.multi.queue.push({ spec, args });
     ctx.r.raw('+QUEUED\r\n');

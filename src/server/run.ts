@@ -13,6 +13,7 @@ import { boot, shutdown } from './lifecycle.js';
 import { startHeapGuard } from '../memory/heap.js';
 import type { HeapDecision } from '../memory/heap-limit.js';
 import { BootError } from '../snapshot/boot.js';
+import { LuaVm } from '../scripting/vm/lua-vm.js';
 
 /** `supervised`: started by the launcher, which is gone if the IPC channel closes. */
 export async function runServer(decision: HeapDecision, supervised: boolean): Promise<void> {
@@ -46,6 +47,8 @@ async function run(decision: HeapDecision, supervised: boolean): Promise<void> {
   }
   configureLog(getBool('logtostderr'), getString('loglevel'));
   startHeapGuard(decision);
+  // The Lua module (WASM) is compiled before the first client can send EVAL.
+  await LuaVm.init();
   const server = new Server(getInt('databases'));
   try {
     await server.listen();

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { Client } from './client.js';
 import { CommandContext } from './context.js';
-import { beginBatch, endBatch, processCommand } from './dispatch.js';
+import { beginBatch, endBatch, processCommand, scriptBusy } from './dispatch.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
 import { Reply } from '../protocol/reply.js';
@@ -130,6 +130,9 @@ export class Server {
   }
 
   private cron(): void {
+    // Nothing runs between a busy script's time slices (Redis runs no cron
+    // while a script is busy): a save or expiry there would see half a script.
+    if (scriptBusy.error() !== null) return;
     // Redis spends at most 25% of each cron period on active expiry.
     this.ks.activeExpire(Math.max(1, 250 / getInt('hz')));
     const idle = getInt('timeout');

@@ -565,13 +565,18 @@ export class LuaVm {
   /**
    * Runs fn inside a protected call on L, so that Lua errors raised by the
    * API calls it makes (out of memory, __index errors) come back as a
-   * message instead of a panic. Returns null or the error message.
+   * message instead of a panic. fn runs as a C function: it sees the top
+   * `nargs` values of L as its arguments 1..nargs (they are consumed), and
+   * what it pushes is lost unless it returns a count (kept with nresults =
+   * LUA_MULTRET or a fixed number). Returns null or the error message.
    */
-  protect(L: LuaState, fn: (L: LuaState) => void): string | null {
+  protect(L: LuaState, fn: (L: LuaState) => number | void, nargs = 0, nresults = 0): string | null {
+    const prev = pendingProtected;
     pendingProtected = fn;
     this.pushFunction(L, runPendingProtected);
-    const status = this.pcall(L, 0, 0);
-    pendingProtected = undefined;
+    if (nargs > 0) this.insert(L, -nargs - 1);
+    const status = this.pcall(L, nargs, nresults);
+    pendingProtected = prev;
     if (status === LuaStatus.OK) return null;
     const msg = this.coerceLatin1(L, -1) ?? (status === LuaStatus.ERRMEM ? 'not enough memory' : 'error object is not a string');
     this.pop(L);
@@ -700,12 +705,11 @@ export class LuaVm {
   }
 }
 
-let pendingProtected: ((L: LuaState) => void) | undefined;
+let pendingProtected: ((L: LuaState) => number | void) | undefined;
 function runPendingProtected(_vm: LuaVm, L: LuaState): number {
   const fn = pendingProtected!;
   pendingProtected = undefined;
-  fn(L);
-  return 0;
+  return fn(L) ?? 0;
 }
 
 /** luaO_chunkid's short form for "@name" and "=name" sources, as error prefixes show them. */

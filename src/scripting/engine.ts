@@ -1,0 +1,45 @@
+/**
+ * A Lua state set up as Redis 7.0 sets up its scripting states: the 5.1
+ * layer, the bundled libraries, the `redis` table, then everything made
+ * read-only. EVAL has one (recreated by SCRIPT FLUSH); the function engine
+ * creates its own with the same call, as Redis keeps two.
+ *
+ * Each engine also keeps one Lua thread that runs its scripts, so a run can
+ * be suspended between time slices (see runner.ts).
+ */
+import { LuaVm, type LuaState } from './vm/lua-vm.js';
+import { installLibraries } from './libs/index.js';
+import { installCompat, protectGlobals, type ProtectedEnv } from './lua-env.js';
+import { installRedisApi } from './redis-api.js';
+import { getInt } from '../config/params.js';
+
+export interface ScriptEngine {
+  vm: LuaVm;
+  env: ProtectedEnv;
+  /** The thread scripts run on, and its registry ref (kept alive). */
+  thread: LuaState;
+  threadRef: number;
+  /** Runs since the last GC step (Redis steps the GC every 50 runs). */
+  runsSinceGc: number;
+}
+
+/**
+ * `extend` runs after the redis table exists and before protection: the
+ * function engine adds redis.register_function there.
+ */
+export function createEngine(extend?: (vm: LuaVm) => void): ScriptEngine {
+  const vm = LuaVm.create({ memoryLimit: getInt('lua-memory-limit') });
+  installCompat(vm);
+  installLibraries(vm);
+  installRedisApi(vm);
+  extend?.(vm);
+  const env = protectGlobals(vm);
+  const thread = vm.newThread(vm.L);
+  const threadRef = vm.ref(vm.L);
+  return { vm, env, thread, threadRef, runsSinceGc: 0 };
+}
+
+/** Bytes the engine's Lua state holds (used_memory_lua / used_memory_vm_eval). */
+export function engineMemory(e: ScriptEngine): number {
+  return e.vm.used;
+}

@@ -1,0 +1,153 @@
+/**
+ * EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT, as Redis 7.0's eval.c.
+ */
+import { register } from '../commands/registry.js';
+import { cmd, NO_KEYS, type CommandSpec } from '../commands/spec.js';
+import { ReplyError, toSafeInt } from '../protocol/errors.js';
+import type { CommandContext } from '../server/context.js';
+import { feedMonitors } from '../commands/monitor.js';
+import { getBool } from '../config/params.js';
+import { cachedScript, createScript, evalEngine, flushScripts, type CachedScript } from './script-cache.js';
+import { killScript, prepareForRun } from './run-context.js';
+import { runScript } from './runner.js';
+import { setProtectedGlobal } from './lua-env.js';
+import type { LuaState, LuaVm } from './vm/lua-vm.js';
+import './params.js';
+
+const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
+
+/** numkeys as eval.c checks it (getLongLongFromObjectOrReply, then the bounds). */
+export function parseNumkeys(args: string[], at: number): number {
+  const s = args[at]!;
+  const n = toSafeInt(s) ?? (/^-?[1-9][0-9]*$/.test(s) && s.length <= 20 && BigInt(s) >= -(2n ** 63n) && BigInt(s) < 2n ** 63n ? (s.startsWith('-') ? -Infinity : Infinity) : null);
+  if (n === null) throw new ReplyError('ERR value is not an integer or out of range');
+  if (n > args.length - at - 1) throw new ReplyError("ERR Number of keys can't be greater than number of args");
+  if (n < 0) throw new ReplyError("ERR Number of keys can't be negative");
+  return n;
+}
+
+/** EVAL's key positions (COMMAND GETKEYS, and what a cluster client computes). */
+export function evalKeys(args: string[]): number[] {
+  const n = toSafeInt(args[2] ?? '');
+  if (n === null || n < 1) return [];
+  const out: number[] = [];
+  for (let i = 0; i < n && 3 + i < args.length; i++) out.push(3 + i);
+  return out;
+}
+
+function pushArray(vm: LuaVm, L: LuaState, args: string[], from: number, to: number): void {
+  vm.newTable(L, to - from, 0);
+  for (let i = from; i < to; i++) {
+    vm.pushString(L, args[i]!);
+    vm.rawSetI(L, -2, i - from + 1);
+  }
+}
+
+function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, evalsha: boolean, ro: boolean): void {
+  // Fed here, before the script's own commands, as eval.c does.
+  feedMonitors(ctx, spec, args);
+  if (evalsha && args[1]!.length !== 40) throw new ReplyError(NOSCRIPT);
+  const numkeys = parseNumkeys(args, 2);
+  let sha: string;
+  let script: CachedScript | undefined;
+  if (evalsha) {
+    sha = args[1]!.toLowerCase();
+    script = cachedScript(sha);
+    if (script === undefined) throw new ReplyError(NOSCRIPT);
+  } else {
+    const created = createScript(args[1]!);
+    if (typeof created === 'string') throw new ReplyError(created);
+    sha = created.sha;
+    script = created.script;
+  }
+  const engine = evalEngine();
+  const run = prepareForRun(ctx, sha, script.flags, ro, true);
+  if (run === null) return;
+  const ref = script.ref;
+  runScript(engine, run, (vm, co) => {
+    pushArray(vm, co, args, 3, 3 + numkeys);
+    setProtectedGlobal(vm, co, engine.env, 'KEYS');
+    pushArray(vm, co, args, 3 + numkeys, args.length);
+    setProtectedGlobal(vm, co, engine.env, 'ARGV');
+    vm.pushRef(co, ref);
+    return 0;
+  });
+}
+
+const SCRIPT_HELP = [
+  'SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'DEBUG (YES|SYNC|NO)',
+  '    Set the debug mode for subsequent scripts executed.',
+  'EXISTS <sha1> [<sha1> ...]',
+  '    Return information about the existence of the scripts in the script cache.',
+  'FLUSH [ASYNC|SYNC]',
+  '    Flush the Lua scripts cache. Very dangerous on replicas.',
+  '    When called without the optional mode argument, the behavior is determined by the',
+  '    lazyfree-lazy-user-flush configuration directive. Valid modes are:',
+  '    * ASYNC: Asynchronously flush the scripts cache.',
+  '    * SYNC: Synchronously flush the scripts cache.',
+  'KILL',
+  '    Kill the currently executing Lua script.',
+  'LOAD <script>',
+  '    Load a script into the scripts cache without executing it.',
+  'HELP',
+  '    Print this help.',
+];
+
+const G = { group: 'scripting', complexity: 'Depends on the script that is executed.' };
+const evalArgs = (first: string) => [
+  { name: first, type: 'string' as const },
+  { name: 'numkeys', type: 'integer' as const },
+  { name: 'key', type: 'key' as const, optional: true, multiple: true },
+  { name: 'arg', type: 'string' as const, optional: true, multiple: true },
+];
+
+function evalSpec(name: string, flags: string, summary: string, since: string, evalsha: boolean, ro: boolean): CommandSpec {
+  const spec: CommandSpec = cmd(name, -3, flags, NO_KEYS, 'slow scripting', { ...G, summary, since, args: evalArgs(evalsha ? 'sha1' : 'script'), getKeys: evalKeys }, (ctx, args) =>
+    evalGeneric(ctx, args, spec, evalsha, ro),
+  );
+  return spec;
+}
+
+const S = { group: 'scripting' };
+
+register(
+  evalSpec('eval', 'noscript skip_monitor may_replicate no_mandatory_keys stale', 'Execute a Lua script server side', '2.6.0', false, false),
+  evalSpec('evalsha', 'noscript skip_monitor may_replicate no_mandatory_keys stale', 'Execute a Lua script server side', '2.6.0', true, false),
+  evalSpec('eval_ro', 'noscript skip_monitor no_mandatory_keys stale readonly', 'Execute a read-only Lua script server side', '7.0.0', false, true),
+  evalSpec('evalsha_ro', 'noscript skip_monitor no_mandatory_keys stale readonly', 'Execute a read-only Lua script server side', '7.0.0', true, true),
+  {
+    ...cmd('script', -2, '', NO_KEYS, 'slow', { ...S, summary: 'A container for Lua scripts management commands', since: '2.6.0', complexity: 'Depends on subcommand.' }),
+    subcommands: [
+      cmd('script|load', 3, 'noscript stale', NO_KEYS, 'slow scripting', { ...S, summary: 'Load the specified Lua script into the script cache.', since: '2.6.0', args: [{ name: 'script', type: 'string' }] }, (ctx, args) => {
+        const created = createScript(args[2]!);
+        if (typeof created === 'string') throw new ReplyError(created);
+        ctx.r.bulk(created.sha);
+      }),
+      cmd('script|exists', -3, 'noscript', NO_KEYS, 'slow scripting', { ...S, summary: 'Check existence of scripts in the script cache.', since: '2.6.0', args: [{ name: 'sha1', type: 'string', multiple: true }] }, (ctx, args) => {
+        ctx.r.array(args.length - 2);
+        for (let i = 2; i < args.length; i++) ctx.r.int(cachedScript(args[i]!.toLowerCase()) !== undefined ? 1 : 0);
+      }),
+      cmd('script|flush', -2, 'noscript', NO_KEYS, 'slow scripting', { ...S, summary: 'Remove all the scripts from the script cache.', since: '2.6.0' }, (ctx, args) => {
+        const mode = args.length === 3 ? args[2]!.toLowerCase() : null;
+        if (args.length > 3 || (mode !== null && mode !== 'sync' && mode !== 'async')) throw new ReplyError('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
+        // ASYNC and SYNC end alike: the old Lua state is dropped at once and its
+        // memory goes back to the WASM heap; there is nothing left to free later.
+        void (mode ?? (getBool('lazyfree-lazy-user-flush') ? 'async' : 'sync'));
+        flushScripts();
+        ctx.r.ok();
+      }),
+      cmd('script|kill', 2, 'noscript allow_busy', NO_KEYS, 'slow scripting', { ...S, summary: 'Kill the script currently in execution.', since: '2.6.0' }, (ctx) => killScript(ctx, true)),
+      cmd('script|help', 2, 'loading stale', NO_KEYS, 'slow scripting', { ...S, summary: 'Show helpful text about the different subcommands', since: '5.0.0' }, (ctx) => {
+        ctx.r.array(SCRIPT_HELP.length);
+        for (const l of SCRIPT_HELP) ctx.r.simple(l);
+      }),
+      cmd('script|debug', 3, 'noscript', NO_KEYS, 'slow scripting', { ...S, summary: 'Set the debug mode for executed scripts.', since: '3.2.0' }, (_ctx, args) => {
+        const m = args[2]!.toLowerCase();
+        if (m !== 'yes' && m !== 'sync' && m !== 'no') throw new ReplyError('ERR Use SCRIPT DEBUG YES/SYNC/NO');
+        if (m === 'no') return _ctx.r.ok();
+        throw new ReplyError('ERR SCRIPT DEBUG (the Lua debugger) is not supported by this server');
+      }),
+    ],
+  },
+);

@@ -1,0 +1,40 @@
+/**
+ * Scripting parameters. busy-reply-threshold and lua-time-limit are one
+ * setting under two names, as in Redis 7.0 (each CONFIG SET updates both).
+ */
+import { defineParam, getInt, paramByName, setParam } from '../config/params.js';
+
+function mirror(other: string): (v: string) => void {
+  return (v) => {
+    const def = paramByName(other)!;
+    setParam(def, v, false);
+  };
+}
+
+defineParam({
+  name: 'busy-reply-threshold',
+  type: 'int',
+  default: '5000',
+  min: 0,
+  mutable: true,
+  onChange: mirror('lua-time-limit'),
+  help: 'ms a script (EVAL, FCALL) runs before other clients get -BUSY and SCRIPT KILL / FUNCTION KILL can stop it (0: never)',
+});
+defineParam({ name: 'lua-time-limit', type: 'int', default: '5000', min: 0, mutable: true, onChange: mirror('busy-reply-threshold'), help: 'alias of busy-reply-threshold' });
+defineParam({
+  name: 'lua-memory-limit',
+  flag: 'lua_memory_limit',
+  type: 'memory',
+  default: String(1024 * 1024 * 1024),
+  min: 1024 * 1024,
+  max: 1536 * 1024 * 1024,
+  mutable: true,
+  help: 'bytes each Lua state (scripts, functions) may allocate; past it the script fails with "not enough memory" (the WASM heap is 2 GiB at most and never shrinks)',
+});
+
+/** The threshold in ms; a start-up flag may have set either name. */
+export function busyThreshold(): number {
+  const a = getInt('busy-reply-threshold');
+  const b = getInt('lua-time-limit');
+  return a !== 5000 ? a : b;
+}

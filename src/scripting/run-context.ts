@@ -1,0 +1,228 @@
+/**
+ * One script run, shared by EVAL and FCALL (Redis's script.c): the checks
+ * before a run, the commands a script calls (redis.call), the script
+ * client they run on, SCRIPT/FUNCTION KILL, and the busy state other
+ * clients see once a script runs past busy-reply-threshold.
+ *
+ * Only one script runs at a time (a script cannot call EVAL, and while one
+ * is suspended between time slices every other client gets -BUSY), so the
+ * current run is module state, as Redis's curr_run_ctx is.
+ */
+import type { Socket } from 'node:net';
+import { Client } from '../server/client.js';
+import type { CommandContext } from '../server/context.js';
+import { Reply } from '../protocol/reply.js';
+import { call, commandStats, scriptBusy } from '../server/dispatch.js';
+import { lookup, lookupSub, arityOk } from '../commands/registry.js';
+import type { CommandSpec } from '../commands/spec.js';
+import { memoryGuard } from '../memory/guard.js';
+import { getInt } from '../config/params.js';
+import { log } from '../log.js';
+
+/** Script flags (shebang `flags=` and FUNCTION flags), as script.h names them. */
+export interface ScriptFlags {
+  /** No shebang: EVAL's compatibility mode (writes allowed, no pre-run checks). */
+  compat: boolean;
+  noWrites: boolean;
+  allowOom: boolean;
+  allowStale: boolean;
+  noCluster: boolean;
+  allowCrossSlot: boolean;
+}
+
+export const COMPAT_FLAGS: ScriptFlags = { compat: true, noWrites: false, allowOom: false, allowStale: false, noCluster: false, allowCrossSlot: false };
+
+export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
+export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
+
+/** The client commands called by scripts run on (Redis's lua_client): MONITOR shows it as "lua". */
+export class ScriptClient extends Client {
+  readonly reply = new Reply();
+  constructor(db: Client['db']) {
+    super(0, null as unknown as Socket, db, { maxBulkLen: Infinity, maxQueryBuffer: Infinity }, false);
+    // A script's blocking commands answer at once, as inside EXEC.
+    this.inExec = true;
+  }
+  override get addr(): string {
+    return 'lua';
+  }
+  override get laddr(): string {
+    return 'lua';
+  }
+}
+
+export interface ScriptRun {
+  /** EVAL/EVALSHA (true) or FCALL: decides error texts and which KILL applies. */
+  evalMode: boolean;
+  /** The sha (EVAL) or function name (FCALL), as errors name it. */
+  funcName: string;
+  caller: Client;
+  ctx: CommandContext;
+  client: ScriptClient;
+  readOnly: boolean;
+  allowOom: boolean;
+  /** A write command ran: the script can no longer be killed. */
+  writeDirty: boolean;
+  killed: boolean;
+  /** Past busy-reply-threshold: other clients get -BUSY. */
+  timedOut: boolean;
+  /** performance.now() at start. */
+  startTime: number;
+  /** redis.set_repl flags (validated; there is no replication to apply them to yet). */
+  replFlags: number;
+}
+
+let current: ScriptRun | null = null;
+let scriptClient: ScriptClient | null = null;
+scriptBusy.error = busyError;
+
+export function currentRun(): ScriptRun | null {
+  return current;
+}
+
+/** The -BUSY error other clients get now, or null when no script is past the threshold. */
+export function busyError(): string | null {
+  if (current === null || !current.timedOut) return null;
+  return current.evalMode ? BUSY_EVAL : BUSY_FUNCTION;
+}
+
+/**
+ * Redis's scriptPrepareForRun: refuses a run the flags do not allow (the
+ * error is written to the caller), or makes it the current run.
+ */
+export function prepareForRun(ctx: CommandContext, funcName: string, flags: ScriptFlags, ro: boolean, evalMode: boolean): ScriptRun | null {
+  const r = ctx.r;
+  const server = ctx.server;
+  if (!flags.compat) {
+    if (!flags.noWrites) {
+      if (server.writesDenied !== null) {
+        r.error("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.");
+        return null;
+      }
+      if (ro) {
+        r.error('ERR Can not execute a script with write flag using *_ro command.');
+        return null;
+      }
+    }
+    if (!flags.allowOom && !flags.noWrites && overMaxmemory(ctx)) {
+      r.error("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+      return null;
+    }
+  }
+  scriptClient ??= new ScriptClient(ctx.client.db);
+  const sc = scriptClient;
+  sc.db = ctx.client.db;
+  sc.proto = 2;
+  sc.reply.proto = 2;
+  sc.reply.drop();
+  const run: ScriptRun = {
+    evalMode,
+    funcName,
+    caller: ctx.client,
+    ctx,
+    client: sc,
+    readOnly: ro || (!flags.compat && flags.noWrites),
+    allowOom: !flags.compat && flags.allowOom,
+    writeDirty: false,
+    killed: false,
+    timedOut: false,
+    startTime: performance.now(),
+    replFlags: 3,
+  };
+  current = run;
+  ctx.ks.clockFrozen = true;
+  return run;
+}
+
+/** Redis's scriptResetRun. */
+export function endRun(run: ScriptRun): void {
+  if (current !== run) return;
+  current = null;
+  run.ctx.ks.clockFrozen = false;
+  if (run.timedOut) log.warn({ script: run.funcName, ms: Math.round(performance.now() - run.startTime) }, 'slow script finished: the server serves other clients again');
+}
+
+/** Whether a denyoom command would be refused now (the pre-command OOM state). */
+function overMaxmemory(ctx: CommandContext): boolean {
+  return getInt('maxmemory') !== 0 && memoryGuard(ctx.ks, ctx.client, DENYOOM_PROBE) !== null;
+}
+const DENYOOM_PROBE = { name: 'eval', flags: ['denyoom'], pre: { denyOom: true } } as unknown as CommandSpec;
+
+function rejected(spec: CommandSpec | undefined): void {
+  if (spec === undefined) return;
+  const m = commandStats();
+  let s = m.get(spec.name);
+  if (s === undefined) m.set(spec.name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  s.rejected++;
+}
+
+/**
+ * Runs one command for the current script (redis.call / redis.pcall) with
+ * Redis's checks, in scriptCall's order. Returns the reply's RESP bytes
+ * (valid until the next call), or an error text ("-CODE msg" or "msg") the
+ * caller turns into an {err=...} table.
+ */
+export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
+  let spec = lookup(args[0]!);
+  if (spec !== undefined && spec.subcommands !== undefined) {
+    spec = args.length >= 2 ? lookupSub(spec, args[1]!) : undefined;
+  }
+  if (spec === undefined || !arityOk(spec, args.length)) {
+    rejected(spec);
+    return spec === undefined ? 'Unknown Redis command called from script' : 'Wrong number of args calling Redis command from script';
+  }
+  const f = spec.flags;
+  if (f.includes('noscript')) {
+    rejected(spec);
+    return 'This Redis command is not allowed from script';
+  }
+  const write = f.includes('write');
+  if (run.readOnly && (write || f.includes('may_replicate'))) {
+    rejected(spec);
+    return 'Write commands are not allowed from read-only scripts.';
+  }
+  const ctx = run.ctx;
+  if (write && !run.writeDirty && ctx.server.writesDenied !== null) {
+    rejected(spec);
+    return '-' + ctx.server.writesDenied;
+  }
+  if (!run.allowOom && !run.writeDirty && spec.pre!.denyOom && getInt('maxmemory') !== 0) {
+    const oom = memoryGuard(ctx.ks, run.client, spec);
+    if (oom !== null) {
+      rejected(spec);
+      return '-' + oom;
+    }
+  }
+  if (write) run.writeDirty = true;
+  const sc = run.client;
+  const saved = { client: ctx.client, db: ctx.db, r: ctx.r };
+  ctx.client = sc;
+  ctx.db = sc.db;
+  ctx.r = sc.reply;
+  sc.reply.proto = sc.proto;
+  sc.reply.drop();
+  try {
+    call(ctx, spec, args);
+  } finally {
+    sc.db = ctx.db; // SELECT inside the script lasts for this run
+    ctx.client = saved.client;
+    ctx.db = saved.db;
+    ctx.r = saved.r;
+  }
+  return sc.reply.pendingBytes();
+}
+
+/** SCRIPT KILL (isEval) / FUNCTION KILL: Redis's scriptKill. */
+export function killScript(ctx: CommandContext, isEval: boolean): void {
+  const run = current;
+  if (run === null || !run.timedOut) return ctx.r.error('NOTBUSY No scripts in execution right now.');
+  if (run.writeDirty) {
+    return ctx.r.error(
+      'UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.',
+    );
+  }
+  if (isEval && !run.evalMode) return ctx.r.error(BUSY_FUNCTION);
+  if (!isEval && run.evalMode) return ctx.r.error(BUSY_EVAL);
+  run.killed = true;
+  ctx.r.ok();
+}

@@ -1,0 +1,195 @@
+/**
+ * Runs one script function to its reply (Redis's luaCallFunction), on the
+ * engine's Lua thread so that a long script can be time-sliced:
+ *
+ * - A count hook checks the clock. Until busy-reply-threshold the script
+ *   runs without a break, so nothing interleaves with it (atomicity).
+ * - Past the threshold the run is "timed out": other clients now get
+ *   -BUSY (server/dispatch.ts asks busyError()), the hook yields the thread
+ *   every SLICE_MS, and the rest runs in later turns of the event loop
+ *   while the caller is suspended (its pipeline waits, as in Redis). This
+ *   is Redis's processEventsWhileBlocked, turned inside out for one JS thread.
+ * - SCRIPT KILL sets `killed`; the hook then raises the kill error and
+ *   switches to a per-line hook so pcall cannot swallow it (as Redis does).
+ *
+ * A script inside MULTI/EXEC cannot be suspended (EXEC answers in one go),
+ * so there it runs to the end without time slices.
+ */
+import { LUA_MULTRET, LuaHookMask, LuaStatus, LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
+import type { ScriptEngine } from './engine.js';
+import { currentRun, endRun, type ScriptRun } from './run-context.js';
+import { errorTableInfo, pushErrorTable, writeLuaAsReply } from './conversions.js';
+import { busyThreshold } from './params.js';
+import { getInt } from '../config/params.js';
+import type { Reply } from '../protocol/reply.js';
+import { log } from '../log.js';
+
+/** Instructions between two looks at the clock. */
+const HOOK_EVERY = 20000;
+/** Once timed out, how long a slice runs before other clients are served. */
+const SLICE_MS = 20;
+const GC_PERIOD = 50;
+
+let sliceStart = 0;
+
+function countHook(vm: LuaVm, L: LuaState): void {
+  const run = currentRun();
+  if (run === null) return;
+  if (run.killed) {
+    log.warn('Lua script killed by user with SCRIPT KILL.');
+    vm.setHook(L, countHook, LuaHookMask.LINE, 0);
+    pushErrorTable(vm, L, 'Script killed by user with SCRIPT KILL...');
+    vm.raiseValue(L);
+  }
+  const now = performance.now();
+  if (!run.timedOut) {
+    const limit = busyThreshold();
+    if (limit <= 0 || now - run.startTime < limit || !canSuspend(run)) return;
+    run.timedOut = true;
+    log.warn(
+      { script: run.funcName },
+      `Slow script detected: still in execution after ${Math.round(now - run.startTime)} milliseconds. You can try killing the script using the ${run.evalMode ? 'SCRIPT KILL' : 'FUNCTION KILL'} command.`,
+    );
+    sliceStart = 0;
+  }
+  if (now - sliceStart >= SLICE_MS && vm.isYieldable(L)) vm.yieldFromHook(L);
+}
+
+function canSuspend(run: ScriptRun): boolean {
+  return !run.caller.inExec;
+}
+
+/**
+ * Runs the function that `push` places on the engine thread's stack (with
+ * `nargs` arguments above it) for `run`, and answers the caller: now, or
+ * after the last time slice.
+ */
+export function runScript(engine: ScriptEngine, run: ScriptRun, push: (vm: LuaVm, co: LuaState) => number): void {
+  const vm = engine.vm;
+  vm.memoryLimit = getInt('lua-memory-limit');
+  const co = engine.thread;
+  vm.setTop(co, 0);
+  let nargs = 0;
+  // Building the arguments can run out of memory: protected, and the
+  // function and its arguments stay on the thread's stack (MULTRET).
+  const failed = vm.protect(
+    co,
+    (l) => {
+      nargs = push(vm, l);
+      return nargs + 1;
+    },
+    0,
+    LUA_MULTRET,
+  );
+  if (failed !== null) {
+    vm.setTop(co, 0);
+    endRun(run);
+    run.ctx.r.error(`ERR ${failed}`);
+    return;
+  }
+  vm.setHook(co, countHook, LuaHookMask.COUNT, HOOK_EVERY);
+  step(engine, run, nargs, false);
+}
+
+function step(engine: ScriptEngine, run: ScriptRun, nargs: number, suspended: boolean): void {
+  const vm = engine.vm;
+  const co = engine.thread;
+  sliceStart = performance.now();
+  const ctx = run.ctx;
+  let res: { status: number; nresults: number };
+  if (suspended) {
+    // Another client may have run since: point the shared context back at this run.
+    const saved = { client: ctx.client, db: ctx.db, r: ctx.r };
+    ctx.client = run.caller;
+    ctx.db = run.caller.db;
+    try {
+      res = vm.resume(co, vm.L, nargs);
+    } finally {
+      ctx.client = saved.client;
+      ctx.db = saved.db;
+      ctx.r = saved.r;
+    }
+  } else {
+    res = vm.resume(co, vm.L, nargs);
+  }
+  if (res.status === LuaStatus.YIELD) {
+    vm.setTop(co, 0); // a hook's yield carries no values
+    if (!suspended) run.caller.suspended = true;
+    setImmediate(() => step(engine, run, 0, true));
+    return;
+  }
+  vm.setHook(co, null, 0);
+  const answer = (r: Reply): void => finish(engine, run, res, r);
+  if (suspended) {
+    const c = run.caller;
+    let answered = false;
+    c.send((r) => {
+      answered = true;
+      answer(r);
+    });
+    if (!answered) cleanup(engine, run, res.status);
+    ctx.server.resume(c);
+  } else {
+    answer(ctx.r);
+  }
+}
+
+function finish(engine: ScriptEngine, run: ScriptRun, res: { status: number; nresults: number }, r: Reply): void {
+  const vm = engine.vm;
+  const co = engine.thread;
+  try {
+    if (res.status === LuaStatus.OK) {
+      if (res.nresults === 0) vm.pushNil(co);
+      else vm.setTop(co, vm.getTop(co) - res.nresults + 1);
+      const failed = vm.protect(co, (l) => writeLuaAsReply(vm, l, r, run.client.proto), 1);
+      if (failed !== null) r.error(`ERR ${failed}`);
+    } else {
+      r.error(errorText(vm, co, run));
+    }
+  } finally {
+    cleanup(engine, run, res.status);
+  }
+}
+
+function cleanup(engine: ScriptEngine, run: ScriptRun, status: number): void {
+  const vm = engine.vm;
+  const co = engine.thread;
+  vm.setTop(co, 0);
+  if (status !== LuaStatus.OK) vm.resetThread(co);
+  endRun(run);
+  if (++engine.runsSinceGc >= GC_PERIOD) {
+    engine.runsSinceGc = 0;
+    vm.gcStep(GC_PERIOD);
+  }
+}
+
+/**
+ * The 7.0 error text: "<CODE msg> script: <name>, on @user_script:<line>."
+ * with the position of the first Lua frame where the error was raised
+ * (the thread's stack is not unwound on error), as Redis's error handler
+ * takes it.
+ */
+function errorText(vm: LuaVm, co: LuaState, run: ScriptRun): string {
+  // Redis's handler skips one C frame (error, redis.call); our environment
+  // also has Lua helpers (chunks named "=..."), skipped the same way.
+  let where = null;
+  for (let level = 0; ; level++) {
+    const w = vm.where(co, level);
+    if (w === null) break;
+    if (w.what !== 'C' && !w.source.startsWith('=')) {
+      where = w;
+      break;
+    }
+  }
+  let msg: string;
+  if (vm.type(co, -1) === LuaType.TABLE) {
+    const info = errorTableInfo(vm, co, -1);
+    msg = info.msg;
+  } else {
+    const t = vm.type(co, -1);
+    const s = t === LuaType.STRING || t === LuaType.NUMBER ? vm.coerceLatin1(co, -1) : t === LuaType.NIL ? 'nil' : t === LuaType.BOOLEAN ? String(vm.toBoolean(co, -1)) : vm.typeName(t);
+    msg = `ERR ${s}`;
+  }
+  if (where === null || where.currentLine < 0) return msg;
+  return `${msg} script: ${run.funcName}, on ${where.source}:${where.currentLine}.`;
+}

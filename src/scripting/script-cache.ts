@@ -1,0 +1,106 @@
+/**
+ * The EVAL state and its script cache: sha1 of the whole body (shebang
+ * included) -> compiled function (a registry ref) and its shebang flags.
+ * Never persisted, as in Redis 7.0. SCRIPT FLUSH drops the cache and the
+ * whole Lua state with it.
+ */
+import { createHash } from 'node:crypto';
+import { createEngine, type ScriptEngine } from './engine.js';
+import { COMPAT_FLAGS, type ScriptFlags } from './run-context.js';
+
+export interface CachedScript {
+  body: string;
+  flags: ScriptFlags;
+  ref: number;
+}
+
+let engine: ScriptEngine | null = null;
+const scripts = new Map<string, CachedScript>();
+/** Bytes of cached bodies and keys (used_memory_scripts_eval), as Redis counts them. */
+let scriptsMem = 0;
+
+export function evalEngine(): ScriptEngine {
+  engine ??= createEngine();
+  return engine;
+}
+
+export function sha1hex(body: string): string {
+  return createHash('sha1').update(body, 'latin1').digest('hex');
+}
+
+export function cachedScript(sha: string): CachedScript | undefined {
+  return scripts.get(sha);
+}
+
+export function scriptCount(): number {
+  return scripts.size;
+}
+
+export function scriptsMemory(): number {
+  return scriptsMem + scripts.size * 64;
+}
+
+/** SCRIPT FLUSH: a new Lua state; the old one (and every compiled script) goes. */
+export function flushScripts(): void {
+  scripts.clear();
+  scriptsMem = 0;
+  const old = engine;
+  engine = null;
+  old?.vm.close();
+}
+
+const FLAG_NAMES: Record<string, keyof ScriptFlags> = {
+  'no-writes': 'noWrites',
+  'allow-oom': 'allowOom',
+  'allow-stale': 'allowStale',
+  'no-cluster': 'noCluster',
+  'allow-cross-slot-keys': 'allowCrossSlot',
+};
+
+/** evalExtractShebangFlags: the flags and the shebang's length, or an error text. */
+export function extractShebang(body: string): { flags: ScriptFlags; shebangLen: number } | string {
+  if (!body.startsWith('#!')) return { flags: COMPAT_FLAGS, shebangLen: 0 };
+  const end = body.indexOf('\n');
+  if (end < 0) return 'Invalid script shebang';
+  const parts = body.slice(0, end).split(/[ \t\r\v\f]+/).filter(Boolean);
+  if (parts.length === 0) return 'Invalid engine in script shebang';
+  if (parts[0] !== '#!lua') return `Unexpected engine in script shebang: ${parts[0]}`;
+  const flags: ScriptFlags = { ...COMPAT_FLAGS, compat: false };
+  for (const p of parts.slice(1)) {
+    if (!p.startsWith('flags=')) return `Unknown lua shebang option: ${p}`;
+    const list = p.slice(6);
+    if (list === '') continue;
+    for (const f of list.split(',')) {
+      const k = FLAG_NAMES[f];
+      if (k === undefined) return `Unexpected flag in script shebang: ${f}`;
+      flags[k] = true;
+    }
+  }
+  return { flags, shebangLen: end };
+}
+
+/**
+ * luaCreateFunction: compiles and caches a body (or finds it cached).
+ * Returns the sha, or the error reply text.
+ */
+export function createScript(body: string): { sha: string; script: CachedScript } | string {
+  const sha = sha1hex(body);
+  const found = scripts.get(sha);
+  if (found !== undefined) return { sha, script: found };
+  const sb = extractShebang(body);
+  if (typeof sb === 'string') return `ERR ${sb}`;
+  const e = evalEngine();
+  const vm = e.vm;
+  // The shebang line is skipped but its newline kept, so line numbers stay right.
+  const err = vm.load(vm.L, sb.shebangLen > 0 ? body.slice(sb.shebangLen) : body, '@user_script');
+  if (err !== null) return `ERR Error compiling script (new function): ${err}`;
+  const script: CachedScript = { body, flags: sb.flags, ref: vm.ref(vm.L) };
+  scripts.set(sha, script);
+  scriptsMem += body.length + 40;
+  return { sha, script };
+}
+
+/** Bytes the EVAL Lua state holds (0 before the first script). */
+export function evalVmMemory(): number {
+  return engine?.vm.used ?? 0;
+}
