@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import Redis from 'ioredis';
-import { createClient } from 'redis';
+import { createClient, RESP_TYPES } from 'redis';
 import { startServer, type TestServer } from './helpers/server.js';
 import { rawReply, startRedis, type Oracle } from './helpers/redis-oracle.js';
 
@@ -75,8 +75,8 @@ describe('FUNCTION LOAD and FCALL, byte for byte against redis-server', () => {
       ['FUNCTION', 'LIST'],
       ['FUNCTION', 'STATS'],
     ]);
-    expect(replies[0]).toBe('$5\r\nmylib\r\n');
-    expect(replies[2]).toBe('+OK\r\n');
+    expect(replies[0]).toBe('$5\r\nmylib\r\n+PONG\r\n');
+    expect(replies[2]).toBe('+OK\r\n+PONG\r\n');
   });
 
   it('FUNCTION LOAD errors: metadata, names, engine, REPLACE, compile errors', async () => {
@@ -177,7 +177,8 @@ describe('FUNCTION LOAD and FCALL, byte for byte against redis-server', () => {
       ['FUNCTION', 'LOAD', lib('kv', "redis.register_function('kv', function(keys, args) return {#keys, #args, keys[1] or false, args[1] or false} end)")],
       ['FCALL', 'kv', '0'],
       ['FCALL', 'kv', '2', 'a', 'b', 'c', 'd'],
-      ['FCALL', 'kv', '1', 'a\x00\xffb', 'x\r\ny'],
+      // rawReply writes its request as UTF-8: bytes >= 0x80 are tested through ioredis below.
+      ['FCALL', 'kv', '1', 'a\x00b', 'x\r\ny'],
       ['FCALL', 'kv', 'x'],
       ['FCALL', 'kv', '3', 'a'],
       ['FCALL', 'kv', '-1'],
@@ -194,13 +195,26 @@ describe('FUNCTION LOAD and FCALL, byte for byte against redis-server', () => {
 
   it('flags: no-writes refuses writes, FCALL_RO refuses write functions', async () => {
     await same([
-      ['FUNCTION', 'LOAD', lib('fl', "redis.register_function{function_name='nw', callback=function() return redis.call('set', 'x', '1') end, flags={'no-writes'}}\nredis.register_function('w', function() return redis.call('set', 'x', '1') end)\nredis.register_function{function_name='all', callback=function() return 1 end, flags={'NO-WRITES', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'}}")],
+      ['FUNCTION', 'LOAD', lib('fl1', "redis.register_function{function_name='nw', callback=function() return redis.call('set', 'x', '1') end, flags={'no-writes'}}")],
+      ['FUNCTION', 'LOAD', lib('fl2', "redis.register_function('w', function() return redis.call('set', 'x', '1') end)")],
+      ['FUNCTION', 'LOAD', lib('fl3', "redis.register_function{function_name='all', callback=function() return 1 end, flags={'NO-WRITES', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'}}")],
       ['FCALL', 'nw', '0'],
       ['FCALL_RO', 'w', '0'],
       ['FCALL', 'w', '0'],
       ['FCALL_RO', 'all', '0'],
-      ['FUNCTION', 'LIST'],
+      // One library per LIST: Redis lists libraries in the order of its (randomly seeded) dict.
+      ['FUNCTION', 'LIST', 'LIBRARYNAME', 'fl1'],
+      ['FUNCTION', 'LIST', 'LIBRARYNAME', 'fl2'],
+      ['FUNCTION', 'LIST', 'LIBRARYNAME', 'fl3'],
     ]);
+  });
+
+  it('binary-safe keys and arguments (ioredis Buffers)', async () => {
+    await ours.call('FUNCTION', 'LOAD', lib('bin', "redis.register_function('echo', function(keys, args) redis.call('set', keys[1], args[1]) return {keys[1], redis.call('get', keys[1])} end)"));
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const key = Buffer.from([0, 0xff, 0x80, 13, 10]);
+    expect(await ours.callBuffer('FCALL', 'echo', '1', key, all)).toEqual([key, all]);
+    expect(await ours.getBuffer(key)).toEqual(all);
   });
 
   it('FUNCTION FLUSH/RESTORE/LIST/HELP argument errors', async () => {
@@ -284,6 +298,7 @@ describe('FUNCTION DUMP / RESTORE payloads are Redis 7.0 RDB payloads', () => {
 
   it('RESTORE policies APPEND, REPLACE and FLUSH, and collisions leave everything as it was', async () => {
     const three = lib('lib1', "redis.register_function('f1', function() return 1 end)\nredis.register_function('f3', function() return 3 end)");
+    let stringDump = Buffer.alloc(0);
     const script = async (c: Redis): Promise<unknown[]> => {
       const out: unknown[] = [];
       const step = async (...args: (string | Buffer)[]) => {
@@ -316,11 +331,12 @@ describe('FUNCTION DUMP / RESTORE payloads are Redis 7.0 RDB payloads', () => {
       const bad = Buffer.from(payload);
       bad[5] ^= 1;
       await step('FUNCTION', 'RESTORE', bad);
-      // A payload of another RDB type (DUMP of a string key).
-      await c.set('s', 'v');
-      await step('FUNCTION', 'RESTORE', (await c.callBuffer('DUMP', 's')) as Buffer);
+      // A payload of another RDB type: redis-server's DUMP of a string key.
+      await step('FUNCTION', 'RESTORE', stringDump);
       return out;
     };
+    await theirs.set('s', 'v');
+    stringDump = (await theirs.callBuffer('DUMP', 's')) as Buffer;
     const theirsOut = await script(theirs);
     const oursOut = await script(ours);
     expect(oursOut).toEqual(theirsOut);
@@ -348,7 +364,9 @@ describe('clients', () => {
       expect(await c.fCallRo('ro', { keys: ['nk'] })).toBe('nv');
       const list = await c.functionList({ LIBRARYNAME: 'named' });
       expect(JSON.stringify(list)).toContain('reads a key');
-      const payload = await c.functionDump();
+      const bin = c.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+      const payload = await bin.functionDump();
+      expect(Buffer.isBuffer(payload)).toBe(true);
       await c.functionFlush();
       expect(await c.functionRestore(payload)).toBe('OK');
       expect(await c.fCallRo('ro', { keys: ['nk'] })).toBe('nv');
