@@ -155,7 +155,14 @@ function cleanup(engine: ScriptEngine, run: ScriptRun, status: number): void {
   const vm = engine.vm;
   const co = engine.thread;
   vm.setTop(co, 0);
-  if (status !== LuaStatus.OK) vm.resetThread(co);
+  if (status !== LuaStatus.OK) {
+    // A new thread, not lua_resetthread: an error raised from the hook (a
+    // kill) leaves the thread's allowhook off, so it would never run a hook
+    // again and the next long script could be neither sliced nor killed.
+    vm.unref(vm.L, engine.threadRef);
+    engine.thread = vm.newThread(vm.L);
+    engine.threadRef = vm.ref(vm.L);
+  }
   endRun(run);
   if (++engine.runsSinceGc >= GC_PERIOD) {
     engine.runsSinceGc = 0;
