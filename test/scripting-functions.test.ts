@@ -209,6 +209,30 @@ describe('FUNCTION LOAD and FCALL, byte for byte against redis-server', () => {
     ]);
   });
 
+  it('over maxmemory: a function that may write is refused as a denyoom write; no-writes and allow-oom ones run', async () => {
+    const code = lib(
+      'om',
+      "redis.register_function('w', function() return redis.call('set', 'x', '1') end)\nredis.register_function{function_name='nw', callback=function() return 1 end, flags={'no-writes'}}\nredis.register_function{function_name='ao', callback=function() return redis.call('set', 'x', '1') end, flags={'allow-oom'}}",
+    );
+    try {
+      await same(
+        [
+          ['FUNCTION', 'LOAD', code],
+          ['CONFIG', 'SET', 'maxmemory', '1'],
+          ['FCALL', 'w', '0'],
+          ['FCALL', 'nw', '0'],
+          ['FCALL', 'ao', '0'],
+          ['FCALL_RO', 'nw', '0'],
+          ['FUNCTION', 'LOAD', lib('om2', "redis.register_function('w2', function() return 1 end)")],
+          ['CONFIG', 'SET', 'maxmemory', '0'],
+        ],
+        [2],
+      );
+    } finally {
+      await Promise.all([ours.config('SET', 'maxmemory', '0'), theirs.config('SET', 'maxmemory', '0')]);
+    }
+  });
+
   it('binary-safe keys and arguments (ioredis Buffers)', async () => {
     await ours.call('FUNCTION', 'LOAD', lib('bin', "redis.register_function('echo', function(keys, args) redis.call('set', keys[1], args[1]) return {keys[1], redis.call('get', keys[1])} end)"));
     const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));

@@ -26,6 +26,7 @@ import { ENGINE_NAMES, libraries, libraryCodes, luaEngine, luaEngineIfCreated, n
 
 import { LOAD_TIMEOUT_MS } from './lua-engine.js';
 import { globMatch } from '../../keyspace/glob.js';
+import { memoryGuard } from '../../memory/guard.js';
 
 functionsInfo.functions = () => libraries().functions.size;
 functionsInfo.libraries = () => libraries().libraries.size;
@@ -251,6 +252,9 @@ function toScriptFlags(f: number): ScriptFlags {
   };
 }
 
+/** What FCALL of a function that may write counts as for the memory guard. */
+const DENYOOM_WRITE = { name: 'fcall', flags: ['write', 'denyoom'], pre: { denyOom: true } } as unknown as CommandSpec;
+
 /** getLongLongFromObject: a canonical signed 64-bit integer, clamped to ±Infinity past 2^53. */
 function parseNumkeys(s: string): number | null {
   const n = toSafeInt(s);
@@ -266,6 +270,16 @@ function fcall(ctx: CommandContext, args: string[], spec: CommandSpec, ro: boole
   feedMonitors(ctx, spec, args);
   const fi = libraries().getFunction(args[1]!);
   if (fi === undefined) throw new ReplyError('ERR Function not found');
+  // Redis's processCommand sees FCALL with the function's flags
+  // (fcallGetCommandFlags): one that may write is a denyoom write command,
+  // refused with the generic -OOM / -MISCONF before it runs.
+  if ((fi.flags & FLAG_NO_WRITES) === 0) {
+    if ((fi.flags & FLAG_ALLOW_OOM) === 0 && !ctx.server.loading) {
+      const oom = memoryGuard(ctx.ks, ctx.client, DENYOOM_WRITE);
+      if (oom !== null) throw new ReplyError(oom);
+    }
+    if (ctx.server.writesDenied !== null) throw new ReplyError(ctx.server.writesDenied);
+  }
   const numkeys = parseNumkeys(args[2]!);
   if (numkeys === null) throw new ReplyError('ERR Bad number of keys provided');
   if (numkeys > args.length - 3) throw new ReplyError("ERR Number of keys can't be greater than number of args");
