@@ -21,3 +21,4 @@ import './streams.js';
 import './stream-groups.js';
 import './stream-info.js';
 import '../scripting/eval.js';
+import '../scripting/functions/index.js';

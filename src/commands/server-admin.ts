@@ -260,15 +260,4 @@ register(
   memoryCommand,
   monitorCommand,
   cmd('dbsize', 1, 'readonly fast', NO_KEYS, 'keyspace read fast', { ...G, summary: 'Returns the number of keys in the database.' }, (ctx) => ctx.r.int(ctx.db.size)),
-  {
-    ...cmd('function', -2, '', NO_KEYS, 'slow', { group: 'scripting', summary: 'A container for function commands.', since: '7.0.0' }),
-    subcommands: [
-      // No scripting yet: the function library is always empty.
-      cmd('function|flush', -2, 'write noscript', NO_KEYS, 'write slow scripting', { group: 'scripting', summary: 'Deletes all libraries and functions.', since: '7.0.0' }, (ctx, args) => {
-        flushArgs(args, 2);
-        ctx.r.ok();
-      }),
-      cmd('function|list', -2, 'noscript', NO_KEYS, 'slow scripting', { group: 'scripting', summary: 'Returns information about all libraries.', since: '7.0.0' }, (ctx) => ctx.r.array(0)),
-    ],
-  },
 );

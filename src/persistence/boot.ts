@@ -121,6 +121,8 @@ export async function loadNewestSnapshot(
     log.info({ snapshot: m.id, seq: m.seq, bytes: m.size, keys: m.keys.reduce((a, b) => a + b, 0), location: backend.location }, 'loading snapshot');
     try {
       const result = await loadSnapshot(backend, m, ks, opts.progress);
+      const fnErr = result.functions.install('replace-all');
+      if (fnErr !== null) throw new Error(`function libraries: ${fnErr}`);
       if (skipped.length > 0) {
         log.error(
           { snapshot: m.id, seq: m.seq, skipped: skipped.map((s) => s.manifest.id) },

@@ -8,6 +8,7 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Manifest, SnapshotBackend } from '../storage/backend.js';
 import { SnapshotFormatError } from '../snapshot/format.js';
 import { SnapshotReader } from '../snapshot/reader.js';
+import { functionsSection, type StagedFunctions } from '../snapshot/functions-section.js';
 import { log } from '../log.js';
 import { heapAdvice, HeapTooSmallError, refuseThreshold, roomToGrow } from '../memory/heap.js';
 
@@ -39,6 +40,8 @@ export interface LoadProgress {
 }
 
 export interface LoadResult {
+  /** The snapshot's function libraries, compiled; the caller installs them with the keys. */
+  functions: StagedFunctions;
   keys: number;
   expired: number;
   bytes: number;
@@ -59,6 +62,7 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
   const tables = ks.dbs.map((_, i) => new KeyTable(Math.min(m.keys[i] ?? 0, m.size / 7)));
   let keys = 0;
   let expired = 0;
+  let functionCodes: string[] = [];
   const now = Date.now();
   let lastLog = t0;
   const stream = await backend.open(m);
@@ -66,6 +70,10 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
     stream,
     {
       header(h) {
+        if (h.functions !== undefined) {
+          if (!Array.isArray(h.functions) || !h.functions.every((c) => c instanceof Uint8Array)) throw new SnapshotFormatError('corrupt', 'bad functions in header', 0, 0);
+          functionCodes = h.functions.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1'));
+        }
         if (h.dbCount > ks.dbs.length) {
           // Keys may live in any db: refuse rather than drop some.
           const used = m.keys.reduce((hi, n, i) => (n > 0 ? i : hi), -1);
@@ -115,6 +123,9 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
       throw new SnapshotFormatError('corrupt', `db ${i} has ${footer.keys[i] ?? 0} keys, the manifest says ${m.keys[i] ?? 0}`, footer.bytes, footer.frames - 1);
     }
   }
+  // Compiled before anything is installed: a library that no longer loads fails the load.
+  const functions = functionsSection.stage(functionCodes);
+  if (typeof functions === 'string') throw new SnapshotFormatError('corrupt', `function library cannot be loaded: ${functions}`, 0, 0);
   for (let i = 0; i < tables.length; i++) ks.dbs[i].table = tables[i];
-  return { keys, expired, bytes: progress.loadedBytes, ms: Date.now() - t0 };
+  return { functions, keys, expired, bytes: progress.loadedBytes, ms: Date.now() - t0 };
 }

@@ -81,6 +81,7 @@ export async function debugReload(p: Persistence, opts: ReloadOptions): Promise<
     }
     const dirty = ks.dirty;
     if (opts.flush) {
+      res.functions.install('replace-all');
       for (let i = 0; i < ks.dbs.length; i++) {
         ks.dbs[i].flush();
         ks.dbs[i].table = staging.dbs[i].table;
@@ -101,6 +102,12 @@ export async function debugReload(p: Persistence, opts: ReloadOptions): Promise<
             }
           }
         }
+      }
+      // Libraries as keys: NOFLUSH refuses one that exists, MERGE replaces it.
+      const fnErr = res.functions.install(opts.merge ? 'merge' : 'add');
+      if (fnErr !== null) {
+        log.error({ snapshot: m.id, error: fnErr }, 'DEBUG RELOAD NOFLUSH: a function library of the snapshot cannot be added; nothing loaded');
+        return RELOAD_LOAD_ERROR;
       }
       for (let i = 0; i < ks.dbs.length; i++) {
         const db = ks.dbs[i];

@@ -50,6 +50,8 @@ export interface SnapshotHeader {
   serverId: string;
   seq: number;
   dbCount: number;
+  /** Function libraries' code (functions-section.ts); absent when there are none. */
+  functions?: Uint8Array[];
 }
 
 export interface SnapshotFooter {

@@ -22,6 +22,7 @@
  */
 import { Readable } from 'node:stream';
 import { codecFor } from './codec.js';
+import { functionsSection } from './functions-section.js';
 import { FrameEncoder, type SnapshotFooter, type SnapshotHeader } from './format.js';
 import type { KeyTable, Segment } from '../keyspace/table.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
@@ -93,7 +94,15 @@ export class SnapshotJob {
       cap.table.snapEpoch = this.epoch;
       cap.table.snapshotHook = (seg) => this.writeSegment(cap.db, seg);
     }
-    this.enc.start({ ...header, magic: 'damselfly-snapshot', version: 1, createdAt: this.startedAt, dbCount: this.caps.length });
+    const functions = functionsSection.save();
+    this.enc.start({
+      ...header,
+      magic: 'damselfly-snapshot',
+      version: 1,
+      createdAt: this.startedAt,
+      dbCount: this.caps.length,
+      ...(functions.length > 0 ? { functions: functions.map((c) => Buffer.from(c, 'latin1')) } : {}),
+    });
   }
 
   /** A large collection is open: its first piece written, the rest to come (tests aim writes with it). */
