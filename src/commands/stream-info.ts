@@ -100,11 +100,7 @@ function xinfoStream(ctx: CommandContext, args: string[]): void {
     r.bulk('pel-count');
     r.int(g.pel.size);
     r.bulk('pending');
-    const pel = [];
-    for (const e of g.pel.entries()) {
-      if (count !== 0 && pel.length >= count) break;
-      pel.push(e);
-    }
+    const pel = firstPending(g.pel.entries(), count);
     r.array(pel.length);
     for (const [id, nack] of pel) {
       r.array(4);
@@ -125,11 +121,7 @@ function xinfoStream(ctx: CommandContext, args: string[]): void {
       r.bulk('pel-count');
       r.int(c.pel.size);
       r.bulk('pending');
-      const cp = [];
-      for (const e of c.pel.entries()) {
-        if (count !== 0 && cp.length >= count) break;
-        cp.push(e);
-      }
+      const cp = firstPending(c.pel.entries(), count);
       r.array(cp.length);
       for (const [id, nack] of cp) {
         r.array(3);
@@ -196,3 +188,13 @@ register({
     cmd('xinfo|consumers', 4, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'List the consumers in a consumer group', keySpec: keyAt(2, 'RO access'), tips: NONDETERMINISTIC }, xinfoConsumers),
   ],
 });
+
+/** XINFO STREAM FULL's COUNT: the first `count` pending entries (0 = all). */
+function firstPending<T>(entries: Iterable<T>, count: number): T[] {
+  const out: T[] = [];
+  for (const e of entries) {
+    if (count !== 0 && out.length >= count) break;
+    out.push(e);
+  }
+  return out;
+}
