@@ -241,3 +241,18 @@ describe('a consumer-group workload', () => {
     expect(groups[0]).toEqual(['name', 'workers', 'consumers', 4, 'pending', 0, 'last-delivered-id', expect.any(String), 'entries-read', total, 'lag', 0]);
   });
 });
+
+describe('BLOCK from scripts', () => {
+  it('XREAD and XREADGROUP refuse BLOCK inside a script with Redis 7.0 texts, and do not block', async () => {
+    const err = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => e.message);
+    expect(await err(r.eval(`return redis.call('xread','BLOCK',0,'STREAMS',KEYS[1],'$')`, 1, k))).toMatch(
+      /^ERR xread command is not allowed with BLOCK option from scripts script: [0-9a-f]{40}, on @user_script:1\.$/,
+    );
+    expect(await r.eval(`return redis.pcall('XREADGROUP','GROUP','g','c','BLOCK',0,'STREAMS',KEYS[1],'>')`, 1, k).catch((e: Error) => e.message)).toBe(
+      'ERR XREADGROUP command is not allowed with BLOCK option from scripts',
+    );
+    // Without BLOCK a script still reads.
+    await r.xadd(k, '1-1', 'f', 'v');
+    expect(await r.eval(`return redis.call('XREAD','STREAMS',KEYS[1],'0')`, 1, k)).toEqual([[k, [['1-1', ['f', 'v']]]]]);
+  });
+});

@@ -235,6 +235,8 @@ function xread(ctx: CommandContext, args: string[]): void {
     const more = args.length - i - 1;
     const o = args[i].toLowerCase();
     if (o === 'block' && more > 0) {
+      // Redis keeps this refusal for scripts (CLIENT_DENY_BLOCKING alone would make BLOCK a no-op there).
+      if (ctx.client.fromScript) throw new ReplyError(`ERR ${args[0]} command is not allowed with BLOCK option from scripts`);
       i++;
       timeout = llArg(args[i], 'timeout is not an integer or out of range');
       if (timeout < 0) throw new ReplyError('ERR timeout is negative');

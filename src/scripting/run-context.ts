@@ -43,6 +43,9 @@ export class ScriptClient extends Client {
     // A script's blocking commands answer at once, as inside EXEC.
     this.inExec = true;
   }
+  override get fromScript(): boolean {
+    return true;
+  }
   override get addr(): string {
     return 'lua';
   }

@@ -44,6 +44,10 @@ export class Client implements Watcher {
   subs: SubState | null = null;
   /** Running EXEC's queue: blocking commands must not block. */
   inExec = false;
+  /** The client a script's commands run on (Redis's CLIENT_SCRIPT): some commands refuse options there. */
+  get fromScript(): boolean {
+    return false;
+  }
   /**
    * Suspended: a command (blocking pop, SAVE) will answer later; until then
    * the rest of the pipeline waits in the parser, as in Redis.
