@@ -20,13 +20,14 @@
  * Usage: node bench/big-replies.mjs [--mb 700] [--reps 1] [--gap 2] [--only list,set] [--write]
  */
 import { Worker } from 'node:worker_threads';
-import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RespClient, encode } from './resp.mjs';
 import { startDamselfly, startRedis } from './servers.mjs';
+import { resultsSection } from './results-file.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -254,20 +255,10 @@ export function bigRepliesSection(res) {
   return lines.join('\n') + '\n';
 }
 
-const BEGIN = '<!-- big-replies: begin (rewritten by bench/big-replies.mjs --write) -->';
-const END = '<!-- big-replies: end -->';
-
-export function wrapBigReplies(md) {
-  return `${BEGIN}\n${md}${END}\n`;
-}
-
-export function writeBigReplies(md, file = path.join(ROOT, 'bench/RESULTS.md')) {
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const i = old.indexOf(BEGIN);
-  const j = old.indexOf(END);
-  const next = i >= 0 && j > i ? old.slice(0, i) + wrapBigReplies(md) + old.slice(j + END.length + 1) : old + '\n' + wrapBigReplies(md);
-  writeFileSync(file, next);
-}
+const section = resultsSection('big-replies');
+/** The section wrapped in markers, so a rerun replaces only it. */
+export const wrapBigReplies = section.wrap;
+export const writeBigReplies = section.write;
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);

@@ -20,12 +20,13 @@
  * markers) and keeps every other section. run.mjs runs it as part of
  * `npm run bench`.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RespClient } from './resp.mjs';
 import { cpuSeconds, redisBenchmark as redisBenchmarkCsv, startDamselfly, startRedis, statusKiB } from './servers.mjs';
+import { resultsSection } from './results-file.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -237,21 +238,10 @@ export function keyspaceSection(res) {
   return lines.join('\n') + '\n';
 }
 
-const BEGIN = '<!-- keyspace-1m: begin (rewritten by bench/keyspace-1m.mjs --write) -->';
-const END = '<!-- keyspace-1m: end -->';
-
+const section = resultsSection('keyspace-1m');
 /** The section wrapped in markers, so a rerun replaces only it. */
-export function wrapSection(md) {
-  return `${BEGIN}\n${md}${END}\n`;
-}
-
-export function writeSection(md, file = path.join(ROOT, 'bench/RESULTS.md')) {
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const i = old.indexOf(BEGIN);
-  const j = old.indexOf(END);
-  const next = i >= 0 && j > i ? old.slice(0, i) + wrapSection(md) + old.slice(j + END.length + 1) : old + '\n' + wrapSection(md);
-  writeFileSync(file, next);
-}
+export const wrapSection = section.wrap;
+export const writeSection = section.write;
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
