@@ -146,7 +146,7 @@ describe.concurrent('S3 orphans', () => {
     for (const l of b.s.logs.filter(removedUpload(name))) expect(l.time as number).toBeGreaterThanOrEqual(initiated + graceMs);
     expect(b.s.logs.filter(removedUpload(name)).reduce((a, l) => a + (l.bytes as number), 0)).toBe(5 * 1024 * 1024);
     // INFO counts a run's removals once it is over.
-    await b.s.waitForLog((l) => l.msg === 'removed orphans of crashed or failed saves', 30_000);
+    await b.s.waitForLog((l) => l.msg === 'removed orphans of crashed or failed saves' && (l.time as number) >= (removed.time as number), 30_000);
     const f = (await infoFields(b.r))!;
     expect(Number(f.snapshot_orphans_removed)).toBeGreaterThanOrEqual(1);
     expect(Number(f.snapshot_orphan_bytes_removed)).toBeGreaterThanOrEqual(5 * 1024 * 1024);

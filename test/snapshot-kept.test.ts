@@ -210,6 +210,8 @@ describe('orphans in a local folder', () => {
     expect(existsSync(path.join(dir, temp))).toBe(false);
     // Never before the grace: removed at least a grace after the crashed save last wrote it.
     expect(removed.time as number).toBeGreaterThanOrEqual(lastWrite + graceMs);
+    // Each removal is logged as it happens; the pass's counters are updated when the pass ends.
+    await s2.waitForLog((l) => l.msg === 'removed orphans of crashed or failed saves' && (l.time as number) >= (removed.time as number), 30_000);
     const f = await info(c2);
     expect(Number(f.snapshot_orphans_removed)).toBeGreaterThanOrEqual(1);
     expect(Number(f.snapshot_orphan_bytes_removed)).toBe(removed.bytes);
