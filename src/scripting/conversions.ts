@@ -295,12 +295,7 @@ function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: 
   vm.pop(L);
   if (vm.rawGetField(L, tbl, 'map') === LuaType.TABLE) {
     const m = vm.absIndex(L, -1);
-    let n = 0;
-    vm.pushNil(L);
-    while (vm.next(L, m)) {
-      n++;
-      vm.pop(L);
-    }
+    const n = countEntries(vm, L, m);
     r.map(n);
     vm.pushNil(L);
     while (vm.next(L, m)) {
@@ -314,12 +309,7 @@ function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: 
   vm.pop(L);
   if (vm.rawGetField(L, tbl, 'set') === LuaType.TABLE) {
     const s = vm.absIndex(L, -1);
-    let n = 0;
-    vm.pushNil(L);
-    while (vm.next(L, s)) {
-      n++;
-      vm.pop(L);
-    }
+    const n = countEntries(vm, L, s);
     r.set(n);
     vm.pushNil(L);
     while (vm.next(L, s)) {
@@ -343,4 +333,15 @@ function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: 
     vm.rawGetI(L, tbl, i);
     writeLuaAsReply(vm, L, r, scriptResp, depth + 1);
   }
+}
+
+/** How many pairs `next` walks in the table at absolute index t (a map or set reply's length). */
+function countEntries(vm: LuaVm, L: LuaState, t: number): number {
+  let n = 0;
+  vm.pushNil(L);
+  while (vm.next(L, t)) {
+    n++;
+    vm.pop(L);
+  }
+  return n;
 }
