@@ -4,6 +4,7 @@
  */
 import { defineParam } from './params.js';
 import { reloadMemorySettings } from '../memory/settings.js';
+import { eventsToFlags, flagsToEvents, setNotifyFlags } from '../keyspace/notify.js';
 
 const GB = 1024 ** 3;
 
@@ -31,7 +32,19 @@ defineParam({ name: 'maxmemory-eviction-tenacity', type: 'int', default: '10', m
 defineParam({ name: 'lfu-log-factor', type: 'int', default: '10', min: 0, max: 2147483647, ...memory, help: 'LFU counter growth: the higher, the more hits a key needs to reach a high frequency' });
 defineParam({ name: 'lfu-decay-time', type: 'int', default: '1', min: 0, max: 2147483647, ...memory, help: 'minutes of idleness after which an LFU counter decreases by one (0: never)' });
 defineParam({ name: 'appendonly', type: 'bool', default: 'no', help: 'append-only file (not supported: snapshots only)', validate: (v) => (v === 'yes' ? 'appendonly is not supported' : null) });
-defineParam({ name: 'notify-keyspace-events', type: 'string', default: '', mutable: true, help: 'accepted for compatibility' });
+defineParam({
+  name: 'notify-keyspace-events',
+  type: 'string',
+  default: '',
+  mutable: true,
+  help: "keyspace notifications published through pub/sub: K and/or E plus the classes (A g $ l s h z x e t m d n), as Redis",
+  normalize: (raw) => {
+    const f = eventsToFlags(raw);
+    if (f < 0) throw new Error("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    return flagsToEvents(f);
+  },
+  apply: (v) => setNotifyFlags(eventsToFlags(v)),
+});
 defineParam({ name: 'slowlog-log-slower-than', type: 'int', default: '10000', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'slowlog-max-len', type: 'int', default: '128', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'latency-monitor-threshold', type: 'int', default: '0', mutable: true, help: 'accepted for compatibility' });

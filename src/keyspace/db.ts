@@ -17,6 +17,7 @@ import { mem } from '../memory/settings.js';
 import { clearEvictionPool } from '../memory/evict.js';
 import { accountAdd, accountChange, accountDrop, accountRemove } from '../memory/usage.js';
 import { beforeChange } from '../memory/live-reads.js';
+import { notify, NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW } from './notify.js';
 
 const isStream = (v: Value) => typeof v !== 'string' && v.type === 'stream';
 
@@ -52,6 +53,7 @@ export class Database {
     this.table.remove(seg, key);
     this.ks.stats.expiredKeys++;
     this.changed(key);
+    notify(NOTIFY_EXPIRED, 'expired', key, this.id);
     if (isStream(old)) this.signalReady(key);
     return true;
   }
@@ -77,6 +79,7 @@ export class Database {
     const v = this.table.lookup(seg, key);
     if (v === undefined || this.expireIfNeeded(seg, key)) {
       this.ks.stats.misses++;
+      notify(NOTIFY_KEY_MISS, 'keymiss', key, this.id);
       return undefined;
     }
     this.ks.stats.hits++;
@@ -125,6 +128,7 @@ export class Database {
     if (expireAt !== undefined) t.setExpiry(t.segmentOf(key), key, expireAt);
     else if (!keepTtl && seg.expiresSize !== 0) t.dropExpiry(t.segmentOf(key), key);
     this.changed(key);
+    if (old === undefined) notify(NOTIFY_NEW, 'new', key, this.id);
     // As Redis's dbAdd: a collection appearing under a key (RENAME, MOVE,
     // COPY, SORT STORE, RESTORE...) may serve clients blocked on it; a
     // stream replaced by anything unblocks XREADGROUP clients (dbSetValue).

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { Client } from './client.js';
-import { CommandContext } from './context.js';
+import { CommandContext, running } from './context.js';
 import { beginBatch, endBatch, processCommand, scriptBusy } from './dispatch.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
@@ -211,9 +211,12 @@ export class Server {
     ctx.db = c.db;
     ctx.r = r;
     beginBatch(this.ks);
+    const outer = running.ctx;
+    running.ctx = ctx;
     try {
       this.runCommands(c, r, ctx);
     } finally {
+      running.ctx = outer;
       endBatch();
       if (r.discard || c.closeAsap) {
         // Over its output limit: what is left is never sent, and the
