@@ -45,8 +45,6 @@ defineParam({
   },
   apply: (v) => setNotifyFlags(eventsToFlags(v)),
 });
-defineParam({ name: 'slowlog-log-slower-than', type: 'int', default: '10000', mutable: true, help: 'accepted for compatibility' });
-defineParam({ name: 'slowlog-max-len', type: 'int', default: '128', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'latency-monitor-threshold', type: 'int', default: '0', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'lazyfree-lazy-user-flush', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });

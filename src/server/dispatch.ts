@@ -8,7 +8,8 @@ import { precompute, type CommandSpec } from '../commands/spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import type { CommandContext } from './context.js';
 import { log } from '../log.js';
-import { handleReadyKeys, hasReadyKeys } from './blocking.js';
+import { blockedCall, handleReadyKeys, hasReadyKeys } from './blocking.js';
+import { slowlogPush, slowlogSettings } from './slowlog.js';
 import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
 
@@ -197,8 +198,13 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
   }
   s.calls++;
   const t1 = performance.now();
-  s.usec += (t1 - t0) * 1000;
+  const us = (t1 - t0) * 1000;
+  s.usec += us;
   if (batchClock >= 0) batchClock = t1;
+  // A command that blocked is logged when it is answered, with its whole time.
+  if (!(c.suspended && blockedCall(c, spec, args, us)) && slowlogSettings.slowerThan >= 0 && us >= slowlogSettings.slowerThan) {
+    slowlogPush(c, spec, args, us);
+  }
   ctx.server.stats.commands++;
   for (let i = 0; i < commandObservers.length; i++) commandObservers[i](ctx, spec, args);
 }
