@@ -9,6 +9,7 @@ import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import { VERSION } from '../version.js';
 import { unblockClient } from '../server/blocking.js';
+import { pauseClients, unpauseClients } from '../server/pause.js';
 
 const G = { group: 'connection' };
 
@@ -266,6 +267,10 @@ const CLIENT_HELP = [
   '    Return information about client connections. Options: TYPE, ID.',
   'NO-EVICT (ON|OFF)',
   '    Protect the current client connection from eviction.',
+  'UNPAUSE',
+  '    Stop the current client pause, resuming traffic.',
+  'PAUSE <timeout> [WRITE|ALL]',
+  '    Suspend all, or just write, clients for <timeout> milliseconds.',
   'REPLY (ON|OFF|SKIP)',
   '    Control the replies sent to the current connection.',
   'SETNAME <name>',
@@ -347,6 +352,24 @@ register(
         } else if (args.length > 4) throw new ReplyError(ERR.syntax);
         const target = ctx.server.clients.get(id);
         ctx.r.int(target !== undefined && unblockClient(ctx.server, target, withError) ? 1 : 0);
+      }),
+      sub('pause', -3, 'admin', 'Suspends commands processing.', (ctx, args) => {
+        if (args.length > 4) throw new ReplyError(`ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.`);
+        let type: 'write' | 'all' = 'all';
+        if (args.length === 4) {
+          const m = args[3].toLowerCase();
+          if (m === 'write' || m === 'all') type = m;
+          else throw new ReplyError('ERR CLIENT PAUSE mode must be WRITE or ALL');
+        }
+        const ms = parseInt64(args[2]);
+        if (ms === null) throw new ReplyError('ERR timeout is not an integer or out of range');
+        if (ms < 0n) throw new ReplyError('ERR timeout is negative');
+        pauseClients(ctx.server, Date.now() + Math.min(Number(ms), 2 ** 52), type);
+        ctx.r.ok();
+      }),
+      sub('unpause', 2, 'admin', 'Resumes processing of clients that were paused.', (ctx) => {
+        unpauseClients();
+        ctx.r.ok();
       }),
       sub('help', 2, '', 'Returns helpful text about the different subcommands.', (ctx) => {
         ctx.r.array(CLIENT_HELP.length);

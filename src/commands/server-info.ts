@@ -10,6 +10,7 @@ import path from 'node:path';
 import { registerInfoSection, type InfoFields } from '../server/info.js';
 import { bootSteps } from '../server/lifecycle.js';
 import { blockedCount } from '../server/blocking.js';
+import { postponedCount } from '../server/pause.js';
 import { commandStats } from '../server/dispatch.js';
 import { getInt, getString } from '../config/params.js';
 import { VERSION } from '../version.js';
@@ -122,7 +123,7 @@ registerInfoSection('clients', 'Clients', (server) => {
     ['maxclients', getInt('maxclients')],
     ['client_recent_max_input_buffer', maxIn],
     ['client_recent_max_output_buffer', maxOut],
-    ['blocked_clients', blockedCount()],
+    ['blocked_clients', blockedCount() + postponedCount()],
     ['tracking_clients', 0],
     ['clients_in_timeout_table', blockedCount()],
   ];

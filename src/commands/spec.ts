@@ -78,6 +78,12 @@ export interface CommandSpec {
   /** Redis's command tips (COMMAND INFO), e.g. nondeterministic_output. */
   tips?: string[];
   handler?: Handler;
+  /**
+   * Whether this invocation may write or propagate, for commands whose
+   * flags do not say (EVAL and FCALL: it depends on the script's flags, as
+   * Redis's getCommandFlags). Without it, the write and may_replicate flags decide.
+   */
+  mayWrite?: (args: string[]) => boolean;
   /** Subcommands, for containers such as CLIENT or CONFIG. */
   subcommands?: CommandSpec[];
   /**

@@ -47,6 +47,7 @@ export class Database {
     const at = this.table.getExpiry(seg, key);
     if (at === undefined || at > this.ks.now) return false;
     if (this.ks.loading) return false;
+    if (this.ks.changesHeld) return true;
     this.table.willMutate(seg);
     const old = this.table.lookup(seg, key)!;
     this.cost -= accountRemove(key, old);

@@ -35,6 +35,13 @@ export class Keyspace {
    */
   clockFrozen = false;
 
+  /**
+   * Set while clients are paused (CLIENT PAUSE): an expired key reads as
+   * missing but stays, and nothing is evicted, so the dataset does not
+   * change behind the pause (Redis's checkClientPauseTimeoutAndReturnIfPaused).
+   */
+  changesHeld = false;
+
   /** DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off (Redis's expire tests rely on it). */
   activeExpireEnabled = true;
 
@@ -76,7 +83,7 @@ export class Keyspace {
    * stopped. Returns how many keys were removed.
    */
   activeExpire(budgetMs: number): number {
-    if (this.loading || !this.activeExpireEnabled) return 0;
+    if (this.loading || !this.activeExpireEnabled || this.changesHeld) return 0;
     const start = this.tick();
     let removed = 0;
     for (let i = 0; i < this.dbs.length; i++) {

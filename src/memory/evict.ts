@@ -175,7 +175,7 @@ function noteOver(over: boolean): void {
 
 /** Free memory down to maxmemory, within the time limit. */
 export function performEvictions(ks: Keyspace): Evict {
-  if (ks.loading || mem.maxmemory === 0) return Evict.OK;
+  if (ks.loading || ks.changesHeld || mem.maxmemory === 0) return Evict.OK;
   if (usedMemory() <= mem.maxmemory) {
     noteOver(false);
     return Evict.OK;

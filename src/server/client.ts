@@ -53,6 +53,8 @@ export class Client implements Watcher {
    * the rest of the pipeline waits in the parser, as in Redis.
    */
   suspended = false;
+  /** A command held by CLIENT PAUSE: it runs again before the rest of the pipeline. */
+  replay: string[] | null = null;
   /** Called when the connection closes (blocking ops unregister here). */
   onClose: (() => void) | null = null;
   closing = false;

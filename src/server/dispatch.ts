@@ -10,6 +10,7 @@ import type { CommandContext } from './context.js';
 import { log } from '../log.js';
 import { blockedCall, handleReadyKeys, hasReadyKeys } from './blocking.js';
 import { slowlogPush, slowlogSettings } from './slowlog.js';
+import { mustWait, pauseState, postpone } from './pause.js';
 import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
 
@@ -161,6 +162,8 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
     const busy = scriptBusy.error();
     if (busy !== null) return reject(ctx, busy, spec);
   }
+  // CLIENT PAUSE holds the command (Redis's BLOCKED_POSTPONE), checked before MULTI queues it.
+  if (pauseState.type !== 'off' && !c.fromScript && mustWait(c, spec, args)) return postpone(c, args);
   if (c.multi !== null && !MULTI_IMMEDIATE.has(spec.name)) {
     c.multi.queue.push({ spec, args });
     ctx.r.raw('+QUEUED\r\n');

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { Client } from './client.js';
 import { CommandContext, running } from './context.js';
+import { forgetPostponed } from './pause.js';
 import { beginBatch, endBatch, processCommand, scriptBusy } from './dispatch.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
@@ -231,7 +232,8 @@ export class Server {
     while (!c.suspended && !c.closing && !c.closeAsap) {
       let args: string[] | null;
       try {
-        args = c.parser.next();
+        args = c.replay ?? c.parser.next();
+        c.replay = null;
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         r.error('ERR ' + e.message);
@@ -285,7 +287,7 @@ export class Server {
   resume(c: Client): void {
     c.suspended = false;
     setImmediate(() => {
-      if (!c.closing && !c.suspended && c.parser.buffered > 0) this.processInput(c);
+      if (!c.closing && !c.suspended && (c.parser.buffered > 0 || c.replay !== null)) this.processInput(c);
     });
   }
 
@@ -294,6 +296,7 @@ export class Server {
     if (c.closing) return;
     c.closing = true;
     this.clients.delete(c.id);
+    forgetPostponed(c);
     c.onClose?.();
     for (const [db, keys] of c.watching ?? []) {
       for (const k of keys) {
