@@ -21,5 +21,6 @@ import './streams.js';
 import './stream-groups.js';
 import './stream-info.js';
 import './slowlog.js';
+import './latency.js';
 import '../scripting/eval.js';
 import '../scripting/functions/index.js';

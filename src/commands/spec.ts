@@ -103,6 +103,8 @@ export interface PrecomputedFlags {
   denyOom: boolean;
   /** Served while a script is busy (past busy-reply-threshold); others get -BUSY. */
   allowBusy: boolean;
+  /** Latency events of fast commands are "fast-command", others "command". */
+  fast: boolean;
   /** The dispatcher's commandstats entry for this spec, cached (see server/dispatch.ts). */
   stats: object | null;
   statsEpoch: number;
@@ -117,6 +119,7 @@ export function precompute(spec: CommandSpec): PrecomputedFlags {
     allowLoading: f.includes('loading'),
     denyOom: f.includes('denyoom'),
     allowBusy: f.includes('allow_busy'),
+    fast: f.includes('fast'),
     stats: null,
     statsEpoch: -1,
   };

@@ -45,7 +45,6 @@ defineParam({
   },
   apply: (v) => setNotifyFlags(eventsToFlags(v)),
 });
-defineParam({ name: 'latency-monitor-threshold', type: 'int', default: '0', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'lazyfree-lazy-user-flush', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'active-expire-effort', type: 'int', default: '1', min: 1, max: 10, mutable: true, help: 'how hard the active expire cycle works' });

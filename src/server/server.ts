@@ -6,6 +6,7 @@ import net from 'node:net';
 import { Client } from './client.js';
 import { CommandContext, running } from './context.js';
 import { forgetPostponed } from './pause.js';
+import { latencySample } from './latency-monitor.js';
 import { beginBatch, endBatch, processCommand, scriptBusy } from './dispatch.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
@@ -135,7 +136,9 @@ export class Server {
     // while a script is busy): a save or expiry there would see half a script.
     if (scriptBusy.error() !== null) return;
     // Redis spends at most 25% of each cron period on active expiry.
+    const t0 = performance.now();
     this.ks.activeExpire(Math.max(1, 250 / getInt('hz')));
+    latencySample('expire-cycle', performance.now() - t0);
     const idle = getInt('timeout');
     if (idle > 0) {
       const now = Date.now();
