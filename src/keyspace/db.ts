@@ -18,6 +18,7 @@ import { clearEvictionPool } from '../memory/evict.js';
 import { accountAdd, accountChange, accountDrop, accountRemove } from '../memory/usage.js';
 import { beforeChange } from '../memory/live-reads.js';
 import { notify, NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW } from './notify.js';
+import { trackingActive, trackingFlushed, trackingInvalidateKey } from '../server/tracking.js';
 
 const isStream = (v: Value) => typeof v !== 'string' && v.type === 'stream';
 
@@ -197,6 +198,7 @@ export class Database {
 
   private changed(key: string): void {
     this.ks.dirty++;
+    if (trackingActive.on) trackingInvalidateKey(key);
     if (this.watched.size !== 0) {
       const ws = this.watched.get(key);
       if (ws !== undefined) for (const w of ws) w.watchedKeyTouched();
@@ -212,7 +214,8 @@ export class Database {
    * Drop every key. The old table is handed off whole, so a running snapshot
    * keeps reading it unchanged instead of copying everything first.
    */
-  flush(): number {
+  flush(signal = true): number {
+    if (signal && trackingActive.on) trackingFlushed();
     const n = this.table.size;
     if (this.watched.size !== 0) {
       for (const [k, ws] of this.watched) if (this.table.get(k) !== undefined) for (const w of ws) w.watchedKeyTouched();

@@ -1,6 +1,7 @@
 /**
  * All databases, the command clock, and the active expire cycle.
  */
+import { trackingActive, trackingFlushed } from '../server/tracking.js';
 import { Database } from './db.js';
 import type { KeyTable } from './table.js';
 
@@ -59,8 +60,10 @@ export class Keyspace {
   }
 
   flushAll(): number {
+    // Tracking clients are told once that everything went, not once per database.
+    if (trackingActive.on) trackingFlushed();
     let n = 0;
-    for (const db of this.dbs) n += db.flush();
+    for (const db of this.dbs) n += db.flush(false);
     return n;
   }
 

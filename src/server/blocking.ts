@@ -15,6 +15,7 @@ import type { Reply } from '../protocol/reply.js';
 import type { Server } from './server.js';
 import type { CommandSpec } from '../commands/spec.js';
 import { slowlogPush, slowlogSettings } from './slowlog.js';
+import { trackingActive, trackingServing } from './tracking.js';
 
 /** Try to serve the blocked client from key; write its reply to r and return true if served. */
 export type ServeFn = (r: Reply, db: Database, key: string) => boolean;
@@ -141,9 +142,12 @@ export function handleReadyKeys(server: Server): void {
         let served = false;
         server.ks.tick();
         const t0 = performance.now();
-        b.client.send((r) => {
-          served = b.serve(r, db, key);
-        });
+        const answer = () =>
+          b.client.send((r) => {
+            served = b.serve(r, db, key);
+          });
+        if (trackingActive.on) trackingServing(b.client, answer);
+        else answer();
         // Not servable by this client (key emptied, or a type other than the
         // one it waits for): later clients may still be, as in Redis.
         if (!served) continue;

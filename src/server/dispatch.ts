@@ -14,6 +14,7 @@ import { mustWait, pauseState, postpone } from './pause.js';
 import { LatencyHistogram, latencyTracking } from './latency-histogram.js';
 import { latencySample, latencySettings } from './latency-monitor.js';
 import './latency-params.js';
+import { trackingActive, trackingAfterCall, trackingBegin, trackingEndCommand, trackingLimitUsedSlots } from './tracking.js';
 import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
 
@@ -174,7 +175,12 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
     ctx.r.raw('+QUEUED\r\n');
     return;
   }
-  call(ctx, spec, args);
+  if (trackingActive.on) {
+    trackingLimitUsedSlots();
+    trackingBegin(c, spec, args);
+    call(ctx, spec, args);
+    trackingEndCommand(c, spec);
+  } else call(ctx, spec, args);
   // Like Redis, clients blocked on keys this command filled are served
   // once the command (or the whole EXEC) is done.
   if (hasReadyKeys()) handleReadyKeys(ctx.server);
@@ -218,6 +224,7 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
   if (!(c.suspended && blockedCall(c, spec, args, us)) && slowlogSettings.slowerThan >= 0 && us >= slowlogSettings.slowerThan) {
     slowlogPush(c, spec, args, us);
   }
+  if (trackingActive.on) trackingAfterCall(c, spec, args);
   ctx.server.stats.commands++;
   for (let i = 0; i < commandObservers.length; i++) commandObservers[i](ctx, spec, args);
 }

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { Client } from './client.js';
 import { CommandContext, running } from './context.js';
 import { forgetPostponed } from './pause.js';
+import { disableTracking, trackingLimitUsedSlots, trackingActive } from './tracking.js';
 import { latencySample } from './latency-monitor.js';
 import { beginBatch, endBatch, processCommand, scriptBusy } from './dispatch.js';
 import { Keyspace } from '../keyspace/keyspace.js';
@@ -136,6 +137,7 @@ export class Server {
     // while a script is busy): a save or expiry there would see half a script.
     if (scriptBusy.error() !== null) return;
     // Redis spends at most 25% of each cron period on active expiry.
+    if (trackingActive.on) trackingLimitUsedSlots();
     const t0 = performance.now();
     this.ks.activeExpire(Math.max(1, 250 / getInt('hz')));
     latencySample('expire-cycle', performance.now() - t0);
@@ -300,6 +302,7 @@ export class Server {
     c.closing = true;
     this.clients.delete(c.id);
     forgetPostponed(c);
+    disableTracking(c);
     c.onClose?.();
     for (const [db, keys] of c.watching ?? []) {
       for (const k of keys) {
