@@ -10,6 +10,7 @@ import type { Client } from '../server/client.js';
 import { VERSION } from '../version.js';
 import { unblockClient } from '../server/blocking.js';
 import { pauseClients, unpauseClients } from '../server/pause.js';
+import { isMonitor, stopMonitoring } from './monitor.js';
 import { disableTracking, enableTracking, prefixCollision } from '../server/tracking.js';
 
 const G = { group: 'connection' };
@@ -38,6 +39,7 @@ export const shardSubscriptions = { count: (_c: Client): number => 0 };
 
 function clientFlags(c: Client): string {
   let f = '';
+  if (isMonitor(c)) f += 'O';
   if (c.subs !== null) f += 'P';
   if (c.multi !== null) f += 'x';
   if (c.suspended) f += 'b';
@@ -151,6 +153,7 @@ function reset(ctx: CommandContext): void {
   const c = ctx.client;
   for (const h of resetHooks) h(ctx);
   disableTracking(c);
+  stopMonitoring(c);
   c.multi = null;
   c.dirtyCas = false;
   c.proto = 2;

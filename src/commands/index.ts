@@ -22,5 +22,7 @@ import './stream-groups.js';
 import './stream-info.js';
 import './slowlog.js';
 import './latency.js';
+import './replication.js';
+import './module.js';
 import '../scripting/eval.js';
 import '../scripting/functions/index.js';

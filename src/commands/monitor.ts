@@ -59,6 +59,16 @@ function feedAll(ctx: CommandContext, args: string[], spec?: CommandSpec): void 
   for (const m of monitors) if (m !== ctx.client || spec?.name !== 'monitor') m.sendRaw(buf);
 }
 
+/** CLIENT LIST shows a monitor with flag O. */
+export function isMonitor(c: Client): boolean {
+  return monitors.has(c);
+}
+
+/** RESET ends MONITOR mode, as Redis's clearClientConnectionState. */
+export function stopMonitoring(c: Client): void {
+  monitors.delete(c);
+}
+
 export const monitorCommand = cmd(
   'monitor',
   1,
