@@ -3,11 +3,12 @@
  * (latency.c). Events come from src/server/latency-monitor.ts, per-command
  * histograms from the dispatcher's command stats.
  */
+import { replyHelp } from './help.js';
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 import { lookup, lookupSub } from './registry.js';
-import { replyHelp } from './stream-common.js';
+
 import { commandStats, type CommandStats } from '../server/dispatch.js';
 import { eventHistory, eventNames, eventSeries, latencySettings, latestEvents, resetEvents } from '../server/latency-monitor.js';
 import { slowlogSettings } from '../server/slowlog.js';

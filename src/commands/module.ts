@@ -3,10 +3,11 @@
  * Redis's own API). MODULE LIST answers the empty list; LOAD, LOADEX and
  * UNLOAD are refused as Redis refuses them with enable-module-command no.
  */
+import { replyHelp } from './help.js';
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
-import { replyHelp } from './stream-common.js';
+
 
 const G = { group: 'server' as const, since: '4.0.0' };
 const REFUSED =

@@ -2,6 +2,8 @@
  * Server family: INFO, CONFIG, FLUSHDB/FLUSHALL, DBSIZE, SWAPDB, TIME,
  * LATENCY, SHUTDOWN, DEBUG, MEMORY, FUNCTION (empty library).
  */
+
+import { replyHelp } from './help.js';
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
@@ -181,6 +183,18 @@ register(
       sub('config', 'rewrite', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Persists the effective configuration to file.', () => {
         throw new ReplyError('ERR The server is running without a config file');
       }),
+      sub('config', 'help', 2, 'loading stale', 'slow', 'Show helpful text about the different subcommands', (ctx) =>
+        replyHelp(ctx.r, 'CONFIG', [
+          'GET <pattern>',
+          '    Return parameters matching the glob-like <pattern> and their values.',
+          'SET <directive> <value>',
+          '    Set the configuration <directive> to <value>.',
+          'RESETSTAT',
+          '    Reset statistics reported by the INFO command.',
+          'REWRITE',
+          '    Rewrite the configuration file.',
+        ]),
+      ),
     ],
   },
   cmd('flushall', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Removes all keys from all databases.' }, (ctx, args) => {

@@ -2,10 +2,11 @@
  * SLOWLOG GET / LEN / RESET / HELP (slowlog.c); the log itself is
  * src/server/slowlog.ts, fed by the dispatcher.
  */
+import { replyHelp } from './help.js';
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ReplyError, parseInt64 } from '../protocol/errors.js';
-import { replyHelp } from './stream-common.js';
+
 import { slowlogEntries, slowlogLen, slowlogReset } from '../server/slowlog.js';
 
 const G = { group: 'server' as const, since: '2.2.12' };

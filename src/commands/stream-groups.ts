@@ -2,6 +2,7 @@
  * Stream family, consumer groups (t_stream.c): XGROUP and its
  * subcommands, XACK, XPENDING, XCLAIM, XAUTOCLAIM.
  */
+import { replyHelp } from './help.js';
 import { register } from './registry.js';
 import { cmd, type CommandSpec } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
@@ -9,7 +10,7 @@ import type { CommandContext } from '../server/context.js';
 import { StreamValue } from '../types/stream.js';
 import { Group, Nack, type Consumer } from '../types/stream-groups.js';
 import { MAX_ID, ZERO_ID, cmpId, idStr, parseId, type StreamID } from '../types/stream-id.js';
-import { NONDETERMINISTIC, keyAt, llArg, noGroupError, replyEntry, replyHelp, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
+import { NONDETERMINISTIC, keyAt, llArg, noGroupError, replyEntry, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
 import { consumerFor, intervalId } from './streams.js';
 import { notify, NOTIFY_STREAM } from '../keyspace/notify.js';
 
