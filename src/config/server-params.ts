@@ -4,6 +4,7 @@
  */
 import { defineParam } from './params.js';
 import { reloadMemorySettings } from '../memory/settings.js';
+import { setLogLevel } from '../log.js';
 import { eventsToFlags, flagsToEvents, setNotifyFlags } from '../keyspace/notify.js';
 
 const GB = 1024 ** 3;
@@ -19,7 +20,8 @@ defineParam({ name: 'timeout', type: 'int', default: '0', min: 0, mutable: true,
 defineParam({ name: 'proto-max-bulk-len', type: 'memory', default: String(512 * 1024 * 1024), min: 1024 * 1024, mutable: true, help: 'largest bulk string a request may carry' });
 defineParam({ name: 'client-query-buffer-limit', type: 'memory', default: String(GB), min: 1024 * 1024, mutable: true, help: 'largest unparsed input a client may accumulate' });
 defineParam({ name: 'hz', type: 'int', default: '10', min: 1, max: 500, mutable: true, help: 'background task frequency (active expiry)' });
-defineParam({ name: 'loglevel', type: 'enum', default: 'notice', values: ['debug', 'verbose', 'notice', 'warning', 'info', 'error'], mutable: true, help: 'log verbosity' });
+defineParam({ name: 'loglevel', type: 'enum', default: 'notice', values: ['debug', 'verbose', 'notice', 'warning', 'info', 'error'], mutable: true, help: 'log verbosity', onChange: setLogLevel });
+defineParam({ name: 'log_format', type: 'enum', default: 'auto', values: ['auto', 'json', 'text'], flagOnly: true, help: 'json: one JSON object per line; text: human-readable lines; auto: text when the log goes to a terminal, else json' });
 defineParam({ name: 'logtostderr', type: 'bool', default: 'no', flagOnly: true, help: 'write logs to stderr instead of stdout' });
 defineParam({ name: 'flagfile', type: 'string', default: '', flagOnly: true, help: 'read more flags from this file, one --name=value per line' });
 defineParam({ name: 'snapshot-strict', type: 'bool', default: 'yes', help: 'a snapshot that cannot be read at boot is fatal instead of fenced' });
