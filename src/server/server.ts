@@ -6,6 +6,7 @@ import net from 'node:net';
 import { Client } from './client.js';
 import { CommandContext, running } from './context.js';
 import { forgetPostponed } from './pause.js';
+import { serveHttp, sniff } from './http.js';
 import { disableTracking, trackingLimitUsedSlots, trackingActive } from './tracking.js';
 import { latencySample } from './latency-monitor.js';
 import { beginBatch, endBatch, processCommand, scriptBusy } from './dispatch.js';
@@ -192,6 +193,26 @@ export class Server {
 
   private onData(c: Client, chunk: Buffer, transient: boolean): void {
     if (c.closeAsap) return;
+    if (c.sniff !== null) {
+      const head = c.sniff.length === 0 ? chunk : Buffer.concat([c.sniff, chunk]);
+      const kind = sniff(head);
+      if (kind === 'more') {
+        c.sniff = Buffer.from(head);
+        return;
+      }
+      c.sniff = null;
+      if (kind === 'http') {
+        // Not a Redis client: it must not count itself in connected_clients.
+        this.clients.delete(c.id);
+        serveHttp(this, c.socket, head);
+        this.closeClient(c, true);
+        return;
+      }
+      if (head !== chunk) {
+        chunk = head;
+        transient = false;
+      }
+    }
     this.stats.netInputBytes += chunk.length;
     c.lastInteraction = Date.now();
     try {
