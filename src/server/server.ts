@@ -3,6 +3,8 @@
  * commands and writes all replies for one read in one write.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { tlsEnabled, tlsOptions, watchTlsFiles } from './tls.js';
 import { Client } from './client.js';
 import { CommandContext, running } from './context.js';
 import { forgetPostponed } from './pause.js';
@@ -110,8 +112,17 @@ export class Server {
   async listen(): Promise<void> {
     const addrs = getString('bind').split(/[\s,]+/).filter(Boolean);
     let port = getInt('port');
+    const secure = tlsEnabled() ? tlsOptions() : null;
+    const tlsServers: tls.Server[] = [];
     for (const host of addrs) {
-      const srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(adoptWithSharedReadBuffer(s, (c, n) => this.onRead(c, n))));
+      let srv: net.Server;
+      if (secure !== null) {
+        // TLS sockets decrypt in JS: they take the ordinary 'data' path, not the shared read buffer.
+        const t = tls.createServer({ ...secure, noDelay: true }, (s) => this.accept(s));
+        t.on('tlsClientError', (err, s) => log.info({ addr: `${s.remoteAddress}:${s.remotePort}`, error: err.message }, 'TLS handshake failed'));
+        tlsServers.push(t);
+        srv = t;
+      } else srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(adoptWithSharedReadBuffer(s, (c, n) => this.onRead(c, n))));
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen({ host, port, backlog: 511 }, () => {
@@ -124,6 +135,7 @@ export class Server {
       this.listeners.push(srv);
     }
     this.port = port;
+    if (tlsServers.length > 0) watchTlsFiles(tlsServers);
     this.startCron();
   }
 
