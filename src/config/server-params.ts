@@ -5,6 +5,7 @@
 import { defineParam } from './params.js';
 import { reloadMemorySettings } from '../memory/settings.js';
 import { setLogLevel } from '../log.js';
+import { checkMaxclients } from '../server/fd-limit.js';
 import { eventsToFlags, flagsToEvents, setNotifyFlags } from '../keyspace/notify.js';
 
 const GB = 1024 ** 3;
@@ -15,7 +16,7 @@ defineParam({ name: 'requirepass', type: 'string', default: '', mutable: true, s
 defineParam({ name: 'databases', flag: 'dbnum', type: 'int', default: '16', min: 1, max: 1024, help: 'number of logical databases (SELECT 0..N-1)' });
 defineParam({ name: 'dir', type: 'string', default: './data', help: 'where snapshots go: a local folder, or s3://bucket/prefix' });
 defineParam({ name: 'dbfilename', type: 'string', default: 'dump-{timestamp}', mutable: true, help: 'snapshot file name; {timestamp} is replaced by the save time' });
-defineParam({ name: 'maxclients', type: 'int', default: '64000', min: 1, max: 1000000, mutable: true, help: 'maximum number of connected clients' });
+defineParam({ name: 'maxclients', type: 'int', default: '64000', min: 1, max: 1000000, mutable: true, onChange: checkMaxclients, help: 'maximum number of connected clients (lowered at start-up to what the open files limit allows, as Redis does)' });
 defineParam({ name: 'timeout', type: 'int', default: '0', min: 0, mutable: true, help: 'close idle clients after this many seconds (0: never)' });
 defineParam({ name: 'proto-max-bulk-len', type: 'memory', default: String(512 * 1024 * 1024), min: 1024 * 1024, mutable: true, help: 'largest bulk string a request may carry' });
 defineParam({ name: 'client-query-buffer-limit', type: 'memory', default: String(GB), min: 1024 * 1024, mutable: true, help: 'largest unparsed input a client may accumulate' });
