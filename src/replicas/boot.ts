@@ -60,8 +60,10 @@ export async function listLocation(loc: Location, deadline: () => number, strict
         continue;
       }
       const error = `${kind}: ${msg(e)}`;
-      if (strict && (kind === 'missing' || kind === 'auth')) {
-        throw new BootError(`snapshot location ${loc.name} ${kind === 'missing' ? 'does not exist' : 'refused access'}: ${msg(e)} (--snapshot_strict: refusing to start; --nosnapshot_strict starts without this location, fenced if too few locations can be read)`, { cause: e });
+      // As with one location: only what kept failing transiently is left to the read quorum under strict.
+      if (strict && kind !== 'transient') {
+        const what = kind === 'missing' ? 'does not exist' : kind === 'auth' ? 'refused access' : 'cannot be listed';
+        throw new BootError(`snapshot location ${loc.name} ${what}: ${msg(e)} (--snapshot_strict: refusing to start; --nosnapshot_strict starts without this location, fenced if too few locations can be read)`, { cause: e });
       }
       return { name: loc.name, ok: false, manifests: [], damaged: [], tombstones: [], error, ms: Date.now() - t0 };
     }

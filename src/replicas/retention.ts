@@ -52,6 +52,12 @@ export async function retainAcross(set: ReplicaSet, keep: number, kept: KeptUnre
       dead.add(m.id);
       log.info({ snapshot: m.id, seq: m.seq }, 'deleted old snapshot (retention)');
     }
+    // Tombstones reach every location read, so each one alone keeps the deleted out of boot.
+    const all = new Map(seen.flatMap((s) => s.tombstones.map((t) => [t.id, t] as const)));
+    for (const s of seen) {
+      const has = new Set(s.tombstones.map((t) => t.id));
+      for (const [id, t] of all) if (!has.has(id)) await s.loc.backend.putTombstone(t).catch((e: unknown) => log.warn({ location: s.loc.name, snapshot: id, err: (e as Error).message }, 'could not copy a tombstone here'));
+    }
     // Every copy of a tombstoned snapshot goes, including copies a lagging location kept.
     for (const s of seen) {
       for (const m of s.manifests) {

@@ -89,7 +89,11 @@ export class FileBackend implements SnapshotBackend {
   /** The folder must be a writable directory; a missing one is created (it is the default ./data). */
   async check(): Promise<void> {
     try {
-      await fs.mkdir(this.dir, { recursive: true });
+      await fs.mkdir(this.dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+        // Something that is not a folder has the name: as missing as a bucket that is not there.
+        if (e.code === 'EEXIST') throw new BackendError(`${this.dir} is not a directory`, 'missing', 'ENOTDIR');
+        throw e;
+      });
       const st = await fs.stat(this.dir);
       if (!st.isDirectory()) throw new BackendError(`${this.dir} is not a directory`, 'missing', 'ENOTDIR');
       await fs.access(this.dir, FS.R_OK | FS.W_OK | FS.X_OK);
