@@ -40,12 +40,13 @@ function msg(e: unknown): string {
 }
 
 /** List one location, retrying transient failures until `deadline()` says stop. */
-export async function listLocation(loc: Location, deadline: () => number, strict: boolean): Promise<LocationListing> {
+export async function listLocation(loc: Location, deadline: () => number, strict: boolean, create = true): Promise<LocationListing> {
   const t0 = Date.now();
   let backoff = 250;
   for (let attempt = 1; ; attempt++) {
     try {
-      await loc.backend.check();
+      // check() makes a missing local folder (the server's default ./data); looking at one (the CLI) must not.
+      if (create || loc.spec.kind === 's3') await loc.backend.check();
       const manifests = await loc.backend.list();
       const damaged = loc.backend.damaged;
       const tombstones = await loc.backend.tombstones();
