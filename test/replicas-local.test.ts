@@ -7,11 +7,11 @@
  * runs as root, so permissions would not stop it). The S3 versions, with
  * the fault proxy, are in s3-replicas.test.ts.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { until, type TestServer } from './helpers/server.js';
-import { client, editManifest, exitOf, folderManifests, folderTombstones, locationLine, persistenceInfo, startOn, tempDir } from './helpers/replicas.js';
+import { client, editManifest, exitOf, folderManifests, folderTombstones, locationLine, persistenceInfo, snapshotsCli, startOn, tempDir } from './helpers/replicas.js';
 
 // Several servers start one after another in most tests: minutes on a busy 2-core machine.
 vi.setConfig({ testTimeout: 120_000 });
@@ -161,6 +161,8 @@ describe('boot across locations', () => {
       editManifest(d, newer.id, { createdAt: Date.now() - 3600_000 });
       editManifest(d, older.id, { createdAt: Date.now() + 3600_000 });
     }
+    const ls = await snapshotsCli(['ls', '--dir', locs[0], `--snapshot_replicas=${locs[1]}`]);
+    expect(ls.stdout).toContain(`boot (--snapshot_strict, the default): loads ${newer.id}`);
     const s = await on(locs);
     const r = client(s);
     expect(await r.get('k')).toBe('descendant');
@@ -195,6 +197,13 @@ describe('boot across locations', () => {
     const a = folderManifests(locs[0])[0];
     const b = folderManifests(locs[1])[0];
     expect(a.parent).toBe(b.parent);
+
+    const ls = await snapshotsCli(['ls', '--dir', locs[0], `--snapshot_replicas=${locs[1]}`]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(/boot \(--snapshot_strict, the default\): refuses to start: SPLIT BRAIN/);
+    expect(ls.stdout).toMatch(/boot \(--nosnapshot_strict\): loads \S+, fenced \(split brain\)/);
+    for (const m of [a, b]) expect(ls.stdout).toMatch(new RegExp(`${m.id} .*${m.writer!.replace('/', '\\/')} .*(CONCURRENT \\(split brain\\)|boot picks this)`));
+    expect(ls.stdout).toMatch(new RegExp(`${a.parent} .*superseded`));
 
     const strict = await on(locs, [], { noWait: true });
     const { code, message } = await exitOf(strict);
@@ -300,6 +309,8 @@ describe('retention across locations', () => {
     up();
     // Back: the lagging folder still holds the two deleted snapshots until the next pass.
     expect(folderManifests(locs[1]).map((m) => m.id).sort()).toEqual([...early].sort());
+    const ls = await snapshotsCli(['ls', '--dir', locs[0], `--snapshot_replicas=${locs[1]}`]);
+    for (const id of early) expect(ls.stdout).toMatch(new RegExp(`${id} .*TOMBSTONED`));
     await r.set('k', '5');
     expect(await r.call('save')).toBe('OK');
     await until(async () => !folderManifests(locs[1]).some((m) => early.includes(m.id)), 'the retired snapshots to leave the lagging location');
@@ -310,5 +321,34 @@ describe('retention across locations', () => {
     const r2 = client(s2);
     expect(await r2.get('k')).toBe('5');
     r2.disconnect();
+  });
+});
+
+describe('operator CLI', () => {
+  it('verify reads every copy and names a damaged one; copy repairs a location from another', async () => {
+    const locs = folders(2);
+    await saveOnce(locs, 'k', 'v');
+    const m = folderManifests(locs[1])[0];
+    const ok = await snapshotsCli(['verify', '--dir', locs[0], `--snapshot_replicas=${locs[1]}`]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/2 copies checked, 0 problem/);
+    // One flipped byte in the replica's copy.
+    const data = path.join(locs[1], m.dataName);
+    const buf = readFileSync(data);
+    buf[buf.length >> 1] ^= 0xff;
+    writeFileSync(data, buf);
+    const bad = await snapshotsCli(['verify', '--dir', locs[0], `--snapshot_replicas=${locs[1]}`]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(new RegExp(`FAIL \\[1\\] file://${locs[1]} ${m.id}`));
+    expect(bad.stdout).toMatch(new RegExp(`OK +\\[0\\] file://${locs[0]} ${m.id}`));
+    const fresh = folders(1)[0];
+    mkdirSync(fresh);
+    const cp = await snapshotsCli(['copy', locs[0], fresh]);
+    expect(cp.code).toBe(0);
+    expect(cp.stdout).toContain(`copied ${m.id}`);
+    const s = await on([fresh]);
+    const r = client(s);
+    expect(await r.get('k')).toBe('v');
+    r.disconnect();
   });
 });

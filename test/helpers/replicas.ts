@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { sealManifest, type Manifest } from '../../src/storage/backend.js';
-import { startServer, type TestServer } from './server.js';
+import { execFile } from 'node:child_process';
+import { MAIN, startServer, type TestServer } from './server.js';
 
 export function tempDir(stem = 'damselfly-replicas-'): string {
   return mkdtempSync(path.join(tmpdir(), stem));
@@ -69,4 +70,13 @@ export async function exitOf(s: TestServer, timeoutMs = 30000): Promise<{ code: 
   const code = await Promise.race([s.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs))]);
   if (code === 'timeout') throw new Error('server did not exit; logs:\n' + s.logs.map((l) => JSON.stringify(l)).join('\n'));
   return { code, message: s.logs.filter((l) => l.level >= 60).map((l) => l.msg).join('\n') };
+}
+
+/** `damselfly snapshots ARGS` with the given flags: exit code and output. */
+export function snapshotsCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, 'snapshots', ...args], { timeout: 150_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
 }
