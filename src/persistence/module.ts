@@ -105,6 +105,8 @@ bootSteps.push(async (server: Server) => {
     r = replicas !== null ? await bootFromReplicas(replicas, server.ks, opts) : await safeBoot(backend, server.ks, opts);
     // The next snapshot's vector dominates what was loaded.
     if (r !== null && replicas === null) lineage.adopt(r.manifest, r.manifest.id);
+    // What folding may rely on (every live manifest); replica boot sets it from all locations.
+    if (replicas === null) lineage.setLive(await backend.list().catch(() => null));
     if (r !== null) {
       p.seq = Math.max(r.maxSeq, ...listProblemSeqs(backend));
       p.loading.keys = r.result.keys;
