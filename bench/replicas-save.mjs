@@ -75,7 +75,7 @@ async function populate(port) {
 
 async function damselfly(locs) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dfly-bench-'));
-  const args = ['--s3_endpoint', endpoint, '--nos3_use_https', '--s3_region', region, '--snapshot_keep', '1'];
+  const args = ['--s3_endpoint', endpoint, '--nos3_use_https', '--s3_region', region, '--snapshot_keep', '1', '--enable-debug-command', 'yes'];
   if (locs.length > 1) args.push(`--snapshot_replicas=${locs.slice(1).join(',')}`);
   const srv = await startDamselfly(locs[0], { args });
   try {

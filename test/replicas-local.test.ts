@@ -133,6 +133,19 @@ describe('saving to several folders', () => {
     ra.disconnect();
   });
 
+  it('DEBUG RELOAD with the primary down reads the snapshot back from the replica that committed it', async () => {
+    const locs = folders(2);
+    const s = await on(locs, ['--snapshot_write_quorum=1', '--enable-debug-command', 'yes']);
+    const r = client(s);
+    const up = down(locs[0]);
+    await r.set('k', 'v');
+    expect(await r.call('debug', 'reload')).toBe('OK');
+    expect(await r.get('k')).toBe('v');
+    expect(folderManifests(locs[1])).toHaveLength(1);
+    up();
+    r.disconnect();
+  });
+
   it('quorum not met: BGSAVE fails, writes get MISCONF, and the next save after recovery clears it', async () => {
     const locs = folders(2);
     const s = await on(locs, ['--save', '3600 1']);

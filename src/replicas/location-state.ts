@@ -19,6 +19,8 @@ function oneLine(e: unknown): string {
 export class Location {
   status: LocationStatus = 'unknown';
   lastCommitId = '';
+  /** This location's own manifest of its last commit (its dataName and ETag). */
+  lastCommitted: Manifest | null = null;
   lastCommitAt = 0;
   lastError = '';
   createOnly: CreateOnly | 'unknown' = 'unknown';
@@ -45,6 +47,7 @@ export class Location {
   committed(m: Manifest): void {
     this.status = 'ok';
     this.lastCommitId = m.id;
+    this.lastCommitted = m;
     this.lastCommitAt = Date.now();
     this.lastError = '';
   }

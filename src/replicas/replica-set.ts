@@ -61,7 +61,16 @@ export class ReplicaSet implements SnapshotBackend {
   list(): Promise<Manifest[]> {
     return this.primary.backend.list();
   }
-  open(m: Manifest) {
+  /** A snapshot this server just saved (DEBUG RELOAD) is read where it was committed, through that location's own manifest. */
+  async open(m: Manifest) {
+    for (const l of this.locations) {
+      if (l.lastCommitted?.id !== m.id) continue;
+      try {
+        return await l.backend.open(l.lastCommitted);
+      } catch (e) {
+        log.warn({ location: l.name, snapshot: m.id, err: (e as Error).message }, 'cannot read the snapshot here: trying another location');
+      }
+    }
     return this.primary.backend.open(m);
   }
   delete(m: Manifest): Promise<void> {
