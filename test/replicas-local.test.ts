@@ -271,6 +271,32 @@ describe('boot across locations', () => {
     for (const m of ms) expect(message).toContain(m.id);
   });
 
+  it('one location, two processes with one --server_id saving from the same ancestor: split brain too', async () => {
+    const [dir] = folders(1);
+    await saveOnce([dir], 'k', 'ancestor', ['--server_id=web']);
+    const blue = await on([dir], ['--server_id=web']);
+    const green = await on([dir], ['--server_id=web']);
+    for (const [s, v] of [[blue, 'blue'], [green, 'green']] as const) {
+      const r = client(s);
+      await r.set('k', v);
+      expect(await r.call('save')).toBe('OK');
+      r.disconnect();
+    }
+    const [x, y] = folderManifests(dir);
+    const strict = await on([dir], [], { noWait: true });
+    const { code, message } = await exitOf(strict);
+    expect(code).not.toBe(0);
+    expect(message).toMatch(/SPLIT BRAIN/);
+    expect(message).toContain(x.id);
+    expect(message).toContain(y.id);
+    const lenient = await on([dir], ['--nosnapshot_strict']);
+    const r = client(lenient);
+    const info = await persistenceInfo(r);
+    expect(info.snapshot_split_brain).toBe('1');
+    expect(info.snapshot_fenced).toBe('1');
+    r.disconnect();
+  });
+
   it('fewer locations readable than N - W + 1: not strict loads what it can and starts fenced', async () => {
     const locs = folders(3);
     await saveOnce(locs, 'k', 'v');

@@ -19,6 +19,7 @@ import { parseSaveRules, persistence, Persistence, savingConfigured, setPersiste
 import { BootError } from './boot.js';
 import { replicaSetFromFlags, type ReplicaSet } from '../replicas/replica-set.js';
 import { bootFromReplicas } from '../replicas/boot.js';
+import { checkSingleLocationSplitBrain } from '../replicas/single.js';
 import { liftReplicaFence } from '../replicas/lift.js';
 import { lineage } from '../replicas/lineage.js';
 import { registerReplicaInfo, setReplicaInfo } from '../replicas/info.js';
@@ -107,6 +108,7 @@ bootSteps.push(async (server: Server) => {
     if (r !== null && replicas === null) lineage.adopt(r.manifest, r.manifest.id);
     // What folding may rely on (every live manifest); replica boot sets it from all locations.
     if (replicas === null) lineage.setLive(await backend.list().catch(() => null));
+    if (replicas === null && r !== null) await checkSingleLocationSplitBrain(backend, opts.strict, r.manifest.id);
     if (r !== null) {
       p.seq = Math.max(r.maxSeq, ...listProblemSeqs(backend));
       p.loading.keys = r.result.keys;

@@ -237,6 +237,7 @@ export class Persistence {
         else log.error({ err: e, snapshot: id, location: this.backend.location }, 'snapshot failed');
         // Whatever the failed save could not clean up, and what earlier crashes left.
         if (!fenced()) void this.orphans.run('after a failed save');
+        this.replicas?.runOrphans('after a failed save');
         throw cur.cancelled ?? e;
       },
     );

@@ -21,7 +21,13 @@ function clean(v: string | number): string {
 export function registerReplicaInfo(): void {
   registerInfoSection('persistence', 'Persistence', () => {
     const set = current;
-    if (set === null) return [['snapshot_locations', 1]];
+    if (set === null) {
+      return [
+        ['snapshot_locations', 1],
+        ['snapshot_split_brain', bootReport.splitBrain ? 1 : 0],
+        ['snapshot_boot_decision', bootReport.decision.replace(/[\r\n]+/g, ' ').slice(0, 400)],
+      ];
+    }
     const f: [string, string | number][] = [
       ['snapshot_locations', set.locations.length],
       ['snapshot_write_quorum', set.quorum],
