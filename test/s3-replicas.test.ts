@@ -11,6 +11,8 @@ import { directBackend } from './helpers/s3-server.js';
 import { until, type TestServer } from './helpers/server.js';
 import { client, exitOf, folderManifests, locationLine, persistenceInfo, snapshotsCli, startOn, tempDir } from './helpers/replicas.js';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -210,5 +212,24 @@ describe('S3 replicas', () => {
     } finally {
       p2.reset();
     }
+  });
+
+  it("a replica's profile= setting signs its requests with that profile's keys, the primary keeps the default chain's", async (t) => {
+    if (!env.altAccessKey || !env.altSecretKey) return t.skip();
+    const l = await layout();
+    const dir = tempDir('damselfly-aws-');
+    const credentials = path.join(dir, 'credentials');
+    writeFileSync(credentials, `[dr]\naws_access_key_id = ${env.altAccessKey}\naws_secret_access_key = ${env.altSecretKey}\n`);
+    const replica = `${l.locs[1]}&profile=dr`;
+    const s = await startOn([l.locs[0], replica], s3flags(), { env: credentialEnv(env, { AWS_SHARED_CREDENTIALS_FILE: credentials }) });
+    servers.push(s);
+    const r = client(s);
+    await r.set('k', 'v');
+    expect(await r.call('save')).toBe('OK');
+    const replicaKeys = new Set(p2.seen(bucketIs(l.buckets[1])).map((x) => x.accessKey));
+    const primaryKeys = new Set(p1.seen(bucketIs(l.buckets[0])).map((x) => x.accessKey));
+    expect([...replicaKeys]).toEqual([env.altAccessKey]);
+    expect([...primaryKeys]).toEqual([env.accessKey]);
+    r.disconnect();
   });
 });
