@@ -162,9 +162,9 @@ export async function bootFromReplicas(set: ReplicaSet, ks: Keyspace, opts: { st
         if (fenceCauses.length > 0) raiseFence(fenceCauses.join('; '));
         lineage.adopt(copy.m, c.id);
         lineage.setLive(d.quorumMet && unread.length === 0 ? d.candidates.map((x) => x.m) : null);
-        // Locations read that lack it get it in the background (nothing is copied while fenced).
+        // Locations read that lack it get it in the background; while fenced nothing is copied (the next save after the lift catches up).
         const holders = new Set(c.copies.map((x) => x.at));
-        set.catchUp.afterBoot(c.id, set.locations.filter((l, i) => listings[i].ok && !holders.has(i)));
+        if (fenceCauses.length === 0) set.catchUp.afterBoot(c.id, set.locations.filter((l, i) => listings[i].ok && !holders.has(i)));
         for (const x of c.copies) set.locations[x.at].committed(x.m);
         return { manifest: copy.m, result, skipped, maxSeq };
       } catch (e) {
@@ -183,6 +183,12 @@ export async function bootFromReplicas(set: ReplicaSet, ks: Keyspace, opts: { st
     for (const x of c.copies) set.locations[x.at].kept.add([{ id: c.id, seq: c.m.seq, reason: why }]);
     without.add(c.id);
     d = decideWithout(listings, set.quorum, without);
+    // Without the unreadable one, what is left may be concurrent snapshots: that is split brain as well.
+    if (d.splitBrain && !bootReport.splitBrain) {
+      bootReport.splitBrain = true;
+      log.error({ snapshots: d.maximal.map((x) => describe(x, names)) }, `${splitBrainMessage(d, names)}; loading ${d.maximal[0].id} by the deterministic pick and starting FENCED`);
+      fenceCauses.push(`split brain: loaded ${d.maximal[0].id}, concurrent with ${d.maximal.slice(1).map((x) => x.id).join(', ')}`);
+    }
   }
 }
 
