@@ -20,11 +20,17 @@ import { configureLog } from '../log.js';
 import { selectBackend } from '../persistence/boot.js';
 import { collectOrphans, isOrphanData, orphanGraceMs, scanOrphans, type Scan } from '../persistence/orphans.js';
 import type { SnapshotBackend } from '../storage/backend.js';
+import '../replicas/locations.js';
+import '../replicas/lineage.js';
+import { replicasCopy, replicasLs, replicasVerify } from '../replicas/cli.js';
 
 const USAGE = `usage: damselfly snapshots ls [--json] [--dir LOC] [S3 flags] [--snapshot_orphan_grace D]
        damselfly snapshots gc [--dry-run] [--dir LOC] [S3 flags] [--snapshot_orphan_grace D]
        damselfly snapshots rm NAME... [--dir LOC] [S3 flags]
-LOC is a folder or s3://bucket/prefix; the flags are the server's (--flagfile works too).`;
+       damselfly snapshots verify [ID...] [--dir LOC] [--snapshot_replicas LOC,...] [S3 flags]
+       damselfly snapshots copy SRC DST [S3 flags]
+LOC is a folder or s3://bucket/prefix; the flags are the server's (--flagfile works too).
+With --snapshot_replicas, ls shows every location, the version vectors and boot's decision.`;
 
 class UsageError extends Error {}
 
@@ -167,8 +173,9 @@ export async function snapshotsCli(argv: string[]): Promise<number> {
         if (!a.includes('=') && def && def.type !== 'bool' && i + 1 < rest.length && !rest[i + 1].startsWith('--')) flags.push(rest[++i]);
       } else names.push(a);
     }
-    if (cmd !== 'ls' && cmd !== 'gc' && cmd !== 'rm') throw new UsageError(cmd ? `unknown subcommand ${cmd}` : 'missing subcommand');
-    if (cmd !== 'rm' && names.length > 0) throw new UsageError(`unexpected argument ${names[0]}`);
+    if (!['ls', 'gc', 'rm', 'verify', 'copy'].includes(cmd)) throw new UsageError(cmd ? `unknown subcommand ${cmd}` : 'missing subcommand');
+    if (cmd === 'copy' && names.length !== 2) throw new UsageError('copy needs a source and a destination location');
+    if (cmd !== 'rm' && cmd !== 'verify' && cmd !== 'copy' && names.length > 0) throw new UsageError(`unexpected argument ${names[0]}`);
     if (dryRun && cmd !== 'gc') throw new UsageError('--dry-run goes with gc');
     applyFlags(flags);
   } catch (e) {
@@ -179,6 +186,17 @@ export async function snapshotsCli(argv: string[]): Promise<number> {
     throw e;
   }
   configureLog(true, 'warning');
+  try {
+    if (cmd === 'verify') return await replicasVerify(names);
+    if (cmd === 'copy') return await replicasCopy(names[0], names[1]);
+    if (cmd === 'ls' && getString('snapshot_replicas').trim() !== '') {
+      await replicasLs(json);
+      return 0;
+    }
+  } catch (e) {
+    process.stderr.write(`damselfly: ${(e as Error).message}\n`);
+    return 1;
+  }
   const backend = selectBackend(getString('dir'));
   try {
     // HeadBucket names a missing bucket or refused credentials clearly; a folder is not created by looking at it.

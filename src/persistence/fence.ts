@@ -9,7 +9,7 @@
 import { defineParam, paramByName, setParam } from '../config/params.js';
 import { log } from '../log.js';
 import { registerInfoSection } from '../server/info.js';
-import { BackendError, type Manifest, type ManifestProblem, type SnapshotBackend, type SnapshotWriter, type StoredItem } from '../storage/backend.js';
+import { BackendError, type CreateOnly, type Manifest, type ManifestProblem, type SnapshotBackend, type SnapshotWriter, type StoredItem, type Tombstone } from '../storage/backend.js';
 
 interface FenceState {
   up: boolean;
@@ -148,6 +148,16 @@ export class FenceGuard implements SnapshotBackend {
   }
   dropLease(writer: string): Promise<void> {
     return this.inner.dropLease(writer);
+  }
+  putTombstone(t: Tombstone): Promise<void> {
+    if (state.up) this.refuse(`tombstoning snapshot ${t.id}`);
+    return this.inner.putTombstone(t);
+  }
+  tombstones(): Promise<Tombstone[]> {
+    return this.inner.tombstones();
+  }
+  probeCreateOnly(): Promise<CreateOnly> {
+    return this.inner.probeCreateOnly();
   }
 }
 

@@ -16,6 +16,13 @@ import type { KeptEntry } from './kept.js';
 import { onGraceChange, orphanGraceMs } from './orphans.js';
 import { fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
 import { parseSaveRules, persistence, Persistence, savingConfigured, setPersistence } from './snapshotter.js';
+import { BootError } from './boot.js';
+import { replicaSetFromFlags, type ReplicaSet } from '../replicas/replica-set.js';
+import { bootFromReplicas } from '../replicas/boot.js';
+import { checkSingleLocationSplitBrain } from '../replicas/single.js';
+import { liftReplicaFence } from '../replicas/lift.js';
+import { lineage } from '../replicas/lineage.js';
+import { registerReplicaInfo, setReplicaInfo } from '../replicas/info.js';
 
 defineParam({
   name: 'save',
@@ -73,16 +80,35 @@ function rescheduleCron(): void {
 
 export { savingConfigured };
 
+/** --dir plus --snapshot_replicas as a ReplicaSet, or null for one location; a bad flag stops start-up in one line. */
+function replicasFromFlags(): ReplicaSet | null {
+  try {
+    return replicaSetFromFlags();
+  } catch (e) {
+    log.fatal((e as Error).message);
+    throw new BootError((e as Error).message);
+  }
+}
+
 bootSteps.push(async (server: Server) => {
-  const backend = selectBackend(getString('dir'));
+  const replicas = replicasFromFlags();
+  const backend = replicas ?? selectBackend(getString('dir'));
   const p = new Persistence(server, backend);
+  p.replicas = replicas;
+  setReplicaInfo(replicas);
   setPersistence(p);
   // --snapshot_fence=yes at start-up: an operator wants the server up without saving or deleting anything.
   if (getBool('snapshot-fence')) raiseFence('set at start-up with --snapshot_fence');
   p.loading.active = true;
   let r: BootLoadResult | null;
   try {
-    r = await safeBoot(backend, server.ks, { strict: getBool('snapshot-strict'), progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000 });
+    const opts = { strict: getBool('snapshot-strict'), progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000 };
+    r = replicas !== null ? await bootFromReplicas(replicas, server.ks, opts) : await safeBoot(backend, server.ks, opts);
+    // The next snapshot's vector dominates what was loaded.
+    if (r !== null && replicas === null) lineage.adopt(r.manifest, r.manifest.id);
+    // What folding may rely on (every live manifest); replica boot sets it from all locations.
+    if (replicas === null) lineage.setLive(await backend.list().catch(() => null));
+    if (replicas === null && r !== null) await checkSingleLocationSplitBrain(backend, opts.strict, r.manifest.id);
     if (r !== null) {
       p.seq = Math.max(r.maxSeq, ...listProblemSeqs(backend));
       p.loading.keys = r.result.keys;
@@ -101,16 +127,27 @@ bootSteps.push(async (server: Server) => {
   keepWhatBootCouldNotRead(p, r);
   // What crashed saves left, removed only when provably dead (src/persistence/orphans.ts); serving does not wait for it.
   if (!fenced()) void p.orphans.run('boot');
+  replicas?.runOrphans('boot');
   onGraceChange(() => {
     if (!fenced()) void p.orphans.run('--snapshot_orphan_grace changed');
+    replicas?.runOrphans('--snapshot_orphan_grace changed');
   });
   // Loading changed nothing that needs saving again.
   server.ks.dirty = 0;
   p.lastSave = Math.floor(Date.now() / 1000);
   // Before a lifted fence lets saves run: the next seq must be above every snapshot there, read or not.
   setLiftCheck(async () => {
+    if (replicas !== null) {
+      await liftReplicaFence(replicas, p);
+      setTimeout(() => {
+        void p.orphans.run('snapshot fence lifted');
+        replicas.runOrphans('snapshot fence lifted');
+      }, 0).unref();
+      return;
+    }
     const all = await backend.list();
     p.seq = Math.max(p.seq, all[0]?.seq ?? 0, ...listProblemSeqs(backend));
+    lineage.adoptAll(all, lineage.parentId);
     // Once the fence is down (right after this check), what the fence kept from being collected.
     setTimeout(() => void p.orphans.run('snapshot fence lifted'), 0).unref();
   });
@@ -138,6 +175,7 @@ shutdownSteps.push(async (_server, opts) => {
   if (p === null) return;
   cronJob?.stop();
   p.orphans.stop();
+  p.replicas?.stop();
   // As Redis kills its saving child: a background save must neither commit
   // after the final snapshot nor keep the exit waiting.
   if (p.cancelBackground('SHUTDOWN')) await p.idle();
@@ -239,3 +277,4 @@ registerInfoSection('persistence', 'Persistence', (server) => {
 });
 
 registerFenceInfo();
+registerReplicaInfo();

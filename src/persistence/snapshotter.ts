@@ -16,6 +16,8 @@ import { KeptUnread } from './kept.js';
 import { OrphanCollector } from './orphan-collector.js';
 import { leaseRefreshMs } from './orphans.js';
 import { WRITER_ID } from '../storage/writer.js';
+import { lineage } from '../replicas/lineage.js';
+import type { ReplicaSet } from '../replicas/replica-set.js';
 
 export const MISCONF =
   "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
@@ -91,6 +93,8 @@ export class Persistence {
   /** Data names being written now (never orphans). */
   private readonly writing = new Set<string>();
   readonly orphans: OrphanCollector;
+  /** Set when snapshots go to several locations (--snapshot_replicas): retention and catch-up span them. */
+  replicas: ReplicaSet | null = null;
 
   constructor(
     readonly server: Server,
@@ -151,6 +155,8 @@ export class Persistence {
     if (kind !== 'internal') this.saves++;
     if (kind === 'background') this.lastTryTime = Date.now();
     const id = snapshotId(getString('dbfilename'), job.startedAt, seq);
+    // Its place in the history (version vector, parent): counted per attempt, so a retry still dominates.
+    const stamp = lineage.next();
     log.info({ reason, snapshot: id, seq, location: this.backend.location, keys: job.keysTotal }, 'snapshot started');
     const run = async (): Promise<Manifest> => {
       // The lease tells other writers' orphan collection that this save is alive, however long it takes.
@@ -191,9 +197,17 @@ export class Persistence {
           size,
           checksum: footer.sha256,
           keys: footer.keys,
+          ...stamp,
           ...(etag !== undefined ? { etag } : {}),
         };
-        await writer.commit(manifest);
+        try {
+          await writer.commit(manifest);
+        } catch (e) {
+          // Committed at fewer locations than the quorum: still a snapshot there, which the next one must dominate.
+          if (((e as { committedAt?: string[] }).committedAt?.length ?? 0) > 0) lineage.committed(manifest);
+          throw e;
+        }
+        lineage.committed(manifest);
         return manifest;
       } catch (e) {
         job.cancel();
@@ -223,6 +237,7 @@ export class Persistence {
         else log.error({ err: e, snapshot: id, location: this.backend.location }, 'snapshot failed');
         // Whatever the failed save could not clean up, and what earlier crashes left.
         if (!fenced()) void this.orphans.run('after a failed save');
+        this.replicas?.runOrphans('after a failed save');
         throw cur.cancelled ?? e;
       },
     );
@@ -298,6 +313,7 @@ export class Persistence {
   private async retain(): Promise<void> {
     const keep = getInt('snapshot_keep');
     if (keep <= 0) return;
+    if (this.replicas !== null) return this.replicas.retain(keep, this.kept);
     try {
       const all = await this.backend.list();
       this.kept.refresh(all, this.backend.damaged);

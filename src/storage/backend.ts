@@ -33,6 +33,17 @@ export interface Manifest {
   keys: number[];
   /** Backend version tag of the data (S3 ETag) so reads can be pinned to it. */
   etag?: string;
+  /**
+   * Version vector (src/replicas/vector.ts): writer incarnation -> counter.
+   * Absent in manifests from before replicas: an empty vector.
+   */
+  vv?: Record<string, number>;
+  /** Vector entries folded away to bound its size (count, sum, hash). */
+  vvFolded?: { n: number; sum: number; h: string };
+  /** Id of the snapshot the writer had loaded or last saved before this one ('' for none). */
+  parent?: string;
+  /** The writer incarnation (`<server_id>/<writer id>`) that made it: its own key in vv. */
+  writer?: string;
   /** manifestSum() of the other fields, set when committed. */
   sum?: string;
 }
@@ -106,6 +117,21 @@ export interface ManifestProblem {
   reason: string;
 }
 
+/**
+ * A snapshot deleted on purpose (retention, the operator): kept at every
+ * location so a location that missed the delete cannot bring it back
+ * (src/replicas/retention.ts).
+ */
+export interface Tombstone {
+  id: string;
+  seq: number;
+  /** ms since epoch */
+  deletedAt: number;
+}
+
+/** How a location treats a create-only write of a name that exists (If-None-Match: * in S3). */
+export type CreateOnly = 'enforced' | 'ignored' | 'unsupported';
+
 export interface SnapshotBackend {
   /** For logs and INFO: "file:///abs/dir" or "s3://bucket/prefix". Never contains secrets. */
   readonly location: string;
@@ -132,6 +158,17 @@ export interface SnapshotBackend {
   touchLease(writer: string): Promise<void>;
   /** The writer is done saving (a lease left behind by a crash goes stale and is collected). */
   dropLease(writer: string): Promise<void>;
+  /** Record a tombstone (overwrites one of the same id). */
+  putTombstone(t: Tombstone): Promise<void>;
+  /** Every tombstone stored here. */
+  tombstones(): Promise<Tombstone[]>;
+  /** Write a probe name twice create-only: does the second write fail as it must? The probe is removed. */
+  probeCreateOnly(): Promise<CreateOnly>;
+}
+
+export function isTombstone(x: unknown): x is Tombstone {
+  const t = x as Tombstone;
+  return !!t && typeof t.id === 'string' && Number.isSafeInteger(t.seq) && typeof t.deletedAt === 'number';
 }
 
 /**

@@ -4,6 +4,7 @@
  *   <id>.<writer>.dfs      the data, written as .<id>.<writer>.dfs.tmp, fsynced, renamed
  *   <id>.manifest.json     committed last, create-only (link), fsynced
  *   .writer-<writer>       the writer's lease, touched while it saves (src/storage/writer.ts)
+ *   <id>.tombstone.json    a snapshot deleted on purpose (src/replicas/retention.ts)
  *
  * A crash at any point leaves either a complete snapshot (manifest present)
  * or files no manifest names, which list() never returns and orphan
@@ -13,12 +14,14 @@ import { constants as FS } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { BackendError, manifestDamage, sealManifest, type BackendFailure, type Manifest, type ManifestProblem, type SnapshotBackend, type SnapshotWriter, type StoredItem } from './backend.js';
+import { randomBytes } from 'node:crypto';
+import { BackendError, isTombstone, manifestDamage, sealManifest, type BackendFailure, type CreateOnly, type Manifest, type ManifestProblem, type SnapshotBackend, type SnapshotWriter, type StoredItem, type Tombstone } from './backend.js';
 import { WRITER_ID, writerOf } from './writer.js';
 
 const MANIFEST_SUFFIX = '.manifest.json';
 const DATA_SUFFIX = '.dfs';
 const LEASE_PREFIX = '.writer-';
+const TOMBSTONE_SUFFIX = '.tombstone.json';
 
 function classify(code: string | undefined): BackendFailure {
   switch (code) {
@@ -86,7 +89,11 @@ export class FileBackend implements SnapshotBackend {
   /** The folder must be a writable directory; a missing one is created (it is the default ./data). */
   async check(): Promise<void> {
     try {
-      await fs.mkdir(this.dir, { recursive: true });
+      await fs.mkdir(this.dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+        // Something that is not a folder has the name: as missing as a bucket that is not there.
+        if (e.code === 'EEXIST') throw new BackendError(`${this.dir} is not a directory`, 'missing', 'ENOTDIR');
+        throw e;
+      });
       const st = await fs.stat(this.dir);
       if (!st.isDirectory()) throw new BackendError(`${this.dir} is not a directory`, 'missing', 'ENOTDIR');
       await fs.access(this.dir, FS.R_OK | FS.W_OK | FS.X_OK);
@@ -278,6 +285,53 @@ export class FileBackend implements SnapshotBackend {
       await fs.unlink(path.join(this.dir, path.basename(manifest.dataName)));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw wrap(`deleting ${manifest.dataName}`, e);
+    }
+  }
+
+  async putTombstone(t: Tombstone): Promise<void> {
+    if (/[/\\]/.test(t.id) || t.id.startsWith('.')) throw new BackendError(`bad snapshot name ${t.id}`, 'other');
+    const final = path.join(this.dir, t.id + TOMBSTONE_SUFFIX);
+    const tmp = path.join(this.dir, `.${t.id}.${WRITER_ID}${TOMBSTONE_SUFFIX}.tmp`);
+    try {
+      await fs.writeFile(tmp, JSON.stringify(t) + '\n');
+      await fs.rename(tmp, final);
+      await fsyncDir(this.dir);
+    } catch (e) {
+      await fs.unlink(tmp).catch(() => {});
+      throw wrap(`tombstone ${final}`, e);
+    }
+  }
+
+  async tombstones(): Promise<Tombstone[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.dir);
+    } catch (e) {
+      throw wrap(`listing ${this.dir}`, e);
+    }
+    const out: Tombstone[] = [];
+    for (const n of names) {
+      if (!n.endsWith(TOMBSTONE_SUFFIX) || n.startsWith('.')) continue;
+      const t: unknown = JSON.parse(await fs.readFile(path.join(this.dir, n), 'utf8').catch(() => 'null'));
+      if (isTombstone(t)) out.push(t);
+    }
+    return out;
+  }
+
+  /** link() never replaces a name: create-only is what the file system does. */
+  async probeCreateOnly(): Promise<CreateOnly> {
+    const a = path.join(this.dir, `.probe-${randomBytes(6).toString('hex')}`);
+    const b = a + '.link';
+    try {
+      await fs.writeFile(a, '');
+      await fs.writeFile(b, '');
+      return await fs.link(a, b).then(
+        () => 'ignored' as const,
+        (e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? ('enforced' as const) : ('unsupported' as const)),
+      );
+    } finally {
+      await fs.unlink(a).catch(() => {});
+      await fs.unlink(b).catch(() => {});
     }
   }
 }

@@ -33,6 +33,8 @@ export interface S3Settings {
   partSize: number;
   concurrency: number;
   requestTimeoutMs: number;
+  /** Shared config/credentials file profile for this location (a replica's own account); else the default chain's. */
+  profile?: string;
   /** ListObjectsV2 MaxKeys (tests use a small one to exercise paging). */
   listPageSize?: number;
 }

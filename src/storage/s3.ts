@@ -6,7 +6,8 @@
  * last and create-only (If-None-Match: *), so a snapshot exists exactly when
  * its manifest does and nothing is overwritten in place, and
  * `writers/<writer>`, the lease a writer keeps fresh while it saves
- * (src/storage/writer.ts).
+ * (src/storage/writer.ts), and `tombstones/<id>.json`, snapshots deleted on
+ * purpose (src/replicas/retention.ts).
  *
  * Failure handling that matters for not losing data:
  *  - credentials come from the SDK's default chain and are asked for on every
@@ -34,7 +35,8 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { BackendError, manifestDamage, sealManifest, type BackendFailure, type Manifest, type ManifestProblem, type SnapshotBackend, type SnapshotWriter, type StoredItem } from './backend.js';
+import { randomBytes } from 'node:crypto';
+import { BackendError, isTombstone, manifestDamage, sealManifest, type BackendFailure, type CreateOnly, type Manifest, type ManifestProblem, type SnapshotBackend, type SnapshotWriter, type StoredItem, type Tombstone } from './backend.js';
 import { WRITER_ID, writerOf } from './writer.js';
 import type { S3Settings } from './s3-params.js';
 import { parseS3Url, type S3Location } from './select.js';
@@ -105,6 +107,7 @@ function regionHeader(e: unknown): string | undefined {
 const MANIFEST_DIR = 'manifests/';
 const DATA_DIR = 'data/';
 const LEASE_DIR = 'writers/';
+const TOMBSTONE_DIR = 'tombstones/';
 
 function manifestName(m: Pick<Manifest, 'seq' | 'id'>): string {
   return `${MANIFEST_DIR}${String(m.seq).padStart(16, '0')}-${m.id}.json`;
@@ -170,6 +173,7 @@ export class S3Backend implements SnapshotBackend {
       // Asked on every request, so a rediscovered region applies at once.
       region: async () => this.region ?? 'us-east-1',
       endpoint: settings.endpoint,
+      ...(settings.profile !== undefined ? { profile: settings.profile } : {}),
       forcePathStyle: custom,
       maxAttempts: 3,
       requestHandler: { connectionTimeout: Math.min(settings.requestTimeoutMs, 10000), requestTimeout: settings.requestTimeoutMs, throwOnRequestTimeout: true },
@@ -590,6 +594,53 @@ export class S3Backend implements SnapshotBackend {
 
   async dropLease(writer: string): Promise<void> {
     await this.deleteKey(LEASE_DIR + writer);
+  }
+
+  async putTombstone(t: Tombstone): Promise<void> {
+    const Key = this.key(`${TOMBSTONE_DIR}${t.id}.json`);
+    await this.send('tombstone PUT', () => this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key, Body: JSON.stringify(t), ContentType: 'application/json' })));
+  }
+
+  async tombstones(): Promise<Tombstone[]> {
+    const objs = await this.listObjects(TOMBSTONE_DIR);
+    const out = await mapLimit(objs, 8, async (o) => {
+      const body = await this.send('tombstone GET', async () => {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(o.name) }));
+        return r.Body!.transformToString();
+      }).catch(() => 'null');
+      const t: unknown = JSON.parse(body);
+      return isTombstone(t) ? t : null;
+    });
+    return out.filter((t): t is Tombstone => t !== null);
+  }
+
+  /**
+   * PUT one probe key twice with If-None-Match: *. The second must be
+   * refused (412); a store that accepts it ignores the header and a manifest
+   * name could be overwritten (several S3-compatible stores do).
+   */
+  async probeCreateOnly(): Promise<CreateOnly> {
+    const Key = this.key(`probes/${WRITER_ID}-${randomBytes(4).toString('hex')}`);
+    const put = () => this.send('probe PUT', () => this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key, Body: 'probe', IfNoneMatch: '*' })));
+    try {
+      try {
+        await put();
+      } catch (e) {
+        const be = e as BackendError;
+        if (be.code === 'NotImplemented' || statusOf(be.cause) === 501) return 'unsupported';
+        throw e;
+      }
+      return await put().then(
+        () => 'ignored' as const,
+        (e: BackendError) => {
+          if (e.failure === 'changed') return 'enforced' as const;
+          if (e.code === 'NotImplemented' || statusOf(e.cause) === 501) return 'unsupported' as const;
+          throw e;
+        },
+      );
+    } finally {
+      await this.send('probe DELETE', () => this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key }))).catch(() => {});
+    }
   }
 
   async touchLease(writer: string): Promise<void> {

@@ -4,7 +4,7 @@
  * busy machine, so it is loaded on first use, only by servers that use S3.
  */
 import type { Readable } from 'node:stream';
-import type { Manifest, ManifestProblem, SnapshotBackend, SnapshotWriter, StoredItem } from './backend.js';
+import type { CreateOnly, Manifest, ManifestProblem, SnapshotBackend, SnapshotWriter, StoredItem, Tombstone } from './backend.js';
 import { s3SettingsFromParams, type S3Settings } from './s3-params.js';
 
 export interface S3Location {
@@ -69,9 +69,23 @@ class LazyS3Backend implements SnapshotBackend {
   async dropLease(writer: string): Promise<void> {
     return (await this.backend()).dropLease(writer);
   }
+  async putTombstone(t: Tombstone): Promise<void> {
+    return (await this.backend()).putTombstone(t);
+  }
+  async tombstones(): Promise<Tombstone[]> {
+    return (await this.backend()).tombstones();
+  }
+  async probeCreateOnly(): Promise<CreateOnly> {
+    return (await this.backend()).probeCreateOnly();
+  }
 }
 
 export function s3BackendFor(dir: string): SnapshotBackend | null {
   if (!/^s3:\/\//i.test(dir)) return null;
   return new LazyS3Backend(parseS3Url(dir), s3SettingsFromParams());
+}
+
+/** An S3 location with its own settings (a replica on another endpoint, region or account). */
+export function s3BackendWith(url: string, settings: S3Settings): SnapshotBackend {
+  return new LazyS3Backend(parseS3Url(url), settings);
 }

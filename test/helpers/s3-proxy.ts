@@ -33,7 +33,9 @@ export type Fault =
   /** 301 PermanentRedirect naming the bucket's real region. */
   | { redirectRegion: string }
   /** Run an action (awaited), then pass through. */
-  | { before: (req: SeenRequest) => Promise<void> };
+  | { before: (req: SeenRequest) => Promise<void> }
+  /** Answer 200 with an empty body without forwarding: a store that "accepts" what it should refuse. */
+  | { fakeOk: true };
 
 export type Matcher = (req: SeenRequest) => boolean;
 
@@ -171,6 +173,14 @@ export class S3Proxy {
       if ('status' in f) {
         seen.fault = `status:${f.status}:${f.code}`;
         return reply(f.status, f.code, f.message ?? `${f.code} (s3-proxy)`, f.headers);
+      }
+      if ('fakeOk' in f) {
+        seen.fault = 'fake-ok';
+        seen.status = 200;
+        req.resume();
+        res.writeHead(200, { etag: '"00000000000000000000000000000000"', 'content-length': 0, 'x-amz-request-id': 's3-proxy' });
+        res.end();
+        return;
       }
       if ('redirectRegion' in f) {
         seen.fault = `redirect:${f.redirectRegion}`;

@@ -1,0 +1,71 @@
+/**
+ * --snapshot_keep across locations. The newest `keep` snapshots (by seq,
+ * over the union of every location) stay; each older one is first
+ * tombstoned at every reachable location, then deleted wherever it is. A
+ * location that was down during the delete still holds it, but boot (and
+ * the next retention pass, which deletes it there) sees the tombstone at any
+ * other location and ignores it: a lagging location can never bring back a
+ * snapshot retention removed. Snapshots boot could not read are kept, as
+ * with one location.
+ */
+import { log } from '../log.js';
+import type { Manifest, Tombstone } from '../storage/backend.js';
+import type { KeptUnread } from '../persistence/kept.js';
+import type { Location } from './location-state.js';
+import type { ReplicaSet } from './replica-set.js';
+
+interface Seen {
+  loc: Location;
+  manifests: Manifest[];
+  tombstones: Tombstone[];
+}
+
+export async function retainAcross(set: ReplicaSet, keep: number, kept: KeptUnread): Promise<void> {
+  try {
+    const seen: Seen[] = [];
+    await Promise.all(
+      set.locations.map(async (loc) => {
+        try {
+          const [manifests, tombstones] = await Promise.all([loc.backend.list(), loc.backend.tombstones()]);
+          seen.push({ loc, manifests, tombstones });
+        } catch (e) {
+          log.warn({ location: loc.name, err: (e as Error).message }, 'retention skips an unreachable location this time');
+        }
+      }),
+    );
+    const dead = new Set(seen.flatMap((s) => s.tombstones.map((t) => t.id)));
+    const byId = new Map<string, Manifest>();
+    for (const s of seen) for (const m of s.manifests) if (!dead.has(m.id) && !byId.has(m.id)) byId.set(m.id, m);
+    const primary = seen.find((s) => s.loc === set.primary);
+    if (primary) kept.refresh(primary.manifests, set.primary.backend.damaged);
+    const ordered = [...byId.values()].sort((a, b) => b.seq - a.seq || b.createdAt - a.createdAt);
+    const expired = ordered.slice(keep).filter((m) => {
+      if (!kept.protects(m) && !set.locations.some((l) => l.kept.protects(m))) return true;
+      log.warn({ snapshot: m.id, seq: m.seq }, 'retention keeps a snapshot boot could not read: remove it with `damselfly snapshots rm` once it is no longer needed');
+      return false;
+    });
+    for (const m of expired) {
+      const t: Tombstone = { id: m.id, seq: m.seq, deletedAt: Date.now() };
+      // Tombstones first, everywhere reachable: only then may a copy disappear.
+      const marked = await Promise.allSettled(seen.map((s) => s.loc.backend.putTombstone(t)));
+      if (marked.every((r) => r.status === 'rejected')) throw (marked[0] as PromiseRejectedResult).reason;
+      dead.add(m.id);
+      log.info({ snapshot: m.id, seq: m.seq }, 'deleted old snapshot (retention)');
+    }
+    // Tombstones reach every location read, so each one alone keeps the deleted out of boot.
+    const all = new Map(seen.flatMap((s) => s.tombstones.map((t) => [t.id, t] as const)));
+    for (const s of seen) {
+      const has = new Set(s.tombstones.map((t) => t.id));
+      for (const [id, t] of all) if (!has.has(id)) await s.loc.backend.putTombstone(t).catch((e: unknown) => log.warn({ location: s.loc.name, snapshot: id, err: (e as Error).message }, 'could not copy a tombstone here'));
+    }
+    // Every copy of a tombstoned snapshot goes, including copies a lagging location kept.
+    for (const s of seen) {
+      for (const m of s.manifests) {
+        if (!dead.has(m.id)) continue;
+        await s.loc.backend.delete(m).catch((e: unknown) => log.warn({ location: s.loc.name, snapshot: m.id, err: (e as Error).message }, 'could not delete a retired snapshot here'));
+      }
+    }
+  } catch (e) {
+    log.warn({ err: e }, 'snapshot retention failed');
+  }
+}
