@@ -45,7 +45,8 @@ defineParam({
   name: 'hll-sparse-max-bytes',
   type: 'memory',
   default: '3000',
-  min: 0,
+  // A size_t in Redis: a negative value is not a memory value at all.
+  validate: (v) => (Number(v) < 0 ? 'argument must be a memory value' : null),
   help: 'A sparse HyperLogLog that would grow past this many bytes is converted to the dense encoding.',
   mutable: true,
   onChange: (v) => {

@@ -156,12 +156,18 @@ export function encodingOf(s: string): number {
   return s.charCodeAt(4);
 }
 
-/** The cached cardinality in a stored HLL's header, or -1 when it is marked stale. */
-export function cachedCard(s: string): number {
+/**
+ * The cached cardinality in a stored HLL's header, or -1 when it is marked
+ * stale. A corrupt header may hold any 63-bit number: a bigint past 2^53.
+ */
+export function cachedCard(s: string): number | bigint {
   if ((s.charCodeAt(15) & 0x80) !== 0) return -1;
   let v = 0;
   for (let i = 15; i >= 8; i--) v = v * 256 + s.charCodeAt(i);
-  return v;
+  if (v <= Number.MAX_SAFE_INTEGER) return v;
+  let b = 0n;
+  for (let i = 15; i >= 8; i--) b = (b << 8n) | BigInt(s.charCodeAt(i));
+  return b;
 }
 
 export function fromString(s: string): Hll {
@@ -281,7 +287,8 @@ export function sparseToDense(h: Hll): boolean {
     } else {
       let runlen = valLen(c);
       const regval = valValue(c);
-      if (runlen + idx > HLL_REGISTERS) break;
+      // A run past the last register is corrupt (redis-server as Debian ships it, with the CVE-2025-32023 fix).
+      if (runlen + idx > HLL_REGISTERS) return false;
       while (runlen-- > 0) denseSet(dense, HLL_HDR_SIZE, idx++, regval);
       p++;
     }
@@ -601,7 +608,7 @@ export function hllMerge(max: Uint8Array, h: Hll): boolean {
     } else {
       let runlen = valLen(c);
       const regval = valValue(c);
-      if (runlen + i > HLL_REGISTERS) break;
+      if (runlen + i > HLL_REGISTERS) return false;
       while (runlen-- > 0) {
         if (regval > max[i]) max[i] = regval;
         i++;
