@@ -16,7 +16,7 @@ import type { CommandContext } from '../server/context.js';
 import { SortedSet } from '../types/zset.js';
 import { readZset } from './zsets.js';
 import { notifyKeyspaceEvent } from './pubsub.js';
-import { GEO_LAT_MAX, GEO_LAT_MIN, GEO_LONG_MAX, GEO_LONG_MIN, boxScores, decodeScore, distance, encodeScore, geohashString, searchAreas, withinShape, xy, type Shape } from '../types/geohash.js';
+import { GEO_LAT_MAX, GEO_LAT_MIN, GEO_LONG_MAX, GEO_LONG_MIN, boxScores, decodeScore, distance, distanceExact, encodeScore, geohashString, searchAreas, withinShape, xy, type Shape } from '../types/geohash.js';
 import { partialSort } from '../types/pqsort.js';
 import { fixedHalfEven, humanDouble } from '../types/geo-format.js';
 
@@ -25,12 +25,38 @@ const G = { group: 'geo' };
 /** string2d: what strtod reads whole, no leading space, no NaN, no overflow or underflow. */
 function parseDouble(s: string): number | null {
   if (s.length === 0 || /^\s/.test(s)) return null;
+  const hex = /^([+-]?)0x([0-9a-f]*)(?:\.([0-9a-f]*))?(?:p([+-]?\d+))?$/i.exec(s);
+  if (hex !== null) return hexDouble(hex);
   const n = toFloat(s);
   if (n === null) return null;
   if (n === Infinity || n === -Infinity) {
     if (!/inf/i.test(s)) return null;
   } else if (n === 0 && /[1-9]/.test(s.split(/e/i)[0])) return null;
   return n;
+}
+
+/** strtod's hexadecimal form (0x1.8p3); null where string2d refuses it (no digits, overflow, underflow to 0). */
+function hexDouble(m: RegExpExecArray): number | null {
+  const frac = m[3] ?? '';
+  const digits = (m[2] + frac).replace(/^0+/, '');
+  if (m[2] === '' && frac === '') return null;
+  const sign = m[1] === '-' ? -1 : 1;
+  if (digits === '') return sign * 0;
+  let e = (m[4] === undefined ? 0 : Number(m[4])) - 4 * frac.length;
+  let v = Number(BigInt('0x' + digits));
+  // Scale in steps that stay exact while the value is normal.
+  while (e > 0 && Number.isFinite(v)) {
+    const k = Math.min(e, 1000);
+    v *= 2 ** k;
+    e -= k;
+  }
+  while (e < 0 && v !== 0) {
+    const k = Math.min(-e, 1000);
+    v /= 2 ** k;
+    e += k;
+  }
+  if (!Number.isFinite(v) || v === 0) return null;
+  return sign * v;
 }
 
 function doubleOrReply(s: string, msg: string = ERR.notFloat): number {
@@ -400,7 +426,7 @@ function georadiusGeneric(ctx: CommandContext, args: string[], srcKeyIndex: numb
     const out = new SortedSet();
     for (let i = 0; i < returned; i++) {
       const gp = ga[i];
-      out.set(gp.member, storedist ? gp.dist / shape.conversion : gp.score);
+      out.set(gp.member, storedist ? distanceExact(shape.x, shape.y, gp.longitude, gp.latitude) / shape.conversion : gp.score);
     }
     out.fixEncoding();
     db.set(storekey, out);
@@ -425,17 +451,24 @@ const storeKeySpecs = (startfrom: number): KeySpecDoc[] => [
   { flags: ['OW', 'update'], begin: { keyword: 'STOREDIST', startfrom }, find: { lastkey: 0, keystep: 1, limit: 0 } },
 ];
 
-/** georadiusGetKeys: the source, and the last STORE/STOREDIST key. */
-function georadiusKeys(args: string[]): number[] {
-  let stored = -1;
-  for (let i = 5; i < args.length; i++) {
-    const a = args[i].toLowerCase();
-    if ((a === 'store' || a === 'storedist') && i + 1 < args.length) {
-      stored = i + 1;
-      i++;
-    }
-  }
-  return stored === -1 ? [1] : [1, stored];
+/**
+ * The keys COMMAND GETKEYS reports, from the key specs as Redis 7.0 does:
+ * the source, then the key after the first STORE and after the first
+ * STOREDIST found from `startfrom` (the last argument is never a keyword).
+ */
+function georadiusKeys(startfrom: number): (args: string[]) => number[] {
+  const find = (args: string[], kw: string): number => {
+    for (let i = startfrom; i < args.length - 1; i++) if (args[i].toLowerCase() === kw) return i + 1;
+    return -1;
+  };
+  return (args) => {
+    const out = [1];
+    const store = find(args, 'store');
+    if (store > 0) out.push(store);
+    const storedist = find(args, 'storedist');
+    if (storedist > 0) out.push(storedist);
+    return out;
+  };
 }
 
 const RADIUS_COMPLEXITY =
@@ -448,13 +481,13 @@ register(
   cmd('geodist', -4, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.0', summary: 'Returns the distance between two members of a geospatial index', complexity: 'O(log(N))', keySpec: keyAt(1, 'RO access') }, geodist),
   cmd('geohash', -2, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.0', summary: 'Returns members of a geospatial index as standard geohash strings', complexity: 'O(log(N)) for each member requested, where N is the number of elements in the sorted set.', keySpec: keyAt(1, 'RO access') }, geohash),
   cmd('geopos', -2, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.0', summary: 'Returns longitude and latitude of members of a geospatial index', complexity: 'O(N) where N is the number of members requested.', keySpec: keyAt(1, 'RO access') }, geopos),
-  cmd('georadius', -6, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point', complexity: RADIUS_COMPLEXITY, keySpec: storeKeySpecs(6), getKeys: georadiusKeys }, (ctx, args) =>
+  cmd('georadius', -6, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point', complexity: RADIUS_COMPLEXITY, keySpec: storeKeySpecs(6), getKeys: georadiusKeys(6) }, (ctx, args) =>
     georadiusGeneric(ctx, args, 1, RADIUS_COORDS),
   ),
   cmd('georadius_ro', -6, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.10', summary: 'A read-only variant for GEORADIUS', complexity: RADIUS_COMPLEXITY, keySpec: keyAt(1, 'RO access') }, (ctx, args) =>
     georadiusGeneric(ctx, args, 1, RADIUS_COORDS | RADIUS_NOSTORE),
   ),
-  cmd('georadiusbymember', -5, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member', complexity: RADIUS_COMPLEXITY, keySpec: storeKeySpecs(5), getKeys: georadiusKeys }, (ctx, args) =>
+  cmd('georadiusbymember', -5, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member', complexity: RADIUS_COMPLEXITY, keySpec: storeKeySpecs(5), getKeys: georadiusKeys(5) }, (ctx, args) =>
     georadiusGeneric(ctx, args, 1, RADIUS_MEMBER),
   ),
   cmd('georadiusbymember_ro', -5, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.10', summary: 'A read-only variant for GEORADIUSBYMEMBER', complexity: RADIUS_COMPLEXITY, keySpec: keyAt(1, 'RO access') }, (ctx, args) =>

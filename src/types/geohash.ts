@@ -3,10 +3,12 @@
  * score holding the 52-bit interleave of 26-bit latitude and longitude
  * cells (latitude in the even bits), over Redis's ranges (-180..180,
  * -85.05112878..85.05112878). The arithmetic is the C code's in doubles,
- * so scores, decoded positions and distances are the same numbers
- * redis-server computes; only sin/cos/asin come from V8's libm instead of
- * glibc's (both within an ulp, invisible after the 4-decimal rounding).
+ * so scores and decoded positions are the same numbers redis-server
+ * computes. Distances use sin/cos/asin from V8 (fdlibm) where glibc's may
+ * differ in the last bit, invisible after the 4-decimal rounding of
+ * replies; STOREDIST, which stores the whole double, uses distanceExact.
  */
+import { asinCR, cosCR, sinCR } from './geo-math.js';
 
 export const GEO_STEP_MAX = 26;
 export const GEO_LAT_MIN = -85.05112878;
@@ -354,6 +356,19 @@ export function distance(lon1d: number, lat1d: number, lon2d: number, lat2d: num
   const u = Math.sin((lat2r - lat1r) / 2);
   const a = u * u + Math.cos(lat1r) * Math.cos(lat2r) * v * v;
   return 2.0 * EARTH_RADIUS_IN_METERS * Math.asin(Math.sqrt(a));
+}
+
+/** distance() with correctly rounded sin/cos/asin (geo-math.ts): the last bit as glibc gives it in ~99% of cases. */
+export function distanceExact(lon1d: number, lat1d: number, lon2d: number, lat2d: number): number {
+  const lon1r = degRad(lon1d);
+  const lon2r = degRad(lon2d);
+  const v = sinCR((lon2r - lon1r) / 2);
+  if (v === 0.0) return latDistance(lat1d, lat2d);
+  const lat1r = degRad(lat1d);
+  const lat2r = degRad(lat2d);
+  const u = sinCR((lat2r - lat1r) / 2);
+  const a = u * u + cosCR(lat1r) * cosCR(lat2r) * v * v;
+  return 2.0 * EARTH_RADIUS_IN_METERS * asinCR(Math.sqrt(a));
 }
 
 /** geoWithinShape for the point in xy: its distance from the centre, or -1 if outside. */
