@@ -15,7 +15,7 @@ import { ERR, ReplyError, toFloat } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { SortedSet } from '../types/zset.js';
 import { readZset } from './zsets.js';
-import { notifyKeyspaceEvent } from './pubsub.js';
+import { notify, NOTIFY_GENERIC, NOTIFY_ZSET } from '../keyspace/notify.js';
 import { GEO_LAT_MAX, GEO_LAT_MIN, GEO_LONG_MAX, GEO_LONG_MIN, boxScores, decodeScore, distance, distanceExact, encodeScore, geohashString, searchAreas, withinShape, xy, type Shape } from '../types/geohash.js';
 import { partialSort } from '../types/pqsort.js';
 import { fixedHalfEven, humanDouble } from '../types/geo-format.js';
@@ -166,7 +166,7 @@ function geoadd(ctx: CommandContext, args: string[]): void {
     if (fresh) db.set(key, z);
     else db.modified(key);
     db.signalReady(key);
-    notifyKeyspaceEvent(ctx, 'z', 'zadd', key, db.id);
+    notify(NOTIFY_ZSET, 'zadd', key, db.id);
   }
   ctx.r.int(ch ? added + updated : added);
 }
@@ -384,7 +384,7 @@ function georadiusGeneric(ctx: CommandContext, args: string[], srcKeyIndex: numb
 
   if (z === undefined) {
     if (storekey !== null) {
-      if (db.delete(storekey)) notifyKeyspaceEvent(ctx, 'g', 'del', storekey, db.id);
+      if (db.delete(storekey)) notify(NOTIFY_GENERIC, 'del', storekey, db.id);
       ctx.r.int(0);
     } else ctx.r.array(0);
     return;
@@ -430,8 +430,8 @@ function georadiusGeneric(ctx: CommandContext, args: string[], srcKeyIndex: numb
     }
     out.fixEncoding();
     db.set(storekey, out);
-    notifyKeyspaceEvent(ctx, 'z', flags & GEOSEARCH ? 'geosearchstore' : 'georadiusstore', storekey, db.id);
-  } else if (db.delete(storekey)) notifyKeyspaceEvent(ctx, 'g', 'del', storekey, db.id);
+    notify(NOTIFY_ZSET, flags & GEOSEARCH ? 'geosearchstore' : 'georadiusstore', storekey, db.id);
+  } else if (db.delete(storekey)) notify(NOTIFY_GENERIC, 'del', storekey, db.id);
   ctx.r.int(returned);
 }
 

@@ -12,7 +12,7 @@ import { defineParam, getInt } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
 import type { Database } from '../keyspace/db.js';
 import type { Value } from '../types/value.js';
-import { notifyKeyspaceEvent } from './pubsub.js';
+import { notify, NOTIFY_STRING } from '../keyspace/notify.js';
 import {
   HLL_DENSE,
   HLL_REGISTERS,
@@ -106,7 +106,7 @@ function pfadd(ctx: CommandContext, args: string[]): void {
     invalidateCache(h);
     if (cur === undefined) db.set(key, toString(h));
     else storeBack(db, key, h);
-    notifyKeyspaceEvent(ctx, '$', 'pfadd', key, ctx.db.id);
+    notify(NOTIFY_STRING, 'pfadd', key, ctx.db.id);
   }
   ctx.r.int(updated > 0 ? 1 : 0);
 }
@@ -158,7 +158,7 @@ function pfmerge(ctx: CommandContext, args: string[]): void {
   invalidateCache(h);
   if (cur === undefined) db.set(key, toString(h));
   else storeBack(db, key, h);
-  notifyKeyspaceEvent(ctx, '$', 'pfadd', key, ctx.db.id);
+  notify(NOTIFY_STRING, 'pfadd', key, ctx.db.id);
   ctx.r.ok();
 }
 
