@@ -584,13 +584,36 @@ export function rawCount(regs: Uint8Array): number {
   return estimate(histo);
 }
 
+function raise(max: Uint8Array, i: number, v: number): void {
+  if (v > max[i]) max[i] = v;
+}
+
 /** hllMerge: max[i] = max(max[i], register i); false if a sparse HLL is corrupt. */
 export function hllMerge(max: Uint8Array, h: Hll): boolean {
   const b = h.b;
   if (b[4] === HLL_DENSE) {
-    for (let i = 0; i < HLL_REGISTERS; i++) {
-      const v = denseGet(b, HLL_HDR_SIZE, i);
-      if (v > max[i]) max[i] = v;
+    // 12 bytes hold 16 registers: unrolled as hllDenseRegHisto, no per-register call.
+    let r = HLL_HDR_SIZE;
+    for (let i = 0; i < HLL_REGISTERS; i += 16) {
+      const r0 = b[r], r1 = b[r + 1], r2 = b[r + 2], r3 = b[r + 3], r4 = b[r + 4], r5 = b[r + 5];
+      const r6 = b[r + 6], r7 = b[r + 7], r8 = b[r + 8], r9 = b[r + 9], r10 = b[r + 10], r11 = b[r + 11];
+      raise(max, i, r0 & 63);
+      raise(max, i + 1, ((r0 >>> 6) | (r1 << 2)) & 63);
+      raise(max, i + 2, ((r1 >>> 4) | (r2 << 4)) & 63);
+      raise(max, i + 3, (r2 >>> 2) & 63);
+      raise(max, i + 4, r3 & 63);
+      raise(max, i + 5, ((r3 >>> 6) | (r4 << 2)) & 63);
+      raise(max, i + 6, ((r4 >>> 4) | (r5 << 4)) & 63);
+      raise(max, i + 7, (r5 >>> 2) & 63);
+      raise(max, i + 8, r6 & 63);
+      raise(max, i + 9, ((r6 >>> 6) | (r7 << 2)) & 63);
+      raise(max, i + 10, ((r7 >>> 4) | (r8 << 4)) & 63);
+      raise(max, i + 11, (r8 >>> 2) & 63);
+      raise(max, i + 12, r9 & 63);
+      raise(max, i + 13, ((r9 >>> 6) | (r10 << 2)) & 63);
+      raise(max, i + 14, ((r10 >>> 4) | (r11 << 4)) & 63);
+      raise(max, i + 15, (r11 >>> 2) & 63);
+      r += 12;
     }
     return true;
   }
