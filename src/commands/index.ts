@@ -14,6 +14,8 @@ import './lists.js';
 import './hashes.js';
 import './sets.js';
 import './zsets.js';
+import './hyperloglog.js';
+import './geo.js';
 import './sort.js';
 import './pubsub.js';
 import './persistence.js';

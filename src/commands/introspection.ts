@@ -5,7 +5,7 @@
  * key slots) parse these replies.
  */
 import { register, allCommands, lookup, lookupSub, arityOk } from './registry.js';
-import { cmd, keyPositions, NO_KEYS, type ArgDoc, type CommandSpec } from './spec.js';
+import { cmd, keyPositions, NO_KEYS, type ArgDoc, type CommandSpec, type KeySpecDoc } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import type { Reply } from '../protocol/reply.js';
@@ -43,9 +43,14 @@ function keySpecFlags(spec: CommandSpec): string[] {
   return ['RO', 'access'];
 }
 
-/** A key spec given in the command table (Redis's own, see KeySpecDoc). */
-function replyKeySpecDoc(r: Reply, ks: NonNullable<CommandSpec['keySpec']>): void {
-  r.set(1);
+/** The key specs given in the command table (Redis's own, see KeySpecDoc). */
+function replyKeySpecDocs(r: Reply, specs: KeySpecDoc | KeySpecDoc[]): void {
+  const list = Array.isArray(specs) ? specs : [specs];
+  r.set(list.length);
+  for (const ks of list) replyKeySpecDoc(r, ks);
+}
+
+function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
   r.map(ks.notes !== undefined ? 4 : 3);
   if (ks.notes !== undefined) {
     r.bulk('notes');
@@ -87,7 +92,7 @@ function replyKeySpecDoc(r: Reply, ks: NonNullable<CommandSpec['keySpec']>): voi
 }
 
 function replyKeySpecs(r: Reply, spec: CommandSpec): void {
-  if (spec.keySpec !== undefined) return replyKeySpecDoc(r, spec.keySpec);
+  if (spec.keySpec !== undefined) return replyKeySpecDocs(r, spec.keySpec);
   if (!hasKeys(spec)) return r.set(0);
   r.set(1);
   r.map(3);

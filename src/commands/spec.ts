@@ -73,8 +73,8 @@ export interface CommandSpec {
   args?: ArgDoc[];
   /** Keys for commands whose key positions depend on arguments (movablekeys). */
   getKeys?: (args: string[]) => number[];
-  /** Redis's key spec when the derived one differs (COMMAND INFO). */
-  keySpec?: KeySpecDoc;
+  /** Redis's key spec(s) when the derived one differs (COMMAND INFO). */
+  keySpec?: KeySpecDoc | KeySpecDoc[];
   /** Redis's command tips (COMMAND INFO), e.g. nondeterministic_output. */
   tips?: string[];
   handler?: Handler;
@@ -133,7 +133,7 @@ export interface CmdOptions {
   complexity?: string;
   args?: ArgDoc[];
   getKeys?: (args: string[]) => number[];
-  keySpec?: KeySpecDoc;
+  keySpec?: KeySpecDoc | KeySpecDoc[];
   tips?: string[];
 }
 
