@@ -10,8 +10,7 @@ import { notifyKeyspaceEvent } from './pubsub.js';
 import { createDumpPayload, parseDumpPayload, verifyDumpPayload } from '../rdb/dump-payload.js';
 import { RdbFormatError } from '../rdb/constants.js';
 import { rdbCompression } from '../rdb/params.js';
-import { freshMeta, LRU_CLOCK_MAX } from '../memory/lru.js';
-import { mem } from '../memory/settings.js';
+import { accessMeta } from '../rdb/access-meta.js';
 import type { CommandContext } from '../server/context.js';
 import type { Value } from '../types/value.js';
 
@@ -27,17 +26,6 @@ function int64(s: string): bigint {
   const n = parseInt64(s);
   if (n === null) throw new ReplyError(ERR.notInt);
   return n;
-}
-
-/** objectSetLRUOrLFU: FREQ under an LFU policy, IDLETIME (seconds) under any other. */
-function accessMeta(freq: number, idle: number): number | null {
-  const now = freshMeta();
-  if (mem.lfu) return freq >= 0 ? (now & ~0xff) | freq : null;
-  if (idle < 0) return null;
-  let abs = now - idle;
-  // A wrapped clock: half-way round, so the key still looks long idle.
-  if (abs < 0) abs = (now + Math.floor(LRU_CLOCK_MAX / 2)) % LRU_CLOCK_MAX;
-  return abs;
 }
 
 function restore(ctx: CommandContext, args: string[]): void {
