@@ -130,9 +130,14 @@ export function rdbTypeOf(v: Value): number {
   }
 }
 
-/** The type byte, then the value. */
+/** The type byte, then the value (a DUMP payload's body). */
 export function writeValue(out: RdbOutput, v: Value): void {
   out.byte(rdbTypeOf(v));
+  writeValueBody(out, v);
+}
+
+/** The value without its type byte (which an RDB file writes before the key). */
+export function writeValueBody(out: RdbOutput, v: Value): void {
   if (typeof v === 'string') return out.string(v);
   switch (v.type) {
     case 'list':
