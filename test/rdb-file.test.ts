@@ -245,7 +245,7 @@ describe('loading a Redis RDB file at boot', () => {
     s = await start(['--dir', dirWith(dup), '--dbfilename', 'dump.rdb', '--save', ''], true);
     r = await exitLog(s);
     expect(r.code).not.toBe(0);
-    expect(r.text).toContain('key written twice in db 0');
+    expect(r.text).toContain("key 'k' written twice in db 0");
   });
 
   it('keys in a database this server does not have stop start-up (--dbnum)', async () => {

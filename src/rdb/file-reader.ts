@@ -17,22 +17,15 @@ import { NEED_MORE, RdbInput } from './input.js';
 import { readValue } from './value-decoder.js';
 import type { Value } from '../types/value.js';
 
-export interface RdbKey {
-  db: number;
-  key: string;
-  value: Value;
-  /** Absolute ms, or null. */
-  expireAt: number | null;
-  /** From RDB_OPCODE_IDLE (seconds), or -1. */
-  idle: number;
-  /** From RDB_OPCODE_FREQ, or -1. */
-  freq: number;
-}
-
 export interface RdbVisitor {
   aux?(key: string, value: string): void;
   resizeDb?(db: number, keys: number, expires: number): void;
-  key(k: RdbKey): void;
+  /**
+   * A key: expireAt is absolute ms or null; idle (RDB_OPCODE_IDLE, seconds)
+   * and freq (RDB_OPCODE_FREQ) are -1 when absent. Positional: millions of
+   * calls, no object each.
+   */
+  key(db: number, key: string, value: Value, expireAt: number | null, idle: number, freq: number): void;
   /** A key whose value was empty (Redis skips those with a warning). */
   emptyKey?(db: number, key: string): void;
   /** A function library's code (RDB_OPCODE_FUNCTION2, or the 7.0-rc form turned into it). */
@@ -57,7 +50,7 @@ export class RdbFileError extends RdbFormatError {
   }
 }
 
-const CHUNK = 8 << 20;
+const CHUNK = 1 << 20;
 
 export async function readRdb(data: Readable | AsyncIterable<Buffer>, visitor: RdbVisitor, progress?: (bytes: number) => void): Promise<RdbSummary> {
   const it = (data as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -69,10 +62,17 @@ export async function readRdb(data: Readable | AsyncIterable<Buffer>, visitor: R
   let crcTo = 0;
   let ended = false;
 
-  /** Keep the window from `from` on and append at least `want` more bytes (or everything left). */
+  /**
+   * Keep the window from `from` on and append at least `want` more bytes (or
+   * everything left). The window is one buffer reused for the whole file
+   * (values are copied out of it as strings), grown only when a record
+   * needs more: a fresh multi-MB buffer per chunk costs page faults.
+   */
+  let window = Buffer.allocUnsafeSlow(2 * CHUNK);
   const refill = async (from: number, want: number): Promise<void> => {
     crc.update(inp.buf, crcTo, from);
-    const parts: Buffer[] = [inp.buf.subarray(from, inp.end)];
+    const keep = inp.end - from;
+    const pending: Buffer[] = [];
     let got = 0;
     while (!ended && got < want) {
       const r = await it.next();
@@ -81,13 +81,21 @@ export async function readRdb(data: Readable | AsyncIterable<Buffer>, visitor: R
         break;
       }
       const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
-      parts.push(b);
+      pending.push(b);
       got += b.length;
     }
+    const need = keep + got;
+    if (need > window.length) {
+      const nw = Buffer.allocUnsafeSlow(Math.max(need, window.length * 2));
+      inp.buf.copy(nw, 0, from, inp.end);
+      window = nw;
+    } else inp.buf.copy(window, 0, from, inp.end);
+    let at = keep;
+    for (const b of pending) at += b.copy(window, at);
     base += from;
-    inp.buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    inp.buf = window;
     inp.pos = 0;
-    inp.end = inp.buf.length;
+    inp.end = at;
     inp.final = ended;
     crcTo = 0;
     progress?.(base + inp.end);
@@ -190,7 +198,7 @@ export async function readRdb(data: Readable | AsyncIterable<Buffer>, visitor: R
             idle = freq = -1;
             break;
           }
-          visitor.key({ db, key, value, expireAt, idle, freq });
+          visitor.key(db, key, value, expireAt, idle, freq);
           expireAt = null;
           idle = freq = -1;
         }

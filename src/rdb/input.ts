@@ -8,7 +8,9 @@
  * the end of a final window the data is truncated: RdbFormatError.
  */
 import { ENC_INT16, ENC_INT32, ENC_INT8, ENC_LZF, LEN_14BIT, LEN_32BIT, LEN_64BIT, LEN_6BIT, LEN_ENCVAL, RdbFormatError } from './constants.js';
-import { lzfDecompress } from './lzf.js';
+import { lzfDecompressInto } from './lzf.js';
+
+let lzfScratch = Buffer.allocUnsafeSlow(1 << 16);
 import { norm, type U64 } from '../types/stream-id.js';
 
 /** Thrown (not an Error: no stack to build) when a non-final window ends mid-record. */
@@ -91,7 +93,7 @@ export class RdbInput {
     return this.count();
   }
 
-  /** rdbGenericLoadStringObject as bytes (a view into the window when stored raw). */
+  /** rdbGenericLoadStringObject as bytes: a view into the window or a scratch buffer, valid until the next read. */
   stringBytes(): Buffer {
     const n = this.len();
     if (!this.encoded) return this.bytes(n);
@@ -134,14 +136,16 @@ export class RdbInput {
     }
   }
 
+  /** The decompressed bytes, in a scratch buffer valid until the next LZF string. */
   private lzf(): Buffer {
     const clen = this.count();
     const olen = this.count();
     const c = this.bytes(clen);
     if (olen === 0) throw new RdbFormatError('LZF string of length 0');
-    const out = lzfDecompress(c, olen);
-    if (out === null) throw new RdbFormatError('invalid LZF data');
-    return Buffer.from(out.buffer, out.byteOffset, out.length);
+    if (lzfScratch.length < olen) lzfScratch = Buffer.allocUnsafeSlow(Math.max(olen, lzfScratch.length * 2));
+    const out = lzfScratch.subarray(0, olen);
+    if (!lzfDecompressInto(c, out)) throw new RdbFormatError('invalid LZF data');
+    return out;
   }
 
   /** rdbLoadBinaryDoubleValue */

@@ -131,6 +131,12 @@ export function lzfCompressInto(input: Uint8Array, inStart: number, inEnd: numbe
 /** lzf_decompress into exactly outLen bytes; null if the data is malformed or the size differs. */
 export function lzfDecompress(input: Uint8Array, outLen: number): Uint8Array | null {
   const out = new Uint8Array(outLen);
+  return lzfDecompressInto(input, out) ? out : null;
+}
+
+/** lzf_decompress filling all of out; false if the data is malformed or the size differs. */
+export function lzfDecompressInto(input: Uint8Array, out: Uint8Array): boolean {
+  const outLen = out.length;
   let ip = 0;
   let op = 0;
   const inEnd = input.length;
@@ -138,23 +144,23 @@ export function lzfDecompress(input: Uint8Array, outLen: number): Uint8Array | n
     const ctrl = input[ip++]!;
     if (ctrl < 1 << 5) {
       const n = ctrl + 1;
-      if (op + n > outLen || ip + n > inEnd) return null;
+      if (op + n > outLen || ip + n > inEnd) return false;
       out.set(input.subarray(ip, ip + n), op);
       op += n;
       ip += n;
     } else {
       let len = ctrl >>> 5;
       let ref = op - ((ctrl & 0x1f) << 8) - 1;
-      if (ip >= inEnd) return null;
+      if (ip >= inEnd) return false;
       if (len === 7) {
         len += input[ip++]!;
-        if (ip >= inEnd) return null;
+        if (ip >= inEnd) return false;
       }
       ref -= input[ip++]!;
       len += 2;
-      if (op + len > outLen || ref < 0) return null;
+      if (op + len > outLen || ref < 0) return false;
       for (let i = 0; i < len; i++) out[op++] = out[ref++]!;
     }
   }
-  return op === outLen ? out : null;
+  return op === outLen;
 }

@@ -111,7 +111,7 @@ export function readStream(inp: RdbInput, v2: boolean): StreamValue {
     const master = rawId(key);
     if (prevMaster !== null && cmpId(master, prevMaster) <= 0) corrupt('node keys out of order');
     prevMaster = master;
-    readNode(s, master, readListpack(Buffer.from(inp.stringBytes())));
+    readNode(s, master, readListpack(inp.stringBytes()));
   }
   const length = inp.u64();
   const lastId: StreamID = { ms: inp.u64(), seq: inp.u64() };

@@ -282,7 +282,7 @@ export class FileBackend implements SnapshotBackend {
       await fh.close();
       return null;
     }
-    return { size: st.size, data: fh.createReadStream({ highWaterMark: 8 << 20 }) };
+    return { size: st.size, data: fh.createReadStream({ highWaterMark: 1 << 20 }) };
   }
 
   async delete(manifest: Manifest): Promise<void> {
