@@ -6,7 +6,7 @@
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
-import { notifyKeyspaceEvent } from './pubsub.js';
+import { notify, NOTIFY_GENERIC } from '../keyspace/notify.js';
 import { createDumpPayload, parseDumpPayload, verifyDumpPayload } from '../rdb/dump-payload.js';
 import { RdbFormatError } from '../rdb/constants.js';
 import { rdbCompression } from '../rdb/params.js';
@@ -66,13 +66,13 @@ function restore(ctx: CommandContext, args: string[]): void {
   let ttl = Number(ttlArg);
   if (ttl !== 0 && !absttl) ttl += Date.now();
   if (ttl !== 0 && ttl <= Date.now()) {
-    if (deleted) notifyKeyspaceEvent(ctx, 'g', 'del', key, db.id);
+    if (deleted) notify(NOTIFY_GENERIC, 'del', key, db.id);
     return ctx.r.ok();
   }
   db.set(key, v, false, ttl !== 0 ? ttl : undefined);
   const meta = accessMeta(freq, idle);
   if (meta !== null) db.table.setMeta(db.table.segmentOf(key), key, meta);
-  notifyKeyspaceEvent(ctx, 'g', 'restore', key, db.id);
+  notify(NOTIFY_GENERIC, 'restore', key, db.id);
   ctx.r.ok();
 }
 

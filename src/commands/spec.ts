@@ -78,6 +78,12 @@ export interface CommandSpec {
   /** Redis's command tips (COMMAND INFO), e.g. nondeterministic_output. */
   tips?: string[];
   handler?: Handler;
+  /**
+   * Whether this invocation may write or propagate, for commands whose
+   * flags do not say (EVAL and FCALL: it depends on the script's flags, as
+   * Redis's getCommandFlags). Without it, the write and may_replicate flags decide.
+   */
+  mayWrite?: (args: string[]) => boolean;
   /** Subcommands, for containers such as CLIENT or CONFIG. */
   subcommands?: CommandSpec[];
   /**
@@ -97,6 +103,8 @@ export interface PrecomputedFlags {
   denyOom: boolean;
   /** Served while a script is busy (past busy-reply-threshold); others get -BUSY. */
   allowBusy: boolean;
+  /** Latency events of fast commands are "fast-command", others "command". */
+  fast: boolean;
   /** The dispatcher's commandstats entry for this spec, cached (see server/dispatch.ts). */
   stats: object | null;
   statsEpoch: number;
@@ -111,6 +119,7 @@ export function precompute(spec: CommandSpec): PrecomputedFlags {
     allowLoading: f.includes('loading'),
     denyOom: f.includes('denyoom'),
     allowBusy: f.includes('allow_busy'),
+    fast: f.includes('fast'),
     stats: null,
     statsEpoch: -1,
   };

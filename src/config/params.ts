@@ -35,6 +35,12 @@ export interface ParamDef {
   normalize?: (raw: string, current: string) => string;
   /** Reacts to a new value at runtime (after validation). */
   onChange?: (value: string) => void;
+  /**
+   * Takes every value the parameter gets — its default, a start-up flag, a
+   * CONFIG SET — for modules that keep the parsed form where the hot path
+   * reads it.
+   */
+  apply?: (value: string) => void;
 }
 
 export class ConfigError extends Error {}
@@ -54,6 +60,7 @@ export function defineParam(def: ParamDef): void {
   byFlag.set(key, def);
   if (def.flag) byFlag.set(norm(def.flag), def);
   values.set(key, def.default);
+  def.apply?.(def.default);
 }
 
 export function paramByFlag(flag: string): ParamDef | undefined {
@@ -137,8 +144,64 @@ export function checkValue(def: ParamDef, raw: string): string {
 export function setParam(def: ParamDef, raw: string, runtime: boolean): void {
   if (runtime && !def.mutable) throw new ConfigError(`can't set immutable config`);
   const v = checkValue(def, raw);
+  const old = values.get(norm(def.name))!;
   values.set(norm(def.name), v);
-  if (runtime) def.onChange?.(v);
+  def.apply?.(v);
+  if (!runtime) return;
+  try {
+    def.onChange?.(v);
+  } catch (e) {
+    // Redis rolls a CONFIG SET back when applying it fails.
+    values.set(norm(def.name), old);
+    def.apply?.(old);
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+/**
+ * CONFIG SET of several parameters, all or nothing as Redis 7: every value
+ * is checked, then all are stored, then each distinct onChange runs once
+ * (a certificate and its key change together); if one fails, every value
+ * is restored. Throws [index of the parameter to blame, ConfigError].
+ */
+export function setParamsAtRuntime(pairs: [ParamDef, string][]): void {
+  let checked: string[];
+  let at = 0;
+  try {
+    checked = pairs.map(([def, raw], i) => {
+      at = i;
+      if (!def.mutable) throw new ConfigError(`can't set immutable config`);
+      return checkValue(def, raw);
+    });
+  } catch (e) {
+    throw [at, e];
+  }
+  const old = pairs.map(([def]) => values.get(norm(def.name))!);
+  const store = (vs: string[]) =>
+    pairs.forEach(([def], i) => {
+      values.set(norm(def.name), vs[i]);
+      def.apply?.(vs[i]);
+    });
+  store(checked);
+  const ran = new Set<(v: string) => void>();
+  for (let i = 0; i < pairs.length; i++) {
+    const [def] = pairs[i];
+    if (def.onChange === undefined || ran.has(def.onChange)) continue;
+    ran.add(def.onChange);
+    try {
+      def.onChange(checked[i]);
+    } catch (e) {
+      store(old);
+      for (const f of ran) {
+        try {
+          f(old[pairs.findIndex(([d]) => d.onChange === f)]);
+        } catch {
+          // The old values worked before; nothing better to do than keep going.
+        }
+      }
+      throw [i, e instanceof ConfigError ? e : new ConfigError((e as Error).message)];
+    }
+  }
 }
 
 export function getString(name: string): string {
@@ -155,5 +218,8 @@ export function getBool(name: string): boolean {
 
 /** Restore every parameter to its default (tests, CONFIG RESETSTAT does not use this). */
 export function resetAll(): void {
-  for (const [k, d] of defs) values.set(k, d.default);
+  for (const [k, d] of defs) {
+    values.set(k, d.default);
+    d.apply?.(d.default);
+  }
 }

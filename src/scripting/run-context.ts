@@ -155,7 +155,7 @@ function rejected(spec: CommandSpec | undefined): void {
   if (spec === undefined) return;
   const m = commandStats();
   let s = m.get(spec.name);
-  if (s === undefined) m.set(spec.name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  if (s === undefined) m.set(spec.name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0, hist: null }));
   s.rejected++;
 }
 

@@ -8,7 +8,13 @@ import { precompute, type CommandSpec } from '../commands/spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import type { CommandContext } from './context.js';
 import { log } from '../log.js';
-import { handleReadyKeys, hasReadyKeys } from './blocking.js';
+import { blockedCall, handleReadyKeys, hasReadyKeys } from './blocking.js';
+import { slowlogPush, slowlogSettings } from './slowlog.js';
+import { mustWait, pauseState, postpone } from './pause.js';
+import { LatencyHistogram, latencyTracking } from './latency-histogram.js';
+import { latencySample, latencySettings } from './latency-monitor.js';
+import './latency-params.js';
+import { trackingActive, trackingAfterCall, trackingBegin, trackingEndCommand, trackingLimitUsedSlots } from './tracking.js';
 import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
 
@@ -17,6 +23,8 @@ export interface CommandStats {
   usec: number;
   rejected: number;
   failed: number;
+  /** Created on the first timed call while latency-tracking is on; dropped with the stats by CONFIG RESETSTAT. */
+  hist: LatencyHistogram | null;
 }
 
 /**
@@ -46,7 +54,7 @@ function statsOf(spec: CommandSpec): CommandStats {
   if (pre.statsEpoch === stats.epoch) return pre.stats as CommandStats;
   let s = stats.get(spec.name);
   if (s === undefined) {
-    s = { calls: 0, usec: 0, rejected: 0, failed: 0 };
+    s = { calls: 0, usec: 0, rejected: 0, failed: 0, hist: null };
     stats.set(spec.name, s);
   }
   pre.stats = s;
@@ -160,12 +168,19 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
     const busy = scriptBusy.error();
     if (busy !== null) return reject(ctx, busy, spec);
   }
+  // CLIENT PAUSE holds the command (Redis's BLOCKED_POSTPONE), checked before MULTI queues it.
+  if (pauseState.type !== 'off' && !c.fromScript && mustWait(c, spec, args)) return postpone(c, args);
   if (c.multi !== null && !MULTI_IMMEDIATE.has(spec.name)) {
     c.multi.queue.push({ spec, args });
     ctx.r.raw('+QUEUED\r\n');
     return;
   }
-  call(ctx, spec, args);
+  if (trackingActive.on) {
+    trackingLimitUsedSlots();
+    trackingBegin(c, spec, args);
+    call(ctx, spec, args);
+    trackingEndCommand(c, spec);
+  } else call(ctx, spec, args);
   // Like Redis, clients blocked on keys this command filled are served
   // once the command (or the whole EXEC) is done.
   if (hasReadyKeys()) handleReadyKeys(ctx.server);
@@ -177,7 +192,6 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
  * answered as an error without taking the server down.
  */
 export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): void {
-  const s = statsOf(spec);
   if (batchClock < 0 || ++sinceTick >= 32) {
     ctx.ks.tick();
     sinceTick = 0;
@@ -185,20 +199,32 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
   const t0 = batchClock >= 0 ? batchClock : performance.now();
   const c = ctx.client;
   c.lastCommand = spec.name;
+  let failed = false;
   try {
     spec.handler!(ctx, args);
   } catch (e) {
-    s.failed++;
+    failed = true;
     if (e instanceof ReplyError) ctx.r.error(e.message);
     else {
       log.error({ err: e, command: spec.name }, 'command failed with an internal error');
       ctx.r.error(`ERR internal error in '${spec.name}': ${(e as Error).message}`);
     }
   }
+  // Looked up after the call: CONFIG RESETSTAT counts itself in the fresh stats, as in Redis.
+  const s = statsOf(spec);
+  if (failed) s.failed++;
   s.calls++;
   const t1 = performance.now();
-  s.usec += (t1 - t0) * 1000;
+  const us = (t1 - t0) * 1000;
+  s.usec += us;
   if (batchClock >= 0) batchClock = t1;
+  if (latencyTracking.on) (s.hist ??= new LatencyHistogram()).record(us);
+  if (latencySettings.thresholdMs !== 0 && us >= latencySettings.thresholdMs * 1000) latencySample(spec.pre!.fast ? 'fast-command' : 'command', us / 1000);
+  // A command that blocked is logged when it is answered, with its whole time.
+  if (!(c.suspended && blockedCall(c, spec, args, us)) && slowlogSettings.slowerThan >= 0 && us >= slowlogSettings.slowerThan) {
+    slowlogPush(c, spec, args, us);
+  }
+  if (trackingActive.on) trackingAfterCall(c, spec, args);
   ctx.server.stats.commands++;
   for (let i = 0; i < commandObservers.length; i++) commandObservers[i](ctx, spec, args);
 }

@@ -3,8 +3,14 @@
  * commands and writes all replies for one read in one write.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { tlsEnabled, tlsOptions, watchTlsFiles } from './tls.js';
 import { Client } from './client.js';
-import { CommandContext } from './context.js';
+import { CommandContext, running } from './context.js';
+import { forgetPostponed } from './pause.js';
+import { serveHttp, sniff } from './http.js';
+import { disableTracking, trackingLimitUsedSlots, trackingActive } from './tracking.js';
+import { latencySample } from './latency-monitor.js';
 import { beginBatch, endBatch, processCommand, scriptBusy } from './dispatch.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
@@ -106,8 +112,17 @@ export class Server {
   async listen(): Promise<void> {
     const addrs = getString('bind').split(/[\s,]+/).filter(Boolean);
     let port = getInt('port');
+    const secure = tlsEnabled() ? tlsOptions() : null;
+    const tlsServers: tls.Server[] = [];
     for (const host of addrs) {
-      const srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(adoptWithSharedReadBuffer(s, (c, n) => this.onRead(c, n))));
+      let srv: net.Server;
+      if (secure !== null) {
+        // TLS sockets decrypt in JS: they take the ordinary 'data' path, not the shared read buffer.
+        const t = tls.createServer({ ...secure, noDelay: true }, (s) => this.accept(s));
+        t.on('tlsClientError', (err, s) => log.info({ addr: `${s.remoteAddress}:${s.remotePort}`, error: err.message }, 'TLS handshake failed'));
+        tlsServers.push(t);
+        srv = t;
+      } else srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(adoptWithSharedReadBuffer(s, (c, n) => this.onRead(c, n))));
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen({ host, port, backlog: 511 }, () => {
@@ -120,6 +135,7 @@ export class Server {
       this.listeners.push(srv);
     }
     this.port = port;
+    if (tlsServers.length > 0) watchTlsFiles(tlsServers);
     this.startCron();
   }
 
@@ -134,7 +150,10 @@ export class Server {
     // while a script is busy): a save or expiry there would see half a script.
     if (scriptBusy.error() !== null) return;
     // Redis spends at most 25% of each cron period on active expiry.
+    if (trackingActive.on) trackingLimitUsedSlots();
+    const t0 = performance.now();
     this.ks.activeExpire(Math.max(1, 250 / getInt('hz')));
+    latencySample('expire-cycle', performance.now() - t0);
     const idle = getInt('timeout');
     if (idle > 0) {
       const now = Date.now();
@@ -186,6 +205,26 @@ export class Server {
 
   private onData(c: Client, chunk: Buffer, transient: boolean): void {
     if (c.closeAsap) return;
+    if (c.sniff !== null) {
+      const head = c.sniff.length === 0 ? chunk : Buffer.concat([c.sniff, chunk]);
+      const kind = sniff(head);
+      if (kind === 'more') {
+        c.sniff = Buffer.from(head);
+        return;
+      }
+      c.sniff = null;
+      if (kind === 'http') {
+        // Not a Redis client: it must not count itself in connected_clients.
+        this.clients.delete(c.id);
+        serveHttp(this, c.socket, head);
+        this.closeClient(c, true);
+        return;
+      }
+      if (head !== chunk) {
+        chunk = head;
+        transient = false;
+      }
+    }
     this.stats.netInputBytes += chunk.length;
     c.lastInteraction = Date.now();
     try {
@@ -211,9 +250,12 @@ export class Server {
     ctx.db = c.db;
     ctx.r = r;
     beginBatch(this.ks);
+    const outer = running.ctx;
+    running.ctx = ctx;
     try {
       this.runCommands(c, r, ctx);
     } finally {
+      running.ctx = outer;
       endBatch();
       if (r.discard || c.closeAsap) {
         // Over its output limit: what is left is never sent, and the
@@ -228,7 +270,8 @@ export class Server {
     while (!c.suspended && !c.closing && !c.closeAsap) {
       let args: string[] | null;
       try {
-        args = c.parser.next();
+        args = c.replay ?? c.parser.next();
+        c.replay = null;
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         r.error('ERR ' + e.message);
@@ -282,7 +325,7 @@ export class Server {
   resume(c: Client): void {
     c.suspended = false;
     setImmediate(() => {
-      if (!c.closing && !c.suspended && c.parser.buffered > 0) this.processInput(c);
+      if (!c.closing && !c.suspended && (c.parser.buffered > 0 || c.replay !== null)) this.processInput(c);
     });
   }
 
@@ -291,6 +334,8 @@ export class Server {
     if (c.closing) return;
     c.closing = true;
     this.clients.delete(c.id);
+    forgetPostponed(c);
+    disableTracking(c);
     c.onClose?.();
     for (const [db, keys] of c.watching ?? []) {
       for (const k of keys) {
