@@ -71,7 +71,7 @@ export async function waitReady(port, proc, kind, t0 = performance.now(), timeou
  * or, when `args` lower the log level below info, INFO/PING polling.
  */
 export async function startDamselfly(dir, opts = {}) {
-  const { main = SERVER_MAIN, nodeFlags = NODE_FLAGS, args = [], onLine = null } = typeof opts === 'string' ? { main: opts } : opts;
+  const { main = SERVER_MAIN, nodeFlags = NODE_FLAGS, args = [], onLine = null, readyTimeoutMs = 120_000 } = typeof opts === 'string' ? { main: opts } : opts;
   const level = args[args.indexOf('--loglevel') + 1];
   const logsReady = !args.includes('--loglevel') || level === 'info' || level === 'debug';
   const port = await freePort();
@@ -96,10 +96,10 @@ export async function startDamselfly(dir, opts = {}) {
   let readyMs;
   if (logsReady) {
     let timer;
-    const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('damselfly not ready within 120 s')), 120_000)));
+    const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`damselfly not ready within ${readyTimeoutMs / 1000} s`)), readyTimeoutMs)));
     readyMs = await Promise.race([readyByLog, exited, timeout]).finally(() => clearTimeout(timer));
   } else {
-    readyMs = await waitReady(port, proc, 'damselfly', t0);
+    readyMs = await waitReady(port, proc, 'damselfly', t0, readyTimeoutMs);
   }
   return server('damselfly', proc, port, dir, { readyMs, loaded });
 }

@@ -13,7 +13,8 @@
  * runs in this process. Only node built-ins and the flag parser are loaded
  * before deciding.
  *
- * `damselfly snapshots ...` is the snapshot CLI instead (src/cli/snapshots.ts).
+ * `damselfly snapshots ...` is the snapshot CLI instead (src/cli/snapshots.ts), and
+ * `damselfly rdb export|import` converts Redis RDB files (src/cli/rdb.ts).
  *
  * V8 flags given to the child: --max-old-space-size, and the young
  * generation capped at 2 MB a semi-space (V8's default is 16 MB) unless the
@@ -66,6 +67,11 @@ function main(): void {
   if (process.argv[2] === 'snapshots') {
     // The operator's tool (src/cli/snapshots.ts), not a server: no heap sizing, no supervisor.
     void import('./cli/snapshots.js').then(async ({ snapshotsCli }) => process.exit(await snapshotsCli(process.argv.slice(3)))).catch(fatal);
+    return;
+  }
+  if (process.argv[2] === 'rdb') {
+    // Redis RDB files to and from a snapshot location (src/cli/rdb.ts), not a server either.
+    void import('./cli/rdb.js').then(async ({ rdbCli }) => process.exit(await rdbCli(process.argv.slice(3)))).catch(fatal);
     return;
   }
   const passed = process.env[HEAP_DECISION_ENV];

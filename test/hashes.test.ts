@@ -177,7 +177,7 @@ describe('HSCAN and encodings', () => {
     await r.hdel(k, 'long');
     expect(await r.call('object', 'encoding', k)).toBe('hashtable');
     const args: string[] = [];
-    for (let i = 0; i < 129; i++) args.push('f' + i, 'v');
+    for (let i = 0; i < 513; i++) args.push('f' + i, 'v');
     await r.hset(k + 'n', ...args);
     expect(await r.call('object', 'encoding', k + 'n')).toBe('hashtable');
     expect(await r.type(k)).toBe('hash');
@@ -188,7 +188,7 @@ describe('HSCAN and encodings', () => {
     expect(await r.config('GET', 'hash-max-listpack-entries')).toEqual(['hash-max-listpack-entries', '16']);
     expect(await r.config('SET', 'hash-max-listpack-value', '32')).toBe('OK');
     expect(await r.config('GET', 'hash-max-ziplist-value')).toEqual(['hash-max-ziplist-value', '32']);
-    await r.config('SET', 'hash-max-listpack-entries', '128');
+    await r.config('SET', 'hash-max-listpack-entries', '512');
     await r.config('SET', 'hash-max-listpack-value', '64');
   });
 });

@@ -22,6 +22,7 @@ import './persistence.js';
 import './streams.js';
 import './stream-groups.js';
 import './stream-info.js';
+import './dump.js';
 import './slowlog.js';
 import './latency.js';
 import './replication.js';

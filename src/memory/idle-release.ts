@@ -92,7 +92,8 @@ export function installIdleRelease(server: Server): void {
     const busy = cmds - seen >= QUIET_CMDS;
     seen = cmds;
     const now = Date.now();
-    if (busy || now - lastRun < MIN_INTERVAL_MS) return;
+    // A boot load's growth is all live data: a full collection mid-load frees nothing and costs seconds.
+    if (busy || server.loading || now - lastRun < MIN_INTERVAL_MS) return;
     if (heldByClients(server) > HELD_MAX) return;
     const rss = process.memoryUsage.rss();
     const keys = keyCount(server);

@@ -20,6 +20,7 @@ import { s3BackendFor } from '../storage/select.js';
 import { FenceGuard } from './fence.js';
 import { SnapshotFormatError } from '../snapshot/format.js';
 import { HeapTooSmallError } from '../memory/heap.js';
+import { loadRdbAtBoot } from '../rdb/boot-load.js';
 import { DbCountError, loadSnapshot, type LoadProgress, type LoadResult } from './loader.js';
 
 /** Factories tried in order for --dir; the local folder is the fallback. */
@@ -112,6 +113,8 @@ export async function loadNewestSnapshot(
     throw new BootError(`no readable snapshot in ${backend.location}, but damaged manifests exist; refusing to start empty`);
   }
   if (manifests.length === 0) {
+    const fromRdb = await loadRdbAtBoot(backend, ks, opts);
+    if (fromRdb !== null) return fromRdb;
     log.info({ location: backend.location }, 'no snapshot found: starting with an empty dataset');
     return null;
   }

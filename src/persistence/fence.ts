@@ -128,6 +128,9 @@ export class FenceGuard implements SnapshotBackend {
   open(manifest: Manifest) {
     return this.inner.open(manifest);
   }
+  get openNamed() {
+    return this.inner.openNamed?.bind(this.inner);
+  }
   delete(manifest: Manifest): Promise<void> {
     if (state.up) this.refuse(`deleting snapshot ${manifest.id}`);
     return this.inner.delete(manifest);

@@ -154,6 +154,11 @@ export interface SnapshotBackend {
   stored(): Promise<StoredItem[]>;
   /** Remove one stored item (abort an upload); one already gone is not an error. */
   remove(item: StoredItem): Promise<void>;
+  /**
+   * A file or object under the location by its own name, not a snapshot (a
+   * Redis RDB file to migrate from, src/rdb/boot-load.ts): null if absent.
+   */
+  openNamed?(name: string): Promise<{ size: number; data: Readable } | null>;
   /** Mark `writer` alive now: its work is not an orphan while this is fresh. */
   touchLease(writer: string): Promise<void>;
   /** The writer is done saving (a lease left behind by a crash goes stale and is collected). */

@@ -275,6 +275,23 @@ export class FileBackend implements SnapshotBackend {
     return fh.createReadStream({ highWaterMark: 256 * 1024 });
   }
 
+  async openNamed(name: string): Promise<{ size: number; data: Readable } | null> {
+    const p = path.join(this.dir, path.basename(name));
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(p, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw wrap(`opening ${p}`, e);
+    }
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      return null;
+    }
+    return { size: st.size, data: fh.createReadStream({ highWaterMark: 1 << 20 }) };
+  }
+
   async delete(manifest: Manifest): Promise<void> {
     try {
       await fs.unlink(path.join(this.dir, manifest.id + MANIFEST_SUFFIX));

@@ -464,6 +464,20 @@ export class S3Backend implements SnapshotBackend {
     return Readable.from(ranges(), { objectMode: false, highWaterMark: 1 });
   }
 
+  async openNamed(name: string): Promise<{ size: number; data: Readable } | null> {
+    const Key = this.key(name);
+    await this.send('region discovery', async () => {});
+    const head = await this.send('HeadObject', () => this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key }))).catch((e: BackendError) => {
+      if (statusOf(e.cause) === 404) return null;
+      throw e;
+    });
+    if (head === null) return null;
+    const size = head.ContentLength ?? 0;
+    // Read like a snapshot's data: ranges in parallel, each pinned to this ETag.
+    const m: Manifest = { format: 1, id: name, seq: 0, createdAt: 0, serverId: '', dataName: name, size, checksum: '', keys: [], etag: head.ETag };
+    return { size, data: await this.open(m) };
+  }
+
   private missingData(m: Manifest, e: unknown): BackendError {
     return new BackendError(
       `S3 snapshot ${m.id} in bucket '${this.where.bucket}' prefix '${this.where.prefix}': manifest without data (${m.dataName} is missing)`,

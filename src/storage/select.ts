@@ -54,6 +54,10 @@ class LazyS3Backend implements SnapshotBackend {
   async open(manifest: Manifest): Promise<Readable> {
     return (await this.backend()).open(manifest);
   }
+  async openNamed(name: string): Promise<{ size: number; data: Readable } | null> {
+    const b = await this.backend();
+    return b.openNamed === undefined ? null : b.openNamed(name);
+  }
   async delete(manifest: Manifest): Promise<void> {
     return (await this.backend()).delete(manifest);
   }

@@ -16,7 +16,7 @@ function lim(): { entries: number; value: number } {
   return (limits ??= { entries: getInt('hash-max-listpack-entries'), value: getInt('hash-max-listpack-value') });
 }
 
-defineAliased('hash-max-listpack-entries', 'hash-max-ziplist-entries', '128', 'Hashes with more fields are encoded as a hashtable.', { min: 0, max: Number.MAX_SAFE_INTEGER, onChange: invalidate });
+defineAliased('hash-max-listpack-entries', 'hash-max-ziplist-entries', '512', 'Hashes with more fields are encoded as a hashtable.', { min: 0, max: Number.MAX_SAFE_INTEGER, onChange: invalidate });
 defineAliased('hash-max-listpack-value', 'hash-max-ziplist-value', '64', 'Hashes with a longer field or value are encoded as a hashtable.', { min: 0, max: Number.MAX_SAFE_INTEGER, type: 'memory', onChange: invalidate });
 
 /** A live iterator kept between HSCAN calls so a full scan is O(n) overall. */

@@ -201,6 +201,14 @@ export class SortedSet implements CollectionValue, BeforeImages<number> {
     this.big = !fits;
   }
 
+  /**
+   * After loading a listpack from an RDB: Redis keeps it a listpack unless
+   * it has too many entries, whatever the members' lengths.
+   */
+  fixEncodingByCount(): void {
+    this.big = this.dict.size > maxEntries();
+  }
+
   clone(): SortedSet {
     const c = new SortedSet();
     for (const e of this.tree.entries()) c.set(e.member, e.score);

@@ -17,8 +17,13 @@ const MAX_LIT = 1 << 5;
 const MAX_OFF = 1 << 13;
 const MAX_REF = (1 << 8) + (1 << 3);
 
-// Slot = position + 1 (0 = empty), reused across calls and cleared per call.
+/**
+ * Slot = base + position + 1, where base grows by each call's input length:
+ * entries of earlier calls read as empty (below base) without clearing the
+ * 256 KB table per call, which would dominate writing an RDB of small values.
+ */
 const htab = new Int32Array(HSIZE);
+let base = 0;
 
 const idx = (h: number): number => ((h >>> (3 * 8 - HLOG)) - Math.imul(h, 5)) & (HSIZE - 1);
 
@@ -27,27 +32,42 @@ const idx = (h: number): number => ((h >>> (3 * 8 - HLOG)) - Math.imul(h, 5)) & 
  * not fit in outLen (Redis then stores the string raw).
  */
 export function lzfCompress(input: Uint8Array, outLen: number): Uint8Array | null {
-  const inLen = input.length;
-  if (inLen === 0 || outLen <= 0) return null;
-  htab.fill(0);
+  if (outLen <= 0) return null;
   const out = new Uint8Array(outLen);
-  let ip = 0;
-  let op = 0;
-  const inEnd = inLen;
-  const outEnd = outLen;
+  const n = lzfCompressInto(input, 0, input.length, out, 0, outLen);
+  return n === 0 ? null : out.subarray(0, n);
+}
+
+/**
+ * lzf_compress of input[inStart, inEnd) into out[outStart, outEnd): the
+ * number of bytes written, 0 when they would not fit.
+ */
+export function lzfCompressInto(input: Uint8Array, inStart: number, inEnd: number, out: Uint8Array, outStart: number, outEnd: number): number {
+  const inLen = inEnd - inStart;
+  if (inLen <= 0 || outEnd <= outStart) return 0;
+  if (base + inLen + 1 > 0x7fff0000) {
+    htab.fill(0);
+    base = 0;
+  }
+  const b = base - inStart;
+  base += inLen + 1;
+  const lowest = b + inStart + 1;
+  let ip = inStart;
+  let op = outStart;
   let lit = 0;
   op++; // start run
-  let hval = ((input[0]! << 8) | input[1]!) >>> 0;
+  let hval = ((input[ip]! << 8) | input[ip + 1]!) >>> 0;
   while (ip < inEnd - 2) {
     hval = ((hval << 8) | input[ip + 2]!) >>> 0;
     const slot = idx(hval);
-    const ref = htab[slot]! - 1;
-    htab[slot] = ip + 1;
+    const stamp = htab[slot]!;
+    const ref = stamp >= lowest ? stamp - b - 1 : -1;
+    htab[slot] = ip + b + 1;
     let off: number;
     if (
       ref >= 0 &&
       (off = ip - ref - 1) < MAX_OFF &&
-      ref > 0 &&
+      ref > inStart &&
       input[ref + 2] === input[ip + 2] &&
       input[ref] === input[ip] &&
       input[ref + 1] === input[ip + 1]
@@ -55,7 +75,7 @@ export function lzfCompress(input: Uint8Array, outLen: number): Uint8Array | nul
       let len = 2;
       let maxlen = inEnd - ip - len;
       if (maxlen > MAX_REF) maxlen = MAX_REF;
-      if (op + 3 + 1 >= outEnd && op - (lit === 0 ? 1 : 0) + 3 + 1 >= outEnd) return null;
+      if (op + 3 + 1 >= outEnd && op - (lit === 0 ? 1 : 0) + 3 + 1 >= outEnd) return 0;
       out[op - lit - 1] = lit - 1; // stop run
       op -= lit === 0 ? 1 : 0; // undo run if length is zero
       do len++;
@@ -77,13 +97,13 @@ export function lzfCompress(input: Uint8Array, outLen: number): Uint8Array | nul
       ip -= 2;
       hval = ((input[ip]! << 8) | input[ip + 1]!) >>> 0;
       hval = ((hval << 8) | input[ip + 2]!) >>> 0;
-      htab[idx(hval)] = ip + 1;
+      htab[idx(hval)] = ip + b + 1;
       ip++;
       hval = ((hval << 8) | input[ip + 2]!) >>> 0;
-      htab[idx(hval)] = ip + 1;
+      htab[idx(hval)] = ip + b + 1;
       ip++;
     } else {
-      if (op >= outEnd) return null;
+      if (op >= outEnd) return 0;
       lit++;
       out[op++] = input[ip++]!;
       if (lit === MAX_LIT) {
@@ -93,7 +113,7 @@ export function lzfCompress(input: Uint8Array, outLen: number): Uint8Array | nul
       }
     }
   }
-  if (op + 3 > outEnd) return null;
+  if (op + 3 > outEnd) return 0;
   while (ip < inEnd) {
     lit++;
     out[op++] = input[ip++]!;
@@ -105,12 +125,18 @@ export function lzfCompress(input: Uint8Array, outLen: number): Uint8Array | nul
   }
   out[op - lit - 1] = lit - 1;
   op -= lit === 0 ? 1 : 0;
-  return out.subarray(0, op);
+  return op - outStart;
 }
 
 /** lzf_decompress into exactly outLen bytes; null if the data is malformed or the size differs. */
 export function lzfDecompress(input: Uint8Array, outLen: number): Uint8Array | null {
   const out = new Uint8Array(outLen);
+  return lzfDecompressInto(input, out) ? out : null;
+}
+
+/** lzf_decompress filling all of out; false if the data is malformed or the size differs. */
+export function lzfDecompressInto(input: Uint8Array, out: Uint8Array): boolean {
+  const outLen = out.length;
   let ip = 0;
   let op = 0;
   const inEnd = input.length;
@@ -118,23 +144,23 @@ export function lzfDecompress(input: Uint8Array, outLen: number): Uint8Array | n
     const ctrl = input[ip++]!;
     if (ctrl < 1 << 5) {
       const n = ctrl + 1;
-      if (op + n > outLen || ip + n > inEnd) return null;
+      if (op + n > outLen || ip + n > inEnd) return false;
       out.set(input.subarray(ip, ip + n), op);
       op += n;
       ip += n;
     } else {
       let len = ctrl >>> 5;
       let ref = op - ((ctrl & 0x1f) << 8) - 1;
-      if (ip >= inEnd) return null;
+      if (ip >= inEnd) return false;
       if (len === 7) {
         len += input[ip++]!;
-        if (ip >= inEnd) return null;
+        if (ip >= inEnd) return false;
       }
       ref -= input[ip++]!;
       len += 2;
-      if (op + len > outLen || ref < 0) return null;
+      if (op + len > outLen || ref < 0) return false;
       for (let i = 0; i < len; i++) out[op++] = out[ref++]!;
     }
   }
-  return op === outLen ? out : null;
+  return op === outLen;
 }
