@@ -11,6 +11,7 @@ import { registerInfoSection, type InfoFields } from '../server/info.js';
 import { bootSteps } from '../server/lifecycle.js';
 import { blockedCount } from '../server/blocking.js';
 import { commandStats } from '../server/dispatch.js';
+import { errorStats, errorStatsFields } from '../server/error-stats.js';
 import { getInt, getString } from '../config/params.js';
 import { VERSION } from '../version.js';
 import type { Server } from '../server/server.js';
@@ -193,12 +194,6 @@ registerInfoSection('stats', 'Stats', (server) => {
   const st = server.stats;
   const ks = server.ks.stats;
   const [channels, patterns] = pubsubCounts(server);
-  let failed = 0;
-  let rejected = 0;
-  for (const s of commandStats().values()) {
-    failed += s.failed;
-    rejected += s.rejected;
-  }
   return [
     ['total_connections_received', st.connectionsReceived],
     ['total_commands_processed', st.commands],
@@ -240,8 +235,8 @@ registerInfoSection('stats', 'Stats', (server) => {
     ['tracking_total_keys', 0],
     ['tracking_total_items', 0],
     ['tracking_total_prefixes', 0],
-    ['unexpected_error_replies', 0],
-    ['total_error_replies', failed + rejected],
+    ['unexpected_error_replies', errorStats.unexpected],
+    ['total_error_replies', errorStats.total],
     ['dump_payload_sanitizations', 0],
     ['total_reads_processed', st.commands],
     ['total_writes_processed', st.commands],
@@ -295,7 +290,7 @@ registerInfoSection(
   false,
 );
 
-registerInfoSection('errorstats', 'Errorstats', () => []);
+registerInfoSection('errorstats', 'Errorstats', errorStatsFields);
 
 registerInfoSection('cluster', 'Cluster', () => [['cluster_enabled', 0]]);
 

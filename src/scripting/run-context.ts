@@ -12,7 +12,8 @@ import type { Socket } from 'node:net';
 import { Client } from '../server/client.js';
 import type { CommandContext } from '../server/context.js';
 import { Reply } from '../protocol/reply.js';
-import { call, commandStats, scriptBusy } from '../server/dispatch.js';
+import { call, rejectedCall, scriptBusy } from '../server/dispatch.js';
+import { countErrorReply, errorsSinceLastLook } from '../server/error-stats.js';
 import { lookup, lookupSub, arityOk } from '../commands/registry.js';
 import type { CommandSpec } from '../commands/spec.js';
 import { memoryGuard } from '../memory/guard.js';
@@ -151,12 +152,16 @@ function overMaxmemory(ctx: CommandContext): boolean {
 }
 const DENYOOM_PROBE = { name: 'eval', flags: ['denyoom'], pre: { denyOom: true } } as unknown as CommandSpec;
 
-function rejected(spec: CommandSpec | undefined): void {
-  if (spec === undefined) return;
-  const m = commandStats();
-  let s = m.get(spec.name);
-  if (s === undefined) m.set(spec.name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
-  s.rejected++;
+/**
+ * A command the script may not run: the error is counted as sent (to the
+ * script client), and the command as rejected, as script.c's scriptCall
+ * does; the {err=...} table made of it is then not counted again.
+ */
+function rejected(spec: CommandSpec | undefined, err: string): string {
+  countErrorReply(err, err.startsWith('-'));
+  if (spec !== undefined) rejectedCall(spec);
+  errorsSinceLastLook();
+  return err;
 }
 
 /**
@@ -171,29 +176,24 @@ export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
     spec = args.length >= 2 ? lookupSub(spec, args[1]!) : undefined;
   }
   if (spec === undefined || !arityOk(spec, args.length)) {
-    rejected(spec);
-    return spec === undefined ? 'Unknown Redis command called from script' : 'Wrong number of args calling Redis command from script';
+    return rejected(spec, spec === undefined ? 'Unknown Redis command called from script' : 'Wrong number of args calling Redis command from script');
   }
   const f = spec.flags;
   if (f.includes('noscript')) {
-    rejected(spec);
-    return 'This Redis command is not allowed from script';
+    return rejected(spec, 'This Redis command is not allowed from script');
   }
   const write = f.includes('write');
   if (run.readOnly && (write || f.includes('may_replicate'))) {
-    rejected(spec);
-    return 'Write commands are not allowed from read-only scripts.';
+    return rejected(spec, 'Write commands are not allowed from read-only scripts.');
   }
   const ctx = run.ctx;
   if (write && !run.writeDirty && ctx.server.writesDenied !== null) {
-    rejected(spec);
-    return '-' + ctx.server.writesDenied;
+    return rejected(spec, '-' + ctx.server.writesDenied);
   }
   if (!run.allowOom && !run.writeDirty && spec.pre!.denyOom && getInt('maxmemory') !== 0) {
     const oom = memoryGuard(ctx.ks, run.client, spec);
     if (oom !== null) {
-      rejected(spec);
-      return '-' + oom;
+      return rejected(spec, '-' + oom);
     }
   }
   if (write) run.writeDirty = true;

@@ -145,7 +145,8 @@ function finish(engine: ScriptEngine, run: ScriptRun, res: { status: number; nre
       const failed = vm.protect(co, (l) => writeLuaAsReply(vm, l, r, run.client.proto), 1);
       if (failed !== null) r.error(`ERR ${failed}`);
     } else {
-      r.error(errorText(vm, co, run));
+      const e = errorText(vm, co, run);
+      r.error(e.text, e.counted);
     }
   } finally {
     cleanup(engine, run, res.status);
@@ -181,7 +182,7 @@ function cleanup(engine: ScriptEngine, run: ScriptRun, status: number): void {
  * (the thread's stack is not unwound on error), as Redis's error handler
  * takes it.
  */
-function errorText(vm: LuaVm, co: LuaState, run: ScriptRun): string {
+function errorText(vm: LuaVm, co: LuaState, run: ScriptRun): { text: string; counted: boolean } {
   // Redis's handler skips one C frame (error, redis.call); our environment
   // also has Lua helpers (chunks named "=..."), skipped the same way.
   let where = null;
@@ -194,14 +195,17 @@ function errorText(vm: LuaVm, co: LuaState, run: ScriptRun): string {
     }
   }
   let msg: string;
+  // An error redis.call raised was counted when the command failed.
+  let counted = true;
   if (vm.type(co, -1) === LuaType.TABLE) {
     const info = errorTableInfo(vm, co, -1);
     msg = info.msg;
+    counted = !info.ignoreStats;
   } else {
     const t = vm.type(co, -1);
     const s = t === LuaType.STRING || t === LuaType.NUMBER ? vm.coerceLatin1(co, -1) : t === LuaType.NIL ? 'nil' : t === LuaType.BOOLEAN ? String(vm.toBoolean(co, -1)) : vm.typeName(t);
     msg = `ERR ${s}`;
   }
-  if (where === null || where.currentLine < 0) return msg;
-  return `${msg} script: ${run.funcName}, on ${where.source}:${where.currentLine}.`;
+  if (where === null || where.currentLine < 0) return { text: msg, counted };
+  return { text: `${msg} script: ${run.funcName}, on ${where.source}:${where.currentLine}.`, counted };
 }

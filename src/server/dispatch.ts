@@ -11,6 +11,7 @@ import { log } from '../log.js';
 import { handleReadyKeys, hasReadyKeys } from './blocking.js';
 import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
+import { errorStats, errorsSinceLastLook } from './error-stats.js';
 
 export interface CommandStats {
   calls: number;
@@ -92,6 +93,18 @@ export const scriptBusy = { error: (): string | null => null };
 /** Set by the transactions module: ends c's transaction (EXEC refused before it ran). */
 export const transactionHooks = { discard: (_c: CommandContext['client']): void => {} };
 
+/** A command refused before it ran (commandstats rejected_calls). */
+export function rejectedCall(spec: CommandSpec): void {
+  statsOf(spec).rejected++;
+}
+
+/** A command that answered with an error after call() returned (a blocked client served later). */
+export function failedCall(name: string): void {
+  let s = stats.get(name);
+  if (s === undefined) stats.set(name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  s.failed++;
+}
+
 function reject(ctx: CommandContext, msg: string, spec?: CommandSpec): void {
   if (spec) statsOf(spec).rejected++;
   const c = ctx.client;
@@ -122,7 +135,8 @@ export function resolve(ctx: CommandContext, args: string[]): CommandSpec | null
   if (spec.subcommands !== undefined && args.length >= 2) {
     const sub = lookupSub(spec, args[1]);
     if (sub === undefined) {
-      reject(ctx, `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`, spec);
+      // Not counted against the container: Redis found no command to count.
+      reject(ctx, `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`);
       return null;
     }
     spec = sub;
@@ -177,7 +191,6 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
  * answered as an error without taking the server down.
  */
 export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): void {
-  const s = statsOf(spec);
   if (batchClock < 0 || ++sinceTick >= 32) {
     ctx.ks.tick();
     sinceTick = 0;
@@ -185,15 +198,25 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
   const t0 = batchClock >= 0 ? batchClock : performance.now();
   const c = ctx.client;
   c.lastCommand = spec.name;
+  errorsSinceLastLook();
+  const uncounted0 = errorStats.uncounted;
   try {
     spec.handler!(ctx, args);
   } catch (e) {
-    s.failed++;
     if (e instanceof ReplyError) ctx.r.error(e.message);
     else {
       log.error({ err: e, command: spec.name }, 'command failed with an internal error');
       ctx.r.error(`ERR internal error in '${spec.name}': ${(e as Error).message}`);
     }
+  }
+  // Looked up after the command: CONFIG RESETSTAT counts itself in the new stats, as in Redis.
+  const s = statsOf(spec);
+  // Failed: it answered with an error (Redis's incrCommandStatsOnError), or
+  // passed on errors already counted (a script's redis.call error).
+  if (errorsSinceLastLook()) s.failed++;
+  if (errorStats.uncounted !== uncounted0) {
+    s.failed += errorStats.uncounted - uncounted0;
+    errorStats.uncounted = uncounted0; // they are this command's, not an enclosing EXEC's
   }
   s.calls++;
   const t1 = performance.now();
