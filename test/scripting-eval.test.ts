@@ -33,6 +33,13 @@ async function both(proto: 2 | 3, args: string[]): Promise<[string, string]> {
 // its own keys (prefixed by its index) so the order of runs does not matter.
 const CORPUS: [string, ...string[]][] = [
   ['return 1', '0'],
+  // Runtime type errors in Lua 5.1's wording.
+  ['local t = {} return t.f()', '0'],
+  ['local t = {} return t:m()', '0'],
+  ["local x; return x .. 'a'", '0'],
+  ['local t = {} return #t.y', '0'],
+  ['local t = {} return t.a.b', '0'],
+  ['return -{}', '0'],
   ['return -42', '0'],
   ['return 3.99', '0'],
   ['return {3.99, -3.99, -0.5, 1e20, 0/0, 2^63, -2^63, 2^53 + 1}', '0'],

@@ -20,6 +20,7 @@ import type { ScriptEngine } from './engine.js';
 import { currentRun, endRun, type ScriptRun } from './run-context.js';
 import { errorTableInfo, pushErrorTable, writeLuaAsReply } from './conversions.js';
 import { busyThreshold } from './params.js';
+import { as51ErrorText } from './lua51-messages.js';
 import { getInt } from '../config/params.js';
 import type { Reply } from '../protocol/reply.js';
 import { log } from '../log.js';
@@ -204,7 +205,7 @@ function errorText(vm: LuaVm, co: LuaState, run: ScriptRun): { text: string; cou
   } else {
     const t = vm.type(co, -1);
     const s = t === LuaType.STRING || t === LuaType.NUMBER ? vm.coerceLatin1(co, -1) : t === LuaType.NIL ? 'nil' : t === LuaType.BOOLEAN ? String(vm.toBoolean(co, -1)) : vm.typeName(t);
-    msg = `ERR ${s}`;
+    msg = `ERR ${t === LuaType.STRING ? as51ErrorText(s!) : s}`;
   }
   if (where === null || where.currentLine < 0) return { text: msg, counted };
   return { text: `${msg} script: ${run.funcName}, on ${where.source}:${where.currentLine}.`, counted };
