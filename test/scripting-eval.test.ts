@@ -73,6 +73,9 @@ const CORPUS: [string, ...string[]][] = [
   ["return redis.call('get', 'c3:missing')", '0'],
   ["return type(redis.call('get', 'c4:missing'))", '0'],
   ["return redis.call('incr', KEYS[1])", '1', 'c5:n'],
+  // A set sorted BY a constant is ordered (ALPHA) for a script, as Redis does.
+  ["redis.call('del', KEYS[1]) redis.call('sadd', KEYS[1], 'z', 'b', 'aa', 'a', 'c', 'azz') return redis.call('sort', KEYS[1], 'by', '_')", '1', 'csort:s'],
+  ["redis.call('del', KEYS[1]) redis.call('sadd', KEYS[1], 'b', 'a', 'c') return redis.call('sort', KEYS[1], 'by', '_', 'get', '#', 'get', '_:*')", '1', 'csort2:s'],
   ["local n = redis.call('incr', KEYS[1]) return n .. ''", '1', 'c6:n'],
   ["local n = redis.call('incrby', KEYS[1], 41) return tostring(n + 1)", '1', 'c7:n'],
   ["redis.call('rpush', KEYS[1], 'a', 'b', 'c') return redis.call('lrange', KEYS[1], 0, -1)", '1', 'c8:l'],
