@@ -134,6 +134,9 @@ export function prepareForRun(ctx: CommandContext, funcName: string, flags: Scri
     replFlags: 3,
   };
   current = run;
+  // The script sees the time it starts at, not the time of the batch it
+  // came in (creating the Lua state or compiling the script may take long).
+  ctx.ks.tick();
   ctx.ks.clockFrozen = true;
   return run;
 }
