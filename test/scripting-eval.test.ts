@@ -33,6 +33,9 @@ async function both(proto: 2 | 3, args: string[]): Promise<[string, string]> {
 // its own keys (prefixed by its index) so the order of runs does not matter.
 const CORPUS: [string, ...string[]][] = [
   ['return 1', '0'],
+  // CLUSTER exists (cluster support disabled) and RESET is noscript, as in Redis.
+  ["return redis.call('cluster', 'reset', 'hard')", '0'],
+  ["return redis.call('cluster', 'info')", '0'],
   // Runtime type errors in Lua 5.1's wording.
   ['local t = {} return t.f()', '0'],
   ['local t = {} return t:m()', '0'],

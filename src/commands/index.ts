@@ -20,5 +20,6 @@ import './persistence.js';
 import './streams.js';
 import './stream-groups.js';
 import './stream-info.js';
+import './cluster.js';
 import '../scripting/eval.js';
 import '../scripting/functions/index.js';

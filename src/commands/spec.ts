@@ -23,7 +23,8 @@ export type CommandFlag =
   | 'no_multi'
   | 'allow_busy'
   | 'movablekeys'
-  | 'no_mandatory_keys';
+  | 'no_mandatory_keys'
+  | 'no_async_loading';
 
 export interface KeySpec {
   /** 1-based argument index of the first key, 0 if the command takes none. */

@@ -195,8 +195,11 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
     ctx.ks.tick();
     sinceTick = 0;
   }
-  const t0 = batchClock >= 0 ? batchClock : performance.now();
   const c = ctx.client;
+  // A command a script runs reads its own start: the batch clock would
+  // charge it the Lua time since the script's previous command.
+  const nested = c.fromScript;
+  const t0 = batchClock >= 0 && !nested ? batchClock : performance.now();
   c.lastCommand = spec.name;
   errorsSinceLastLook();
   const uncounted0 = errorStats.uncounted;
@@ -221,7 +224,7 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
   s.calls++;
   const t1 = performance.now();
   s.usec += (t1 - t0) * 1000;
-  if (batchClock >= 0) batchClock = t1;
+  if (batchClock >= 0 && !nested) batchClock = t1;
   ctx.server.stats.commands++;
   for (let i = 0; i < commandObservers.length; i++) commandObservers[i](ctx, spec, args);
 }
