@@ -10,7 +10,6 @@ import { getBool } from '../config/params.js';
 import { cachedScript, createScript, evalEngine, flushScripts, type CachedScript } from './script-cache.js';
 import { killScript, prepareForRun } from './run-context.js';
 import { runScript } from './runner.js';
-import { setProtectedGlobal } from './lua-env.js';
 import type { LuaState, LuaVm } from './vm/lua-vm.js';
 import './params.js';
 
@@ -65,10 +64,15 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
   if (run === null) return;
   const ref = script.ref;
   runScript(engine, run, (vm, co) => {
+    // KEYS and ARGV go straight into the globals' backing table (one lookup of it for both).
+    vm.pushRef(co, engine.env.backingRef);
+    vm.pushString(co, 'KEYS');
     pushArray(vm, co, args, 3, 3 + numkeys);
-    setProtectedGlobal(vm, co, engine.env, 'KEYS');
+    vm.rawSet(co, -3);
+    vm.pushString(co, 'ARGV');
     pushArray(vm, co, args, 3 + numkeys, args.length);
-    setProtectedGlobal(vm, co, engine.env, 'ARGV');
+    vm.rawSet(co, -3);
+    vm.pop(co);
     vm.pushRef(co, ref);
     return 0;
   });

@@ -239,11 +239,3 @@ export function protectGlobals(vm: LuaVm): ProtectedEnv {
   const backingRef = vm.ref(L);
   return { backingRef, proxyRef };
 }
-
-/** Sets backing[name] = the value on top of L's stack (popped), bypassing protection. */
-export function setProtectedGlobal(vm: LuaVm, L: LuaState, env: ProtectedEnv, name: string): void {
-  vm.pushRef(L, env.backingRef);
-  vm.insert(L, -2);
-  vm.rawSetField(L, -2, name);
-  vm.pop(L);
-}

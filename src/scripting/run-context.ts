@@ -17,7 +17,7 @@ import { countErrorReply, errorsSinceLastLook } from '../server/error-stats.js';
 import { lookup, lookupSub, arityOk } from '../commands/registry.js';
 import type { CommandSpec } from '../commands/spec.js';
 import { memoryGuard } from '../memory/guard.js';
-import { getInt } from '../config/params.js';
+import { mem } from '../memory/settings.js';
 import { log } from '../log.js';
 
 /** Script flags (shebang `flags=` and FUNCTION flags), as script.h names them. */
@@ -151,7 +151,7 @@ export function endRun(run: ScriptRun): void {
 
 /** Whether a denyoom command would be refused now (the pre-command OOM state). */
 function overMaxmemory(ctx: CommandContext): boolean {
-  return getInt('maxmemory') !== 0 && memoryGuard(ctx.ks, ctx.client, DENYOOM_PROBE) !== null;
+  return mem.maxmemory !== 0 && memoryGuard(ctx.ks, ctx.client, DENYOOM_PROBE) !== null;
 }
 const DENYOOM_PROBE = { name: 'eval', flags: ['denyoom'], pre: { denyOom: true } } as unknown as CommandSpec;
 
@@ -193,7 +193,7 @@ export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
   if (write && !run.writeDirty && ctx.server.writesDenied !== null) {
     return rejected(spec, '-' + ctx.server.writesDenied);
   }
-  if (!run.allowOom && !run.writeDirty && spec.pre!.denyOom && getInt('maxmemory') !== 0) {
+  if (!run.allowOom && !run.writeDirty && spec.pre!.denyOom && mem.maxmemory !== 0) {
     const oom = memoryGuard(ctx.ks, run.client, spec);
     if (oom !== null) {
       return rejected(spec, '-' + oom);
