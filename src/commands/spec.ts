@@ -98,6 +98,10 @@ export interface PrecomputedFlags {
   denyOom: boolean;
   /** Served while a script is busy (past busy-reply-threshold); others get -BUSY. */
   allowBusy: boolean;
+  /** The checks a script's redis.call makes (scripting/run-context.ts). */
+  noScript: boolean;
+  write: boolean;
+  mayReplicate: boolean;
   /** The dispatcher's commandstats entry for this spec, cached (see server/dispatch.ts). */
   stats: object | null;
   statsEpoch: number;
@@ -112,6 +116,9 @@ export function precompute(spec: CommandSpec): PrecomputedFlags {
     allowLoading: f.includes('loading'),
     denyOom: f.includes('denyoom'),
     allowBusy: f.includes('allow_busy'),
+    noScript: f.includes('noscript'),
+    write: f.includes('write'),
+    mayReplicate: f.includes('may_replicate'),
     stats: null,
     statsEpoch: -1,
   };

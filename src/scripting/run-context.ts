@@ -15,7 +15,7 @@ import { Reply } from '../protocol/reply.js';
 import { call, rejectedCall, scriptBusy } from '../server/dispatch.js';
 import { countErrorReply, errorsSinceLastLook } from '../server/error-stats.js';
 import { lookup, lookupSub, arityOk } from '../commands/registry.js';
-import type { CommandSpec } from '../commands/spec.js';
+import { precompute, type CommandSpec } from '../commands/spec.js';
 import { memoryGuard } from '../memory/guard.js';
 import { mem } from '../memory/settings.js';
 import { log } from '../log.js';
@@ -181,19 +181,19 @@ export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
   if (spec === undefined || !arityOk(spec, args.length)) {
     return rejected(spec, spec === undefined ? 'Unknown Redis command called from script' : 'Wrong number of args calling Redis command from script');
   }
-  const f = spec.flags;
-  if (f.includes('noscript')) {
+  const pre = spec.pre ?? (spec.pre = precompute(spec));
+  if (pre.noScript) {
     return rejected(spec, 'This Redis command is not allowed from script');
   }
-  const write = f.includes('write');
-  if (run.readOnly && (write || f.includes('may_replicate'))) {
+  const write = pre.write;
+  if (run.readOnly && (write || pre.mayReplicate)) {
     return rejected(spec, 'Write commands are not allowed from read-only scripts.');
   }
   const ctx = run.ctx;
   if (write && !run.writeDirty && ctx.server.writesDenied !== null) {
     return rejected(spec, '-' + ctx.server.writesDenied);
   }
-  if (!run.allowOom && !run.writeDirty && spec.pre!.denyOom && mem.maxmemory !== 0) {
+  if (!run.allowOom && !run.writeDirty && pre.denyOom && mem.maxmemory !== 0) {
     const oom = memoryGuard(ctx.ks, run.client, spec);
     if (oom !== null) {
       return rejected(spec, '-' + oom);
@@ -201,7 +201,9 @@ export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
   }
   if (write) run.writeDirty = true;
   const sc = run.client;
-  const saved = { client: ctx.client, db: ctx.db, r: ctx.r };
+  const savedClient = ctx.client;
+  const savedDb = ctx.db;
+  const savedReply = ctx.r;
   ctx.client = sc;
   ctx.db = sc.db;
   ctx.r = sc.reply;
@@ -211,9 +213,9 @@ export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
     call(ctx, spec, args);
   } finally {
     sc.db = ctx.db; // SELECT inside the script lasts for this run
-    ctx.client = saved.client;
-    ctx.db = saved.db;
-    ctx.r = saved.r;
+    ctx.client = savedClient;
+    ctx.db = savedDb;
+    ctx.r = savedReply;
   }
   return sc.reply.pendingBytes();
 }
