@@ -193,6 +193,24 @@ describe('EVAL replies, byte for byte against redis-server', () => {
   }
 });
 
+describe('command table entries of the script commands', () => {
+  const cases: string[][] = [
+    ['COMMAND', 'INFO', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'eval', 'return 1', '2', 'k1', 'k2', 'a'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'evalsha_ro', 'ffffffffffffffffffffffffffffffffffffffff', '1', 'k1'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'fcall_ro', 'f', '1', 'k1', 'a'],
+    ['COMMAND', 'GETKEYS', 'fcall', 'f', '0', 'a'],
+  ];
+  for (const proto of [2, 3] as const) {
+    it(`key specs (keynum), flags and GETKEYS as Redis's, RESP${proto}`, async () => {
+      for (const args of cases) {
+        const [ours, theirs] = await both(proto, args);
+        expect(ours, args.join(' ')).toBe(theirs);
+      }
+    });
+  }
+});
+
 describe('EVAL argument and cache errors', () => {
   const cases: string[][] = [
     ['EVAL', 'return 1', 'x'],

@@ -42,7 +42,8 @@ export interface KeySpecDoc {
   flags: string[];
   notes?: string;
   begin: { index: number } | { keyword: string; startfrom: number };
-  find: { lastkey: number; keystep: number; limit: number };
+  /** A range of keys, or (keynum) a count argument followed by that many keys, as EVAL has. */
+  find: { lastkey: number; keystep: number; limit: number } | { keynumidx: number; firstkey: number; keystep: number };
 }
 
 export interface ArgDoc {

@@ -2,7 +2,7 @@
  * EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT, as Redis 7.0's eval.c.
  */
 import { register } from '../commands/registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from '../commands/spec.js';
+import { cmd, NO_KEYS, type CommandSpec, type KeySpecDoc } from '../commands/spec.js';
 import { ReplyError, toSafeInt } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { feedMonitors } from '../commands/monitor.js';
@@ -107,10 +107,25 @@ const evalArgs = (first: string) => [
 ];
 
 function evalSpec(name: string, flags: string, summary: string, since: string, evalsha: boolean, ro: boolean): CommandSpec {
-  const spec: CommandSpec = cmd(name, -3, flags, NO_KEYS, 'slow scripting', { ...G, summary, since, args: evalArgs(evalsha ? 'sha1' : 'script'), getKeys: evalKeys }, (ctx, args) =>
+  const keySpec = scriptKeySpec(ro, evalsha ? null : ro ? 'RO and ACCESS' : 'RW and UPDATE');
+  const spec: CommandSpec = cmd(name, -3, flags, NO_KEYS, 'slow scripting', { ...G, summary, since, args: evalArgs(evalsha ? 'sha1' : 'script'), getKeys: evalKeys, keySpec }, (ctx, args) =>
     evalGeneric(ctx, args, spec, evalsha, ro),
   );
   return spec;
+}
+
+/**
+ * Redis's key spec for EVAL/FCALL and their variants: numkeys at argument
+ * 2, then that many keys; nothing is known of their use, so the worst is
+ * assumed (EVALSHA* carry no note in Redis's table).
+ */
+export function scriptKeySpec(ro: boolean, worst: string | null): KeySpecDoc {
+  return {
+    flags: ro ? ['RO', 'access'] : ['RW', 'access', 'update'],
+    ...(worst === null ? {} : { notes: `We cannot tell how the keys will be used so we assume the worst, ${worst}` }),
+    begin: { index: 2 },
+    find: { keynumidx: 0, firstkey: 1, keystep: 1 },
+  };
 }
 
 const S = { group: 'scripting' };

@@ -3,6 +3,7 @@
  * FCALL_RO, as Redis 7.0's functions.c: replies, error texts and command
  * table entries.
  */
+import { scriptKeySpec } from '../eval.js';
 import { register } from '../../commands/registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from '../../commands/spec.js';
 import { ReplyError, toSafeInt } from '../../protocol/errors.js';
@@ -328,7 +329,7 @@ const fcallSpec: CommandSpec = cmd(
   'noscript skip_monitor may_replicate no_mandatory_keys stale',
   NO_KEYS,
   'slow scripting',
-  { ...G, summary: 'Invoke a function', complexity: 'Depends on the function that is executed.', args: fcallArgs, getKeys: fcallKeys },
+  { ...G, summary: 'Invoke a function', complexity: 'Depends on the function that is executed.', args: fcallArgs, getKeys: fcallKeys, keySpec: scriptKeySpec(false, 'RW and UPDATE') },
   (ctx, args) => fcall(ctx, args, fcallSpec, false),
 );
 const fcallRoSpec: CommandSpec = cmd(
@@ -337,7 +338,7 @@ const fcallRoSpec: CommandSpec = cmd(
   'noscript skip_monitor no_mandatory_keys stale readonly',
   NO_KEYS,
   'slow scripting',
-  { ...G, summary: 'Invoke a read-only function', complexity: 'Depends on the function that is executed.', args: fcallArgs, getKeys: fcallKeys },
+  { ...G, summary: 'Invoke a read-only function', complexity: 'Depends on the function that is executed.', args: fcallArgs, getKeys: fcallKeys, keySpec: scriptKeySpec(true, 'RO and ACCESS') },
   (ctx, args) => fcall(ctx, args, fcallRoSpec, true),
 );
 
