@@ -33,6 +33,10 @@ async function both(proto: 2 | 3, args: string[]): Promise<[string, string]> {
 // its own keys (prefixed by its index) so the order of runs does not matter.
 const CORPUS: [string, ...string[]][] = [
   ['return 1', '0'],
+  // The globals and the redis table, iterated: the same names as Redis's.
+  ['local t = {} for k in pairs(_G) do t[#t + 1] = tostring(k) end table.sort(t) return t', '0'],
+  ['local t = {} for k in pairs(redis) do t[#t + 1] = tostring(k) end table.sort(t) return t', '0'],
+  ["local e = __redis__err__handler('boom') return {e.err, e.source, e.line}", '0'],
   // CLUSTER exists (cluster support disabled) and RESET is noscript, as in Redis.
   ["return redis.call('cluster', 'reset', 'hard')", '0'],
   ["return redis.call('cluster', 'info')", '0'],

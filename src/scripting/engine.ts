@@ -27,11 +27,12 @@ export interface ScriptEngine {
 
 /**
  * `extend` runs after the redis table exists and before protection: the
- * function engine adds redis.register_function there.
+ * function engine adds redis.register_function there. `evalState`: the
+ * EVAL state (one global more, see lua-env.ts).
  */
-export function createEngine(extend?: (vm: LuaVm) => void): ScriptEngine {
+export function createEngine(extend?: (vm: LuaVm) => void, evalState = false): ScriptEngine {
   const vm = LuaVm.create({ memoryLimit: luaMemoryLimit() });
-  installCompat(vm);
+  installCompat(vm, evalState);
   installLibraries(vm);
   installRedisApi(vm);
   extend?.(vm);
