@@ -42,6 +42,13 @@ function pushArray(vm: LuaVm, L: LuaState, args: string[], from: number, to: num
   }
 }
 
+/** Roughly what the keys and arguments of EVAL/FCALL take on the Lua heap. */
+export function argBytes(args: string[]): number {
+  let n = 0;
+  for (let i = 3; i < args.length; i++) n += args[i]!.length + 16;
+  return n;
+}
+
 function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, evalsha: boolean, ro: boolean): void {
   // Fed here, before the script's own commands, as eval.c does.
   feedMonitors(ctx, spec, args);
@@ -75,7 +82,7 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
     vm.pop(co);
     vm.pushRef(co, ref);
     return 0;
-  });
+  }, argBytes(args));
 }
 
 const SCRIPT_HELP = [

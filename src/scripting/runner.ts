@@ -29,6 +29,10 @@ const HOOK_EVERY = 20000;
 /** Once timed out, how long a slice runs before other clients are served. */
 const SLICE_MS = 20;
 const GC_PERIOD = 50;
+/** Arguments up to this many bytes are pushed without a protected call, when the state is... */
+const DIRECT_PUSH_MAX = 64 * 1024;
+/** ...at least this far below its memory limit. */
+const DIRECT_PUSH_HEADROOM = 16 * 1024 * 1024;
 
 let sliceStart = 0;
 
@@ -64,23 +68,30 @@ function canSuspend(run: ScriptRun): boolean {
  * `nargs` arguments above it) for `run`, and answers the caller: now, or
  * after the last time slice.
  */
-export function runScript(engine: ScriptEngine, run: ScriptRun, push: (vm: LuaVm, co: LuaState) => number): void {
+export function runScript(engine: ScriptEngine, run: ScriptRun, push: (vm: LuaVm, co: LuaState) => number, argBytes = Infinity): void {
   const vm = engine.vm;
   vm.memoryLimit = luaMemoryLimit();
   const co = engine.thread;
   vm.setTop(co, 0);
   let nargs = 0;
-  // Building the arguments can run out of memory: protected, and the
-  // function and its arguments stay on the thread's stack (MULTRET).
-  const failed = vm.protect(
-    co,
-    (l) => {
-      nargs = push(vm, l);
-      return nargs + 1;
-    },
-    0,
-    LUA_MULTRET,
-  );
+  let failed: string | null = null;
+  if (argBytes <= DIRECT_PUSH_MAX && vm.used + 2 * argBytes + DIRECT_PUSH_HEADROOM < vm.memoryLimit) {
+    // Small arguments far below the memory limit cannot fail to allocate:
+    // pushed directly, a protected call (and its trampoline) less per run.
+    nargs = push(vm, co);
+  } else {
+    // Building the arguments can run out of memory: protected, and the
+    // function and its arguments stay on the thread's stack (MULTRET).
+    failed = vm.protect(
+      co,
+      (l) => {
+        nargs = push(vm, l);
+        return nargs + 1;
+      },
+      0,
+      LUA_MULTRET,
+    );
+  }
   if (failed !== null) {
     vm.setTop(co, 0);
     vm.gcCollect();
@@ -147,8 +158,13 @@ function finish(engine: ScriptEngine, run: ScriptRun, res: { status: number; nre
     if (res.status === LuaStatus.OK) {
       if (res.nresults === 0) vm.pushNil(co);
       else vm.setTop(co, vm.getTop(co) - res.nresults + 1);
-      const failed = vm.protect(co, (l) => writeLuaAsReply(vm, l, r, run.client.proto), 1);
-      if (failed !== null) r.error(`ERR ${failed}`);
+      if (vm.type(co, -1) !== LuaType.TABLE) {
+        // A scalar is read without allocating in Lua: no protection needed.
+        writeLuaAsReply(vm, co, r, run.client.proto);
+      } else {
+        const failed = vm.protect(co, (l) => writeLuaAsReply(vm, l, r, run.client.proto), 1);
+        if (failed !== null) r.error(`ERR ${failed}`);
+      }
     } else {
       const e = errorText(vm, co, run);
       r.error(e.text, e.counted);

@@ -3,7 +3,7 @@
  * FCALL_RO, as Redis 7.0's functions.c: replies, error texts and command
  * table entries.
  */
-import { scriptKeySpec } from '../eval.js';
+import { argBytes, scriptKeySpec } from '../eval.js';
 import { register } from '../../commands/registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from '../../commands/spec.js';
 import { ReplyError, toSafeInt } from '../../protocol/errors.js';
@@ -303,7 +303,7 @@ function fcall(ctx: CommandContext, args: string[], spec: CommandSpec, ro: boole
       vm.rawSetI(co, -2, i - 2 - numkeys);
     }
     return 2;
-  });
+  }, argBytes(args));
 }
 
 /** FCALL's key positions (functionGetKeys: numkeys at index 2, keys after it). */
