@@ -21,6 +21,8 @@ import { currentRun, endRun, type ScriptRun } from './run-context.js';
 import { errorTableInfo, pushErrorTable, writeLuaAsReply } from './conversions.js';
 import { busyThreshold, luaMemoryLimit } from './params.js';
 import { as51ErrorText } from './lua51-messages.js';
+import { errorStats } from '../server/error-stats.js';
+import { failedCall } from '../server/dispatch.js';
 import type { Reply } from '../protocol/reply.js';
 import { log } from '../log.js';
 
@@ -140,10 +142,16 @@ function step(engine: ScriptEngine, run: ScriptRun, nargs: number, suspended: bo
   if (suspended) {
     const c = run.caller;
     let answered = false;
+    // The script command's call() returned long ago: an error in its late
+    // answer makes it failed here, as a blocked command's does.
+    const errors0 = errorStats.total;
+    const uncounted0 = errorStats.uncounted;
     c.send((r) => {
       answered = true;
       answer(r);
     });
+    if (errorStats.total !== errors0) failedCall(c.lastCommand);
+    for (let i = uncounted0; i < errorStats.uncounted; i++) failedCall(c.lastCommand);
     if (!answered) cleanup(engine, run, res.status);
     ctx.server.resume(c);
   } else {
