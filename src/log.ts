@@ -1,16 +1,25 @@
 /**
- * Structured logs, one JSON line per event (pino: fast, well kept, and its
- * redaction keeps secrets out of logs even when a whole config is logged).
+ * Logs through pino: JSON lines for machines (log collectors), or
+ * human-readable lines (pino-pretty) for a person at a terminal —
+ * `--log_format auto` picks the second when the log goes to a TTY. pino's
+ * redaction keeps secrets out of logs even when a whole config is logged.
  */
 import pino from 'pino';
+import pretty from 'pino-pretty';
+import { isatty } from 'node:tty';
 
 const REDACT = ['requirepass', 'password', 'pass', 'secretAccessKey', 'sessionToken', '*.requirepass', '*.secretAccessKey', '*.sessionToken', 'credentials'];
 
-function create(dest: 1 | 2, level: string): pino.Logger {
-  return pino({ level, base: { pid: process.pid }, redact: { paths: REDACT, censor: '[redacted]' } }, pino.destination({ fd: dest, sync: true }));
+export type LogFormat = 'auto' | 'json' | 'text';
+
+function create(fd: 1 | 2, level: string, format: LogFormat): pino.Logger {
+  const opts: pino.LoggerOptions = { level, base: { pid: process.pid }, redact: { paths: REDACT, censor: '[redacted]' } };
+  const text = format === 'text' || (format === 'auto' && isatty(fd));
+  if (!text) return pino(opts, pino.destination({ fd, sync: true }));
+  return pino(opts, pretty({ destination: fd, sync: true, colorize: isatty(fd), singleLine: true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname' }));
 }
 
-export let log: pino.Logger = create(1, 'info');
+export let log: pino.Logger = create(1, 'info', 'json');
 
 /** Redis log levels onto pino's. */
 export function levelFor(redisLevel: string): string {
@@ -28,6 +37,20 @@ export function levelFor(redisLevel: string): string {
   }
 }
 
-export function configureLog(toStderr: boolean, redisLevel: string): void {
-  log = create(toStderr ? 2 : 1, levelFor(redisLevel));
+export function configureLog(toStderr: boolean, redisLevel: string, format: LogFormat = 'auto'): void {
+  log = create(toStderr ? 2 : 1, levelFor(redisLevel), format);
+}
+
+/** CONFIG SET loglevel. */
+export function setLogLevel(redisLevel: string): void {
+  log.level = levelFor(redisLevel);
+}
+
+/**
+ * A start-up failure that ends the process: one line naming the cause and
+ * what to do (no stack: the cause is known), logged, then the exit.
+ */
+export function fatalStartup(msg: string, fields: Record<string, unknown> = {}, code = 1): never {
+  log.fatal(fields, msg);
+  process.exit(code);
 }

@@ -9,6 +9,7 @@ import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { getInt } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
 import type { Value } from '../types/value.js';
+import { notify, NOTIFY_GENERIC, NOTIFY_STRING } from '../keyspace/notify.js';
 
 const B = 'bitmap';
 const OFFSET_ERR = 'ERR bit offset is not an integer or out of range';
@@ -88,6 +89,7 @@ function setbit(ctx: CommandContext, args: string[]): void {
   if (grew || old !== on) {
     const next = on ? byte | mask : byte & ~mask;
     ctx.db.set(args[1], value.slice(0, byteIndex) + String.fromCharCode(next) + value.slice(byteIndex + 1), true);
+    notify(NOTIFY_STRING, 'setbit', args[1], ctx.db.id);
   }
   ctx.r.int(old);
 }
@@ -198,7 +200,7 @@ function bitop(ctx: CommandContext, args: string[]): void {
   }
   const dest = args[2];
   if (maxLen === 0) {
-    db.delete(dest);
+    if (db.delete(dest)) notify(NOTIFY_GENERIC, 'del', dest, db.id);
     return ctx.r.int(0);
   }
   // Shorter inputs count as zero padded to the longest one.
@@ -221,6 +223,7 @@ function bitop(ctx: CommandContext, args: string[]): void {
     }
   }
   db.set(dest, out.latin1Slice(0, maxLen));
+  notify(NOTIFY_STRING, 'set', dest, db.id);
   ctx.r.int(maxLen);
 }
 
@@ -384,6 +387,7 @@ function bitfield(ctx: CommandContext, args: string[], roOnly: boolean): void {
   if (changes > 0 || grew) {
     ctx.db.set(key, buf.latin1Slice(0, buf.length), true);
     if (changes > 1) ctx.ks.dirty += changes - 1;
+    notify(NOTIFY_STRING, 'setbit', key, ctx.db.id);
   }
 }
 

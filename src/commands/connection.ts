@@ -9,6 +9,9 @@ import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import { VERSION } from '../version.js';
 import { unblockClient } from '../server/blocking.js';
+import { pauseClients, unpauseClients } from '../server/pause.js';
+import { isMonitor, stopMonitoring } from './monitor.js';
+import { disableTracking, enableTracking, prefixCollision } from '../server/tracking.js';
 
 const G = { group: 'connection' };
 
@@ -36,9 +39,13 @@ export const shardSubscriptions = { count: (_c: Client): number => 0 };
 
 function clientFlags(c: Client): string {
   let f = '';
+  if (isMonitor(c)) f += 'O';
   if (c.subs !== null) f += 'P';
   if (c.multi !== null) f += 'x';
   if (c.suspended) f += 'b';
+  if (c.tracking !== null) f += 't';
+  if (c.tracking?.brokenRedirect) f += 'R';
+  if (c.tracking?.bcast) f += 'B';
   if (c.dirtyCas) f += 'd';
   if (c.noEvict) f += 'e';
   return f || 'N';
@@ -62,7 +69,7 @@ export function clientInfoLine(c: Client, running?: string[]): string {
     `name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
     `flags=${clientFlags(c)} db=${c.db.id} sub=${sub} psub=${psub} ssub=${shardSubscriptions.count(c)} multi=${c.multi ? c.multi.queue.length : -1} ` +
     `qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.socket.writableLength} ` +
-    `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+    `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=${c.tracking?.redirect ?? -1} resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
 
@@ -145,6 +152,8 @@ function select(ctx: CommandContext, args: string[]): void {
 function reset(ctx: CommandContext): void {
   const c = ctx.client;
   for (const h of resetHooks) h(ctx);
+  disableTracking(c);
+  stopMonitoring(c);
   c.multi = null;
   c.dirtyCas = false;
   c.proto = 2;
@@ -243,6 +252,77 @@ function clientList(ctx: CommandContext, args: string[]): void {
   ctx.r.verbatim(clients.map((c) => clientInfoLine(c, c === ctx.client ? args : undefined) + '\n').join(''));
 }
 
+/** CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN] [OPTOUT] [NOLOOP], checked in Redis's order. */
+function clientTracking(ctx: CommandContext, args: string[]): void {
+  const c = ctx.client;
+  let redirect = 0;
+  const opts = { bcast: false, optin: false, optout: false, noloop: false };
+  const pfx: string[] = [];
+  for (let j = 3; j < args.length; j++) {
+    const o = args[j].toLowerCase();
+    const more = j < args.length - 1;
+    if (o === 'redirect' && more) {
+      j++;
+      if (redirect !== 0) throw new ReplyError('ERR A client can only redirect to a single other client');
+      const id = parseInt64(args[j]);
+      if (id === null) throw new ReplyError(ERR.notInt);
+      if (!ctx.server.clients.has(Number(id))) throw new ReplyError('ERR The client ID you want redirect to does not exist');
+      redirect = Number(id);
+    } else if (o === 'bcast') opts.bcast = true;
+    else if (o === 'optin') opts.optin = true;
+    else if (o === 'optout') opts.optout = true;
+    else if (o === 'noloop') opts.noloop = true;
+    else if (o === 'prefix' && more) pfx.push(args[++j]);
+    else throw new ReplyError(ERR.syntax);
+  }
+  const mode = args[2].toLowerCase();
+  if (mode === 'on') {
+    const t = c.tracking;
+    if (!opts.bcast && pfx.length > 0) throw new ReplyError('ERR PREFIX option requires BCAST mode to be enabled');
+    if (t !== null && t.bcast !== opts.bcast) {
+      throw new ReplyError('ERR You can\'t switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.');
+    }
+    if (opts.bcast && (opts.optin || opts.optout)) throw new ReplyError('ERR OPTIN and OPTOUT are not compatible with BCAST');
+    if (opts.optin && opts.optout) throw new ReplyError('ERR You can\'t specify both OPTIN mode and OPTOUT mode');
+    if ((opts.optin && t?.optout) || (opts.optout && t?.optin)) {
+      throw new ReplyError('ERR You can\'t switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.');
+    }
+    if (opts.bcast) {
+      const err = prefixCollision(c, pfx);
+      if (err !== null) throw new ReplyError(err);
+    }
+    enableTracking(ctx.server, c, redirect, opts, pfx);
+  } else if (mode === 'off') disableTracking(c);
+  else throw new ReplyError(ERR.syntax);
+  ctx.r.ok();
+}
+
+function trackingInfoReply(ctx: CommandContext): void {
+  const t = ctx.client.tracking;
+  const flags: string[] = [t !== null ? 'on' : 'off'];
+  if (t?.bcast) flags.push('bcast');
+  if (t?.optin) {
+    flags.push('optin');
+    if (t.caching) flags.push('caching-yes');
+  }
+  if (t?.optout) {
+    flags.push('optout');
+    if (t.caching) flags.push('caching-no');
+  }
+  if (t?.noloop) flags.push('noloop');
+  if (t?.brokenRedirect) flags.push('broken_redirect');
+  const r = ctx.r;
+  r.map(3);
+  r.bulk('flags');
+  r.set(flags.length);
+  for (const f of flags) r.bulk(f);
+  r.bulk('redirect');
+  r.int(t !== null ? t.redirect : -1);
+  r.bulk('prefixes');
+  const ps = [...(t?.prefixes ?? [])].sort();
+  r.bulks(ps);
+}
+
 function onOff(v: string): boolean {
   const l = v.toLowerCase();
   if (l === 'on') return true;
@@ -266,6 +346,10 @@ const CLIENT_HELP = [
   '    Return information about client connections. Options: TYPE, ID.',
   'NO-EVICT (ON|OFF)',
   '    Protect the current client connection from eviction.',
+  'UNPAUSE',
+  '    Stop the current client pause, resuming traffic.',
+  'PAUSE <timeout> [WRITE|ALL]',
+  '    Suspend all, or just write, clients for <timeout> milliseconds.',
   'REPLY (ON|OFF|SKIP)',
   '    Control the replies sent to the current connection.',
   'SETNAME <name>',
@@ -274,6 +358,11 @@ const CLIENT_HELP = [
   '    Set client library name or version.',
   'UNBLOCK <clientid> [TIMEOUT|ERROR]',
   '    Unblock the specified blocked client.',
+  'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]',
+  '         [OPTIN] [OPTOUT] [NOLOOP]',
+  '    Control server assisted client side caching.',
+  'TRACKINGINFO',
+  '    Report tracking status for the current connection.',
   'HELP',
   '    Print this help.',
 ];
@@ -347,6 +436,39 @@ register(
         } else if (args.length > 4) throw new ReplyError(ERR.syntax);
         const target = ctx.server.clients.get(id);
         ctx.r.int(target !== undefined && unblockClient(ctx.server, target, withError) ? 1 : 0);
+      }),
+      sub('tracking', -3, '', 'Controls server-assisted client-side caching for the connection.', clientTracking),
+      sub('caching', 3, '', 'Instructs the server whether to track the keys in the next request.', (ctx, args) => {
+        const t = ctx.client.tracking;
+        if (t === null) throw new ReplyError('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled');
+        const v = args[2].toLowerCase();
+        if (v === 'yes') {
+          if (!t.optin) throw new ReplyError('ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.');
+        } else if (v === 'no') {
+          if (!t.optout) throw new ReplyError('ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.');
+        } else throw new ReplyError(ERR.syntax);
+        t.caching = true;
+        ctx.r.ok();
+      }),
+      sub('getredir', 2, '', 'Returns the client ID to which the connection\'s tracking notifications are redirected.', (ctx) => ctx.r.int(ctx.client.tracking?.redirect ?? -1)),
+      sub('trackinginfo', 2, '', 'Returns information about server-assisted client-side caching for the connection.', trackingInfoReply),
+      sub('pause', -3, 'admin', 'Suspends commands processing.', (ctx, args) => {
+        if (args.length > 4) throw new ReplyError(`ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.`);
+        let type: 'write' | 'all' = 'all';
+        if (args.length === 4) {
+          const m = args[3].toLowerCase();
+          if (m === 'write' || m === 'all') type = m;
+          else throw new ReplyError('ERR CLIENT PAUSE mode must be WRITE or ALL');
+        }
+        const ms = parseInt64(args[2]);
+        if (ms === null) throw new ReplyError('ERR timeout is not an integer or out of range');
+        if (ms < 0n) throw new ReplyError('ERR timeout is negative');
+        pauseClients(ctx.server, Date.now() + Math.min(Number(ms), 2 ** 52), type);
+        ctx.r.ok();
+      }),
+      sub('unpause', 2, 'admin', 'Resumes processing of clients that were paused.', (ctx) => {
+        unpauseClients();
+        ctx.r.ok();
       }),
       sub('help', 2, '', 'Returns helpful text about the different subcommands.', (ctx) => {
         ctx.r.array(CLIENT_HELP.length);

@@ -11,6 +11,7 @@ import { register } from './registry.js';
 import { cmd, type ArgDoc } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
+import { notify, NOTIFY_GENERIC } from '../keyspace/notify.js';
 
 const G = { group: 'generic' };
 const INT64_MAX = 2n ** 63n - 1n;
@@ -66,7 +67,9 @@ function expireGeneric(ctx: CommandContext, args: string[], seconds: boolean, re
     if (flags & LT && cur !== undefined && Number(when) >= cur) return ctx.r.int(0);
   }
   // A time already past deletes the key (setExpire does), and still answers 1.
+  const gone = Number(when) <= ctx.ks.now && !ctx.ks.loading;
   db.setExpire(k, Number(when));
+  notify(NOTIFY_GENERIC, gone ? 'del' : 'expire', k, db.id);
   ctx.r.int(1);
 }
 
@@ -113,6 +116,8 @@ register(
   getter('pexpiretime', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', '7.0.0', true, true),
   cmd('persist', 2, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, summary: 'Removes the expiration time of a key.', since: '2.2.0', args: [key] }, (ctx, args) => {
     if (ctx.db.peek(args[1]) === undefined) return ctx.r.int(0);
-    ctx.r.int(ctx.db.persist(args[1]) ? 1 : 0);
+    if (!ctx.db.persist(args[1])) return ctx.r.int(0);
+    notify(NOTIFY_GENERIC, 'persist', args[1], ctx.db.id);
+    ctx.r.int(1);
   }),
 );

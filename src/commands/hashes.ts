@@ -10,6 +10,7 @@ import { HashValue } from '../types/hash.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
 import { globMatch } from '../keyspace/glob.js';
+import { notify, NOTIFY_GENERIC, NOTIFY_HASH } from '../keyspace/notify.js';
 
 const G = { group: 'hash' };
 const INT64_MAX = 2n ** 63n - 1n;
@@ -33,9 +34,10 @@ function hashOrNew(db: Database, key: string): { h: HashValue; isNew: boolean } 
   return h === undefined ? { h: new HashValue(), isNew: true } : { h, isNew: false };
 }
 
-function store(db: Database, key: string, h: HashValue, isNew: boolean): void {
+function store(db: Database, key: string, h: HashValue, isNew: boolean, event: string): void {
   if (isNew) db.set(key, h);
   else db.modified(key);
+  notify(NOTIFY_HASH, event, key, db.id);
 }
 
 function hset(ctx: CommandContext, args: string[], legacy: boolean): void {
@@ -45,7 +47,7 @@ function hset(ctx: CommandContext, args: string[], legacy: boolean): void {
   h.checkLengths(args, 2);
   let created = 0;
   for (let i = 2; i < args.length; i += 2) if (h.set(args[i], args[i + 1])) created++;
-  store(db, args[1], h, isNew);
+  store(db, args[1], h, isNew, 'hset');
   if (legacy) ctx.r.ok();
   else ctx.r.int(created);
 }
@@ -60,8 +62,11 @@ function hdel(ctx: CommandContext, args: string[]): void {
     if (h.size === 0) break;
   }
   if (n > 0) {
-    if (h.size === 0) db.delete(args[1]);
-    else db.modified(args[1]);
+    notify(NOTIFY_HASH, 'hdel', args[1], db.id);
+    if (h.size === 0) {
+      db.delete(args[1]);
+      notify(NOTIFY_GENERIC, 'del', args[1], db.id);
+    } else db.modified(args[1]);
   }
   ctx.r.int(n);
 }
@@ -90,7 +95,7 @@ function hincrby(ctx: CommandContext, args: string[]): void {
   if (next > INT64_MAX || next < INT64_MIN) throw new ReplyError(ERR.overflow);
   const s = next.toString();
   h.set(args[2], s);
-  store(db, args[1], h, isNew);
+  store(db, args[1], h, isNew, 'hincrby');
   ctx.r.raw(':' + s + '\r\n');
 }
 
@@ -127,7 +132,7 @@ function hincrbyfloat(ctx: CommandContext, args: string[]): void {
   if (!Number.isFinite(next)) throw new ReplyError('ERR increment would produce NaN or Infinity');
   const s = humanFloat(next);
   h.set(args[2], s);
-  store(db, args[1], h, isNew);
+  store(db, args[1], h, isNew, 'hincrbyfloat');
   ctx.r.bulk(s);
 }
 
@@ -254,7 +259,7 @@ register(
     h.checkLengths(args, 2);
     if (h.get(args[2]) !== undefined) return ctx.r.int(0);
     h.set(args[2], args[3]);
-    store(db, args[1], h, isNew);
+    store(db, args[1], h, isNew, 'hset');
     ctx.r.int(1);
   }),
   cmd('hget', 3, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Returns the value of a field in a hash.', since: '2.0.0' }, (ctx, args) => {

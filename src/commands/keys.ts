@@ -12,6 +12,7 @@ import { idleMs, lfuDecrAndReturn } from '../memory/lru.js';
 import { typeOf, type Value } from '../types/value.js';
 import type { CommandContext } from '../server/context.js';
 import type { Database } from '../keyspace/db.js';
+import { notify, NOTIFY_GENERIC } from '../keyspace/notify.js';
 
 const G = { group: 'generic' };
 const SAME_OBJECT = 'ERR source and destination objects are the same';
@@ -44,7 +45,13 @@ export function stringEncoding(s: string): string {
 
 function del(ctx: CommandContext, args: string[]): void {
   let n = 0;
-  for (let i = 1; i < args.length; i++) if (ctx.db.delete(args[i])) n++;
+  const db = ctx.db;
+  for (let i = 1; i < args.length; i++) {
+    if (db.delete(args[i])) {
+      n++;
+      notify(NOTIFY_GENERIC, 'del', args[i], db.id);
+    }
+  }
   ctx.r.int(n);
 }
 
@@ -128,8 +135,12 @@ function rename(ctx: CommandContext, args: string[], nx: boolean): void {
   }
   if (nx && db.exists(dst)) return ctx.r.int(0);
   const at = db.expireAt(src);
+  // The destination is deleted, then created: Redis announces it as a new key either way.
+  db.delete(dst);
   db.delete(src);
   db.set(dst, v, false, at);
+  notify(NOTIFY_GENERIC, 'rename_from', src, db.id);
+  notify(NOTIFY_GENERIC, 'rename_to', dst, db.id);
   if (nx) ctx.r.int(1);
   else ctx.r.ok();
 }
@@ -152,6 +163,7 @@ function copy(ctx: CommandContext, args: string[]): void {
     dst.delete(target);
   }
   dst.set(target, dup(v), false, ctx.db.expireAt(src));
+  notify(NOTIFY_GENERIC, 'copy_to', target, dst.id);
   ctx.r.int(1);
 }
 
@@ -165,6 +177,8 @@ function move(ctx: CommandContext, args: string[]): void {
   const at = src.expireAt(k);
   src.delete(k);
   dst.set(k, v, false, at);
+  notify(NOTIFY_GENERIC, 'move_from', k, src.id);
+  notify(NOTIFY_GENERIC, 'move_to', k, dst.id);
   ctx.r.int(1);
 }
 

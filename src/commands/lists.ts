@@ -11,6 +11,7 @@ import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
 import type { Reply } from '../protocol/reply.js';
 import { blockOnKeys, mayBlock } from '../server/blocking.js';
+import { notify, NOTIFY_GENERIC, NOTIFY_LIST } from '../keyspace/notify.js';
 
 const G = { group: 'list' };
 const LONG_MAX = 9223372036854775807n;
@@ -78,6 +79,7 @@ function push(ctx: CommandContext, args: string[], head: boolean, onlyExisting: 
     db.modified(key);
   }
   db.signalReady(key);
+  notify(NOTIFY_LIST, head ? 'lpush' : 'rpush', key, db.id);
   ctx.r.int(l.size);
 }
 
@@ -86,11 +88,16 @@ function fill(l: ListValue, args: string[], head: boolean): void {
   else for (let i = 2; i < args.length; i++) l.pushTail(args[i]);
 }
 
-/** After elements left a list: drop the key if empty, else note the change. */
-function removed(db: Database, key: string, l: ListValue): void {
-  if (l.size === 0) db.delete(key);
-  else db.modified(key);
+/** After elements left a list by `event`: announce it, drop the key if empty, else note the change. */
+function removed(db: Database, key: string, l: ListValue, event: string): void {
+  notify(NOTIFY_LIST, event, key, db.id);
+  if (l.size === 0) {
+    db.delete(key);
+    notify(NOTIFY_GENERIC, 'del', key, db.id);
+  } else db.modified(key);
 }
+
+const popEvent = (head: boolean) => (head ? 'lpop' : 'rpop');
 
 /** Pop up to count elements from one end, in pop order. */
 function popMany(l: ListValue, head: boolean, count: number): string[] {
@@ -114,7 +121,7 @@ function pop(ctx: CommandContext, args: string[], head: boolean): void {
   } else {
     ctx.r.bulk((head ? l.popHead() : l.popTail()) as string);
   }
-  removed(db, key, l);
+  removed(db, key, l, popEvent(head));
 }
 
 /** Clamp LRANGE/LTRIM-style indexes; returns null for an empty range. */
@@ -155,6 +162,7 @@ function lset(ctx: CommandContext, args: string[]): void {
   if (i < 0 || i >= l.size) throw new ReplyError('ERR index out of range');
   l.setAt(i, args[3]);
   db.modified(args[1]);
+  notify(NOTIFY_LIST, 'lset', args[1], db.id);
   ctx.r.ok();
 }
 
@@ -168,6 +176,7 @@ function linsert(ctx: CommandContext, args: string[]): void {
   if (i < 0) return ctx.r.int(-1);
   l.insertAt(where === 'before' ? i : i + 1, args[4]);
   db.modified(args[1]);
+  notify(NOTIFY_LIST, 'linsert', args[1], db.id);
   ctx.r.int(l.size);
 }
 
@@ -177,7 +186,7 @@ function lrem(ctx: CommandContext, args: string[]): void {
   const l = listForWrite(db, args[1]);
   if (l === undefined) return ctx.r.int(0);
   const n = l.remove(args[3], count);
-  if (n > 0) removed(db, args[1], l);
+  if (n > 0) removed(db, args[1], l, 'lrem');
   ctx.r.int(n);
 }
 
@@ -190,7 +199,7 @@ function ltrim(ctx: CommandContext, args: string[]): void {
   const rg = clampRange(l.size, start, end);
   if (rg === null) l.trim(1, 0);
   else l.trim(rg[0], rg[1]);
-  removed(db, args[1], l);
+  removed(db, args[1], l, 'ltrim');
   ctx.r.ok();
 }
 
@@ -254,7 +263,9 @@ function moveOne(db: Database, r: Reply, src: string, l: ListValue, dst: string,
     else d.pushTail(v);
     db.modified(dst);
   }
-  if (src !== dst) removed(db, src, l);
+  notify(NOTIFY_LIST, toHead ? 'lpush' : 'rpush', dst, db.id);
+  if (src !== dst) removed(db, src, l, popEvent(fromHead));
+  else notify(NOTIFY_LIST, popEvent(fromHead), src, db.id);
   db.signalReady(dst);
   r.bulk(v);
 }
@@ -340,7 +351,7 @@ function popReply(db: Database, r: Reply, key: string, l: ListValue, head: boole
   } else {
     replyKeyElements(r, key, popMany(l, head, count));
   }
-  removed(db, key, l);
+  removed(db, key, l, popEvent(head));
 }
 
 function mpopKeys(numkeysIdx: number) {

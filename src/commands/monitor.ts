@@ -7,6 +7,7 @@ import { cmd, NO_KEYS } from './spec.js';
 import { commandObservers } from '../server/dispatch.js';
 import type { Client } from '../server/client.js';
 import type { CommandContext } from '../server/context.js';
+import { redactedArgs } from '../server/redaction.js';
 import type { CommandSpec } from './spec.js';
 
 const monitors = new Set<Client>();
@@ -30,24 +31,6 @@ export function quoteRepr(s: string): string {
   return out + '"';
 }
 
-/** Argument indexes that carry secrets. */
-function redacted(spec: CommandSpec, args: string[]): Set<number> {
-  const out = new Set<number>();
-  if (spec.name === 'auth') for (let i = 1; i < args.length; i++) out.add(i);
-  else if (spec.name === 'hello') {
-    for (let i = 2; i < args.length; i++) {
-      if (args[i].toLowerCase() === 'auth') {
-        out.add(i + 1);
-        out.add(i + 2);
-        i += 2;
-      }
-    }
-  } else if (spec.name === 'config|set') {
-    for (let i = 2; i + 1 < args.length; i += 2) if (args[i].toLowerCase() === 'requirepass') out.add(i + 1);
-  }
-  return out;
-}
-
 /**
  * Echo one command to the monitors. The dispatcher calls it after each
  * command; EVAL/EVALSHA/FCALL (skip_monitor) call it before running, so the
@@ -69,11 +52,21 @@ function feedAll(ctx: CommandContext, args: string[], spec?: CommandSpec): void 
   const t = performance.timeOrigin + performance.now();
   const sec = Math.floor(t / 1000);
   const usec = Math.floor((t - sec * 1000) * 1000);
-  const hide = spec ? redacted(spec, args) : new Set<number>();
+  const hide = spec ? redactedArgs(spec, args) : new Set<number>();
   const argv = args.map((a, i) => (hide.has(i) ? '"(redacted)"' : quoteRepr(a)));
   const line = `+${sec}.${String(usec).padStart(6, '0')} [${ctx.db.id} ${ctx.client.addr}] ${argv.join(' ')}\r\n`;
   const buf = Buffer.from(line, 'latin1');
   for (const m of monitors) if (m !== ctx.client || spec?.name !== 'monitor') m.sendRaw(buf);
+}
+
+/** CLIENT LIST shows a monitor with flag O. */
+export function isMonitor(c: Client): boolean {
+  return monitors.has(c);
+}
+
+/** RESET ends MONITOR mode, as Redis's clearClientConnectionState. */
+export function stopMonitoring(c: Client): void {
+  monitors.delete(c);
 }
 
 export const monitorCommand = cmd(

@@ -15,7 +15,8 @@ import { resetHooks, shardSubscriptions } from './connection.js';
 import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import type { Server } from '../server/server.js';
-import { getString } from '../config/params.js';
+import { notifySink } from '../keyspace/notify.js';
+import { running } from '../server/context.js';
 
 const G = { group: 'pubsub' };
 
@@ -218,32 +219,6 @@ export function publishMessage(ctx: CommandContext | null, channel: string, mess
   return n;
 }
 
-/**
- * Keyspace notifications (notify-keyspace-events), for the data families to
- * call after a change, as Redis's notifyKeyspaceEvent: `cls` is the event
- * class letter ('g' generic, '$' string, 'l' list, 's' set, 'h' hash, 'z'
- * zset, 'x' expired, 'e' evicted, 't' stream, 'm' key miss, 'n' new key).
- */
-export function notifyKeyspaceEvent(ctx: CommandContext | null, cls: string, event: string, key: string, dbid: number): void {
-  const flags = notifyFlags();
-  if (flags === '' || !flags.includes(cls)) return;
-  if (flags.includes('K')) publishMessage(ctx, `__keyspace@${dbid}__:${key}`, event);
-  if (flags.includes('E')) publishMessage(ctx, `__keyevent@${dbid}__:${event}`, key);
-}
-
-let notifyRaw = '';
-let notifyExpanded = '';
-/** The configured classes with 'A' expanded; '' when off or without K/E. */
-function notifyFlags(): string {
-  const raw = getString('notify-keyspace-events');
-  if (raw !== notifyRaw) {
-    notifyRaw = raw;
-    const f = raw.replace(/A/g, 'g$lshzxetd');
-    notifyExpanded = f.includes('K') || f.includes('E') ? f : '';
-  }
-  return notifyExpanded;
-}
-
 function wrongArgs(args: string[]): string {
   return `ERR unknown subcommand or wrong number of arguments for '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`;
 }
@@ -282,6 +257,9 @@ const PUBSUB_HELP = [
 ];
 
 resetHooks.push((ctx) => dropAll(ctx.client));
+// Inside a command the client's own copy goes in order with its replies;
+// expiry and eviction in the background have no command.
+notifySink.publish = (channel, message) => void publishMessage(running.ctx, channel, message);
 shardSubscriptions.count = shardCount;
 
 /** Disconnects clean up through the server's hook list, registered on first use. */

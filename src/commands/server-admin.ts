@@ -2,6 +2,8 @@
  * Server family: INFO, CONFIG, FLUSHDB/FLUSHALL, DBSIZE, SWAPDB, TIME,
  * LATENCY, SHUTDOWN, DEBUG, MEMORY, FUNCTION (empty library).
  */
+
+import { replyHelp } from './help.js';
 import { resetErrorStats } from '../server/error-stats.js';
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
@@ -160,25 +162,6 @@ function shutdownCmd(ctx: CommandContext, args: string[]): void {
   );
 }
 
-const LATENCY_HELP = [
-  'LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-  'DOCTOR',
-  '    Return a human readable latency analysis report.',
-  'GRAPH <event>',
-  '    Return an ASCII latency graph for the <event> class.',
-  'HISTORY <event>',
-  '    Return time-latency samples for the <event> class.',
-  'LATEST',
-  '    Return the latest latency samples for all events.',
-  'RESET [<event> ...]',
-  '    Reset latency data of one or more <event> classes.',
-  '    (default: reset all data for all event classes)',
-  'HISTOGRAM [COMMAND ...]',
-  '    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.',
-  '    If no commands are specified then all histograms are replied.',
-  'HELP',
-  '    Prints this help.',
-];
 
 const sub = (parent: string, name: string, arity: number, flags: string, acl: string, summary: string, handler: CommandSpec['handler']) =>
   cmd(`${parent}|${name}`, arity, flags, NO_KEYS, acl, { ...G, summary }, handler);
@@ -202,6 +185,18 @@ register(
       sub('config', 'rewrite', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Persists the effective configuration to file.', () => {
         throw new ReplyError('ERR The server is running without a config file');
       }),
+      sub('config', 'help', 2, 'loading stale', 'slow', 'Show helpful text about the different subcommands', (ctx) =>
+        replyHelp(ctx.r, 'CONFIG', [
+          'GET <pattern>',
+          '    Return parameters matching the glob-like <pattern> and their values.',
+          'SET <directive> <value>',
+          '    Set the configuration <directive> to <value>.',
+          'RESETSTAT',
+          '    Reset statistics reported by the INFO command.',
+          'REWRITE',
+          '    Rewrite the configuration file.',
+        ]),
+      ),
     ],
   },
   cmd('flushall', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Removes all keys from all databases.' }, (ctx, args) => {
@@ -241,23 +236,6 @@ register(
       { name: 'abort', type: 'pure-token', token: 'ABORT', optional: true },
     ],
   }, shutdownCmd),
-  {
-    ...cmd('latency', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for latency diagnostics commands.', since: '2.8.13' }),
-    // No latency monitor: every event list is empty, as on a Redis with latency-monitor-threshold 0.
-    subcommands: [
-      sub('latency', 'doctor', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Returns a human-readable latency analysis report.', (ctx) =>
-        ctx.r.verbatim('Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n'),
-      ),
-      sub('latency', 'latest', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Returns the latest latency samples for all events.', (ctx) => ctx.r.array(0)),
-      sub('latency', 'history', 3, 'admin noscript loading stale', 'admin slow dangerous', 'Returns timestamp-latency samples for an event.', (ctx) => ctx.r.array(0)),
-      sub('latency', 'reset', -2, 'admin noscript loading stale', 'admin slow dangerous', 'Resets the latency data for one or more events.', (ctx) => ctx.r.int(0)),
-      sub('latency', 'graph', 3, 'admin noscript loading stale', 'admin slow dangerous', 'Returns a latency graph for an event.', (_ctx, args) => {
-        throw new ReplyError(`ERR No samples available for event '${args[2]}'`);
-      }),
-      sub('latency', 'histogram', -2, 'admin noscript loading stale', 'admin slow dangerous', 'Returns the cumulative distribution of latencies of a subset or all commands.', (ctx) => ctx.r.map(0)),
-      sub('latency', 'help', 2, 'loading stale', 'slow', 'Returns helpful text about the different subcommands.', (ctx) => ctx.r.bulks(LATENCY_HELP)),
-    ],
-  },
   cmd('debug', -2, 'admin noscript loading stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'A container for debugging commands.' }, debugCommand),
   memoryCommand,
   monitorCommand,

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { registerInfoSection, type InfoFields } from '../server/info.js';
 import { bootSteps } from '../server/lifecycle.js';
 import { blockedCount } from '../server/blocking.js';
+import { postponedCount } from '../server/pause.js';
+import { trackingInfo } from '../server/tracking.js';
 import { commandStats } from '../server/dispatch.js';
 import { errorStats, errorStatsFields } from '../server/error-stats.js';
 import { getInt, getString } from '../config/params.js';
@@ -123,8 +125,8 @@ registerInfoSection('clients', 'Clients', (server) => {
     ['maxclients', getInt('maxclients')],
     ['client_recent_max_input_buffer', maxIn],
     ['client_recent_max_output_buffer', maxOut],
-    ['blocked_clients', blockedCount()],
-    ['tracking_clients', 0],
+    ['blocked_clients', blockedCount() + postponedCount()],
+    ['tracking_clients', trackingInfo().clients],
     ['clients_in_timeout_table', blockedCount()],
   ];
 });
@@ -232,9 +234,9 @@ registerInfoSection('stats', 'Stats', (server) => {
     ['active_defrag_key_misses', 0],
     ['total_active_defrag_time', 0],
     ['current_active_defrag_time', 0],
-    ['tracking_total_keys', 0],
-    ['tracking_total_items', 0],
-    ['tracking_total_prefixes', 0],
+    ['tracking_total_keys', trackingInfo().keys],
+    ['tracking_total_items', trackingInfo().items],
+    ['tracking_total_prefixes', trackingInfo().prefixes],
     ['unexpected_error_replies', errorStats.unexpected],
     ['total_error_replies', errorStats.total],
     ['dump_payload_sanitizations', 0],

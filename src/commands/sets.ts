@@ -11,6 +11,7 @@ import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
 import { RedisSet } from '../types/set.js';
 import { scanArgs, replyScan } from './scan-collection.js';
+import { notify, NOTIFY_GENERIC, NOTIFY_SET } from '../keyspace/notify.js';
 
 const G = { group: 'set' };
 export const ERR_POSITIVE = 'ERR value is out of range, must be positive';
@@ -46,10 +47,13 @@ function replySet(ctx: CommandContext, members: Iterable<string>, n: number): vo
   for (const m of members) ctx.r.bulk(m);
 }
 
-/** Remove key if its set emptied, else record the change. */
-function settle(db: Database, key: string, s: RedisSet): void {
-  if (s.size === 0) db.delete(key);
-  else db.modified(key);
+/** After members left by `event`: announce it, remove key if its set emptied, else record the change. */
+function settle(db: Database, key: string, s: RedisSet, event: string): void {
+  notify(NOTIFY_SET, event, key, db.id);
+  if (s.size === 0) {
+    db.delete(key);
+    notify(NOTIFY_GENERIC, 'del', key, db.id);
+  } else db.modified(key);
 }
 
 /** Sets for keys (missing ones as null), checking every type first as Redis does. */
@@ -86,14 +90,16 @@ function diff(sets: (RedisSet | null)[]): string[] {
 }
 
 /** Replace dst with the result (or delete it when empty); reply its size. */
-function store(ctx: CommandContext, dst: string, members: string[]): void {
+function store(ctx: CommandContext, dst: string, members: string[], event: string): void {
+  const db = ctx.db;
   if (members.length === 0) {
-    ctx.db.delete(dst);
+    if (db.delete(dst)) notify(NOTIFY_GENERIC, 'del', dst, db.id);
     ctx.r.int(0);
     return;
   }
   const s = RedisSet.from(members);
-  ctx.db.set(dst, s);
+  db.set(dst, s);
+  notify(NOTIFY_SET, event, dst, db.id);
   ctx.r.int(s.size);
 }
 
@@ -119,6 +125,7 @@ register(
       for (let i = 2; i < args.length; i++) if (s.add(args[i])) added++;
       if (added > 0) db.modified(key);
     }
+    if (added > 0) notify(NOTIFY_SET, 'sadd', key, db.id);
     ctx.r.int(added);
   }),
   cmd('srem', -3, 'write fast', [1, 1, 1], 'write set fast', { ...G, summary: 'Removes one or more members from a set.' }, (ctx, args) => {
@@ -126,7 +133,7 @@ register(
     let n = 0;
     if (s !== undefined) {
       for (let i = 2; i < args.length; i++) if (s.delete(args[i])) n++;
-      if (n > 0) settle(ctx.db, args[1], s);
+      if (n > 0) settle(ctx.db, args[1], s, 'srem');
     }
     ctx.r.int(n);
   }),
@@ -156,7 +163,9 @@ register(
       if (s === undefined || count === 0) return ctx.r.set(0);
       if (count >= s.size) {
         const all = s.members();
+        notify(NOTIFY_SET, 'spop', key, db.id);
         db.delete(key);
+        notify(NOTIFY_GENERIC, 'del', key, db.id);
         return replySet(ctx, all, all.length);
       }
       const out: string[] = [];
@@ -165,14 +174,14 @@ register(
         s.delete(m);
         out.push(m);
       }
-      settle(db, key, s);
+      settle(db, key, s, 'spop');
       return replySet(ctx, out, out.length);
     }
     const s = readSet(db, key, true);
     if (s === undefined) return ctx.r.null();
     const m = s.random();
     s.delete(m);
-    settle(db, key, s);
+    settle(db, key, s, 'spop');
     ctx.r.bulk(m);
   }),
   cmd('srandmember', -2, 'readonly', [1, 1, 1], 'read set slow', { ...G, summary: 'Get one or multiple random members from a set.' }, (ctx, args) => {
@@ -218,9 +227,11 @@ register(
     const to = readSet(db, dst, true);
     if (src === dst) return ctx.r.int(from.has(member) ? 1 : 0);
     if (!from.delete(member)) return ctx.r.int(0);
-    settle(db, src, from);
+    settle(db, src, from, 'srem');
+    let added = true;
     if (to === undefined) db.set(dst, RedisSet.from([member]));
-    else if (to.add(member)) db.modified(dst);
+    else if ((added = to.add(member))) db.modified(dst);
+    if (added) notify(NOTIFY_SET, 'sadd', dst, db.id);
     ctx.r.int(1);
   }),
   cmd('sinter', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, summary: 'Returns the intersect of multiple sets.' }, (ctx, args) => {
@@ -250,21 +261,21 @@ register(
     },
   ),
   cmd('sinterstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, summary: 'Stores the intersect of multiple sets in a key.' }, (ctx, args) => {
-    store(ctx, args[1], inter(loadSets(ctx.db, args.slice(2))));
+    store(ctx, args[1], inter(loadSets(ctx.db, args.slice(2))), 'sinterstore');
   }),
   cmd('sunion', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, summary: 'Returns the union of multiple sets.' }, (ctx, args) => {
     const out = union(loadSets(ctx.db, args.slice(1)));
     replySet(ctx, out, out.length);
   }),
   cmd('sunionstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, summary: 'Stores the union of multiple sets in a key.' }, (ctx, args) => {
-    store(ctx, args[1], union(loadSets(ctx.db, args.slice(2))));
+    store(ctx, args[1], union(loadSets(ctx.db, args.slice(2))), 'sunionstore');
   }),
   cmd('sdiff', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, summary: 'Returns the difference of multiple sets.' }, (ctx, args) => {
     const out = diff(loadSets(ctx.db, args.slice(1)));
     replySet(ctx, out, out.length);
   }),
   cmd('sdiffstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, summary: 'Stores the difference of multiple sets in a key.' }, (ctx, args) => {
-    store(ctx, args[1], diff(loadSets(ctx.db, args.slice(2))));
+    store(ctx, args[1], diff(loadSets(ctx.db, args.slice(2))), 'sdiffstore');
   }),
   cmd('sscan', -3, 'readonly', [1, 1, 1], 'read set slow', { ...G, summary: 'Iterates over members of a set.', since: '2.8.0' }, (ctx, args) => {
     const opts = scanArgs(args, 2);

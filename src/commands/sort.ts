@@ -12,6 +12,7 @@ import { RedisSet } from '../types/set.js';
 import { SortedSet } from '../types/zset.js';
 import { ListValue } from '../types/list.js';
 import { HashValue } from '../types/hash.js';
+import { notify, NOTIFY_GENERIC, NOTIFY_LIST } from '../keyspace/notify.js';
 
 /**
  * lookupKeyByPattern: '#' is the element itself; otherwise the first '*'
@@ -159,12 +160,14 @@ function sortCommand(ctx: CommandContext, args: string[], readonly: boolean): vo
     else for (const g of gets) out.push(byPattern(db, g, elems[j]));
   }
   if (store === null) return ctx.r.bulks(out);
-  if (out.length === 0) db.delete(store);
-  else {
+  if (out.length === 0) {
+    if (db.delete(store)) notify(NOTIFY_GENERIC, 'del', store, db.id);
+  } else {
     const l = new ListValue();
     for (const s of out) l.pushTail(s ?? '');
     db.set(store, l);
     db.signalReady(store);
+    notify(NOTIFY_LIST, 'sortstore', store, db.id);
   }
   ctx.r.int(out.length);
 }

@@ -80,6 +80,12 @@ export interface CommandSpec {
   /** Redis's command tips (COMMAND INFO), e.g. nondeterministic_output. */
   tips?: string[];
   handler?: Handler;
+  /**
+   * Whether this invocation may write or propagate, for commands whose
+   * flags do not say (EVAL and FCALL: it depends on the script's flags, as
+   * Redis's getCommandFlags). Without it, the write and may_replicate flags decide.
+   */
+  mayWrite?: (args: string[]) => boolean;
   /** Subcommands, for containers such as CLIENT or CONFIG. */
   subcommands?: CommandSpec[];
   /**
@@ -103,6 +109,8 @@ export interface PrecomputedFlags {
   noScript: boolean;
   write: boolean;
   mayReplicate: boolean;
+  /** Latency events of fast commands are "fast-command", others "command". */
+  fast: boolean;
   /** The dispatcher's commandstats entry for this spec, cached (see server/dispatch.ts). */
   stats: object | null;
   statsEpoch: number;
@@ -120,6 +128,7 @@ export function precompute(spec: CommandSpec): PrecomputedFlags {
     noScript: f.includes('noscript'),
     write: f.includes('write'),
     mayReplicate: f.includes('may_replicate'),
+    fast: f.includes('fast'),
     stats: null,
     statsEpoch: -1,
   };

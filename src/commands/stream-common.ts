@@ -129,12 +129,6 @@ export function noGroupError(key: string, group: string, suffix = ''): ReplyErro
   return new ReplyError(`NOGROUP No such key '${key}' or consumer group '${group}'${suffix}`);
 }
 
-/** addReplyHelp: "<CMD> <subcommand> ...", the lines, then HELP, as status replies. */
-export function replyHelp(r: Reply, cmd: string, lines: string[]): void {
-  const all = [`${cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`, ...lines, 'HELP', '    Prints this help.'];
-  r.array(all.length);
-  for (const l of all) r.simple(l);
-}
 
 /** addReplySubcommandSyntaxError */
 export function subcommandSyntax(args: string[]): ReplyError {

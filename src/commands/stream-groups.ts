@@ -2,6 +2,7 @@
  * Stream family, consumer groups (t_stream.c): XGROUP and its
  * subcommands, XACK, XPENDING, XCLAIM, XAUTOCLAIM.
  */
+import { replyHelp } from './help.js';
 import { register } from './registry.js';
 import { cmd, type CommandSpec } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
@@ -9,8 +10,9 @@ import type { CommandContext } from '../server/context.js';
 import { StreamValue } from '../types/stream.js';
 import { Group, Nack, type Consumer } from '../types/stream-groups.js';
 import { MAX_ID, ZERO_ID, cmpId, idStr, parseId, type StreamID } from '../types/stream-id.js';
-import { NONDETERMINISTIC, keyAt, llArg, noGroupError, replyEntry, replyHelp, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
+import { NONDETERMINISTIC, keyAt, llArg, noGroupError, replyEntry, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
 import { consumerFor, intervalId } from './streams.js';
+import { notify, NOTIFY_STREAM } from '../keyspace/notify.js';
 
 const G = { group: 'stream', since: '5.0.0' };
 
@@ -69,6 +71,7 @@ function xgroupCreate(ctx: CommandContext, args: string[]): void {
   if (s.groups.has(args[3])) throw new ReplyError('BUSYGROUP Consumer Group name already exists');
   s.groups.set(args[3], new Group(args[3], id, p.entriesRead));
   ctx.db.modified(args[2]);
+  notify(NOTIFY_STREAM, 'xgroup-create', args[2], ctx.db.id);
   ctx.r.ok();
 }
 
@@ -81,6 +84,7 @@ function xgroupSetid(ctx: CommandContext, args: string[]): void {
   p.group!.lastId = id;
   p.group!.entriesRead = p.entriesRead;
   ctx.db.modified(args[2]);
+  notify(NOTIFY_STREAM, 'xgroup-setid', args[2], ctx.db.id);
   ctx.r.ok();
 }
 
@@ -89,6 +93,7 @@ function xgroupDestroy(ctx: CommandContext, args: string[]): void {
   if (p.group === undefined) return ctx.r.int(0);
   p.s!.groups!.delete(args[3]);
   ctx.db.modified(args[2]);
+  notify(NOTIFY_STREAM, 'xgroup-destroy', args[2], ctx.db.id);
   // Clients blocked in XREADGROUP on this group get -NOGROUP.
   ctx.db.signalReady(args[2]);
   ctx.r.int(1);
@@ -97,7 +102,10 @@ function xgroupDestroy(ctx: CommandContext, args: string[]): void {
 function xgroupCreateConsumer(ctx: CommandContext, args: string[]): void {
   const p = xgroupPrelude(ctx, args);
   const c = p.group!.addConsumer(args[4], Date.now());
-  if (c !== null) ctx.db.modified(args[2]);
+  if (c !== null) {
+    ctx.db.modified(args[2]);
+    notify(NOTIFY_STREAM, 'xgroup-createconsumer', args[2], ctx.db.id);
+  }
   ctx.r.int(c !== null ? 1 : 0);
 }
 
@@ -108,6 +116,7 @@ function xgroupDelConsumer(ctx: CommandContext, args: string[]): void {
   if (c !== undefined) {
     pending = p.group!.deleteConsumer(c);
     ctx.db.modified(args[2]);
+    notify(NOTIFY_STREAM, 'xgroup-delconsumer', args[2], ctx.db.id);
   }
   ctx.r.int(pending);
 }
@@ -299,7 +308,7 @@ function xclaim(ctx: CommandContext, args: string[]): void {
     }
     if (nack === undefined) continue;
     if (nack.consumer !== null && minIdle !== 0 && now - nack.deliveryTime < minIdle) continue;
-    consumer ??= consumerFor(g, args[3]);
+    consumer ??= consumerFor(g, args[3], db, args[1]);
     claimOne(g, id, nack, consumer, time, retry, justid);
     changed = true;
     out.push(justid ? () => r.bulk(idStr(id)) : () => replyEntry(r, e));
@@ -363,7 +372,7 @@ function xautoclaim(ctx: CommandContext, args: string[]): void {
       continue;
     }
     if (minIdle !== 0 && now - nack.deliveryTime < minIdle) continue;
-    consumer ??= consumerFor(g, args[3]);
+    consumer ??= consumerFor(g, args[3], db, args[1]);
     claimOne(g, id, nack, consumer, now, -1, justid);
     claimed.push(justid ? () => r.bulk(idStr(id)) : () => replyEntry(r, e));
     count--;

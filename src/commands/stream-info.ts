@@ -3,6 +3,7 @@
  * fields (entries-added, max-deleted-entry-id, recorded-first-entry-id,
  * entries-read, lag).
  */
+import { replyHelp } from './help.js';
 import { register } from './registry.js';
 import { cmd } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
@@ -11,7 +12,7 @@ import type { Reply } from '../protocol/reply.js';
 import type { StreamValue } from '../types/stream.js';
 import type { Group } from '../types/stream-groups.js';
 import { idStr } from '../types/stream-id.js';
-import { NONDETERMINISTIC, keyAt, llArg, replyEntries, replyEntry, replyHelp, streamForRead, subcommandSyntax } from './stream-common.js';
+import { NONDETERMINISTIC, keyAt, llArg, replyEntries, replyEntry, streamForRead, subcommandSyntax } from './stream-common.js';
 
 const G = { group: 'stream', since: '5.0.0' };
 

@@ -14,6 +14,7 @@ import { NODE_MAX_SIZE, StreamValue, nodeLimits, type TrimArgs } from '../types/
 import { MAX_ID, ZERO_ID, addU64, cmpId, cmpU64, decrId, idStr, incrId, isMax, isZero, parseId, type StreamID } from '../types/stream-id.js';
 import type { Group } from '../types/stream-groups.js';
 import { NONDETERMINISTIC, keyAt, keysAfterStreams, llArg, noGroupError, replyConsumerHistory, replyEntries, replyNewEntries, streamForRead, streamForWrite } from './stream-common.js';
+import { notify, NOTIFY_STREAM } from '../keyspace/notify.js';
 
 const G = { group: 'stream', since: '5.0.0' };
 
@@ -120,7 +121,8 @@ function xadd(ctx: CommandContext, args: string[]): void {
   if (total > NODE_MAX_SIZE) throw new ReplyError('ERR Elements are too large to be stored');
   s.append(id, args, fieldPos);
   ctx.r.bulk(idStr(id));
-  if (a.trim !== null) s.trim(a.trim);
+  notify(NOTIFY_STREAM, 'xadd', key, db.id);
+  if (a.trim !== null && s.trim(a.trim) > 0) notify(NOTIFY_STREAM, 'xtrim', key, db.id);
   db.modified(key);
   db.signalReady(key);
 }
@@ -171,6 +173,7 @@ function xdel(ctx: CommandContext, args: string[]): void {
     if (s.length === 0) s.firstId = ZERO_ID;
     else if (firstGone) s.firstId = s.edgeId(false)!;
     db.modified(key);
+    notify(NOTIFY_STREAM, 'xdel', key, db.id);
   }
   ctx.r.int(deleted);
 }
@@ -181,7 +184,10 @@ function xtrim(ctx: CommandContext, args: string[]): void {
   const s = streamForWrite(db, args[1]);
   if (s === undefined) return ctx.r.int(0);
   const n = s.trim(a.trim!);
-  if (n > 0) db.modified(args[1]);
+  if (n > 0) {
+    db.modified(args[1]);
+    notify(NOTIFY_STREAM, 'xtrim', args[1], db.id);
+  }
   ctx.r.int(n);
 }
 
@@ -213,6 +219,7 @@ function xsetid(ctx: CommandContext, args: string[]): void {
   if (entriesAdded !== -1) s.entriesAdded = entriesAdded;
   if (!isZero(maxDel)) s.maxDeletedId = maxDel;
   db.modified(args[1]);
+  notify(NOTIFY_STREAM, 'xsetid', args[1], db.id);
   ctx.r.ok();
 }
 
@@ -305,7 +312,7 @@ function xread(ctx: CommandContext, args: string[]): void {
       if (out.proto === 2) out.array(2);
       out.bulk(key);
       if (g !== null) {
-        const consumer = consumerFor(g, consumerName);
+        const consumer = consumerFor(g, consumerName, db, key);
         if (history) {
           // The ID is exclusive: history after it (a full ID can have no successor, then nothing).
           const from = incrId(gt);
@@ -334,14 +341,15 @@ function xread(ctx: CommandContext, args: string[]): void {
   blockOnKeys(ctx, keys, timeout, (r, bdb, key) => serveBlocked(r, bdb, key, gts.get(key)!, groupName, consumerName, noack, blockCount));
 }
 
-/** streamLookupConsumer (refreshing seen-time) or streamCreateConsumer. */
-export function consumerFor(g: Group, name: string) {
+/** streamLookupConsumer (refreshing seen-time) or streamCreateConsumer, which announces it. */
+export function consumerFor(g: Group, name: string, db: Database, key: string) {
   const now = Date.now();
   const c = g.consumers.get(name);
   if (c !== undefined) {
     c.seenTime = now;
     return c;
   }
+  notify(NOTIFY_STREAM, 'xgroup-createconsumer', key, db.id);
   return g.addConsumer(name, now)!;
 }
 
@@ -364,7 +372,7 @@ function serveBlocked(r: Reply, db: Database, key: string, gt: StreamID, groupNa
     gt = g.lastId;
   }
   if (cmpId(s.lastId, gt) <= 0) return false;
-  const consumer = g !== null ? consumerFor(g, consumerName) : null;
+  const consumer = g !== null ? consumerFor(g, consumerName, db, key) : null;
   if (r.proto === 2) {
     r.array(1);
     r.array(2);

@@ -12,6 +12,7 @@ import { getInt } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
 import type { Value } from '../types/value.js';
 import { addLongDouble, fitsInt64, formatLongDouble, parseLongDouble, parseStoredInt, type LongDouble } from '../types/string.js';
+import { notify, NOTIFY_GENERIC, NOTIFY_STRING } from '../keyspace/notify.js';
 
 const S = 'string';
 
@@ -119,6 +120,8 @@ function setWithOptions(ctx: CommandContext, args: string[]): void {
     return;
   }
   db.set(key, args[2], (flags & KEEPTTL) !== 0, at);
+  notify(NOTIFY_STRING, 'set', key, db.id);
+  if (at !== undefined) notify(NOTIFY_GENERIC, 'expire', key, db.id);
   if (flags & GET) ctx.r.bulkOrNull(old);
   else ctx.r.ok();
 }
@@ -127,6 +130,8 @@ function setWithOptions(ctx: CommandContext, args: string[]): void {
 function setWithTtl(ctx: CommandContext, args: string[], unit: number, cmdName: string): void {
   const at = expireAtMs(args[2], unit, cmdName, ctx.ks.now);
   ctx.db.set(args[1], args[3], false, at);
+  notify(NOTIFY_STRING, 'set', args[1], ctx.db.id);
+  notify(NOTIFY_GENERIC, 'expire', args[1], ctx.db.id);
   ctx.r.ok();
 }
 
@@ -139,8 +144,11 @@ function getex(ctx: CommandContext, args: string[]): void {
   const at = expire === undefined ? undefined : expireAtMs(expire, flags, 'getex', ctx.ks.now);
   ctx.r.bulk(v);
   // setExpire deletes the key when an EXAT/PXAT time has already passed.
-  if (at !== undefined) db.setExpire(key, at);
-  else if (flags & PERSIST) db.persist(key);
+  if (at !== undefined) {
+    const gone = at <= ctx.ks.now;
+    db.setExpire(key, at);
+    notify(NOTIFY_GENERIC, gone ? 'del' : 'expire', key, db.id);
+  } else if (flags & PERSIST && db.persist(key)) notify(NOTIFY_GENERIC, 'persist', key, db.id);
 }
 
 // ---- counters ----
@@ -158,6 +166,7 @@ function incrBy(ctx: CommandContext, key: string, by: number | bigint): void {
     const r = cur + by;
     if (Number.isSafeInteger(r)) {
       db.set(key, String(r), true);
+      notify(NOTIFY_STRING, 'incrby', key, db.id);
       ctx.r.int(r);
       return;
     }
@@ -165,6 +174,7 @@ function incrBy(ctx: CommandContext, key: string, by: number | bigint): void {
   const r = BigInt(cur) + BigInt(by);
   if (!fitsInt64(r)) throw new ReplyError(ERR.overflow);
   db.set(key, r.toString(), true);
+  notify(NOTIFY_STRING, 'incrby', key, db.id);
   ctx.r.int(r);
 }
 
@@ -187,6 +197,7 @@ function incrByFloat(ctx: CommandContext, args: string[]): void {
   if (sum === null || sum.inf) throw new ReplyError('ERR increment would produce NaN or Infinity');
   const text = formatLongDouble(sum);
   db.set(key, text, true);
+  notify(NOTIFY_STRING, 'incrbyfloat', key, db.id);
   ctx.r.bulk(text);
 }
 
@@ -222,6 +233,7 @@ function setRange(ctx: CommandContext, args: string[]): void {
   else if (offset >= v.length) next = v + '\0'.repeat(offset - v.length) + value;
   else next = v.slice(0, offset) + value + v.slice(offset + value.length);
   db.set(key, next, true);
+  notify(NOTIFY_STRING, 'setrange', key, db.id);
   ctx.r.int(next.length);
 }
 
@@ -377,6 +389,7 @@ register(
     (ctx, args) => {
       if (args.length === 3) {
         ctx.db.set(args[1], args[2]);
+        notify(NOTIFY_STRING, 'set', args[1], ctx.db.id);
         ctx.r.ok();
       } else setWithOptions(ctx, args);
     },
@@ -384,6 +397,7 @@ register(
   cmd('setnx', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Set the value of a key, only if the key does not exist', complexity: 'O(1)', args: [KEY, { name: 'value', type: 'string' }] }, (ctx, args) => {
     if (ctx.db.peek(args[1]) !== undefined) return ctx.r.int(0);
     ctx.db.set(args[1], args[2]);
+    notify(NOTIFY_STRING, 'set', args[1], ctx.db.id);
     ctx.r.int(1);
   }),
   cmd('setex', 4, 'write denyoom', [1, 1, 1], 'string write slow', { group: S, summary: 'Set the value and expiration of a key', since: '2.0.0', complexity: 'O(1)', args: [KEY, { name: 'seconds', type: 'integer' }, { name: 'value', type: 'string' }] }, (ctx, args) =>
@@ -405,19 +419,26 @@ register(
   cmd('mset', -3, 'write denyoom', [1, -1, 2], 'string write slow', { group: S, summary: 'Set multiple keys to multiple values', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', args: KEY_VALUE }, (ctx, args) => {
     if (args.length % 2 === 0) throw new ReplyError(ERR.arity('mset'));
     const db = ctx.db;
-    for (let i = 1; i < args.length; i += 2) db.set(args[i], args[i + 1]);
+    for (let i = 1; i < args.length; i += 2) {
+      db.set(args[i], args[i + 1]);
+      notify(NOTIFY_STRING, 'set', args[i], db.id);
+    }
     ctx.r.ok();
   }),
   cmd('msetnx', -3, 'write denyoom', [1, -1, 2], 'string write slow', { group: S, summary: 'Set multiple keys to multiple values, only if none of the keys exist', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', args: KEY_VALUE }, (ctx, args) => {
     if (args.length % 2 === 0) throw new ReplyError(ERR.arity('msetnx'));
     const db = ctx.db;
     for (let i = 1; i < args.length; i += 2) if (db.peek(args[i]) !== undefined) return ctx.r.int(0);
-    for (let i = 1; i < args.length; i += 2) db.set(args[i], args[i + 1]);
+    for (let i = 1; i < args.length; i += 2) {
+      db.set(args[i], args[i + 1]);
+      notify(NOTIFY_STRING, 'set', args[i], db.id);
+    }
     ctx.r.int(1);
   }),
   cmd('getset', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Set the string value of a key and return its old value', complexity: 'O(1)', args: [KEY, { name: 'value', type: 'string' }] }, (ctx, args) => {
     const old = asString(ctx.db.get(args[1]));
     ctx.db.set(args[1], args[2]);
+    notify(NOTIFY_STRING, 'set', args[1], ctx.db.id);
     ctx.r.bulkOrNull(old);
   }),
   cmd('getdel', 2, 'write fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Get the value of a key and delete the key', since: '6.2.0', complexity: 'O(1)', args: [KEY] }, (ctx, args) => {
@@ -425,6 +446,7 @@ register(
     if (v === undefined) return ctx.r.null();
     ctx.r.bulk(v);
     ctx.db.delete(args[1]);
+    notify(NOTIFY_GENERIC, 'del', args[1], ctx.db.id);
   }),
   cmd(
     'getex',
@@ -460,11 +482,13 @@ register(
       const v = asString(db.peek(args[1]));
       if (v === undefined) {
         db.set(args[1], args[2]);
+        notify(NOTIFY_STRING, 'append', args[1], db.id);
         return ctx.r.int(args[2].length);
       }
       checkStringLength(v.length + args[2].length);
       const next = v + args[2];
       db.set(args[1], next, true);
+      notify(NOTIFY_STRING, 'append', args[1], db.id);
       ctx.r.int(next.length);
     },
   ),

@@ -17,6 +17,7 @@ import type { Entry } from '../types/ordertree.js';
 import { blockOnKeys, mayBlock } from '../server/blocking.js';
 import { scanArgs, replyScan } from './scan-collection.js';
 import { ERR_POSITIVE, parseCount } from './sets.js';
+import { notify, NOTIFY_GENERIC, NOTIFY_ZSET } from '../keyspace/notify.js';
 
 const G = { group: 'sorted-set' };
 const ERR_MINMAX_FLOAT = 'ERR min or max is not a float';
@@ -97,10 +98,13 @@ function positive(s: string): number {
   return n;
 }
 
-/** Delete key if its zset emptied, else record the change. */
-function settle(db: Database, key: string, z: SortedSet): void {
-  if (z.size === 0) db.delete(key);
-  else db.modified(key);
+/** After members left by `event`: announce it, delete key if its zset emptied, else record the change. */
+function settle(db: Database, key: string, z: SortedSet, event: string): void {
+  notify(NOTIFY_ZSET, event, key, db.id);
+  if (z.size === 0) {
+    db.delete(key);
+    notify(NOTIFY_GENERIC, 'del', key, db.id);
+  } else db.modified(key);
 }
 
 // ---------- replies ----------
@@ -231,6 +235,7 @@ function zadd(ctx: CommandContext, args: string[], incrCmd: boolean): void {
       if (fresh) db.set(key, z);
       else db.modified(key);
       db.signalReady(key);
+      notify(NOTIFY_ZSET, f.incr ? 'zincr' : 'zadd', key, db.id);
     }
   }
   if (f.incr) {
@@ -338,21 +343,23 @@ function zrangeGeneric(ctx: CommandContext, args: string[], at: number, store: s
   }
   const nodes = z === undefined ? [] : selectRange(z, q);
   if (store === null) return replyPairs(ctx, nodes, withscores);
-  storeResult(ctx, store, nodes);
+  storeResult(ctx, store, nodes, 'zrangestore');
 }
 
 /** Write a computed zset to dst (or delete dst if empty) and reply its size. */
-function storeResult(ctx: CommandContext, dst: string, nodes: Iterable<{ member: string; score: number }>): void {
+function storeResult(ctx: CommandContext, dst: string, nodes: Iterable<{ member: string; score: number }>, event: string): void {
   const out = new SortedSet();
+  const db = ctx.db;
   for (const n of nodes) out.set(n.member, n.score);
   if (out.size === 0) {
-    ctx.db.delete(dst);
+    if (db.delete(dst)) notify(NOTIFY_GENERIC, 'del', dst, db.id);
     ctx.r.int(0);
     return;
   }
   out.fixEncoding();
-  ctx.db.set(dst, out);
-  ctx.db.signalReady(dst);
+  db.set(dst, out);
+  db.signalReady(dst);
+  notify(NOTIFY_ZSET, event, dst, db.id);
   ctx.r.int(out.size);
 }
 
@@ -367,7 +374,7 @@ function zremrange(ctx: CommandContext, args: string[], kind: RangeKind): void {
   if (z === undefined) return ctx.r.int(0);
   const nodes = selectRange(z, q);
   for (const n of nodes) z.delete(n.member);
-  if (nodes.length > 0) settle(ctx.db, args[1], z);
+  if (nodes.length > 0) settle(ctx.db, args[1], z, 'zremrangeby' + kind);
   ctx.r.int(nodes.length);
 }
 
@@ -381,7 +388,7 @@ function popNodes(db: Database, key: string, z: SortedSet, max: boolean, count: 
     out.push(n);
     z.delete(n.member);
   }
-  settle(db, key, z);
+  settle(db, key, z, max ? 'zpopmax' : 'zpopmin');
   return out;
 }
 
@@ -611,7 +618,7 @@ function zsetOp(ctx: CommandContext, args: string[], numAt: number, op: SetOp, d
   if (cardOnly) return ctx.r.int(result.size);
   const out = new SortedSet();
   for (const [m, s] of result) out.set(m, s);
-  if (dst !== null) return storeResult(ctx, dst, out.entries());
+  if (dst !== null) return storeResult(ctx, dst, out.entries(), `z${op}store`);
   replyPairs(ctx, [...out.entries()], withscores);
 }
 
@@ -707,7 +714,7 @@ register(
     let n = 0;
     if (z !== undefined) {
       for (let i = 2; i < args.length; i++) if (z.delete(args[i])) n++;
-      if (n > 0) settle(ctx.db, args[1], z);
+      if (n > 0) settle(ctx.db, args[1], z, 'zrem');
     }
     ctx.r.int(n);
   }),

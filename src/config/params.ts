@@ -35,6 +35,12 @@ export interface ParamDef {
   normalize?: (raw: string, current: string) => string;
   /** Reacts to a new value at runtime (after validation). */
   onChange?: (value: string) => void;
+  /**
+   * Takes every value the parameter gets — its default, a start-up flag, a
+   * CONFIG SET — for modules that keep the parsed form where the hot path
+   * reads it.
+   */
+  apply?: (value: string) => void;
 }
 
 export class ConfigError extends Error {}
@@ -54,6 +60,7 @@ export function defineParam(def: ParamDef): void {
   byFlag.set(key, def);
   if (def.flag) byFlag.set(norm(def.flag), def);
   values.set(key, def.default);
+  def.apply?.(def.default);
 }
 
 export function paramByFlag(flag: string): ParamDef | undefined {
@@ -138,6 +145,7 @@ export function setParam(def: ParamDef, raw: string, runtime: boolean): void {
   if (runtime && !def.mutable) throw new ConfigError(`can't set immutable config`);
   const v = checkValue(def, raw);
   values.set(norm(def.name), v);
+  def.apply?.(v);
   if (runtime) def.onChange?.(v);
 }
 
@@ -155,5 +163,8 @@ export function getBool(name: string): boolean {
 
 /** Restore every parameter to its default (tests, CONFIG RESETSTAT does not use this). */
 export function resetAll(): void {
-  for (const [k, d] of defs) values.set(k, d.default);
+  for (const [k, d] of defs) {
+    values.set(k, d.default);
+    d.apply?.(d.default);
+  }
 }

@@ -4,6 +4,8 @@
  */
 import { defineParam } from './params.js';
 import { reloadMemorySettings } from '../memory/settings.js';
+import { setLogLevel } from '../log.js';
+import { eventsToFlags, flagsToEvents, setNotifyFlags } from '../keyspace/notify.js';
 
 const GB = 1024 ** 3;
 
@@ -18,7 +20,8 @@ defineParam({ name: 'timeout', type: 'int', default: '0', min: 0, mutable: true,
 defineParam({ name: 'proto-max-bulk-len', type: 'memory', default: String(512 * 1024 * 1024), min: 1024 * 1024, mutable: true, help: 'largest bulk string a request may carry' });
 defineParam({ name: 'client-query-buffer-limit', type: 'memory', default: String(GB), min: 1024 * 1024, mutable: true, help: 'largest unparsed input a client may accumulate' });
 defineParam({ name: 'hz', type: 'int', default: '10', min: 1, max: 500, mutable: true, help: 'background task frequency (active expiry)' });
-defineParam({ name: 'loglevel', type: 'enum', default: 'notice', values: ['debug', 'verbose', 'notice', 'warning', 'info', 'error'], mutable: true, help: 'log verbosity' });
+defineParam({ name: 'loglevel', type: 'enum', default: 'notice', values: ['debug', 'verbose', 'notice', 'warning', 'info', 'error'], mutable: true, help: 'log verbosity', onChange: setLogLevel });
+defineParam({ name: 'log_format', type: 'enum', default: 'auto', values: ['auto', 'json', 'text'], flagOnly: true, help: 'json: one JSON object per line; text: human-readable lines; auto: text when the log goes to a terminal, else json' });
 defineParam({ name: 'logtostderr', type: 'bool', default: 'no', flagOnly: true, help: 'write logs to stderr instead of stdout' });
 defineParam({ name: 'flagfile', type: 'string', default: '', flagOnly: true, help: 'read more flags from this file, one --name=value per line' });
 defineParam({ name: 'snapshot-strict', type: 'bool', default: 'yes', help: 'a snapshot that cannot be read at boot is fatal instead of fenced' });
@@ -31,10 +34,19 @@ defineParam({ name: 'maxmemory-eviction-tenacity', type: 'int', default: '10', m
 defineParam({ name: 'lfu-log-factor', type: 'int', default: '10', min: 0, max: 2147483647, ...memory, help: 'LFU counter growth: the higher, the more hits a key needs to reach a high frequency' });
 defineParam({ name: 'lfu-decay-time', type: 'int', default: '1', min: 0, max: 2147483647, ...memory, help: 'minutes of idleness after which an LFU counter decreases by one (0: never)' });
 defineParam({ name: 'appendonly', type: 'bool', default: 'no', help: 'append-only file (not supported: snapshots only)', validate: (v) => (v === 'yes' ? 'appendonly is not supported' : null) });
-defineParam({ name: 'notify-keyspace-events', type: 'string', default: '', mutable: true, help: 'accepted for compatibility' });
-defineParam({ name: 'slowlog-log-slower-than', type: 'int', default: '10000', mutable: true, help: 'accepted for compatibility' });
-defineParam({ name: 'slowlog-max-len', type: 'int', default: '128', mutable: true, help: 'accepted for compatibility' });
-defineParam({ name: 'latency-monitor-threshold', type: 'int', default: '0', mutable: true, help: 'accepted for compatibility' });
+defineParam({
+  name: 'notify-keyspace-events',
+  type: 'string',
+  default: '',
+  mutable: true,
+  help: "keyspace notifications published through pub/sub: K and/or E plus the classes (A g $ l s h z x e t m d n), as Redis",
+  normalize: (raw) => {
+    const f = eventsToFlags(raw);
+    if (f < 0) throw new Error("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    return flagsToEvents(f);
+  },
+  apply: (v) => setNotifyFlags(eventsToFlags(v)),
+});
 defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'lazyfree-lazy-user-flush', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
 defineParam({ name: 'active-expire-effort', type: 'int', default: '1', min: 1, max: 10, mutable: true, help: 'how hard the active expire cycle works' });

@@ -17,6 +17,8 @@ import { mem } from '../memory/settings.js';
 import { clearEvictionPool } from '../memory/evict.js';
 import { accountAdd, accountChange, accountDrop, accountRemove } from '../memory/usage.js';
 import { beforeChange } from '../memory/live-reads.js';
+import { notify, NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW } from './notify.js';
+import { trackingActive, trackingFlushed, trackingInvalidateKey } from '../server/tracking.js';
 
 const isStream = (v: Value) => typeof v !== 'string' && v.type === 'stream';
 
@@ -46,12 +48,14 @@ export class Database {
     const at = this.table.getExpiry(seg, key);
     if (at === undefined || at > this.ks.now) return false;
     if (this.ks.loading) return false;
+    if (this.ks.changesHeld) return true;
     this.table.willMutate(seg);
     const old = this.table.lookup(seg, key)!;
     this.cost -= accountRemove(key, old);
     this.table.remove(seg, key);
     this.ks.stats.expiredKeys++;
     this.changed(key);
+    notify(NOTIFY_EXPIRED, 'expired', key, this.id);
     if (isStream(old)) this.signalReady(key);
     return true;
   }
@@ -77,6 +81,7 @@ export class Database {
     const v = this.table.lookup(seg, key);
     if (v === undefined || this.expireIfNeeded(seg, key)) {
       this.ks.stats.misses++;
+      notify(NOTIFY_KEY_MISS, 'keymiss', key, this.id);
       return undefined;
     }
     this.ks.stats.hits++;
@@ -125,6 +130,7 @@ export class Database {
     if (expireAt !== undefined) t.setExpiry(t.segmentOf(key), key, expireAt);
     else if (!keepTtl && seg.expiresSize !== 0) t.dropExpiry(t.segmentOf(key), key);
     this.changed(key);
+    if (old === undefined) notify(NOTIFY_NEW, 'new', key, this.id);
     // As Redis's dbAdd: a collection appearing under a key (RENAME, MOVE,
     // COPY, SORT STORE, RESTORE...) may serve clients blocked on it; a
     // stream replaced by anything unblocks XREADGROUP clients (dbSetValue).
@@ -192,6 +198,7 @@ export class Database {
 
   private changed(key: string): void {
     this.ks.dirty++;
+    if (trackingActive.on) trackingInvalidateKey(key);
     if (this.watched.size !== 0) {
       const ws = this.watched.get(key);
       if (ws !== undefined) for (const w of ws) w.watchedKeyTouched();
@@ -207,7 +214,8 @@ export class Database {
    * Drop every key. The old table is handed off whole, so a running snapshot
    * keeps reading it unchanged instead of copying everything first.
    */
-  flush(): number {
+  flush(signal = true): number {
+    if (signal && trackingActive.on) trackingFlushed();
     const n = this.table.size;
     if (this.watched.size !== 0) {
       for (const [k, ws] of this.watched) if (this.table.get(k) !== undefined) for (const w of ws) w.watchedKeyTouched();

@@ -1,6 +1,7 @@
 /**
  * All databases, the command clock, and the active expire cycle.
  */
+import { trackingActive, trackingFlushed } from '../server/tracking.js';
 import { Database } from './db.js';
 import type { KeyTable } from './table.js';
 
@@ -35,6 +36,13 @@ export class Keyspace {
    */
   clockFrozen = false;
 
+  /**
+   * Set while clients are paused (CLIENT PAUSE): an expired key reads as
+   * missing but stays, and nothing is evicted, so the dataset does not
+   * change behind the pause (Redis's checkClientPauseTimeoutAndReturnIfPaused).
+   */
+  changesHeld = false;
+
   /** DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off (Redis's expire tests rely on it). */
   activeExpireEnabled = true;
 
@@ -52,8 +60,10 @@ export class Keyspace {
   }
 
   flushAll(): number {
+    // Tracking clients are told once that everything went, not once per database.
+    if (trackingActive.on) trackingFlushed();
     let n = 0;
-    for (const db of this.dbs) n += db.flush();
+    for (const db of this.dbs) n += db.flush(false);
     return n;
   }
 
@@ -76,7 +86,7 @@ export class Keyspace {
    * stopped. Returns how many keys were removed.
    */
   activeExpire(budgetMs: number): number {
-    if (this.loading || !this.activeExpireEnabled) return 0;
+    if (this.loading || !this.activeExpireEnabled || this.changesHeld) return 0;
     const start = this.tick();
     let removed = 0;
     for (let i = 0; i < this.dbs.length; i++) {

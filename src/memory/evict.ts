@@ -22,6 +22,7 @@ import { idleMs, lfuDecrAndReturn } from './lru.js';
 import { mem, settingsListeners } from './settings.js';
 import { usedMemory } from './usage.js';
 import { log } from '../log.js';
+import { notify, NOTIFY_EVICTED } from '../keyspace/notify.js';
 
 export const enum Evict {
   /** Under the limit (or nothing to do). */
@@ -31,12 +32,6 @@ export const enum Evict {
   /** Over the limit and nothing can be evicted: refuse denyoom commands. */
   FAIL,
 }
-
-/**
- * Where a key's eviction is announced. The keyspace-notification work hooks
- * `evicted` events here (Redis: notifyKeyspaceEvent(NOTIFY_EVICTED, "evicted", ...)).
- */
-export const evictedKeyListeners: ((db: Database, key: string) => void)[] = [];
 
 const POOL_SIZE = 16;
 
@@ -180,7 +175,7 @@ function noteOver(over: boolean): void {
 
 /** Free memory down to maxmemory, within the time limit. */
 export function performEvictions(ks: Keyspace): Evict {
-  if (ks.loading || mem.maxmemory === 0) return Evict.OK;
+  if (ks.loading || ks.changesHeld || mem.maxmemory === 0) return Evict.OK;
   if (usedMemory() <= mem.maxmemory) {
     noteOver(false);
     return Evict.OK;
@@ -209,7 +204,7 @@ export function performEvictions(ks: Keyspace): Evict {
 function evictKey(ks: Keyspace, db: Database, key: string): void {
   if (!db.delete(key)) return;
   ks.stats.evictedKeys++;
-  for (const f of evictedKeyListeners) f(db, key);
+  notify(NOTIFY_EVICTED, 'evicted', key, db.id);
 }
 
 function startProc(ks: Keyspace): void {

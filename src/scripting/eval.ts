@@ -7,7 +7,7 @@ import { ReplyError, toSafeInt } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { feedMonitors } from '../commands/monitor.js';
 import { getBool } from '../config/params.js';
-import { cachedScript, createScript, evalEngine, flushScripts, type CachedScript } from './script-cache.js';
+import { cachedScript, createScript, evalEngine, extractShebang, flushScripts, type CachedScript } from './script-cache.js';
 import { killScript, prepareForRun } from './run-context.js';
 import { runScript } from './runner.js';
 import type { LuaState, LuaVm } from './vm/lua-vm.js';
@@ -118,6 +118,7 @@ function evalSpec(name: string, flags: string, summary: string, since: string, e
   const spec: CommandSpec = cmd(name, -3, flags, NO_KEYS, 'slow scripting', { ...G, summary, since, args: evalArgs(evalsha ? 'sha1' : 'script'), getKeys: evalKeys, keySpec }, (ctx, args) =>
     evalGeneric(ctx, args, spec, evalsha, ro),
   );
+  if (!ro) spec.mayWrite = (args) => scriptMayWrite(args[1], evalsha);
   return spec;
 }
 
@@ -133,6 +134,21 @@ export function scriptKeySpec(ro: boolean, worst: string | null): KeySpecDoc {
     begin: { index: 2 },
     find: { keynumidx: 0, firstkey: 1, keystep: 1 },
   };
+}
+
+/**
+ * evalGetCommandFlags: a script declared `no-writes` by its shebang does
+ * not write; one without a shebang, or not in the cache yet for EVALSHA,
+ * may (EVAL's own may_replicate flag).
+ */
+function scriptMayWrite(bodyOrSha: string, evalsha: boolean): boolean {
+  const flags = evalsha ? cachedScript(bodyOrSha.toLowerCase())?.flags : shebangFlags(bodyOrSha);
+  return flags === undefined || flags.compat || !flags.noWrites;
+}
+
+function shebangFlags(body: string) {
+  const sb = extractShebang(body);
+  return typeof sb === 'string' ? undefined : sb.flags;
 }
 
 const S = { group: 'scripting' };

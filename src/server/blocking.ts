@@ -15,6 +15,9 @@ import type { Reply } from '../protocol/reply.js';
 import type { Server } from './server.js';
 import { errorStats } from './error-stats.js';
 import { failedCall } from './dispatch.js';
+import type { CommandSpec } from '../commands/spec.js';
+import { slowlogPush, slowlogSettings } from './slowlog.js';
+import { trackingActive, trackingServing } from './tracking.js';
 
 /** Try to serve the blocked client from key; write its reply to r and return true if served. */
 export type ServeFn = (r: Reply, db: Database, key: string) => boolean;
@@ -27,6 +30,11 @@ interface Blocked {
   timer: NodeJS.Timeout | null;
   /** Reply on timeout (default: null array). */
   onTimeout: (r: Reply) => void;
+  /** The blocking command, for the slow log once it is answered (as Redis's updateStatsOnUnblock). */
+  spec: CommandSpec | null;
+  args: string[] | null;
+  /** Microseconds the call took before it blocked. */
+  callUs: number;
 }
 
 /** db -> key -> FIFO of blocked clients */
@@ -62,7 +70,7 @@ export function blockOnKeys(
 ): void {
   const client = ctx.client;
   const server = ctx.server;
-  const b: Blocked = { client, db: ctx.db, keys: [...new Set(keys)], serve, timer: null, onTimeout };
+  const b: Blocked = { client, db: ctx.db, keys: [...new Set(keys)], serve, timer: null, onTimeout, spec: null, args: null, callUs: 0 };
   let m = waiting.get(b.db);
   if (m === undefined) waiting.set(b.db, (m = new Map()));
   for (const k of b.keys) {
@@ -77,6 +85,7 @@ export function blockOnKeys(
     b.timer = setTimeout(() => {
       unregister(b);
       client.send(b.onTimeout);
+      answered(b, 0);
       server.resume(client);
     }, timeoutMs);
   }
@@ -144,17 +153,41 @@ export function handleReadyKeys(server: Server): void {
       for (const b of [...q]) {
         let served = false;
         server.ks.tick();
-        sendCounted(b.client, (r) => {
-          served = b.serve(r, db, key);
-        });
+        const t0 = performance.now();
+        const answer = () =>
+          sendCounted(b.client, (r) => {
+            served = b.serve(r, db, key);
+          });
+        if (trackingActive.on) trackingServing(b.client, answer);
+        else answer();
         // Not servable by this client (key emptied, or a type other than the
         // one it waits for): later clients may still be, as in Redis.
         if (!served) continue;
         unregister(b);
+        answered(b, (performance.now() - t0) * 1000);
         server.resume(b.client);
       }
     }
   }
+}
+
+/**
+ * The dispatcher's word that the command it just ran left `c` blocked: the
+ * call's arguments and time wait on the record, to be logged when answered.
+ * False if c is not blocked on keys (the caller logs the call itself).
+ */
+export function blockedCall(c: Client, spec: CommandSpec, args: string[], us: number): boolean {
+  const b = byClient.get(c);
+  if (b === undefined || b.spec !== null) return false;
+  b.spec = spec;
+  b.args = args;
+  b.callUs = us;
+  return true;
+}
+
+function answered(b: Blocked, serveUs: number): void {
+  const us = b.callUs + serveUs;
+  if (b.spec !== null && slowlogSettings.slowerThan >= 0 && us >= slowlogSettings.slowerThan) slowlogPush(b.client, b.spec, b.args!, us);
 }
 
 export function hasReadyKeys(): boolean {

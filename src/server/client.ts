@@ -2,6 +2,7 @@
  * One connection: its socket, request parser and session state (db, protocol,
  * name, auth, transaction, subscriptions, blocking).
  */
+import type { TrackingState } from './tracking.js';
 import type { Socket } from 'node:net';
 import { RequestParser } from '../protocol/parser.js';
 import { Reply } from '../protocol/reply.js';
@@ -53,6 +54,10 @@ export class Client implements Watcher {
    * the rest of the pipeline waits in the parser, as in Redis.
    */
   suspended = false;
+  /** CLIENT TRACKING state (src/server/tracking.ts); null when off. */
+  tracking: TrackingState | null = null;
+  /** A command held by CLIENT PAUSE: it runs again before the rest of the pipeline. */
+  replay: string[] | null = null;
   /** Called when the connection closes (blocking ops unregister here). */
   onClose: (() => void) | null = null;
   closing = false;

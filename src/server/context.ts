@@ -45,3 +45,11 @@ export class CommandContext {
     this.db = this.client.db = this.ks.dbs[index];
   }
 }
+
+/**
+ * The context while the server runs a client's commands, null between
+ * (timers, background eviction): whoever publishes from deep inside the
+ * keyspace (keyspace notifications) learns from it whether a command's
+ * client is waiting for its replies in order.
+ */
+export const running: { ctx: CommandContext | null } = { ctx: null };

@@ -8,7 +8,13 @@ import { precompute, type CommandSpec } from '../commands/spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import type { CommandContext } from './context.js';
 import { log } from '../log.js';
-import { handleReadyKeys, hasReadyKeys } from './blocking.js';
+import { blockedCall, handleReadyKeys, hasReadyKeys } from './blocking.js';
+import { slowlogPush, slowlogSettings } from './slowlog.js';
+import { mustWait, pauseState, postpone } from './pause.js';
+import { LatencyHistogram, latencyTracking } from './latency-histogram.js';
+import { latencySample, latencySettings } from './latency-monitor.js';
+import './latency-params.js';
+import { trackingActive, trackingAfterCall, trackingBegin, trackingEndCommand, trackingLimitUsedSlots } from './tracking.js';
 import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
 import { errorStats, errorsSinceLastLook } from './error-stats.js';
@@ -18,6 +24,8 @@ export interface CommandStats {
   usec: number;
   rejected: number;
   failed: number;
+  /** Created on the first timed call while latency-tracking is on; dropped with the stats by CONFIG RESETSTAT. */
+  hist: LatencyHistogram | null;
 }
 
 /**
@@ -47,7 +55,7 @@ function statsOf(spec: CommandSpec): CommandStats {
   if (pre.statsEpoch === stats.epoch) return pre.stats as CommandStats;
   let s = stats.get(spec.name);
   if (s === undefined) {
-    s = { calls: 0, usec: 0, rejected: 0, failed: 0 };
+    s = { calls: 0, usec: 0, rejected: 0, failed: 0, hist: null };
     stats.set(spec.name, s);
   }
   pre.stats = s;
@@ -101,7 +109,7 @@ export function rejectedCall(spec: CommandSpec): void {
 /** A command that answered with an error after call() returned (a blocked client served later). */
 export function failedCall(name: string): void {
   let s = stats.get(name);
-  if (s === undefined) stats.set(name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  if (s === undefined) stats.set(name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0, hist: null }));
   s.failed++;
 }
 
@@ -174,12 +182,19 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
     const busy = scriptBusy.error();
     if (busy !== null) return reject(ctx, busy, spec);
   }
+  // CLIENT PAUSE holds the command (Redis's BLOCKED_POSTPONE), checked before MULTI queues it.
+  if (pauseState.type !== 'off' && !c.fromScript && mustWait(c, spec, args)) return postpone(c, args);
   if (c.multi !== null && !MULTI_IMMEDIATE.has(spec.name)) {
     c.multi.queue.push({ spec, args });
     ctx.r.raw('+QUEUED\r\n');
     return;
   }
-  call(ctx, spec, args);
+  if (trackingActive.on) {
+    trackingLimitUsedSlots();
+    trackingBegin(c, spec, args);
+    call(ctx, spec, args);
+    trackingEndCommand(c, spec);
+  } else call(ctx, spec, args);
   // Like Redis, clients blocked on keys this command filled are served
   // once the command (or the whole EXEC) is done.
   if (hasReadyKeys()) handleReadyKeys(ctx.server);
@@ -223,8 +238,16 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
   }
   s.calls++;
   const t1 = performance.now();
-  s.usec += (t1 - t0) * 1000;
+  const us = (t1 - t0) * 1000;
+  s.usec += us;
   if (batchClock >= 0 && !nested) batchClock = t1;
+  if (latencyTracking.on) (s.hist ??= new LatencyHistogram()).record(us);
+  if (latencySettings.thresholdMs !== 0 && us >= latencySettings.thresholdMs * 1000) latencySample(spec.pre!.fast ? 'fast-command' : 'command', us / 1000);
+  // A command that blocked is logged when it is answered, with its whole time.
+  if (!(c.suspended && blockedCall(c, spec, args, us)) && slowlogSettings.slowerThan >= 0 && us >= slowlogSettings.slowerThan) {
+    slowlogPush(c, spec, args, us);
+  }
+  if (trackingActive.on) trackingAfterCall(c, spec, args);
   ctx.server.stats.commands++;
   for (let i = 0; i < commandObservers.length; i++) commandObservers[i](ctx, spec, args);
 }

@@ -7,7 +7,7 @@ import '../config/server-params.js';
 import '../commands/index.js';
 import { applyFlags } from '../config/flags.js';
 import { ConfigError, getBool, getInt, getString } from '../config/params.js';
-import { configureLog, log } from '../log.js';
+import { configureLog, fatalStartup, log, type LogFormat } from '../log.js';
 import { Server } from './server.js';
 import { boot, shutdown } from './lifecycle.js';
 import { startHeapGuard } from '../memory/heap.js';
@@ -45,7 +45,7 @@ async function run(decision: HeapDecision, supervised: boolean): Promise<void> {
     }
     throw e;
   }
-  configureLog(getBool('logtostderr'), getString('loglevel'));
+  configureLog(getBool('logtostderr'), getString('loglevel'), getString('log_format') as LogFormat);
   startHeapGuard(decision);
   // The Lua module (WASM) is compiled before the first client can send EVAL.
   await LuaVm.init();
@@ -53,8 +53,18 @@ async function run(decision: HeapDecision, supervised: boolean): Promise<void> {
   try {
     await server.listen();
   } catch (e) {
-    log.fatal({ err: e, port: getInt('port'), bind: getString('bind') }, 'cannot listen');
-    process.exit(1);
+    const port = getInt('port');
+    const bind = getString('bind');
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE'
+        ? `the port is in use by another process: stop it, or start with another --port`
+        : code === 'EADDRNOTAVAIL'
+          ? `no interface has that address: check --bind`
+          : code === 'EACCES'
+            ? `not allowed to bind that port: use a port above 1023, or give the process the right`
+            : (e as Error).message;
+    fatalStartup(`cannot listen on ${bind}:${port}: ${why}`, { port, bind, code });
   }
   log.info({ port: server.port, bind: getString('bind'), pid: process.pid }, 'listening');
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {

@@ -4,7 +4,10 @@
  */
 import net from 'node:net';
 import { Client } from './client.js';
-import { CommandContext } from './context.js';
+import { CommandContext, running } from './context.js';
+import { forgetPostponed } from './pause.js';
+import { disableTracking, trackingLimitUsedSlots, trackingActive } from './tracking.js';
+import { latencySample } from './latency-monitor.js';
 import { beginBatch, endBatch, processCommand, scriptBusy } from './dispatch.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
@@ -134,7 +137,10 @@ export class Server {
     // while a script is busy): a save or expiry there would see half a script.
     if (scriptBusy.error() !== null) return;
     // Redis spends at most 25% of each cron period on active expiry.
+    if (trackingActive.on) trackingLimitUsedSlots();
+    const t0 = performance.now();
     this.ks.activeExpire(Math.max(1, 250 / getInt('hz')));
+    latencySample('expire-cycle', performance.now() - t0);
     const idle = getInt('timeout');
     if (idle > 0) {
       const now = Date.now();
@@ -211,9 +217,12 @@ export class Server {
     ctx.db = c.db;
     ctx.r = r;
     beginBatch(this.ks);
+    const outer = running.ctx;
+    running.ctx = ctx;
     try {
       this.runCommands(c, r, ctx);
     } finally {
+      running.ctx = outer;
       endBatch();
       if (r.discard || c.closeAsap) {
         // Over its output limit: what is left is never sent, and the
@@ -228,7 +237,8 @@ export class Server {
     while (!c.suspended && !c.closing && !c.closeAsap) {
       let args: string[] | null;
       try {
-        args = c.parser.next();
+        args = c.replay ?? c.parser.next();
+        c.replay = null;
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         r.error('ERR ' + e.message);
@@ -282,7 +292,7 @@ export class Server {
   resume(c: Client): void {
     c.suspended = false;
     setImmediate(() => {
-      if (!c.closing && !c.suspended && c.parser.buffered > 0) this.processInput(c);
+      if (!c.closing && !c.suspended && (c.parser.buffered > 0 || c.replay !== null)) this.processInput(c);
     });
   }
 
@@ -291,6 +301,8 @@ export class Server {
     if (c.closing) return;
     c.closing = true;
     this.clients.delete(c.id);
+    forgetPostponed(c);
+    disableTracking(c);
     c.onClose?.();
     for (const [db, keys] of c.watching ?? []) {
       for (const k of keys) {

@@ -332,6 +332,11 @@ const fcallSpec: CommandSpec = cmd(
   { ...G, summary: 'Invoke a function', complexity: 'Depends on the function that is executed.', args: fcallArgs, getKeys: fcallKeys, keySpec: scriptKeySpec(false, 'RW and UPDATE') },
   (ctx, args) => fcall(ctx, args, fcallSpec, false),
 );
+// fcallGetCommandFlags: a no-writes function does not write; an unknown one is answered by FCALL's own flags.
+fcallSpec.mayWrite = (args) => {
+  const fi = libraries().getFunction(args[1]);
+  return fi === undefined || (fi.flags & FLAG_NO_WRITES) === 0;
+};
 const fcallRoSpec: CommandSpec = cmd(
   'fcall_ro',
   -3,
