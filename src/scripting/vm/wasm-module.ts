@@ -112,6 +112,7 @@ export function loadLuaModule(): Promise<RawLua> {
     let exports: WebAssembly.Exports | undefined;
     const instantiate = WebAssembly.instantiate;
     WebAssembly.instantiate = async function (this: unknown, ...a: unknown[]) {
+      fixClock(a[1]);
       const res = await (instantiate as (...x: unknown[]) => Promise<WebAssembly.WebAssemblyInstantiatedSource | WebAssembly.Instance>).apply(this, a);
       exports ??= 'instance' in res ? res.instance.exports : res.exports;
       return res;
@@ -126,6 +127,19 @@ export function loadLuaModule(): Promise<RawLua> {
     return loaded;
   })();
   return loading;
+}
+
+/**
+ * The module's only clock is time(), which Lua reads once per state to seed
+ * its string hashes (and math.random's seed, replaced by Redis's own). A
+ * seed taken from the clock makes the order in which pairs()/next() walk a
+ * table, and so what cjson/cmsgpack encode, change from run to run; Redis's
+ * Lua 5.1 walks the same table the same way every time. A constant clock
+ * makes the order depend only on what the state did before, as there.
+ */
+function fixClock(imports: unknown): void {
+  const env = (imports as { env?: Record<string, unknown> } | undefined)?.env;
+  if (env !== undefined && typeof env.emscripten_date_now === 'function') env.emscripten_date_now = () => 0;
 }
 
 /** `module` with every `_name` export it wraps replaced by the instance's `name` (HEAP views and helpers still read through). */
