@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
 import Redis5 from 'ioredis5';
 import { createClient, RESP_TYPES } from 'redis';
-import { redisCli, startServer, type TestServer } from './helpers/server.js';
+import { RawClient, redisCli, startServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -158,5 +158,36 @@ describe('redis-cli', () => {
     expect(out).toContain('"arguments"');
     expect(out).toContain('"seconds"');
     expect(out).toContain('"NX"');
+  });
+});
+
+describe('maxclients and the open files limit', () => {
+  it('refuses the client past maxclients with Redis error text', async () => {
+    const s = await startServer(['--save', '', '--maxclients', '2']);
+    try {
+      const a = await RawClient.connect(s.port);
+      const b = await RawClient.connect(s.port);
+      const c = await RawClient.connect(s.port);
+      expect(await c.readUntil('\r\n')).toBe('-ERR max number of clients reached\r\n');
+      a.close();
+      b.close();
+      c.close();
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('lowers maxclients to what a small open files limit allows, and says so', async () => {
+    const s = await startServer(['--save', '', '--maxclients', '1000'], { wrap: ['prlimit', '--nofile=256:256'] });
+    try {
+      const line = await s.waitForLog((l) => /maxclients has been reduced to 224/.test(l.msg));
+      expect(line.level).toBe(40);
+      const cl = new Redis({ port: s.port });
+      expect(await cl.config('GET', 'maxclients')).toEqual(['maxclients', '224']);
+      await expect(cl.config('SET', 'maxclients', '5000')).rejects.toThrow('The operating system is not able to handle the specified number of clients, try with 224');
+      cl.disconnect();
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { resetErrorStats } from '../server/error-stats.js';
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
-import { allParams, ConfigError, getString, paramByName, setParam } from '../config/params.js';
+import { allParams, ConfigError, getString, paramByName, setParamsAtRuntime } from '../config/params.js';
 import { globMatch } from '../keyspace/glob.js';
 import { commandStats, scriptBusy } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
@@ -51,19 +51,12 @@ function configSet(ctx: CommandContext, args: string[]): void {
     seen.add(def.name);
     pairs.push([def, args[i + 1], args[i]]);
   }
-  // All or nothing, as Redis 7: validate everything, then apply, restoring on failure.
-  const old = pairs.map(([d]) => getString(d!.name));
-  let applied = 0;
   try {
-    for (const [d, v] of pairs) {
-      setParam(d!, v, true);
-      applied++;
-    }
-  } catch (e) {
-    // As a runtime set, so modules that cache a value (src/memory) see the restore.
-    for (let j = 0; j < applied; j++) setParam(pairs[j][0]!, old[j], true);
-    const name = pairs[applied][2];
-    if (e instanceof ConfigError) throw new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${e.message}`);
+    setParamsAtRuntime(pairs.map(([d, v]) => [d!, v]));
+  } catch (thrown) {
+    if (!Array.isArray(thrown)) throw thrown;
+    const [i, e] = thrown as [number, unknown];
+    if (e instanceof ConfigError) throw new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${pairs[i][2]}') - ${e.message}`);
     throw e;
   }
   ctx.r.ok();

@@ -144,9 +144,64 @@ export function checkValue(def: ParamDef, raw: string): string {
 export function setParam(def: ParamDef, raw: string, runtime: boolean): void {
   if (runtime && !def.mutable) throw new ConfigError(`can't set immutable config`);
   const v = checkValue(def, raw);
+  const old = values.get(norm(def.name))!;
   values.set(norm(def.name), v);
   def.apply?.(v);
-  if (runtime) def.onChange?.(v);
+  if (!runtime) return;
+  try {
+    def.onChange?.(v);
+  } catch (e) {
+    // Redis rolls a CONFIG SET back when applying it fails.
+    values.set(norm(def.name), old);
+    def.apply?.(old);
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+/**
+ * CONFIG SET of several parameters, all or nothing as Redis 7: every value
+ * is checked, then all are stored, then each distinct onChange runs once
+ * (a certificate and its key change together); if one fails, every value
+ * is restored. Throws [index of the parameter to blame, ConfigError].
+ */
+export function setParamsAtRuntime(pairs: [ParamDef, string][]): void {
+  let checked: string[];
+  let at = 0;
+  try {
+    checked = pairs.map(([def, raw], i) => {
+      at = i;
+      if (!def.mutable) throw new ConfigError(`can't set immutable config`);
+      return checkValue(def, raw);
+    });
+  } catch (e) {
+    throw [at, e];
+  }
+  const old = pairs.map(([def]) => values.get(norm(def.name))!);
+  const store = (vs: string[]) =>
+    pairs.forEach(([def], i) => {
+      values.set(norm(def.name), vs[i]);
+      def.apply?.(vs[i]);
+    });
+  store(checked);
+  const ran = new Set<(v: string) => void>();
+  for (let i = 0; i < pairs.length; i++) {
+    const [def] = pairs[i];
+    if (def.onChange === undefined || ran.has(def.onChange)) continue;
+    ran.add(def.onChange);
+    try {
+      def.onChange(checked[i]);
+    } catch (e) {
+      store(old);
+      for (const f of ran) {
+        try {
+          f(old[pairs.findIndex(([d]) => d.onChange === f)]);
+        } catch {
+          // The old values worked before; nothing better to do than keep going.
+        }
+      }
+      throw [i, e instanceof ConfigError ? e : new ConfigError((e as Error).message)];
+    }
+  }
 }
 
 export function getString(name: string): string {

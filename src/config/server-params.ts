@@ -5,6 +5,7 @@
 import { defineParam } from './params.js';
 import { reloadMemorySettings } from '../memory/settings.js';
 import { setLogLevel } from '../log.js';
+import { checkMaxclients } from '../server/fd-limit.js';
 import { eventsToFlags, flagsToEvents, setNotifyFlags } from '../keyspace/notify.js';
 
 const GB = 1024 ** 3;
@@ -15,7 +16,7 @@ defineParam({ name: 'requirepass', type: 'string', default: '', mutable: true, s
 defineParam({ name: 'databases', flag: 'dbnum', type: 'int', default: '16', min: 1, max: 1024, help: 'number of logical databases (SELECT 0..N-1)' });
 defineParam({ name: 'dir', type: 'string', default: './data', help: 'where snapshots go: a local folder, or s3://bucket/prefix' });
 defineParam({ name: 'dbfilename', type: 'string', default: 'dump-{timestamp}', mutable: true, help: 'snapshot file name; {timestamp} is replaced by the save time' });
-defineParam({ name: 'maxclients', type: 'int', default: '64000', min: 1, max: 1000000, mutable: true, help: 'maximum number of connected clients' });
+defineParam({ name: 'maxclients', type: 'int', default: '64000', min: 1, max: 1000000, mutable: true, onChange: checkMaxclients, help: 'maximum number of connected clients (lowered at start-up to what the open files limit allows, as Redis does)' });
 defineParam({ name: 'timeout', type: 'int', default: '0', min: 0, mutable: true, help: 'close idle clients after this many seconds (0: never)' });
 defineParam({ name: 'proto-max-bulk-len', type: 'memory', default: String(512 * 1024 * 1024), min: 1024 * 1024, mutable: true, help: 'largest bulk string a request may carry' });
 defineParam({ name: 'client-query-buffer-limit', type: 'memory', default: String(GB), min: 1024 * 1024, mutable: true, help: 'largest unparsed input a client may accumulate' });
@@ -47,26 +48,32 @@ defineParam({
   },
   apply: (v) => setNotifyFlags(eventsToFlags(v)),
 });
-defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
-defineParam({ name: 'lazyfree-lazy-user-flush', type: 'bool', default: 'no', mutable: true, help: 'accepted for compatibility' });
+// Ignored, on purpose: a deleted value's memory is always reclaimed by V8's
+// garbage collector, in the background, whatever these say; DEL never
+// blocks on freeing as Redis's synchronous free can.
+defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'ignored: deleted values are always freed in the background by the garbage collector' });
+defineParam({ name: 'lazyfree-lazy-user-flush', type: 'bool', default: 'no', mutable: true, help: 'the default of FLUSHALL/FLUSHDB/SCRIPT FLUSH/FUNCTION FLUSH without SYNC|ASYNC; both free in the background here (the garbage collector)' });
 defineParam({ name: 'active-expire-effort', type: 'int', default: '1', min: 1, max: 10, mutable: true, help: 'how hard the active expire cycle works' });
 defineParam({ name: 'enable-debug-command', type: 'enum', default: 'no', values: ['yes', 'no', 'local'], help: 'allow DEBUG' });
 
 // Redis parameters that have no effect here but that tools and Redis's own
 // test suite read or set; accepting them keeps CONFIG GET/SET answering as Redis.
-defineParam({ name: 'daemonize', type: 'bool', default: 'no', help: 'accepted for compatibility (run under a supervisor instead)' });
-defineParam({ name: 'repl-backlog-size', type: 'memory', default: String(1024 * 1024), min: 1, mutable: true, help: 'accepted for compatibility (no replication)' });
+defineParam({ name: 'daemonize', type: 'bool', default: 'no', help: 'must stay no: run under a supervisor (systemd, a container) instead', validate: (v) => (v === 'yes' ? 'daemonize is not supported: run the server under a supervisor (systemd, a container runtime)' : null) });
+// Ignored: there is no replication stream to keep a backlog of.
+defineParam({ name: 'repl-backlog-size', type: 'memory', default: String(1024 * 1024), min: 1, mutable: true, help: 'ignored: no replication (INFO reports no backlog)' });
 defineParam({
   name: 'maxmemory-clients',
   type: 'string',
   default: '0',
   mutable: true,
-  help: 'accepted for compatibility: bytes or a percentage of maxmemory',
+  // Ignored for now: clients are not evicted; output limits bound each client (client-output-buffer-limit).
+  help: 'ignored: client eviction is not implemented; client-output-buffer-limit bounds each client',
   validate: (v) => {
     const pct = /^(\d+)%$/.exec(v);
     if (pct) return Number(pct[1]) > 100 ? 'percentage argument must be less or equal to 100' : null;
     return /^\d+([kmg]b?)?$/i.test(v) ? null : 'argument must be a memory or percent value';
   },
 });
-defineParam({ name: 'replicaof', type: 'string', default: '', help: 'accepted for compatibility (no replication)' });
-defineParam({ name: 'slaveof', type: 'string', default: '', help: 'alias of replicaof' });
+const noReplication = (v: string) => (v === '' ? null : 'replication is not supported: this server keeps its data with snapshots (--dir, --snapshot_replicas)');
+defineParam({ name: 'replicaof', type: 'string', default: '', help: 'must stay empty: no replication', validate: noReplication });
+defineParam({ name: 'slaveof', type: 'string', default: '', help: 'alias of replicaof', validate: noReplication });

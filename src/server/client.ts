@@ -54,6 +54,8 @@ export class Client implements Watcher {
    * the rest of the pipeline waits in the parser, as in Redis.
    */
   suspended = false;
+  /** Until its first line arrived, a connection may be an HTTP request (server/http.ts): its bytes so far. */
+  sniff: Buffer | null = Buffer.alloc(0);
   /** CLIENT TRACKING state (src/server/tracking.ts); null when off. */
   tracking: TrackingState | null = null;
   /** A command held by CLIENT PAUSE: it runs again before the rest of the pipeline. */

@@ -49,3 +49,10 @@ export function infoText(server: Server, wanted: string[]): string {
   }
   return out.join('\r\n');
 }
+
+/** The fields of the named sections as values (for /metrics, which must say what INFO says). */
+export function infoValues(server: Server, names: string[]): Map<string, string | number> {
+  const out = new Map<string, string | number>();
+  for (const s of sections) if (names.includes(s.name)) for (const [k, v] of s.fields(server)) out.set(k, v);
+  return out;
+}

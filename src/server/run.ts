@@ -9,6 +9,7 @@ import { applyFlags } from '../config/flags.js';
 import { ConfigError, getBool, getInt, getString } from '../config/params.js';
 import { configureLog, fatalStartup, log, type LogFormat } from '../log.js';
 import { Server } from './server.js';
+import { adjustOpenFilesLimit } from './fd-limit.js';
 import { boot, shutdown } from './lifecycle.js';
 import { startHeapGuard } from '../memory/heap.js';
 import type { HeapDecision } from '../memory/heap-limit.js';
@@ -47,6 +48,7 @@ async function run(decision: HeapDecision, supervised: boolean): Promise<void> {
   }
   configureLog(getBool('logtostderr'), getString('loglevel'), getString('log_format') as LogFormat);
   startHeapGuard(decision);
+  adjustOpenFilesLimit();
   // The Lua module (WASM) is compiled before the first client can send EVAL.
   await LuaVm.init();
   const server = new Server(getInt('databases'));

@@ -3,9 +3,12 @@
  * commands and writes all replies for one read in one write.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { tlsEnabled, tlsOptions, watchTlsFiles } from './tls.js';
 import { Client } from './client.js';
 import { CommandContext, running } from './context.js';
 import { forgetPostponed } from './pause.js';
+import { serveHttp, sniff } from './http.js';
 import { disableTracking, trackingLimitUsedSlots, trackingActive } from './tracking.js';
 import { latencySample } from './latency-monitor.js';
 import { beginBatch, endBatch, processCommand, scriptBusy } from './dispatch.js';
@@ -109,8 +112,17 @@ export class Server {
   async listen(): Promise<void> {
     const addrs = getString('bind').split(/[\s,]+/).filter(Boolean);
     let port = getInt('port');
+    const secure = tlsEnabled() ? tlsOptions() : null;
+    const tlsServers: tls.Server[] = [];
     for (const host of addrs) {
-      const srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(adoptWithSharedReadBuffer(s, (c, n) => this.onRead(c, n))));
+      let srv: net.Server;
+      if (secure !== null) {
+        // TLS sockets decrypt in JS: they take the ordinary 'data' path, not the shared read buffer.
+        const t = tls.createServer({ ...secure, noDelay: true }, (s) => this.accept(s));
+        t.on('tlsClientError', (err, s) => log.info({ addr: `${s.remoteAddress}:${s.remotePort}`, error: err.message }, 'TLS handshake failed'));
+        tlsServers.push(t);
+        srv = t;
+      } else srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(adoptWithSharedReadBuffer(s, (c, n) => this.onRead(c, n))));
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen({ host, port, backlog: 511 }, () => {
@@ -123,6 +135,7 @@ export class Server {
       this.listeners.push(srv);
     }
     this.port = port;
+    if (tlsServers.length > 0) watchTlsFiles(tlsServers);
     this.startCron();
   }
 
@@ -192,6 +205,26 @@ export class Server {
 
   private onData(c: Client, chunk: Buffer, transient: boolean): void {
     if (c.closeAsap) return;
+    if (c.sniff !== null) {
+      const head = c.sniff.length === 0 ? chunk : Buffer.concat([c.sniff, chunk]);
+      const kind = sniff(head);
+      if (kind === 'more') {
+        c.sniff = Buffer.from(head);
+        return;
+      }
+      c.sniff = null;
+      if (kind === 'http') {
+        // Not a Redis client: it must not count itself in connected_clients.
+        this.clients.delete(c.id);
+        serveHttp(this, c.socket, head);
+        this.closeClient(c, true);
+        return;
+      }
+      if (head !== chunk) {
+        chunk = head;
+        transient = false;
+      }
+    }
     this.stats.netInputBytes += chunk.length;
     c.lastInteraction = Date.now();
     try {

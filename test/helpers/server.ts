@@ -52,13 +52,16 @@ export interface StartOptions {
   keepDir?: boolean;
   /** node flags before dist/main.js (e.g. --max-old-space-size). */
   nodeArgs?: string[];
+  /** A command that runs node (e.g. ['prlimit', '--nofile=256:256']). */
+  wrap?: string[];
 }
 
 export async function startServer(flags: string[] = [], opts: StartOptions = {}): Promise<TestServer> {
   const hasDir = flags.some((f) => f.startsWith('--dir'));
   const dir = hasDir ? '' : mkdtempSync(path.join(tmpdir(), 'damselfly-test-'));
   const args = [...(opts.nodeArgs ?? []), MAIN, '--port', '0', ...(hasDir ? [] : ['--dir', dir]), ...flags];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const [cmd, ...pre] = opts.wrap ?? [];
+  const proc = spawn(cmd ?? process.execPath, cmd === undefined ? args : [...pre, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   const onLine = (line: string) => {

@@ -1,0 +1,112 @@
+/**
+ * GET /metrics over HTTP on the main port: Prometheus text that a parser
+ * accepts, with the figures INFO reports (clients, commands, keys, memory,
+ * snapshots); Redis clients on the same port are unaffected.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startServer, type TestServer } from './helpers/server.js';
+
+let srv: TestServer;
+let c: Redis;
+beforeAll(async () => {
+  srv = await startServer([]);
+  c = new Redis({ port: srv.port });
+});
+afterAll(async () => {
+  c?.disconnect();
+  await srv?.stop();
+});
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A strict reader of the text format: every line a comment (HELP/TYPE) or a well-formed sample. */
+function parse(text: string): { samples: Sample[]; types: Map<string, string> } {
+  const samples: Sample[] = [];
+  const types = new Map<string, string>();
+  expect(text.endsWith('\n')).toBe(true);
+  for (const line of text.trimEnd().split('\n')) {
+    let m: RegExpExecArray | null;
+    if ((m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$/.exec(line))) types.set(m[1], m[2]);
+    else if (/^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+$/.test(line)) continue;
+    else if ((m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+)$/.exec(line))) {
+      const labels: Record<string, string> = {};
+      for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
+      samples.push({ name: m[1], labels, value: Number(m[3]) });
+    } else throw new Error(`not Prometheus text: ${line}`);
+  }
+  for (const s of samples) {
+    expect(types.has(s.name), s.name).toBe(true);
+    if (types.get(s.name) === 'counter') expect(s.name.endsWith('_total'), s.name).toBe(true);
+  }
+  return { samples, types };
+}
+
+const scrape = async () => {
+  const res = await fetch(`http://127.0.0.1:${srv.port}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+  return parse(await res.text()).samples;
+};
+const value = (ss: Sample[], name: string, labels: Record<string, string> = {}) =>
+  ss.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+
+describe('GET /metrics', () => {
+  it('reports clients, commands, keys, memory and snapshots as INFO does', async () => {
+    await c.mset('m1', 'a', 'm2', 'b', 'm3', 'c');
+    await c.expire('m1', 100);
+    await c.select(2);
+    await c.set('other', 'x');
+    await c.select(0);
+    await c.save();
+    const ss = await scrape();
+    expect(value(ss, 'damselfly_up')).toBe(1);
+    expect(value(ss, 'damselfly_db_keys', { db: '0' })).toBe(3);
+    expect(value(ss, 'damselfly_db_expiring_keys', { db: '0' })).toBe(1);
+    expect(value(ss, 'damselfly_db_keys', { db: '2' })).toBe(1);
+    expect(value(ss, 'damselfly_command_calls_total', { cmd: 'mset' })).toBe(1);
+    // The scrape itself is not a Redis client.
+    expect(value(ss, 'damselfly_connected_clients')).toBe(1);
+    expect(value(ss, 'damselfly_snapshot_last_status_ok')).toBe(1);
+    expect(value(ss, 'damselfly_snapshot_saves_total')).toBeGreaterThanOrEqual(1);
+    expect(value(ss, 'damselfly_snapshot_last_keys')).toBe(4);
+    expect(value(ss, 'damselfly_snapshot_last_size_bytes')).toBeGreaterThan(0);
+    expect(Math.abs(value(ss, 'damselfly_snapshot_last_success_timestamp_seconds')! - Date.now() / 1000)).toBeLessThan(10);
+    const info = await c.info('memory');
+    const maxmemory = Number(/maxmemory:(\d+)/.exec(info)![1]);
+    expect(value(ss, 'damselfly_memory_max_bytes')).toBe(maxmemory);
+    expect(value(ss, 'damselfly_memory_rss_bytes')).toBeGreaterThan(10 * 1024 * 1024);
+    const processed = Number(/total_commands_processed:(\d+)/.exec(await c.info('stats'))![1]);
+    expect(value(ss, 'damselfly_commands_processed_total')).toBeLessThanOrEqual(processed);
+  });
+
+  it('answers 404 elsewhere, HEAD without a body, and Redis clients on the same port still work', async () => {
+    const res = await fetch(`http://127.0.0.1:${srv.port}/nothing`);
+    expect(res.status).toBe(404);
+    const head = await fetch(`http://127.0.0.1:${srv.port}/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect(await c.ping()).toBe('PONG');
+    // An inline Redis command that starts like a request line is still Redis.
+    const raw = await (await import('./helpers/server.js')).RawClient.connect(srv.port);
+    raw.write('GET m2\r\n');
+    expect(await raw.read(7)).toBe('$1\r\nb\r\n');
+    raw.close();
+  });
+
+  it('--primary_port_http_enabled no: an HTTP request is an unknown Redis command', async () => {
+    const s = await startServer(['--primary_port_http_enabled=no', '--save', '']);
+    try {
+      const raw = await (await import('./helpers/server.js')).RawClient.connect(s.port);
+      raw.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(await raw.readUntil('\r\n')).toMatch(/^-ERR wrong number of arguments for 'get' command/);
+      raw.close();
+    } finally {
+      await s.stop();
+    }
+  });
+});
