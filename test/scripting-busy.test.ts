@@ -32,6 +32,8 @@ describe('a script past busy-reply-threshold', () => {
     const a = await client();
     const b = await client();
     try {
+      b.write(resp('CONFIG', 'RESETSTAT'));
+      expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
       const body = 'local i = 0 while true do i = i + 1 end';
       a.write(resp('EVAL', body, '0'));
       // Before the threshold nothing else runs: this PING is answered only once the script is busy.
@@ -54,6 +56,14 @@ describe('a script past busy-reply-threshold', () => {
       // The killed client's connection goes on.
       a.write(resp('PING'));
       expect(await a.readUntil('\r\n')).toBe('+PONG\r\n');
+      // The kill error came after EVAL's call returned (the script was suspended): EVAL is still failed.
+      b.write(resp('INFO', 'everything'));
+      const len = Number((await b.readUntil('\r\n')).slice(1, -2));
+      const info = await b.read(len + 2);
+      expect(info).toMatch(/\r\ncmdstat_eval:calls=1,[^\r]*,rejected_calls=0,failed_calls=1\r\n/);
+      expect(info).toMatch(/\r\nerrorstat_ERR:count=1\r\n/);
+      expect(info).toMatch(/\r\nerrorstat_BUSY:count=2\r\n/);
+      expect(info).toMatch(/\r\nerrorstat_NOTBUSY:count=1\r\n/);
     } finally {
       a.close();
       b.close();

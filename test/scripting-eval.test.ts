@@ -33,6 +33,20 @@ async function both(proto: 2 | 3, args: string[]): Promise<[string, string]> {
 // its own keys (prefixed by its index) so the order of runs does not matter.
 const CORPUS: [string, ...string[]][] = [
   ['return 1', '0'],
+  // The globals and the redis table, iterated: the same names as Redis's.
+  ['local t = {} for k in pairs(_G) do t[#t + 1] = tostring(k) end table.sort(t) return t', '0'],
+  ['local t = {} for k in pairs(redis) do t[#t + 1] = tostring(k) end table.sort(t) return t', '0'],
+  ["local e = __redis__err__handler('boom') return {e.err, e.source, e.line}", '0'],
+  // CLUSTER exists (cluster support disabled) and RESET is noscript, as in Redis.
+  ["return redis.call('cluster', 'reset', 'hard')", '0'],
+  ["return redis.call('cluster', 'info')", '0'],
+  // Runtime type errors in Lua 5.1's wording.
+  ['local t = {} return t.f()', '0'],
+  ['local t = {} return t:m()', '0'],
+  ["local x; return x .. 'a'", '0'],
+  ['local t = {} return #t.y', '0'],
+  ['local t = {} return t.a.b', '0'],
+  ['return -{}', '0'],
   ['return -42', '0'],
   ['return 3.99', '0'],
   ['return {3.99, -3.99, -0.5, 1e20, 0/0, 2^63, -2^63, 2^53 + 1}', '0'],
@@ -66,6 +80,9 @@ const CORPUS: [string, ...string[]][] = [
   ["return redis.call('get', 'c3:missing')", '0'],
   ["return type(redis.call('get', 'c4:missing'))", '0'],
   ["return redis.call('incr', KEYS[1])", '1', 'c5:n'],
+  // A set sorted BY a constant is ordered (ALPHA) for a script, as Redis does.
+  ["redis.call('del', KEYS[1]) redis.call('sadd', KEYS[1], 'z', 'b', 'aa', 'a', 'c', 'azz') return redis.call('sort', KEYS[1], 'by', '_')", '1', 'csort:s'],
+  ["redis.call('del', KEYS[1]) redis.call('sadd', KEYS[1], 'b', 'a', 'c') return redis.call('sort', KEYS[1], 'by', '_', 'get', '#', 'get', '_:*')", '1', 'csort2:s'],
   ["local n = redis.call('incr', KEYS[1]) return n .. ''", '1', 'c6:n'],
   ["local n = redis.call('incrby', KEYS[1], 41) return tostring(n + 1)", '1', 'c7:n'],
   ["redis.call('rpush', KEYS[1], 'a', 'b', 'c') return redis.call('lrange', KEYS[1], 0, -1)", '1', 'c8:l'],
@@ -176,6 +193,24 @@ describe('EVAL replies, byte for byte against redis-server', () => {
         if (ours !== theirs) mismatches.push(`${JSON.stringify(script)}\n  ours:   ${JSON.stringify(ours)}\n  redis:  ${JSON.stringify(theirs)}`);
       }
       expect(mismatches.join('\n')).toBe('');
+    });
+  }
+});
+
+describe('command table entries of the script commands', () => {
+  const cases: string[][] = [
+    ['COMMAND', 'INFO', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'eval', 'return 1', '2', 'k1', 'k2', 'a'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'evalsha_ro', 'ffffffffffffffffffffffffffffffffffffffff', '1', 'k1'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'fcall_ro', 'f', '1', 'k1', 'a'],
+    ['COMMAND', 'GETKEYS', 'fcall', 'f', '0', 'a'],
+  ];
+  for (const proto of [2, 3] as const) {
+    it(`key specs (keynum), flags and GETKEYS as Redis's, RESP${proto}`, async () => {
+      for (const args of cases) {
+        const [ours, theirs] = await both(proto, args);
+        expect(ours, args.join(' ')).toBe(theirs);
+      }
     });
   }
 });
@@ -335,6 +370,29 @@ describe('values cross the boundary unchanged', () => {
       r.disconnect();
     }
   });
+});
+
+describe('table order', () => {
+  it('does not depend on when the Lua state was made: two servers walk the same table the same way', async () => {
+    // Lua seeds its string hashes from the clock when a state is created
+    // (the first EVAL); the order pairs() and the encoders walk a table
+    // follows from the seed. Redis's order is the same on every run.
+    const script = "local t = {} for i = 1, 12 do t['key' .. i] = i end return cjson.encode(t) .. cmsgpack.pack(t)";
+    const first = await startServer();
+    let second: TestServer | null = null;
+    try {
+      const a = await rawReply(first.port, 2, ['EVAL', script, '0']);
+      // The second state is made in a later second of the clock.
+      const t0 = (await rawReply(first.port, 2, ['TIME'])).split('\r\n')[2];
+      await until(async () => (await rawReply(first.port, 2, ['TIME'])).split('\r\n')[2] !== t0, 'the next second', 3000);
+      second = await startServer();
+      const b = await rawReply(second.port, 2, ['EVAL', script, '0']);
+      expect(b).toBe(a);
+    } finally {
+      await first.stop();
+      await second?.stop();
+    }
+  }, 60_000);
 });
 
 describe('scripts and the rest of the server', () => {

@@ -27,5 +27,6 @@ import './slowlog.js';
 import './latency.js';
 import './replication.js';
 import './module.js';
+import './cluster.js';
 import '../scripting/eval.js';
 import '../scripting/functions/index.js';

@@ -80,15 +80,28 @@ function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
   r.bulk('find_keys');
   r.map(2);
   r.bulk('type');
+  const find = ks.find;
+  if ('keynumidx' in find) {
+    r.bulk('keynum');
+    r.bulk('spec');
+    r.map(3);
+    r.bulk('keynumidx');
+    r.int(find.keynumidx);
+    r.bulk('firstkey');
+    r.int(find.firstkey);
+    r.bulk('keystep');
+    r.int(find.keystep);
+    return;
+  }
   r.bulk('range');
   r.bulk('spec');
   r.map(3);
   r.bulk('lastkey');
-  r.int(ks.find.lastkey);
+  r.int(find.lastkey);
   r.bulk('keystep');
-  r.int(ks.find.keystep);
+  r.int(find.keystep);
   r.bulk('limit');
-  r.int(ks.find.limit);
+  r.int(find.limit);
 }
 
 function replyKeySpecs(r: Reply, spec: CommandSpec): void {
@@ -235,7 +248,7 @@ function getKeys(ctx: CommandContext, args: string[], withFlags: boolean): void 
     if ((spec.flags as string[]).includes('no_mandatory_keys')) return ctx.r.array(0);
     throw new ReplyError('ERR Invalid arguments specified for command');
   }
-  const flags = keySpecFlags(spec);
+  const flags = spec.keySpec?.flags ?? keySpecFlags(spec);
   ctx.r.array(pos.length);
   for (const p of pos) {
     if (!withFlags) {

@@ -4,6 +4,7 @@
  */
 
 import { replyHelp } from './help.js';
+import { resetErrorStats } from '../server/error-stats.js';
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
@@ -166,6 +167,7 @@ register(
       sub('config', 'set', -4, 'admin noscript loading stale', 'admin slow dangerous', 'Sets configuration parameters in-flight.', configSet),
       sub('config', 'resetstat', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Resets the server\'s statistics.', (ctx) => {
         commandStats().clear();
+        resetErrorStats();
         const s = ctx.ks.stats;
         s.hits = s.misses = s.expiredKeys = s.evictedKeys = 0;
         ctx.server.stats.connectionsReceived = ctx.server.stats.commands = ctx.server.stats.rejectedConnections = 0;

@@ -13,6 +13,7 @@ import { blockedCount } from '../server/blocking.js';
 import { postponedCount } from '../server/pause.js';
 import { trackingInfo } from '../server/tracking.js';
 import { commandStats } from '../server/dispatch.js';
+import { errorStats, errorStatsFields } from '../server/error-stats.js';
 import { getInt, getString } from '../config/params.js';
 import { VERSION } from '../version.js';
 import type { Server } from '../server/server.js';
@@ -195,12 +196,6 @@ registerInfoSection('stats', 'Stats', (server) => {
   const st = server.stats;
   const ks = server.ks.stats;
   const [channels, patterns] = pubsubCounts(server);
-  let failed = 0;
-  let rejected = 0;
-  for (const s of commandStats().values()) {
-    failed += s.failed;
-    rejected += s.rejected;
-  }
   return [
     ['total_connections_received', st.connectionsReceived],
     ['total_commands_processed', st.commands],
@@ -242,8 +237,8 @@ registerInfoSection('stats', 'Stats', (server) => {
     ['tracking_total_keys', trackingInfo().keys],
     ['tracking_total_items', trackingInfo().items],
     ['tracking_total_prefixes', trackingInfo().prefixes],
-    ['unexpected_error_replies', 0],
-    ['total_error_replies', failed + rejected],
+    ['unexpected_error_replies', errorStats.unexpected],
+    ['total_error_replies', errorStats.total],
     ['dump_payload_sanitizations', 0],
     ['total_reads_processed', st.commands],
     ['total_writes_processed', st.commands],
@@ -297,7 +292,7 @@ registerInfoSection(
   false,
 );
 
-registerInfoSection('errorstats', 'Errorstats', () => []);
+registerInfoSection('errorstats', 'Errorstats', errorStatsFields);
 
 registerInfoSection('cluster', 'Cluster', () => [['cluster_enabled', 0]]);
 

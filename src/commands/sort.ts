@@ -88,9 +88,9 @@ function sortCommand(ctx: CommandContext, args: string[], readonly: boolean): vo
   const db = ctx.db;
   const v = db.get(args[1]);
   if (v !== undefined && !(v instanceof ListValue) && !(v instanceof RedisSet) && !(v instanceof SortedSet)) throw new ReplyError(ERR.wrongType);
-  // A set has no order of its own: when the result is stored, sort it so
-  // the stored list does not depend on hash iteration order.
-  if (dontsort && v instanceof RedisSet && store !== null) {
+  // A set has no order of its own: when the result is stored or goes to a
+  // script, sort it so neither depends on hash iteration order (Redis's rule).
+  if (dontsort && v instanceof RedisSet && (store !== null || ctx.client.fromScript)) {
     dontsort = false;
     alpha = true;
     by = null;

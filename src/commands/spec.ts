@@ -23,7 +23,8 @@ export type CommandFlag =
   | 'no_multi'
   | 'allow_busy'
   | 'movablekeys'
-  | 'no_mandatory_keys';
+  | 'no_mandatory_keys'
+  | 'no_async_loading';
 
 export interface KeySpec {
   /** 1-based argument index of the first key, 0 if the command takes none. */
@@ -41,7 +42,8 @@ export interface KeySpecDoc {
   flags: string[];
   notes?: string;
   begin: { index: number } | { keyword: string; startfrom: number };
-  find: { lastkey: number; keystep: number; limit: number };
+  /** A range of keys, or (keynum) a count argument followed by that many keys, as EVAL has. */
+  find: { lastkey: number; keystep: number; limit: number } | { keynumidx: number; firstkey: number; keystep: number };
 }
 
 export interface ArgDoc {
@@ -103,6 +105,10 @@ export interface PrecomputedFlags {
   denyOom: boolean;
   /** Served while a script is busy (past busy-reply-threshold); others get -BUSY. */
   allowBusy: boolean;
+  /** The checks a script's redis.call makes (scripting/run-context.ts). */
+  noScript: boolean;
+  write: boolean;
+  mayReplicate: boolean;
   /** Latency events of fast commands are "fast-command", others "command". */
   fast: boolean;
   /** The dispatcher's commandstats entry for this spec, cached (see server/dispatch.ts). */
@@ -119,6 +125,9 @@ export function precompute(spec: CommandSpec): PrecomputedFlags {
     allowLoading: f.includes('loading'),
     denyOom: f.includes('denyoom'),
     allowBusy: f.includes('allow_busy'),
+    noScript: f.includes('noscript'),
+    write: f.includes('write'),
+    mayReplicate: f.includes('may_replicate'),
     fast: f.includes('fast'),
     stats: null,
     statsEpoch: -1,

@@ -12,6 +12,7 @@
 
 import './latin1.js';
 import type { SlabPool } from './slab-pool.js';
+import { countCodedError, errorStats } from '../server/error-stats.js';
 
 export interface Sink {
   write(data: Buffer, done?: (err?: Error | null) => void): unknown;
@@ -211,9 +212,16 @@ export class Reply {
   simple(s: string): void {
     this.raw('+' + s + CRLF);
   }
-  /** An error line; `msg` carries its code ("ERR ...", "WRONGTYPE ..."). */
-  error(msg: string): void {
-    this.raw('-' + msg.replace(/[\r\n]+/g, ' ') + CRLF);
+  /**
+   * An error line; `msg` carries its code ("ERR ...", "WRONGTYPE ...").
+   * Counted in the error stats (server/error-stats.ts) unless `counted` is
+   * false: a script passing on an error counted when it happened.
+   */
+  error(msg: string, counted = true): void {
+    const line = msg.replace(/[\r\n]+/g, ' ');
+    this.raw('-' + line + CRLF);
+    if (counted) countCodedError(line);
+    else errorStats.uncounted++;
   }
   int(n: number | bigint): void {
     if (typeof n === 'number' && Number.isSafeInteger(n)) this.header(58 /* : */, n);

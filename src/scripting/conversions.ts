@@ -206,8 +206,8 @@ export function errorTableInfo(vm: LuaVm, L: LuaState, idx: number): { msg: stri
   const source = vm.coerceLatin1(L, -1);
   vm.rawGetField(L, t, 'line');
   const line = vm.type(L, -1) === LuaType.NUMBER ? String(vm.toInteger(L, -1) ?? Math.trunc(vm.toNumber(L, -1) ?? 0)) : vm.coerceLatin1(L, -1);
-  vm.rawGetField(L, t, 'ignore_error_stats_update');
-  const ignoreStats = vm.toBoolean(L, -1);
+  // Only a boolean counts, as luaExtractErrorInformation reads it.
+  const ignoreStats = vm.rawGetField(L, t, 'ignore_error_stats_update') === LuaType.BOOLEAN && vm.toBoolean(L, -1);
   vm.pop(L, 4);
   return { msg, source, line, ignoreStats };
 }
@@ -255,7 +255,7 @@ function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: 
   if (vm.rawGetField(L, tbl, 'err') === LuaType.STRING) {
     vm.pop(L);
     const info = errorTableInfo(vm, L, tbl);
-    r.error(info.msg);
+    r.error(info.msg, !info.ignoreStats);
     return;
   }
   vm.pop(L);

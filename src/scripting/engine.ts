@@ -11,7 +11,7 @@ import { LuaVm, type LuaState } from './vm/lua-vm.js';
 import { installLibraries } from './libs/index.js';
 import { installCompat, protectGlobals, type ProtectedEnv } from './lua-env.js';
 import { installRedisApi } from './redis-api.js';
-import { getInt } from '../config/params.js';
+import { luaMemoryLimit } from './params.js';
 
 export interface ScriptEngine {
   vm: LuaVm;
@@ -21,22 +21,25 @@ export interface ScriptEngine {
   threadRef: number;
   /** Runs since the last GC step (Redis steps the GC every 50 runs). */
   runsSinceGc: number;
+  /** The run-time count hook is set on `thread` (see runner.ts). */
+  threadHooked: boolean;
 }
 
 /**
  * `extend` runs after the redis table exists and before protection: the
- * function engine adds redis.register_function there.
+ * function engine adds redis.register_function there. `evalState`: the
+ * EVAL state (one global more, see lua-env.ts).
  */
-export function createEngine(extend?: (vm: LuaVm) => void): ScriptEngine {
-  const vm = LuaVm.create({ memoryLimit: getInt('lua-memory-limit') });
-  installCompat(vm);
+export function createEngine(extend?: (vm: LuaVm) => void, evalState = false): ScriptEngine {
+  const vm = LuaVm.create({ memoryLimit: luaMemoryLimit() });
+  installCompat(vm, evalState);
   installLibraries(vm);
   installRedisApi(vm);
   extend?.(vm);
   const env = protectGlobals(vm);
   const thread = vm.newThread(vm.L);
   const threadRef = vm.ref(vm.L);
-  return { vm, env, thread, threadRef, runsSinceGc: 0 };
+  return { vm, env, thread, threadRef, runsSinceGc: 0, threadHooked: false };
 }
 
 /** Bytes the engine's Lua state holds (used_memory_lua / used_memory_vm_eval). */

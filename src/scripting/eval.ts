@@ -2,7 +2,7 @@
  * EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT, as Redis 7.0's eval.c.
  */
 import { register } from '../commands/registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from '../commands/spec.js';
+import { cmd, NO_KEYS, type CommandSpec, type KeySpecDoc } from '../commands/spec.js';
 import { ReplyError, toSafeInt } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { feedMonitors } from '../commands/monitor.js';
@@ -10,7 +10,6 @@ import { getBool } from '../config/params.js';
 import { cachedScript, createScript, evalEngine, extractShebang, flushScripts, type CachedScript } from './script-cache.js';
 import { killScript, prepareForRun } from './run-context.js';
 import { runScript } from './runner.js';
-import { setProtectedGlobal } from './lua-env.js';
 import type { LuaState, LuaVm } from './vm/lua-vm.js';
 import './params.js';
 
@@ -43,6 +42,13 @@ function pushArray(vm: LuaVm, L: LuaState, args: string[], from: number, to: num
   }
 }
 
+/** Roughly what the keys and arguments of EVAL/FCALL take on the Lua heap. */
+export function argBytes(args: string[]): number {
+  let n = 0;
+  for (let i = 3; i < args.length; i++) n += args[i]!.length + 16;
+  return n;
+}
+
 function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, evalsha: boolean, ro: boolean): void {
   // Fed here, before the script's own commands, as eval.c does.
   feedMonitors(ctx, spec, args);
@@ -65,13 +71,18 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
   if (run === null) return;
   const ref = script.ref;
   runScript(engine, run, (vm, co) => {
+    // KEYS and ARGV go straight into the globals' backing table (one lookup of it for both).
+    vm.pushRef(co, engine.env.backingRef);
+    vm.pushString(co, 'KEYS');
     pushArray(vm, co, args, 3, 3 + numkeys);
-    setProtectedGlobal(vm, co, engine.env, 'KEYS');
+    vm.rawSet(co, -3);
+    vm.pushString(co, 'ARGV');
     pushArray(vm, co, args, 3 + numkeys, args.length);
-    setProtectedGlobal(vm, co, engine.env, 'ARGV');
+    vm.rawSet(co, -3);
+    vm.pop(co);
     vm.pushRef(co, ref);
     return 0;
-  });
+  }, argBytes(args));
 }
 
 const SCRIPT_HELP = [
@@ -103,11 +114,26 @@ const evalArgs = (first: string) => [
 ];
 
 function evalSpec(name: string, flags: string, summary: string, since: string, evalsha: boolean, ro: boolean): CommandSpec {
-  const spec: CommandSpec = cmd(name, -3, flags, NO_KEYS, 'slow scripting', { ...G, summary, since, args: evalArgs(evalsha ? 'sha1' : 'script'), getKeys: evalKeys }, (ctx, args) =>
+  const keySpec = scriptKeySpec(ro, evalsha ? null : ro ? 'RO and ACCESS' : 'RW and UPDATE');
+  const spec: CommandSpec = cmd(name, -3, flags, NO_KEYS, 'slow scripting', { ...G, summary, since, args: evalArgs(evalsha ? 'sha1' : 'script'), getKeys: evalKeys, keySpec }, (ctx, args) =>
     evalGeneric(ctx, args, spec, evalsha, ro),
   );
   if (!ro) spec.mayWrite = (args) => scriptMayWrite(args[1], evalsha);
   return spec;
+}
+
+/**
+ * Redis's key spec for EVAL/FCALL and their variants: numkeys at argument
+ * 2, then that many keys; nothing is known of their use, so the worst is
+ * assumed (EVALSHA* carry no note in Redis's table).
+ */
+export function scriptKeySpec(ro: boolean, worst: string | null): KeySpecDoc {
+  return {
+    flags: ro ? ['RO', 'access'] : ['RW', 'access', 'update'],
+    ...(worst === null ? {} : { notes: `We cannot tell how the keys will be used so we assume the worst, ${worst}` }),
+    begin: { index: 2 },
+    find: { keynumidx: 0, firstkey: 1, keystep: 1 },
+  };
 }
 
 /**

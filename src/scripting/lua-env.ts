@@ -224,8 +224,35 @@ export interface ProtectedEnv {
   proxyRef: number;
 }
 
-/** The 5.1 layer and Redis's pcall; run before libraries and the redis table are added. */
-export function installCompat(vm: LuaVm): void {
+/**
+ * The global EVAL's state has in Redis (eval.c defines it and uses it as
+ * its pcall message handler; scripts can see and call it). Here errors are
+ * located by the runner, so it is only there to be what scripts find.
+ */
+const EVAL_ERR_HANDLER = `
+local dbg = debug
+function __redis__err__handler(err)
+  local i = dbg.getinfo(2,'nSl')
+  if i and i.what == 'C' then
+    i = dbg.getinfo(3,'nSl')
+  end
+  if type(err) ~= 'table' then
+    err = {err='ERR ' .. tostring(err)}
+  end
+  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end
+  return err
+end
+`;
+
+/**
+ * The 5.1 layer and Redis's pcall; run before libraries and the redis table
+ * are added. `evalState`: the EVAL state, which has one more global.
+ */
+export function installCompat(vm: LuaVm, evalState = false): void {
+  if (evalState) runChunk(vm, EVAL_ERR_HANDLER, '@err_handler_def');
   runChunk(vm, COMPAT_51, '=compat51');
   runChunk(vm, PCALL, '=pcall');
 }
@@ -238,12 +265,4 @@ export function protectGlobals(vm: LuaVm): ProtectedEnv {
   const proxyRef = vm.ref(L);
   const backingRef = vm.ref(L);
   return { backingRef, proxyRef };
-}
-
-/** Sets backing[name] = the value on top of L's stack (popped), bypassing protection. */
-export function setProtectedGlobal(vm: LuaVm, L: LuaState, env: ProtectedEnv, name: string): void {
-  vm.pushRef(L, env.backingRef);
-  vm.insert(L, -2);
-  vm.rawSetField(L, -2, name);
-  vm.pop(L);
 }

@@ -29,6 +29,7 @@ defineParam({
   min: 1024 * 1024,
   max: 1536 * 1024 * 1024,
   mutable: true,
+  onChange: (v) => (memoryLimit = Number(v)),
   help: 'bytes each Lua state (scripts, functions) may allocate; past it the script fails with "not enough memory" (the WASM heap is 2 GiB at most and never shrinks)',
 });
 
@@ -37,4 +38,10 @@ export function busyThreshold(): number {
   const a = getInt('busy-reply-threshold');
   const b = getInt('lua-time-limit');
   return a !== 5000 ? a : b;
+}
+
+/** lua-memory-limit, read once (every script run needs it; CONFIG SET updates it). */
+let memoryLimit: number | null = null;
+export function luaMemoryLimit(): number {
+  return (memoryLimit ??= getInt('lua-memory-limit'));
 }

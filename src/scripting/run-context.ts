@@ -12,11 +12,12 @@ import type { Socket } from 'node:net';
 import { Client } from '../server/client.js';
 import type { CommandContext } from '../server/context.js';
 import { Reply } from '../protocol/reply.js';
-import { call, commandStats, scriptBusy } from '../server/dispatch.js';
+import { call, rejectedCall, scriptBusy } from '../server/dispatch.js';
+import { countErrorReply, errorsSinceLastLook } from '../server/error-stats.js';
 import { lookup, lookupSub, arityOk } from '../commands/registry.js';
-import type { CommandSpec } from '../commands/spec.js';
+import { precompute, type CommandSpec } from '../commands/spec.js';
 import { memoryGuard } from '../memory/guard.js';
-import { getInt } from '../config/params.js';
+import { mem } from '../memory/settings.js';
 import { log } from '../log.js';
 
 /** Script flags (shebang `flags=` and FUNCTION flags), as script.h names them. */
@@ -133,6 +134,9 @@ export function prepareForRun(ctx: CommandContext, funcName: string, flags: Scri
     replFlags: 3,
   };
   current = run;
+  // The script sees the time it starts at, not the time of the batch it
+  // came in (creating the Lua state or compiling the script may take long).
+  ctx.ks.tick();
   ctx.ks.clockFrozen = true;
   return run;
 }
@@ -147,16 +151,20 @@ export function endRun(run: ScriptRun): void {
 
 /** Whether a denyoom command would be refused now (the pre-command OOM state). */
 function overMaxmemory(ctx: CommandContext): boolean {
-  return getInt('maxmemory') !== 0 && memoryGuard(ctx.ks, ctx.client, DENYOOM_PROBE) !== null;
+  return mem.maxmemory !== 0 && memoryGuard(ctx.ks, ctx.client, DENYOOM_PROBE) !== null;
 }
 const DENYOOM_PROBE = { name: 'eval', flags: ['denyoom'], pre: { denyOom: true } } as unknown as CommandSpec;
 
-function rejected(spec: CommandSpec | undefined): void {
-  if (spec === undefined) return;
-  const m = commandStats();
-  let s = m.get(spec.name);
-  if (s === undefined) m.set(spec.name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0, hist: null }));
-  s.rejected++;
+/**
+ * A command the script may not run: the error is counted as sent (to the
+ * script client), and the command as rejected, as script.c's scriptCall
+ * does; the {err=...} table made of it is then not counted again.
+ */
+function rejected(spec: CommandSpec | undefined, err: string): string {
+  countErrorReply(err, err.startsWith('-'));
+  if (spec !== undefined) rejectedCall(spec);
+  errorsSinceLastLook();
+  return err;
 }
 
 /**
@@ -171,34 +179,31 @@ export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
     spec = args.length >= 2 ? lookupSub(spec, args[1]!) : undefined;
   }
   if (spec === undefined || !arityOk(spec, args.length)) {
-    rejected(spec);
-    return spec === undefined ? 'Unknown Redis command called from script' : 'Wrong number of args calling Redis command from script';
+    return rejected(spec, spec === undefined ? 'Unknown Redis command called from script' : 'Wrong number of args calling Redis command from script');
   }
-  const f = spec.flags;
-  if (f.includes('noscript')) {
-    rejected(spec);
-    return 'This Redis command is not allowed from script';
+  const pre = spec.pre ?? (spec.pre = precompute(spec));
+  if (pre.noScript) {
+    return rejected(spec, 'This Redis command is not allowed from script');
   }
-  const write = f.includes('write');
-  if (run.readOnly && (write || f.includes('may_replicate'))) {
-    rejected(spec);
-    return 'Write commands are not allowed from read-only scripts.';
+  const write = pre.write;
+  if (run.readOnly && (write || pre.mayReplicate)) {
+    return rejected(spec, 'Write commands are not allowed from read-only scripts.');
   }
   const ctx = run.ctx;
   if (write && !run.writeDirty && ctx.server.writesDenied !== null) {
-    rejected(spec);
-    return '-' + ctx.server.writesDenied;
+    return rejected(spec, '-' + ctx.server.writesDenied);
   }
-  if (!run.allowOom && !run.writeDirty && spec.pre!.denyOom && getInt('maxmemory') !== 0) {
+  if (!run.allowOom && !run.writeDirty && pre.denyOom && mem.maxmemory !== 0) {
     const oom = memoryGuard(ctx.ks, run.client, spec);
     if (oom !== null) {
-      rejected(spec);
-      return '-' + oom;
+      return rejected(spec, '-' + oom);
     }
   }
   if (write) run.writeDirty = true;
   const sc = run.client;
-  const saved = { client: ctx.client, db: ctx.db, r: ctx.r };
+  const savedClient = ctx.client;
+  const savedDb = ctx.db;
+  const savedReply = ctx.r;
   ctx.client = sc;
   ctx.db = sc.db;
   ctx.r = sc.reply;
@@ -208,9 +213,9 @@ export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
     call(ctx, spec, args);
   } finally {
     sc.db = ctx.db; // SELECT inside the script lasts for this run
-    ctx.client = saved.client;
-    ctx.db = saved.db;
-    ctx.r = saved.r;
+    ctx.client = savedClient;
+    ctx.db = savedDb;
+    ctx.r = savedReply;
   }
   return sc.reply.pendingBytes();
 }

@@ -19,8 +19,10 @@ import { LUA_MULTRET, LuaHookMask, LuaStatus, LuaType, type LuaState, type LuaVm
 import type { ScriptEngine } from './engine.js';
 import { currentRun, endRun, type ScriptRun } from './run-context.js';
 import { errorTableInfo, pushErrorTable, writeLuaAsReply } from './conversions.js';
-import { busyThreshold } from './params.js';
-import { getInt } from '../config/params.js';
+import { busyThreshold, luaMemoryLimit } from './params.js';
+import { as51ErrorText } from './lua51-messages.js';
+import { errorStats } from '../server/error-stats.js';
+import { failedCall } from '../server/dispatch.js';
 import type { Reply } from '../protocol/reply.js';
 import { log } from '../log.js';
 
@@ -29,6 +31,10 @@ const HOOK_EVERY = 20000;
 /** Once timed out, how long a slice runs before other clients are served. */
 const SLICE_MS = 20;
 const GC_PERIOD = 50;
+/** Arguments up to this many bytes are pushed without a protected call, when the state is... */
+const DIRECT_PUSH_MAX = 64 * 1024;
+/** ...at least this far below its memory limit. */
+const DIRECT_PUSH_HEADROOM = 16 * 1024 * 1024;
 
 let sliceStart = 0;
 
@@ -64,23 +70,30 @@ function canSuspend(run: ScriptRun): boolean {
  * `nargs` arguments above it) for `run`, and answers the caller: now, or
  * after the last time slice.
  */
-export function runScript(engine: ScriptEngine, run: ScriptRun, push: (vm: LuaVm, co: LuaState) => number): void {
+export function runScript(engine: ScriptEngine, run: ScriptRun, push: (vm: LuaVm, co: LuaState) => number, argBytes = Infinity): void {
   const vm = engine.vm;
-  vm.memoryLimit = getInt('lua-memory-limit');
+  vm.memoryLimit = luaMemoryLimit();
   const co = engine.thread;
   vm.setTop(co, 0);
   let nargs = 0;
-  // Building the arguments can run out of memory: protected, and the
-  // function and its arguments stay on the thread's stack (MULTRET).
-  const failed = vm.protect(
-    co,
-    (l) => {
-      nargs = push(vm, l);
-      return nargs + 1;
-    },
-    0,
-    LUA_MULTRET,
-  );
+  let failed: string | null = null;
+  if (argBytes <= DIRECT_PUSH_MAX && vm.used + 2 * argBytes + DIRECT_PUSH_HEADROOM < vm.memoryLimit) {
+    // Small arguments far below the memory limit cannot fail to allocate:
+    // pushed directly, a protected call (and its trampoline) less per run.
+    nargs = push(vm, co);
+  } else {
+    // Building the arguments can run out of memory: protected, and the
+    // function and its arguments stay on the thread's stack (MULTRET).
+    failed = vm.protect(
+      co,
+      (l) => {
+        nargs = push(vm, l);
+        return nargs + 1;
+      },
+      0,
+      LUA_MULTRET,
+    );
+  }
   if (failed !== null) {
     vm.setTop(co, 0);
     vm.gcCollect();
@@ -88,7 +101,13 @@ export function runScript(engine: ScriptEngine, run: ScriptRun, push: (vm: LuaVm
     run.ctx.r.error(`ERR ${failed}`);
     return;
   }
-  vm.setHook(co, countHook, LuaHookMask.COUNT, HOOK_EVERY);
+  // The count hook stays on the thread between runs (it does nothing with
+  // no run current): two WASM calls less per script. A thread whose hook
+  // was changed (SCRIPT KILL) ended in an error and was replaced.
+  if (!engine.threadHooked) {
+    vm.setHook(co, countHook, LuaHookMask.COUNT, HOOK_EVERY);
+    engine.threadHooked = true;
+  }
   step(engine, run, nargs, false);
 }
 
@@ -119,15 +138,20 @@ function step(engine: ScriptEngine, run: ScriptRun, nargs: number, suspended: bo
     setImmediate(() => step(engine, run, 0, true));
     return;
   }
-  vm.setHook(co, null, 0);
   const answer = (r: Reply): void => finish(engine, run, res, r);
   if (suspended) {
     const c = run.caller;
     let answered = false;
+    // The script command's call() returned long ago: an error in its late
+    // answer makes it failed here, as a blocked command's does.
+    const errors0 = errorStats.total;
+    const uncounted0 = errorStats.uncounted;
     c.send((r) => {
       answered = true;
       answer(r);
     });
+    if (errorStats.total !== errors0) failedCall(c.lastCommand);
+    for (let i = uncounted0; i < errorStats.uncounted; i++) failedCall(c.lastCommand);
     if (!answered) cleanup(engine, run, res.status);
     ctx.server.resume(c);
   } else {
@@ -142,10 +166,16 @@ function finish(engine: ScriptEngine, run: ScriptRun, res: { status: number; nre
     if (res.status === LuaStatus.OK) {
       if (res.nresults === 0) vm.pushNil(co);
       else vm.setTop(co, vm.getTop(co) - res.nresults + 1);
-      const failed = vm.protect(co, (l) => writeLuaAsReply(vm, l, r, run.client.proto), 1);
-      if (failed !== null) r.error(`ERR ${failed}`);
+      if (vm.type(co, -1) !== LuaType.TABLE) {
+        // A scalar is read without allocating in Lua: no protection needed.
+        writeLuaAsReply(vm, co, r, run.client.proto);
+      } else {
+        const failed = vm.protect(co, (l) => writeLuaAsReply(vm, l, r, run.client.proto), 1);
+        if (failed !== null) r.error(`ERR ${failed}`);
+      }
     } else {
-      r.error(errorText(vm, co, run));
+      const e = errorText(vm, co, run);
+      r.error(e.text, e.counted);
     }
   } finally {
     cleanup(engine, run, res.status);
@@ -164,6 +194,7 @@ function cleanup(engine: ScriptEngine, run: ScriptRun, status: number): void {
     vm.unref(vm.L, engine.threadRef);
     engine.thread = vm.newThread(vm.L);
     engine.threadRef = vm.ref(vm.L);
+    engine.threadHooked = false;
   }
   // Lua's emergency collection does not always run on a failed allocation;
   // a script that hit the limit leaves its garbage, so collect it now.
@@ -181,7 +212,7 @@ function cleanup(engine: ScriptEngine, run: ScriptRun, status: number): void {
  * (the thread's stack is not unwound on error), as Redis's error handler
  * takes it.
  */
-function errorText(vm: LuaVm, co: LuaState, run: ScriptRun): string {
+function errorText(vm: LuaVm, co: LuaState, run: ScriptRun): { text: string; counted: boolean } {
   // Redis's handler skips one C frame (error, redis.call); our environment
   // also has Lua helpers (chunks named "=..."), skipped the same way.
   let where = null;
@@ -194,14 +225,17 @@ function errorText(vm: LuaVm, co: LuaState, run: ScriptRun): string {
     }
   }
   let msg: string;
+  // An error redis.call raised was counted when the command failed.
+  let counted = true;
   if (vm.type(co, -1) === LuaType.TABLE) {
     const info = errorTableInfo(vm, co, -1);
     msg = info.msg;
+    counted = !info.ignoreStats;
   } else {
     const t = vm.type(co, -1);
     const s = t === LuaType.STRING || t === LuaType.NUMBER ? vm.coerceLatin1(co, -1) : t === LuaType.NIL ? 'nil' : t === LuaType.BOOLEAN ? String(vm.toBoolean(co, -1)) : vm.typeName(t);
-    msg = `ERR ${s}`;
+    msg = `ERR ${t === LuaType.STRING ? as51ErrorText(s!) : s}`;
   }
-  if (where === null || where.currentLine < 0) return msg;
-  return `${msg} script: ${run.funcName}, on ${where.source}:${where.currentLine}.`;
+  if (where === null || where.currentLine < 0) return { text: msg, counted };
+  return { text: `${msg} script: ${run.funcName}, on ${where.source}:${where.currentLine}.`, counted };
 }

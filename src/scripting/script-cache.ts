@@ -20,7 +20,7 @@ const scripts = new Map<string, CachedScript>();
 let scriptsMem = 0;
 
 export function evalEngine(): ScriptEngine {
-  engine ??= createEngine();
+  engine ??= createEngine(undefined, true);
   return engine;
 }
 

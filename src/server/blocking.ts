@@ -13,6 +13,8 @@ import type { Database } from '../keyspace/db.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Reply } from '../protocol/reply.js';
 import type { Server } from './server.js';
+import { errorStats } from './error-stats.js';
+import { failedCall } from './dispatch.js';
 import type { CommandSpec } from '../commands/spec.js';
 import { slowlogPush, slowlogSettings } from './slowlog.js';
 import { trackingActive, trackingServing } from './tracking.js';
@@ -124,9 +126,19 @@ export function unblockClient(server: Server, c: Client, withError: boolean): bo
   const b = byClient.get(c);
   if (b === undefined) return false;
   unregister(b);
-  c.send((r) => (withError ? r.error('UNBLOCKED client unblocked via CLIENT UNBLOCK') : b.onTimeout(r)));
+  sendCounted(c, (r) => (withError ? r.error('UNBLOCKED client unblocked via CLIENT UNBLOCK') : b.onTimeout(r)));
   server.resume(c);
   return true;
+}
+
+/**
+ * A blocked client's late answer: an error in it makes its command failed
+ * (Redis's updateStatsOnUnblock), though call() has long returned.
+ */
+function sendCounted(c: Client, write: (r: Reply) => void): void {
+  const before = errorStats.total;
+  c.send(write);
+  if (errorStats.total !== before) failedCall(c.lastCommand);
 }
 
 /** Serve clients blocked on keys that became ready; called after each top-level command. */
@@ -143,7 +155,7 @@ export function handleReadyKeys(server: Server): void {
         server.ks.tick();
         const t0 = performance.now();
         const answer = () =>
-          b.client.send((r) => {
+          sendCounted(b.client, (r) => {
             served = b.serve(r, db, key);
           });
         if (trackingActive.on) trackingServing(b.client, answer);

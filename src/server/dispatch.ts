@@ -17,6 +17,7 @@ import './latency-params.js';
 import { trackingActive, trackingAfterCall, trackingBegin, trackingEndCommand, trackingLimitUsedSlots } from './tracking.js';
 import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
+import { errorStats, errorsSinceLastLook } from './error-stats.js';
 
 export interface CommandStats {
   calls: number;
@@ -100,6 +101,18 @@ export const scriptBusy = { error: (): string | null => null };
 /** Set by the transactions module: ends c's transaction (EXEC refused before it ran). */
 export const transactionHooks = { discard: (_c: CommandContext['client']): void => {} };
 
+/** A command refused before it ran (commandstats rejected_calls). */
+export function rejectedCall(spec: CommandSpec): void {
+  statsOf(spec).rejected++;
+}
+
+/** A command that answered with an error after call() returned (a blocked client served later). */
+export function failedCall(name: string): void {
+  let s = stats.get(name);
+  if (s === undefined) stats.set(name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0, hist: null }));
+  s.failed++;
+}
+
 function reject(ctx: CommandContext, msg: string, spec?: CommandSpec): void {
   if (spec) statsOf(spec).rejected++;
   const c = ctx.client;
@@ -130,7 +143,8 @@ export function resolve(ctx: CommandContext, args: string[]): CommandSpec | null
   if (spec.subcommands !== undefined && args.length >= 2) {
     const sub = lookupSub(spec, args[1]);
     if (sub === undefined) {
-      reject(ctx, `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`, spec);
+      // Not counted against the container: Redis found no command to count.
+      reject(ctx, `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`);
       return null;
     }
     spec = sub;
@@ -196,28 +210,37 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
     ctx.ks.tick();
     sinceTick = 0;
   }
-  const t0 = batchClock >= 0 ? batchClock : performance.now();
   const c = ctx.client;
+  // A command a script runs reads its own start: the batch clock would
+  // charge it the Lua time since the script's previous command.
+  const nested = c.fromScript;
+  const t0 = batchClock >= 0 && !nested ? batchClock : performance.now();
   c.lastCommand = spec.name;
-  let failed = false;
+  errorsSinceLastLook();
+  const uncounted0 = errorStats.uncounted;
   try {
     spec.handler!(ctx, args);
   } catch (e) {
-    failed = true;
     if (e instanceof ReplyError) ctx.r.error(e.message);
     else {
       log.error({ err: e, command: spec.name }, 'command failed with an internal error');
       ctx.r.error(`ERR internal error in '${spec.name}': ${(e as Error).message}`);
     }
   }
-  // Looked up after the call: CONFIG RESETSTAT counts itself in the fresh stats, as in Redis.
+  // Looked up after the command: CONFIG RESETSTAT counts itself in the new stats, as in Redis.
   const s = statsOf(spec);
-  if (failed) s.failed++;
+  // Failed: it answered with an error (Redis's incrCommandStatsOnError), or
+  // passed on errors already counted (a script's redis.call error).
+  if (errorsSinceLastLook()) s.failed++;
+  if (errorStats.uncounted !== uncounted0) {
+    s.failed += errorStats.uncounted - uncounted0;
+    errorStats.uncounted = uncounted0; // they are this command's, not an enclosing EXEC's
+  }
   s.calls++;
   const t1 = performance.now();
   const us = (t1 - t0) * 1000;
   s.usec += us;
-  if (batchClock >= 0) batchClock = t1;
+  if (batchClock >= 0 && !nested) batchClock = t1;
   if (latencyTracking.on) (s.hist ??= new LatencyHistogram()).record(us);
   if (latencySettings.thresholdMs !== 0 && us >= latencySettings.thresholdMs * 1000) latencySample(spec.pre!.fast ? 'fast-command' : 'command', us / 1000);
   // A command that blocked is logged when it is answered, with its whole time.

@@ -3,6 +3,7 @@
  * FCALL_RO, as Redis 7.0's functions.c: replies, error texts and command
  * table entries.
  */
+import { argBytes, scriptKeySpec } from '../eval.js';
 import { register } from '../../commands/registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from '../../commands/spec.js';
 import { ReplyError, toSafeInt } from '../../protocol/errors.js';
@@ -302,7 +303,7 @@ function fcall(ctx: CommandContext, args: string[], spec: CommandSpec, ro: boole
       vm.rawSetI(co, -2, i - 2 - numkeys);
     }
     return 2;
-  });
+  }, argBytes(args));
 }
 
 /** FCALL's key positions (functionGetKeys: numkeys at index 2, keys after it). */
@@ -328,7 +329,7 @@ const fcallSpec: CommandSpec = cmd(
   'noscript skip_monitor may_replicate no_mandatory_keys stale',
   NO_KEYS,
   'slow scripting',
-  { ...G, summary: 'Invoke a function', complexity: 'Depends on the function that is executed.', args: fcallArgs, getKeys: fcallKeys },
+  { ...G, summary: 'Invoke a function', complexity: 'Depends on the function that is executed.', args: fcallArgs, getKeys: fcallKeys, keySpec: scriptKeySpec(false, 'RW and UPDATE') },
   (ctx, args) => fcall(ctx, args, fcallSpec, false),
 );
 // fcallGetCommandFlags: a no-writes function does not write; an unknown one is answered by FCALL's own flags.
@@ -342,7 +343,7 @@ const fcallRoSpec: CommandSpec = cmd(
   'noscript skip_monitor no_mandatory_keys stale readonly',
   NO_KEYS,
   'slow scripting',
-  { ...G, summary: 'Invoke a read-only function', complexity: 'Depends on the function that is executed.', args: fcallArgs, getKeys: fcallKeys },
+  { ...G, summary: 'Invoke a read-only function', complexity: 'Depends on the function that is executed.', args: fcallArgs, getKeys: fcallKeys, keySpec: scriptKeySpec(true, 'RO and ACCESS') },
   (ctx, args) => fcall(ctx, args, fcallRoSpec, true),
 );
 

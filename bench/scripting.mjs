@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+/**
+ * Lua scripting side by side with redis-server (issue 11 targets):
+ *   - `EVALSHA <sha> 1 key:__rand_int__ arg -r 1000000` through redis-benchmark
+ *     at -P 1 and -P 16, with a rate limiter (INCR, PEXPIRE when new) and
+ *     with a BullMQ-sized one: BullMQ's own moveToFinished script (~40 KB,
+ *     ~40 local functions defined on every run) whose main body is kept but
+ *     not taken, followed by the rate limiter. Targets: >= 0.8x redis-server
+ *     ops/s at -P 1, >= 0.5x at -P 16.
+ *   - BullMQ jobs processed per second by one Worker at concurrency 50
+ *     (target >= 0.7x).
+ *
+ * usage: npm run build && node bench/scripting.mjs [--reps 3] [--n 100000] [--jobs 5000] [--only evalsha|bullmq] [--write]
+ * Both servers run back to back per repetition (order alternates); ratios
+ * are per repetition, the median is reported with [min-max]. --write puts
+ * the table in bench/RESULTS.md.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startDamselfly, startRedis, redisBenchmark, cpuSeconds } from './servers.mjs';
+import { RespClient } from './resp.mjs';
+import { resultsSection } from './results-file.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '3' },
+    n: { type: 'string', default: '100000' },
+    jobs: { type: 'string', default: '5000' },
+    only: { type: 'string' },
+    write: { type: 'boolean', default: false },
+  },
+});
+const REPS = Number(opt.reps);
+const N = Number(opt.n);
+const JOBS = Number(opt.jobs);
+
+const RATE_LIMITER = `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], 60000) end
+return n
+`;
+
+/** BullMQ's moveToFinished: its functions as they are, its body behind a branch this bench never takes, then the rate limiter. */
+async function bullmqSized() {
+  const mod = await import('bullmq/dist/esm/scripts/moveToFinished-14.js');
+  const src = Object.values(mod)[0].content;
+  const lines = src.split('\n');
+  let lastFn = 0;
+  lines.forEach((l, i) => {
+    if (/^local function /.test(l)) lastFn = i;
+  });
+  let end = lastFn;
+  while (lines[end] !== 'end') end++;
+  const preamble = lines.slice(0, end + 1).join('\n');
+  const body = lines.slice(end + 1).join('\n');
+  return `${preamble}\nif KEYS[2] ~= nil then\n${body}\nend\n${RATE_LIMITER}`;
+}
+
+function rps(csv) {
+  const line = csv.trim().split('\n').pop();
+  return Number(JSON.parse('[' + line + ']')[1]);
+}
+
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+async function withServer(kind, fn) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-scripting-'));
+  const srv = kind === 'damselfly' ? await startDamselfly(dir) : await startRedis(dir);
+  try {
+    return await fn(srv);
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function scriptLoad(port, body) {
+  const c = await RespClient.connect(port);
+  try {
+    const sha = await c.call('SCRIPT', 'LOAD', body);
+    if (sha instanceof Error) throw sha;
+    const check = await c.call('EVALSHA', sha, '1', 'bench:check', 'arg');
+    if (check instanceof Error) throw new Error(`script fails: ${check.message}`);
+    return sha;
+  } finally {
+    c.close();
+  }
+}
+
+/** Jobs/s of one Worker (concurrency 50, trivial processor) over JOBS jobs added beforehand. */
+async function bullmqWorker(srv) {
+  const port = srv.port;
+  const { Queue, Worker } = await import('bullmq');
+  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+  const q = new Queue('bench', { connection });
+  for (let i = 0; i < JOBS; i += 500) {
+    await q.addBulk(Array.from({ length: Math.min(500, JOBS - i) }, (_, k) => ({ name: 'job', data: { i: i + k, payload: 'x'.repeat(100) } })));
+  }
+  let done = 0;
+  let t0 = 0;
+  const cpu0 = cpuSeconds(srv.pid);
+  const finished = new Promise((resolve) => {
+    const w = new Worker('bench', async (job) => job.data.i, { connection, concurrency: 50, autorun: false });
+    w.on('completed', () => {
+      if (++done === JOBS) resolve(w);
+    });
+    w.on('error', () => {});
+    t0 = performance.now();
+    w.run();
+  });
+  const w = await finished;
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(srv.pid) - cpu0;
+  await w.close();
+  await q.obliterate({ force: true });
+  await q.close();
+  return { ops: JOBS / secs, perCpu: JOBS / cpu };
+}
+
+/**
+ * One measured redis-benchmark run: ops/s, and ops per CPU-second of the
+ * server process (on a loaded 2-core machine wall-clock ops/s mostly says
+ * who got the cores; the CPU-normalised figure is the server's own cost).
+ */
+async function measured(srv, args) {
+  const cpu0 = cpuSeconds(srv.pid);
+  const ops = rps(await redisBenchmark(srv.port, ['-n', String(N), ...args]));
+  const cpu = cpuSeconds(srv.pid) - cpu0;
+  return { ops, perCpu: cpu > 0 ? N / cpu : NaN };
+}
+
+const WORKLOADS = [];
+if (!opt.only || opt.only === 'evalsha') {
+  // The same keys without a script: what the server's plain command path reaches here.
+  for (const P of [1, 16]) {
+    WORKLOADS.push({
+      label: `INCR key:__rand_int__ (no script, reference), -P ${P}`,
+      target: null,
+      run: async (srv) => {
+        const args = ['-P', String(P), '-r', '1000000', 'INCR', 'key:__rand_int__'];
+        await redisBenchmark(srv.port, ['-n', String(Math.min(N, 20000)), ...args]);
+        return measured(srv, args);
+      },
+    });
+  }
+  const big = await bullmqSized();
+  for (const [name, body] of [
+    ['rate limiter', RATE_LIMITER],
+    [`BullMQ-sized (${(big.length / 1024).toFixed(0)} KB)`, big],
+  ]) {
+    for (const P of [1, 16]) {
+      WORKLOADS.push({
+        label: `EVALSHA ${name}, -P ${P}`,
+        target: P === 1 ? 0.8 : 0.5,
+        run: async (srv) => {
+          const sha = await scriptLoad(srv.port, body);
+          const args = ['-P', String(P), '-r', '1000000', 'EVALSHA', sha, '1', 'key:__rand_int__', 'arg'];
+          // Warm-up (node's JIT, both servers' allocators), not measured.
+          await redisBenchmark(srv.port, ['-n', String(Math.min(N, 20000)), ...args]);
+          return measured(srv, args);
+        },
+      });
+    }
+  }
+}
+if (!opt.only || opt.only === 'bullmq') {
+  WORKLOADS.push({ label: `BullMQ jobs/s, one Worker, concurrency 50 (${JOBS} jobs)`, target: 0.7, run: (srv) => bullmqWorker(srv) });
+}
+
+const results = WORKLOADS.map(() => ({ d: [], r: [], ratio: [], cpuRatio: [] }));
+const load0 = loadavg();
+const start = Date.now();
+for (let rep = 0; rep < REPS; rep++) {
+  const order = rep % 2 === 0 ? ['damselfly', 'redis'] : ['redis', 'damselfly'];
+  const got = { damselfly: [], redis: [] };
+  for (const kind of order) {
+    await withServer(kind, async (srv) => {
+      for (const w of WORKLOADS) got[kind].push(await w.run(srv));
+    });
+  }
+  WORKLOADS.forEach((w, i) => {
+    const d = got.damselfly[i];
+    const r = got.redis[i];
+    results[i].d.push(d.ops);
+    results[i].r.push(r.ops);
+    results[i].ratio.push(d.ops / r.ops);
+    results[i].cpuRatio.push(d.perCpu / r.perCpu);
+    console.log(`rep ${rep + 1}: ${w.label}: damselfly ${d.ops.toFixed(0)}/s (${d.perCpu.toFixed(0)}/cpu-s), redis ${r.ops.toFixed(0)}/s (${r.perCpu.toFixed(0)}/cpu-s), ratio ${(d.ops / r.ops).toFixed(2)}, per CPU ${(d.perCpu / r.perCpu).toFixed(2)}`);
+  });
+}
+const load1 = loadavg();
+
+const fmt = (x) => (x >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(0));
+let md = `Measured ${new Date(start).toISOString().slice(0, 16)}Z, ${REPS} repetition(s), ${N.toLocaleString('en-US')} requests per redis-benchmark run (50 clients, keys from -r 1000000); load average ${load0[0].toFixed(1)} before, ${load1[0].toFixed(1)} after (2 cores).\n\n`;
+md += '| workload | damselfly ops/s | redis-server ops/s | ratio (median [min-max]) | ratio per server CPU-second | target |\n|---|---|---|---|---|---|\n';
+const range = (a) => `${median(a).toFixed(2)} [${Math.min(...a).toFixed(2)}-${Math.max(...a).toFixed(2)}]`;
+WORKLOADS.forEach((w, i) => {
+  const r = results[i];
+  const ratio = median(r.ratio);
+  const target = w.target === null ? '-' : `${ratio >= w.target ? '>=' : '**<**'} ${w.target}`;
+  md += `| ${w.label} | ${fmt(median(r.d))} | ${fmt(median(r.r))} | ${range(r.ratio)} | ${range(r.cpuRatio)} | ${target} |\n`;
+});
+console.log('\n' + md);
+if (opt.write) resultsSection('scripting').write(md);

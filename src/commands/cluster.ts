@@ -1,0 +1,55 @@
+/**
+ * CLUSTER: this server is never a cluster node, and answers every CLUSTER
+ * subcommand as Redis 7.0 does with cluster-enabled no. The table entries
+ * are Redis's (flags matter: scripts are refused CLUSTER RESET for its
+ * noscript flag before it could run), so clients probing the server see
+ * the same thing as on a standalone Redis.
+ */
+import { register } from './registry.js';
+import { cmd, NO_KEYS } from './spec.js';
+import { ReplyError } from '../protocol/errors.js';
+
+const DISABLED = 'ERR This instance has cluster support disabled';
+const disabled = (): never => {
+  throw new ReplyError(DISABLED);
+};
+
+// name, arity, flags, since, summary: Redis 7.0's commands/cluster-*.json.
+const SUBS: [string, number, string, string, string][] = [
+  ['addslots', -3, 'no_async_loading admin stale', '3.0.0', 'Assign new hash slots to receiving node'],
+  ['addslotsrange', -4, 'no_async_loading admin stale', '7.0.0', 'Assign new hash slots to receiving node'],
+  ['bumpepoch', 2, 'no_async_loading admin stale', '3.0.0', 'Advance the cluster config epoch'],
+  ['count-failure-reports', 3, 'admin stale', '3.0.0', 'Return the number of failure reports active for a given node'],
+  ['countkeysinslot', 3, 'stale', '3.0.0', 'Return the number of local keys in the specified hash slot'],
+  ['delslots', -3, 'no_async_loading admin stale', '3.0.0', 'Set hash slots as unbound in receiving node'],
+  ['delslotsrange', -4, 'no_async_loading admin stale', '7.0.0', 'Set hash slots as unbound in receiving node'],
+  ['failover', -2, 'no_async_loading admin stale', '3.0.0', 'Forces a replica to perform a manual failover of its master.'],
+  ['flushslots', 2, 'no_async_loading admin stale', '3.0.0', "Delete a node's own slots information"],
+  ['forget', 3, 'no_async_loading admin stale', '3.0.0', 'Remove a node from the nodes table'],
+  ['getkeysinslot', 4, 'stale', '3.0.0', 'Return local key names in the specified hash slot'],
+  ['help', 2, 'loading stale', '5.0.0', 'Show helpful text about the different subcommands'],
+  ['info', 2, 'stale', '3.0.0', 'Provides info about Redis Cluster node state'],
+  ['keyslot', 3, 'stale', '3.0.0', 'Returns the hash slot of the specified key'],
+  ['links', 2, 'stale', '7.0.0', 'Returns a list of all TCP links to and from peer nodes in cluster'],
+  ['meet', -4, 'no_async_loading admin stale', '3.0.0', 'Force a node cluster to handshake with another node'],
+  ['myid', 2, 'stale', '3.0.0', 'Return the node id'],
+  ['nodes', 2, 'stale', '3.0.0', 'Get Cluster config for the node'],
+  ['replicas', 3, 'admin stale', '5.0.0', 'List replica nodes of the specified master node'],
+  ['replicate', 3, 'no_async_loading admin stale', '3.0.0', 'Reconfigure a node as a replica of the specified master node'],
+  ['reset', -2, 'admin stale noscript', '3.0.0', 'Reset a Redis Cluster node'],
+  ['saveconfig', 2, 'no_async_loading admin stale', '3.0.0', 'Forces the node to save cluster state on disk'],
+  ['set-config-epoch', 3, 'no_async_loading admin stale', '3.0.0', 'Set the configuration epoch in a new node'],
+  ['setslot', -4, 'no_async_loading admin stale', '3.0.0', 'Bind a hash slot to a specific node'],
+  ['shards', 2, 'stale', '7.0.0', 'Get array of cluster slots to node mappings'],
+  ['slaves', 3, 'admin stale', '3.0.0', 'List replica nodes of the specified master node'],
+  ['slots', 2, 'stale', '3.0.0', 'Get array of Cluster slot to node mappings'],
+];
+
+const G = { group: 'cluster' };
+
+register({
+  ...cmd('cluster', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for cluster commands', since: '3.0.0', complexity: 'Depends on subcommand.' }),
+  subcommands: SUBS.map(([name, arity, flags, since, summary]) =>
+    cmd(`cluster|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since }, disabled),
+  ),
+});
