@@ -43,6 +43,27 @@ function keySpecFlags(spec: CommandSpec): string[] {
   return ['RO', 'access'];
 }
 
+/** The flags of the key spec that finds the key at argv[p]: the last one that begins at or before it. */
+function flagsAt(spec: CommandSpec, argv: string[], p: number): string[] {
+  const docs = spec.keySpec === undefined ? [] : Array.isArray(spec.keySpec) ? spec.keySpec : [spec.keySpec];
+  let best: KeySpecDoc | undefined;
+  for (const d of docs) {
+    let start = -1;
+    if ('index' in d.begin) start = d.begin.index;
+    else {
+      const kw = d.begin.keyword.toLowerCase();
+      const from = d.begin.startfrom;
+      if (from >= 0) {
+        for (let i = from; i < argv.length; i++) if (argv[i].toLowerCase() === kw) ((start = i + 1), (i = argv.length));
+      } else {
+        for (let i = argv.length + from; i > 0; i--) if (argv[i].toLowerCase() === kw) ((start = i + 1), (i = 0));
+      }
+    }
+    if (start >= 0 && start <= p) best = d;
+  }
+  return best?.flags ?? keySpecFlags(spec);
+}
+
 /** The key specs given in the command table (Redis's own, see KeySpecDoc). */
 function replyKeySpecDocs(r: Reply, specs: KeySpecDoc | KeySpecDoc[]): void {
   const list = Array.isArray(specs) ? specs : [specs];
@@ -248,13 +269,13 @@ function getKeys(ctx: CommandContext, args: string[], withFlags: boolean): void 
     if ((spec.flags as string[]).includes('no_mandatory_keys')) return ctx.r.array(0);
     throw new ReplyError('ERR Invalid arguments specified for command');
   }
-  const flags = spec.keySpec?.flags ?? keySpecFlags(spec);
   ctx.r.array(pos.length);
   for (const p of pos) {
     if (!withFlags) {
       ctx.r.bulk(argv[p]);
       continue;
     }
+    const flags = flagsAt(spec, argv, p);
     ctx.r.array(2);
     ctx.r.bulk(argv[p]);
     ctx.r.set(flags.length);
