@@ -69,7 +69,9 @@ function shown(spec: CommandSpec, args: string[]): string[] {
     else if (hide.has(j)) out[j] = '(redacted)';
     else {
       const a = args[j];
-      out[j] = a.length > MAX_STRING ? `${a.slice(0, MAX_STRING)}... (${a.length - MAX_STRING} more bytes)` : a;
+      // A copy, not a.slice(): V8's slice of a long string keeps the whole
+      // string alive, and the log would hold huge values for good.
+      out[j] = a.length > MAX_STRING ? `${Buffer.from(a.slice(0, MAX_STRING), 'latin1').toString('latin1')}... (${a.length - MAX_STRING} more bytes)` : a;
     }
   }
   return out;
