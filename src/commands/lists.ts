@@ -4,7 +4,7 @@
  */
 import { replyListRange } from '../memory/collection-replies.js';
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { keyAt, cmd } from './spec.js';
 import { ERR, ReplyError, toFloat, toSafeInt } from '../protocol/errors.js';
 import { ListValue } from '../types/list.js';
 import type { Database } from '../keyspace/db.js';
@@ -383,10 +383,10 @@ register(
   cmd('lrem', 4, 'write', [1, 1, 1], 'write list slow', { ...G, summary: 'Removes elements from a list. Deletes the list if the last element was removed.' }, lrem),
   cmd('ltrim', 4, 'write', [1, 1, 1], 'write list slow', { ...G, summary: 'Removes elements from both ends a list. Deletes the list if all elements were trimmed.' }, ltrim),
   cmd('lpos', -3, 'readonly', [1, 1, 1], 'read list slow', { ...G, summary: 'Returns the index of matching elements in a list.', since: '6.0.6' }, lpos),
-  cmd('lmove', 5, 'write denyoom', [1, 2, 1], W + ' slow', { ...G, summary: 'Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.', since: '6.2.0' }, (ctx, args) =>
+  cmd('lmove', 5, 'write denyoom', [1, 2, 1], W + ' slow', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], summary: 'Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.', since: '6.2.0' }, (ctx, args) =>
     lmove(ctx, args[1], args[2], whereArg(args[3]), whereArg(args[4])),
   ),
-  cmd('rpoplpush', 3, 'write denyoom', [1, 2, 1], W + ' slow', { ...G, summary: 'Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.', since: '1.2.0' }, (ctx, args) =>
+  cmd('rpoplpush', 3, 'write denyoom', [1, 2, 1], W + ' slow', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], summary: 'Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.', since: '1.2.0' }, (ctx, args) =>
     lmove(ctx, args[1], args[2], false, true),
   ),
   cmd('lmpop', -4, 'write', [0, 0, 0], W + ' slow', { ...G, summary: 'Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.', since: '7.0.0', getKeys: mpopKeys(1) }, (ctx, args) => {
@@ -409,12 +409,12 @@ register(
     const p = parseMpop(args, 2);
     blockingPop(ctx, p.keys, p.head, timeoutArg(args[1]), p.count);
   }),
-  cmd('blmove', 6, 'write denyoom noscript blocking', [1, 2, 1], W + ' slow blocking', { ...G, summary: 'Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.', since: '6.2.0' }, (ctx, args) => {
+  cmd('blmove', 6, 'write denyoom noscript blocking', [1, 2, 1], W + ' slow blocking', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], summary: 'Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.', since: '6.2.0' }, (ctx, args) => {
     const from = whereArg(args[3]);
     const to = whereArg(args[4]);
     blmove(ctx, args[1], args[2], from, to, timeoutArg(args[5]));
   }),
-  cmd('brpoplpush', 4, 'write denyoom noscript blocking', [1, 2, 1], W + ' slow blocking', { ...G, summary: 'Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.', since: '2.2.0' }, (ctx, args) =>
+  cmd('brpoplpush', 4, 'write denyoom noscript blocking', [1, 2, 1], W + ' slow blocking', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], summary: 'Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.', since: '2.2.0' }, (ctx, args) =>
     blmove(ctx, args[1], args[2], false, true, timeoutArg(args[3])),
   ),
 );

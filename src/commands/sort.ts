@@ -4,7 +4,7 @@
  * hash fields ("key*->field"), LIMIT, ASC/DESC, ALPHA and STORE.
  */
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { cmd, keyAt } from './spec.js';
 import { ERR, ReplyError, parseInt64, toFloat } from '../protocol/errors.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
@@ -185,10 +185,10 @@ function sortKeys(args: string[]): number[] {
 }
 
 register(
-  cmd('sort', -2, 'write denyoom', [1, 1, 1], 'write set sortedset list slow dangerous', { group: 'generic', summary: 'Sorts the elements in a list, a set, or a sorted set, optionally storing the result.', getKeys: sortKeys }, (ctx, args) =>
+  cmd('sort', -2, 'write denyoom', [1, 1, 1], 'write set sortedset list slow dangerous', { group: 'generic', summary: 'Sorts the elements in a list, a set, or a sorted set, optionally storing the result.', getKeys: sortKeys, keySpec: [keyAt(1, 'RO access'), { flags: ['OW', 'update'], begin: { keyword: 'STORE', startfrom: 2 }, find: { lastkey: 0, keystep: 1, limit: 0 } }] }, (ctx, args) =>
     sortCommand(ctx, args, false),
   ),
-  cmd('sort_ro', -2, 'readonly', [1, 1, 1], 'read set sortedset list slow dangerous', { group: 'generic', summary: 'Returns the sorted elements of a list, a set, or a sorted set.', since: '7.0.0' }, (ctx, args) =>
+  cmd('sort_ro', -2, 'readonly', [1, 1, 1], 'read set sortedset list slow dangerous', { group: 'generic', summary: 'Returns the sorted elements of a list, a set, or a sorted set.', since: '7.0.0', getKeys: () => [1], keySpec: keyAt(1, 'RO access') }, (ctx, args) =>
     sortCommand(ctx, args, true),
   ),
 );

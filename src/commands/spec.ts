@@ -46,6 +46,11 @@ export interface KeySpecDoc {
   find: { lastkey: number; keystep: number; limit: number } | { keynumidx: number; firstkey: number; keystep: number };
 }
 
+/** Redis's key spec of a command whose key is argument `pos` (the last key `lastkey` after it: -1 for all). */
+export function keyAt(pos: number, flags: string, notes?: string, lastkey = 0, keystep = 1): KeySpecDoc {
+  return { flags: flags.split(' '), notes, begin: { index: pos }, find: { lastkey, keystep, limit: 0 } };
+}
+
 export interface ArgDoc {
   name: string;
   type: 'key' | 'string' | 'integer' | 'double' | 'pattern' | 'unix-time' | 'pure-token' | 'oneof' | 'block';

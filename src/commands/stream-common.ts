@@ -11,10 +11,7 @@ import { Nack, type Consumer, type Group } from '../types/stream-groups.js';
 import { cmpId, idStr, incrId, type StreamID } from '../types/stream-id.js';
 import type { KeySpecDoc } from './spec.js';
 
-/** Redis's key spec of a command whose key is argument `pos`. */
-export function keyAt(pos: number, flags: string, notes?: string): KeySpecDoc {
-  return { flags: flags.split(' '), notes, begin: { index: pos }, find: { lastkey: 0, keystep: 1, limit: 0 } };
-}
+export { keyAt } from './spec.js';
 
 /** XREAD/XREADGROUP: the keys are the first half of what follows STREAMS. */
 export function keysAfterStreams(startfrom: number): KeySpecDoc {

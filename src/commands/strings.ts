@@ -6,7 +6,7 @@
  * parsed only when present.
  */
 import { register } from './registry.js';
-import { cmd, type ArgDoc } from './spec.js';
+import { cmd, keyAt, type ArgDoc } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { getInt } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
@@ -378,6 +378,8 @@ register(
       group: S,
       summary: 'Set the string value of a key',
       complexity: 'O(1)',
+      // VARIABLE_FLAGS: an overwrite (OW) without GET, a read too with it (setGetKeys; see COMMAND GETKEYSANDFLAGS).
+      keySpec: keyAt(1, 'RW access update variable_flags', 'RW and ACCESS due to the optional `GET` argument'),
       args: [
         KEY,
         { name: 'value', type: 'string' },
@@ -416,7 +418,7 @@ register(
       else r.null();
     }
   }),
-  cmd('mset', -3, 'write denyoom', [1, -1, 2], 'string write slow', { group: S, summary: 'Set multiple keys to multiple values', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', args: KEY_VALUE }, (ctx, args) => {
+  cmd('mset', -3, 'write denyoom', [1, -1, 2], 'string write slow', { group: S, summary: 'Set multiple keys to multiple values', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', args: KEY_VALUE, keySpec: keyAt(1, 'OW update', undefined, -1, 2), tips: ['request_policy:multi_shard', 'response_policy:all_succeeded'] }, (ctx, args) => {
     if (args.length % 2 === 0) throw new ReplyError(ERR.arity('mset'));
     const db = ctx.db;
     for (let i = 1; i < args.length; i += 2) {
