@@ -98,6 +98,31 @@ describe('GET /metrics', () => {
     raw.close();
   });
 
+  it('reports each snapshot location when there are several', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const second = mkdtempSync((await import('node:path')).join(tmpdir(), 'damselfly-metrics-replica-'));
+    const s = await startServer(['--save', '', '--snapshot_replicas', second]);
+    try {
+      const r = new Redis({ port: s.port });
+      await r.set('k', 'v');
+      await r.save();
+      const res = await fetch(`http://127.0.0.1:${s.port}/metrics`);
+      const ss = parse(await res.text()).samples;
+      const ok = ss.filter((x) => x.name === 'damselfly_snapshot_location_ok');
+      expect(ok.map((x) => [x.labels.role, x.value])).toEqual([
+        ['primary', 1],
+        ['replica', 1],
+      ]);
+      expect(ss.find((x) => x.name === 'damselfly_snapshot_location_last_commit_timestamp_seconds' && x.labels.role === 'replica')!.value).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect(ss.find((x) => x.name === 'damselfly_snapshot_split_brain')?.value).toBe(0);
+      r.disconnect();
+    } finally {
+      await s.stop();
+      rmSync(second, { recursive: true, force: true });
+    }
+  });
+
   it('--primary_port_http_enabled no: an HTTP request is an unknown Redis command', async () => {
     const s = await startServer(['--primary_port_http_enabled=no', '--save', '']);
     try {

@@ -67,6 +67,23 @@ export function metricsText(server: Server): string {
     family('snapshot_last_status_ok', 'gauge', '1 if the last snapshot succeeded, 0 if it failed.');
     out.push(`damselfly_snapshot_last_status_ok ${status === 'ok' ? 1 : 0}`);
   }
+  // Several snapshot locations (--snapshot_replicas): INFO's snapshot_locationN lines, one series per location.
+  const locs = [...info].filter(([k]) => /^snapshot_location\d+$/.test(k)).map(([, v]) => Object.fromEntries(String(v).split(',').map((kv) => kv.split('=', 2))));
+  if (locs.length > 0) {
+    const lbl = (l: Record<string, string>) => `location="${esc(l.location ?? '')}",role="${esc(l.role ?? '')}"`;
+    family('snapshot_location_ok', 'gauge', "1 if the location holds the latest snapshot (status ok), 0 if it is behind, unread or failing.");
+    for (const l of locs) out.push(`damselfly_snapshot_location_ok{${lbl(l)}} ${l.status === 'ok' ? 1 : 0}`);
+    family('snapshot_location_last_commit_timestamp_seconds', 'gauge', 'Unix time of the last snapshot committed at the location.');
+    for (const l of locs) out.push(`damselfly_snapshot_location_last_commit_timestamp_seconds{${lbl(l)}} ${Number(l.last_commit_time) || 0}`);
+    family('snapshot_location_caught_up_total', 'counter', 'Snapshots copied to the location after it missed them.');
+    for (const l of locs) out.push(`damselfly_snapshot_location_caught_up_total{${lbl(l)}} ${Number(l.caught_up) || 0}`);
+  }
+  for (const [field, name, help] of [['snapshot_split_brain', 'snapshot_split_brain', '1 if boot found diverged histories (the server then starts fenced).'], ['snapshot_catchup_pending', 'snapshot_catchup_pending', 'Locations waiting for a snapshot copy.']] as const) {
+    const v = info.get(field);
+    if (v === undefined) continue;
+    family(name, 'gauge', help);
+    out.push(`damselfly_${name} ${Number(v) || 0}`);
+  }
   family('db_keys', 'gauge', 'Keys per database.');
   for (const db of server.ks.dbs) if (db.size > 0) out.push(`damselfly_db_keys{db="${db.id}"} ${db.size}`);
   family('db_expiring_keys', 'gauge', 'Keys with a TTL per database.');
