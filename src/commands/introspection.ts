@@ -45,8 +45,7 @@ function keySpecFlags(spec: CommandSpec): string[] {
 
 /** The flags of the key spec that finds the key at argv[p]: the last one that begins at or before it. */
 function flagsAt(spec: CommandSpec, argv: string[], p: number): string[] {
-  // SET's spec has VARIABLE_FLAGS: Redis's setGetKeys says OW without GET, RW access with it.
-  if (spec.name === 'set') return argv.some((a, i) => i > 2 && a.toLowerCase() === 'get') ? ['RW', 'access', 'update'] : ['OW', 'update'];
+  if (spec.keyFlags !== undefined) return spec.keyFlags(argv, p);
   const docs = spec.keySpec === undefined ? [] : Array.isArray(spec.keySpec) ? spec.keySpec : [spec.keySpec];
   let best: KeySpecDoc | undefined;
   for (const d of docs) {

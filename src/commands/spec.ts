@@ -91,6 +91,8 @@ export interface CommandSpec {
    * Redis's getCommandFlags). Without it, the write and may_replicate flags decide.
    */
   mayWrite?: (args: string[]) => boolean;
+  /** A key spec with VARIABLE_FLAGS: the flags of the key at argv[p] in this invocation (GETKEYSANDFLAGS). */
+  keyFlags?: (argv: string[], p: number) => string[];
   /** Subcommands, for containers such as CLIENT or CONFIG. */
   subcommands?: CommandSpec[];
   /**

@@ -11,7 +11,6 @@ import { Nack, type Consumer, type Group } from '../types/stream-groups.js';
 import { cmpId, idStr, incrId, type StreamID } from '../types/stream-id.js';
 import type { KeySpecDoc } from './spec.js';
 
-export { keyAt } from './spec.js';
 
 /** XREAD/XREADGROUP: the keys are the first half of what follows STREAMS. */
 export function keysAfterStreams(startfrom: number): KeySpecDoc {

@@ -10,7 +10,8 @@ import type { CommandContext } from '../server/context.js';
 import { StreamValue } from '../types/stream.js';
 import { Group, Nack, type Consumer } from '../types/stream-groups.js';
 import { MAX_ID, ZERO_ID, cmpId, idStr, parseId, type StreamID } from '../types/stream-id.js';
-import { NONDETERMINISTIC, keyAt, llArg, noGroupError, replyEntry, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
+import { NONDETERMINISTIC, llArg, noGroupError, replyEntry, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
+import { keyAt } from './spec.js';
 import { consumerFor, intervalId } from './streams.js';
 import { notify, NOTIFY_STREAM } from '../keyspace/notify.js';
 

@@ -12,7 +12,8 @@ import type { Reply } from '../protocol/reply.js';
 import type { StreamValue } from '../types/stream.js';
 import type { Group } from '../types/stream-groups.js';
 import { idStr } from '../types/stream-id.js';
-import { NONDETERMINISTIC, keyAt, llArg, replyEntries, replyEntry, streamForRead, subcommandSyntax } from './stream-common.js';
+import { NONDETERMINISTIC, llArg, replyEntries, replyEntry, streamForRead, subcommandSyntax } from './stream-common.js';
+import { keyAt } from './spec.js';
 
 const G = { group: 'stream', since: '5.0.0' };
 

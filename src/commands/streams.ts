@@ -13,7 +13,8 @@ import { blockOnKeys, mayBlock } from '../server/blocking.js';
 import { NODE_MAX_SIZE, StreamValue, nodeLimits, type TrimArgs } from '../types/stream.js';
 import { MAX_ID, ZERO_ID, addU64, cmpId, cmpU64, decrId, idStr, incrId, isMax, isZero, parseId, type StreamID } from '../types/stream-id.js';
 import type { Group } from '../types/stream-groups.js';
-import { NONDETERMINISTIC, keyAt, keysAfterStreams, llArg, noGroupError, replyConsumerHistory, replyEntries, replyNewEntries, streamForRead, streamForWrite } from './stream-common.js';
+import { NONDETERMINISTIC, keysAfterStreams, llArg, noGroupError, replyConsumerHistory, replyEntries, replyNewEntries, streamForRead, streamForWrite } from './stream-common.js';
+import { keyAt } from './spec.js';
 import { notify, NOTIFY_STREAM } from '../keyspace/notify.js';
 
 const G = { group: 'stream', since: '5.0.0' };

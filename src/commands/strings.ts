@@ -5,7 +5,7 @@
  * lookup and one `db.set` and allocate nothing else. SET's options are
  * parsed only when present.
  */
-import { register } from './registry.js';
+import { lookup, register } from './registry.js';
 import { cmd, keyAt, type ArgDoc } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { getInt } from '../config/params.js';
@@ -551,3 +551,7 @@ register(
     lcs,
   ),
 );
+
+// SET's key spec has VARIABLE_FLAGS (Redis's setGetKeys): an overwrite
+// without GET, a read-modify with it.
+lookup('set')!.keyFlags = (argv) => (argv.some((a, i) => i > 2 && a.toLowerCase() === 'get') ? ['RW', 'access', 'update'] : ['OW', 'update']);

@@ -91,8 +91,3 @@ export function notify(type: number, event: string, key: string, dbid: number): 
   if (enabled & NOTIFY_KEYSPACE) notifySink.publish(`__keyspace@${dbid}__:${key}`, event);
   if (enabled & NOTIFY_KEYEVENT) notifySink.publish(`__keyevent@${dbid}__:${event}`, key);
 }
-
-/** For callers that would build something only to announce it. */
-export function notifying(type: number): boolean {
-  return (enabled & type) !== 0;
-}

@@ -16,7 +16,7 @@ function limits(): { soft: number; hard: number } | null {
   try {
     const out = execFileSync('prlimit', ['--pid', String(process.pid), '--nofile', '--output', 'SOFT,HARD', '--noheadings', '--raw'], { encoding: 'utf8' }).trim();
     const [soft, hard] = out.split(/\s+/).map((v) => (v === 'unlimited' ? Infinity : Number(v)));
-    return Number.isFinite(soft) || soft === Infinity ? { soft, hard } : null;
+    return Number.isNaN(soft) || Number.isNaN(hard) ? null : { soft, hard };
   } catch {
     return null;
   }
