@@ -4,7 +4,9 @@
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ERR, parseInt64, ReplyError, toSafeInt } from '../protocol/errors.js';
-import { getString } from '../config/params.js';
+import { authenticate } from '../acl/sessions.js';
+import { getDefaultUser, getUser, newClientAuthenticated } from '../acl/users.js';
+import { clientInfo } from '../acl/log.js';
 import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import { VERSION } from '../version.js';
@@ -14,12 +16,6 @@ import { isMonitor, stopMonitoring } from './monitor.js';
 import { disableTracking, enableTracking, prefixCollision } from '../server/tracking.js';
 
 const G = { group: 'connection' };
-
-function checkPassword(user: string, pass: string): boolean {
-  const want = getString('requirepass');
-  if (user !== 'default') return false;
-  return want === '' ? true : pass === want;
-}
 
 const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 
@@ -69,9 +65,11 @@ export function clientInfoLine(c: Client, running?: string[]): string {
     `name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
     `flags=${clientFlags(c)} db=${c.db.id} sub=${sub} psub=${psub} ssub=${shardSubscriptions.count(c)} multi=${c.multi ? c.multi.queue.length : -1} ` +
     `qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${c.socket.writableLength} ` +
-    `tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=${c.tracking?.redirect ?? -1} resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+    `tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user.name} redir=${c.tracking?.redirect ?? -1} resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
+
+clientInfo.of = (c) => clientInfoLine(c);
 
 function hello(ctx: CommandContext, args: string[]): void {
   const c = ctx.client;
@@ -90,8 +88,7 @@ function hello(ctx: CommandContext, args: string[]): void {
     const opt = args[i].toLowerCase();
     const more = args.length - i - 1;
     if (opt === 'auth' && more >= 2) {
-      if (!checkPassword(args[i + 1], args[i + 2])) throw new ReplyError(WRONGPASS);
-      c.setAuthenticated(true);
+      if (!authenticate(c, args[i + 1], args[i + 2], args[0])) throw new ReplyError(WRONGPASS);
       i += 2;
     } else if (opt === 'setname' && more >= 1) {
       const name = args[++i];
@@ -130,13 +127,12 @@ function auth(ctx: CommandContext, args: string[]): void {
   if (args.length > 3) throw new ReplyError(ERR.syntax);
   const user = args.length === 3 ? args[1] : 'default';
   const pass = args[args.length - 1];
-  if (args.length === 2 && getString('requirepass') === '') {
+  if (args.length === 2 && getDefaultUser().nopass) {
     throw new ReplyError(
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     );
   }
-  if (!checkPassword(user, pass)) throw new ReplyError(WRONGPASS);
-  ctx.client.setAuthenticated(true);
+  if (!authenticate(ctx.client, user, pass, args[0])) throw new ReplyError(WRONGPASS);
   ctx.r.ok();
 }
 
@@ -161,7 +157,9 @@ function reset(ctx: CommandContext): void {
   ctx.selectDb(0);
   c.name = '';
   c.replyMode = 'on';
-  c.setAuthenticated(getString('requirepass') === '');
+  // Redis's clientSetDefaultAuth.
+  c.user = getDefaultUser();
+  c.setAuthenticated(newClientAuthenticated());
   ctx.r.simple('RESET');
 }
 
@@ -199,8 +197,9 @@ function clientKill(ctx: CommandContext, args: string[]): void {
     } else if (f === 'addr') filters.push((c) => c.addr === v);
     else if (f === 'laddr') filters.push((c) => c.laddr === v);
     else if (f === 'user') {
-      // One user exists: default.
-      if (v !== 'default') throw new ReplyError(`ERR No such user '${v}'`);
+      const u = getUser(v);
+      if (u === undefined) throw new ReplyError(`ERR No such user '${v}'`);
+      filters.push((c) => c.user === u);
     }
     else if (f === 'type') {
       const t = v.toLowerCase();

@@ -44,7 +44,7 @@ function keySpecFlags(spec: CommandSpec): string[] {
 }
 
 /** The flags of the key spec that finds the key at argv[p]: the last one that begins at or before it. */
-function flagsAt(spec: CommandSpec, argv: string[], p: number): string[] {
+export function flagsAt(spec: CommandSpec, argv: string[], p: number): string[] {
   if (spec.keyFlags !== undefined) return spec.keyFlags(argv, p);
   const docs = spec.keySpec === undefined ? [] : Array.isArray(spec.keySpec) ? spec.keySpec : [spec.keySpec];
   let best: KeySpecDoc | undefined;

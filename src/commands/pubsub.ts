@@ -17,6 +17,7 @@ import type { Client } from '../server/client.js';
 import type { Server } from '../server/server.js';
 import { notifySink } from '../keyspace/notify.js';
 import { running } from '../server/context.js';
+import { subscriptionsOf } from '../acl/sessions.js';
 
 const G = { group: 'pubsub' };
 
@@ -60,6 +61,8 @@ function subsOf(c: Client) {
 function subscriptionCount(c: Client): number {
   return c.subs === null ? 0 : c.subs.channels.size + c.subs.patterns.size;
 }
+
+subscriptionsOf.shard = (c) => shardSubs.get(c) ?? [];
 
 function shardCount(c: Client): number {
   return shardSubs.get(c)?.size ?? 0;

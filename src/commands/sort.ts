@@ -3,7 +3,9 @@
  * (a pattern without '*' means "don't sort"), GET patterns with '#' and
  * hash fields ("key*->field"), LIMIT, ASC/DESC, ALPHA and STORE.
  */
-import { register } from './registry.js';
+import { lookup, register } from './registry.js';
+import { allowedWithAllKeys } from '../acl/check.js';
+import { READ } from '../acl/selector.js';
 import { cmd, keyAt } from './spec.js';
 import { ERR, ReplyError, parseInt64, toFloat } from '../protocol/errors.js';
 import type { Database } from '../keyspace/db.js';
@@ -64,6 +66,9 @@ function sortCommand(ctx: CommandContext, args: string[], readonly: boolean): vo
   let by: string | null = null;
   let dontsort = false;
   const gets: string[] = [];
+  // BY and GET read keys no key spec names: only a user who may read every key can use them (Redis 7.0).
+  const u = ctx.client.user;
+  const fullKeyAccess = u.unrestricted || allowedWithAllKeys(u, lookup(args[0])!, args, READ);
   for (let j = 2; j < args.length; j++) {
     const o = args[j].toLowerCase();
     const left = args.length - j - 1;
@@ -81,7 +86,11 @@ function sortCommand(ctx: CommandContext, args: string[], readonly: boolean): vo
     else if (o === 'by' && left >= 1) {
       by = args[++j];
       dontsort = !by.includes('*');
-    } else if (o === 'get' && left >= 1) gets.push(args[++j]);
+      if (!dontsort && !fullKeyAccess) throw new ReplyError('ERR BY option of SORT denied due to insufficient ACL permissions.');
+    } else if (o === 'get' && left >= 1) {
+      if (!fullKeyAccess) throw new ReplyError('ERR GET option of SORT denied due to insufficient ACL permissions.');
+      gets.push(args[++j]);
+    }
     else throw new ReplyError(ERR.syntax);
   }
 

@@ -7,8 +7,10 @@
  * db.modified(key) — a write, a lazy or active expiry, FLUSHDB/FLUSHALL —
  * sets client.dirtyCas through Client.watchedKeyTouched.
  */
+import { ACL_OK, checkCommand, DENIED_CHANNEL, DENIED_CMD, DENIED_KEY } from '../acl/check.js';
+import { addLogEntry } from '../acl/log.js';
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { cmd, type CommandSpec } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 import { call, transactionHooks } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
@@ -71,6 +73,25 @@ function watchedKeyExpired(c: Client): boolean {
   return false;
 }
 
+const EXEC_DENIED: Record<number, string> = {
+  [DENIED_CMD]: 'no permission to execute the command or subcommand',
+  [DENIED_KEY]: 'no permission to touch the specified keys',
+  [DENIED_CHANNEL]: 'no permission to access one of the channels used as arguments',
+};
+
+/** A queued command the user may no longer run: answered with Redis's error, logged, not run. */
+function execDenied(ctx: CommandContext, spec: CommandSpec, args: string[]): boolean {
+  const c = ctx.client;
+  const v = checkCommand(c.user, spec, args);
+  if (v.res === ACL_OK) return false;
+  addLogEntry(c, v.res, 'multi', v.res === DENIED_CMD ? spec.name : args[v.pos], c.user.name);
+  ctx.r.error(
+    'NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ' +
+      (EXEC_DENIED[v.res] ?? 'no permission'),
+  );
+  return true;
+}
+
 function exec(ctx: CommandContext): void {
   const c = ctx.client;
   const m = c.multi;
@@ -98,7 +119,11 @@ function exec(ctx: CommandContext): void {
     ctx.r.array(m.queue.length);
     // SELECT inside the transaction switches ctx.db for what follows and
     // stays in effect after EXEC, as in Redis.
-    for (const q of m.queue) call(ctx, q.spec, q.args);
+    for (const q of m.queue) {
+      // Permissions may have changed since the command was queued (Redis checks again here).
+      if (!c.user.unrestricted && execDenied(ctx, q.spec, q.args)) continue;
+      call(ctx, q.spec, q.args);
+    }
   } finally {
     c.inExec = false;
     c.lastCommand = 'exec';

@@ -19,6 +19,8 @@ import { precompute, type CommandSpec } from '../commands/spec.js';
 import { memoryGuard } from '../memory/guard.js';
 import { mem } from '../memory/settings.js';
 import { log } from '../log.js';
+import { ACL_OK, aclErrorMessage, checkCommand, DENIED_CMD } from '../acl/check.js';
+import { addLogEntry } from '../acl/log.js';
 
 /** Script flags (shebang `flags=` and FUNCTION flags), as script.h names them. */
 export interface ScriptFlags {
@@ -116,6 +118,8 @@ export function prepareForRun(ctx: CommandContext, funcName: string, flags: Scri
   scriptClient ??= new ScriptClient(ctx.client.db);
   const sc = scriptClient;
   sc.db = ctx.client.db;
+  // The script's commands run with the caller's permissions (Redis's scriptPrepareForRun).
+  sc.user = ctx.client.user;
   sc.proto = 2;
   sc.reply.proto = 2;
   sc.reply.drop();
@@ -184,6 +188,14 @@ export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
   const pre = spec.pre ?? (spec.pre = precompute(spec));
   if (pre.noScript) {
     return rejected(spec, 'This Redis command is not allowed from script');
+  }
+  const sc0 = run.client;
+  if (!sc0.user.unrestricted) {
+    const v = checkCommand(sc0.user, spec, args);
+    if (v.res !== ACL_OK) {
+      addLogEntry(run.caller, v.res, 'lua', v.res === DENIED_CMD ? spec.name : args[v.pos]!, sc0.user.name);
+      return rejected(spec, 'The user executing the script ' + aclErrorMessage(v.res));
+    }
   }
   const write = pre.write;
   if (run.readOnly && (write || pre.mayReplicate)) {

@@ -9,6 +9,8 @@ import { Reply } from '../protocol/reply.js';
 import type { Database, Watcher } from '../keyspace/db.js';
 import type { CommandSpec } from '../commands/spec.js';
 import type { StreamItem } from '../memory/reply-stream.js';
+import type { User } from '../acl/user.js';
+import { getDefaultUser } from '../acl/users.js';
 
 /** MULTI state: queued commands and whether one was rejected while queueing. */
 export interface MultiState {
@@ -32,6 +34,8 @@ export class Client implements Watcher {
   libVer = '';
   proto: 2 | 3 = 2;
   authenticated: boolean;
+  /** The ACL user it runs as: default until AUTH/HELLO AUTH (src/acl/). */
+  user: User = getDefaultUser();
   db: Database;
   /** Last command run, for CLIENT LIST cmd=. */
   lastCommand = 'NULL';

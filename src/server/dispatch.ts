@@ -18,6 +18,9 @@ import { trackingActive, trackingAfterCall, trackingBegin, trackingEndCommand, t
 import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
 import { errorStats, errorsSinceLastLook } from './error-stats.js';
+import { defaultNeedsAuth } from '../acl/users.js';
+import { ACL_OK, checkCommand, DENIED_CMD, nopermError } from '../acl/check.js';
+import { addLogEntry } from '../acl/log.js';
 
 export interface CommandStats {
   calls: number;
@@ -161,8 +164,17 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
   const spec = resolve(ctx, args);
   if (spec === null) return;
   const pre = spec.pre ?? (spec.pre = precompute(spec));
-  if (!c.authenticated && !pre.noAuth) return reject(ctx, ERR.noAuth, spec);
+  // Redis's authRequired: a connection that never authenticated may still run as a default user without password.
+  if (!c.authenticated && !pre.noAuth && defaultNeedsAuth()) return reject(ctx, ERR.noAuth, spec);
   if (c.multi !== null && pre.noMulti) return reject(ctx, 'ERR Command not allowed inside a transaction', spec);
+  // A user allowed everything (the default user, usually) costs this one read.
+  if (!c.user.unrestricted) {
+    const v = checkCommand(c.user, spec, args);
+    if (v.res !== ACL_OK) {
+      addLogEntry(c, v.res, c.multi !== null ? 'multi' : 'toplevel', v.res === DENIED_CMD ? spec.name : args[v.pos], c.user.name);
+      return reject(ctx, nopermError(v.res, spec), spec);
+    }
+  }
   const server = ctx.server;
   // Redis evicts (or refuses with -OOM) here: after auth, before MISCONF.
   if (!server.loading) {

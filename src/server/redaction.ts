@@ -1,8 +1,8 @@
 /**
  * Arguments that carry secrets, hidden as "(redacted)" wherever a command
  * is shown back (MONITOR, SLOWLOG), as Redis's redactClientCommandArgument:
- * AUTH's arguments, HELLO's AUTH pair, and CONFIG SET values of sensitive
- * parameters.
+ * AUTH's arguments, HELLO's AUTH pair, ACL SETUSER's rules, and CONFIG SET
+ * values of sensitive parameters.
  */
 import type { CommandSpec } from '../commands/spec.js';
 import { paramByName } from '../config/params.js';
@@ -24,6 +24,12 @@ export function redactedArgs(spec: CommandSpec, args: string[]): ReadonlySet<num
         i += 2;
       }
     }
+    return out;
+  }
+  // The user name and every rule: rules hold passwords (Redis redacts them all).
+  if (spec.name === 'acl|setuser') {
+    const out = new Set<number>();
+    for (let i = 2; i < args.length; i++) out.add(i);
     return out;
   }
   if (spec.name === 'config|set') {

@@ -15,6 +15,7 @@ import { startHeapGuard } from '../memory/heap.js';
 import type { HeapDecision } from '../memory/heap-limit.js';
 import { BootError } from '../persistence/boot.js';
 import { LuaVm } from '../scripting/vm/lua-vm.js';
+import { loadAclFileAtStartup } from '../acl/startup.js';
 
 /** `supervised`: started by the launcher, which is gone if the IPC channel closes. */
 export async function runServer(decision: HeapDecision, supervised: boolean): Promise<void> {
@@ -51,6 +52,7 @@ async function run(decision: HeapDecision, supervised: boolean): Promise<void> {
   adjustOpenFilesLimit();
   // The Lua module (WASM) is compiled before the first client can send EVAL.
   await LuaVm.init();
+  loadAclFileAtStartup();
   const server = new Server(getInt('databases'));
   try {
     await server.listen();

@@ -2,6 +2,7 @@
  * The TCP server: accepts clients, feeds their bytes to the parser, runs
  * commands and writes all replies for one read in one write.
  */
+import { newClientAuthenticated } from '../acl/users.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { tlsEnabled, tlsOptions, watchTlsFiles } from './tls.js';
@@ -177,7 +178,7 @@ export class Server {
       socket,
       this.ks.dbs[0],
       { maxBulkLen: getInt('proto-max-bulk-len'), maxQueryBuffer: getInt('client-query-buffer-limit') },
-      getString('requirepass') !== '',
+      !newClientAuthenticated(),
     );
     this.clients.set(c.id, c);
     readers.set(socket, c);
