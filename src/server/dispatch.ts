@@ -119,9 +119,10 @@ export function failedCall(name: string): void {
 function reject(ctx: CommandContext, msg: string, spec?: CommandSpec): void {
   if (spec) statsOf(spec).rejected++;
   const c = ctx.client;
-  // A refused EXEC ends the transaction, saying why (Redis's execCommandAbort).
-  if (c.multi !== null && spec?.name === 'exec') {
-    transactionHooks.discard(c);
+  // A refused EXEC ends the transaction, saying why (Redis's execCommandAbort,
+  // which rejectCommand calls for EXEC even outside MULTI).
+  if (spec?.name === 'exec') {
+    if (c.multi !== null) transactionHooks.discard(c);
     ctx.r.error('EXECABORT Transaction discarded because of: ' + msg);
     return;
   }
