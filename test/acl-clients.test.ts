@@ -25,6 +25,7 @@ beforeAll(async () => {
     const a = await connect(port);
     await a.call('ACL', 'SETUSER', 'app', 'on', '>app-pass', '~app:*', '&news', '+@all', '-flushall', '-debug');
     await a.call('ACL', 'SETUSER', 'reader', 'on', '>r', '%R~*', '+@read', '+@connection', '-client');
+    await a.call('ACL', 'SETUSER', 'ops', 'on', '>o', '~*', '&*', '+@all', '-@dangerous');
     a.disconnect();
   }
 });
@@ -51,6 +52,10 @@ describe('replies match redis-server 7.0.15 byte for byte', () => {
     ]],
     ['read-only user: writes to readable keys, subcommands, MULTI with a refused command', [
       ['AUTH', 'reader', 'r'], ['GET', 'app:1'], ['SET', 'app:1', 'x'], ['CLIENT', 'ID'], ['MULTI'], ['EXEC'],
+    ]],
+    ['-@dangerous blocks admin commands and subcommands', [
+      ['AUTH', 'ops', 'o'], ['CLIENT', 'KILL', 'ID', '999999'], ['CLIENT', 'LIST', 'ID', '999999'], ['CLIENT', 'PAUSE', '0'], ['CLIENT', 'NO-EVICT', 'on'],
+      ['CLIENT', 'UNBLOCK', '999999'], ['FLUSHALL'], ['KEYS', '*'], ['CONFIG', 'GET', 'maxmemory'], ['DEBUG', 'SLEEP', '0'],
     ]],
     ['WRONGPASS, unknown user, AUTH without a default password, HELLO AUTH', [
       ['AUTH', 'app', 'nope'], ['AUTH', 'ghost', 'x'], ['AUTH', 'onlyone'], ['AUTH', 'a', 'b', 'c'],

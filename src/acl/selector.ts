@@ -40,10 +40,10 @@ export const RULE_ERROR_TEXT: Record<RuleError['code'], string> = {
 /** acl-pubsub-default: whether new selectors start with all channels (Redis 7.0 default: no). */
 export const pubsubDefault = { allChannels: false };
 
-function hasSpaces(s: string): boolean {
+/** Redis's ACLStringHasSpaces: C isspace() (ASCII blanks) or NUL. */
+export function hasSpaces(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    // C isspace() plus NUL.
     if (c === 0 || c === 32 || (c >= 9 && c <= 13)) return true;
   }
   return false;

@@ -65,9 +65,7 @@ export function newClientAuthenticated(): boolean {
   return d.nopass && d.enabled;
 }
 
-export function hasSpacesOrNul(s: string): boolean {
-  return /[\s\0]/.test(s);
-}
+export { hasSpaces as hasSpacesOrNul } from './selector.js';
 
 /**
  * Redis's ACLStringSetUser: the rules are tried on a copy, and the user is

@@ -366,8 +366,9 @@ const CLIENT_HELP = [
   '    Print this help.',
 ];
 
+// Redis gives admin commands @admin and @dangerous (setImplicitACLCategories): `-@dangerous` must block CLIENT KILL.
 const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler']) =>
-  cmd('client|' + name, arity, 'noscript loading stale ' + flags, NO_KEYS, 'slow connection', { ...G, summary, since: '2.4.0' }, handler);
+  cmd('client|' + name, arity, 'noscript loading stale ' + flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous connection' : 'slow connection', { ...G, summary, since: '2.4.0' }, handler);
 
 register(
   cmd('ping', -1, 'fast', NO_KEYS, 'fast connection', { ...G, summary: 'Returns the server\'s liveliness response.' }, (ctx, args) => {
@@ -412,7 +413,7 @@ register(
       sub('info', 2, '', 'Returns information about the connection.', (ctx, args) => ctx.r.verbatim(clientInfoLine(ctx.client, args) + '\n')),
       sub('list', -2, 'admin', 'Lists open connections.', clientList),
       sub('kill', -3, 'admin', 'Terminates open connections.', clientKill),
-      sub('no-evict', 3, '', 'Sets the client eviction mode of the connection.', (ctx, args) => {
+      sub('no-evict', 3, 'admin', 'Sets the client eviction mode of the connection.', (ctx, args) => {
         ctx.client.noEvict = onOff(args[2]);
         ctx.r.ok();
       }),
@@ -424,7 +425,7 @@ register(
         } else if (m === 'off' || m === 'skip') ctx.client.replyMode = m;
         else throw new ReplyError(ERR.syntax);
       }),
-      sub('unblock', -3, '', 'Unblocks a client blocked by a blocking command from a different connection.', (ctx, args) => {
+      sub('unblock', -3, 'admin', 'Unblocks a client blocked by a blocking command from a different connection.', (ctx, args) => {
         const id = toSafeInt(args[2]);
         if (id === null) throw new ReplyError(ERR.notInt);
         let withError = false;
