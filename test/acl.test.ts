@@ -4,6 +4,13 @@
  * channels, ACL GETUSER's description of rules, ACL CAT, the ACL log,
  * default user and deletion. Over real TCP with ioredis and raw sockets.
  * The --aclfile parts of acl.tcl are in acl-file.test.ts.
+ *
+ * Not ported: the servers acl.tcl starts with the redis.conf `user`
+ * directive ("default: load from config file ...", "Test loading
+ * duplicate users in config on startup", "ACL from config file and config
+ * rewrite"): this server takes users from --aclfile only and has no
+ * CONFIG REWRITE. "+readonly" (the cluster READONLY command, absent here)
+ * is replaced by "+@read" in the EVAL_RO/FCALL_RO test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
