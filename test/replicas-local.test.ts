@@ -133,6 +133,26 @@ describe('saving to several folders', () => {
     ra.disconnect();
   });
 
+  it('catch-up checks what it copies: a source whose data was damaged is never committed at the lagging location', async () => {
+    const locs = folders(2);
+    const s = await on(locs, ['--snapshot_write_quorum=1']);
+    const r = client(s);
+    await r.set('k', 'v'.repeat(10000));
+    const up = down(locs[1]);
+    expect(await r.call('save')).toBe('OK');
+    const newest = folderManifests(locs[0])[0];
+    // One flipped byte in the middle of the data: the size is unchanged, so only a content check can tell.
+    const file = path.join(locs[0], newest.dataName);
+    const bytes = readFileSync(file);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(file, bytes);
+    up();
+    await until(async () => /does not match its manifest|checksum|mismatch/.test(locationLine(await persistenceInfo(r), 1).last_error ?? ''), 'the catch-up to refuse the damaged copy', 20000);
+    expect(folderManifests(locs[1]).some((m) => m.id === newest.id)).toBe(false);
+    expect(locationLine(await persistenceInfo(r), 1).status).toBe('behind');
+    r.disconnect();
+  });
+
   it('DEBUG RELOAD with the primary down reads the snapshot back from the replica that committed it', async () => {
     const locs = folders(2);
     const s = await on(locs, ['--snapshot_write_quorum=1', '--enable-debug-command', 'yes']);

@@ -2,7 +2,7 @@
  * Bringing a location that missed a save back up to date, in the
  * background: the newest snapshot committed elsewhere is streamed from a
  * location that holds it (its data read exactly as a load reads it, pinned
- * to its ETag) into the lagging one, which commits its own manifest for it,
+ * to its ETag, and checked against its manifest on the way) into the lagging one, which commits its own manifest for it,
  * naming its own data object. Only the newest snapshot is copied: it
  * dominates the older ones, which is all boot needs. A location still down
  * is retried with backoff until it answers or a newer save supersedes the
@@ -12,6 +12,7 @@ import { log } from '../log.js';
 import type { Manifest } from '../storage/backend.js';
 import { fenced } from '../persistence/fence.js';
 import type { Location } from './location-state.js';
+import { verifyingStream } from './verify.js';
 import type { ReplicaSet } from './replica-set.js';
 
 const MAX_BACKOFF_MS = 30000;
@@ -22,7 +23,8 @@ export async function copySnapshot(from: Location, m: Manifest, to: Location): P
   const w = await to.backend.create(m.id);
   to.writing.add(w.dataName);
   try {
-    const { size, etag } = await w.upload(data);
+    // Checked as it streams, so a copy that would not load is never committed.
+    const { size, etag } = await w.upload(verifyingStream(data, m));
     if (size !== m.size) throw new Error(`copied ${size} bytes of a ${m.size}-byte snapshot`);
     const { etag: _e, sum: _s, ...rest } = m;
     const own: Manifest = { ...rest, dataName: w.dataName, ...(etag !== undefined ? { etag } : {}) };
