@@ -317,6 +317,34 @@ describe('boot across locations', () => {
     r.disconnect();
   });
 
+  it('one location, not strict: the split-brain pick is the larger vector sum, not the newest seq', async () => {
+    const [dir] = folders(1);
+    await saveOnce([dir], 'k', 'ancestor', ['--server_id=web']);
+    const blue = await on([dir], ['--server_id=web']);
+    const green = await on([dir], ['--server_id=web']);
+    const rg = client(green);
+    await rg.set('k', 'green');
+    expect(await rg.call('save')).toBe('OK');
+    rg.disconnect();
+    const greenM = folderManifests(dir).reduce((a, b) => (b.seq > a.seq ? b : a));
+    const rb = client(blue);
+    for (const v of ['blue1', 'blue2']) {
+      await rb.set('k', v);
+      expect(await rb.call('save')).toBe('OK');
+    }
+    rb.disconnect();
+    const all = folderManifests(dir);
+    const blueTop = all.reduce((a, b) => (b.seq > a.seq ? b : a));
+    expect(blueTop.seq).toBeGreaterThan(greenM.seq);
+    // Green's history gains weight from a writer blue never saw: still concurrent with blue, and the larger sum.
+    editManifest(dir, greenM.id, { vv: { ...greenM.vv, 'ghost/000000000000': 5 } });
+    const lenient = await on([dir], ['--nosnapshot_strict']);
+    const r = client(lenient);
+    expect(await r.get('k')).toBe('green');
+    expect((await persistenceInfo(r)).snapshot_fenced).toBe('1');
+    r.disconnect();
+  });
+
   it('fewer locations readable than N - W + 1: not strict loads what it can and starts fenced', async () => {
     const locs = folders(3);
     await saveOnce(locs, 'k', 'v');

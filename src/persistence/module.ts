@@ -19,7 +19,7 @@ import { parseSaveRules, persistence, Persistence, savingConfigured, setPersiste
 import { BootError } from './boot.js';
 import { replicaSetFromFlags, type ReplicaSet } from '../replicas/replica-set.js';
 import { bootFromReplicas } from '../replicas/boot.js';
-import { checkSingleLocationSplitBrain } from '../replicas/single.js';
+import { singleLocationOrder } from '../replicas/single.js';
 import { liftReplicaFence } from '../replicas/lift.js';
 import { lineage } from '../replicas/lineage.js';
 import { registerReplicaInfo, setReplicaInfo } from '../replicas/info.js';
@@ -102,13 +102,13 @@ bootSteps.push(async (server: Server) => {
   p.loading.active = true;
   let r: BootLoadResult | null;
   try {
-    const opts = { strict: getBool('snapshot-strict'), progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000 };
+    const strict = getBool('snapshot-strict');
+    const opts = { strict, progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000, order: singleLocationOrder(strict) };
     r = replicas !== null ? await bootFromReplicas(replicas, server.ks, opts) : await safeBoot(backend, server.ks, opts);
     // The next snapshot's vector dominates what was loaded.
     if (r !== null && replicas === null) lineage.adopt(r.manifest, r.manifest.id);
     // What folding may rely on (every live manifest); replica boot sets it from all locations.
     if (replicas === null) lineage.setLive(await backend.list().catch(() => null));
-    if (replicas === null && r !== null) await checkSingleLocationSplitBrain(backend, opts.strict, r.manifest.id);
     if (r !== null) {
       p.seq = Math.max(r.maxSeq, ...listProblemSeqs(backend));
       p.loading.keys = r.result.keys;
