@@ -376,6 +376,34 @@ describe('boot across locations', () => {
 });
 
 describe('retention across locations', () => {
+  it('a tombstone goes once no location holds its snapshot and it is older than the orphan grace; not while a location is unread', async () => {
+    const locs = folders(2);
+    const s = await on(locs, ['--snapshot_keep=1', '--snapshot_orphan_grace=300ms', '--snapshot_write_quorum=1']);
+    const r = client(s);
+    await r.set('k', '1');
+    expect(await r.call('save')).toBe('OK');
+    const first = folderManifests(locs[0])[0].id;
+    await r.set('k', '2');
+    expect(await r.call('save')).toBe('OK');
+    // Just retired: younger than the grace, so its tombstone stays at both.
+    await until(async () => folderTombstones(locs[0]).includes(first) && folderTombstones(locs[1]).includes(first), 'the tombstones of the first snapshot');
+    const older = Date.now() + 400;
+    await until(async () => Date.now() > older, 'the grace to pass', 2000);
+    // A location that cannot be read: no tombstone may go (it might hold a copy).
+    const second = folderManifests(locs[0])[0].id;
+    const up = down(locs[1]);
+    await r.set('k', '3');
+    expect(await r.call('save')).toBe('OK');
+    await until(async () => folderTombstones(locs[0]).includes(second), 'the retention pass of the third save');
+    expect(folderTombstones(locs[0])).toContain(first);
+    up();
+    await r.set('k', '4');
+    expect(await r.call('save')).toBe('OK');
+    await until(async () => !folderTombstones(locs[0]).includes(first) && !folderTombstones(locs[1]).includes(first), 'the spent tombstone to be removed everywhere');
+    expect(folderManifests(locs[0]).map((m) => m.id)).not.toContain(first);
+    r.disconnect();
+  });
+
   it('a location that lagged behind a retention pass does not bring the deleted snapshots back', async () => {
     const locs = folders(2);
     const s = await on(locs, ['--snapshot_write_quorum=1', '--snapshot_keep=2']);

@@ -176,6 +176,8 @@ export interface SnapshotBackend {
   putTombstone(t: Tombstone): Promise<void>;
   /** Every tombstone stored here. */
   tombstones(): Promise<Tombstone[]>;
+  /** Remove a tombstone no copy of its snapshot needs any more; one already gone is not an error. */
+  dropTombstone(id: string): Promise<void>;
   /** Write a probe name twice create-only: does the second write fail as it must? The probe is removed. */
   probeCreateOnly(): Promise<CreateOnly>;
 }

@@ -700,6 +700,10 @@ export class S3Backend implements SnapshotBackend {
     await this.send('tombstone PUT', () => this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key, Body: JSON.stringify(t), ContentType: 'application/json' })));
   }
 
+  async dropTombstone(id: string): Promise<void> {
+    await this.deleteKey(`${TOMBSTONE_DIR}${id}.json`);
+  }
+
   async tombstones(): Promise<Tombstone[]> {
     const objs = await this.listObjects(TOMBSTONE_DIR);
     const out = await mapLimit(objs, 8, async (o) => {
