@@ -7,7 +7,7 @@
  * runs as root, so permissions would not stop it). The S3 versions, with
  * the fault proxy, are in s3-replicas.test.ts.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { until, type TestServer } from './helpers/server.js';
@@ -440,6 +440,34 @@ describe('retention across locations', () => {
 });
 
 describe('operator CLI', () => {
+  it('rm removes a snapshot at every location, tombstoned at each first; gc collects orphans at every location', async () => {
+    const locs = folders(2);
+    await saveOnce(locs, 'k', 'v1');
+    await saveOnce(locs, 'k', 'v2');
+    const [newest, oldest] = folderManifests(locs[1]);
+    const flags = ['--dir', locs[0], `--snapshot_replicas=${locs[1]}`];
+    const rm = await snapshotsCli(['rm', newest.id, ...flags]);
+    expect(rm.code, rm.stderr).toBe(0);
+    for (const d of locs) {
+      expect(folderManifests(d).map((m) => m.id)).toEqual([oldest.id]);
+      expect(folderTombstones(d)).toEqual([newest.id]);
+    }
+    // A dead writer's data object at the replica only: gc there, not just at --dir.
+    const orphan = path.join(locs[1], `${oldest.id.replace(/-\d+$/, '')}-000099.aaaaaaaaaaaa.dfs`);
+    writeFileSync(orphan, 'x'.repeat(100));
+    const longAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(orphan, longAgo, longAgo);
+    const gc = await snapshotsCli(['gc', ...flags, '--snapshot_orphan_grace', '1h']);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(gc.stdout).toContain(`file://${locs[1]}:`);
+    expect(existsSync(orphan)).toBe(false);
+    // What is left loads.
+    const s = await on(locs);
+    const r = client(s);
+    expect(await r.get('k')).toBe('v1');
+    r.disconnect();
+  });
+
   it('verify reads every copy and names a damaged one; copy repairs a location from another', async () => {
     const locs = folders(2);
     await saveOnce(locs, 'k', 'v');
