@@ -318,7 +318,7 @@ const PROTOCOL_ERROR_TAIL = /-ERR Protocol error: [^\r\n]*\r\n$/;
  * Returns counts; `problems` lists what went wrong (empty on a clean run).
  */
 export async function runNetFuzz({ port, pid, connections = 50, frames = 100_000, seconds = 60, seed = 1, batch = 64, flushEveryMs = 2000, pingEveryMs = 250, pingTimeoutMs = 5000, onProgress = null }) {
-  const st = { framesSent: 0, bytesSent: 0, batches: 0, protocolErrorCloses: 0, otherCloses: 0, stalls: 0, reconnects: 0, pings: 0, maxPingMs: 0, peakRssKiB: 0, rssSamples: [], problems: [], errorKinds: new Map() };
+  const st = { framesSent: 0, bytesSent: 0, batches: 0, protocolErrorCloses: 0, resets: 0, otherCloses: 0, stalls: 0, reconnects: 0, pings: 0, maxPingMs: 0, peakRssKiB: 0, rssSamples: [], problems: [], errorKinds: new Map() };
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   let stop = false;
@@ -381,7 +381,10 @@ export async function runNetFuzz({ port, pid, connections = 50, frames = 100_000
         if (waiting !== null && tail.includes(waiting.token)) waiting.resolve('marker');
         if (tail.length > 512) tail = tail.subarray(tail.length - 256);
       });
-      s.on('error', () => {});
+      let reset = false;
+      s.on('error', (e) => {
+        if (e.code === 'ECONNRESET') reset = true;
+      });
       s.on('close', () => {
         closedByServer = !s.destroyedByUs;
         waiting?.resolve('closed');
@@ -430,6 +433,11 @@ export async function runNetFuzz({ port, pid, connections = 50, frames = 100_000
             st.protocolErrorCloses++;
             const kind = /-ERR Protocol error: ([^\r\n]*)/.exec(text.slice(text.lastIndexOf('-ERR Protocol error')))[1].replace(/\d+/g, 'N').replace(/got '.*'$/s, "got 'c'");
             st.errorKinds.set(kind, (st.errorKinds.get(kind) ?? 0) + 1);
+          } else if (closedByServer && reset) {
+            // The server closed after a protocol error while our later frames sat unread in its socket: the
+            // kernel then sends a reset, which discards what this side had not read yet (the end of a large
+            // reply and the error line). redis-server closes the same way.
+            st.resets++;
           } else {
             st.otherCloses++;
             problem(`connection closed without a protocol error text; last bytes ${JSON.stringify(text.slice(-120))}`);
