@@ -25,7 +25,7 @@ describe('network fuzz', () => {
     const base = rss(srv.pid);
     const st = await runNetFuzz({ port: srv.port, pid: srv.pid, connections: 50, frames: 60_000, seconds: 40, seed: 16 });
     console.log(
-      `net fuzz: ${st.framesSent} frames in ${st.seconds.toFixed(1)} s, ${st.protocolErrorCloses} protocol-error closes, ${st.stalls} stalls, ` +
+      `net fuzz: ${st.framesSent} frames in ${st.seconds.toFixed(1)} s, ${st.protocolErrorCloses} protocol-error closes, ${st.cut} cut, ${st.stalls} stalls, ` +
         `RSS ${(base / MB).toFixed(0)} -> peak ${(st.peakRssKiB / 1024).toFixed(0)} MiB, slowest PING ${st.maxPingMs.toFixed(0)} ms; ` +
         [...st.errorKinds].map(([k, n]) => `${k}: ${n}`).join(', '),
     );

@@ -68,9 +68,9 @@ let cronJob: Cron | null = null;
 /**
  * How boot's load ended, for INFO and /metrics: 'loaded' (the newest
  * snapshot), 'fallback' (loaded, but a newer snapshot or a manifest could
- * not be read and was skipped), 'empty'
- * (nothing to load), 'fenced' (boot raised the fence: nothing readable, or
- * split brain). A strict boot that refuses exits instead.
+ * not be read and was skipped), 'empty' (nothing to load), 'fenced' (boot
+ * raised the fence: nothing readable, or split brain). A strict boot that
+ * refuses exits instead, so has no result.
  */
 export const BOOT_LOAD_RESULTS = ['loaded', 'fallback', 'empty', 'fenced'] as const;
 const bootLoad: { result: (typeof BOOT_LOAD_RESULTS)[number] | ''; ms: number } = { result: '', ms: 0 };

@@ -241,8 +241,8 @@ export class Persistence {
         else {
           this.failures++;
           this.lastFailureTime = Math.floor(Date.now() / 1000);
+          log.error({ err: e, snapshot: id, location: this.backend.location }, 'snapshot failed');
         }
-        if (cur.cancelled === null) log.error({ err: e, snapshot: id, location: this.backend.location }, 'snapshot failed');
         // Whatever the failed save could not clean up, and what earlier crashes left.
         if (!fenced()) void this.orphans.run('after a failed save');
         this.replicas?.runOrphans('after a failed save');
