@@ -376,6 +376,7 @@ export async function runNetFuzz({ port, pid, connections = 50, frames = 100_000
       st.reconnects++;
       let tail = Buffer.alloc(0);
       let closedByServer = false;
+      let destroyedByUs = false;
       let waiting = null;
       let batchBytes = 0;
       s.on('data', (d) => {
@@ -389,7 +390,7 @@ export async function runNetFuzz({ port, pid, connections = 50, frames = 100_000
         if (e.code === 'ECONNRESET') reset = true;
       });
       s.on('close', () => {
-        closedByServer = !s.destroyedByUs;
+        closedByServer = !destroyedByUs;
         waiting?.resolve('closed');
       });
       while (!done() && !s.destroyed) {
@@ -429,7 +430,7 @@ export async function runNetFuzz({ port, pid, connections = 50, frames = 100_000
         if (outcome === 'stall') {
           // Blocked (BLPOP 0 after a flip), inside a bulk still "arriving", or a stuck subscriber: start over.
           st.stalls++;
-          s.destroyedByUs = true;
+          destroyedByUs = true;
           s.destroy();
         } else if (outcome === 'closed') {
           const text = tail.toString('latin1');
@@ -448,7 +449,7 @@ export async function runNetFuzz({ port, pid, connections = 50, frames = 100_000
           }
         }
       }
-      s.destroyedByUs = true;
+      destroyedByUs = true;
       s.destroy();
     }
   }
