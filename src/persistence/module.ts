@@ -14,7 +14,7 @@ import { listProblemSeqs, safeBoot } from './safe-boot.js';
 import type { BootLoadResult } from './boot.js';
 import type { KeptEntry } from './kept.js';
 import { onGraceChange, orphanGraceMs } from './orphans.js';
-import { fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
+import { fenceCause, fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
 import { parseSaveRules, persistence, Persistence, savingConfigured, setPersistence } from './snapshotter.js';
 import { BootError } from './boot.js';
 import { replicaSetFromFlags, type ReplicaSet } from '../replicas/replica-set.js';
@@ -65,6 +65,16 @@ defineParam({
 
 let cronJob: Cron | null = null;
 
+/**
+ * How boot's load ended, for INFO and /metrics: 'loaded' (the newest
+ * snapshot), 'fallback' (loaded, but a newer snapshot or a manifest could
+ * not be read and was skipped), 'empty' (nothing to load), 'fenced' (boot
+ * raised the fence: nothing readable, or split brain). A strict boot that
+ * refuses exits instead, so has no result.
+ */
+export const BOOT_LOAD_RESULTS = ['loaded', 'fallback', 'empty', 'fenced'] as const;
+const bootLoad: { result: (typeof BOOT_LOAD_RESULTS)[number] | ''; ms: number } = { result: '', ms: 0 };
+
 function rescheduleCron(): void {
   cronJob?.stop();
   cronJob = null;
@@ -101,6 +111,8 @@ bootSteps.push(async (server: Server) => {
   if (getBool('snapshot-fence')) raiseFence('set at start-up with --snapshot_fence');
   p.loading.active = true;
   let r: BootLoadResult | null;
+  const loadStarted = performance.now();
+  const causeBefore = fenced() ? fenceCause() : null;
   try {
     const strict = getBool('snapshot-strict');
     const opts = { strict, progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000, order: singleLocationOrder(strict) };
@@ -124,6 +136,8 @@ bootSteps.push(async (server: Server) => {
   } finally {
     p.loading.active = false;
   }
+  bootLoad.ms = performance.now() - loadStarted;
+  bootLoad.result = fenced() && fenceCause() !== causeBefore ? 'fenced' : r === null ? 'empty' : r.skipped.length > 0 || p.backend.damaged.length > 0 ? 'fallback' : 'loaded';
   keepWhatBootCouldNotRead(p, r);
   // What crashed saves left, removed only when provably dead (src/persistence/orphans.ts); serving does not wait for it.
   if (!fenced()) void p.orphans.run('boot');
@@ -260,6 +274,10 @@ registerInfoSection('persistence', 'Persistence', (server) => {
     ['snapshot_last_size', p?.last?.size ?? 0],
     ['snapshot_last_duration_ms', p?.last?.durationMs ?? -1],
     ['snapshot_last_keys', p?.last?.keys ?? 0],
+    ['snapshot_failures', p?.failures ?? 0],
+    ['snapshot_last_failure_time', p?.lastFailureTime ?? 0],
+    ['boot_load_result', bootLoad.result],
+    ['boot_load_ms', Math.round(bootLoad.ms)],
     ['snapshot_seq', p?.seq ?? 0],
     ['snapshot_keep', getString('snapshot_keep')],
     ['snapshot_cron', getString('snapshot_cron')],
