@@ -141,6 +141,10 @@ describe('GET /metrics', () => {
       ss = await get();
       expect(value(ss, 'damselfly_snapshot_last_status_ok')).toBe(0);
       expect(Math.abs(value(ss, 'damselfly_snapshot_last_failure_timestamp_seconds')! - Date.now() / 1000)).toBeLessThan(10);
+      // The one location has its series too, as each of several would.
+      const loc = ss.find((x) => x.name === 'damselfly_snapshot_location_ok');
+      expect(loc?.labels).toMatchObject({ location: `file://${s.dir}`, role: 'primary' });
+      expect(loc?.value).toBe(0);
       // A failed SAVE is a failure too (it leaves the bgsave status alone, as in Redis).
       await expect(r.save()).rejects.toThrow();
       expect(value(await get(), 'damselfly_snapshot_failures_total')).toBe(2);
@@ -150,6 +154,8 @@ describe('GET /metrics', () => {
       ss = await get();
       expect(value(ss, 'damselfly_snapshot_failures_total')).toBe(2);
       expect(value(ss, 'damselfly_snapshot_last_status_ok')).toBe(1);
+      expect(ss.find((x) => x.name === 'damselfly_snapshot_location_ok')?.value).toBe(1);
+      expect(ss.find((x) => x.name === 'damselfly_snapshot_location_last_commit_timestamp_seconds')!.value).toBeGreaterThan(Date.now() / 1000 - 60);
     } finally {
       r.disconnect();
       await s.stop();

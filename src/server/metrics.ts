@@ -77,7 +77,7 @@ export function metricsText(server: Server): string {
     family('boot_load_result', 'gauge', "How boot's load ended: loaded (the newest snapshot), fallback (an unreadable newer snapshot or manifest was skipped), empty (nothing to load), fenced (boot raised the fence).");
     for (const r of BOOT_LOAD_RESULTS) out.push(`damselfly_boot_load_result{result="${r}"} ${boot === r ? 1 : 0}`);
   }
-  // Several snapshot locations (--snapshot_replicas): INFO's snapshot_locationN lines, one series per location.
+  // INFO's snapshot_locationN lines, one series per location (one with no --snapshot_replicas).
   const locs = [...info].filter(([k]) => /^snapshot_location\d+$/.test(k)).map(([, v]) => Object.fromEntries(String(v).split(',').map((kv) => kv.split('=', 2))));
   if (locs.length > 0) {
     const lbl = (l: Record<string, string>) => `location="${esc(l.location ?? '')}",role="${esc(l.role ?? '')}"`;
