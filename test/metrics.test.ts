@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, until, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 let c: Redis;
@@ -122,6 +122,86 @@ describe('GET /metrics', () => {
       rmSync(second, { recursive: true, force: true });
     }
   });
+
+  it('counts failed snapshots and says how the last one went', async () => {
+    const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+    const s = await startServer(['--save', '']);
+    const r = new Redis({ port: s.port });
+    try {
+      const get = async () => parse(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text()).samples;
+      let ss = await get();
+      expect(value(ss, 'damselfly_snapshot_failures_total')).toBe(0);
+      expect(value(ss, 'damselfly_snapshot_last_failure_timestamp_seconds')).toBe(0);
+      await r.set('k', 'v');
+      // A file where the snapshot folder was: nothing can be written there, even as root.
+      rmSync(s.dir, { recursive: true, force: true });
+      writeFileSync(s.dir, 'not a folder');
+      await r.bgsave();
+      await until(async () => value(await get(), 'damselfly_snapshot_failures_total') === 1, 'the failed BGSAVE counted');
+      ss = await get();
+      expect(value(ss, 'damselfly_snapshot_last_status_ok')).toBe(0);
+      expect(Math.abs(value(ss, 'damselfly_snapshot_last_failure_timestamp_seconds')! - Date.now() / 1000)).toBeLessThan(10);
+      // The one location has its series too, as each of several would.
+      const loc = ss.find((x) => x.name === 'damselfly_snapshot_location_ok');
+      expect(loc?.labels).toMatchObject({ location: `file://${s.dir}`, role: 'primary' });
+      expect(loc?.value).toBe(0);
+      // A failed SAVE is a failure too (it leaves the bgsave status alone, as in Redis).
+      await expect(r.save()).rejects.toThrow();
+      expect(value(await get(), 'damselfly_snapshot_failures_total')).toBe(2);
+      rmSync(s.dir, { force: true });
+      mkdirSync(s.dir);
+      await r.save();
+      ss = await get();
+      expect(value(ss, 'damselfly_snapshot_failures_total')).toBe(2);
+      expect(value(ss, 'damselfly_snapshot_last_status_ok')).toBe(1);
+      expect(ss.find((x) => x.name === 'damselfly_snapshot_location_ok')?.value).toBe(1);
+      expect(ss.find((x) => x.name === 'damselfly_snapshot_location_last_commit_timestamp_seconds')!.value).toBeGreaterThan(Date.now() / 1000 - 60);
+    } finally {
+      r.disconnect();
+      await s.stop();
+    }
+  });
+
+  it("reports boot's load: its result and how long it took", async () => {
+    const { mkdtempSync, rmSync, statSync, truncateSync, readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'damselfly-metrics-boot-'));
+    const bootMetrics = async (flags: string[], save = true) => {
+      const s = await startServer(['--dir', dir, '--save', '', ...flags], { keepDir: true });
+      try {
+        const ss = parse(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text()).samples;
+        const results = Object.fromEntries(ss.filter((x) => x.name === 'damselfly_boot_load_result').map((x) => [x.labels.result, x.value]));
+        if (save) {
+          const r = new Redis({ port: s.port });
+          for (let i = 0; i < 5000; i++) r.set(`key:${i}`, 'v'.repeat(100));
+          await r.save();
+          r.disconnect();
+        }
+        return { results, seconds: value(ss, 'damselfly_boot_load_duration_seconds')!, keys: value(ss, 'damselfly_boot_keys_loaded') };
+      } finally {
+        await s.stop();
+      }
+    };
+    try {
+      const first = await bootMetrics([]);
+      expect(first.results).toEqual({ loaded: 0, fallback: 0, empty: 1, fenced: 0 });
+      const second = await bootMetrics([]);
+      expect(second.results).toEqual({ loaded: 1, fallback: 0, empty: 0, fenced: 0 });
+      expect(second.keys).toBe(5000);
+      expect(second.seconds).toBeGreaterThan(0);
+      expect(second.seconds).toBeLessThan(60);
+      // The newest of the two snapshots damaged: an older one is loaded without strict.
+      const newest = readdirSync(dir).filter((n) => !n.endsWith('.json') && !n.startsWith('.')).sort().at(-1)!;
+      truncateSync(path.join(dir, newest), statSync(path.join(dir, newest)).size - 5);
+      expect((await bootMetrics(['--nosnapshot_strict'])).results).toEqual({ loaded: 0, fallback: 1, empty: 0, fenced: 0 });
+      // Nothing readable at all: empty and fenced.
+      for (const n of readdirSync(dir).filter((x) => !x.endsWith('.json') && !x.startsWith('.'))) truncateSync(path.join(dir, n), 10);
+      expect((await bootMetrics(['--nosnapshot_strict'], false)).results).toEqual({ loaded: 0, fallback: 0, empty: 0, fenced: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('--primary_port_http_enabled no: an HTTP request is an unknown Redis command', async () => {
     const s = await startServer(['--primary_port_http_enabled=no', '--save', '']);

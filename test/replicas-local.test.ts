@@ -7,7 +7,7 @@
  * runs as root, so permissions would not stop it). The S3 versions, with
  * the fault proxy, are in s3-replicas.test.ts.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { until, type TestServer } from './helpers/server.js';
@@ -131,6 +131,26 @@ describe('saving to several folders', () => {
     const ra = client(alone);
     expect(await ra.get('k')).toBe('during');
     ra.disconnect();
+  });
+
+  it('catch-up checks what it copies: a source whose data was damaged is never committed at the lagging location', async () => {
+    const locs = folders(2);
+    const s = await on(locs, ['--snapshot_write_quorum=1']);
+    const r = client(s);
+    await r.set('k', 'v'.repeat(10000));
+    const up = down(locs[1]);
+    expect(await r.call('save')).toBe('OK');
+    const newest = folderManifests(locs[0])[0];
+    // One flipped byte in the middle of the data: the size is unchanged, so only a content check can tell.
+    const file = path.join(locs[0], newest.dataName);
+    const bytes = readFileSync(file);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(file, bytes);
+    up();
+    await until(async () => /does not match its manifest|checksum|mismatch/.test(locationLine(await persistenceInfo(r), 1).last_error ?? ''), 'the catch-up to refuse the damaged copy', 20000);
+    expect(folderManifests(locs[1]).some((m) => m.id === newest.id)).toBe(false);
+    expect(locationLine(await persistenceInfo(r), 1).status).toBe('behind');
+    r.disconnect();
   });
 
   it('DEBUG RELOAD with the primary down reads the snapshot back from the replica that committed it', async () => {
@@ -297,6 +317,34 @@ describe('boot across locations', () => {
     r.disconnect();
   });
 
+  it('one location, not strict: the split-brain pick is the larger vector sum, not the newest seq', async () => {
+    const [dir] = folders(1);
+    await saveOnce([dir], 'k', 'ancestor', ['--server_id=web']);
+    const blue = await on([dir], ['--server_id=web']);
+    const green = await on([dir], ['--server_id=web']);
+    const rg = client(green);
+    await rg.set('k', 'green');
+    expect(await rg.call('save')).toBe('OK');
+    rg.disconnect();
+    const greenM = folderManifests(dir).reduce((a, b) => (b.seq > a.seq ? b : a));
+    const rb = client(blue);
+    for (const v of ['blue1', 'blue2']) {
+      await rb.set('k', v);
+      expect(await rb.call('save')).toBe('OK');
+    }
+    rb.disconnect();
+    const all = folderManifests(dir);
+    const blueTop = all.reduce((a, b) => (b.seq > a.seq ? b : a));
+    expect(blueTop.seq).toBeGreaterThan(greenM.seq);
+    // Green's history gains weight from a writer blue never saw: still concurrent with blue, and the larger sum.
+    editManifest(dir, greenM.id, { vv: { ...greenM.vv, 'ghost/000000000000': 5 } });
+    const lenient = await on([dir], ['--nosnapshot_strict']);
+    const r = client(lenient);
+    expect(await r.get('k')).toBe('green');
+    expect((await persistenceInfo(r)).snapshot_fenced).toBe('1');
+    r.disconnect();
+  });
+
   it('fewer locations readable than N - W + 1: not strict loads what it can and starts fenced', async () => {
     const locs = folders(3);
     await saveOnce(locs, 'k', 'v');
@@ -328,6 +376,34 @@ describe('boot across locations', () => {
 });
 
 describe('retention across locations', () => {
+  it('a tombstone goes once no location holds its snapshot and it is older than the orphan grace; not while a location is unread', async () => {
+    const locs = folders(2);
+    const s = await on(locs, ['--snapshot_keep=1', '--snapshot_orphan_grace=300ms', '--snapshot_write_quorum=1']);
+    const r = client(s);
+    await r.set('k', '1');
+    expect(await r.call('save')).toBe('OK');
+    const first = folderManifests(locs[0])[0].id;
+    await r.set('k', '2');
+    expect(await r.call('save')).toBe('OK');
+    // Just retired: younger than the grace, so its tombstone stays at both.
+    await until(async () => folderTombstones(locs[0]).includes(first) && folderTombstones(locs[1]).includes(first), 'the tombstones of the first snapshot');
+    const older = Date.now() + 400;
+    await until(async () => Date.now() > older, 'the grace to pass', 2000);
+    // A location that cannot be read: no tombstone may go (it might hold a copy).
+    const second = folderManifests(locs[0])[0].id;
+    const up = down(locs[1]);
+    await r.set('k', '3');
+    expect(await r.call('save')).toBe('OK');
+    await until(async () => folderTombstones(locs[0]).includes(second), 'the retention pass of the third save');
+    expect(folderTombstones(locs[0])).toContain(first);
+    up();
+    await r.set('k', '4');
+    expect(await r.call('save')).toBe('OK');
+    await until(async () => !folderTombstones(locs[0]).includes(first) && !folderTombstones(locs[1]).includes(first), 'the spent tombstone to be removed everywhere');
+    expect(folderManifests(locs[0]).map((m) => m.id)).not.toContain(first);
+    r.disconnect();
+  });
+
   it('a location that lagged behind a retention pass does not bring the deleted snapshots back', async () => {
     const locs = folders(2);
     const s = await on(locs, ['--snapshot_write_quorum=1', '--snapshot_keep=2']);
@@ -364,6 +440,34 @@ describe('retention across locations', () => {
 });
 
 describe('operator CLI', () => {
+  it('rm removes a snapshot at every location, tombstoned at each first; gc collects orphans at every location', async () => {
+    const locs = folders(2);
+    await saveOnce(locs, 'k', 'v1');
+    await saveOnce(locs, 'k', 'v2');
+    const [newest, oldest] = folderManifests(locs[1]);
+    const flags = ['--dir', locs[0], `--snapshot_replicas=${locs[1]}`];
+    const rm = await snapshotsCli(['rm', newest.id, ...flags]);
+    expect(rm.code, rm.stderr).toBe(0);
+    for (const d of locs) {
+      expect(folderManifests(d).map((m) => m.id)).toEqual([oldest.id]);
+      expect(folderTombstones(d)).toEqual([newest.id]);
+    }
+    // A dead writer's data object at the replica only: gc there, not just at --dir.
+    const orphan = path.join(locs[1], `${oldest.id.replace(/-\d+$/, '')}-000099.aaaaaaaaaaaa.dfs`);
+    writeFileSync(orphan, 'x'.repeat(100));
+    const longAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(orphan, longAgo, longAgo);
+    const gc = await snapshotsCli(['gc', ...flags, '--snapshot_orphan_grace', '1h']);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(gc.stdout).toContain(`file://${locs[1]}:`);
+    expect(existsSync(orphan)).toBe(false);
+    // What is left loads.
+    const s = await on(locs);
+    const r = client(s);
+    expect(await r.get('k')).toBe('v1');
+    r.disconnect();
+  });
+
   it('verify reads every copy and names a damaged one; copy repairs a location from another', async () => {
     const locs = folders(2);
     await saveOnce(locs, 'k', 'v');

@@ -20,17 +20,18 @@ import { configureLog } from '../log.js';
 import { selectBackend } from '../persistence/boot.js';
 import { collectOrphans, isOrphanData, orphanGraceMs, scanOrphans, type Scan } from '../persistence/orphans.js';
 import type { SnapshotBackend } from '../storage/backend.js';
-import '../replicas/locations.js';
 import '../replicas/lineage.js';
 import { replicasCopy, replicasLs, replicasVerify } from '../replicas/cli.js';
+import { backendFor, configuredLocations } from '../replicas/locations.js';
 
 const USAGE = `usage: damselfly snapshots ls [--json] [--dir LOC] [S3 flags] [--snapshot_orphan_grace D]
-       damselfly snapshots gc [--dry-run] [--dir LOC] [S3 flags] [--snapshot_orphan_grace D]
-       damselfly snapshots rm NAME... [--dir LOC] [S3 flags]
+       damselfly snapshots gc [--dry-run] [--dir LOC] [--snapshot_replicas LOC,...] [S3 flags] [--snapshot_orphan_grace D]
+       damselfly snapshots rm NAME... [--dir LOC] [--snapshot_replicas LOC,...] [S3 flags]
        damselfly snapshots verify [ID...] [--dir LOC] [--snapshot_replicas LOC,...] [S3 flags]
        damselfly snapshots copy SRC DST [S3 flags]
 LOC is a folder or s3://bucket/prefix; the flags are the server's (--flagfile works too).
-With --snapshot_replicas, ls shows every location, the version vectors and boot's decision.`;
+With --snapshot_replicas, ls shows every location, the version vectors and boot's decision;
+gc and rm act at every location (rm tombstones a snapshot at each first).`;
 
 class UsageError extends Error {}
 
@@ -129,30 +130,42 @@ async function gc(backend: SnapshotBackend, dryRun: boolean): Promise<void> {
   if (r.failed > 0) throw new Error(`${r.failed} orphan(s) could not be removed (see the log above)`);
 }
 
-async function rm(backend: SnapshotBackend, names: string[]): Promise<void> {
+async function rm(backends: SnapshotBackend[], names: string[]): Promise<void> {
   if (names.length === 0) throw new UsageError('rm needs at least one snapshot id or stored name');
-  const manifests = await backend.list();
-  const stored = await backend.stored();
+  const all = await Promise.all(backends.map(async (b) => ({ b, manifests: await b.list(), stored: await b.stored() })));
   let missing = 0;
   for (const name of names) {
-    const m = manifests.find((x) => x.id === name);
-    if (m) {
-      await backend.delete(m);
-      out(`removed snapshot ${m.id} (seq ${m.seq}): its manifest and ${m.dataName}`);
+    const held = all.filter((x) => x.manifests.some((m) => m.id === name));
+    if (held.length > 0) {
+      const m = held[0].manifests.find((x) => x.id === name)!;
+      // Several locations: tombstoned at every one first, so a copy left where a delete fails never comes back at boot.
+      if (backends.length > 1) for (const x of all) await x.b.putTombstone({ id: m.id, seq: m.seq, deletedAt: Date.now() });
+      for (const x of held) {
+        await x.b.delete(x.manifests.find((y) => y.id === name)!);
+        out(`removed snapshot ${m.id} (seq ${m.seq}) from ${x.b.location}: its manifest and data`);
+      }
       continue;
     }
-    const items = stored.filter((s) => s.name === name);
-    if (items.length === 0) {
-      process.stderr.write(`damselfly: nothing named ${name} in ${backend.location} (a snapshot id, a damaged manifest, or a stored object as \`snapshots ls\` shows it)\n`);
+    let found = 0;
+    for (const x of all) {
+      for (const it of x.stored.filter((s) => s.name === name)) {
+        await x.b.remove(it);
+        out(`removed ${it.kind} ${it.name} (${bytes(it.size)}) from ${x.b.location}`);
+        found++;
+      }
+    }
+    if (found === 0) {
+      process.stderr.write(`damselfly: nothing named ${name} in ${backends.map((b) => b.location).join(', ')} (a snapshot id, a damaged manifest, or a stored object as \`snapshots ls\` shows it)\n`);
       missing++;
-      continue;
-    }
-    for (const it of items) {
-      await backend.remove(it);
-      out(`removed ${it.kind} ${it.name} (${bytes(it.size)})`);
     }
   }
   if (missing > 0) throw new Error(`${missing} name(s) not found`);
+}
+
+/** --dir, plus every --snapshot_replicas location: gc and rm act on all of them. */
+function backendsFromFlags(): SnapshotBackend[] {
+  if (getString('snapshot_replicas').trim() === '') return [selectBackend(getString('dir'))];
+  return configuredLocations().map((spec) => backendFor(spec));
 }
 
 export async function snapshotsCli(argv: string[]): Promise<number> {
@@ -197,13 +210,17 @@ export async function snapshotsCli(argv: string[]): Promise<number> {
     process.stderr.write(`damselfly: ${(e as Error).message}\n`);
     return 1;
   }
-  const backend = selectBackend(getString('dir'));
   try {
+    const backends = backendsFromFlags();
     // HeadBucket names a missing bucket or refused credentials clearly; a folder is not created by looking at it.
-    if (backend.location.startsWith('s3://')) await backend.check();
-    if (cmd === 'ls') await ls(backend, json);
-    else if (cmd === 'gc') await gc(backend, dryRun);
-    else await rm(backend, names);
+    for (const b of backends) if (b.location.startsWith('s3://')) await b.check();
+    if (cmd === 'ls') await ls(backends[0], json);
+    else if (cmd === 'gc') {
+      for (const b of backends) {
+        if (backends.length > 1) out(`${b.location}:`);
+        await gc(b, dryRun);
+      }
+    } else await rm(backends, names);
     return 0;
   } catch (e) {
     process.stderr.write(`damselfly: ${(e as Error).message}\n`);

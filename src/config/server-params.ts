@@ -3,6 +3,7 @@
  * snapshots go. Modules define theirs next to their code with defineParam.
  */
 import { defineParam } from './params.js';
+import { requestLimits } from '../protocol/parser.js';
 import { reloadMemorySettings } from '../memory/settings.js';
 import { setLogLevel } from '../log.js';
 import { checkMaxclients } from '../server/fd-limit.js';
@@ -18,8 +19,9 @@ defineParam({ name: 'dir', type: 'string', default: './data', help: 'where snaps
 defineParam({ name: 'dbfilename', type: 'string', default: 'dump-{timestamp}', mutable: true, help: 'snapshot file name; {timestamp} is replaced by the save time' });
 defineParam({ name: 'maxclients', type: 'int', default: '64000', min: 1, max: 1000000, mutable: true, onChange: checkMaxclients, help: 'maximum number of connected clients (lowered at start-up to what the open files limit allows, as Redis does)' });
 defineParam({ name: 'timeout', type: 'int', default: '0', min: 0, mutable: true, help: 'close idle clients after this many seconds (0: never)' });
-defineParam({ name: 'proto-max-bulk-len', type: 'memory', default: String(512 * 1024 * 1024), min: 1024 * 1024, mutable: true, help: 'largest bulk string a request may carry' });
-defineParam({ name: 'client-query-buffer-limit', type: 'memory', default: String(GB), min: 1024 * 1024, mutable: true, help: 'largest unparsed input a client may accumulate' });
+// Read by every client's parser at once, connections already open included (as in Redis).
+defineParam({ name: 'proto-max-bulk-len', type: 'memory', default: String(512 * 1024 * 1024), min: 1024 * 1024, mutable: true, apply: (v) => (requestLimits.maxBulkLen = Number(v)), help: 'largest bulk string a request may carry' });
+defineParam({ name: 'client-query-buffer-limit', type: 'memory', default: String(GB), min: 1024 * 1024, mutable: true, apply: (v) => (requestLimits.maxQueryBuffer = Number(v)), help: 'largest unparsed input a client may accumulate' });
 defineParam({ name: 'hz', type: 'int', default: '10', min: 1, max: 500, mutable: true, help: 'background task frequency (active expiry)' });
 defineParam({ name: 'loglevel', type: 'enum', default: 'notice', values: ['debug', 'verbose', 'notice', 'warning', 'info', 'error'], mutable: true, help: 'log verbosity', onChange: setLogLevel });
 defineParam({ name: 'log_format', type: 'enum', default: 'auto', values: ['auto', 'json', 'text'], flagOnly: true, help: 'json: one JSON object per line; text: human-readable lines; auto: text when the log goes to a terminal, else json' });

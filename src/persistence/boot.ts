@@ -87,10 +87,17 @@ async function explainMissing(backend: SnapshotBackend, manifests: Manifest[], m
   return ` The manifest is probably damaged rather than its data lost: data named by no manifest is there (${unnamed.join(', ')}), so the manifest's dataName '${m.dataName}' is likely wrong. Nothing is deleted; compare with \`damselfly snapshots ls\`.`;
 }
 
+/**
+ * Which snapshot boot tries first, and then which (newest by seq by
+ * default): the replica layer puts a split brain's deterministic pick first,
+ * or throws to refuse.
+ */
+export type LoadOrder = (manifests: Manifest[], location: string) => Manifest[];
+
 export async function loadNewestSnapshot(
   backend: SnapshotBackend,
   ks: Keyspace,
-  opts: { strict: boolean; progress: LoadProgress },
+  opts: { strict: boolean; progress: LoadProgress; order?: LoadOrder },
 ): Promise<BootLoadResult | null> {
   let manifests: Manifest[];
   try {
@@ -119,6 +126,7 @@ export async function loadNewestSnapshot(
     return null;
   }
   const maxSeq = manifests[0].seq;
+  if (opts.order) manifests = opts.order(manifests, backend.location);
   const skipped: { manifest: Manifest; reason: string }[] = [];
   for (const m of manifests) {
     log.info({ snapshot: m.id, seq: m.seq, bytes: m.size, keys: m.keys.reduce((a, b) => a + b, 0), location: backend.location }, 'loading snapshot');

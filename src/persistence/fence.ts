@@ -159,6 +159,10 @@ export class FenceGuard implements SnapshotBackend {
   tombstones(): Promise<Tombstone[]> {
     return this.inner.tombstones();
   }
+  dropTombstone(id: string): Promise<void> {
+    if (state.up) this.refuse(`removing the tombstone of ${id}`);
+    return this.inner.dropTombstone(id);
+  }
   probeCreateOnly(): Promise<CreateOnly> {
     return this.inner.probeCreateOnly();
   }

@@ -14,12 +14,12 @@ import { listProblemSeqs, safeBoot } from './safe-boot.js';
 import type { BootLoadResult } from './boot.js';
 import type { KeptEntry } from './kept.js';
 import { onGraceChange, orphanGraceMs } from './orphans.js';
-import { fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
+import { fenceCause, fenced, fenceMessage, raiseFence, registerFenceInfo, setLiftCheck } from './fence.js';
 import { parseSaveRules, persistence, Persistence, savingConfigured, setPersistence } from './snapshotter.js';
 import { BootError } from './boot.js';
 import { replicaSetFromFlags, type ReplicaSet } from '../replicas/replica-set.js';
 import { bootFromReplicas } from '../replicas/boot.js';
-import { checkSingleLocationSplitBrain } from '../replicas/single.js';
+import { singleLocationOrder } from '../replicas/single.js';
 import { liftReplicaFence } from '../replicas/lift.js';
 import { lineage } from '../replicas/lineage.js';
 import { registerReplicaInfo, setReplicaInfo } from '../replicas/info.js';
@@ -65,6 +65,16 @@ defineParam({
 
 let cronJob: Cron | null = null;
 
+/**
+ * How boot's load ended, for INFO and /metrics: 'loaded' (the newest
+ * snapshot), 'fallback' (loaded, but a newer snapshot or a manifest could
+ * not be read and was skipped), 'empty' (nothing to load), 'fenced' (boot
+ * raised the fence: nothing readable, or split brain). A strict boot that
+ * refuses exits instead, so has no result.
+ */
+export const BOOT_LOAD_RESULTS = ['loaded', 'fallback', 'empty', 'fenced'] as const;
+const bootLoad: { result: (typeof BOOT_LOAD_RESULTS)[number] | ''; ms: number } = { result: '', ms: 0 };
+
 function rescheduleCron(): void {
   cronJob?.stop();
   cronJob = null;
@@ -101,14 +111,16 @@ bootSteps.push(async (server: Server) => {
   if (getBool('snapshot-fence')) raiseFence('set at start-up with --snapshot_fence');
   p.loading.active = true;
   let r: BootLoadResult | null;
+  const loadStarted = performance.now();
+  const causeBefore = fenced() ? fenceCause() : null;
   try {
-    const opts = { strict: getBool('snapshot-strict'), progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000 };
+    const strict = getBool('snapshot-strict');
+    const opts = { strict, progress: p.loading, timeoutMs: getInt('snapshot_load_timeout') * 1000, order: singleLocationOrder(strict) };
     r = replicas !== null ? await bootFromReplicas(replicas, server.ks, opts) : await safeBoot(backend, server.ks, opts);
     // The next snapshot's vector dominates what was loaded.
     if (r !== null && replicas === null) lineage.adopt(r.manifest, r.manifest.id);
     // What folding may rely on (every live manifest); replica boot sets it from all locations.
     if (replicas === null) lineage.setLive(await backend.list().catch(() => null));
-    if (replicas === null && r !== null) await checkSingleLocationSplitBrain(backend, opts.strict, r.manifest.id);
     if (r !== null) {
       p.seq = Math.max(r.maxSeq, ...listProblemSeqs(backend));
       p.loading.keys = r.result.keys;
@@ -124,6 +136,8 @@ bootSteps.push(async (server: Server) => {
   } finally {
     p.loading.active = false;
   }
+  bootLoad.ms = performance.now() - loadStarted;
+  bootLoad.result = fenced() && fenceCause() !== causeBefore ? 'fenced' : r === null ? 'empty' : r.skipped.length > 0 || p.backend.damaged.length > 0 ? 'fallback' : 'loaded';
   keepWhatBootCouldNotRead(p, r);
   // What crashed saves left, removed only when provably dead (src/persistence/orphans.ts); serving does not wait for it.
   if (!fenced()) void p.orphans.run('boot');
@@ -260,6 +274,10 @@ registerInfoSection('persistence', 'Persistence', (server) => {
     ['snapshot_last_size', p?.last?.size ?? 0],
     ['snapshot_last_duration_ms', p?.last?.durationMs ?? -1],
     ['snapshot_last_keys', p?.last?.keys ?? 0],
+    ['snapshot_failures', p?.failures ?? 0],
+    ['snapshot_last_failure_time', p?.lastFailureTime ?? 0],
+    ['boot_load_result', bootLoad.result],
+    ['boot_load_ms', Math.round(bootLoad.ms)],
     ['snapshot_seq', p?.seq ?? 0],
     ['snapshot_keep', getString('snapshot_keep')],
     ['snapshot_cron', getString('snapshot_cron')],

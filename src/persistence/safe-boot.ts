@@ -16,7 +16,7 @@
 import { log } from '../log.js';
 import { BackendError, type BackendFailure, type SnapshotBackend } from '../storage/backend.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
-import { BootError, loadNewestSnapshot, StrictRefusal, type BootLoadResult } from './boot.js';
+import { BootError, loadNewestSnapshot, StrictRefusal, type BootLoadResult, type LoadOrder } from './boot.js';
 import { raiseFence } from './fence.js';
 import { SnapshotFormatError } from '../snapshot/format.js';
 import { DbCountError, type LoadProgress } from './loader.js';
@@ -56,6 +56,7 @@ export interface SafeBootOptions {
   progress: LoadProgress;
   /** Give up retrying transient failures after this long. */
   timeoutMs: number;
+  order?: LoadOrder;
 }
 
 /**
@@ -86,7 +87,7 @@ export async function safeBoot(backend: SnapshotBackend, ks: Keyspace, opts: Saf
     attempts++;
     try {
       await backend.check();
-      const r = await loadNewestSnapshot(backend, ks, { strict: opts.strict, progress: opts.progress });
+      const r = await loadNewestSnapshot(backend, ks, { strict: opts.strict, progress: opts.progress, order: opts.order });
       // Damaged manifests were judged by loadNewestSnapshot (strict: fatal; else loud, and fenced if nothing is readable).
       return r;
     } catch (e) {

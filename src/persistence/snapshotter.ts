@@ -86,6 +86,10 @@ export class Persistence {
   lastTryTime = 0;
   lastBgsaveTimeSec = -1;
   saves = 0;
+  /** Saves of any kind that failed (cancelled ones are not failures): what an operator alerts on. */
+  failures = 0;
+  /** Unix seconds of the last failure, 0 if none. */
+  lastFailureTime = 0;
   last: LastSnapshot | null = null;
   readonly loading: LoadProgress & { active: boolean; keys: number; expired: number } = { active: false, startTime: 0, totalBytes: 0, loadedBytes: 0, keys: 0, expired: 0 };
   /** Snapshots boot could not read: retention and orphan collection leave them alone. */
@@ -234,7 +238,11 @@ export class Persistence {
         job.cancel();
         this.finished(job, cur, false);
         if (cur.cancelled !== null) log.info({ snapshot: id, seq, why: cur.cancelled.message }, 'snapshot cancelled');
-        else log.error({ err: e, snapshot: id, location: this.backend.location }, 'snapshot failed');
+        else {
+          this.failures++;
+          this.lastFailureTime = Math.floor(Date.now() / 1000);
+          log.error({ err: e, snapshot: id, location: this.backend.location }, 'snapshot failed');
+        }
         // Whatever the failed save could not clean up, and what earlier crashes left.
         if (!fenced()) void this.orphans.run('after a failed save');
         this.replicas?.runOrphans('after a failed save');

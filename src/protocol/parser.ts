@@ -50,6 +50,18 @@ export interface ParserLimits {
 export class QueryBufferOverflow extends Error {}
 
 /**
+ * proto-max-bulk-len and client-query-buffer-limit as they are now: every
+ * client's limits inherit from this object (clientLimits), so CONFIG SET
+ * applies to connections already open, as Redis's globals do.
+ */
+export const requestLimits = { maxBulkLen: 512 * 1024 * 1024, maxQueryBuffer: 1024 * 1024 * 1024 };
+
+/** A client's limits: its own authentication state, the server-wide sizes (requestLimits). */
+export function clientLimits(unauthenticated: boolean): ParserLimits {
+  return Object.assign(Object.create(requestLimits) as ParserLimits, { unauthenticated });
+}
+
+/**
  * Set by the heap guard (src/memory/heap.ts): a protocol error text for a
  * bulk argument the JS heap cannot hold now, or null. Every argument becomes
  * a string on the heap, and a string V8 cannot allocate aborts the process,

@@ -2,34 +2,49 @@
  * Bringing a location that missed a save back up to date, in the
  * background: the newest snapshot committed elsewhere is streamed from a
  * location that holds it (its data read exactly as a load reads it, pinned
- * to its ETag) into the lagging one, which commits its own manifest for it,
+ * to its ETag, and checked against its manifest on the way) into the lagging one, which commits its own manifest for it,
  * naming its own data object. Only the newest snapshot is copied: it
  * dominates the older ones, which is all boot needs. A location still down
  * is retried with backoff until it answers or a newer save supersedes the
  * copy. Nothing is copied while snapshots are fenced.
  */
+import type { Readable } from 'node:stream';
 import { log } from '../log.js';
 import type { Manifest } from '../storage/backend.js';
 import { fenced } from '../persistence/fence.js';
 import type { Location } from './location-state.js';
+import { verifyingStream } from './verify.js';
 import type { ReplicaSet } from './replica-set.js';
 
 const MAX_BACKOFF_MS = 30000;
 
-/** Copy snapshot `m` (as `from` holds it) to `to`; resolves with `to`'s manifest. */
+/**
+ * Copy snapshot `m` (as `from` holds it) to `to`; resolves with `to`'s
+ * manifest. Where both are on one S3 endpoint with the same credentials the
+ * store copies the bytes itself, pinned to the source's ETag (nothing
+ * crosses this process or the network to it); otherwise the data streams
+ * through, checked against the manifest on the way.
+ */
 export async function copySnapshot(from: Location, m: Manifest, to: Location): Promise<Manifest> {
-  const data = await from.backend.open(m);
   const w = await to.backend.create(m.id);
   to.writing.add(w.dataName);
+  let data: Readable | null = null;
   try {
-    const { size, etag } = await w.upload(data);
+    let copied = w.copyFrom ? await w.copyFrom(from.backend, m) : null;
+    if (copied !== null) log.info({ from: from.name, to: to.name, snapshot: m.id, bytes: copied.size }, 'snapshot copied server-side');
+    else {
+      data = await from.backend.open(m);
+      // Checked as it streams, so a copy that would not load is never committed.
+      copied = await w.upload(verifyingStream(data, m));
+    }
+    const { size, etag } = copied;
     if (size !== m.size) throw new Error(`copied ${size} bytes of a ${m.size}-byte snapshot`);
     const { etag: _e, sum: _s, ...rest } = m;
     const own: Manifest = { ...rest, dataName: w.dataName, ...(etag !== undefined ? { etag } : {}) };
     await w.commit(own);
     return own;
   } catch (e) {
-    data.destroy();
+    data?.destroy();
     await w.abort().catch(() => {});
     throw e;
   } finally {

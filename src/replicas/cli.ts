@@ -13,8 +13,8 @@
  */
 import { FenceGuard } from '../persistence/fence.js';
 import type { Manifest } from '../storage/backend.js';
-import { SnapshotReader } from '../snapshot/reader.js';
 import { copySnapshot } from './catch-up.js';
+import { verifyData } from './verify.js';
 import { decide, describe, splitBrainMessage, type Decision, type LocationListing } from './decision.js';
 import { listLocation } from './boot.js';
 import { Location } from './location-state.js';
@@ -133,25 +133,7 @@ export async function replicasLs(json: boolean): Promise<void> {
 /** Read one copy completely and check it against its manifest; null when it is sound. */
 async function verifyCopy(loc: Location, m: Manifest): Promise<string | null> {
   try {
-    const keys: number[] = [];
-    const stream = await loc.backend.open(m);
-    let read = 0;
-    const { header, footer } = await SnapshotReader.read(
-      stream,
-      {
-        key(db) {
-          keys[db] = (keys[db] ?? 0) + 1;
-        },
-      },
-      (consumed) => {
-        read = consumed;
-      },
-    );
-    if (footer.sha256 !== m.checksum) return `checksum ${footer.sha256} differs from the manifest's ${m.checksum}`;
-    if (header.seq !== m.seq) return `data is seq ${header.seq}, the manifest says ${m.seq}`;
-    if (read !== m.size) return `data has ${read} bytes, the manifest says ${m.size}`;
-    for (let i = 0; i < Math.max(keys.length, m.keys.length); i++) if ((keys[i] ?? 0) !== (m.keys[i] ?? 0)) return `db ${i} has ${keys[i] ?? 0} keys, the manifest says ${m.keys[i] ?? 0}`;
-    return null;
+    return await verifyData(await loc.backend.open(m), m);
   } catch (e) {
     return (e as Error).message;
   }

@@ -6,6 +6,7 @@
 import { registerInfoSection } from '../server/info.js';
 import { bootReport } from './boot.js';
 import type { ReplicaSet } from './replica-set.js';
+import { persistence } from '../persistence/snapshotter.js';
 
 let current: ReplicaSet | null = null;
 
@@ -22,11 +23,26 @@ export function registerReplicaInfo(): void {
   registerInfoSection('persistence', 'Persistence', () => {
     const set = current;
     if (set === null) {
-      return [
+      const p = persistence();
+      const f: [string, string | number][] = [
         ['snapshot_locations', 1],
         ['snapshot_split_brain', bootReport.splitBrain ? 1 : 0],
         ['snapshot_boot_decision', bootReport.decision.replace(/[\r\n]+/g, ' ').slice(0, 400)],
       ];
+      // The one location in the same shape as several, so dashboards and alerts need no second form.
+      if (p !== null) {
+        f.push([
+          'snapshot_location0',
+          [
+            `location=${clean(p.backend.location)}`,
+            'role=primary',
+            `status=${p.lastStatusOk ? 'ok' : 'failing'}`,
+            `last_commit=${clean(p.last?.id ?? '')}`,
+            `last_commit_time=${p.last !== null ? p.lastSave : 0}`,
+          ].join(','),
+        ]);
+      }
+      return f;
     }
     const f: [string, string | number][] = [
       ['snapshot_locations', set.locations.length],

@@ -11,6 +11,7 @@ import { log } from '../log.js';
 import type { CreateOnly, Manifest, ManifestProblem, SnapshotBackend, SnapshotWriter, StoredItem, Tombstone } from '../storage/backend.js';
 import { FenceGuard, fenced } from '../persistence/fence.js';
 import type { KeptUnread } from '../persistence/kept.js';
+import { orphanGraceMs } from '../persistence/orphans.js';
 import { CatchUp } from './catch-up.js';
 import { FanoutWriter } from './fanout.js';
 import { Location } from './location-state.js';
@@ -95,6 +96,9 @@ export class ReplicaSet implements SnapshotBackend {
   tombstones(): Promise<Tombstone[]> {
     return this.primary.backend.tombstones();
   }
+  dropTombstone(id: string): Promise<void> {
+    return this.primary.backend.dropTombstone(id);
+  }
   probeCreateOnly(): Promise<CreateOnly> {
     return this.primary.backend.probeCreateOnly();
   }
@@ -107,7 +111,7 @@ export class ReplicaSet implements SnapshotBackend {
   }
 
   retain(keep: number, kept: KeptUnread): Promise<void> {
-    return retainAcross(this, keep, kept);
+    return retainAcross(this, keep, kept, orphanGraceMs());
   }
 
   /** Orphan collection at every location but the primary (the snapshotter runs the primary's). */

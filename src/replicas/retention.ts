@@ -6,7 +6,8 @@
  * the next retention pass, which deletes it there) sees the tombstone at any
  * other location and ignores it: a lagging location can never bring back a
  * snapshot retention removed. Snapshots boot could not read are kept, as
- * with one location.
+ * with one location. A tombstone itself goes once no location can hold its
+ * snapshot any more (dropSpentTombstones).
  */
 import { log } from '../log.js';
 import type { Manifest, Tombstone } from '../storage/backend.js';
@@ -20,7 +21,7 @@ interface Seen {
   tombstones: Tombstone[];
 }
 
-export async function retainAcross(set: ReplicaSet, keep: number, kept: KeptUnread): Promise<void> {
+export async function retainAcross(set: ReplicaSet, keep: number, kept: KeptUnread, graceMs: number): Promise<void> {
   try {
     const seen: Seen[] = [];
     await Promise.all(
@@ -59,13 +60,37 @@ export async function retainAcross(set: ReplicaSet, keep: number, kept: KeptUnre
       for (const [id, t] of all) if (!has.has(id)) await s.loc.backend.putTombstone(t).catch((e: unknown) => log.warn({ location: s.loc.name, snapshot: id, err: (e as Error).message }, 'could not copy a tombstone here'));
     }
     // Every copy of a tombstoned snapshot goes, including copies a lagging location kept.
+    const stillHeld = new Set<string>();
     for (const s of seen) {
       for (const m of s.manifests) {
         if (!dead.has(m.id)) continue;
-        await s.loc.backend.delete(m).catch((e: unknown) => log.warn({ location: s.loc.name, snapshot: m.id, err: (e as Error).message }, 'could not delete a retired snapshot here'));
+        await s.loc.backend.delete(m).catch((e: unknown) => {
+          stillHeld.add(m.id);
+          log.warn({ location: s.loc.name, snapshot: m.id, err: (e as Error).message }, 'could not delete a retired snapshot here');
+        });
       }
     }
+    if (seen.length === set.locations.length) await dropSpentTombstones(seen, all, stillHeld, graceMs);
   } catch (e) {
     log.warn({ err: e }, 'snapshot retention failed');
+  }
+}
+
+/**
+ * Tombstones are only needed while some location may still hold a copy of
+ * their snapshot. One goes when every location was read in this pass, none
+ * holds a copy any more, and it is older than the orphan grace (a copy
+ * another process was writing when it was laid, a catch-up for example, has
+ * landed or been collected by then): without this, every retired snapshot
+ * would leave an object read at each retention pass, forever.
+ */
+async function dropSpentTombstones(seen: Seen[], all: Map<string, Tombstone>, stillHeld: Set<string>, graceMs: number): Promise<void> {
+  const now = Date.now();
+  for (const [id, t] of all) {
+    if (stillHeld.has(id) || now - t.deletedAt < graceMs) continue;
+    const dropped = await Promise.allSettled(seen.map((s) => s.loc.backend.dropTombstone(id)));
+    const failed = dropped.filter((r) => r.status === 'rejected').length;
+    if (failed > 0) log.warn({ snapshot: id, failed }, 'could not remove a spent tombstone everywhere: the next pass tries again');
+    else log.info({ snapshot: id, deletedAt: new Date(t.deletedAt).toISOString() }, 'removed the tombstone of a snapshot no location holds any more');
   }
 }

@@ -42,7 +42,7 @@ export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only 
 export class ScriptClient extends Client {
   readonly reply = new Reply();
   constructor(db: Client['db']) {
-    super(0, null as unknown as Socket, db, { maxBulkLen: Infinity, maxQueryBuffer: Infinity }, false);
+    super(0, null as unknown as Socket, db, false);
     // A script's blocking commands answer at once, as inside EXEC.
     this.inExec = true;
   }

@@ -4,7 +4,7 @@
  */
 import type { TrackingState } from './tracking.js';
 import type { Socket } from 'node:net';
-import { RequestParser } from '../protocol/parser.js';
+import { clientLimits, RequestParser } from '../protocol/parser.js';
 import { Reply } from '../protocol/reply.js';
 import type { Database, Watcher } from '../keyspace/db.js';
 import type { CommandSpec } from '../commands/spec.js';
@@ -95,13 +95,12 @@ export class Client implements Watcher {
     id: number,
     readonly socket: Socket,
     db: Database,
-    parserLimits: { maxBulkLen: number; maxQueryBuffer: number },
     needsAuth: boolean,
   ) {
     this.id = id;
     this.db = db;
     this.authenticated = !needsAuth;
-    this.parser = new RequestParser({ ...parserLimits, unauthenticated: needsAuth });
+    this.parser = new RequestParser(clientLimits(needsAuth));
   }
 
   get addr(): string {

@@ -7,6 +7,7 @@
 import type { Server } from './server.js';
 import { infoValues } from './info.js';
 import { commandStats } from './dispatch.js';
+import { BOOT_LOAD_RESULTS } from '../persistence/module.js';
 
 type Kind = 'counter' | 'gauge';
 /** INFO field -> [metric name, type, help, scale]. */
@@ -41,6 +42,9 @@ const FROM_INFO: [string, string, Kind, string, number?][] = [
   ['snapshot_last_size', 'snapshot_last_size_bytes', 'gauge', 'Size of the last committed snapshot.'],
   ['snapshot_last_duration_ms', 'snapshot_last_duration_seconds', 'gauge', 'Duration of the last committed snapshot.', 1 / 1000],
   ['snapshot_last_keys', 'snapshot_last_keys', 'gauge', 'Keys in the last committed snapshot.'],
+  ['snapshot_failures', 'snapshot_failures_total', 'counter', 'Snapshots that failed (SAVE, BGSAVE, save rules, cron, shutdown; not those cancelled on purpose).'],
+  ['snapshot_last_failure_time', 'snapshot_last_failure_timestamp_seconds', 'gauge', 'Unix time of the last failed snapshot (0: none since start).'],
+  ['boot_load_ms', 'boot_load_duration_seconds', 'gauge', 'How long boot took to find and load its snapshot.', 1 / 1000],
   ['snapshot_fenced', 'snapshot_fenced', 'gauge', '1 while snapshots are fenced (writing them could overwrite history).'],
   ['snapshot_kept_unread', 'snapshot_kept_unread', 'gauge', 'Snapshots boot could not read and keeps for an operator.'],
   ['snapshot_orphans_removed', 'snapshot_orphans_removed_total', 'counter', 'Objects left by crashed saves, removed.'],
@@ -67,7 +71,13 @@ export function metricsText(server: Server): string {
     family('snapshot_last_status_ok', 'gauge', '1 if the last snapshot succeeded, 0 if it failed.');
     out.push(`damselfly_snapshot_last_status_ok ${status === 'ok' ? 1 : 0}`);
   }
-  // Several snapshot locations (--snapshot_replicas): INFO's snapshot_locationN lines, one series per location.
+  // An enum as Prometheus states them: one series per possible value, 1 for the one that holds.
+  const boot = info.get('boot_load_result');
+  if (boot !== undefined && boot !== '') {
+    family('boot_load_result', 'gauge', "How boot's load ended: loaded (the newest snapshot), fallback (an unreadable newer snapshot or manifest was skipped), empty (nothing to load), fenced (boot raised the fence).");
+    for (const r of BOOT_LOAD_RESULTS) out.push(`damselfly_boot_load_result{result="${r}"} ${boot === r ? 1 : 0}`);
+  }
+  // INFO's snapshot_locationN lines, one series per location (one with no --snapshot_replicas).
   const locs = [...info].filter(([k]) => /^snapshot_location\d+$/.test(k)).map(([, v]) => Object.fromEntries(String(v).split(',').map((kv) => kv.split('=', 2))));
   if (locs.length > 0) {
     const lbl = (l: Record<string, string>) => `location="${esc(l.location ?? '')}",role="${esc(l.role ?? '')}"`;

@@ -177,7 +177,6 @@ export class Server {
       this.nextClientId++,
       socket,
       this.ks.dbs[0],
-      { maxBulkLen: getInt('proto-max-bulk-len'), maxQueryBuffer: getInt('client-query-buffer-limit') },
       !newClientAuthenticated(),
     );
     this.clients.set(c.id, c);

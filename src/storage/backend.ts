@@ -81,6 +81,13 @@ export interface SnapshotWriter {
   readonly dataName: string;
   /** Store everything `data` yields; resolves when durable (fsync / upload done), returns the etag if any. */
   upload(data: Readable): Promise<{ size: number; etag?: string }>;
+  /**
+   * Have the store copy the data of `m`, as `source` holds it, by itself
+   * (S3 CopyObject / UploadPartCopy on one endpoint) instead of streaming it
+   * through this process: null when the two locations cannot do that
+   * (another store, other credentials), and the caller streams it.
+   */
+  copyFrom?(source: SnapshotBackend, m: Manifest): Promise<{ size: number; etag?: string } | null>;
   /** Write the manifest, last, create-only. */
   commit(manifest: Manifest): Promise<void>;
   /** Remove whatever was written (failed save): no orphaned temp files or multipart parts. */
@@ -135,6 +142,8 @@ export type CreateOnly = 'enforced' | 'ignored' | 'unsupported';
 export interface SnapshotBackend {
   /** For logs and INFO: "file:///abs/dir" or "s3://bucket/prefix". Never contains secrets. */
   readonly location: string;
+  /** The backend a wrapper (a lazy loader, the fence guard) stands for: what a server-side copy asks about. */
+  readonly inner?: SnapshotBackend | null;
   /** Check the destination exists and is usable (HeadBucket, stat dir); throws BackendError. */
   check(): Promise<void>;
   /** Start writing a new snapshot under a fresh name derived from `id`. */
@@ -167,6 +176,8 @@ export interface SnapshotBackend {
   putTombstone(t: Tombstone): Promise<void>;
   /** Every tombstone stored here. */
   tombstones(): Promise<Tombstone[]>;
+  /** Remove a tombstone no copy of its snapshot needs any more; one already gone is not an error. */
+  dropTombstone(id: string): Promise<void>;
   /** Write a probe name twice create-only: does the second write fail as it must? The probe is removed. */
   probeCreateOnly(): Promise<CreateOnly>;
 }

@@ -319,6 +319,15 @@ export class FileBackend implements SnapshotBackend {
     }
   }
 
+  async dropTombstone(id: string): Promise<void> {
+    if (/[/\\]/.test(id) || id.startsWith('.')) throw new BackendError(`bad snapshot name ${id}`, 'other');
+    try {
+      await fs.unlink(path.join(this.dir, id + TOMBSTONE_SUFFIX));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw wrap(`removing the tombstone of ${id}`, e);
+    }
+  }
+
   async tombstones(): Promise<Tombstone[]> {
     let names: string[];
     try {

@@ -23,6 +23,10 @@
 import { Readable, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCopyCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -267,7 +271,8 @@ export class S3Backend implements SnapshotBackend {
     if (this.region === undefined) await this.discoverRegion();
   }
 
-  private key(name: string): string {
+  /** @internal the object key of a backend-relative name. */
+  key(name: string): string {
     return this.where.prefix + name;
   }
 
@@ -337,6 +342,86 @@ export class S3Backend implements SnapshotBackend {
     track(upload);
     const out = await this.send('upload', () => upload.done());
     return { size, etag: out.ETag };
+  }
+
+  /**
+   * The S3 location behind `src` if this store can copy its objects itself:
+   * only on one endpoint, and with the same credentials (a copy is
+   * authorised by the destination's keys reading the source, which another
+   * account's keys may not).
+   */
+  copySource(src: SnapshotBackend): S3Backend | null {
+    let b: SnapshotBackend | null | undefined = src;
+    while (b && !(b instanceof S3Backend)) b = b.inner;
+    return b instanceof S3Backend && b.settings.endpoint === this.settings.endpoint && b.settings.profile === this.settings.profile ? b : null;
+  }
+
+  /**
+   * @internal server-side copy of `m`'s data from `src` to `name`, pinned
+   * to the source's ETag (a replaced object fails with 412, not a mixed
+   * copy): one CopyObject up to a part, else UploadPartCopy in parts of the
+   * upload part size (at most 10,000 of them), `concurrency` at a time.
+   *
+   * Some stores refuse x-amz-copy-source-if-match on an object that is
+   * unchanged (Swift's s3api does for multipart objects): when a pinned HEAD
+   * of the source shows it unchanged, the copy is redone unconditionally
+   * and pinned by checking the source's ETag again once it is done (data
+   * objects are never overwritten in place, only deleted).
+   */
+  async copyData(name: string, src: S3Backend, m: Manifest, track: (uploadId: string) => void): Promise<{ size: number; etag?: string }> {
+    await this.send('region discovery', async () => {});
+    if (m.etag === undefined || !this.copyPinHonoured) return this.copyOnce(name, src, m, false, track).then(async (r) => (await src.checkUnchanged(m), r));
+    try {
+      return await this.copyOnce(name, src, m, true, track);
+    } catch (e) {
+      if (statusOf((e as BackendError).cause) !== 412) throw e;
+      await src.checkUnchanged(m);
+      this.copyPinHonoured = false;
+      log.warn({ location: this.location }, 'this store refuses x-amz-copy-source-if-match on an unchanged object: server-side copies are pinned by checking the source ETag after the copy instead');
+      return this.copyOnce(name, src, m, false, track).then(async (r) => (await src.checkUnchanged(m), r));
+    }
+  }
+
+  /** Whether the store evaluates x-amz-copy-source-if-match correctly (until it shows otherwise). */
+  private copyPinHonoured = true;
+
+  private async copyOnce(name: string, src: S3Backend, m: Manifest, pinned: boolean, track: (uploadId: string) => void): Promise<{ size: number; etag?: string }> {
+    const Bucket = this.where.bucket;
+    const Key = this.key(name);
+    const CopySource = encodeURI(`${src.where.bucket}/${src.key(m.dataName)}`);
+    const pin = pinned ? { CopySourceIfMatch: m.etag } : {};
+    const part = Math.min(5 * 1024 ** 3, Math.max(this.settings.partSize, Math.ceil(m.size / 10000)));
+    if (m.size <= part) {
+      const out = await this.send('CopyObject', () => this.client.send(new CopyObjectCommand({ Bucket, Key, CopySource, ...pin, ContentType: 'application/octet-stream', MetadataDirective: 'REPLACE' })));
+      return { size: m.size, etag: out.CopyObjectResult?.ETag };
+    }
+    const created = await this.send('CreateMultipartUpload', () => this.client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: 'application/octet-stream' })));
+    const UploadId = created.UploadId!;
+    track(UploadId);
+    try {
+      const numbers = Array.from({ length: Math.ceil(m.size / part) }, (_, i) => i + 1);
+      const Parts = await mapLimit(numbers, this.settings.concurrency, async (PartNumber) => {
+        const start = (PartNumber - 1) * part;
+        const CopySourceRange = `bytes=${start}-${Math.min(m.size, start + part) - 1}`;
+        const out = await this.send('UploadPartCopy', () => this.client.send(new UploadPartCopyCommand({ Bucket, Key, UploadId, PartNumber, CopySource, CopySourceRange, ...pin })));
+        return { PartNumber, ETag: out.CopyPartResult?.ETag };
+      });
+      const done = await this.send('CompleteMultipartUpload', () => this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } })));
+      return { size: m.size, etag: done.ETag };
+    } catch (e) {
+      // No parts left behind (billed) by an attempt that failed; the caller may try again.
+      await this.abortMultipart(name, UploadId).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** @internal throws BackendError('changed') unless `m`'s data is still there with its ETag. */
+  async checkUnchanged(m: Manifest): Promise<void> {
+    if (m.etag === undefined) return;
+    const Key = this.key(m.dataName);
+    await this.send('HeadObject', () => this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key, IfMatch: m.etag }))).catch((e: BackendError) => {
+      throw statusOf(e.cause) === 404 ? this.missingData(m, e) : e;
+    });
   }
 
   /** @internal create-only PUT of a manifest. */
@@ -615,6 +700,10 @@ export class S3Backend implements SnapshotBackend {
     await this.send('tombstone PUT', () => this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key, Body: JSON.stringify(t), ContentType: 'application/json' })));
   }
 
+  async dropTombstone(id: string): Promise<void> {
+    await this.deleteKey(`${TOMBSTONE_DIR}${id}.json`);
+  }
+
   async tombstones(): Promise<Tombstone[]> {
     const objs = await this.listObjects(TOMBSTONE_DIR);
     const out = await mapLimit(objs, 8, async (o) => {
@@ -666,6 +755,8 @@ export class S3Backend implements SnapshotBackend {
 
 class S3Writer implements SnapshotWriter {
   private current: Upload | null = null;
+  /** The multipart upload of a server-side copy in parts, for abort(). */
+  private copyUploadId: string | null = null;
   private uploaded = false;
   constructor(
     private readonly backend: S3Backend,
@@ -674,6 +765,14 @@ class S3Writer implements SnapshotWriter {
 
   async upload(data: Readable): Promise<{ size: number; etag?: string }> {
     const r = await this.backend.uploadData(this.dataName, data, (u) => (this.current = u));
+    this.uploaded = true;
+    return r;
+  }
+
+  async copyFrom(source: SnapshotBackend, m: Manifest): Promise<{ size: number; etag?: string } | null> {
+    const src = this.backend.copySource(source);
+    if (src === null) return null;
+    const r = await this.backend.copyData(this.dataName, src, m, (id) => (this.copyUploadId = id));
     this.uploaded = true;
     return r;
   }
@@ -690,6 +789,7 @@ class S3Writer implements SnapshotWriter {
       const uploadId = (u as unknown as { uploadId?: string }).uploadId;
       if (uploadId) await this.backend.abortMultipart(this.dataName, uploadId).catch(() => {});
     }
+    if (this.copyUploadId) await this.backend.abortMultipart(this.dataName, this.copyUploadId).catch(() => {});
     if (this.uploaded) await this.backend.deleteKey(this.dataName).catch(() => {});
   }
 }

@@ -76,6 +76,9 @@ class LazyS3Backend implements SnapshotBackend {
   async putTombstone(t: Tombstone): Promise<void> {
     return (await this.backend()).putTombstone(t);
   }
+  async dropTombstone(id: string): Promise<void> {
+    return (await this.backend()).dropTombstone(id);
+  }
   async tombstones(): Promise<Tombstone[]> {
     return (await this.backend()).tombstones();
   }

@@ -28,7 +28,15 @@ export function client(s: TestServer): Redis {
 export function folderManifests(dir: string): Manifest[] {
   return readdirSync(dir)
     .filter((n) => n.endsWith('.manifest.json') && !n.startsWith('.'))
-    .map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as Manifest)
+    .flatMap((n) => {
+      // A server may delete one between the listing and the read (retention runs beside the test).
+      try {
+        return [JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as Manifest];
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw e;
+      }
+    })
     .sort((a, b) => b.seq - a.seq);
 }
 
