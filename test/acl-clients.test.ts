@@ -155,6 +155,24 @@ describe('requirepass is the default user password', () => {
   });
 });
 
+describe('limits before AUTH', () => {
+  it('apply until the connection authenticates as any ACL user, not only default', async () => {
+    await r.config('SET', 'requirepass', 'gate');
+    try {
+      const before = await RawClient.connect(srv.port);
+      before.write(resp('DEL', ...Array.from({ length: 20 }, (_, i) => `k${i}`)));
+      expect(await before.readUntil('\r\n')).toBe('-ERR Protocol error: unauthenticated multibulk length\r\n');
+      const after = await RawClient.connect(srv.port);
+      after.write(resp('AUTH', 'app', 'app-pass') + resp('DEL', ...Array.from({ length: 20 }, (_, i) => `app:lim:${i}`)));
+      expect(await after.readUntil(':0\r\n')).toBe('+OK\r\n:0\r\n');
+      after.close();
+      before.close();
+    } finally {
+      await r.config('SET', 'requirepass', '');
+    }
+  });
+});
+
 describe('connections and users', () => {
   it('CLIENT LIST shows user=, CLIENT KILL USER closes that user\'s connections', async () => {
     const c = await connect(srv.port, { username: 'reader', password: 'r' });
