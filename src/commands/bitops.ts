@@ -3,8 +3,8 @@
  * BITFIELD_RO. Strings are latin1, so a char code is a byte; bit 0 is the
  * most significant bit of the first byte, as in Redis.
  */
-import { register } from './registry.js';
-import { cmd, type ArgDoc } from './spec.js';
+import { lookup, register } from './registry.js';
+import { keyAt, cmd, type ArgDoc } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { getInt } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
@@ -398,7 +398,7 @@ const UNIT: ArgDoc = { name: 'index_unit', type: 'oneof', optional: true, argume
 const ENC_OFFSET: ArgDoc[] = [{ name: 'encoding', type: 'string' }, { name: 'offset', type: 'integer' }];
 
 register(
-  cmd('setbit', 4, 'write denyoom', [1, 1, 1], 'bitmap write slow', { group: B, summary: 'Sets or clears the bit at offset in the string value stored at key', since: '2.2.0', complexity: 'O(1)', args: [KEY, { name: 'offset', type: 'integer' }, { name: 'value', type: 'integer' }] }, setbit),
+  cmd('setbit', 4, 'write denyoom', [1, 1, 1], 'bitmap write slow', { group: B, summary: 'Sets or clears the bit at offset in the string value stored at key', since: '2.2.0', complexity: 'O(1)', args: [KEY, { name: 'offset', type: 'integer' }, { name: 'value', type: 'integer' }], keySpec: keyAt(1, 'RW access update') }, setbit),
   cmd('getbit', 3, 'readonly fast', [1, 1, 1], 'bitmap read fast', { group: B, summary: 'Returns the bit value at offset in the string value stored at key', since: '2.2.0', complexity: 'O(1)', args: [KEY, { name: 'offset', type: 'integer' }] }, getbit),
   cmd(
     'bitcount',
@@ -434,7 +434,7 @@ register(
     'write denyoom',
     [2, -1, 1],
     'bitmap write slow',
-    { group: B, summary: 'Perform bitwise operations between strings', since: '2.6.0', complexity: 'O(N)', args: [{ name: 'operation', type: 'string' }, { name: 'destkey', type: 'key' }, { name: 'key', type: 'key', multiple: true }] },
+    { group: B, summary: 'Perform bitwise operations between strings', since: '2.6.0', complexity: 'O(N)', args: [{ name: 'operation', type: 'string' }, { name: 'destkey', type: 'key' }, { name: 'key', type: 'key', multiple: true }], keySpec: [keyAt(2, 'OW update'), keyAt(3, 'RO access', undefined, -1, 1)] },
     bitop,
   ),
   cmd(
@@ -484,7 +484,7 @@ register(
             },
           ],
         },
-      ],
+      ], keySpec: keyAt(1, 'RW access update variable_flags', 'This command allows both access and modification of the key'),
     },
     (ctx, args) => bitfield(ctx, args, false),
   ),
@@ -504,3 +504,18 @@ register(
     (ctx, args) => bitfield(ctx, args, true),
   ),
 );
+
+/**
+ * BITFIELD's key is read-only when every subcommand is a GET (Redis's
+ * bitfieldGetKeys); anything else, a syntax error included, may write.
+ */
+lookup('bitfield')!.keyFlags = (argv) => {
+  for (let i = 2; i < argv.length; i++) {
+    const left = argv.length - i - 1;
+    const a = argv[i].toLowerCase();
+    if (a === 'get' && left >= 2) i += 2;
+    else if (a === 'overflow' && left >= 1) i += 1;
+    else return ['RW', 'access', 'update'];
+  }
+  return ['RO', 'access'];
+};

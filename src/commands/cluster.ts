@@ -46,10 +46,20 @@ const SUBS: [string, number, string, string, string][] = [
 ];
 
 const G = { group: 'cluster' };
+const NONDETERMINISTIC = new Set(['bumpepoch', 'count-failure-reports', 'getkeysinslot', 'info', 'links', 'nodes', 'replicas', 'shards', 'slaves', 'slots']);
 
 register({
   ...cmd('cluster', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for cluster commands', since: '3.0.0', complexity: 'Depends on subcommand.' }),
   subcommands: SUBS.map(([name, arity, flags, since, summary]) =>
-    cmd(`cluster|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since }, disabled),
+    cmd(`cluster|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since, tips: NONDETERMINISTIC.has(name) ? ['nondeterministic_output'] : undefined }, disabled),
   ),
 });
+
+// A standalone Redis refuses these too: they only mean something to a cluster node.
+const connectionCmd = (name: string, flags: string, summary: string, since: string) =>
+  cmd(name, 1, flags, NO_KEYS, 'fast connection', { ...G, summary, since, complexity: 'O(1)' }, disabled);
+register(
+  connectionCmd('asking', 'fast', 'Sent by cluster clients after an -ASK redirect', '3.0.0'),
+  connectionCmd('readonly', 'loading stale fast', 'Enables read queries for a connection to a cluster replica node', '3.0.0'),
+  connectionCmd('readwrite', 'loading stale fast', 'Disables read queries for a connection to a cluster replica node', '3.0.0'),
+);

@@ -367,11 +367,12 @@ const CLIENT_HELP = [
   '    Print this help.',
 ];
 
-const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler']) =>
-  cmd('client|' + name, arity, 'noscript loading stale ' + flags, NO_KEYS, 'slow connection', { ...G, summary, since: '2.4.0' }, handler);
+const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], tips?: string[]) =>
+  // HELP is the one CLIENT subcommand a script may call; admin ones are @admin @dangerous, as Redis derives from the flag.
+  cmd('client|' + name, arity, (name === 'help' ? 'loading stale ' : 'noscript loading stale ') + flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous connection' : 'slow connection', { ...G, summary, since: '2.4.0', tips }, handler);
 
 register(
-  cmd('ping', -1, 'fast', NO_KEYS, 'fast connection', { ...G, summary: 'Returns the server\'s liveliness response.' }, (ctx, args) => {
+  cmd('ping', -1, 'fast', NO_KEYS, 'fast connection', { ...G, summary: 'Returns the server\'s liveliness response.', tips: ['request_policy:all_shards', 'response_policy:all_succeeded'] }, (ctx, args) => {
     if (args.length > 2) throw new ReplyError(ERR.arity('ping'));
     const c = ctx.client;
     if (c.subs !== null && c.proto === 2) {
@@ -381,7 +382,7 @@ register(
     } else if (args.length === 2) ctx.r.bulk(args[1]);
     else ctx.r.raw('+PONG\r\n');
   }),
-  cmd('echo', 2, 'fast', NO_KEYS, 'fast connection', { ...G, summary: 'Returns the given string.' }, (ctx, args) => ctx.r.bulk(args[1])),
+  cmd('echo', 2, 'loading stale fast', NO_KEYS, 'fast connection', { ...G, summary: 'Returns the given string.' }, (ctx, args) => ctx.r.bulk(args[1])),
   cmd('quit', -1, 'allow_busy noscript loading stale fast no_auth', NO_KEYS, 'fast connection', { ...G, summary: 'Closes the connection.' }, (ctx) => {
     ctx.r.ok();
     ctx.client.suspended = true;
@@ -410,10 +411,10 @@ register(
         else throw new ReplyError(`ERR Unrecognized option '${args[2]}'`);
         ctx.r.ok();
       }),
-      sub('info', 2, '', 'Returns information about the connection.', (ctx, args) => ctx.r.verbatim(clientInfoLine(ctx.client, args) + '\n')),
-      sub('list', -2, 'admin', 'Lists open connections.', clientList),
+      sub('info', 2, '', 'Returns information about the connection.', (ctx, args) => ctx.r.verbatim(clientInfoLine(ctx.client, args) + '\n'), ['nondeterministic_output']),
+      sub('list', -2, 'admin', 'Lists open connections.', clientList, ['nondeterministic_output']),
       sub('kill', -3, 'admin', 'Terminates open connections.', clientKill),
-      sub('no-evict', 3, '', 'Sets the client eviction mode of the connection.', (ctx, args) => {
+      sub('no-evict', 3, 'admin', 'Sets the client eviction mode of the connection.', (ctx, args) => {
         ctx.client.noEvict = onOff(args[2]);
         ctx.r.ok();
       }),
@@ -425,7 +426,7 @@ register(
         } else if (m === 'off' || m === 'skip') ctx.client.replyMode = m;
         else throw new ReplyError(ERR.syntax);
       }),
-      sub('unblock', -3, '', 'Unblocks a client blocked by a blocking command from a different connection.', (ctx, args) => {
+      sub('unblock', -3, 'admin', 'Unblocks a client blocked by a blocking command from a different connection.', (ctx, args) => {
         const id = toSafeInt(args[2]);
         if (id === null) throw new ReplyError(ERR.notInt);
         let withError = false;

@@ -102,16 +102,16 @@ const setter = (name: string, summary: string, since: string, argName: string, a
     expireGeneric(ctx, args, seconds, relative),
   );
 
-const getter = (name: string, summary: string, since: string, ms: boolean, absolute: boolean) =>
-  cmd(name, 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, summary, since, args: [key] }, (ctx, args) => ttlGeneric(ctx, args[1], ms, absolute));
+const getter = (name: string, summary: string, since: string, ms: boolean, absolute: boolean, tips?: string[]) =>
+  cmd(name, 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, summary, since, args: [key], tips }, (ctx, args) => ttlGeneric(ctx, args[1], ms, absolute));
 
 register(
   setter('expire', 'Sets the expiration time of a key in seconds.', '1.0.0', 'seconds', 'integer', true, true),
   setter('pexpire', 'Sets the expiration time of a key in milliseconds.', '2.6.0', 'milliseconds', 'integer', false, true),
   setter('expireat', 'Sets the expiration time of a key to a Unix timestamp.', '1.2.0', 'unix-time-seconds', 'unix-time', true, false),
   setter('pexpireat', 'Sets the expiration time of a key to a Unix milliseconds timestamp.', '2.6.0', 'unix-time-milliseconds', 'unix-time', false, false),
-  getter('ttl', 'Returns the expiration time in seconds of a key.', '1.0.0', false, false),
-  getter('pttl', 'Returns the expiration time in milliseconds of a key.', '2.6.0', true, false),
+  getter('ttl', 'Returns the expiration time in seconds of a key.', '1.0.0', false, false, ['nondeterministic_output']),
+  getter('pttl', 'Returns the expiration time in milliseconds of a key.', '2.6.0', true, false, ['nondeterministic_output']),
   getter('expiretime', 'Returns the expiration time of a key as a Unix timestamp.', '7.0.0', false, true),
   getter('pexpiretime', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', '7.0.0', true, true),
   cmd('persist', 2, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, summary: 'Removes the expiration time of a key.', since: '2.2.0', args: [key] }, (ctx, args) => {

@@ -4,7 +4,7 @@
 import { replyHash, replyOwned } from '../memory/collection-replies.js';
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { keyAt, cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, toFloat, toSafeInt } from '../protocol/errors.js';
 import { HashValue } from '../types/hash.js';
 import type { Database } from '../keyspace/db.js';
@@ -252,7 +252,7 @@ const WF = 'write hash fast';
 register(
   cmd('hset', -4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Creates or modifies the value of a field in a hash.', since: '2.0.0' }, (ctx, args) => hset(ctx, args, false)),
   cmd('hmset', -4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Sets the values of multiple fields.', since: '2.0.0' }, (ctx, args) => hset(ctx, args, true)),
-  cmd('hsetnx', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Sets the value of a field in a hash only when the field doesn\'t exist.', since: '2.0.0' }, (ctx, args) => {
+  cmd('hsetnx', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Sets the value of a field in a hash only when the field doesn\'t exist.', since: '2.0.0', keySpec: keyAt(1, 'RW insert') }, (ctx, args) => {
     const db = ctx.db;
     const { h, isNew } = hashOrNew(db, args[1]);
     // Redis converts on long arguments even when the field already exists.
@@ -272,21 +272,21 @@ register(
     r.array(args.length - 2);
     for (let i = 2; i < args.length; i++) r.bulkOrNull(h?.get(args[i]));
   }),
-  cmd('hdel', -3, 'write fast', [1, 1, 1], WF, { ...G, summary: 'Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.', since: '2.0.0' }, hdel),
-  cmd('hlen', 2, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Returns the number of fields in a hash.', since: '2.0.0' }, (ctx, args) => {
+  cmd('hdel', -3, 'write fast', [1, 1, 1], WF, { ...G, summary: 'Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.', since: '2.0.0', keySpec: keyAt(1, 'RW delete') }, hdel),
+  cmd('hlen', 2, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Returns the number of fields in a hash.', since: '2.0.0', keySpec: keyAt(1, 'RO') }, (ctx, args) => {
     ctx.r.int(hashForRead(ctx.db, args[1])?.size ?? 0);
   }),
-  cmd('hstrlen', 3, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Returns the length of the value of a field.', since: '3.2.0' }, (ctx, args) => {
+  cmd('hstrlen', 3, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Returns the length of the value of a field.', since: '3.2.0', keySpec: keyAt(1, 'RO') }, (ctx, args) => {
     ctx.r.int(hashForRead(ctx.db, args[1])?.get(args[2])?.length ?? 0);
   }),
-  cmd('hexists', 3, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Determines whether a field exists in a hash.', since: '2.0.0' }, (ctx, args) => {
+  cmd('hexists', 3, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Determines whether a field exists in a hash.', since: '2.0.0', keySpec: keyAt(1, 'RO') }, (ctx, args) => {
     ctx.r.int(hashForRead(ctx.db, args[1])?.get(args[2]) !== undefined ? 1 : 0);
   }),
-  cmd('hkeys', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns all fields in a hash.', since: '2.0.0' }, (ctx, args) => hgetall(ctx, args, true, false)),
-  cmd('hvals', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns all values in a hash.', since: '2.0.0' }, (ctx, args) => hgetall(ctx, args, false, true)),
-  cmd('hgetall', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns all fields and values in a hash.', since: '2.0.0' }, (ctx, args) => hgetall(ctx, args, true, true)),
-  cmd('hincrby', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn\'t exist.', since: '2.0.0' }, hincrby),
-  cmd('hincrbyfloat', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn\'t exist.', since: '2.6.0' }, hincrbyfloat),
-  cmd('hrandfield', -2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns one or more random fields from a hash.', since: '6.2.0' }, hrandfield),
-  cmd('hscan', -3, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Iterates over fields and values of a hash.', since: '2.8.0' }, hscan),
+  cmd('hkeys', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns all fields in a hash.', since: '2.0.0', tips: ['nondeterministic_output_order'] }, (ctx, args) => hgetall(ctx, args, true, false)),
+  cmd('hvals', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns all values in a hash.', since: '2.0.0', tips: ['nondeterministic_output_order'] }, (ctx, args) => hgetall(ctx, args, false, true)),
+  cmd('hgetall', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns all fields and values in a hash.', since: '2.0.0', tips: ['nondeterministic_output_order'] }, (ctx, args) => hgetall(ctx, args, true, true)),
+  cmd('hincrby', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn\'t exist.', since: '2.0.0', keySpec: keyAt(1, 'RW access update') }, hincrby),
+  cmd('hincrbyfloat', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn\'t exist.', since: '2.6.0', keySpec: keyAt(1, 'RW access update') }, hincrbyfloat),
+  cmd('hrandfield', -2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns one or more random fields from a hash.', since: '6.2.0', tips: ['nondeterministic_output'] }, hrandfield),
+  cmd('hscan', -3, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Iterates over fields and values of a hash.', since: '2.8.0', tips: ['nondeterministic_output'] }, hscan),
 );

@@ -5,7 +5,8 @@
  * key slots) parse these replies.
  */
 import { register, allCommands, lookup, lookupSub, arityOk } from './registry.js';
-import { cmd, keyPositions, NO_KEYS, type ArgDoc, type CommandSpec, type KeySpecDoc } from './spec.js';
+import { cmd, NO_KEYS, type ArgDoc, type CommandSpec, type KeySpecDoc } from './spec.js';
+import { commandHasKeys, commandKeys, keySpecsOf } from './key-specs.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import type { Reply } from '../protocol/reply.js';
@@ -32,44 +33,10 @@ function byFullName(name: string): CommandSpec | undefined {
   return parent && lookupSub(parent, name.slice(bar + 1));
 }
 
-function hasKeys(spec: CommandSpec): boolean {
-  return spec.keys.first > 0 || spec.getKeys !== undefined;
-}
-
-/** Key-spec flags by what the command does with its keys (Redis's per-command specs, approximated). */
-function keySpecFlags(spec: CommandSpec): string[] {
-  const f = spec.flags as string[];
-  if (f.includes('write')) return spec.acl.includes('read') ? ['RW', 'access', 'update'] : ['RW', 'update'];
-  return ['RO', 'access'];
-}
-
-/** The flags of the key spec that finds the key at argv[p]: the last one that begins at or before it. */
-function flagsAt(spec: CommandSpec, argv: string[], p: number): string[] {
-  if (spec.keyFlags !== undefined) return spec.keyFlags(argv, p);
-  const docs = spec.keySpec === undefined ? [] : Array.isArray(spec.keySpec) ? spec.keySpec : [spec.keySpec];
-  let best: KeySpecDoc | undefined;
-  for (const d of docs) {
-    let start = -1;
-    if ('index' in d.begin) start = d.begin.index;
-    else {
-      const kw = d.begin.keyword.toLowerCase();
-      const from = d.begin.startfrom;
-      if (from >= 0) {
-        for (let i = from; i < argv.length; i++) if (argv[i].toLowerCase() === kw) ((start = i + 1), (i = argv.length));
-      } else {
-        for (let i = argv.length + from; i > 0; i--) if (argv[i].toLowerCase() === kw) ((start = i + 1), (i = 0));
-      }
-    }
-    if (start >= 0 && start <= p) best = d;
-  }
-  return best?.flags ?? keySpecFlags(spec);
-}
-
 /** The key specs given in the command table (Redis's own, see KeySpecDoc). */
-function replyKeySpecDocs(r: Reply, specs: KeySpecDoc | KeySpecDoc[]): void {
-  const list = Array.isArray(specs) ? specs : [specs];
-  r.set(list.length);
-  for (const ks of list) replyKeySpecDoc(r, ks);
+function replyKeySpecDocs(r: Reply, specs: KeySpecDoc[]): void {
+  r.set(specs.length);
+  for (const ks of specs) replyKeySpecDoc(r, ks);
 }
 
 function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
@@ -84,7 +51,11 @@ function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
   r.bulk('begin_search');
   r.map(2);
   r.bulk('type');
-  if ('index' in ks.begin) {
+  if ('unknown' in ks.begin) {
+    r.bulk('unknown');
+    r.bulk('spec');
+    r.map(0);
+  } else if ('index' in ks.begin) {
     r.bulk('index');
     r.bulk('spec');
     r.map(1);
@@ -103,6 +74,12 @@ function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
   r.map(2);
   r.bulk('type');
   const find = ks.find;
+  if ('unknown' in find) {
+    r.bulk('unknown');
+    r.bulk('spec');
+    r.map(0);
+    return;
+  }
   if ('keynumidx' in find) {
     r.bulk('keynum');
     r.bulk('spec');
@@ -127,47 +104,7 @@ function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
 }
 
 function replyKeySpecs(r: Reply, spec: CommandSpec): void {
-  if (spec.keySpec !== undefined) return replyKeySpecDocs(r, spec.keySpec);
-  if (!hasKeys(spec)) return r.set(0);
-  r.set(1);
-  r.map(3);
-  r.bulk('flags');
-  const flags = keySpecFlags(spec);
-  r.set(flags.length);
-  for (const f of flags) r.simple(f);
-  const { first, last, step } = spec.keys;
-  r.bulk('begin_search');
-  r.map(2);
-  r.bulk('type');
-  if (first > 0) {
-    r.bulk('index');
-    r.bulk('spec');
-    r.map(1);
-    r.bulk('index');
-    r.int(first);
-  } else {
-    r.bulk('unknown');
-    r.bulk('spec');
-    r.map(0);
-  }
-  r.bulk('find_keys');
-  r.map(2);
-  r.bulk('type');
-  if (first > 0) {
-    r.bulk('range');
-    r.bulk('spec');
-    r.map(3);
-    r.bulk('lastkey');
-    r.int(last < 0 ? last : last - first);
-    r.bulk('keystep');
-    r.int(step);
-    r.bulk('limit');
-    r.int(0);
-  } else {
-    r.bulk('unknown');
-    r.bulk('spec');
-    r.map(0);
-  }
+  replyKeySpecDocs(r, keySpecsOf(spec));
 }
 
 function replyInfo(r: Reply, spec: CommandSpec | undefined): void {
@@ -262,23 +199,22 @@ function getKeys(ctx: CommandContext, args: string[], withFlags: boolean): void 
   let spec = lookup(argv[0]);
   if (spec !== undefined && spec.subcommands !== undefined && argv.length >= 2) spec = lookupSub(spec, argv[1]);
   if (spec === undefined) throw new ReplyError('ERR Invalid command specified');
-  if (!hasKeys(spec)) throw new ReplyError('ERR The command has no key arguments');
+  if (!commandHasKeys(spec)) throw new ReplyError('ERR The command has no key arguments');
   if (!arityOk(spec, argv.length)) throw new ReplyError('ERR Invalid number of arguments specified for command');
-  const pos = keyPositions(spec, argv);
-  if (pos.length === 0) {
+  const keys = commandKeys(spec, argv);
+  if (keys.length === 0) {
     // EVAL with no keys, FCALL...: keys are optional for them (Redis 7.0).
     if ((spec.flags as string[]).includes('no_mandatory_keys')) return ctx.r.array(0);
     throw new ReplyError('ERR Invalid arguments specified for command');
   }
-  ctx.r.array(pos.length);
-  for (const p of pos) {
+  ctx.r.array(keys.length);
+  for (const { pos, flags } of keys) {
     if (!withFlags) {
-      ctx.r.bulk(argv[p]);
+      ctx.r.bulk(argv[pos]);
       continue;
     }
-    const flags = flagsAt(spec, argv, p);
     ctx.r.array(2);
-    ctx.r.bulk(argv[p]);
+    ctx.r.bulk(argv[pos]);
     ctx.r.set(flags.length);
     for (const f of flags) ctx.r.simple(f);
   }
@@ -342,18 +278,19 @@ function infoAll(ctx: CommandContext): void {
   for (const s of all) replyInfo(ctx.r, s);
 }
 
-const sub = (name: string, arity: number, summary: string, handler: CommandSpec['handler'], since = '2.8.13') =>
-  cmd(`command|${name}`, arity, 'loading stale', NO_KEYS, 'slow connection', { group: 'server', summary, since }, handler);
+const sub = (name: string, arity: number, summary: string, handler: CommandSpec['handler'], since = '2.8.13', tips?: string[]) =>
+  cmd(`command|${name}`, arity, 'loading stale', NO_KEYS, 'slow connection', { group: 'server', summary, since, tips }, handler);
+const ANY_ORDER = ['nondeterministic_output_order'];
 
 register({
-  ...cmd('command', -1, 'loading stale', NO_KEYS, 'slow connection', { ...G, summary: 'Returns detailed information about all commands.', since: '2.8.13' }, infoAll),
+  ...cmd('command', -1, 'loading stale', NO_KEYS, 'slow connection', { ...G, summary: 'Returns detailed information about all commands.', since: '2.8.13', tips: ['nondeterministic_output_order'] }, infoAll),
   subcommands: [
     sub('count', 2, 'Returns a count of commands.', (ctx) => ctx.r.int(allCommands().length)),
     sub('info', -2, 'Returns information about one, multiple or all commands.', (ctx, args) => {
       if (args.length === 2) return infoAll(ctx);
       ctx.r.array(args.length - 2);
       for (let i = 2; i < args.length; i++) replyInfo(ctx.r, byFullName(args[i]));
-    }),
+    }, undefined, ANY_ORDER),
     sub('docs', -2, 'Returns documentary information about one, multiple or all commands.', (ctx, args) => {
       const specs = args.length === 2 ? allCommands() : args.slice(2).map(byFullName).filter((s): s is CommandSpec => s !== undefined);
       ctx.r.map(specs.length);
@@ -361,10 +298,10 @@ register({
         ctx.r.bulk(s.name);
         replyDocs(ctx.r, s);
       }
-    }, '7.0.0'),
-    sub('list', -2, 'Returns a list of command names.', list, '7.0.0'),
-    sub('getkeys', -3, 'Extracts the key names from an arbitrary command.', (ctx, args) => getKeys(ctx, args, false)),
-    sub('getkeysandflags', -3, 'Extracts the key names and access flags for an arbitrary command.', (ctx, args) => getKeys(ctx, args, true), '7.0.0'),
+    }, '7.0.0', ANY_ORDER),
+    sub('list', -2, 'Returns a list of command names.', list, '7.0.0', ANY_ORDER),
+    sub('getkeys', -4, 'Extracts the key names from an arbitrary command.', (ctx, args) => getKeys(ctx, args, false)),
+    sub('getkeysandflags', -4, 'Extracts the key names and access flags for an arbitrary command.', (ctx, args) => getKeys(ctx, args, true), '7.0.0'),
     sub('help', 2, 'Returns helpful text about the different subcommands.', (ctx) => ctx.r.bulks(HELP), '5.0.0'),
   ],
 });

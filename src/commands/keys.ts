@@ -4,7 +4,7 @@
  */
 import { replyStrings } from '../memory/collection-replies.js';
 import { register } from './registry.js';
-import { cmd, type ArgDoc } from './spec.js';
+import { keyAt, cmd, type ArgDoc } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import { mem } from '../memory/settings.js';
@@ -212,7 +212,7 @@ function metaOf(ctx: CommandContext, key: string): number {
 
 /** OBJECT subcommands answer null for a missing key, as Redis's objectCommandLookupOrReply. */
 function objectSub(name: string, summary: string, since: string, answer: (ctx: CommandContext, v: Value, key: string) => void) {
-  return cmd(`object|${name}`, 3, 'readonly', [2, 2, 1], 'keyspace read slow', { ...G, summary, since, args: [key()] }, (ctx, args) => {
+  return cmd(`object|${name}`, 3, 'readonly', [2, 2, 1], 'keyspace read slow', { ...G, summary, since, args: [key()], keySpec: keyAt(2, 'RO'), tips: ['nondeterministic_output'] }, (ctx, args) => {
     // No touch: looking at a key's idle time must not reset it.
     const v = ctx.db.peek(args[2]);
     if (v === undefined) return ctx.r.null();
@@ -221,23 +221,23 @@ function objectSub(name: string, summary: string, since: string, answer: (ctx: C
 }
 
 register(
-  cmd('del', -2, 'write', [1, -1, 1], 'keyspace write slow', { ...G, summary: 'Deletes one or more keys.', complexity: 'O(N) where N is the number of keys that will be removed.', args: [key('key', { multiple: true })] }, del),
-  cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, summary: 'Asynchronously deletes one or more keys.', since: '4.0.0', args: [key('key', { multiple: true })] }, del),
-  cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Determines whether one or more keys exist.', args: [key('key', { multiple: true })] }, (ctx, args) => {
+  cmd('del', -2, 'write', [1, -1, 1], 'keyspace write slow', { ...G, summary: 'Deletes one or more keys.', complexity: 'O(N) where N is the number of keys that will be removed.', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'] }, del),
+  cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, summary: 'Asynchronously deletes one or more keys.', since: '4.0.0', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'] }, del),
+  cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Determines whether one or more keys exist.', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'] }, (ctx, args) => {
     let n = 0;
     for (let i = 1; i < args.length; i++) if (ctx.db.getNoTouch(args[i]) !== undefined) n++;
     ctx.r.int(n);
   }),
-  cmd('touch', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', since: '3.2.1', args: [key('key', { multiple: true })] }, (ctx, args) => {
+  cmd('touch', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', since: '3.2.1', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'] }, (ctx, args) => {
     let n = 0;
     for (let i = 1; i < args.length; i++) if (ctx.db.get(args[i]) !== undefined) n++;
     ctx.r.int(n);
   }),
-  cmd('type', 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, summary: 'Determines the type of value stored at a key.', args: [key()] }, (ctx, args) => {
+  cmd('type', 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, summary: 'Determines the type of value stored at a key.', args: [key()], keySpec: keyAt(1, 'RO') }, (ctx, args) => {
     const v = ctx.db.getNoTouch(args[1]);
     ctx.r.simple(v === undefined ? 'none' : typeOf(v));
   }),
-  cmd('keys', 2, 'readonly', [0, 0, 0], 'keyspace read slow dangerous', { ...G, summary: 'Returns all key names that match a pattern.', args: [{ name: 'pattern', type: 'pattern' }] }, keys),
+  cmd('keys', 2, 'readonly', [0, 0, 0], 'keyspace read slow dangerous', { ...G, summary: 'Returns all key names that match a pattern.', args: [{ name: 'pattern', type: 'pattern' }], tips: ['request_policy:all_shards', 'nondeterministic_output_order'] }, keys),
   cmd('scan', -2, 'readonly', [0, 0, 0], 'keyspace read slow', {
     ...G,
     summary: 'Iterates over the key names in the database.',
@@ -247,18 +247,18 @@ register(
       { name: 'pattern', type: 'pattern', token: 'MATCH', optional: true },
       { name: 'count', type: 'integer', token: 'COUNT', optional: true },
       { name: 'type', type: 'string', token: 'TYPE', optional: true },
-    ],
+    ], tips: ['nondeterministic_output', 'request_policy:special'],
   }, scan),
-  cmd('randomkey', 1, 'readonly', [0, 0, 0], 'keyspace read slow', { ...G, summary: 'Returns a random key name from the database.' }, randomKey),
-  cmd('rename', 3, 'write', [1, 2, 1], 'keyspace write slow', { ...G, summary: 'Renames a key and overwrites the destination.', args: [key(), key('newkey')] }, (ctx, args) => rename(ctx, args, false)),
-  cmd('renamenx', 3, 'write fast', [1, 2, 1], 'keyspace write fast', { ...G, summary: 'Renames a key only when the target key name doesn\'t exist.', args: [key(), key('newkey')] }, (ctx, args) => rename(ctx, args, true)),
+  cmd('randomkey', 1, 'readonly', [0, 0, 0], 'keyspace read slow', { ...G, summary: 'Returns a random key name from the database.', tips: ['request_policy:all_shards', 'nondeterministic_output'] }, randomKey),
+  cmd('rename', 3, 'write', [1, 2, 1], 'keyspace write slow', { ...G, summary: 'Renames a key and overwrites the destination.', args: [key(), key('newkey')], keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'OW update')] }, (ctx, args) => rename(ctx, args, false)),
+  cmd('renamenx', 3, 'write fast', [1, 2, 1], 'keyspace write fast', { ...G, summary: 'Renames a key only when the target key name doesn\'t exist.', args: [key(), key('newkey')], keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'OW insert')] }, (ctx, args) => rename(ctx, args, true)),
   cmd('copy', -3, 'write denyoom', [1, 2, 1], 'keyspace write slow', {
     ...G,
     summary: 'Copies the value of a key to a new key.',
     since: '6.2.0',
-    args: [key('source'), key('destination'), { name: 'destination-db', type: 'integer', token: 'DB', optional: true }, { name: 'replace', type: 'pure-token', token: 'REPLACE', optional: true }],
+    args: [key('source'), key('destination'), { name: 'destination-db', type: 'integer', token: 'DB', optional: true }, { name: 'replace', type: 'pure-token', token: 'REPLACE', optional: true }], keySpec: [keyAt(1, 'RO access'), keyAt(2, 'OW update')],
   }, copy),
-  cmd('move', 3, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, summary: 'Moves a key to another database.', args: [key(), { name: 'db', type: 'integer' }] }, move),
+  cmd('move', 3, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, summary: 'Moves a key to another database.', args: [key(), { name: 'db', type: 'integer' }], keySpec: keyAt(1, 'RW access update') }, move),
   {
     ...cmd('object', -2, '', [0, 0, 0], 'slow', { ...G, summary: 'A container for object introspection commands.', since: '2.2.3' }),
     subcommands: [

@@ -8,7 +8,7 @@
  * and the same bytes are written to every subscriber.
  */
 import { register } from './registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { keyAt, cmd, NO_KEYS, type CommandSpec } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import { resetHooks, shardSubscriptions } from './connection.js';
@@ -287,12 +287,12 @@ register(
   cmd('unsubscribe', -1, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, summary: 'Stops listening to messages posted to channels.', since: '2.0.0', args: chanArg('channel', true) }, unsubscribe),
   cmd('psubscribe', -2, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, summary: 'Listens for messages published to channels that match one or more patterns.', since: '2.0.0', args: [{ name: 'pattern', type: 'pattern', multiple: true }] }, withHook(psubscribe)),
   cmd('punsubscribe', -1, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, summary: 'Stops listening to messages published to channels that match one or more patterns.', since: '2.0.0', args: [{ name: 'pattern', type: 'pattern', multiple: true, optional: true }] }, punsubscribe),
-  cmd('ssubscribe', -2, SUB_FLAGS, [1, -1, 1], 'pubsub slow', { ...G, summary: 'Listens for messages published to shard channels.', since: '7.0.0', args: chanArg('shardchannel') }, withHook(ssubscribe)),
-  cmd('sunsubscribe', -1, SUB_FLAGS, [1, -1, 1], 'pubsub slow', { ...G, summary: 'Stops listening to messages posted to shard channels.', since: '7.0.0', args: chanArg('shardchannel', true) }, sunsubscribe),
+  cmd('ssubscribe', -2, SUB_FLAGS, [1, -1, 1], 'pubsub slow', { ...G, summary: 'Listens for messages published to shard channels.', since: '7.0.0', args: chanArg('shardchannel'), keySpec: keyAt(1, 'not_key', undefined, -1, 1) }, withHook(ssubscribe)),
+  cmd('sunsubscribe', -1, SUB_FLAGS, [1, -1, 1], 'pubsub slow', { ...G, summary: 'Stops listening to messages posted to shard channels.', since: '7.0.0', args: chanArg('shardchannel', true), keySpec: keyAt(1, 'not_key', undefined, -1, 1) }, sunsubscribe),
   cmd('publish', 3, 'pubsub loading stale fast may_replicate', NO_KEYS, 'pubsub fast', { ...G, summary: 'Posts a message to a channel.', since: '2.0.0', args: [{ name: 'channel', type: 'string' }, { name: 'message', type: 'string' }] }, (ctx, args) => {
     ctx.r.int(publishMessage(ctx, args[1], args[2]));
   }),
-  cmd('spublish', 3, 'pubsub loading stale fast may_replicate', [1, 1, 1], 'pubsub fast', { ...G, summary: 'Post a message to a shard channel', since: '7.0.0', args: [{ name: 'shardchannel', type: 'string' }, { name: 'message', type: 'string' }] }, (ctx, args) => {
+  cmd('spublish', 3, 'pubsub loading stale fast may_replicate', [1, 1, 1], 'pubsub fast', { ...G, summary: 'Post a message to a shard channel', since: '7.0.0', args: [{ name: 'shardchannel', type: 'string' }, { name: 'message', type: 'string' }], keySpec: keyAt(1, 'not_key') }, (ctx, args) => {
     const subs = shardChannels.get(args[1]);
     ctx.r.int(subs === undefined ? 0 : deliver(ctx, subs, new Encoded(['smessage', args[1], args[2]])));
   }),

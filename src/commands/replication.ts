@@ -31,7 +31,7 @@ function replicaof(ctx: CommandContext, args: string[]): void {
 }
 
 register(
-  cmd('wait', 3, 'noscript', NO_KEYS, 'slow connection', { ...G, group: 'generic', summary: 'Wait for the synchronous replication of all the write commands sent in the context of the current connection', since: '3.0.0' }, wait),
+  cmd('wait', 3, 'noscript', NO_KEYS, 'slow connection', { ...G, group: 'generic', summary: 'Wait for the synchronous replication of all the write commands sent in the context of the current connection', since: '3.0.0', tips: ['request_policy:all_shards', 'response_policy:agg_min'] }, wait),
   cmd('role', 1, 'noscript loading stale fast', NO_KEYS, 'admin fast dangerous', { ...G, summary: 'Return the role of the instance in the context of replication', since: '2.8.12' }, (ctx) => {
     ctx.r.array(3);
     ctx.r.bulk('master');

@@ -156,15 +156,15 @@ function shutdownCmd(ctx: CommandContext, args: string[]): void {
 }
 
 
-const sub = (parent: string, name: string, arity: number, flags: string, acl: string, summary: string, handler: CommandSpec['handler']) =>
-  cmd(`${parent}|${name}`, arity, flags, NO_KEYS, acl, { ...G, summary }, handler);
+const sub = (parent: string, name: string, arity: number, flags: string, acl: string, summary: string, handler: CommandSpec['handler'], tips?: string[]) =>
+  cmd(`${parent}|${name}`, arity, flags, NO_KEYS, acl, { ...G, summary, tips }, handler);
 
 register(
   {
     ...cmd('config', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for server configuration commands.', since: '2.0.0' }),
     subcommands: [
       sub('config', 'get', -3, 'admin noscript loading stale', 'admin slow dangerous', 'Returns the effective values of configuration parameters.', configGet),
-      sub('config', 'set', -4, 'admin noscript loading stale', 'admin slow dangerous', 'Sets configuration parameters in-flight.', configSet),
+      sub('config', 'set', -4, 'admin noscript loading stale', 'admin slow dangerous', 'Sets configuration parameters in-flight.', configSet, ['request_policy:all_nodes', 'response_policy:all_succeeded']),
       sub('config', 'resetstat', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Resets the server\'s statistics.', (ctx) => {
         commandStats().clear();
         resetErrorStats();
@@ -192,12 +192,12 @@ register(
       ),
     ],
   },
-  cmd('flushall', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Removes all keys from all databases.' }, (ctx, args) => {
+  cmd('flushall', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Removes all keys from all databases.', tips: ['request_policy:all_shards', 'response_policy:all_succeeded'] }, (ctx, args) => {
     flushArgs(args, 1);
     ctx.ks.flushAll();
     flushAllAndReply(ctx);
   }),
-  cmd('flushdb', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Remove all keys from the current database.' }, (ctx, args) => {
+  cmd('flushdb', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Remove all keys from the current database.', tips: ['request_policy:all_shards', 'response_policy:all_succeeded'] }, (ctx, args) => {
     flushArgs(args, 1);
     ctx.db.flush();
     ctx.r.ok();
@@ -205,7 +205,7 @@ register(
   cmd('info', -1, 'loading stale sentinel', NO_KEYS, 'slow dangerous', {
     ...G,
     summary: 'Returns information and statistics about the server.',
-    args: [{ name: 'section', type: 'string', optional: true, multiple: true }],
+    args: [{ name: 'section', type: 'string', optional: true, multiple: true }], tips: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
   }, info),
   cmd('swapdb', 3, 'write fast', NO_KEYS, 'keyspace write fast dangerous', {
     ...G,
@@ -213,7 +213,7 @@ register(
     since: '4.0.0',
     args: [{ name: 'index1', type: 'integer' }, { name: 'index2', type: 'integer' }],
   }, swapdb),
-  cmd('time', 1, 'loading stale fast', NO_KEYS, 'fast', { ...G, summary: 'Returns the server time.', since: '2.6.0' }, (ctx) => {
+  cmd('time', 1, 'loading stale fast', NO_KEYS, 'fast', { ...G, summary: 'Returns the server time.', since: '2.6.0', tips: ['nondeterministic_output'] }, (ctx) => {
     const us = BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000));
     ctx.r.array(2);
     ctx.r.bulk(String(us / 1000000n));
@@ -232,5 +232,5 @@ register(
   cmd('debug', -2, 'admin noscript loading stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'A container for debugging commands.' }, debugCommand),
   memoryCommand,
   monitorCommand,
-  cmd('dbsize', 1, 'readonly fast', NO_KEYS, 'keyspace read fast', { ...G, summary: 'Returns the number of keys in the database.' }, (ctx) => ctx.r.int(ctx.db.size)),
+  cmd('dbsize', 1, 'readonly fast', NO_KEYS, 'keyspace read fast', { ...G, summary: 'Returns the number of keys in the database.', tips: ['request_policy:all_shards', 'response_policy:agg_sum'] }, (ctx) => ctx.r.int(ctx.db.size)),
 );

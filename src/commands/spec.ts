@@ -24,7 +24,8 @@ export type CommandFlag =
   | 'allow_busy'
   | 'movablekeys'
   | 'no_mandatory_keys'
-  | 'no_async_loading';
+  | 'no_async_loading'
+  | 'asking';
 
 export interface KeySpec {
   /** 1-based argument index of the first key, 0 if the command takes none. */
@@ -41,9 +42,10 @@ export interface KeySpec {
 export interface KeySpecDoc {
   flags: string[];
   notes?: string;
-  begin: { index: number } | { keyword: string; startfrom: number };
+  /** unknown: the keys cannot be found from the arguments alone (SORT's BY and GET patterns). */
+  begin: { index: number } | { keyword: string; startfrom: number } | { unknown: true };
   /** A range of keys, or (keynum) a count argument followed by that many keys, as EVAL has. */
-  find: { lastkey: number; keystep: number; limit: number } | { keynumidx: number; firstkey: number; keystep: number };
+  find: { lastkey: number; keystep: number; limit: number } | { keynumidx: number; firstkey: number; keystep: number } | { unknown: true };
 }
 
 /** Redis's key spec of a command whose key is argument `pos` (the last key `lastkey` after it: -1 for all). */

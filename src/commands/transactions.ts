@@ -8,7 +8,7 @@
  * sets client.dirtyCas through Client.watchedKeyTouched.
  */
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { keyAt, cmd } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 import { call, transactionHooks } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
@@ -129,7 +129,7 @@ register(
     T,
     [1, -1, 1],
     'fast transaction',
-    { ...G, summary: 'Monitors changes to keys to determine the execution of a transaction.', since: '2.2.0', args: [{ name: 'key', type: 'key', multiple: true }] },
+    { ...G, summary: 'Monitors changes to keys to determine the execution of a transaction.', since: '2.2.0', args: [{ name: 'key', type: 'key', multiple: true }], keySpec: keyAt(1, 'RO', undefined, -1, 1) },
     (ctx, args) => {
       if (ctx.client.multi !== null) throw new ReplyError('ERR WATCH inside MULTI is not allowed');
       for (let i = 1; i < args.length; i++) watchKey(ctx, args[i]);

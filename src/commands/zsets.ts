@@ -5,7 +5,7 @@
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
 import { replyOwned, streamZsetSpan } from '../memory/collection-replies.js';
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { keyAt, cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
@@ -706,10 +706,10 @@ register(
   cmd('zadd', -4, 'write denyoom fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Adds members to a sorted set, or updates their scores.', since: '1.2.0' }, (ctx, args) =>
     zadd(ctx, args, false),
   ),
-  cmd('zincrby', 4, 'write denyoom fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: "Increments the score of a member in a sorted set.", since: '1.2.0' }, (ctx, args) => {
+  cmd('zincrby', 4, 'write denyoom fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: "Increments the score of a member in a sorted set.", since: '1.2.0', keySpec: keyAt(1, 'RW access update') }, (ctx, args) => {
     zadd(ctx, args, true);
   }),
-  cmd('zrem', -3, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Removes one or more members from a sorted set.', since: '1.2.0' }, (ctx, args) => {
+  cmd('zrem', -3, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Removes one or more members from a sorted set.', since: '1.2.0', keySpec: keyAt(1, 'RW delete') }, (ctx, args) => {
     const z = readZset(ctx.db, args[1], true);
     let n = 0;
     if (z !== undefined) {
@@ -718,7 +718,7 @@ register(
     }
     ctx.r.int(n);
   }),
-  cmd('zcard', 2, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the number of members in a sorted set.', since: '1.2.0' }, (ctx, args) => {
+  cmd('zcard', 2, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the number of members in a sorted set.', since: '1.2.0', keySpec: keyAt(1, 'RO') }, (ctx, args) => {
     ctx.r.int(readZset(ctx.db, args[1])?.size ?? 0);
   }),
   cmd('zscore', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the score of a member in a sorted set.', since: '1.2.0' }, (ctx, args) => {
@@ -764,7 +764,7 @@ register(
   cmd('zrange', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of indexes.', since: '1.2.0' }, (ctx, args) =>
     zrangeGeneric(ctx, args, 1, null, null, null),
   ),
-  cmd('zrangestore', -5, 'write denyoom', [1, 2, 1], 'write sortedset slow', { ...G, summary: 'Stores a range of members from sorted set in a key.', since: '6.2.0' }, (ctx, args) =>
+  cmd('zrangestore', -5, 'write denyoom', [1, 2, 1], 'write sortedset slow', { ...G, summary: 'Stores a range of members from sorted set in a key.', since: '6.2.0', keySpec: [keyAt(1, 'OW update'), keyAt(2, 'RO access')] }, (ctx, args) =>
     zrangeGeneric(ctx, args, 2, args[1], null, null),
   ),
   cmd('zrevrange', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of indexes in reverse order.', since: '1.2.0' }, (ctx, args) =>
@@ -782,28 +782,27 @@ register(
   cmd('zrevrangebylex', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a lexicographical range in reverse order.', since: '2.8.9' }, (ctx, args) =>
     zrangeGeneric(ctx, args, 1, null, 'lex', true),
   ),
-  cmd('zremrangebyrank', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a range of indexes.', since: '2.0.0' }, (ctx, args) =>
+  cmd('zremrangebyrank', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a range of indexes.', since: '2.0.0', keySpec: keyAt(1, 'RW delete') }, (ctx, args) =>
     zremrange(ctx, args, 'rank'),
   ),
-  cmd('zremrangebyscore', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a range of scores.', since: '1.2.0' }, (ctx, args) =>
+  cmd('zremrangebyscore', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a range of scores.', since: '1.2.0', keySpec: keyAt(1, 'RW delete') }, (ctx, args) =>
     zremrange(ctx, args, 'score'),
   ),
-  cmd('zremrangebylex', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a lexicographical range.', since: '2.8.9' }, (ctx, args) =>
+  cmd('zremrangebylex', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a lexicographical range.', since: '2.8.9', keySpec: keyAt(1, 'RW delete') }, (ctx, args) =>
     zremrange(ctx, args, 'lex'),
   ),
-  cmd('zpopmin', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Returns the lowest-scoring members from a sorted set after removing them.', since: '5.0.0' }, (ctx, args) =>
+  cmd('zpopmin', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Returns the lowest-scoring members from a sorted set after removing them.', since: '5.0.0', keySpec: keyAt(1, 'RW access delete') }, (ctx, args) =>
     zpop(ctx, args, false),
   ),
-  cmd('zpopmax', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Returns the highest-scoring members from a sorted set after removing them.', since: '5.0.0' }, (ctx, args) =>
+  cmd('zpopmax', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Returns the highest-scoring members from a sorted set after removing them.', since: '5.0.0', keySpec: keyAt(1, 'RW access delete') }, (ctx, args) =>
     zpop(ctx, args, true),
   ),
   cmd(
     'zmpop',
     -4,
-    'write',
-    [2, 2, 1],
+    'write', [0, 0, 0],
     'write sortedset slow',
-    { ...G, summary: 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them.', since: '7.0.0', getKeys: numkeysAt(1) },
+    { ...G, summary: 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them.', since: '7.0.0', getKeys: numkeysAt(1), keySpec: { flags: ['RW', 'access', 'delete'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } } },
     (ctx, args) => {
       const { keys, max, count } = parseMpop(args, 1);
       const found = firstZset(ctx.db, keys);
@@ -811,44 +810,43 @@ register(
       replyKeyNested(ctx.r, found.key, popNodes(ctx.db, found.key, found.z, max, count));
     },
   ),
-  cmd('bzpopmin', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, summary: 'Removes and returns the member with the lowest score from one or more sorted sets, or blocks until one is available.', since: '5.0.0' }, (ctx, args) =>
+  cmd('bzpopmin', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, summary: 'Removes and returns the member with the lowest score from one or more sorted sets, or blocks until one is available.', since: '5.0.0', keySpec: keyAt(1, 'RW access delete', undefined, -2, 1) }, (ctx, args) =>
     bzpop(ctx, args, false),
   ),
-  cmd('bzpopmax', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, summary: 'Removes and returns the member with the highest score from one or more sorted sets, or blocks until one is available.', since: '5.0.0' }, (ctx, args) =>
+  cmd('bzpopmax', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, summary: 'Removes and returns the member with the highest score from one or more sorted sets, or blocks until one is available.', since: '5.0.0', keySpec: keyAt(1, 'RW access delete', undefined, -2, 1) }, (ctx, args) =>
     bzpop(ctx, args, true),
   ),
   cmd(
     'bzmpop',
     -5,
-    'write blocking',
-    [3, 3, 1],
+    'write blocking', [0, 0, 0],
     'write sortedset slow blocking',
-    { ...G, summary: 'Removes and returns a member by score from one or more sorted sets, or blocks until one is available.', since: '7.0.0', getKeys: numkeysAt(2) },
+    { ...G, summary: 'Removes and returns a member by score from one or more sorted sets, or blocks until one is available.', since: '7.0.0', getKeys: numkeysAt(2), keySpec: { flags: ['RW', 'access', 'delete'], begin: { index: 2 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } } },
     bzmpop,
   ),
-  cmd('zrandmember', -2, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns one or more random members from a sorted set.', since: '6.2.0' }, zrandmember),
-  cmd('zunion', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the union of multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+  cmd('zrandmember', -2, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns one or more random members from a sorted set.', since: '6.2.0', tips: ['nondeterministic_output'] }, zrandmember),
+  cmd('zunion', -3, 'readonly', [0, 0, 0], 'read sortedset slow', { ...G, summary: 'Returns the union of multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1), keySpec: { flags: ['RO', 'access'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } } }, (ctx, args) =>
     zsetOp(ctx, args, 1, 'union', null),
   ),
-  cmd('zinter', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the intersect of multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+  cmd('zinter', -3, 'readonly', [0, 0, 0], 'read sortedset slow', { ...G, summary: 'Returns the intersect of multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1), keySpec: { flags: ['RO', 'access'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } } }, (ctx, args) =>
     zsetOp(ctx, args, 1, 'inter', null),
   ),
-  cmd('zdiff', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the difference between multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+  cmd('zdiff', -3, 'readonly', [0, 0, 0], 'read sortedset slow', { ...G, summary: 'Returns the difference between multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1), keySpec: { flags: ['RO', 'access'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } } }, (ctx, args) =>
     zsetOp(ctx, args, 1, 'diff', null),
   ),
-  cmd('zintercard', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the number of members of the intersect of multiple sorted sets.', since: '7.0.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+  cmd('zintercard', -3, 'readonly', [0, 0, 0], 'read sortedset slow', { ...G, summary: 'Returns the number of members of the intersect of multiple sorted sets.', since: '7.0.0', getKeys: numkeysAt(1), keySpec: { flags: ['RO', 'access'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } } }, (ctx, args) =>
     zsetOp(ctx, args, 1, 'inter', null, true),
   ),
-  cmd('zunionstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the union of multiple sorted sets in a key.', since: '2.0.0', getKeys: numkeysAt(2, true) }, (ctx, args) =>
+  cmd('zunionstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the union of multiple sorted sets in a key.', since: '2.0.0', getKeys: numkeysAt(2, true), keySpec: [keyAt(1, 'OW update'), { flags: ['RO', 'access'], begin: { index: 2 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }] }, (ctx, args) =>
     zsetOp(ctx, args, 2, 'union', args[1]),
   ),
-  cmd('zinterstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the intersect of multiple sorted sets in a key.', since: '2.0.0', getKeys: numkeysAt(2, true) }, (ctx, args) =>
+  cmd('zinterstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the intersect of multiple sorted sets in a key.', since: '2.0.0', getKeys: numkeysAt(2, true), keySpec: [keyAt(1, 'OW update'), { flags: ['RO', 'access'], begin: { index: 2 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }] }, (ctx, args) =>
     zsetOp(ctx, args, 2, 'inter', args[1]),
   ),
-  cmd('zdiffstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the difference of multiple sorted sets in a key.', since: '6.2.0', getKeys: numkeysAt(2, true) }, (ctx, args) =>
+  cmd('zdiffstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the difference of multiple sorted sets in a key.', since: '6.2.0', getKeys: numkeysAt(2, true), keySpec: [keyAt(1, 'OW update'), { flags: ['RO', 'access'], begin: { index: 2 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }] }, (ctx, args) =>
     zsetOp(ctx, args, 2, 'diff', args[1]),
   ),
-  cmd('zscan', -3, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Iterates over members and scores of a sorted set.', since: '2.8.0' }, (ctx, args) => {
+  cmd('zscan', -3, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Iterates over members and scores of a sorted set.', since: '2.8.0', tips: ['nondeterministic_output'] }, (ctx, args) => {
     const opts = scanArgs(args, 2);
     const z = readZset(ctx.db, args[1]);
     const items: string[] = [];
