@@ -15,7 +15,7 @@ import type { CommandContext } from '../server/context.js';
 import { infoText } from '../server/info.js';
 import { resetInfoStats } from './server-info.js';
 import { debugCommand } from './debug.js';
-import { flushAllAndReply } from './persistence.js';
+import { flushAllAndReply, replyLater } from './persistence.js';
 import { memoryCommand } from './memory.js';
 import { monitorCommand } from './monitor.js';
 import { shutdown } from '../server/lifecycle.js';
@@ -51,15 +51,34 @@ function configSet(ctx: CommandContext, args: string[]): void {
     seen.add(def.name);
     pairs.push([def, args[i + 1], args[i]]);
   }
-  try {
-    setParamsAtRuntime(pairs.map(([d, v]) => [d!, v]));
-  } catch (thrown) {
-    if (!Array.isArray(thrown)) throw thrown;
+  const failed = (thrown: unknown): Error => {
+    if (!Array.isArray(thrown)) return thrown as Error;
     const [i, e] = thrown as [number, unknown];
-    if (e instanceof ConfigError) throw new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${pairs[i][2]}') - ${e.message}`);
-    throw e;
+    if (e instanceof ConfigError) return new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${pairs[i][2]}') - ${e.message}`);
+    return e as Error;
+  };
+  let pending: Promise<void> | null;
+  try {
+    if (ctx.client.inExec && pairs.some(([d]) => d!.applyAsync !== undefined)) {
+      // Listening on a new port takes I/O, and EXEC cannot wait for it.
+      throw new ReplyError(`ERR CONFIG SET ${pairs.find(([d]) => d!.applyAsync !== undefined)![2]} cannot be used inside MULTI`);
+    }
+    pending = setParamsAtRuntime(pairs.map(([d, v]) => [d!, v]));
+  } catch (thrown) {
+    throw failed(thrown);
   }
-  ctx.r.ok();
+  if (pending === null) return ctx.r.ok();
+  // The client waits for the new listeners, as Redis answers once it listens.
+  replyLater(
+    ctx,
+    pending.then(
+      () => (r) => r.ok(),
+      (thrown) => {
+        const e = failed(thrown);
+        return (r) => r.error(e instanceof ReplyError ? e.message : 'ERR ' + e.message);
+      },
+    ),
+  );
 }
 
 function flushArgs(args: string[], first: number): void {
