@@ -5,7 +5,7 @@
  * key slots) parse these replies.
  */
 import { register, allCommands, lookup, lookupSub, arityOk } from './registry.js';
-import { cmd, NO_KEYS, type ArgDoc, type CommandSpec, type KeySpecDoc } from './spec.js';
+import { cmd, NO_KEYS, type ArgDoc, type CommandSpec, type KeySpecDoc, type CmdOptions } from './spec.js';
 import { commandHasKeys, commandKeys, keySpecsOf } from './key-specs.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
@@ -139,20 +139,28 @@ function replyArgs(r: Reply, args: ArgDoc[]): void {
     const flags: string[] = [];
     if (a.optional) flags.push('optional');
     if (a.multiple) flags.push('multiple');
+    if (a.multipleToken) flags.push('multiple_token');
     const nested = a.type === 'oneof' || a.type === 'block';
     const keyIdx = a.type === 'key';
-    r.map(2 + (keyIdx ? 1 : 0) + (a.token ? 1 : 0) + (flags.length ? 1 : 0) + (nested ? 1 : 0));
+    const fields: [string, string | undefined][] = [
+      ['token', a.token],
+      ['summary', a.summary],
+      ['since', a.since],
+      ['deprecated_since', a.deprecatedSince],
+    ];
+    const present = fields.filter(([, v]) => v !== undefined) as [string, string][];
+    r.map(2 + (keyIdx ? 1 : 0) + present.length + (flags.length ? 1 : 0) + (nested ? 1 : 0));
     r.bulk('name');
     r.bulk(a.name);
     r.bulk('type');
     r.bulk(a.type);
     if (keyIdx) {
       r.bulk('key_spec_index');
-      r.int(0);
+      r.int(a.keySpecIndex ?? 0);
     }
-    if (a.token) {
-      r.bulk('token');
-      r.bulk(a.token);
+    for (const [k, v] of present) {
+      r.bulk(k);
+      r.bulk(v);
     }
     if (flags.length) {
       r.bulk('flags');
@@ -168,7 +176,15 @@ function replyArgs(r: Reply, args: ArgDoc[]): void {
 
 function replyDocs(r: Reply, spec: CommandSpec): void {
   const subs = spec.subcommands ?? [];
-  const n = 3 + (spec.complexity ? 1 : 0) + (spec.args ? 1 : 0) + (subs.length ? 1 : 0);
+  const n =
+    3 +
+    (spec.complexity ? 1 : 0) +
+    (spec.docFlags ? 1 : 0) +
+    (spec.deprecatedSince ? 1 : 0) +
+    (spec.replacedBy ? 1 : 0) +
+    (spec.history ? 1 : 0) +
+    (spec.args ? 1 : 0) +
+    (subs.length ? 1 : 0);
   r.map(n);
   r.bulk('summary');
   r.bulk(spec.summary);
@@ -179,6 +195,24 @@ function replyDocs(r: Reply, spec: CommandSpec): void {
   if (spec.complexity) {
     r.bulk('complexity');
     r.bulk(spec.complexity);
+  }
+  if (spec.docFlags) {
+    r.bulk('doc_flags');
+    r.set(spec.docFlags.length);
+    for (const f of spec.docFlags) r.simple(f);
+  }
+  if (spec.deprecatedSince) {
+    r.bulk('deprecated_since');
+    r.bulk(spec.deprecatedSince);
+  }
+  if (spec.replacedBy) {
+    r.bulk('replaced_by');
+    r.bulk(spec.replacedBy);
+  }
+  if (spec.history) {
+    r.bulk('history');
+    r.array(spec.history.length);
+    for (const [version, change] of spec.history) r.bulks([version, change]);
   }
   if (spec.args) {
     r.bulk('arguments');
@@ -278,12 +312,23 @@ function infoAll(ctx: CommandContext): void {
   for (const s of all) replyInfo(ctx.r, s);
 }
 
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  count: { summary: 'Get total number of Redis commands', complexity: 'O(1)' },
+  info: { summary: 'Get array of specific Redis command details, or all when no argument is given.', complexity: 'O(N) where N is the number of commands to look up', history: [['7.0.0', 'Allowed to be called with no argument to get info on all commands.']] },
+  docs: { summary: 'Get array of specific Redis command documentation', complexity: 'O(N) where N is the number of commands to look up' },
+  list: { summary: 'Get an array of Redis command names', complexity: 'O(N) where N is the total number of Redis commands' },
+  getkeys: { summary: 'Extract keys given a full Redis command', complexity: 'O(N) where N is the number of arguments to the command' },
+  getkeysandflags: { summary: 'Extract keys and access flags given a full Redis command', complexity: 'O(N) where N is the number of arguments to the command' },
+  help: { summary: 'Show helpful text about the different subcommands', complexity: 'O(1)' },
+};
+
 const sub = (name: string, arity: number, summary: string, handler: CommandSpec['handler'], since = '2.8.13', tips?: string[]) =>
-  cmd(`command|${name}`, arity, 'loading stale', NO_KEYS, 'slow connection', { group: 'server', summary, since, tips }, handler);
+  cmd(`command|${name}`, arity, 'loading stale', NO_KEYS, 'slow connection', { group: 'server', summary, since, tips, ...DOCS[name] }, handler);
 const ANY_ORDER = ['nondeterministic_output_order'];
 
 register({
-  ...cmd('command', -1, 'loading stale', NO_KEYS, 'slow connection', { ...G, summary: 'Returns detailed information about all commands.', since: '2.8.13', tips: ['nondeterministic_output_order'] }, infoAll),
+  ...cmd('command', -1, 'loading stale', NO_KEYS, 'slow connection', { ...G, since: '2.8.13', tips: ['nondeterministic_output_order'], summary: 'Get array of Redis command details', complexity: 'O(N) where N is the total number of Redis commands' }, infoAll),
   subcommands: [
     sub('count', 2, 'Returns a count of commands.', (ctx) => ctx.r.int(allCommands().length)),
     sub('info', -2, 'Returns information about one, multiple or all commands.', (ctx, args) => {

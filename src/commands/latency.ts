@@ -5,7 +5,7 @@
  */
 import { replyHelp } from './help.js';
 import { register } from './registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { cmd, NO_KEYS, type CommandSpec, type CmdOptions } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 import { lookup, lookupSub } from './registry.js';
 
@@ -135,14 +135,25 @@ registerInfoSection(
   false,
 );
 
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  latest: { complexity: 'O(1)' },
+  history: { complexity: 'O(1)' },
+  reset: { complexity: 'O(1)' },
+  graph: { complexity: 'O(1)' },
+  doctor: { complexity: 'O(1)' },
+  histogram: { complexity: 'O(N) where N is the number of commands with latency information being retrieved.' },
+  help: { complexity: 'O(1)' },
+};
+
 const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], extra: Record<string, unknown> = {}) =>
-  cmd(`latency|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, ...extra }, handler);
+  cmd(`latency|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, ...extra, ...DOCS[name] }, handler);
 
 /** Redis's tips for the LATENCY reports: per-node answers a cluster client must not merge. */
 const REPORT = ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'];
 
 register({
-  ...cmd('latency', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for latency diagnostics commands' }),
+  ...cmd('latency', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for latency diagnostics commands', complexity: 'Depends on subcommand.' }),
   subcommands: [
     sub('latest', 2, ADMIN, 'Return the latest latency samples for all events.', (ctx) => {
       const es = latestEvents();

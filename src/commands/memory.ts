@@ -34,13 +34,23 @@ const HELP = [
   '    Prints this help.',
 ];
 
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  usage: { summary: 'Estimate the memory usage of a key', complexity: 'O(N) where N is the number of samples.' },
+  doctor: { summary: 'Outputs memory problems report', complexity: 'O(1)' },
+  purge: { summary: 'Ask the allocator to release memory', complexity: 'Depends on how much memory is allocated, could be slow' },
+  'malloc-stats': { summary: 'Show allocator internal stats', complexity: 'Depends on how much memory is allocated, could be slow' },
+  stats: { summary: 'Show memory usage details', complexity: 'O(1)' },
+  help: { summary: 'Show helpful text about the different subcommands', complexity: 'O(1)' },
+};
+
 const sub = (name: string, arity: number, flags: string, keys: [number, number, number], acl: string, summary: string, handler: CommandSpec['handler'], extra: Partial<CmdOptions> = {}) =>
-  cmd(`memory|${name}`, arity, flags, keys, acl, { ...G, summary, since: '4.0.0', ...extra }, handler);
+  cmd(`memory|${name}`, arity, flags, keys, acl, { ...G, summary, since: '4.0.0', ...extra, ...DOCS[name] }, handler);
 /** Redis's tips: each shard reports on itself. */
 const REPORT = { tips: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'] };
 
 export const memoryCommand: CommandSpec = {
-  ...cmd('memory', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for memory diagnostics commands.', since: '4.0.0' }),
+  ...cmd('memory', -2, '', NO_KEYS, 'slow', { ...G, since: '4.0.0', summary: 'A container for memory diagnostics commands', complexity: 'Depends on subcommand.' }),
   subcommands: [
     sub('usage', -3, 'readonly', [2, 2, 1], 'read slow', 'Estimates the memory usage of a key.', (ctx, args) => {
       for (let i = 3; i < args.length; i++) {

@@ -57,8 +57,15 @@ export interface ArgDoc {
   name: string;
   type: 'key' | 'string' | 'integer' | 'double' | 'pattern' | 'unix-time' | 'pure-token' | 'oneof' | 'block';
   token?: string;
+  /** Which key spec finds a key argument (default 0). */
+  keySpecIndex?: number;
+  summary?: string;
+  since?: string;
+  deprecatedSince?: string;
   optional?: boolean;
   multiple?: boolean;
+  /** Each repetition repeats the token too (BITFIELD_RO's GET ... GET ...). */
+  multipleToken?: boolean;
   arguments?: ArgDoc[];
 }
 
@@ -80,6 +87,12 @@ export interface CommandSpec {
   complexity?: string;
   /** Argument docs shown as hints by redis-cli (COMMAND DOCS). */
   args?: ArgDoc[];
+  /** COMMAND DOCS doc_flags: deprecated, syscmd. */
+  docFlags?: string[];
+  deprecatedSince?: string;
+  replacedBy?: string;
+  /** COMMAND DOCS history: [version, what changed]. */
+  history?: [string, string][];
   /** Keys for commands whose key positions depend on arguments (movablekeys). */
   getKeys?: (args: string[]) => number[];
   /** Redis's key spec(s) when the derived one differs (COMMAND INFO). */
@@ -150,6 +163,10 @@ export interface CmdOptions {
   since?: string;
   complexity?: string;
   args?: ArgDoc[];
+  docFlags?: string[];
+  deprecatedSince?: string;
+  replacedBy?: string;
+  history?: [string, string][];
   getKeys?: (args: string[]) => number[];
   keySpec?: KeySpecDoc | KeySpecDoc[];
   tips?: string[];
@@ -180,6 +197,10 @@ export function cmd(
     since: opts.since ?? '1.0.0',
     complexity: opts.complexity,
     args: opts.args,
+    docFlags: opts.docFlags,
+    deprecatedSince: opts.deprecatedSince,
+    replacedBy: opts.replacedBy,
+    history: opts.history,
     getKeys: opts.getKeys,
     keySpec: opts.keySpec,
     tips: opts.tips,

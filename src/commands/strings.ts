@@ -379,14 +379,7 @@ register(
       summary: 'Set the string value of a key',
       complexity: 'O(1)',
       // VARIABLE_FLAGS: an overwrite (OW) without GET, a read too with it (setGetKeys; see COMMAND GETKEYSANDFLAGS).
-      keySpec: keyAt(1, 'RW access update variable_flags', 'RW and ACCESS due to the optional `GET` argument'),
-      args: [
-        KEY,
-        { name: 'value', type: 'string' },
-        { name: 'condition', type: 'oneof', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }] },
-        { name: 'get', type: 'pure-token', token: 'GET', optional: true },
-        { name: 'expiration', type: 'oneof', optional: true, arguments: [...EXPIRY_TOKENS, { name: 'keepttl', type: 'pure-token', token: 'KEEPTTL' }] },
-      ],
+      keySpec: keyAt(1, 'RW access update variable_flags', 'RW and ACCESS due to the optional `GET` argument'), history: [['2.6.12', 'Added the `EX`, `PX`, `NX` and `XX` options.'], ['6.0.0', 'Added the `KEEPTTL` option.'], ['6.2.0', 'Added the `GET`, `EXAT` and `PXAT` option.'], ['7.0.0', 'Allowed the `NX` and `GET` options to be used together.']], args: [{ name: 'key', type: 'key' }, { name: 'value', type: 'string' }, { name: 'condition', type: 'oneof', since: '2.6.12', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }] }, { name: 'get', type: 'pure-token', token: 'GET', since: '6.2.0', optional: true }, { name: 'expiration', type: 'oneof', optional: true, arguments: [{ name: 'seconds', type: 'integer', token: 'EX', since: '2.6.12' }, { name: 'milliseconds', type: 'integer', token: 'PX', since: '2.6.12' }, { name: 'unix-time-seconds', type: 'unix-time', token: 'EXAT', since: '6.2.0' }, { name: 'unix-time-milliseconds', type: 'unix-time', token: 'PXAT', since: '6.2.0' }, { name: 'keepttl', type: 'pure-token', token: 'KEEPTTL', since: '6.0.0' }] }],
     },
     (ctx, args) => {
       if (args.length === 3) {
@@ -437,7 +430,7 @@ register(
     }
     ctx.r.int(1);
   }),
-  cmd('getset', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Set the string value of a key and return its old value', complexity: 'O(1)', args: [KEY, { name: 'value', type: 'string' }], keySpec: keyAt(1, 'RW access update') }, (ctx, args) => {
+  cmd('getset', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Set the string value of a key and return its old value', complexity: 'O(1)', args: [KEY, { name: 'value', type: 'string' }], keySpec: keyAt(1, 'RW access update'), docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`SET` with the `!GET` argument' }, (ctx, args) => {
     const old = asString(ctx.db.get(args[1]));
     ctx.db.set(args[1], args[2]);
     notify(NOTIFY_STRING, 'set', args[1], ctx.db.id);
@@ -511,7 +504,7 @@ register(
   }),
   cmd('incrbyfloat', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Increment the float value of a key by the given amount', since: '2.6.0', complexity: 'O(1)', args: [KEY, { name: 'increment', type: 'double' }], keySpec: keyAt(1, 'RW access update') }, incrByFloat),
   cmd('getrange', 4, 'readonly', [1, 1, 1], 'string read slow', { group: S, summary: 'Get a substring of the string stored at a key', since: '2.4.0', complexity: RANGE_COMPLEXITY, args: [KEY, { name: 'start', type: 'integer' }, { name: 'end', type: 'integer' }] }, getRange),
-  cmd('substr', 4, 'readonly', [1, 1, 1], 'string read slow', { group: S, summary: 'Get a substring of the string stored at a key', complexity: RANGE_COMPLEXITY, args: [KEY, { name: 'start', type: 'integer' }, { name: 'end', type: 'integer' }] }, getRange),
+  cmd('substr', 4, 'readonly', [1, 1, 1], 'string read slow', { group: S, summary: 'Get a substring of the string stored at a key', complexity: RANGE_COMPLEXITY, args: [KEY, { name: 'start', type: 'integer' }, { name: 'end', type: 'integer' }], docFlags: ['deprecated'], deprecatedSince: '2.0.0', replacedBy: '`GETRANGE`' }, getRange),
   cmd(
     'setrange',
     4,

@@ -361,8 +361,7 @@ register(fcallSpec, fcallRoSpec, {
       {
         ...G,
         summary: 'Deleting all functions',
-        complexity: 'O(N) where N is the number of functions deleted',
-        args: [{ name: 'flush-type', type: 'oneof', optional: true, arguments: [{ name: 'async', type: 'pure-token', token: 'ASYNC' }, { name: 'sync', type: 'pure-token', token: 'SYNC' }] }], tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
+        complexity: 'O(N) where N is the number of functions deleted', tips: ['request_policy:all_shards', 'response_policy:all_succeeded'], args: [{ name: 'async', type: 'oneof', optional: true, arguments: [{ name: 'async', type: 'pure-token', token: 'ASYNC' }, { name: 'sync', type: 'pure-token', token: 'SYNC' }] }],
       },
       functionFlush,
     ),
