@@ -2,6 +2,8 @@
  * Generic key commands (Redis's db.c / object.c): DEL UNLINK EXISTS TYPE KEYS
  * SCAN RANDOMKEY RENAME RENAMENX COPY MOVE TOUCH OBJECT.
  */
+import { getBool } from '../config/params.js';
+import { freeLazily } from '../memory/lazyfree.js';
 import { replyStrings } from '../memory/collection-replies.js';
 import { register } from './registry.js';
 import { keyAt, cmd, type ArgDoc, type CmdOptions } from './spec.js';
@@ -43,10 +45,13 @@ export function stringEncoding(s: string): string {
   return s.length <= 44 ? 'embstr' : 'raw';
 }
 
-function del(ctx: CommandContext, args: string[]): void {
+/** DEL and UNLINK (`lazy`: counted in INFO lazyfreed_objects, as DEL is with lazyfree-lazy-user-del). */
+function del(ctx: CommandContext, args: string[], lazy = getBool('lazyfree-lazy-user-del')): void {
   let n = 0;
   const db = ctx.db;
   for (let i = 1; i < args.length; i++) {
+    const v = lazy ? db.peek(args[i]) : undefined;
+    if (v !== undefined) freeLazily(args[i], v);
     if (db.delete(args[i])) {
       n++;
       notify(NOTIFY_GENERIC, 'del', args[i], db.id);
@@ -230,7 +235,7 @@ function objectSub(name: string, summary: string, since: string, answer: (ctx: C
 
 register(
   cmd('del', -2, 'write', [1, -1, 1], 'keyspace write slow', { ...G, args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Delete a key', complexity: 'O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).' }, del),
-  cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, since: '4.0.0', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.', complexity: 'O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.' }, del),
+  cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, since: '4.0.0', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.', complexity: 'O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.' }, (ctx, args) => del(ctx, args, true)),
   cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Determine if a key exists', complexity: 'O(N) where N is the number of keys to check.', history: [['3.0.3', 'Accepts multiple `key` arguments.']] }, (ctx, args) => {
     let n = 0;
     for (let i = 1; i < args.length; i++) if (ctx.db.getNoTouch(args[i]) !== undefined) n++;

@@ -8,7 +8,8 @@ import { resetErrorStats } from '../server/error-stats.js';
 import { register } from './registry.js';
 import { cmd, NO_KEYS, type CommandSpec, type CmdOptions } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
-import { allParams, ConfigError, getString, paramByName, setParamsAtRuntime } from '../config/params.js';
+import { allParams, ConfigError, getBool, getString, paramByName, setParamsAtRuntime } from '../config/params.js';
+import { freeKeysLazily, resetLazyfreeStats } from '../memory/lazyfree.js';
 import { globMatch } from '../keyspace/glob.js';
 import { commandStats, scriptBusy } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
@@ -81,12 +82,15 @@ function configSet(ctx: CommandContext, args: string[]): void {
   );
 }
 
-function flushArgs(args: string[], first: number): void {
+/** FLUSHALL/FLUSHDB's mode: true for ASYNC (the default with lazyfree-lazy-user-flush). */
+function flushArgs(args: string[], first: number): boolean {
   if (args.length > first + 1) throw new ReplyError(ERR.syntax);
   if (args.length === first + 1) {
     const m = args[first].toLowerCase();
     if (m !== 'sync' && m !== 'async') throw new ReplyError(ERR.syntax);
+    return m === 'async';
   }
+  return getBool('lazyfree-lazy-user-flush');
 }
 
 /** Redis's getIntFromObject with a custom error text. */
@@ -195,6 +199,7 @@ register(
       sub('config', 'set', -4, 'admin noscript loading stale', 'admin slow dangerous', 'Sets configuration parameters in-flight.', configSet, ['request_policy:all_nodes', 'response_policy:all_succeeded']),
       sub('config', 'resetstat', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Resets the server\'s statistics.', (ctx) => {
         commandStats().clear();
+        resetLazyfreeStats();
         resetErrorStats();
         const s = ctx.ks.stats;
         s.hits = s.misses = s.expiredKeys = s.evictedKeys = 0;
@@ -221,12 +226,12 @@ register(
     ],
   },
   cmd('flushall', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, tips: ['request_policy:all_shards', 'response_policy:all_succeeded'], summary: 'Remove all keys from all databases', complexity: 'O(N) where N is the total number of keys in all databases', history: [['4.0.0', 'Added the `ASYNC` flushing mode modifier.'], ['6.2.0', 'Added the `SYNC` flushing mode modifier.']] }, (ctx, args) => {
-    flushArgs(args, 1);
+    if (flushArgs(args, 1)) for (const db of ctx.ks.dbs) freeKeysLazily(db.size);
     ctx.ks.flushAll();
     flushAllAndReply(ctx);
   }),
   cmd('flushdb', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, tips: ['request_policy:all_shards', 'response_policy:all_succeeded'], summary: 'Remove all keys from the current database', complexity: 'O(N) where N is the number of keys in the selected database', history: [['4.0.0', 'Added the `ASYNC` flushing mode modifier.'], ['6.2.0', 'Added the `SYNC` flushing mode modifier.']] }, (ctx, args) => {
-    flushArgs(args, 1);
+    if (flushArgs(args, 1)) freeKeysLazily(ctx.db.size);
     ctx.db.flush();
     ctx.r.ok();
   }),

@@ -66,7 +66,7 @@ defineParam({
 // Ignored, on purpose: a deleted value's memory is always reclaimed by V8's
 // garbage collector, in the background, whatever these say; DEL never
 // blocks on freeing as Redis's synchronous free can.
-defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'ignored: deleted values are always freed in the background by the garbage collector' });
+defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'DEL counts like UNLINK in INFO lazyfreed_objects (deleted values are always freed in the background by the garbage collector)' });
 defineParam({ name: 'lazyfree-lazy-user-flush', type: 'bool', default: 'no', mutable: true, help: 'the default of FLUSHALL/FLUSHDB/SCRIPT FLUSH/FUNCTION FLUSH without SYNC|ASYNC; both free in the background here (the garbage collector)' });
 defineParam({ name: 'active-expire-effort', type: 'int', default: '1', min: 1, max: 10, mutable: true, help: 'how hard the active expire cycle works' });
 defineParam({ name: 'enable-debug-command', type: 'enum', default: 'no', values: ['yes', 'no', 'local'], help: 'allow DEBUG' });
