@@ -19,7 +19,6 @@ const ABSENT: Record<string, string> = {
   sync: 'no replication protocol',
   replconf: 'no replication protocol',
   failover: 'no replication protocol, so no replica to fail over to',
-  migrate: 'moving keys to another server is not implemented',
 };
 /** Commands this server has beyond Redis 7.0.15, and why. */
 const EXTRA: Record<string, string> = {
@@ -187,6 +186,10 @@ const MOVABLE: string[][] = [
   ['FCALL', 'f', '1', 'a', 'x'],
   ['FCALL', 'f', '0'],
   ['FCALL_RO', 'f', '2', 'a', 'b'],
+  ['MIGRATE', 'h', '1', 'k', '0', '100'],
+  ['MIGRATE', 'h', '1', '', '0', '100', 'KEYS', 'a', 'b'],
+  ['MIGRATE', 'h', '1', '', '0', '100', 'COPY', 'REPLACE', 'AUTH', 'pw', 'KEYS', 'a'],
+  ['MIGRATE', 'h', '1', '', '0', '100', 'COPY'],
   ['SET', 'k', 'v'],
   ['SET', 'k', 'v', 'GET'],
   ['SET', 'k', 'v', 'EX', '10', 'get'],

@@ -28,5 +28,6 @@ import './latency.js';
 import './replication.js';
 import './module.js';
 import './cluster.js';
+import './migrate.js';
 import '../scripting/eval.js';
 import '../scripting/functions/index.js';
