@@ -6,8 +6,8 @@
  * channel it publishes or subscribes to. Keys come from the same functions
  * COMMAND GETKEYSANDFLAGS answers with, so the key specs are the one truth.
  */
-import { keyPositions, type CommandSpec } from '../commands/spec.js';
-import { flagsAt } from '../commands/introspection.js';
+import type { CommandSpec } from '../commands/spec.js';
+import { commandKeys } from '../commands/key-specs.js';
 import { globMatch } from '../keyspace/glob.js';
 import { READ, WRITE, type Selector } from './selector.js';
 import type { User } from './user.js';
@@ -37,37 +37,13 @@ interface KeyRef {
   perm: number;
 }
 
-/**
- * The permission every key of a command needs, when it is the same for all
- * its keys and invocations (one key spec, flags not depending on arguments):
- * worked out once per command, not per call. -1: not a key; undefined: varies.
- */
-const fixedPerm = new WeakMap<CommandSpec, number | null>();
-
-function constantPerm(spec: CommandSpec, args: string[], pos: number): number | null {
-  let p = fixedPerm.get(spec);
-  if (p === undefined) {
-    const docs = spec.keySpec === undefined ? [] : Array.isArray(spec.keySpec) ? spec.keySpec : [spec.keySpec];
-    if (spec.keyFlags !== undefined || docs.length > 1 || (docs.length === 1 && !('index' in docs[0].begin))) p = null;
-    else {
-      const flags = flagsAt(spec, args, pos);
-      p = flags.some((f) => f.toLowerCase() === 'not_key') ? -1 : neededPerm(flags);
-    }
-    fixedPerm.set(spec, p);
-  }
-  return p;
-}
-
+/** The keys of an invocation with the access each needs, found as COMMAND GETKEYSANDFLAGS finds them. */
 function keyRefs(spec: CommandSpec, args: string[]): KeyRef[] {
   if (CHANNEL_NOT_KEY.has(spec.name)) return [];
   const out: KeyRef[] = [];
-  for (const pos of keyPositions(spec, args)) {
-    let perm = constantPerm(spec, args, pos);
-    if (perm === null) {
-      const flags = flagsAt(spec, args, pos);
-      perm = flags.some((f) => f.toLowerCase() === 'not_key') ? -1 : neededPerm(flags);
-    }
-    if (perm >= 0) out.push({ pos, perm });
+  for (const k of commandKeys(spec, args)) {
+    if (k.flags.some((f) => f.toLowerCase() === 'not_key')) continue;
+    out.push({ pos: k.pos, perm: neededPerm(k.flags) });
   }
   return out;
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { register, lookup, lookupSub, arityOk } from './registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { cmd, NO_KEYS, type CmdOptions, type CommandSpec } from './spec.js';
 import { ERR, parseInt64, ReplyError } from '../protocol/errors.js';
 import { getString } from '../config/params.js';
 import { replyHelp } from './help.js';
@@ -216,11 +216,42 @@ const HELP = [
 ];
 
 const ADMIN = 'admin noscript loading stale';
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  cat: { summary: 'List the ACL categories or the commands inside a category', complexity: 'O(1) since the categories and commands are a fixed set.' },
+  deluser: { summary: 'Remove the specified ACL users and the associated rules', complexity: 'O(1) amortized time considering the typical user.' },
+  dryrun: { summary: 'Returns whether the user can execute the given command without executing the command.', complexity: 'O(1).' },
+  genpass: { summary: 'Generate a pseudorandom secure password to use for ACL users', complexity: 'O(1)' },
+  getuser: {
+    summary: 'Get the rules for a specific ACL user',
+    complexity: 'O(N). Where N is the number of password, command and pattern rules that the user has.',
+    history: [
+      ['6.2.0', 'Added Pub/Sub channel patterns.'],
+      ['7.0.0', 'Added selectors and changed the format of key and channel patterns from a list to their rule representation.'],
+    ],
+  },
+  help: { summary: 'Show helpful text about the different subcommands', complexity: 'O(1)' },
+  list: { summary: 'List the current ACL rules in ACL config file format', complexity: 'O(N). Where N is the number of configured users.' },
+  load: { summary: 'Reload the ACLs from the configured ACL file', complexity: 'O(N). Where N is the number of configured users.' },
+  log: { summary: 'List latest events denied because of ACLs in place', complexity: 'O(N) with N being the number of entries shown.' },
+  save: { summary: 'Save the current ACL rules in the configured ACL file', complexity: 'O(N). Where N is the number of configured users.' },
+  setuser: {
+    summary: 'Modify or create the rules for a specific ACL user',
+    complexity: 'O(N). Where N is the number of rules provided.',
+    history: [
+      ['6.2.0', 'Added Pub/Sub channel patterns.'],
+      ['7.0.0', 'Added selectors and key based permissions.'],
+    ],
+  },
+  users: { summary: 'List the username of all the configured ACL rules', complexity: 'O(N). Where N is the number of configured users.' },
+  whoami: { summary: 'Return the name of the user associated to the current connection', complexity: 'O(1)' },
+};
+
 const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], since = '6.0.0') =>
-  cmd('acl|' + name, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since }, handler);
+  cmd('acl|' + name, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since, ...DOCS[name] }, handler);
 
 register({
-  ...cmd('acl', -2, 'sentinel', NO_KEYS, 'slow', { ...G, summary: 'A container for Access List Control commands.' }),
+  ...cmd('acl', -2, 'sentinel', NO_KEYS, 'slow', { ...G, summary: 'A container for Access List Control commands ', since: '6.0.0', complexity: 'Depends on subcommand.' }),
   subcommands: [
     sub('cat', -2, 'noscript loading stale', 'Lists the ACL categories, or the commands inside a category.', cat),
     sub('deluser', -3, ADMIN, 'Deletes ACL users, and terminates their connections.', deluser),

@@ -3,8 +3,8 @@
  * BITFIELD_RO. Strings are latin1, so a char code is a byte; bit 0 is the
  * most significant bit of the first byte, as in Redis.
  */
-import { register } from './registry.js';
-import { cmd, type ArgDoc } from './spec.js';
+import { lookup, register } from './registry.js';
+import { keyAt, cmd, type ArgDoc } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { getInt } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
@@ -398,7 +398,7 @@ const UNIT: ArgDoc = { name: 'index_unit', type: 'oneof', optional: true, argume
 const ENC_OFFSET: ArgDoc[] = [{ name: 'encoding', type: 'string' }, { name: 'offset', type: 'integer' }];
 
 register(
-  cmd('setbit', 4, 'write denyoom', [1, 1, 1], 'bitmap write slow', { group: B, summary: 'Sets or clears the bit at offset in the string value stored at key', since: '2.2.0', complexity: 'O(1)', args: [KEY, { name: 'offset', type: 'integer' }, { name: 'value', type: 'integer' }] }, setbit),
+  cmd('setbit', 4, 'write denyoom', [1, 1, 1], 'bitmap write slow', { group: B, summary: 'Sets or clears the bit at offset in the string value stored at key', since: '2.2.0', complexity: 'O(1)', args: [KEY, { name: 'offset', type: 'integer' }, { name: 'value', type: 'integer' }], keySpec: keyAt(1, 'RW access update') }, setbit),
   cmd('getbit', 3, 'readonly fast', [1, 1, 1], 'bitmap read fast', { group: B, summary: 'Returns the bit value at offset in the string value stored at key', since: '2.2.0', complexity: 'O(1)', args: [KEY, { name: 'offset', type: 'integer' }] }, getbit),
   cmd(
     'bitcount',
@@ -406,7 +406,7 @@ register(
     'readonly',
     [1, 1, 1],
     'bitmap read slow',
-    { group: B, summary: 'Count set bits in a string', since: '2.6.0', complexity: 'O(N)', args: [KEY, { name: 'index', type: 'block', optional: true, arguments: [{ name: 'start', type: 'integer' }, { name: 'end', type: 'integer' }, UNIT] }] },
+    { group: B, summary: 'Count set bits in a string', since: '2.6.0', complexity: 'O(N)', history: [['7.0.0', 'Added the `BYTE|BIT` option.']], args: [{ name: 'key', type: 'key' }, { name: 'index', type: 'block', optional: true, arguments: [{ name: 'start', type: 'integer' }, { name: 'end', type: 'integer' }, { name: 'index_unit', type: 'oneof', since: '7.0.0', optional: true, arguments: [{ name: 'byte', type: 'pure-token', token: 'BYTE' }, { name: 'bit', type: 'pure-token', token: 'BIT' }] }] }] },
     bitcount,
   ),
   cmd(
@@ -419,12 +419,7 @@ register(
       group: B,
       summary: 'Find first bit set or clear in a string',
       since: '2.8.7',
-      complexity: 'O(N)',
-      args: [
-        KEY,
-        { name: 'bit', type: 'integer' },
-        { name: 'index', type: 'block', optional: true, arguments: [{ name: 'start', type: 'integer' }, { name: 'end_index', type: 'block', optional: true, arguments: [{ name: 'end', type: 'integer' }, UNIT] }] },
-      ],
+      complexity: 'O(N)', history: [['7.0.0', 'Added the `BYTE|BIT` option.']], args: [{ name: 'key', type: 'key' }, { name: 'bit', type: 'integer' }, { name: 'index', type: 'block', optional: true, arguments: [{ name: 'start', type: 'integer' }, { name: 'end_index', type: 'block', optional: true, arguments: [{ name: 'end', type: 'integer' }, { name: 'index_unit', type: 'oneof', since: '7.0.0', optional: true, arguments: [{ name: 'byte', type: 'pure-token', token: 'BYTE' }, { name: 'bit', type: 'pure-token', token: 'BIT' }] }] }] }],
     },
     bitpos,
   ),
@@ -434,7 +429,7 @@ register(
     'write denyoom',
     [2, -1, 1],
     'bitmap write slow',
-    { group: B, summary: 'Perform bitwise operations between strings', since: '2.6.0', complexity: 'O(N)', args: [{ name: 'operation', type: 'string' }, { name: 'destkey', type: 'key' }, { name: 'key', type: 'key', multiple: true }] },
+    { group: B, summary: 'Perform bitwise operations between strings', since: '2.6.0', complexity: 'O(N)', keySpec: [keyAt(2, 'OW update'), keyAt(3, 'RO access', undefined, -1, 1)], args: [{ name: 'operation', type: 'string' }, { name: 'destkey', type: 'key' }, { name: 'key', type: 'key', keySpecIndex: 1, multiple: true }] },
     bitop,
   ),
   cmd(
@@ -484,7 +479,7 @@ register(
             },
           ],
         },
-      ],
+      ], keySpec: keyAt(1, 'RW access update variable_flags', 'This command allows both access and modification of the key'),
     },
     (ctx, args) => bitfield(ctx, args, false),
   ),
@@ -498,9 +493,23 @@ register(
       group: B,
       summary: 'Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD',
       since: '6.0.0',
-      complexity: 'O(1) for each subcommand specified',
-      args: [KEY, { name: 'encoding_offset', type: 'block', token: 'GET', optional: true, multiple: true, arguments: ENC_OFFSET }],
+      complexity: 'O(1) for each subcommand specified', args: [{ name: 'key', type: 'key' }, { name: 'encoding_offset', type: 'block', token: 'GET', optional: true, multiple: true, multipleToken: true, arguments: [{ name: 'encoding', type: 'string' }, { name: 'offset', type: 'integer' }] }],
     },
     (ctx, args) => bitfield(ctx, args, true),
   ),
 );
+
+/**
+ * BITFIELD's key is read-only when every subcommand is a GET (Redis's
+ * bitfieldGetKeys); anything else, a syntax error included, may write.
+ */
+lookup('bitfield')!.keyFlags = (argv) => {
+  for (let i = 2; i < argv.length; i++) {
+    const left = argv.length - i - 1;
+    const a = argv[i].toLowerCase();
+    if (a === 'get' && left >= 2) i += 2;
+    else if (a === 'overflow' && left >= 1) i += 1;
+    else return ['RW', 'access', 'update'];
+  }
+  return ['RO', 'access'];
+};

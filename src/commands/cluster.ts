@@ -6,7 +6,7 @@
  * the same thing as on a standalone Redis.
  */
 import { register } from './registry.js';
-import { cmd, NO_KEYS } from './spec.js';
+import { cmd, NO_KEYS, type CmdOptions } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 
 const DISABLED = 'ERR This instance has cluster support disabled';
@@ -46,10 +46,51 @@ const SUBS: [string, number, string, string, string][] = [
 ];
 
 const G = { group: 'cluster' };
+const NONDETERMINISTIC = new Set(['bumpepoch', 'count-failure-reports', 'getkeysinslot', 'info', 'links', 'nodes', 'replicas', 'shards', 'slaves', 'slots']);
+
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  addslots: { complexity: 'O(N) where N is the total number of hash slot arguments' },
+  addslotsrange: { complexity: 'O(N) where N is the total number of the slots between the start slot and end slot arguments.' },
+  bumpepoch: { complexity: 'O(1)' },
+  'count-failure-reports': { complexity: 'O(N) where N is the number of failure reports' },
+  countkeysinslot: { complexity: 'O(1)' },
+  delslots: { complexity: 'O(N) where N is the total number of hash slot arguments' },
+  delslotsrange: { complexity: 'O(N) where N is the total number of the slots between the start slot and end slot arguments.' },
+  failover: { complexity: 'O(1)' },
+  flushslots: { complexity: 'O(1)' },
+  forget: { complexity: 'O(1)' },
+  getkeysinslot: { complexity: 'O(log(N)) where N is the number of requested keys' },
+  help: { complexity: 'O(1)' },
+  info: { complexity: 'O(1)' },
+  keyslot: { complexity: 'O(N) where N is the number of bytes in the key' },
+  links: { complexity: 'O(N) where N is the total number of Cluster nodes' },
+  meet: { complexity: 'O(1)', history: [['4.0.0', 'Added the optional `cluster_bus_port` argument.']] },
+  myid: { complexity: 'O(1)' },
+  nodes: { complexity: 'O(N) where N is the total number of Cluster nodes' },
+  replicas: { complexity: 'O(1)' },
+  replicate: { complexity: 'O(1)' },
+  reset: { complexity: 'O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.' },
+  saveconfig: { complexity: 'O(1)' },
+  'set-config-epoch': { complexity: 'O(1)' },
+  setslot: { complexity: 'O(1)' },
+  shards: { complexity: 'O(N) where N is the total number of cluster nodes' },
+  slaves: { complexity: 'O(1)', docFlags: ['deprecated'], deprecatedSince: '5.0.0', replacedBy: '`CLUSTER REPLICAS`' },
+  slots: { complexity: 'O(N) where N is the total number of Cluster nodes', docFlags: ['deprecated'], deprecatedSince: '7.0.0', replacedBy: '`CLUSTER SHARDS`', history: [['4.0.0', 'Added node IDs.'], ['7.0.0', 'Added additional networking metadata field.']] },
+};
 
 register({
   ...cmd('cluster', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for cluster commands', since: '3.0.0', complexity: 'Depends on subcommand.' }),
   subcommands: SUBS.map(([name, arity, flags, since, summary]) =>
-    cmd(`cluster|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since }, disabled),
+    cmd(`cluster|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since, tips: NONDETERMINISTIC.has(name) ? ['nondeterministic_output'] : undefined, ...DOCS[name] }, disabled),
   ),
 });
+
+// A standalone Redis refuses these too: they only mean something to a cluster node.
+const connectionCmd = (name: string, flags: string, summary: string, since: string) =>
+  cmd(name, 1, flags, NO_KEYS, 'fast connection', { ...G, summary, since, complexity: 'O(1)' }, disabled);
+register(
+  connectionCmd('asking', 'fast', 'Sent by cluster clients after an -ASK redirect', '3.0.0'),
+  connectionCmd('readonly', 'loading stale fast', 'Enables read queries for a connection to a cluster replica node', '3.0.0'),
+  connectionCmd('readwrite', 'loading stale fast', 'Disables read queries for a connection to a cluster replica node', '3.0.0'),
+);

@@ -2,7 +2,7 @@
  * Connection family: PING ECHO QUIT RESET HELLO AUTH SELECT and CLIENT.
  */
 import { register } from './registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { cmd, NO_KEYS, type CommandSpec, type CmdOptions } from './spec.js';
 import { ERR, parseInt64, ReplyError, toSafeInt } from '../protocol/errors.js';
 import { authenticate } from '../acl/sessions.js';
 import { getDefaultUser, getUser, newClientAuthenticated } from '../acl/users.js';
@@ -366,12 +366,32 @@ const CLIENT_HELP = [
   '    Print this help.',
 ];
 
-// Redis gives admin commands @admin and @dangerous (setImplicitACLCategories): `-@dangerous` must block CLIENT KILL.
-const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler']) =>
-  cmd('client|' + name, arity, 'noscript loading stale ' + flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous connection' : 'slow connection', { ...G, summary, since: '2.4.0' }, handler);
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  id: { summary: 'Returns the client ID for the current connection', since: '5.0.0', complexity: 'O(1)' },
+  getname: { summary: 'Get the current connection name', since: '2.6.9', complexity: 'O(1)' },
+  setname: { summary: 'Set the current connection name', since: '2.6.9', complexity: 'O(1)' },
+  info: { summary: 'Returns information about the current client connection.', since: '6.2.0', complexity: 'O(1)' },
+  list: { summary: 'Get the list of client connections', complexity: 'O(N) where N is the number of client connections', history: [['2.8.12', 'Added unique client `id` field.'], ['5.0.0', 'Added optional `TYPE` filter.'], ['6.0.0', 'Added `user` field.'], ['6.2.0', 'Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter.'], ['7.0.0', 'Added `resp`, `multi-mem`, `rbs` and `rbp` fields.'], ['7.0.3', 'Added `ssub` field.']] },
+  kill: { summary: 'Kill the connection of a client', complexity: 'O(N) where N is the number of client connections', history: [['2.8.12', 'Added new filter format.'], ['2.8.12', '`ID` option.'], ['3.2.0', 'Added `master` type in for `TYPE` option.'], ['5.0.0', 'Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility.'], ['6.2.0', '`LADDR` option.']] },
+  'no-evict': { summary: 'Set client eviction mode for the current connection', since: '7.0.0', complexity: 'O(1)' },
+  reply: { summary: 'Instruct the server whether to reply to commands', since: '3.2.0', complexity: 'O(1)' },
+  unblock: { summary: 'Unblock a client blocked in a blocking command from a different connection', since: '5.0.0', complexity: 'O(log N) where N is the number of client connections' },
+  tracking: { summary: 'Enable or disable server assisted client side caching support', since: '6.0.0', complexity: 'O(1). Some options may introduce additional complexity.' },
+  caching: { summary: 'Instruct the server about tracking or not keys in the next request', since: '6.0.0', complexity: 'O(1)' },
+  getredir: { summary: 'Get tracking notifications redirection client ID if any', since: '6.0.0', complexity: 'O(1)' },
+  trackinginfo: { summary: 'Return information about server assisted client side caching for the current connection', since: '6.2.0', complexity: 'O(1)' },
+  pause: { summary: 'Stop processing commands from clients for some time', since: '2.9.50', complexity: 'O(1)', history: [['6.2.0', '`CLIENT PAUSE WRITE` mode added along with the `mode` option.']] },
+  unpause: { summary: 'Resume processing of clients that were paused', since: '6.2.0', complexity: 'O(N) Where N is the number of paused clients' },
+  help: { summary: 'Show helpful text about the different subcommands', since: '5.0.0', complexity: 'O(1)' },
+};
+
+const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], tips?: string[]) =>
+  // HELP is the one CLIENT subcommand a script may call; admin ones are @admin @dangerous, as Redis derives from the flag.
+  cmd('client|' + name, arity, (name === 'help' ? 'loading stale ' : 'noscript loading stale ') + flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous connection' : 'slow connection', { ...G, summary, since: '2.4.0', tips, ...DOCS[name] }, handler);
 
 register(
-  cmd('ping', -1, 'fast', NO_KEYS, 'fast connection', { ...G, summary: 'Returns the server\'s liveliness response.' }, (ctx, args) => {
+  cmd('ping', -1, 'fast', NO_KEYS, 'fast connection', { ...G, tips: ['request_policy:all_shards', 'response_policy:all_succeeded'], summary: 'Ping the server', complexity: 'O(1)' }, (ctx, args) => {
     if (args.length > 2) throw new ReplyError(ERR.arity('ping'));
     const c = ctx.client;
     if (c.subs !== null && c.proto === 2) {
@@ -381,19 +401,19 @@ register(
     } else if (args.length === 2) ctx.r.bulk(args[1]);
     else ctx.r.raw('+PONG\r\n');
   }),
-  cmd('echo', 2, 'fast', NO_KEYS, 'fast connection', { ...G, summary: 'Returns the given string.' }, (ctx, args) => ctx.r.bulk(args[1])),
-  cmd('quit', -1, 'allow_busy noscript loading stale fast no_auth', NO_KEYS, 'fast connection', { ...G, summary: 'Closes the connection.' }, (ctx) => {
+  cmd('echo', 2, 'loading stale fast', NO_KEYS, 'fast connection', { ...G, summary: 'Echo the given string', complexity: 'O(1)' }, (ctx, args) => ctx.r.bulk(args[1])),
+  cmd('quit', -1, 'allow_busy noscript loading stale fast no_auth', NO_KEYS, 'fast connection', { ...G, summary: 'Close the connection', complexity: 'O(1)' }, (ctx) => {
     ctx.r.ok();
     ctx.client.suspended = true;
     const c = ctx.client;
     setImmediate(() => ctx.server.closeClient(c, true));
   }),
-  cmd('reset', 1, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', { ...G, summary: 'Resets the connection.', since: '6.2.0' }, (ctx) => reset(ctx)),
-  cmd('hello', -1, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', { ...G, summary: 'Handshakes with the Redis server.', since: '6.0.0' }, hello),
-  cmd('auth', -2, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', { ...G, summary: 'Authenticates the connection.' }, auth),
-  cmd('select', 2, 'loading stale fast', NO_KEYS, 'fast connection', { ...G, summary: 'Changes the selected database.' }, select),
+  cmd('reset', 1, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', { ...G, since: '6.2.0', summary: 'Reset the connection', complexity: 'O(1)' }, (ctx) => reset(ctx)),
+  cmd('hello', -1, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', { ...G, since: '6.0.0', summary: 'Handshake with Redis', complexity: 'O(1)', history: [['6.2.0', '`protover` made optional; when called without arguments the command reports the current connection\'s context.']] }, hello),
+  cmd('auth', -2, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', { ...G, summary: 'Authenticate to the server', complexity: 'O(N) where N is the number of passwords defined for the user', history: [['6.0.0', 'Added ACL style (username and password).']] }, auth),
+  cmd('select', 2, 'loading stale fast', NO_KEYS, 'fast connection', { ...G, summary: 'Change the selected database for the current connection', complexity: 'O(1)' }, select),
   {
-    ...cmd('client', -2, 'sentinel', NO_KEYS, 'slow', { ...G, summary: 'A container for client connection commands.', since: '2.4.0' }),
+    ...cmd('client', -2, 'sentinel', NO_KEYS, 'slow', { ...G, since: '2.4.0', summary: 'A container for client connection commands', complexity: 'Depends on subcommand.' }),
     subcommands: [
       sub('id', 2, '', 'Returns the unique client ID of the connection.', (ctx) => ctx.r.int(ctx.client.id)),
       sub('getname', 2, '', 'Returns the name of the connection.', (ctx) => (ctx.client.name ? ctx.r.bulk(ctx.client.name) : ctx.r.null())),
@@ -410,8 +430,8 @@ register(
         else throw new ReplyError(`ERR Unrecognized option '${args[2]}'`);
         ctx.r.ok();
       }),
-      sub('info', 2, '', 'Returns information about the connection.', (ctx, args) => ctx.r.verbatim(clientInfoLine(ctx.client, args) + '\n')),
-      sub('list', -2, 'admin', 'Lists open connections.', clientList),
+      sub('info', 2, '', 'Returns information about the connection.', (ctx, args) => ctx.r.verbatim(clientInfoLine(ctx.client, args) + '\n'), ['nondeterministic_output']),
+      sub('list', -2, 'admin', 'Lists open connections.', clientList, ['nondeterministic_output']),
       sub('kill', -3, 'admin', 'Terminates open connections.', clientKill),
       sub('no-evict', 3, 'admin', 'Sets the client eviction mode of the connection.', (ctx, args) => {
         ctx.client.noEvict = onOff(args[2]);

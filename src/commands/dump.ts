@@ -4,7 +4,7 @@
  * server and redis-server 7.0 both ways.
  */
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { keyAt, cmd, type ArgDoc } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { notify, NOTIFY_GENERIC } from '../keyspace/notify.js';
 import { createDumpPayload, parseDumpPayload, verifyDumpPayload } from '../rdb/dump-payload.js';
@@ -76,21 +76,43 @@ function restore(ctx: CommandContext, args: string[]): void {
   ctx.r.ok();
 }
 
+const RESTORE_COMPLEXITY =
+  'O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).';
+const RESTORE_ARGS: ArgDoc[] = [
+  { name: 'key', type: 'key' },
+  { name: 'ttl', type: 'integer' },
+  { name: 'serialized-value', type: 'string' },
+  { name: 'replace', type: 'pure-token', token: 'REPLACE', since: '3.0.0', optional: true },
+  { name: 'absttl', type: 'pure-token', token: 'ABSTTL', since: '5.0.0', optional: true },
+  { name: 'seconds', type: 'integer', token: 'IDLETIME', since: '5.0.0', optional: true },
+  { name: 'frequency', type: 'integer', token: 'FREQ', since: '5.0.0', optional: true },
+];
+const RESTORE_HISTORY: [string, string][] = [
+  ['3.0.0', 'Added the `REPLACE` modifier.'],
+  ['5.0.0', 'Added the `ABSTTL` modifier.'],
+  ['5.0.0', 'Added the `IDLETIME` and `FREQ` options.'],
+];
+
 register(
-  cmd('dump', 2, 'readonly', [1, 1, 1], 'keyspace read slow', { ...G, summary: 'Returns a serialized representation of the value stored at a key.', since: '2.6.0', complexity: 'O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).', args: [{ name: 'key', type: 'key' }] }, dump),
+  cmd('dump', 2, 'readonly', [1, 1, 1], 'keyspace read slow', { ...G, since: '2.6.0', complexity: 'O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).', args: [{ name: 'key', type: 'key' }], tips: ['nondeterministic_output'], summary: 'Return a serialized version of the value stored at the specified key.' }, dump),
   cmd('restore', -4, 'write denyoom', [1, 1, 1], 'keyspace write slow dangerous', {
     ...G,
-    summary: 'Creates a key from the serialized representation of a value.',
+    summary: 'Create a key using the provided serialized value, previously obtained using DUMP.',
     since: '2.6.0',
-    complexity: 'O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).',
-    args: [
-      { name: 'key', type: 'key' },
-      { name: 'ttl', type: 'integer' },
-      { name: 'serialized-value', type: 'string' },
-      { name: 'replace', type: 'pure-token', token: 'REPLACE', optional: true },
-      { name: 'absttl', type: 'pure-token', token: 'ABSTTL', optional: true },
-      { name: 'seconds', type: 'integer', token: 'IDLETIME', optional: true },
-      { name: 'frequency', type: 'integer', token: 'FREQ', optional: true },
-    ],
+    complexity: RESTORE_COMPLEXITY,
+    history: RESTORE_HISTORY,
+    args: RESTORE_ARGS,
+    keySpec: keyAt(1, 'OW update'),
+  }, restore),
+  // What MIGRATE sends in a cluster; Redis runs RESTORE for it, as here.
+  cmd('restore-asking', -4, 'write denyoom asking', [1, 1, 1], 'keyspace write slow dangerous', {
+    group: 'server',
+    summary: 'An internal command for migrating keys in a cluster',
+    since: '3.0.0',
+    complexity: RESTORE_COMPLEXITY,
+    docFlags: ['syscmd'],
+    history: RESTORE_HISTORY,
+    args: RESTORE_ARGS,
+    keySpec: keyAt(1, 'OW update'),
   }, restore),
 );

@@ -8,7 +8,7 @@
  * of years away and irrelevant).
  */
 import { register } from './registry.js';
-import { cmd, type ArgDoc } from './spec.js';
+import { cmd, type ArgDoc, type CmdOptions } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { notify, NOTIFY_GENERIC } from '../keyspace/notify.js';
@@ -97,24 +97,36 @@ const condition: ArgDoc = {
   ],
 };
 
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  expire: { summary: 'Set a key\'s time to live in seconds', complexity: 'O(1)', history: [['7.0.0', 'Added options: `NX`, `XX`, `GT` and `LT`.']], args: [{ name: 'key', type: 'key' }, { name: 'seconds', type: 'integer' }, { name: 'condition', type: 'oneof', since: '7.0.0', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }, { name: 'gt', type: 'pure-token', token: 'GT' }, { name: 'lt', type: 'pure-token', token: 'LT' }] }] },
+  pexpire: { summary: 'Set a key\'s time to live in milliseconds', complexity: 'O(1)', history: [['7.0.0', 'Added options: `NX`, `XX`, `GT` and `LT`.']], args: [{ name: 'key', type: 'key' }, { name: 'milliseconds', type: 'integer' }, { name: 'condition', type: 'oneof', since: '7.0.0', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }, { name: 'gt', type: 'pure-token', token: 'GT' }, { name: 'lt', type: 'pure-token', token: 'LT' }] }] },
+  expireat: { summary: 'Set the expiration for a key as a UNIX timestamp', complexity: 'O(1)', history: [['7.0.0', 'Added options: `NX`, `XX`, `GT` and `LT`.']], args: [{ name: 'key', type: 'key' }, { name: 'unix-time-seconds', type: 'unix-time' }, { name: 'condition', type: 'oneof', since: '7.0.0', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }, { name: 'gt', type: 'pure-token', token: 'GT' }, { name: 'lt', type: 'pure-token', token: 'LT' }] }] },
+  pexpireat: { summary: 'Set the expiration for a key as a UNIX timestamp specified in milliseconds', complexity: 'O(1)', history: [['7.0.0', 'Added options: `NX`, `XX`, `GT` and `LT`.']], args: [{ name: 'key', type: 'key' }, { name: 'unix-time-milliseconds', type: 'unix-time' }, { name: 'condition', type: 'oneof', since: '7.0.0', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }, { name: 'gt', type: 'pure-token', token: 'GT' }, { name: 'lt', type: 'pure-token', token: 'LT' }] }] },
+  ttl: { summary: 'Get the time to live for a key in seconds', complexity: 'O(1)', history: [['2.8.0', 'Added the -2 reply.']] },
+  pttl: { summary: 'Get the time to live for a key in milliseconds', complexity: 'O(1)', history: [['2.8.0', 'Added the -2 reply.']] },
+  expiretime: { summary: 'Get the expiration Unix timestamp for a key', complexity: 'O(1)' },
+  pexpiretime: { summary: 'Get the expiration Unix timestamp for a key in milliseconds', complexity: 'O(1)' },
+};
+
 const setter = (name: string, summary: string, since: string, argName: string, argType: ArgDoc['type'], seconds: boolean, relative: boolean) =>
-  cmd(name, -3, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, summary, since, args: [key, { name: argName, type: argType }, condition] }, (ctx, args) =>
+  cmd(name, -3, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, summary, since, args: [key, { name: argName, type: argType }, condition], ...DOCS[name] }, (ctx, args) =>
     expireGeneric(ctx, args, seconds, relative),
   );
 
-const getter = (name: string, summary: string, since: string, ms: boolean, absolute: boolean) =>
-  cmd(name, 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, summary, since, args: [key] }, (ctx, args) => ttlGeneric(ctx, args[1], ms, absolute));
+const getter = (name: string, summary: string, since: string, ms: boolean, absolute: boolean, tips?: string[]) =>
+  cmd(name, 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, summary, since, args: [key], tips, ...DOCS[name] }, (ctx, args) => ttlGeneric(ctx, args[1], ms, absolute));
 
 register(
   setter('expire', 'Sets the expiration time of a key in seconds.', '1.0.0', 'seconds', 'integer', true, true),
   setter('pexpire', 'Sets the expiration time of a key in milliseconds.', '2.6.0', 'milliseconds', 'integer', false, true),
   setter('expireat', 'Sets the expiration time of a key to a Unix timestamp.', '1.2.0', 'unix-time-seconds', 'unix-time', true, false),
   setter('pexpireat', 'Sets the expiration time of a key to a Unix milliseconds timestamp.', '2.6.0', 'unix-time-milliseconds', 'unix-time', false, false),
-  getter('ttl', 'Returns the expiration time in seconds of a key.', '1.0.0', false, false),
-  getter('pttl', 'Returns the expiration time in milliseconds of a key.', '2.6.0', true, false),
+  getter('ttl', 'Returns the expiration time in seconds of a key.', '1.0.0', false, false, ['nondeterministic_output']),
+  getter('pttl', 'Returns the expiration time in milliseconds of a key.', '2.6.0', true, false, ['nondeterministic_output']),
   getter('expiretime', 'Returns the expiration time of a key as a Unix timestamp.', '7.0.0', false, true),
   getter('pexpiretime', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', '7.0.0', true, true),
-  cmd('persist', 2, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, summary: 'Removes the expiration time of a key.', since: '2.2.0', args: [key] }, (ctx, args) => {
+  cmd('persist', 2, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, since: '2.2.0', args: [key], summary: 'Remove the expiration from a key', complexity: 'O(1)' }, (ctx, args) => {
     if (ctx.db.peek(args[1]) === undefined) return ctx.r.int(0);
     if (!ctx.db.persist(args[1])) return ctx.r.int(0);
     notify(NOTIFY_GENERIC, 'persist', args[1], ctx.db.id);

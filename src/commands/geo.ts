@@ -477,26 +477,26 @@ const SEARCH_COMPLEXITY =
   'O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape';
 
 register(
-  cmd('geoadd', -5, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Add one or more geospatial items in the geospatial index represented using a sorted set', complexity: 'O(log(N)) for each item added, where N is the number of elements in the sorted set.', keySpec: keyAt(1, 'RW update') }, geoadd),
+  cmd('geoadd', -5, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Add one or more geospatial items in the geospatial index represented using a sorted set', complexity: 'O(log(N)) for each item added, where N is the number of elements in the sorted set.', keySpec: keyAt(1, 'RW update'), history: [['6.2.0', 'Added the `CH`, `NX` and `XX` options.']] }, geoadd),
   cmd('geodist', -4, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.0', summary: 'Returns the distance between two members of a geospatial index', complexity: 'O(log(N))', keySpec: keyAt(1, 'RO access') }, geodist),
   cmd('geohash', -2, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.0', summary: 'Returns members of a geospatial index as standard geohash strings', complexity: 'O(log(N)) for each member requested, where N is the number of elements in the sorted set.', keySpec: keyAt(1, 'RO access') }, geohash),
   cmd('geopos', -2, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.0', summary: 'Returns longitude and latitude of members of a geospatial index', complexity: 'O(N) where N is the number of members requested.', keySpec: keyAt(1, 'RO access') }, geopos),
-  cmd('georadius', -6, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point', complexity: RADIUS_COMPLEXITY, keySpec: storeKeySpecs(6), getKeys: georadiusKeys(6) }, (ctx, args) =>
+  cmd('georadius', -6, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point', complexity: RADIUS_COMPLEXITY, keySpec: storeKeySpecs(6), getKeys: georadiusKeys(6), docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` argument', history: [['6.2.0', 'Added the `ANY` option for `COUNT`.'], ['7.0.0', 'Added support for uppercase unit names.']] }, (ctx, args) =>
     georadiusGeneric(ctx, args, 1, RADIUS_COORDS),
   ),
-  cmd('georadius_ro', -6, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.10', summary: 'A read-only variant for GEORADIUS', complexity: RADIUS_COMPLEXITY, keySpec: keyAt(1, 'RO access') }, (ctx, args) =>
+  cmd('georadius_ro', -6, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.10', summary: 'A read-only variant for GEORADIUS', complexity: RADIUS_COMPLEXITY, keySpec: keyAt(1, 'RO access'), docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`GEOSEARCH` with the `BYRADIUS` argument', history: [['6.2.0', 'Added the `ANY` option for `COUNT`.']] }, (ctx, args) =>
     georadiusGeneric(ctx, args, 1, RADIUS_COORDS | RADIUS_NOSTORE),
   ),
-  cmd('georadiusbymember', -5, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member', complexity: RADIUS_COMPLEXITY, keySpec: storeKeySpecs(5), getKeys: georadiusKeys(5) }, (ctx, args) =>
+  cmd('georadiusbymember', -5, 'write denyoom', [1, 1, 1], 'write geo slow', { ...G, since: '3.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member', complexity: RADIUS_COMPLEXITY, keySpec: storeKeySpecs(5), getKeys: georadiusKeys(5), docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and `FROMMEMBER` arguments', history: [['7.0.0', 'Added support for uppercase unit names.']] }, (ctx, args) =>
     georadiusGeneric(ctx, args, 1, RADIUS_MEMBER),
   ),
-  cmd('georadiusbymember_ro', -5, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.10', summary: 'A read-only variant for GEORADIUSBYMEMBER', complexity: RADIUS_COMPLEXITY, keySpec: keyAt(1, 'RO access') }, (ctx, args) =>
+  cmd('georadiusbymember_ro', -5, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '3.2.10', summary: 'A read-only variant for GEORADIUSBYMEMBER', complexity: RADIUS_COMPLEXITY, keySpec: keyAt(1, 'RO access'), docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments' }, (ctx, args) =>
     georadiusGeneric(ctx, args, 1, RADIUS_MEMBER | RADIUS_NOSTORE),
   ),
-  cmd('geosearch', -7, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '6.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.', complexity: SEARCH_COMPLEXITY, keySpec: keyAt(1, 'RO access') }, (ctx, args) =>
+  cmd('geosearch', -7, 'readonly', [1, 1, 1], 'read geo slow', { ...G, since: '6.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.', complexity: SEARCH_COMPLEXITY, keySpec: keyAt(1, 'RO access'), history: [['7.0.0', 'Added support for uppercase unit names.']] }, (ctx, args) =>
     georadiusGeneric(ctx, args, 1, GEOSEARCH),
   ),
-  cmd('geosearchstore', -8, 'write denyoom', [1, 2, 1], 'write geo slow', { ...G, since: '6.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.', complexity: SEARCH_COMPLEXITY, keySpec: [keyAt(1, 'OW update'), keyAt(2, 'RO access')] }, (ctx, args) =>
+  cmd('geosearchstore', -8, 'write denyoom', [1, 2, 1], 'write geo slow', { ...G, since: '6.2.0', summary: 'Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.', complexity: SEARCH_COMPLEXITY, keySpec: [keyAt(1, 'OW update'), keyAt(2, 'RO access')], history: [['7.0.0', 'Added support for uppercase unit names.']] }, (ctx, args) =>
     georadiusGeneric(ctx, args, 2, GEOSEARCH | GEOSEARCHSTORE),
   ),
 );

@@ -4,7 +4,7 @@
 import { replyHash, replyOwned } from '../memory/collection-replies.js';
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { keyAt, cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, toFloat, toSafeInt } from '../protocol/errors.js';
 import { HashValue } from '../types/hash.js';
 import type { Database } from '../keyspace/db.js';
@@ -250,9 +250,9 @@ function hscan(ctx: CommandContext, args: string[]): void {
 const RF = 'read hash fast';
 const WF = 'write hash fast';
 register(
-  cmd('hset', -4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Creates or modifies the value of a field in a hash.', since: '2.0.0' }, (ctx, args) => hset(ctx, args, false)),
-  cmd('hmset', -4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Sets the values of multiple fields.', since: '2.0.0' }, (ctx, args) => hset(ctx, args, true)),
-  cmd('hsetnx', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Sets the value of a field in a hash only when the field doesn\'t exist.', since: '2.0.0' }, (ctx, args) => {
+  cmd('hset', -4, 'write denyoom fast', [1, 1, 1], WF, { ...G, since: '2.0.0', summary: 'Set the string value of a hash field', complexity: 'O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.', history: [['4.0.0', 'Accepts multiple `field` and `value` arguments.']] }, (ctx, args) => hset(ctx, args, false)),
+  cmd('hmset', -4, 'write denyoom fast', [1, 1, 1], WF, { ...G, since: '2.0.0', summary: 'Set multiple hash fields to multiple values', complexity: 'O(N) where N is the number of fields being set.', docFlags: ['deprecated'], deprecatedSince: '4.0.0', replacedBy: '`HSET` with multiple field-value pairs' }, (ctx, args) => hset(ctx, args, true)),
+  cmd('hsetnx', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, since: '2.0.0', keySpec: keyAt(1, 'RW insert'), summary: 'Set the value of a hash field, only if the field does not exist', complexity: 'O(1)' }, (ctx, args) => {
     const db = ctx.db;
     const { h, isNew } = hashOrNew(db, args[1]);
     // Redis converts on long arguments even when the field already exists.
@@ -262,31 +262,31 @@ register(
     store(db, args[1], h, isNew, 'hset');
     ctx.r.int(1);
   }),
-  cmd('hget', 3, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Returns the value of a field in a hash.', since: '2.0.0' }, (ctx, args) => {
+  cmd('hget', 3, 'readonly fast', [1, 1, 1], RF, { ...G, since: '2.0.0', summary: 'Get the value of a hash field', complexity: 'O(1)' }, (ctx, args) => {
     const h = hashForRead(ctx.db, args[1]);
     ctx.r.bulkOrNull(h?.get(args[2]));
   }),
-  cmd('hmget', -3, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Returns the values of all fields in a hash.', since: '2.0.0' }, (ctx, args) => {
+  cmd('hmget', -3, 'readonly fast', [1, 1, 1], RF, { ...G, since: '2.0.0', summary: 'Get the values of all the given hash fields', complexity: 'O(N) where N is the number of fields being requested.' }, (ctx, args) => {
     const h = hashForRead(ctx.db, args[1]);
     const r = ctx.r;
     r.array(args.length - 2);
     for (let i = 2; i < args.length; i++) r.bulkOrNull(h?.get(args[i]));
   }),
-  cmd('hdel', -3, 'write fast', [1, 1, 1], WF, { ...G, summary: 'Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.', since: '2.0.0' }, hdel),
-  cmd('hlen', 2, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Returns the number of fields in a hash.', since: '2.0.0' }, (ctx, args) => {
+  cmd('hdel', -3, 'write fast', [1, 1, 1], WF, { ...G, since: '2.0.0', keySpec: keyAt(1, 'RW delete'), summary: 'Delete one or more hash fields', complexity: 'O(N) where N is the number of fields to be removed.', history: [['2.4.0', 'Accepts multiple `field` arguments.']] }, hdel),
+  cmd('hlen', 2, 'readonly fast', [1, 1, 1], RF, { ...G, since: '2.0.0', keySpec: keyAt(1, 'RO'), summary: 'Get the number of fields in a hash', complexity: 'O(1)' }, (ctx, args) => {
     ctx.r.int(hashForRead(ctx.db, args[1])?.size ?? 0);
   }),
-  cmd('hstrlen', 3, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Returns the length of the value of a field.', since: '3.2.0' }, (ctx, args) => {
+  cmd('hstrlen', 3, 'readonly fast', [1, 1, 1], RF, { ...G, since: '3.2.0', keySpec: keyAt(1, 'RO'), summary: 'Get the length of the value of a hash field', complexity: 'O(1)' }, (ctx, args) => {
     ctx.r.int(hashForRead(ctx.db, args[1])?.get(args[2])?.length ?? 0);
   }),
-  cmd('hexists', 3, 'readonly fast', [1, 1, 1], RF, { ...G, summary: 'Determines whether a field exists in a hash.', since: '2.0.0' }, (ctx, args) => {
+  cmd('hexists', 3, 'readonly fast', [1, 1, 1], RF, { ...G, since: '2.0.0', keySpec: keyAt(1, 'RO'), summary: 'Determine if a hash field exists', complexity: 'O(1)' }, (ctx, args) => {
     ctx.r.int(hashForRead(ctx.db, args[1])?.get(args[2]) !== undefined ? 1 : 0);
   }),
-  cmd('hkeys', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns all fields in a hash.', since: '2.0.0' }, (ctx, args) => hgetall(ctx, args, true, false)),
-  cmd('hvals', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns all values in a hash.', since: '2.0.0' }, (ctx, args) => hgetall(ctx, args, false, true)),
-  cmd('hgetall', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns all fields and values in a hash.', since: '2.0.0' }, (ctx, args) => hgetall(ctx, args, true, true)),
-  cmd('hincrby', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn\'t exist.', since: '2.0.0' }, hincrby),
-  cmd('hincrbyfloat', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, summary: 'Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn\'t exist.', since: '2.6.0' }, hincrbyfloat),
-  cmd('hrandfield', -2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Returns one or more random fields from a hash.', since: '6.2.0' }, hrandfield),
-  cmd('hscan', -3, 'readonly', [1, 1, 1], 'read hash slow', { ...G, summary: 'Iterates over fields and values of a hash.', since: '2.8.0' }, hscan),
+  cmd('hkeys', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, since: '2.0.0', tips: ['nondeterministic_output_order'], summary: 'Get all the fields in a hash', complexity: 'O(N) where N is the size of the hash.' }, (ctx, args) => hgetall(ctx, args, true, false)),
+  cmd('hvals', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, since: '2.0.0', tips: ['nondeterministic_output_order'], summary: 'Get all the values in a hash', complexity: 'O(N) where N is the size of the hash.' }, (ctx, args) => hgetall(ctx, args, false, true)),
+  cmd('hgetall', 2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, since: '2.0.0', tips: ['nondeterministic_output_order'], summary: 'Get all the fields and values in a hash', complexity: 'O(N) where N is the size of the hash.' }, (ctx, args) => hgetall(ctx, args, true, true)),
+  cmd('hincrby', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, since: '2.0.0', keySpec: keyAt(1, 'RW access update'), summary: 'Increment the integer value of a hash field by the given number', complexity: 'O(1)' }, hincrby),
+  cmd('hincrbyfloat', 4, 'write denyoom fast', [1, 1, 1], WF, { ...G, since: '2.6.0', keySpec: keyAt(1, 'RW access update'), summary: 'Increment the float value of a hash field by the given amount', complexity: 'O(1)' }, hincrbyfloat),
+  cmd('hrandfield', -2, 'readonly', [1, 1, 1], 'read hash slow', { ...G, since: '6.2.0', tips: ['nondeterministic_output'], summary: 'Get one or multiple random fields from a hash', complexity: 'O(N) where N is the number of fields returned' }, hrandfield),
+  cmd('hscan', -3, 'readonly', [1, 1, 1], 'read hash slow', { ...G, since: '2.8.0', tips: ['nondeterministic_output'], summary: 'Incrementally iterate hash fields and associated values', complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..' }, hscan),
 );

@@ -230,6 +230,6 @@ register(
       { flags: ['RO', 'access'], begin: { index: 2 }, find: { lastkey: -1, keystep: 1, limit: 0 } },
     ],
   }, pfmerge),
-  cmd('pfselftest', 1, 'admin', [0, 0, 0], 'hyperloglog admin slow dangerous', { ...G, summary: 'An internal command for testing HyperLogLog values', complexity: 'N/A' }, (ctx) => pfselftest(ctx)),
-  cmd('pfdebug', 3, 'write denyoom admin', [2, 2, 1], 'write hyperloglog admin slow dangerous', { ...G, summary: 'Internal commands for debugging HyperLogLog values', complexity: 'N/A', keySpec: { flags: ['RW', 'access'], begin: { index: 2 }, find: { lastkey: 0, keystep: 1, limit: 0 } } }, pfdebug),
+  cmd('pfselftest', 1, 'admin', [0, 0, 0], 'hyperloglog admin slow dangerous', { ...G, summary: 'An internal command for testing HyperLogLog values', complexity: 'N/A', docFlags: ['syscmd'] }, (ctx) => pfselftest(ctx)),
+  cmd('pfdebug', 3, 'write denyoom admin', [2, 2, 1], 'write hyperloglog admin slow dangerous', { ...G, summary: 'Internal commands for debugging HyperLogLog values', complexity: 'N/A', keySpec: { flags: ['RW', 'access'], begin: { index: 2 }, find: { lastkey: 0, keystep: 1, limit: 0 } }, docFlags: ['syscmd'] }, pfdebug),
 );

@@ -29,5 +29,6 @@ import './replication.js';
 import './module.js';
 import './cluster.js';
 import './acl.js';
+import './migrate.js';
 import '../scripting/eval.js';
 import '../scripting/functions/index.js';

@@ -5,7 +5,8 @@
  * key slots) parse these replies.
  */
 import { register, allCommands, lookup, lookupSub, arityOk } from './registry.js';
-import { cmd, keyPositions, NO_KEYS, type ArgDoc, type CommandSpec, type KeySpecDoc } from './spec.js';
+import { cmd, NO_KEYS, type ArgDoc, type CommandSpec, type KeySpecDoc, type CmdOptions } from './spec.js';
+import { commandHasKeys, commandKeys, keySpecsOf } from './key-specs.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import type { Reply } from '../protocol/reply.js';
@@ -32,44 +33,10 @@ function byFullName(name: string): CommandSpec | undefined {
   return parent && lookupSub(parent, name.slice(bar + 1));
 }
 
-function hasKeys(spec: CommandSpec): boolean {
-  return spec.keys.first > 0 || spec.getKeys !== undefined;
-}
-
-/** Key-spec flags by what the command does with its keys (Redis's per-command specs, approximated). */
-function keySpecFlags(spec: CommandSpec): string[] {
-  const f = spec.flags as string[];
-  if (f.includes('write')) return spec.acl.includes('read') ? ['RW', 'access', 'update'] : ['RW', 'update'];
-  return ['RO', 'access'];
-}
-
-/** The flags of the key spec that finds the key at argv[p]: the last one that begins at or before it. */
-export function flagsAt(spec: CommandSpec, argv: string[], p: number): string[] {
-  if (spec.keyFlags !== undefined) return spec.keyFlags(argv, p);
-  const docs = spec.keySpec === undefined ? [] : Array.isArray(spec.keySpec) ? spec.keySpec : [spec.keySpec];
-  let best: KeySpecDoc | undefined;
-  for (const d of docs) {
-    let start = -1;
-    if ('index' in d.begin) start = d.begin.index;
-    else {
-      const kw = d.begin.keyword.toLowerCase();
-      const from = d.begin.startfrom;
-      if (from >= 0) {
-        for (let i = from; i < argv.length; i++) if (argv[i].toLowerCase() === kw) ((start = i + 1), (i = argv.length));
-      } else {
-        for (let i = argv.length + from; i > 0; i--) if (argv[i].toLowerCase() === kw) ((start = i + 1), (i = 0));
-      }
-    }
-    if (start >= 0 && start <= p) best = d;
-  }
-  return best?.flags ?? keySpecFlags(spec);
-}
-
 /** The key specs given in the command table (Redis's own, see KeySpecDoc). */
-function replyKeySpecDocs(r: Reply, specs: KeySpecDoc | KeySpecDoc[]): void {
-  const list = Array.isArray(specs) ? specs : [specs];
-  r.set(list.length);
-  for (const ks of list) replyKeySpecDoc(r, ks);
+function replyKeySpecDocs(r: Reply, specs: KeySpecDoc[]): void {
+  r.set(specs.length);
+  for (const ks of specs) replyKeySpecDoc(r, ks);
 }
 
 function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
@@ -84,7 +51,11 @@ function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
   r.bulk('begin_search');
   r.map(2);
   r.bulk('type');
-  if ('index' in ks.begin) {
+  if ('unknown' in ks.begin) {
+    r.bulk('unknown');
+    r.bulk('spec');
+    r.map(0);
+  } else if ('index' in ks.begin) {
     r.bulk('index');
     r.bulk('spec');
     r.map(1);
@@ -103,6 +74,12 @@ function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
   r.map(2);
   r.bulk('type');
   const find = ks.find;
+  if ('unknown' in find) {
+    r.bulk('unknown');
+    r.bulk('spec');
+    r.map(0);
+    return;
+  }
   if ('keynumidx' in find) {
     r.bulk('keynum');
     r.bulk('spec');
@@ -127,47 +104,7 @@ function replyKeySpecDoc(r: Reply, ks: KeySpecDoc): void {
 }
 
 function replyKeySpecs(r: Reply, spec: CommandSpec): void {
-  if (spec.keySpec !== undefined) return replyKeySpecDocs(r, spec.keySpec);
-  if (!hasKeys(spec)) return r.set(0);
-  r.set(1);
-  r.map(3);
-  r.bulk('flags');
-  const flags = keySpecFlags(spec);
-  r.set(flags.length);
-  for (const f of flags) r.simple(f);
-  const { first, last, step } = spec.keys;
-  r.bulk('begin_search');
-  r.map(2);
-  r.bulk('type');
-  if (first > 0) {
-    r.bulk('index');
-    r.bulk('spec');
-    r.map(1);
-    r.bulk('index');
-    r.int(first);
-  } else {
-    r.bulk('unknown');
-    r.bulk('spec');
-    r.map(0);
-  }
-  r.bulk('find_keys');
-  r.map(2);
-  r.bulk('type');
-  if (first > 0) {
-    r.bulk('range');
-    r.bulk('spec');
-    r.map(3);
-    r.bulk('lastkey');
-    r.int(last < 0 ? last : last - first);
-    r.bulk('keystep');
-    r.int(step);
-    r.bulk('limit');
-    r.int(0);
-  } else {
-    r.bulk('unknown');
-    r.bulk('spec');
-    r.map(0);
-  }
+  replyKeySpecDocs(r, keySpecsOf(spec));
 }
 
 function replyInfo(r: Reply, spec: CommandSpec | undefined): void {
@@ -202,20 +139,28 @@ function replyArgs(r: Reply, args: ArgDoc[]): void {
     const flags: string[] = [];
     if (a.optional) flags.push('optional');
     if (a.multiple) flags.push('multiple');
+    if (a.multipleToken) flags.push('multiple_token');
     const nested = a.type === 'oneof' || a.type === 'block';
     const keyIdx = a.type === 'key';
-    r.map(2 + (keyIdx ? 1 : 0) + (a.token ? 1 : 0) + (flags.length ? 1 : 0) + (nested ? 1 : 0));
+    const fields: [string, string | undefined][] = [
+      ['token', a.token],
+      ['summary', a.summary],
+      ['since', a.since],
+      ['deprecated_since', a.deprecatedSince],
+    ];
+    const present = fields.filter(([, v]) => v !== undefined) as [string, string][];
+    r.map(2 + (keyIdx ? 1 : 0) + present.length + (flags.length ? 1 : 0) + (nested ? 1 : 0));
     r.bulk('name');
     r.bulk(a.name);
     r.bulk('type');
     r.bulk(a.type);
     if (keyIdx) {
       r.bulk('key_spec_index');
-      r.int(0);
+      r.int(a.keySpecIndex ?? 0);
     }
-    if (a.token) {
-      r.bulk('token');
-      r.bulk(a.token);
+    for (const [k, v] of present) {
+      r.bulk(k);
+      r.bulk(v);
     }
     if (flags.length) {
       r.bulk('flags');
@@ -231,7 +176,15 @@ function replyArgs(r: Reply, args: ArgDoc[]): void {
 
 function replyDocs(r: Reply, spec: CommandSpec): void {
   const subs = spec.subcommands ?? [];
-  const n = 3 + (spec.complexity ? 1 : 0) + (spec.args ? 1 : 0) + (subs.length ? 1 : 0);
+  const n =
+    3 +
+    (spec.complexity ? 1 : 0) +
+    (spec.docFlags ? 1 : 0) +
+    (spec.deprecatedSince ? 1 : 0) +
+    (spec.replacedBy ? 1 : 0) +
+    (spec.history ? 1 : 0) +
+    (spec.args ? 1 : 0) +
+    (subs.length ? 1 : 0);
   r.map(n);
   r.bulk('summary');
   r.bulk(spec.summary);
@@ -242,6 +195,24 @@ function replyDocs(r: Reply, spec: CommandSpec): void {
   if (spec.complexity) {
     r.bulk('complexity');
     r.bulk(spec.complexity);
+  }
+  if (spec.docFlags) {
+    r.bulk('doc_flags');
+    r.set(spec.docFlags.length);
+    for (const f of spec.docFlags) r.simple(f);
+  }
+  if (spec.deprecatedSince) {
+    r.bulk('deprecated_since');
+    r.bulk(spec.deprecatedSince);
+  }
+  if (spec.replacedBy) {
+    r.bulk('replaced_by');
+    r.bulk(spec.replacedBy);
+  }
+  if (spec.history) {
+    r.bulk('history');
+    r.array(spec.history.length);
+    for (const [version, change] of spec.history) r.bulks([version, change]);
   }
   if (spec.args) {
     r.bulk('arguments');
@@ -262,23 +233,22 @@ function getKeys(ctx: CommandContext, args: string[], withFlags: boolean): void 
   let spec = lookup(argv[0]);
   if (spec !== undefined && spec.subcommands !== undefined && argv.length >= 2) spec = lookupSub(spec, argv[1]);
   if (spec === undefined) throw new ReplyError('ERR Invalid command specified');
-  if (!hasKeys(spec)) throw new ReplyError('ERR The command has no key arguments');
+  if (!commandHasKeys(spec)) throw new ReplyError('ERR The command has no key arguments');
   if (!arityOk(spec, argv.length)) throw new ReplyError('ERR Invalid number of arguments specified for command');
-  const pos = keyPositions(spec, argv);
-  if (pos.length === 0) {
+  const keys = commandKeys(spec, argv);
+  if (keys.length === 0) {
     // EVAL with no keys, FCALL...: keys are optional for them (Redis 7.0).
     if ((spec.flags as string[]).includes('no_mandatory_keys')) return ctx.r.array(0);
     throw new ReplyError('ERR Invalid arguments specified for command');
   }
-  ctx.r.array(pos.length);
-  for (const p of pos) {
+  ctx.r.array(keys.length);
+  for (const { pos, flags } of keys) {
     if (!withFlags) {
-      ctx.r.bulk(argv[p]);
+      ctx.r.bulk(argv[pos]);
       continue;
     }
-    const flags = flagsAt(spec, argv, p);
     ctx.r.array(2);
-    ctx.r.bulk(argv[p]);
+    ctx.r.bulk(argv[pos]);
     ctx.r.set(flags.length);
     for (const f of flags) ctx.r.simple(f);
   }
@@ -342,18 +312,30 @@ function infoAll(ctx: CommandContext): void {
   for (const s of all) replyInfo(ctx.r, s);
 }
 
-const sub = (name: string, arity: number, summary: string, handler: CommandSpec['handler'], since = '2.8.13') =>
-  cmd(`command|${name}`, arity, 'loading stale', NO_KEYS, 'slow connection', { group: 'server', summary, since }, handler);
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  count: { summary: 'Get total number of Redis commands', complexity: 'O(1)' },
+  info: { summary: 'Get array of specific Redis command details, or all when no argument is given.', complexity: 'O(N) where N is the number of commands to look up', history: [['7.0.0', 'Allowed to be called with no argument to get info on all commands.']] },
+  docs: { summary: 'Get array of specific Redis command documentation', complexity: 'O(N) where N is the number of commands to look up' },
+  list: { summary: 'Get an array of Redis command names', complexity: 'O(N) where N is the total number of Redis commands' },
+  getkeys: { summary: 'Extract keys given a full Redis command', complexity: 'O(N) where N is the number of arguments to the command' },
+  getkeysandflags: { summary: 'Extract keys and access flags given a full Redis command', complexity: 'O(N) where N is the number of arguments to the command' },
+  help: { summary: 'Show helpful text about the different subcommands', complexity: 'O(1)' },
+};
+
+const sub = (name: string, arity: number, summary: string, handler: CommandSpec['handler'], since = '2.8.13', tips?: string[]) =>
+  cmd(`command|${name}`, arity, 'loading stale', NO_KEYS, 'slow connection', { group: 'server', summary, since, tips, ...DOCS[name] }, handler);
+const ANY_ORDER = ['nondeterministic_output_order'];
 
 register({
-  ...cmd('command', -1, 'loading stale', NO_KEYS, 'slow connection', { ...G, summary: 'Returns detailed information about all commands.', since: '2.8.13' }, infoAll),
+  ...cmd('command', -1, 'loading stale', NO_KEYS, 'slow connection', { ...G, since: '2.8.13', tips: ['nondeterministic_output_order'], summary: 'Get array of Redis command details', complexity: 'O(N) where N is the total number of Redis commands' }, infoAll),
   subcommands: [
     sub('count', 2, 'Returns a count of commands.', (ctx) => ctx.r.int(allCommands().length)),
     sub('info', -2, 'Returns information about one, multiple or all commands.', (ctx, args) => {
       if (args.length === 2) return infoAll(ctx);
       ctx.r.array(args.length - 2);
       for (let i = 2; i < args.length; i++) replyInfo(ctx.r, byFullName(args[i]));
-    }),
+    }, undefined, ANY_ORDER),
     sub('docs', -2, 'Returns documentary information about one, multiple or all commands.', (ctx, args) => {
       const specs = args.length === 2 ? allCommands() : args.slice(2).map(byFullName).filter((s): s is CommandSpec => s !== undefined);
       ctx.r.map(specs.length);
@@ -361,10 +343,10 @@ register({
         ctx.r.bulk(s.name);
         replyDocs(ctx.r, s);
       }
-    }, '7.0.0'),
-    sub('list', -2, 'Returns a list of command names.', list, '7.0.0'),
-    sub('getkeys', -3, 'Extracts the key names from an arbitrary command.', (ctx, args) => getKeys(ctx, args, false)),
-    sub('getkeysandflags', -3, 'Extracts the key names and access flags for an arbitrary command.', (ctx, args) => getKeys(ctx, args, true), '7.0.0'),
+    }, '7.0.0', ANY_ORDER),
+    sub('list', -2, 'Returns a list of command names.', list, '7.0.0', ANY_ORDER),
+    sub('getkeys', -4, 'Extracts the key names from an arbitrary command.', (ctx, args) => getKeys(ctx, args, false)),
+    sub('getkeysandflags', -4, 'Extracts the key names and access flags for an arbitrary command.', (ctx, args) => getKeys(ctx, args, true), '7.0.0'),
     sub('help', 2, 'Returns helpful text about the different subcommands.', (ctx) => ctx.r.bulks(HELP), '5.0.0'),
   ],
 });

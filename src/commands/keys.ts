@@ -2,9 +2,11 @@
  * Generic key commands (Redis's db.c / object.c): DEL UNLINK EXISTS TYPE KEYS
  * SCAN RANDOMKEY RENAME RENAMENX COPY MOVE TOUCH OBJECT.
  */
+import { getBool } from '../config/params.js';
+import { freeLazily } from '../memory/lazyfree.js';
 import { replyStrings } from '../memory/collection-replies.js';
 import { register } from './registry.js';
-import { cmd, type ArgDoc } from './spec.js';
+import { keyAt, cmd, type ArgDoc, type CmdOptions } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import { mem } from '../memory/settings.js';
@@ -43,10 +45,13 @@ export function stringEncoding(s: string): string {
   return s.length <= 44 ? 'embstr' : 'raw';
 }
 
-function del(ctx: CommandContext, args: string[]): void {
+/** DEL and UNLINK (`lazy`: counted in INFO lazyfreed_objects, as DEL is with lazyfree-lazy-user-del). */
+function del(ctx: CommandContext, args: string[], lazy = getBool('lazyfree-lazy-user-del')): void {
   let n = 0;
   const db = ctx.db;
   for (let i = 1; i < args.length; i++) {
+    const v = lazy ? db.peek(args[i]) : undefined;
+    if (v !== undefined) freeLazily(args[i], v);
     if (db.delete(args[i])) {
       n++;
       notify(NOTIFY_GENERIC, 'del', args[i], db.id);
@@ -210,9 +215,17 @@ function metaOf(ctx: CommandContext, key: string): number {
   return t.getMeta(t.segmentOf(key), key);
 }
 
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  encoding: { summary: 'Inspect the internal encoding of a Redis object', complexity: 'O(1)' },
+  refcount: { summary: 'Get the number of references to the value of the key', complexity: 'O(1)' },
+  idletime: { summary: 'Get the time since a Redis object was last accessed', complexity: 'O(1)' },
+  freq: { summary: 'Get the logarithmic access frequency counter of a Redis object', complexity: 'O(1)' },
+};
+
 /** OBJECT subcommands answer null for a missing key, as Redis's objectCommandLookupOrReply. */
 function objectSub(name: string, summary: string, since: string, answer: (ctx: CommandContext, v: Value, key: string) => void) {
-  return cmd(`object|${name}`, 3, 'readonly', [2, 2, 1], 'keyspace read slow', { ...G, summary, since, args: [key()] }, (ctx, args) => {
+  return cmd(`object|${name}`, 3, 'readonly', [2, 2, 1], 'keyspace read slow', { ...G, summary, since, args: [key()], keySpec: keyAt(2, 'RO'), tips: ['nondeterministic_output'], ...DOCS[name] }, (ctx, args) => {
     // No touch: looking at a key's idle time must not reset it.
     const v = ctx.db.peek(args[2]);
     if (v === undefined) return ctx.r.null();
@@ -221,46 +234,37 @@ function objectSub(name: string, summary: string, since: string, answer: (ctx: C
 }
 
 register(
-  cmd('del', -2, 'write', [1, -1, 1], 'keyspace write slow', { ...G, summary: 'Deletes one or more keys.', complexity: 'O(N) where N is the number of keys that will be removed.', args: [key('key', { multiple: true })] }, del),
-  cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, summary: 'Asynchronously deletes one or more keys.', since: '4.0.0', args: [key('key', { multiple: true })] }, del),
-  cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Determines whether one or more keys exist.', args: [key('key', { multiple: true })] }, (ctx, args) => {
+  cmd('del', -2, 'write', [1, -1, 1], 'keyspace write slow', { ...G, args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Delete a key', complexity: 'O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).' }, del),
+  cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, since: '4.0.0', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.', complexity: 'O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.' }, (ctx, args) => del(ctx, args, true)),
+  cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Determine if a key exists', complexity: 'O(N) where N is the number of keys to check.', history: [['3.0.3', 'Accepts multiple `key` arguments.']] }, (ctx, args) => {
     let n = 0;
     for (let i = 1; i < args.length; i++) if (ctx.db.getNoTouch(args[i]) !== undefined) n++;
     ctx.r.int(n);
   }),
-  cmd('touch', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, summary: 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', since: '3.2.1', args: [key('key', { multiple: true })] }, (ctx, args) => {
+  cmd('touch', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, since: '3.2.1', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Alters the last access time of a key(s). Returns the number of existing keys specified.', complexity: 'O(N) where N is the number of keys that will be touched.' }, (ctx, args) => {
     let n = 0;
     for (let i = 1; i < args.length; i++) if (ctx.db.get(args[i]) !== undefined) n++;
     ctx.r.int(n);
   }),
-  cmd('type', 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, summary: 'Determines the type of value stored at a key.', args: [key()] }, (ctx, args) => {
+  cmd('type', 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, args: [key()], keySpec: keyAt(1, 'RO'), summary: 'Determine the type stored at key', complexity: 'O(1)' }, (ctx, args) => {
     const v = ctx.db.getNoTouch(args[1]);
     ctx.r.simple(v === undefined ? 'none' : typeOf(v));
   }),
-  cmd('keys', 2, 'readonly', [0, 0, 0], 'keyspace read slow dangerous', { ...G, summary: 'Returns all key names that match a pattern.', args: [{ name: 'pattern', type: 'pattern' }] }, keys),
+  cmd('keys', 2, 'readonly', [0, 0, 0], 'keyspace read slow dangerous', { ...G, args: [{ name: 'pattern', type: 'pattern' }], tips: ['request_policy:all_shards', 'nondeterministic_output_order'], summary: 'Find all keys matching the given pattern', complexity: 'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.' }, keys),
   cmd('scan', -2, 'readonly', [0, 0, 0], 'keyspace read slow', {
     ...G,
-    summary: 'Iterates over the key names in the database.',
-    since: '2.8.0',
-    args: [
-      { name: 'cursor', type: 'integer' },
-      { name: 'pattern', type: 'pattern', token: 'MATCH', optional: true },
-      { name: 'count', type: 'integer', token: 'COUNT', optional: true },
-      { name: 'type', type: 'string', token: 'TYPE', optional: true },
-    ],
+    since: '2.8.0', tips: ['nondeterministic_output', 'request_policy:special'], summary: 'Incrementally iterate the keys space', complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.', history: [['6.0.0', 'Added the `TYPE` subcommand.']], args: [{ name: 'cursor', type: 'integer' }, { name: 'pattern', type: 'pattern', token: 'MATCH', optional: true }, { name: 'count', type: 'integer', token: 'COUNT', optional: true }, { name: 'type', type: 'string', token: 'TYPE', since: '6.0.0', optional: true }],
   }, scan),
-  cmd('randomkey', 1, 'readonly', [0, 0, 0], 'keyspace read slow', { ...G, summary: 'Returns a random key name from the database.' }, randomKey),
-  cmd('rename', 3, 'write', [1, 2, 1], 'keyspace write slow', { ...G, summary: 'Renames a key and overwrites the destination.', args: [key(), key('newkey')] }, (ctx, args) => rename(ctx, args, false)),
-  cmd('renamenx', 3, 'write fast', [1, 2, 1], 'keyspace write fast', { ...G, summary: 'Renames a key only when the target key name doesn\'t exist.', args: [key(), key('newkey')] }, (ctx, args) => rename(ctx, args, true)),
+  cmd('randomkey', 1, 'readonly', [0, 0, 0], 'keyspace read slow', { ...G, tips: ['request_policy:all_shards', 'nondeterministic_output'], summary: 'Return a random key from the keyspace', complexity: 'O(1)' }, randomKey),
+  cmd('rename', 3, 'write', [1, 2, 1], 'keyspace write slow', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'OW update')], summary: 'Rename a key', complexity: 'O(1)', args: [{ name: 'key', type: 'key' }, { name: 'newkey', type: 'key', keySpecIndex: 1 }] }, (ctx, args) => rename(ctx, args, false)),
+  cmd('renamenx', 3, 'write fast', [1, 2, 1], 'keyspace write fast', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'OW insert')], summary: 'Rename a key, only if the new key does not exist', complexity: 'O(1)', history: [['3.2.0', 'The command no longer returns an error when source and destination names are the same.']], args: [{ name: 'key', type: 'key' }, { name: 'newkey', type: 'key', keySpecIndex: 1 }] }, (ctx, args) => rename(ctx, args, true)),
   cmd('copy', -3, 'write denyoom', [1, 2, 1], 'keyspace write slow', {
     ...G,
-    summary: 'Copies the value of a key to a new key.',
-    since: '6.2.0',
-    args: [key('source'), key('destination'), { name: 'destination-db', type: 'integer', token: 'DB', optional: true }, { name: 'replace', type: 'pure-token', token: 'REPLACE', optional: true }],
+    since: '6.2.0', keySpec: [keyAt(1, 'RO access'), keyAt(2, 'OW update')], summary: 'Copy a key', complexity: 'O(N) worst case for collections, where N is the number of nested items. O(1) for string values.', args: [{ name: 'source', type: 'key' }, { name: 'destination', type: 'key', keySpecIndex: 1 }, { name: 'destination-db', type: 'integer', token: 'DB', optional: true }, { name: 'replace', type: 'pure-token', token: 'REPLACE', optional: true }],
   }, copy),
-  cmd('move', 3, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, summary: 'Moves a key to another database.', args: [key(), { name: 'db', type: 'integer' }] }, move),
+  cmd('move', 3, 'write fast', [1, 1, 1], 'keyspace write fast', { ...G, args: [key(), { name: 'db', type: 'integer' }], keySpec: keyAt(1, 'RW access update'), summary: 'Move a key to another database', complexity: 'O(1)' }, move),
   {
-    ...cmd('object', -2, '', [0, 0, 0], 'slow', { ...G, summary: 'A container for object introspection commands.', since: '2.2.3' }),
+    ...cmd('object', -2, '', [0, 0, 0], 'slow', { ...G, since: '2.2.3', summary: 'A container for object introspection commands', complexity: 'Depends on subcommand.' }),
     subcommands: [
       objectSub('encoding', 'Returns the internal encoding of a Redis object.', '2.2.3', (ctx, v) => ctx.r.bulk(typeof v === 'string' ? stringEncoding(v) : v.encoding())),
       // Values are never shared between keys here, so one reference each.
@@ -274,7 +278,7 @@ register(
         // Decayed but not stored back, as Redis: reading the counter is not an access.
         ctx.r.int(lfuDecrAndReturn(metaOf(ctx, k)));
       }),
-      cmd('object|help', 2, 'loading stale', [0, 0, 0], 'keyspace slow', { ...G, summary: 'Returns helpful text about the different subcommands.', since: '6.2.0' }, objectHelp),
+      cmd('object|help', 2, 'loading stale', [0, 0, 0], 'keyspace slow', { ...G, since: '6.2.0', summary: 'Show helpful text about the different subcommands', complexity: 'O(1)' }, objectHelp),
     ],
   },
 );

@@ -5,7 +5,7 @@
  */
 import { replyHelp } from './help.js';
 import { register } from './registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { cmd, NO_KEYS, type CommandSpec, type CmdOptions } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 import { lookup, lookupSub } from './registry.js';
 
@@ -135,11 +135,25 @@ registerInfoSection(
   false,
 );
 
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  latest: { complexity: 'O(1)' },
+  history: { complexity: 'O(1)' },
+  reset: { complexity: 'O(1)' },
+  graph: { complexity: 'O(1)' },
+  doctor: { complexity: 'O(1)' },
+  histogram: { complexity: 'O(N) where N is the number of commands with latency information being retrieved.' },
+  help: { complexity: 'O(1)' },
+};
+
 const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], extra: Record<string, unknown> = {}) =>
-  cmd(`latency|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, ...extra }, handler);
+  cmd(`latency|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, ...extra, ...DOCS[name] }, handler);
+
+/** Redis's tips for the LATENCY reports: per-node answers a cluster client must not merge. */
+const REPORT = ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'];
 
 register({
-  ...cmd('latency', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for latency diagnostics commands' }),
+  ...cmd('latency', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for latency diagnostics commands', complexity: 'Depends on subcommand.' }),
   subcommands: [
     sub('latest', 2, ADMIN, 'Return the latest latency samples for all events.', (ctx) => {
       const es = latestEvents();
@@ -151,7 +165,7 @@ register({
         ctx.r.int(latency);
         ctx.r.int(max);
       }
-    }),
+    }, { tips: REPORT }),
     sub('history', 3, ADMIN, 'Return timestamp-latency samples for the event.', (ctx, args) => {
       const h = eventHistory(args[2]);
       ctx.r.array(h.length);
@@ -160,11 +174,11 @@ register({
         ctx.r.int(t);
         ctx.r.int(l);
       }
-    }),
-    sub('reset', -2, ADMIN, 'Reset latency data for one or more events.', (ctx, args) => ctx.r.int(resetEvents(args.slice(2)))),
-    sub('graph', 3, ADMIN, 'Return a latency graph for the event.', (ctx, args) => ctx.r.verbatim(graph(args[2]))),
-    sub('doctor', 2, ADMIN, 'Return a human readable latency analysis report.', (ctx) => ctx.r.verbatim(doctor())),
-    sub('histogram', -2, ADMIN, 'Return the cumulative distribution of latencies of a subset of commands or all.', histogram, { since: '7.0.0' }),
+    }, { tips: REPORT }),
+    sub('reset', -2, ADMIN, 'Reset latency data for one or more events.', (ctx, args) => ctx.r.int(resetEvents(args.slice(2))), { tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'] }),
+    sub('graph', 3, ADMIN, 'Return a latency graph for the event.', (ctx, args) => ctx.r.verbatim(graph(args[2])), { tips: REPORT }),
+    sub('doctor', 2, ADMIN, 'Return a human readable latency analysis report.', (ctx) => ctx.r.verbatim(doctor()), { tips: REPORT }),
+    sub('histogram', -2, ADMIN, 'Return the cumulative distribution of latencies of a subset of commands or all.', histogram, { since: '7.0.0', tips: REPORT }),
     sub('help', 2, 'loading stale', 'Show helpful text about the different subcommands.', (ctx) =>
       replyHelp(ctx.r, 'LATENCY', [
         'DOCTOR',

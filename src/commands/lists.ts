@@ -366,30 +366,30 @@ function mpopKeys(numkeysIdx: number) {
 
 const W = 'write list';
 register(
-  cmd('lpush', -3, 'write denyoom fast', [1, 1, 1], 'write list fast', { ...G, summary: 'Prepends one or more elements to a list. Creates the key if it doesn\'t exist.' }, (ctx, args) => push(ctx, args, true, false)),
-  cmd('rpush', -3, 'write denyoom fast', [1, 1, 1], 'write list fast', { ...G, summary: 'Appends one or more elements to a list. Creates the key if it doesn\'t exist.' }, (ctx, args) => push(ctx, args, false, false)),
-  cmd('lpushx', -3, 'write denyoom fast', [1, 1, 1], 'write list fast', { ...G, summary: 'Prepends one or more elements to a list only when the list exists.', since: '2.2.0' }, (ctx, args) => push(ctx, args, true, true)),
-  cmd('rpushx', -3, 'write denyoom fast', [1, 1, 1], 'write list fast', { ...G, summary: 'Appends an element to a list only when the list exists.', since: '2.2.0' }, (ctx, args) => push(ctx, args, false, true)),
-  cmd('lpop', -2, 'write fast', [1, 1, 1], 'write list fast', { ...G, summary: 'Returns the first elements in a list after removing it. Deletes the list if the last element was popped.' }, (ctx, args) => pop(ctx, args, true)),
-  cmd('rpop', -2, 'write fast', [1, 1, 1], 'write list fast', { ...G, summary: 'Returns and removes the last elements of a list. Deletes the list if the last element was popped.' }, (ctx, args) => pop(ctx, args, false)),
-  cmd('llen', 2, 'readonly fast', [1, 1, 1], 'read list fast', { ...G, summary: 'Returns the length of a list.' }, (ctx, args) => {
+  cmd('lpush', -3, 'write denyoom fast', [1, 1, 1], 'write list fast', { ...G, keySpec: keyAt(1, 'RW insert'), summary: 'Prepend one or multiple elements to a list', complexity: 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.', history: [['2.4.0', 'Accepts multiple `element` arguments.']] }, (ctx, args) => push(ctx, args, true, false)),
+  cmd('rpush', -3, 'write denyoom fast', [1, 1, 1], 'write list fast', { ...G, keySpec: keyAt(1, 'RW insert'), summary: 'Append one or multiple elements to a list', complexity: 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.', history: [['2.4.0', 'Accepts multiple `element` arguments.']] }, (ctx, args) => push(ctx, args, false, false)),
+  cmd('lpushx', -3, 'write denyoom fast', [1, 1, 1], 'write list fast', { ...G, since: '2.2.0', keySpec: keyAt(1, 'RW insert'), summary: 'Prepend an element to a list, only if the list exists', complexity: 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.', history: [['4.0.0', 'Accepts multiple `element` arguments.']] }, (ctx, args) => push(ctx, args, true, true)),
+  cmd('rpushx', -3, 'write denyoom fast', [1, 1, 1], 'write list fast', { ...G, since: '2.2.0', keySpec: keyAt(1, 'RW insert'), summary: 'Append an element to a list, only if the list exists', complexity: 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.', history: [['4.0.0', 'Accepts multiple `element` arguments.']] }, (ctx, args) => push(ctx, args, false, true)),
+  cmd('lpop', -2, 'write fast', [1, 1, 1], 'write list fast', { ...G, keySpec: keyAt(1, 'RW access delete'), summary: 'Remove and get the first elements in a list', complexity: 'O(N) where N is the number of elements returned', history: [['6.2.0', 'Added the `count` argument.']] }, (ctx, args) => pop(ctx, args, true)),
+  cmd('rpop', -2, 'write fast', [1, 1, 1], 'write list fast', { ...G, keySpec: keyAt(1, 'RW access delete'), summary: 'Remove and get the last elements in a list', complexity: 'O(N) where N is the number of elements returned', history: [['6.2.0', 'Added the `count` argument.']] }, (ctx, args) => pop(ctx, args, false)),
+  cmd('llen', 2, 'readonly fast', [1, 1, 1], 'read list fast', { ...G, keySpec: keyAt(1, 'RO'), summary: 'Get the length of a list', complexity: 'O(1)' }, (ctx, args) => {
     const l = listForRead(ctx.db, args[1]);
     ctx.r.int(l === undefined ? 0 : l.size);
   }),
-  cmd('lrange', 4, 'readonly', [1, 1, 1], 'read list slow', { ...G, summary: 'Returns a range of elements from a list.' }, lrange),
-  cmd('lindex', 3, 'readonly', [1, 1, 1], 'read list slow', { ...G, summary: 'Returns an element from a list by its index.' }, lindex),
-  cmd('lset', 4, 'write denyoom', [1, 1, 1], 'write list slow', { ...G, summary: 'Sets the value of an element in a list by its index.' }, lset),
-  cmd('linsert', 5, 'write denyoom', [1, 1, 1], 'write list slow', { ...G, summary: 'Inserts an element before or after another element in a list.', since: '2.2.0' }, linsert),
-  cmd('lrem', 4, 'write', [1, 1, 1], 'write list slow', { ...G, summary: 'Removes elements from a list. Deletes the list if the last element was removed.' }, lrem),
-  cmd('ltrim', 4, 'write', [1, 1, 1], 'write list slow', { ...G, summary: 'Removes elements from both ends a list. Deletes the list if all elements were trimmed.' }, ltrim),
-  cmd('lpos', -3, 'readonly', [1, 1, 1], 'read list slow', { ...G, summary: 'Returns the index of matching elements in a list.', since: '6.0.6' }, lpos),
-  cmd('lmove', 5, 'write denyoom', [1, 2, 1], W + ' slow', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], summary: 'Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.', since: '6.2.0' }, (ctx, args) =>
+  cmd('lrange', 4, 'readonly', [1, 1, 1], 'read list slow', { ...G, summary: 'Get a range of elements from a list', complexity: 'O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.' }, lrange),
+  cmd('lindex', 3, 'readonly', [1, 1, 1], 'read list slow', { ...G, summary: 'Get an element from a list by its index', complexity: 'O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).' }, lindex),
+  cmd('lset', 4, 'write denyoom', [1, 1, 1], 'write list slow', { ...G, summary: 'Set the value of an element in a list by its index', complexity: 'O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).' }, lset),
+  cmd('linsert', 5, 'write denyoom', [1, 1, 1], 'write list slow', { ...G, since: '2.2.0', keySpec: keyAt(1, 'RW insert'), summary: 'Insert an element before or after another element in a list', complexity: 'O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).' }, linsert),
+  cmd('lrem', 4, 'write', [1, 1, 1], 'write list slow', { ...G, keySpec: keyAt(1, 'RW delete'), summary: 'Remove elements from a list', complexity: 'O(N+M) where N is the length of the list and M is the number of elements removed.' }, lrem),
+  cmd('ltrim', 4, 'write', [1, 1, 1], 'write list slow', { ...G, keySpec: keyAt(1, 'RW delete'), summary: 'Trim a list to the specified range', complexity: 'O(N) where N is the number of elements to be removed by the operation.' }, ltrim),
+  cmd('lpos', -3, 'readonly', [1, 1, 1], 'read list slow', { ...G, since: '6.0.6', summary: 'Return the index of matching elements on a list', complexity: 'O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.' }, lpos),
+  cmd('lmove', 5, 'write denyoom', [1, 2, 1], W + ' slow', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], since: '6.2.0', summary: 'Pop an element from a list, push it to another list and return it', complexity: 'O(1)' }, (ctx, args) =>
     lmove(ctx, args[1], args[2], whereArg(args[3]), whereArg(args[4])),
   ),
-  cmd('rpoplpush', 3, 'write denyoom', [1, 2, 1], W + ' slow', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], summary: 'Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.', since: '1.2.0' }, (ctx, args) =>
+  cmd('rpoplpush', 3, 'write denyoom', [1, 2, 1], W + ' slow', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], since: '1.2.0', summary: 'Remove the last element in a list, prepend it to another list and return it', complexity: 'O(1)', docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`LMOVE` with the `RIGHT` and `LEFT` arguments' }, (ctx, args) =>
     lmove(ctx, args[1], args[2], false, true),
   ),
-  cmd('lmpop', -4, 'write', [0, 0, 0], W + ' slow', { ...G, summary: 'Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.', since: '7.0.0', getKeys: mpopKeys(1) }, (ctx, args) => {
+  cmd('lmpop', -4, 'write', [0, 0, 0], W + ' slow', { ...G, since: '7.0.0', getKeys: mpopKeys(1), keySpec: { flags: ['RW', 'access', 'delete'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }, summary: 'Pop elements from a list', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.' }, (ctx, args) => {
     const p = parseMpop(args, 1);
     const db = ctx.db;
     for (const key of p.keys) {
@@ -399,22 +399,22 @@ register(
     }
     ctx.r.nullArray();
   }),
-  cmd('blpop', -3, 'write noscript blocking', [1, -2, 1], W + ' slow blocking', { ...G, summary: 'Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', since: '2.0.0' }, (ctx, args) =>
+  cmd('blpop', -3, 'write noscript blocking', [1, -2, 1], W + ' slow blocking', { ...G, since: '2.0.0', keySpec: keyAt(1, 'RW access delete', undefined, -2, 1), summary: 'Remove and get the first element in a list, or block until one is available', complexity: 'O(N) where N is the number of provided keys.', history: [['6.0.0', '`timeout` is interpreted as a double instead of an integer.']] }, (ctx, args) =>
     blockingPop(ctx, args.slice(1, -1), true, timeoutArg(args[args.length - 1]), -1),
   ),
-  cmd('brpop', -3, 'write noscript blocking', [1, -2, 1], W + ' slow blocking', { ...G, summary: 'Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', since: '2.0.0' }, (ctx, args) =>
+  cmd('brpop', -3, 'write noscript blocking', [1, -2, 1], W + ' slow blocking', { ...G, since: '2.0.0', keySpec: keyAt(1, 'RW access delete', undefined, -2, 1), summary: 'Remove and get the last element in a list, or block until one is available', complexity: 'O(N) where N is the number of provided keys.', history: [['6.0.0', '`timeout` is interpreted as a double instead of an integer.']] }, (ctx, args) =>
     blockingPop(ctx, args.slice(1, -1), false, timeoutArg(args[args.length - 1]), -1),
   ),
-  cmd('blmpop', -5, 'write blocking', [0, 0, 0], W + ' slow blocking', { ...G, summary: 'Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', since: '7.0.0', getKeys: mpopKeys(2) }, (ctx, args) => {
+  cmd('blmpop', -5, 'write blocking', [0, 0, 0], W + ' slow blocking', { ...G, since: '7.0.0', getKeys: mpopKeys(2), keySpec: { flags: ['RW', 'access', 'delete'], begin: { index: 2 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }, summary: 'Pop elements from a list, or block until one is available', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.' }, (ctx, args) => {
     const p = parseMpop(args, 2);
     blockingPop(ctx, p.keys, p.head, timeoutArg(args[1]), p.count);
   }),
-  cmd('blmove', 6, 'write denyoom noscript blocking', [1, 2, 1], W + ' slow blocking', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], summary: 'Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.', since: '6.2.0' }, (ctx, args) => {
+  cmd('blmove', 6, 'write denyoom noscript blocking', [1, 2, 1], W + ' slow blocking', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], since: '6.2.0', summary: 'Pop an element from a list, push it to another list and return it; or block until one is available', complexity: 'O(1)' }, (ctx, args) => {
     const from = whereArg(args[3]);
     const to = whereArg(args[4]);
     blmove(ctx, args[1], args[2], from, to, timeoutArg(args[5]));
   }),
-  cmd('brpoplpush', 4, 'write denyoom noscript blocking', [1, 2, 1], W + ' slow blocking', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], summary: 'Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.', since: '2.2.0' }, (ctx, args) =>
+  cmd('brpoplpush', 4, 'write denyoom noscript blocking', [1, 2, 1], W + ' slow blocking', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], since: '2.2.0', summary: 'Pop an element from a list, push it to another list and return it; or block until one is available', complexity: 'O(1)', docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`BLMOVE` with the `RIGHT` and `LEFT` arguments', history: [['6.0.0', '`timeout` is interpreted as a double instead of an integer.']] }, (ctx, args) =>
     blmove(ctx, args[1], args[2], false, true, timeoutArg(args[3])),
   ),
 );

@@ -2,7 +2,7 @@
  * MEMORY: USAGE (an estimate of a key's footprint), STATS, DOCTOR, PURGE,
  * MALLOC-STATS, HELP.
  */
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { cmd, keyAt, NO_KEYS, type CmdOptions, type CommandSpec } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { memoryFacts, memoryOverhead, valueCost } from '../memory/usage.js';
 import { memoryDoctor } from '../memory/doctor.js';
@@ -34,11 +34,23 @@ const HELP = [
   '    Prints this help.',
 ];
 
-const sub = (name: string, arity: number, flags: string, keys: [number, number, number], acl: string, summary: string, handler: CommandSpec['handler']) =>
-  cmd(`memory|${name}`, arity, flags, keys, acl, { ...G, summary, since: '4.0.0' }, handler);
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  usage: { summary: 'Estimate the memory usage of a key', complexity: 'O(N) where N is the number of samples.' },
+  doctor: { summary: 'Outputs memory problems report', complexity: 'O(1)' },
+  purge: { summary: 'Ask the allocator to release memory', complexity: 'Depends on how much memory is allocated, could be slow' },
+  'malloc-stats': { summary: 'Show allocator internal stats', complexity: 'Depends on how much memory is allocated, could be slow' },
+  stats: { summary: 'Show memory usage details', complexity: 'O(1)' },
+  help: { summary: 'Show helpful text about the different subcommands', complexity: 'O(1)' },
+};
+
+const sub = (name: string, arity: number, flags: string, keys: [number, number, number], acl: string, summary: string, handler: CommandSpec['handler'], extra: Partial<CmdOptions> = {}) =>
+  cmd(`memory|${name}`, arity, flags, keys, acl, { ...G, summary, since: '4.0.0', ...extra, ...DOCS[name] }, handler);
+/** Redis's tips: each shard reports on itself. */
+const REPORT = { tips: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'] };
 
 export const memoryCommand: CommandSpec = {
-  ...cmd('memory', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for memory diagnostics commands.', since: '4.0.0' }),
+  ...cmd('memory', -2, '', NO_KEYS, 'slow', { ...G, since: '4.0.0', summary: 'A container for memory diagnostics commands', complexity: 'Depends on subcommand.' }),
   subcommands: [
     sub('usage', -3, 'readonly', [2, 2, 1], 'read slow', 'Estimates the memory usage of a key.', (ctx, args) => {
       for (let i = 3; i < args.length; i++) {
@@ -51,15 +63,15 @@ export const memoryCommand: CommandSpec = {
       const v = ctx.db.peek(args[2]);
       if (v === undefined) return ctx.r.null();
       ctx.r.int(estimateUsage(args[2], v));
-    }),
-    sub('doctor', 2, '', [0, 0, 0], 'slow', 'Outputs a memory problems report.', (ctx) => ctx.r.verbatim(memoryDoctor(ctx.server))),
+    }, { keySpec: keyAt(2, 'RO') }),
+    sub('doctor', 2, '', [0, 0, 0], 'slow', 'Outputs a memory problems report.', (ctx) => ctx.r.verbatim(memoryDoctor(ctx.server)), REPORT),
     sub('purge', 2, '', [0, 0, 0], 'slow', 'Asks the allocator to release memory.', (ctx) => {
       // V8 has no purge of its own: full GCs free the garbage and let the heap shrink.
       purgeMemory();
       ctx.r.ok();
-    }),
-    sub('malloc-stats', 2, '', [0, 0, 0], 'slow', 'Returns the allocator statistics.', (ctx) => ctx.r.verbatim('Stats not supported for the current allocator')),
-    sub('stats', 2, '', [0, 0, 0], 'slow', 'Returns details about memory usage.', memoryStats),
+    }, { tips: ['request_policy:all_shards', 'response_policy:all_succeeded'] }),
+    sub('malloc-stats', 2, '', [0, 0, 0], 'slow', 'Returns the allocator statistics.', (ctx) => ctx.r.verbatim('Stats not supported for the current allocator'), REPORT),
+    sub('stats', 2, '', [0, 0, 0], 'slow', 'Returns details about memory usage.', memoryStats, REPORT),
     sub('help', 2, 'loading stale', [0, 0, 0], 'slow', 'Returns helpful text about the different subcommands.', (ctx) => ctx.r.bulks(HELP)),
   ],
 };

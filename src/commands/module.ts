@@ -5,7 +5,7 @@
  */
 import { replyHelp } from './help.js';
 import { register } from './registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { cmd, NO_KEYS, type CommandSpec, type CmdOptions } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 
 
@@ -15,13 +15,22 @@ const REFUSED =
 const refuse: CommandSpec['handler'] = () => {
   throw new ReplyError(REFUSED);
 };
-const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], since = '4.0.0') =>
-  cmd(`module|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since }, handler);
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  list: { complexity: 'O(N) where N is the number of loaded modules.' },
+  load: { complexity: 'O(1)' },
+  loadex: { complexity: 'O(1)' },
+  unload: { complexity: 'O(1)' },
+  help: { complexity: 'O(1)' },
+};
+
+const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], since = '4.0.0', tips?: string[]) =>
+  cmd(`module|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since, tips, ...DOCS[name] }, handler);
 
 register({
-  ...cmd('module', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for module commands' }),
+  ...cmd('module', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for module commands', complexity: 'Depends on subcommand.' }),
   subcommands: [
-    sub('list', 2, 'admin noscript', 'List all modules loaded by the server', (ctx) => ctx.r.array(0)),
+    sub('list', 2, 'admin noscript', 'List all modules loaded by the server', (ctx) => ctx.r.array(0), undefined, ['nondeterministic_output_order']),
     sub('load', -3, 'no_async_loading admin noscript', 'Load a module', refuse),
     sub('loadex', -3, 'no_async_loading admin noscript', 'Load a module with extended parameters', refuse, '7.0.0'),
     sub('unload', 3, 'no_async_loading admin noscript', 'Unload a module', refuse),

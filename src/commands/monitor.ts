@@ -75,7 +75,7 @@ export const monitorCommand = cmd(
   'admin noscript loading stale',
   NO_KEYS,
   'admin slow dangerous',
-  { group: 'server', summary: 'Listens for all requests received by the server in real-time.' },
+  { group: 'server', summary: 'Listen for all requests received by the server in real time' },
   (ctx) => {
     if (!installed) {
       installed = true;

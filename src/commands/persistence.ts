@@ -94,13 +94,13 @@ function bgsave(p: Persistence): Answer {
 }
 
 register(
-  cmd('save', 1, 'admin noscript no_multi', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Synchronously saves the database(s) to disk.' }, (ctx) => {
+  cmd('save', 1, 'admin noscript no_async_loading no_multi', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Synchronously save the dataset to disk', complexity: 'O(N) where N is the total number of keys in all databases' }, (ctx) => {
     const p = get();
     if (p.backgroundInProgress) throw new ReplyError(IN_PROGRESS);
     if (p.inProgress) return afterForeground(ctx, p, () => save(p));
     replyLater(ctx, save(p));
   }),
-  cmd('bgsave', -1, 'admin noscript', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Asynchronously saves the database(s) to disk.', args: [{ name: 'schedule', type: 'pure-token', token: 'SCHEDULE', optional: true }] }, (ctx, args) => {
+  cmd('bgsave', -1, 'admin noscript no_async_loading', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Asynchronously save the dataset to disk', complexity: 'O(1)', history: [['3.2.2', 'Added the `SCHEDULE` option.']], args: [{ name: 'schedule', type: 'pure-token', token: 'SCHEDULE', since: '3.2.2', optional: true }] }, (ctx, args) => {
     if (args.length > 2 || (args.length === 2 && args[1].toLowerCase() !== 'schedule')) throw new ReplyError(ERR.syntax);
     const p = get();
     if (p.backgroundInProgress) throw new ReplyError(IN_PROGRESS);
@@ -113,7 +113,7 @@ register(
     if (p.inProgress) return afterForeground(ctx, p, () => bgsave(p));
     bgsave(p)(ctx.r);
   }),
-  cmd('lastsave', 1, 'loading stale fast', NO_KEYS, 'admin fast dangerous', { ...G, summary: 'Returns the Unix timestamp of the last successful save to disk.' }, (ctx) => {
+  cmd('lastsave', 1, 'loading stale fast', NO_KEYS, 'admin fast dangerous', { ...G, tips: ['nondeterministic_output'], summary: 'Get the UNIX time stamp of the last successful save to disk', complexity: 'O(1)' }, (ctx) => {
     const p = persistence();
     ctx.r.int(p?.lastSave ?? Math.floor(ctx.server.stats.startTime / 1000));
   }),

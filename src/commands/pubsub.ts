@@ -8,7 +8,7 @@
  * and the same bytes are written to every subscriber.
  */
 import { register } from './registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { keyAt, cmd, NO_KEYS, type CommandSpec, type CmdOptions } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import { resetHooks, shardSubscriptions } from './connection.js';
@@ -282,25 +282,35 @@ function withHook(h: (ctx: CommandContext, args: string[]) => void) {
   };
 }
 
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  channels: { summary: 'List active channels', complexity: 'O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)' },
+  numsub: { summary: 'Get the count of subscribers for channels', complexity: 'O(N) for the NUMSUB subcommand, where N is the number of requested channels' },
+  numpat: { summary: 'Get the count of unique patterns pattern subscriptions', complexity: 'O(1)' },
+  shardchannels: { summary: 'List active shard channels', complexity: 'O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).' },
+  shardnumsub: { summary: 'Get the count of subscribers for shard channels', complexity: 'O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels' },
+  help: { summary: 'Show helpful text about the different subcommands', complexity: 'O(1)' },
+};
+
 const psub = (name: string, arity: number, summary: string, since: string, handler: CommandSpec['handler']) =>
-  cmd('pubsub|' + name, arity, name === 'help' ? 'loading stale' : 'pubsub loading stale', NO_KEYS, name === 'help' ? 'slow' : 'pubsub slow', { ...G, summary, since }, handler);
+  cmd('pubsub|' + name, arity, name === 'help' ? 'loading stale' : 'pubsub loading stale', NO_KEYS, name === 'help' ? 'slow' : 'pubsub slow', { ...G, summary, since, ...DOCS[name] }, handler);
 
 register(
-  cmd('subscribe', -2, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, summary: 'Listens for messages published to channels.', since: '2.0.0', args: chanArg('channel') }, withHook(subscribe)),
-  cmd('unsubscribe', -1, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, summary: 'Stops listening to messages posted to channels.', since: '2.0.0', args: chanArg('channel', true) }, unsubscribe),
-  cmd('psubscribe', -2, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, summary: 'Listens for messages published to channels that match one or more patterns.', since: '2.0.0', args: [{ name: 'pattern', type: 'pattern', multiple: true }] }, withHook(psubscribe)),
-  cmd('punsubscribe', -1, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, summary: 'Stops listening to messages published to channels that match one or more patterns.', since: '2.0.0', args: [{ name: 'pattern', type: 'pattern', multiple: true, optional: true }] }, punsubscribe),
-  cmd('ssubscribe', -2, SUB_FLAGS, [1, -1, 1], 'pubsub slow', { ...G, summary: 'Listens for messages published to shard channels.', since: '7.0.0', args: chanArg('shardchannel') }, withHook(ssubscribe)),
-  cmd('sunsubscribe', -1, SUB_FLAGS, [1, -1, 1], 'pubsub slow', { ...G, summary: 'Stops listening to messages posted to shard channels.', since: '7.0.0', args: chanArg('shardchannel', true) }, sunsubscribe),
-  cmd('publish', 3, 'pubsub loading stale fast may_replicate', NO_KEYS, 'pubsub fast', { ...G, summary: 'Posts a message to a channel.', since: '2.0.0', args: [{ name: 'channel', type: 'string' }, { name: 'message', type: 'string' }] }, (ctx, args) => {
+  cmd('subscribe', -2, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, since: '2.0.0', args: chanArg('channel'), summary: 'Listen for messages published to the given channels', complexity: 'O(N) where N is the number of channels to subscribe to.' }, withHook(subscribe)),
+  cmd('unsubscribe', -1, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, since: '2.0.0', args: chanArg('channel', true), summary: 'Stop listening for messages posted to the given channels', complexity: 'O(N) where N is the number of clients already subscribed to a channel.' }, unsubscribe),
+  cmd('psubscribe', -2, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, since: '2.0.0', summary: 'Listen for messages published to channels matching the given patterns', complexity: 'O(N) where N is the number of patterns the client is already subscribed to.', args: [{ name: 'pattern', type: 'block', multiple: true, arguments: [{ name: 'pattern', type: 'pattern' }] }] }, withHook(psubscribe)),
+  cmd('punsubscribe', -1, SUB_FLAGS, NO_KEYS, 'pubsub slow', { ...G, since: '2.0.0', args: [{ name: 'pattern', type: 'pattern', multiple: true, optional: true }], summary: 'Stop listening for messages posted to channels matching the given patterns', complexity: 'O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).' }, punsubscribe),
+  cmd('ssubscribe', -2, SUB_FLAGS, [1, -1, 1], 'pubsub slow', { ...G, since: '7.0.0', args: chanArg('shardchannel'), keySpec: keyAt(1, 'not_key', undefined, -1, 1), summary: 'Listen for messages published to the given shard channels', complexity: 'O(N) where N is the number of shard channels to subscribe to.' }, withHook(ssubscribe)),
+  cmd('sunsubscribe', -1, SUB_FLAGS, [1, -1, 1], 'pubsub slow', { ...G, since: '7.0.0', args: chanArg('shardchannel', true), keySpec: keyAt(1, 'not_key', undefined, -1, 1), summary: 'Stop listening for messages posted to the given shard channels', complexity: 'O(N) where N is the number of clients already subscribed to a shard channel.' }, sunsubscribe),
+  cmd('publish', 3, 'pubsub loading stale fast may_replicate', NO_KEYS, 'pubsub fast', { ...G, since: '2.0.0', args: [{ name: 'channel', type: 'string' }, { name: 'message', type: 'string' }], summary: 'Post a message to a channel', complexity: 'O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).' }, (ctx, args) => {
     ctx.r.int(publishMessage(ctx, args[1], args[2]));
   }),
-  cmd('spublish', 3, 'pubsub loading stale fast may_replicate', [1, 1, 1], 'pubsub fast', { ...G, summary: 'Post a message to a shard channel', since: '7.0.0', args: [{ name: 'shardchannel', type: 'string' }, { name: 'message', type: 'string' }] }, (ctx, args) => {
+  cmd('spublish', 3, 'pubsub loading stale fast may_replicate', [1, 1, 1], 'pubsub fast', { ...G, summary: 'Post a message to a shard channel', since: '7.0.0', args: [{ name: 'shardchannel', type: 'string' }, { name: 'message', type: 'string' }], keySpec: keyAt(1, 'not_key'), complexity: 'O(N) where N is the number of clients subscribed to the receiving shard channel.' }, (ctx, args) => {
     const subs = shardChannels.get(args[1]);
     ctx.r.int(subs === undefined ? 0 : deliver(ctx, subs, new Encoded(['smessage', args[1], args[2]])));
   }),
   {
-    ...cmd('pubsub', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for Pub/Sub commands.', since: '2.8.0' }),
+    ...cmd('pubsub', -2, '', NO_KEYS, 'slow', { ...G, since: '2.8.0', summary: 'A container for Pub/Sub commands', complexity: 'Depends on subcommand.' }),
     subcommands: [
       psub('channels', -2, 'Returns the active channels.', '2.8.0', (ctx, args) => {
         if (args.length > 3) throw new ReplyError(wrongArgs(args));

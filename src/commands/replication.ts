@@ -31,15 +31,15 @@ function replicaof(ctx: CommandContext, args: string[]): void {
 }
 
 register(
-  cmd('wait', 3, 'noscript', NO_KEYS, 'slow connection', { ...G, group: 'generic', summary: 'Wait for the synchronous replication of all the write commands sent in the context of the current connection', since: '3.0.0' }, wait),
-  cmd('role', 1, 'noscript loading stale fast', NO_KEYS, 'admin fast dangerous', { ...G, summary: 'Return the role of the instance in the context of replication', since: '2.8.12' }, (ctx) => {
+  cmd('wait', 3, 'noscript', NO_KEYS, 'slow connection', { ...G, group: 'generic', summary: 'Wait for the synchronous replication of all the write commands sent in the context of the current connection', since: '3.0.0', tips: ['request_policy:all_shards', 'response_policy:agg_min'], complexity: 'O(1)' }, wait),
+  cmd('role', 1, 'noscript loading stale fast', NO_KEYS, 'admin fast dangerous', { ...G, summary: 'Return the role of the instance in the context of replication', since: '2.8.12', complexity: 'O(1)' }, (ctx) => {
     ctx.r.array(3);
     ctx.r.bulk('master');
     ctx.r.int(0);
     ctx.r.array(0);
   }),
-  cmd('replicaof', 3, 'no_async_loading admin noscript stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Make the server a replica of another instance, or promote it as master.', since: '5.0.0' }, replicaof),
-  cmd('slaveof', 3, 'no_async_loading admin noscript stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Make the server a replica of another instance, or promote it as master.', since: '1.0.0' }, replicaof),
+  cmd('replicaof', 3, 'no_async_loading admin noscript stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Make the server a replica of another instance, or promote it as master.', since: '5.0.0', complexity: 'O(1)' }, replicaof),
+  cmd('slaveof', 3, 'no_async_loading admin noscript stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'Make the server a replica of another instance, or promote it as master.', since: '1.0.0', complexity: 'O(1)', docFlags: ['deprecated'], deprecatedSince: '5.0.0', replacedBy: '`REPLICAOF`' }, replicaof),
   // Redis 7.0's own rendering; the art of VERSION 5 and 6 is not reproduced.
   cmd('lolwut', -1, 'readonly fast', NO_KEYS, 'read fast', { ...G, summary: 'Display some computer art and the Redis version', since: '5.0.0' }, (ctx, args) => {
     if (args.length >= 3 && args[1].toLowerCase() === 'version' && parseInt64(args[2]) === null) throw new ReplyError(ERR.notInt);

@@ -6,16 +6,17 @@
 import { replyHelp } from './help.js';
 import { resetErrorStats } from '../server/error-stats.js';
 import { register } from './registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { cmd, NO_KEYS, type CommandSpec, type CmdOptions } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
-import { allParams, ConfigError, getString, paramByName, setParamsAtRuntime } from '../config/params.js';
+import { allParams, ConfigError, getBool, getString, paramByName, setParamsAtRuntime } from '../config/params.js';
+import { freeKeysLazily, resetLazyfreeStats } from '../memory/lazyfree.js';
 import { globMatch } from '../keyspace/glob.js';
 import { commandStats, scriptBusy } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
 import { infoText } from '../server/info.js';
 import { resetInfoStats } from './server-info.js';
 import { debugCommand } from './debug.js';
-import { flushAllAndReply } from './persistence.js';
+import { flushAllAndReply, replyLater } from './persistence.js';
 import { memoryCommand } from './memory.js';
 import { monitorCommand } from './monitor.js';
 import { shutdown } from '../server/lifecycle.js';
@@ -51,23 +52,45 @@ function configSet(ctx: CommandContext, args: string[]): void {
     seen.add(def.name);
     pairs.push([def, args[i + 1], args[i]]);
   }
-  try {
-    setParamsAtRuntime(pairs.map(([d, v]) => [d!, v]));
-  } catch (thrown) {
-    if (!Array.isArray(thrown)) throw thrown;
+  const failed = (thrown: unknown): Error => {
+    if (!Array.isArray(thrown)) return thrown as Error;
     const [i, e] = thrown as [number, unknown];
-    if (e instanceof ConfigError) throw new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${pairs[i][2]}') - ${e.message}`);
-    throw e;
+    if (e instanceof ConfigError) return new ReplyError(`ERR CONFIG SET failed (possibly related to argument '${pairs[i][2]}') - ${e.message}`);
+    return e as Error;
+  };
+  let pending: Promise<void> | null;
+  try {
+    if (ctx.client.inExec && pairs.some(([d]) => d!.applyAsync !== undefined)) {
+      // Listening on a new port takes I/O, and EXEC cannot wait for it.
+      throw new ReplyError(`ERR CONFIG SET ${pairs.find(([d]) => d!.applyAsync !== undefined)![2]} cannot be used inside MULTI`);
+    }
+    pending = setParamsAtRuntime(pairs.map(([d, v]) => [d!, v]));
+  } catch (thrown) {
+    throw failed(thrown);
   }
-  ctx.r.ok();
+  if (pending === null) return ctx.r.ok();
+  // The client waits for the new listeners, as Redis answers once it listens.
+  replyLater(
+    ctx,
+    pending.then(
+      () => (r) => r.ok(),
+      (thrown) => {
+        const e = failed(thrown);
+        return (r) => r.error(e instanceof ReplyError ? e.message : 'ERR ' + e.message);
+      },
+    ),
+  );
 }
 
-function flushArgs(args: string[], first: number): void {
+/** FLUSHALL/FLUSHDB's mode: true for ASYNC (the default with lazyfree-lazy-user-flush). */
+function flushArgs(args: string[], first: number): boolean {
   if (args.length > first + 1) throw new ReplyError(ERR.syntax);
   if (args.length === first + 1) {
     const m = args[first].toLowerCase();
     if (m !== 'sync' && m !== 'async') throw new ReplyError(ERR.syntax);
+    return m === 'async';
   }
+  return getBool('lazyfree-lazy-user-flush');
 }
 
 /** Redis's getIntFromObject with a custom error text. */
@@ -156,17 +179,27 @@ function shutdownCmd(ctx: CommandContext, args: string[]): void {
 }
 
 
-const sub = (parent: string, name: string, arity: number, flags: string, acl: string, summary: string, handler: CommandSpec['handler']) =>
-  cmd(`${parent}|${name}`, arity, flags, NO_KEYS, acl, { ...G, summary }, handler);
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  'config|get': { summary: 'Get the values of configuration parameters', since: '2.0.0', complexity: 'O(N) when N is the number of configuration parameters provided', history: [['7.0.0', 'Added the ability to pass multiple pattern parameters in one call']] },
+  'config|set': { summary: 'Set configuration parameters to the given values', since: '2.0.0', complexity: 'O(N) when N is the number of configuration parameters provided', history: [['7.0.0', 'Added the ability to set multiple parameters in one call.']] },
+  'config|resetstat': { summary: 'Reset the stats returned by INFO', since: '2.0.0', complexity: 'O(1)' },
+  'config|rewrite': { summary: 'Rewrite the configuration file with the in memory configuration', since: '2.8.0', complexity: 'O(1)' },
+  'config|help': { since: '5.0.0', complexity: 'O(1)' },
+};
+
+const sub = (parent: string, name: string, arity: number, flags: string, acl: string, summary: string, handler: CommandSpec['handler'], tips?: string[]) =>
+  cmd(`${parent}|${name}`, arity, flags, NO_KEYS, acl, { ...G, summary, tips, ...DOCS[`${parent}|${name}`] }, handler);
 
 register(
   {
-    ...cmd('config', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for server configuration commands.', since: '2.0.0' }),
+    ...cmd('config', -2, '', NO_KEYS, 'slow', { ...G, since: '2.0.0', summary: 'A container for server configuration commands', complexity: 'Depends on subcommand.' }),
     subcommands: [
       sub('config', 'get', -3, 'admin noscript loading stale', 'admin slow dangerous', 'Returns the effective values of configuration parameters.', configGet),
-      sub('config', 'set', -4, 'admin noscript loading stale', 'admin slow dangerous', 'Sets configuration parameters in-flight.', configSet),
+      sub('config', 'set', -4, 'admin noscript loading stale', 'admin slow dangerous', 'Sets configuration parameters in-flight.', configSet, ['request_policy:all_nodes', 'response_policy:all_succeeded']),
       sub('config', 'resetstat', 2, 'admin noscript loading stale', 'admin slow dangerous', 'Resets the server\'s statistics.', (ctx) => {
         commandStats().clear();
+        resetLazyfreeStats();
         resetErrorStats();
         const s = ctx.ks.stats;
         s.hits = s.misses = s.expiredKeys = s.evictedKeys = 0;
@@ -192,45 +225,36 @@ register(
       ),
     ],
   },
-  cmd('flushall', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Removes all keys from all databases.' }, (ctx, args) => {
-    flushArgs(args, 1);
+  cmd('flushall', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, tips: ['request_policy:all_shards', 'response_policy:all_succeeded'], summary: 'Remove all keys from all databases', complexity: 'O(N) where N is the total number of keys in all databases', history: [['4.0.0', 'Added the `ASYNC` flushing mode modifier.'], ['6.2.0', 'Added the `SYNC` flushing mode modifier.']] }, (ctx, args) => {
+    if (flushArgs(args, 1)) for (const db of ctx.ks.dbs) freeKeysLazily(db.size);
     ctx.ks.flushAll();
     flushAllAndReply(ctx);
   }),
-  cmd('flushdb', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, summary: 'Remove all keys from the current database.' }, (ctx, args) => {
-    flushArgs(args, 1);
+  cmd('flushdb', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', { ...G, tips: ['request_policy:all_shards', 'response_policy:all_succeeded'], summary: 'Remove all keys from the current database', complexity: 'O(N) where N is the number of keys in the selected database', history: [['4.0.0', 'Added the `ASYNC` flushing mode modifier.'], ['6.2.0', 'Added the `SYNC` flushing mode modifier.']] }, (ctx, args) => {
+    if (flushArgs(args, 1)) freeKeysLazily(ctx.db.size);
     ctx.db.flush();
     ctx.r.ok();
   }),
   cmd('info', -1, 'loading stale sentinel', NO_KEYS, 'slow dangerous', {
     ...G,
-    summary: 'Returns information and statistics about the server.',
-    args: [{ name: 'section', type: 'string', optional: true, multiple: true }],
+    args: [{ name: 'section', type: 'string', optional: true, multiple: true }], tips: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'], summary: 'Get information and statistics about the server', complexity: 'O(1)', history: [['7.0.0', 'Added support for taking multiple section arguments.']],
   }, info),
   cmd('swapdb', 3, 'write fast', NO_KEYS, 'keyspace write fast dangerous', {
     ...G,
-    summary: 'Swaps two Redis databases.',
     since: '4.0.0',
-    args: [{ name: 'index1', type: 'integer' }, { name: 'index2', type: 'integer' }],
+    args: [{ name: 'index1', type: 'integer' }, { name: 'index2', type: 'integer' }], summary: 'Swaps two Redis databases', complexity: 'O(N) where N is the count of clients watching or blocking on keys from both databases.',
   }, swapdb),
-  cmd('time', 1, 'loading stale fast', NO_KEYS, 'fast', { ...G, summary: 'Returns the server time.', since: '2.6.0' }, (ctx) => {
+  cmd('time', 1, 'loading stale fast', NO_KEYS, 'fast', { ...G, since: '2.6.0', tips: ['nondeterministic_output'], summary: 'Return the current server time', complexity: 'O(1)' }, (ctx) => {
     const us = BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000));
     ctx.r.array(2);
     ctx.r.bulk(String(us / 1000000n));
     ctx.r.bulk(String(us % 1000000n));
   }),
   cmd('shutdown', -1, 'admin noscript loading stale no_multi sentinel allow_busy', NO_KEYS, 'admin slow dangerous', {
-    ...G,
-    summary: 'Synchronously saves the database(s) to disk and shuts down the Redis server.',
-    args: [
-      { name: 'save-selector', type: 'oneof', optional: true, arguments: [{ name: 'nosave', type: 'pure-token', token: 'NOSAVE' }, { name: 'save', type: 'pure-token', token: 'SAVE' }] },
-      { name: 'now', type: 'pure-token', token: 'NOW', optional: true },
-      { name: 'force', type: 'pure-token', token: 'FORCE', optional: true },
-      { name: 'abort', type: 'pure-token', token: 'ABORT', optional: true },
-    ],
+    ...G, summary: 'Synchronously save the dataset to disk and then shut down the server', complexity: 'O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)', history: [['7.0.0', 'Added the `NOW`, `FORCE` and `ABORT` modifiers.']], args: [{ name: 'nosave_save', type: 'oneof', optional: true, arguments: [{ name: 'nosave', type: 'pure-token', token: 'NOSAVE' }, { name: 'save', type: 'pure-token', token: 'SAVE' }] }, { name: 'now', type: 'pure-token', token: 'NOW', since: '7.0.0', optional: true }, { name: 'force', type: 'pure-token', token: 'FORCE', since: '7.0.0', optional: true }, { name: 'abort', type: 'pure-token', token: 'ABORT', since: '7.0.0', optional: true }],
   }, shutdownCmd),
-  cmd('debug', -2, 'admin noscript loading stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'A container for debugging commands.' }, debugCommand),
+  cmd('debug', -2, 'admin noscript loading stale', NO_KEYS, 'admin slow dangerous', { ...G, summary: 'A container for debugging commands', complexity: 'Depends on subcommand.', docFlags: ['syscmd'] }, debugCommand),
   memoryCommand,
   monitorCommand,
-  cmd('dbsize', 1, 'readonly fast', NO_KEYS, 'keyspace read fast', { ...G, summary: 'Returns the number of keys in the database.' }, (ctx) => ctx.r.int(ctx.db.size)),
+  cmd('dbsize', 1, 'readonly fast', NO_KEYS, 'keyspace read fast', { ...G, tips: ['request_policy:all_shards', 'response_policy:agg_sum'], summary: 'Return the number of keys in the selected database', complexity: 'O(1)' }, (ctx) => ctx.r.int(ctx.db.size)),
 );

@@ -4,6 +4,7 @@
  * with Redis's field names so tools that parse INFO work unchanged.
  * "persistence" comes from the snapshot module through the same registry.
  */
+import { lazyfreedObjects } from '../memory/lazyfree.js';
 import { scriptingMemoryInfo } from '../scripting/info.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -177,7 +178,7 @@ registerInfoSection('memory', 'Memory', () => {
     ['mem_allocator', `v8-${process.versions.v8}`],
     ['active_defrag_running', 0],
     ['lazyfree_pending_objects', 0],
-    ['lazyfreed_objects', 0],
+    ['lazyfreed_objects', lazyfreedObjects()],
   ];
 });
 

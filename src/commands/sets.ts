@@ -5,7 +5,7 @@
 import { STREAM_MIN_ITEMS, replySetMembers, replyStrings } from '../memory/collection-replies.js';
 import { INLINE_PICKS, stringPicks } from '../memory/random-reply.js';
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { keyAt, cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, parseIntArg, toSafeInt } from '../protocol/errors.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
@@ -112,7 +112,7 @@ function numkeysKeys(args: string[], at: number): number[] {
 }
 
 register(
-  cmd('sadd', -3, 'write denyoom fast', [1, 1, 1], 'write set fast', { ...G, summary: 'Adds one or more members to a set.' }, (ctx, args) => {
+  cmd('sadd', -3, 'write denyoom fast', [1, 1, 1], 'write set fast', { ...G, keySpec: keyAt(1, 'RW insert'), summary: 'Add one or more members to a set', complexity: 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.', history: [['2.4.0', 'Accepts multiple `member` arguments.']] }, (ctx, args) => {
     const db = ctx.db;
     const key = args[1];
     let s = readSet(db, key, true);
@@ -128,7 +128,7 @@ register(
     if (added > 0) notify(NOTIFY_SET, 'sadd', key, db.id);
     ctx.r.int(added);
   }),
-  cmd('srem', -3, 'write fast', [1, 1, 1], 'write set fast', { ...G, summary: 'Removes one or more members from a set.' }, (ctx, args) => {
+  cmd('srem', -3, 'write fast', [1, 1, 1], 'write set fast', { ...G, keySpec: keyAt(1, 'RW delete'), summary: 'Remove one or more members from a set', complexity: 'O(N) where N is the number of members to be removed.', history: [['2.4.0', 'Accepts multiple `member` arguments.']] }, (ctx, args) => {
     const s = readSet(ctx.db, args[1], true);
     let n = 0;
     if (s !== undefined) {
@@ -137,23 +137,23 @@ register(
     }
     ctx.r.int(n);
   }),
-  cmd('scard', 2, 'readonly fast', [1, 1, 1], 'read set fast', { ...G, summary: 'Returns the number of members in a set.' }, (ctx, args) => {
+  cmd('scard', 2, 'readonly fast', [1, 1, 1], 'read set fast', { ...G, keySpec: keyAt(1, 'RO'), summary: 'Get the number of members in a set', complexity: 'O(1)' }, (ctx, args) => {
     ctx.r.int(readSet(ctx.db, args[1])?.size ?? 0);
   }),
-  cmd('sismember', 3, 'readonly fast', [1, 1, 1], 'read set fast', { ...G, summary: 'Determines whether a member belongs to a set.' }, (ctx, args) => {
+  cmd('sismember', 3, 'readonly fast', [1, 1, 1], 'read set fast', { ...G, keySpec: keyAt(1, 'RO'), summary: 'Determine if a given value is a member of a set', complexity: 'O(1)' }, (ctx, args) => {
     ctx.r.int(readSet(ctx.db, args[1])?.has(args[2]) ? 1 : 0);
   }),
-  cmd('smismember', -3, 'readonly fast', [1, 1, 1], 'read set fast', { ...G, summary: 'Determines whether multiple members belong to a set.', since: '6.2.0' }, (ctx, args) => {
+  cmd('smismember', -3, 'readonly fast', [1, 1, 1], 'read set fast', { ...G, since: '6.2.0', summary: 'Returns the membership associated with the given elements for a set', complexity: 'O(N) where N is the number of elements being checked for membership' }, (ctx, args) => {
     const s = readSet(ctx.db, args[1]);
     ctx.r.array(args.length - 2);
     for (let i = 2; i < args.length; i++) ctx.r.int(s?.has(args[i]) ? 1 : 0);
   }),
-  cmd('smembers', 2, 'readonly', [1, 1, 1], 'read set slow', { ...G, summary: 'Returns all members of a set.' }, (ctx, args) => {
+  cmd('smembers', 2, 'readonly', [1, 1, 1], 'read set slow', { ...G, tips: ['nondeterministic_output_order'], summary: 'Get all the members in a set', complexity: 'O(N) where N is the set cardinality.' }, (ctx, args) => {
     const s = readSet(ctx.db, args[1]);
     if (s === undefined) return ctx.r.set(0);
     replySetMembers(ctx, s);
   }),
-  cmd('spop', -2, 'write fast', [1, 1, 1], 'write set fast', { ...G, summary: 'Returns one or more random members from a set after removing them.' }, (ctx, args) => {
+  cmd('spop', -2, 'write fast', [1, 1, 1], 'write set fast', { ...G, keySpec: keyAt(1, 'RW access delete'), tips: ['nondeterministic_output'], summary: 'Remove and return one or multiple random members from a set', complexity: 'Without the count argument O(1), otherwise O(N) where N is the value of the passed count.', history: [['3.2.0', 'Added the `count` argument.']] }, (ctx, args) => {
     const db = ctx.db;
     const key = args[1];
     if (args.length > 3) throw new ReplyError(ERR.syntax);
@@ -184,7 +184,7 @@ register(
     settle(db, key, s, 'spop');
     ctx.r.bulk(m);
   }),
-  cmd('srandmember', -2, 'readonly', [1, 1, 1], 'read set slow', { ...G, summary: 'Get one or multiple random members from a set.' }, (ctx, args) => {
+  cmd('srandmember', -2, 'readonly', [1, 1, 1], 'read set slow', { ...G, tips: ['nondeterministic_output'], summary: 'Get one or multiple random members from a set', complexity: 'Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.', history: [['2.6.0', 'Added the optional `count` argument.']] }, (ctx, args) => {
     if (args.length > 3) throw new ReplyError(ERR.syntax);
     if (args.length === 2) {
       const s = readSet(ctx.db, args[1]);
@@ -218,7 +218,7 @@ register(
     }
     replyStrings(ctx, [...picked], (r, n) => r.array(n));
   }),
-  cmd('smove', 4, 'write fast', [1, 2, 1], 'write set fast', { ...G, summary: 'Moves a member from one set to another.' }, (ctx, args) => {
+  cmd('smove', 4, 'write fast', [1, 2, 1], 'write set fast', { ...G, keySpec: [keyAt(1, 'RW access delete'), keyAt(2, 'RW insert')], summary: 'Move a member from one set to another', complexity: 'O(1)' }, (ctx, args) => {
     const db = ctx.db;
     const [, src, dst, member] = args;
     const from = readSet(db, src, true);
@@ -234,17 +234,16 @@ register(
     if (added) notify(NOTIFY_SET, 'sadd', dst, db.id);
     ctx.r.int(1);
   }),
-  cmd('sinter', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, summary: 'Returns the intersect of multiple sets.' }, (ctx, args) => {
+  cmd('sinter', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, tips: ['nondeterministic_output_order'], summary: 'Intersect multiple sets', complexity: 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.' }, (ctx, args) => {
     const out = inter(loadSets(ctx.db, args.slice(1)));
     replySet(ctx, out, out.length);
   }),
   cmd(
     'sintercard',
     -3,
-    'readonly',
-    [2, 2, 1],
+    'readonly', [0, 0, 0],
     'read set slow',
-    { ...G, summary: 'Returns the number of members of the intersect of multiple sets.', since: '7.0.0', getKeys: (a) => numkeysKeys(a, 1) },
+    { ...G, since: '7.0.0', getKeys: (a) => numkeysKeys(a, 1), keySpec: { flags: ['RO', 'access'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }, summary: 'Intersect multiple sets and return the cardinality of the result', complexity: 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.' },
     (ctx, args) => {
       const n = parseIntArg(args[1], 'ERR numkeys should be greater than 0');
       if (n < 1) throw new ReplyError('ERR numkeys should be greater than 0');
@@ -260,24 +259,24 @@ register(
       ctx.r.int(inter(loadSets(ctx.db, args.slice(2, 2 + n)), limit).length);
     },
   ),
-  cmd('sinterstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, summary: 'Stores the intersect of multiple sets in a key.' }, (ctx, args) => {
+  cmd('sinterstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, keySpec: [keyAt(1, 'RW update'), keyAt(2, 'RO access', undefined, -1, 1)], summary: 'Intersect multiple sets and store the resulting set in a key', complexity: 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.' }, (ctx, args) => {
     store(ctx, args[1], inter(loadSets(ctx.db, args.slice(2))), 'sinterstore');
   }),
-  cmd('sunion', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, summary: 'Returns the union of multiple sets.' }, (ctx, args) => {
+  cmd('sunion', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, tips: ['nondeterministic_output_order'], summary: 'Add multiple sets', complexity: 'O(N) where N is the total number of elements in all given sets.' }, (ctx, args) => {
     const out = union(loadSets(ctx.db, args.slice(1)));
     replySet(ctx, out, out.length);
   }),
-  cmd('sunionstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, summary: 'Stores the union of multiple sets in a key.' }, (ctx, args) => {
+  cmd('sunionstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, keySpec: [keyAt(1, 'OW update'), keyAt(2, 'RO access', undefined, -1, 1)], summary: 'Add multiple sets and store the resulting set in a key', complexity: 'O(N) where N is the total number of elements in all given sets.' }, (ctx, args) => {
     store(ctx, args[1], union(loadSets(ctx.db, args.slice(2))), 'sunionstore');
   }),
-  cmd('sdiff', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, summary: 'Returns the difference of multiple sets.' }, (ctx, args) => {
+  cmd('sdiff', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, tips: ['nondeterministic_output_order'], summary: 'Subtract multiple sets', complexity: 'O(N) where N is the total number of elements in all given sets.' }, (ctx, args) => {
     const out = diff(loadSets(ctx.db, args.slice(1)));
     replySet(ctx, out, out.length);
   }),
-  cmd('sdiffstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, summary: 'Stores the difference of multiple sets in a key.' }, (ctx, args) => {
+  cmd('sdiffstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, keySpec: [keyAt(1, 'OW update'), keyAt(2, 'RO access', undefined, -1, 1)], summary: 'Subtract multiple sets and store the resulting set in a key', complexity: 'O(N) where N is the total number of elements in all given sets.' }, (ctx, args) => {
     store(ctx, args[1], diff(loadSets(ctx.db, args.slice(2))), 'sdiffstore');
   }),
-  cmd('sscan', -3, 'readonly', [1, 1, 1], 'read set slow', { ...G, summary: 'Iterates over members of a set.', since: '2.8.0' }, (ctx, args) => {
+  cmd('sscan', -3, 'readonly', [1, 1, 1], 'read set slow', { ...G, since: '2.8.0', tips: ['nondeterministic_output'], summary: 'Incrementally iterate Set elements', complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..' }, (ctx, args) => {
     const opts = scanArgs(args, 2);
     const s = readSet(ctx.db, args[1]);
     const items = s === undefined ? [] : s.members();

@@ -4,7 +4,7 @@
  */
 import { replyHelp } from './help.js';
 import { register } from './registry.js';
-import { cmd, NO_KEYS, type CommandSpec } from './spec.js';
+import { cmd, NO_KEYS, type CommandSpec, type CmdOptions } from './spec.js';
 import { ReplyError, parseInt64 } from '../protocol/errors.js';
 
 import { slowlogEntries, slowlogLen, slowlogReset } from '../server/slowlog.js';
@@ -12,11 +12,19 @@ import { slowlogEntries, slowlogLen, slowlogReset } from '../server/slowlog.js';
 const G = { group: 'server' as const, since: '2.2.12' };
 const TIPS = ['request_policy:all_nodes', 'nondeterministic_output'];
 
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  get: { history: [['4.0.0', 'Added client IP address, port and name to the reply.']] },
+  len: { complexity: 'O(1)' },
+  reset: { complexity: 'O(N) where N is the number of entries in the slowlog' },
+  help: { complexity: 'O(1)' },
+};
+
 const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], extra: Partial<Parameters<typeof cmd>[5]> = {}) =>
-  cmd(`slowlog|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, ...extra }, handler);
+  cmd(`slowlog|${name}`, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, ...extra, ...DOCS[name] }, handler);
 
 register({
-  ...cmd('slowlog', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for slow log commands' }),
+  ...cmd('slowlog', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for slow log commands', complexity: 'Depends on subcommand.' }),
   subcommands: [
     sub('get', -2, 'admin loading stale', "Get the slow log's entries", (ctx, args) => {
       if (args.length > 3) throw new ReplyError(`ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.`);

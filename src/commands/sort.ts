@@ -194,10 +194,14 @@ function sortKeys(args: string[]): number[] {
 }
 
 register(
-  cmd('sort', -2, 'write denyoom', [1, 1, 1], 'write set sortedset list slow dangerous', { group: 'generic', summary: 'Sorts the elements in a list, a set, or a sorted set, optionally storing the result.', getKeys: sortKeys, keySpec: [keyAt(1, 'RO access'), { flags: ['OW', 'update'], begin: { keyword: 'STORE', startfrom: 2 }, find: { lastkey: 0, keystep: 1, limit: 0 } }] }, (ctx, args) =>
+  cmd('sort', -2, 'write denyoom', [1, 1, 1], 'write set sortedset list slow dangerous', { group: 'generic', getKeys: sortKeys, keySpec: [keyAt(1, 'RO access'), { flags: ['RO', 'access'], notes: 'For the optional BY/GET keyword. It is marked \'unknown\' because the key names derive from the content of the key we sort', begin: { unknown: true }, find: { unknown: true } }, { flags: ['OW', 'update'], notes: 'For the optional STORE keyword. It is marked \'unknown\' because the keyword can appear anywhere in the argument array', begin: { unknown: true }, find: { unknown: true } }], summary: 'Sort the elements in a list, set or sorted set', complexity: 'O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).' }, (ctx, args) =>
     sortCommand(ctx, args, false),
   ),
-  cmd('sort_ro', -2, 'readonly', [1, 1, 1], 'read set sortedset list slow dangerous', { group: 'generic', summary: 'Returns the sorted elements of a list, a set, or a sorted set.', since: '7.0.0', getKeys: () => [1], keySpec: keyAt(1, 'RO access') }, (ctx, args) =>
+  cmd('sort_ro', -2, 'readonly', [1, 1, 1], 'read set sortedset list slow dangerous', { group: 'generic', since: '7.0.0', getKeys: () => [1], keySpec: [keyAt(1, 'RO access'), { flags: ['RO', 'access'], notes: 'For the optional BY/GET keyword. It is marked \'unknown\' because the key names derive from the content of the key we sort', begin: { unknown: true }, find: { unknown: true } }], summary: 'Sort the elements in a list, set or sorted set. Read-only variant of SORT.', complexity: 'O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).' }, (ctx, args) =>
     sortCommand(ctx, args, true),
   ),
 );
+
+// SORT's keys come from sortKeys (its specs are unknown): the sorted key is read, the STORE destination overwritten (Redis's sortGetKeys).
+lookup('sort')!.keyFlags = (_argv, p) => (p === 1 ? ['RO', 'access'] : ['OW', 'update']);
+lookup('sort_ro')!.keyFlags = () => ['RO', 'access'];

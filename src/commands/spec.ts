@@ -24,7 +24,8 @@ export type CommandFlag =
   | 'allow_busy'
   | 'movablekeys'
   | 'no_mandatory_keys'
-  | 'no_async_loading';
+  | 'no_async_loading'
+  | 'asking';
 
 export interface KeySpec {
   /** 1-based argument index of the first key, 0 if the command takes none. */
@@ -41,9 +42,10 @@ export interface KeySpec {
 export interface KeySpecDoc {
   flags: string[];
   notes?: string;
-  begin: { index: number } | { keyword: string; startfrom: number };
+  /** unknown: the keys cannot be found from the arguments alone (SORT's BY and GET patterns). */
+  begin: { index: number } | { keyword: string; startfrom: number } | { unknown: true };
   /** A range of keys, or (keynum) a count argument followed by that many keys, as EVAL has. */
-  find: { lastkey: number; keystep: number; limit: number } | { keynumidx: number; firstkey: number; keystep: number };
+  find: { lastkey: number; keystep: number; limit: number } | { keynumidx: number; firstkey: number; keystep: number } | { unknown: true };
 }
 
 /** Redis's key spec of a command whose key is argument `pos` (the last key `lastkey` after it: -1 for all). */
@@ -55,8 +57,15 @@ export interface ArgDoc {
   name: string;
   type: 'key' | 'string' | 'integer' | 'double' | 'pattern' | 'unix-time' | 'pure-token' | 'oneof' | 'block';
   token?: string;
+  /** Which key spec finds a key argument (default 0). */
+  keySpecIndex?: number;
+  summary?: string;
+  since?: string;
+  deprecatedSince?: string;
   optional?: boolean;
   multiple?: boolean;
+  /** Each repetition repeats the token too (BITFIELD_RO's GET ... GET ...). */
+  multipleToken?: boolean;
   arguments?: ArgDoc[];
 }
 
@@ -78,6 +87,12 @@ export interface CommandSpec {
   complexity?: string;
   /** Argument docs shown as hints by redis-cli (COMMAND DOCS). */
   args?: ArgDoc[];
+  /** COMMAND DOCS doc_flags: deprecated, syscmd. */
+  docFlags?: string[];
+  deprecatedSince?: string;
+  replacedBy?: string;
+  /** COMMAND DOCS history: [version, what changed]. */
+  history?: [string, string][];
   /** Keys for commands whose key positions depend on arguments (movablekeys). */
   getKeys?: (args: string[]) => number[];
   /** Redis's key spec(s) when the derived one differs (COMMAND INFO). */
@@ -148,6 +163,10 @@ export interface CmdOptions {
   since?: string;
   complexity?: string;
   args?: ArgDoc[];
+  docFlags?: string[];
+  deprecatedSince?: string;
+  replacedBy?: string;
+  history?: [string, string][];
   getKeys?: (args: string[]) => number[];
   keySpec?: KeySpecDoc | KeySpecDoc[];
   tips?: string[];
@@ -178,6 +197,10 @@ export function cmd(
     since: opts.since ?? '1.0.0',
     complexity: opts.complexity,
     args: opts.args,
+    docFlags: opts.docFlags,
+    deprecatedSince: opts.deprecatedSince,
+    replacedBy: opts.replacedBy,
+    history: opts.history,
     getKeys: opts.getKeys,
     keySpec: opts.keySpec,
     tips: opts.tips,

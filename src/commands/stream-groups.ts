@@ -4,7 +4,7 @@
  */
 import { replyHelp } from './help.js';
 import { register } from './registry.js';
-import { cmd, type CommandSpec } from './spec.js';
+import { cmd, type CommandSpec, type CmdOptions } from './spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { StreamValue } from '../types/stream.js';
@@ -389,12 +389,22 @@ function xautoclaim(ctx: CommandContext, args: string[]): void {
   for (const id of deleted) r.bulk(idStr(id));
 }
 
+/** Redis 7.0's COMMAND DOCS for these entries. */
+const DOCS: Record<string, Partial<CmdOptions>> = {
+  create: { complexity: 'O(1)', history: [['7.0.0', 'Added the `entries_read` named argument.']] },
+  delconsumer: { complexity: 'O(1)' },
+  setid: { complexity: 'O(1)', history: [['7.0.0', 'Added the optional `entries_read` argument.']] },
+  createconsumer: { complexity: 'O(1)' },
+  destroy: { complexity: 'O(N) where N is the number of entries in the group\'s pending entries list (PEL).' },
+  help: { complexity: 'O(1)' },
+};
+
 const sub = (name: string, arity: number, flags: string, acl: string, summary: string, handler: (ctx: CommandContext, args: string[]) => void, keyFlags: string | null, since = '5.0.0'): CommandSpec =>
-  cmd('xgroup|' + name, arity, flags, keyFlags === null ? [0, 0, 0] : [2, 2, 1], acl, { ...G, since, summary, keySpec: keyFlags === null ? undefined : keyAt(2, keyFlags) }, handler);
+  cmd('xgroup|' + name, arity, flags, keyFlags === null ? [0, 0, 0] : [2, 2, 1], acl, { ...G, since, summary, keySpec: keyFlags === null ? undefined : keyAt(2, keyFlags), ...DOCS[name] }, handler);
 
 register(
   {
-    ...cmd('xgroup', -2, '', [0, 0, 0], 'slow', { ...G, summary: 'A container for consumer groups commands' }),
+    ...cmd('xgroup', -2, '', [0, 0, 0], 'slow', { ...G, summary: 'A container for consumer groups commands', complexity: 'Depends on subcommand.' }),
     // In the order redis-server lists them.
     subcommands: [
       sub('create', -5, 'write denyoom', 'write stream slow', 'Create a consumer group.', xgroupCreate, 'RW insert'),
@@ -405,8 +415,8 @@ register(
       sub('help', 2, 'loading stale', 'stream slow', 'Show helpful text about the different subcommands', xgroupHelp, null),
     ],
   },
-  cmd('xack', -4, 'write fast', [1, 1, 1], 'write stream fast', { ...G, summary: 'Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.', keySpec: keyAt(1, 'RW update') }, xack),
-  cmd('xpending', -3, 'readonly', [1, 1, 1], 'read stream slow', { ...G, summary: 'Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.', keySpec: keyAt(1, 'RO access'), tips: NONDETERMINISTIC }, xpending),
-  cmd('xclaim', -6, 'write fast', [1, 1, 1], 'write stream fast', { ...G, summary: 'Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.', keySpec: keyAt(1, 'RW update'), tips: NONDETERMINISTIC }, xclaim),
-  cmd('xautoclaim', -6, 'write fast', [1, 1, 1], 'write stream fast', { ...G, since: '6.2.0', summary: 'Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.', keySpec: keyAt(1, 'RW delete'), tips: NONDETERMINISTIC }, xautoclaim),
+  cmd('xack', -4, 'write fast', [1, 1, 1], 'write stream fast', { ...G, summary: 'Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.', keySpec: keyAt(1, 'RW update'), complexity: 'O(1) for each message ID processed.' }, xack),
+  cmd('xpending', -3, 'readonly', [1, 1, 1], 'read stream slow', { ...G, summary: 'Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.', keySpec: keyAt(1, 'RO access'), tips: NONDETERMINISTIC, complexity: 'O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.', history: [['6.2.0', 'Added the `IDLE` option and exclusive range intervals.']] }, xpending),
+  cmd('xclaim', -6, 'write fast', [1, 1, 1], 'write stream fast', { ...G, summary: 'Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.', keySpec: keyAt(1, 'RW update'), tips: NONDETERMINISTIC, complexity: 'O(log N) with N being the number of messages in the PEL of the consumer group.' }, xclaim),
+  cmd('xautoclaim', -6, 'write fast', [1, 1, 1], 'write stream fast', { ...G, since: '6.2.0', summary: 'Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.', keySpec: keyAt(1, 'RW delete'), tips: NONDETERMINISTIC, complexity: 'O(1) if COUNT is small.', history: [['7.0.0', 'Added an element to the reply array, containing deleted entries the command cleared from the PEL']] }, xautoclaim),
 );

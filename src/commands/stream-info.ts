@@ -181,13 +181,13 @@ function xinfoHelp(ctx: CommandContext): void {
 }
 
 register({
-  ...cmd('xinfo', -2, '', [0, 0, 0], 'slow', { ...G, summary: 'A container for stream introspection commands' }),
+  ...cmd('xinfo', -2, '', [0, 0, 0], 'slow', { ...G, summary: 'A container for stream introspection commands', complexity: 'Depends on subcommand.' }),
   // In the order redis-server lists them.
   subcommands: [
-    cmd('xinfo|help', 2, 'loading stale', [0, 0, 0], 'stream slow', { ...G, summary: 'Show helpful text about the different subcommands' }, xinfoHelp),
-    cmd('xinfo|stream', -3, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'Get information about a stream', keySpec: keyAt(2, 'RO access') }, xinfoStream),
-    cmd('xinfo|groups', 3, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'List the consumer groups of a stream', keySpec: keyAt(2, 'RO access') }, xinfoGroups),
-    cmd('xinfo|consumers', 4, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'List the consumers in a consumer group', keySpec: keyAt(2, 'RO access'), tips: NONDETERMINISTIC }, xinfoConsumers),
+    cmd('xinfo|help', 2, 'loading stale', [0, 0, 0], 'stream slow', { ...G, summary: 'Show helpful text about the different subcommands', complexity: 'O(1)' }, xinfoHelp),
+    cmd('xinfo|stream', -3, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'Get information about a stream', keySpec: keyAt(2, 'RO access'), complexity: 'O(1)', history: [['6.0.0', 'Added the `FULL` modifier.'], ['7.0.0', 'Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries-read` and `lag` fields']] }, xinfoStream),
+    cmd('xinfo|groups', 3, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'List the consumer groups of a stream', keySpec: keyAt(2, 'RO access'), complexity: 'O(1)', history: [['7.0.0', 'Added the `entries-read` and `lag` fields']] }, xinfoGroups),
+    cmd('xinfo|consumers', 4, 'readonly', [2, 2, 1], 'read stream slow', { ...G, summary: 'List the consumers in a consumer group', keySpec: keyAt(2, 'RO access'), tips: NONDETERMINISTIC, complexity: 'O(1)' }, xinfoConsumers),
   ],
 });
 

@@ -379,14 +379,7 @@ register(
       summary: 'Set the string value of a key',
       complexity: 'O(1)',
       // VARIABLE_FLAGS: an overwrite (OW) without GET, a read too with it (setGetKeys; see COMMAND GETKEYSANDFLAGS).
-      keySpec: keyAt(1, 'RW access update variable_flags', 'RW and ACCESS due to the optional `GET` argument'),
-      args: [
-        KEY,
-        { name: 'value', type: 'string' },
-        { name: 'condition', type: 'oneof', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }] },
-        { name: 'get', type: 'pure-token', token: 'GET', optional: true },
-        { name: 'expiration', type: 'oneof', optional: true, arguments: [...EXPIRY_TOKENS, { name: 'keepttl', type: 'pure-token', token: 'KEEPTTL' }] },
-      ],
+      keySpec: keyAt(1, 'RW access update variable_flags', 'RW and ACCESS due to the optional `GET` argument'), history: [['2.6.12', 'Added the `EX`, `PX`, `NX` and `XX` options.'], ['6.0.0', 'Added the `KEEPTTL` option.'], ['6.2.0', 'Added the `GET`, `EXAT` and `PXAT` option.'], ['7.0.0', 'Allowed the `NX` and `GET` options to be used together.']], args: [{ name: 'key', type: 'key' }, { name: 'value', type: 'string' }, { name: 'condition', type: 'oneof', since: '2.6.12', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }] }, { name: 'get', type: 'pure-token', token: 'GET', since: '6.2.0', optional: true }, { name: 'expiration', type: 'oneof', optional: true, arguments: [{ name: 'seconds', type: 'integer', token: 'EX', since: '2.6.12' }, { name: 'milliseconds', type: 'integer', token: 'PX', since: '2.6.12' }, { name: 'unix-time-seconds', type: 'unix-time', token: 'EXAT', since: '6.2.0' }, { name: 'unix-time-milliseconds', type: 'unix-time', token: 'PXAT', since: '6.2.0' }, { name: 'keepttl', type: 'pure-token', token: 'KEEPTTL', since: '6.0.0' }] }],
     },
     (ctx, args) => {
       if (args.length === 3) {
@@ -396,19 +389,19 @@ register(
       } else setWithOptions(ctx, args);
     },
   ),
-  cmd('setnx', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Set the value of a key, only if the key does not exist', complexity: 'O(1)', args: [KEY, { name: 'value', type: 'string' }] }, (ctx, args) => {
+  cmd('setnx', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Set the value of a key, only if the key does not exist', complexity: 'O(1)', args: [KEY, { name: 'value', type: 'string' }], keySpec: keyAt(1, 'OW insert') }, (ctx, args) => {
     if (ctx.db.peek(args[1]) !== undefined) return ctx.r.int(0);
     ctx.db.set(args[1], args[2]);
     notify(NOTIFY_STRING, 'set', args[1], ctx.db.id);
     ctx.r.int(1);
   }),
-  cmd('setex', 4, 'write denyoom', [1, 1, 1], 'string write slow', { group: S, summary: 'Set the value and expiration of a key', since: '2.0.0', complexity: 'O(1)', args: [KEY, { name: 'seconds', type: 'integer' }, { name: 'value', type: 'string' }] }, (ctx, args) =>
+  cmd('setex', 4, 'write denyoom', [1, 1, 1], 'string write slow', { group: S, summary: 'Set the value and expiration of a key', since: '2.0.0', complexity: 'O(1)', args: [KEY, { name: 'seconds', type: 'integer' }, { name: 'value', type: 'string' }], keySpec: keyAt(1, 'OW update') }, (ctx, args) =>
     setWithTtl(ctx, args, EX, 'setex'),
   ),
-  cmd('psetex', 4, 'write denyoom', [1, 1, 1], 'string write slow', { group: S, summary: 'Set the value and expiration in milliseconds of a key', since: '2.6.0', complexity: 'O(1)', args: [KEY, { name: 'milliseconds', type: 'integer' }, { name: 'value', type: 'string' }] }, (ctx, args) =>
+  cmd('psetex', 4, 'write denyoom', [1, 1, 1], 'string write slow', { group: S, summary: 'Set the value and expiration in milliseconds of a key', since: '2.6.0', complexity: 'O(1)', args: [KEY, { name: 'milliseconds', type: 'integer' }, { name: 'value', type: 'string' }], keySpec: keyAt(1, 'OW update') }, (ctx, args) =>
     setWithTtl(ctx, args, PX, 'psetex'),
   ),
-  cmd('mget', -2, 'readonly fast', [1, -1, 1], 'string read fast', { group: S, summary: 'Get the values of all the given keys', complexity: 'O(N) where N is the number of keys to retrieve.', args: [{ ...KEY, multiple: true }] }, (ctx, args) => {
+  cmd('mget', -2, 'readonly fast', [1, -1, 1], 'string read fast', { group: S, summary: 'Get the values of all the given keys', complexity: 'O(N) where N is the number of keys to retrieve.', args: [{ ...KEY, multiple: true }], tips: ['request_policy:multi_shard'] }, (ctx, args) => {
     const r = ctx.r;
     const db = ctx.db;
     r.array(args.length - 1);
@@ -427,7 +420,7 @@ register(
     }
     ctx.r.ok();
   }),
-  cmd('msetnx', -3, 'write denyoom', [1, -1, 2], 'string write slow', { group: S, summary: 'Set multiple keys to multiple values, only if none of the keys exist', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', args: KEY_VALUE }, (ctx, args) => {
+  cmd('msetnx', -3, 'write denyoom', [1, -1, 2], 'string write slow', { group: S, summary: 'Set multiple keys to multiple values, only if none of the keys exist', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', args: KEY_VALUE, keySpec: keyAt(1, 'OW insert', undefined, -1, 2), tips: ['request_policy:multi_shard', 'response_policy:agg_min'] }, (ctx, args) => {
     if (args.length % 2 === 0) throw new ReplyError(ERR.arity('msetnx'));
     const db = ctx.db;
     for (let i = 1; i < args.length; i += 2) if (db.peek(args[i]) !== undefined) return ctx.r.int(0);
@@ -437,13 +430,13 @@ register(
     }
     ctx.r.int(1);
   }),
-  cmd('getset', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Set the string value of a key and return its old value', complexity: 'O(1)', args: [KEY, { name: 'value', type: 'string' }] }, (ctx, args) => {
+  cmd('getset', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Set the string value of a key and return its old value', complexity: 'O(1)', args: [KEY, { name: 'value', type: 'string' }], keySpec: keyAt(1, 'RW access update'), docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`SET` with the `!GET` argument' }, (ctx, args) => {
     const old = asString(ctx.db.get(args[1]));
     ctx.db.set(args[1], args[2]);
     notify(NOTIFY_STRING, 'set', args[1], ctx.db.id);
     ctx.r.bulkOrNull(old);
   }),
-  cmd('getdel', 2, 'write fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Get the value of a key and delete the key', since: '6.2.0', complexity: 'O(1)', args: [KEY] }, (ctx, args) => {
+  cmd('getdel', 2, 'write fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Get the value of a key and delete the key', since: '6.2.0', complexity: 'O(1)', args: [KEY], keySpec: keyAt(1, 'RW access delete') }, (ctx, args) => {
     const v = asString(ctx.db.get(args[1]));
     if (v === undefined) return ctx.r.null();
     ctx.r.bulk(v);
@@ -461,7 +454,7 @@ register(
       summary: 'Get the value of a key and optionally set its expiration',
       since: '6.2.0',
       complexity: 'O(1)',
-      args: [KEY, { name: 'expiration', type: 'oneof', optional: true, arguments: [...EXPIRY_TOKENS, { name: 'persist', type: 'pure-token', token: 'PERSIST' }] }],
+      args: [KEY, { name: 'expiration', type: 'oneof', optional: true, arguments: [...EXPIRY_TOKENS, { name: 'persist', type: 'pure-token', token: 'PERSIST' }] }], keySpec: keyAt(1, 'RW access update', 'RW and UPDATE because it changes the TTL'),
     },
     getex,
   ),
@@ -477,7 +470,7 @@ register(
       since: '2.0.0',
       complexity:
         'O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.',
-      args: [KEY, { name: 'value', type: 'string' }],
+      args: [KEY, { name: 'value', type: 'string' }], keySpec: keyAt(1, 'RW insert'),
     },
     (ctx, args) => {
       const db = ctx.db;
@@ -494,24 +487,24 @@ register(
       ctx.r.int(next.length);
     },
   ),
-  cmd('strlen', 2, 'readonly fast', [1, 1, 1], 'string read fast', { group: S, summary: 'Get the length of the value stored in a key', since: '2.2.0', complexity: 'O(1)', args: [KEY] }, (ctx, args) => {
+  cmd('strlen', 2, 'readonly fast', [1, 1, 1], 'string read fast', { group: S, summary: 'Get the length of the value stored in a key', since: '2.2.0', complexity: 'O(1)', args: [KEY], keySpec: keyAt(1, 'RO') }, (ctx, args) => {
     const v = asString(ctx.db.get(args[1]));
     ctx.r.int(v === undefined ? 0 : v.length);
   }),
-  cmd('incr', 2, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Increment the integer value of a key by one', complexity: 'O(1)', args: [KEY] }, (ctx, args) => incrBy(ctx, args[1], 1)),
-  cmd('decr', 2, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Decrement the integer value of a key by one', complexity: 'O(1)', args: [KEY] }, (ctx, args) => incrBy(ctx, args[1], -1)),
-  cmd('incrby', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Increment the integer value of a key by the given amount', complexity: 'O(1)', args: [KEY, { name: 'increment', type: 'integer' }] }, (ctx, args) =>
+  cmd('incr', 2, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Increment the integer value of a key by one', complexity: 'O(1)', args: [KEY], keySpec: keyAt(1, 'RW access update') }, (ctx, args) => incrBy(ctx, args[1], 1)),
+  cmd('decr', 2, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Decrement the integer value of a key by one', complexity: 'O(1)', args: [KEY], keySpec: keyAt(1, 'RW access update') }, (ctx, args) => incrBy(ctx, args[1], -1)),
+  cmd('incrby', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Increment the integer value of a key by the given amount', complexity: 'O(1)', args: [KEY, { name: 'increment', type: 'integer' }], keySpec: keyAt(1, 'RW access update') }, (ctx, args) =>
     incrBy(ctx, args[1], incrementArg(args[2])),
   ),
-  cmd('decrby', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Decrement the integer value of a key by the given number', complexity: 'O(1)', args: [KEY, { name: 'decrement', type: 'integer' }] }, (ctx, args) => {
+  cmd('decrby', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Decrement the integer value of a key by the given number', complexity: 'O(1)', args: [KEY, { name: 'decrement', type: 'integer' }], keySpec: keyAt(1, 'RW access update') }, (ctx, args) => {
     const n = incrementArg(args[2]);
     // -INT64_MIN does not fit: Redis refuses before looking at the key.
     if (typeof n === 'bigint' && n === -(2n ** 63n)) throw new ReplyError('ERR decrement would overflow');
     incrBy(ctx, args[1], -n);
   }),
-  cmd('incrbyfloat', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Increment the float value of a key by the given amount', since: '2.6.0', complexity: 'O(1)', args: [KEY, { name: 'increment', type: 'double' }] }, incrByFloat),
+  cmd('incrbyfloat', 3, 'write denyoom fast', [1, 1, 1], 'string write fast', { group: S, summary: 'Increment the float value of a key by the given amount', since: '2.6.0', complexity: 'O(1)', args: [KEY, { name: 'increment', type: 'double' }], keySpec: keyAt(1, 'RW access update') }, incrByFloat),
   cmd('getrange', 4, 'readonly', [1, 1, 1], 'string read slow', { group: S, summary: 'Get a substring of the string stored at a key', since: '2.4.0', complexity: RANGE_COMPLEXITY, args: [KEY, { name: 'start', type: 'integer' }, { name: 'end', type: 'integer' }] }, getRange),
-  cmd('substr', 4, 'readonly', [1, 1, 1], 'string read slow', { group: S, summary: 'Get a substring of the string stored at a key', complexity: RANGE_COMPLEXITY, args: [KEY, { name: 'start', type: 'integer' }, { name: 'end', type: 'integer' }] }, getRange),
+  cmd('substr', 4, 'readonly', [1, 1, 1], 'string read slow', { group: S, summary: 'Get a substring of the string stored at a key', complexity: RANGE_COMPLEXITY, args: [KEY, { name: 'start', type: 'integer' }, { name: 'end', type: 'integer' }], docFlags: ['deprecated'], deprecatedSince: '2.0.0', replacedBy: '`GETRANGE`' }, getRange),
   cmd(
     'setrange',
     4,

@@ -10,7 +10,7 @@
 import { ACL_OK, checkCommand, DENIED_CHANNEL, DENIED_CMD, DENIED_KEY } from '../acl/check.js';
 import { addLogEntry } from '../acl/log.js';
 import { register } from './registry.js';
-import { cmd, type CommandSpec } from './spec.js';
+import { keyAt, cmd, type CommandSpec } from './spec.js';
 import { ReplyError } from '../protocol/errors.js';
 import { call, transactionHooks } from '../server/dispatch.js';
 import type { CommandContext } from '../server/context.js';
@@ -136,14 +136,14 @@ transactionHooks.discard = discardTransaction;
 const T = 'noscript loading stale fast allow_busy';
 
 register(
-  cmd('multi', 1, T, [0, 0, 0], 'fast transaction', { ...G, summary: 'Starts a transaction.' }, (ctx) => {
+  cmd('multi', 1, T, [0, 0, 0], 'fast transaction', { ...G, summary: 'Mark the start of a transaction block', since: '1.2.0', complexity: 'O(1)' }, (ctx) => {
     const c = ctx.client;
     if (c.multi !== null) throw new ReplyError('ERR MULTI calls can not be nested');
     c.multi = { queue: [], failed: false };
     ctx.r.ok();
   }),
-  cmd('exec', 1, 'noscript loading stale skip_slowlog', [0, 0, 0], 'slow transaction', { ...G, summary: 'Executes all commands in a transaction.' }, exec),
-  cmd('discard', 1, T, [0, 0, 0], 'fast transaction', { ...G, summary: 'Discards a transaction.', since: '2.0.0' }, (ctx) => {
+  cmd('exec', 1, 'noscript loading stale skip_slowlog', [0, 0, 0], 'slow transaction', { ...G, summary: 'Execute all commands issued after MULTI', since: '1.2.0', complexity: 'Depends on commands in the transaction' }, exec),
+  cmd('discard', 1, T, [0, 0, 0], 'fast transaction', { ...G, since: '2.0.0', summary: 'Discard all commands issued after MULTI', complexity: 'O(N), when N is the number of queued commands' }, (ctx) => {
     if (ctx.client.multi === null) throw new ReplyError('ERR DISCARD without MULTI');
     discardTransaction(ctx.client);
     ctx.r.ok();
@@ -154,14 +154,14 @@ register(
     T,
     [1, -1, 1],
     'fast transaction',
-    { ...G, summary: 'Monitors changes to keys to determine the execution of a transaction.', since: '2.2.0', args: [{ name: 'key', type: 'key', multiple: true }] },
+    { ...G, since: '2.2.0', args: [{ name: 'key', type: 'key', multiple: true }], keySpec: keyAt(1, 'RO', undefined, -1, 1), summary: 'Watch the given keys to determine execution of the MULTI/EXEC block', complexity: 'O(1) for every key.' },
     (ctx, args) => {
       if (ctx.client.multi !== null) throw new ReplyError('ERR WATCH inside MULTI is not allowed');
       for (let i = 1; i < args.length; i++) watchKey(ctx, args[i]);
       ctx.r.ok();
     },
   ),
-  cmd('unwatch', 1, T, [0, 0, 0], 'fast transaction', { ...G, summary: 'Forgets about watched keys of a transaction.', since: '2.2.0' }, (ctx) => {
+  cmd('unwatch', 1, T, [0, 0, 0], 'fast transaction', { ...G, since: '2.2.0', summary: 'Forget about all watched keys', complexity: 'O(1)' }, (ctx) => {
     unwatchAll(ctx.client);
     ctx.r.ok();
   }),

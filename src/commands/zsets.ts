@@ -5,7 +5,7 @@
 import { INLINE_PICKS, RandomPicks, pairPicks } from '../memory/random-reply.js';
 import { replyOwned, streamZsetSpan } from '../memory/collection-replies.js';
 import { register } from './registry.js';
-import { cmd } from './spec.js';
+import { keyAt, cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, parseIntArg, toFloat, toSafeInt } from '../protocol/errors.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
@@ -703,13 +703,13 @@ function zrandmember(ctx: CommandContext, args: string[]): void {
 // ---------- the table ----------
 
 register(
-  cmd('zadd', -4, 'write denyoom fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Adds members to a sorted set, or updates their scores.', since: '1.2.0' }, (ctx, args) =>
+  cmd('zadd', -4, 'write denyoom fast', [1, 1, 1], 'write sortedset fast', { ...G, since: '1.2.0', summary: 'Add one or more members to a sorted set, or update its score if it already exists', complexity: 'O(log(N)) for each item added, where N is the number of elements in the sorted set.', history: [['2.4.0', 'Accepts multiple elements.'], ['3.0.2', 'Added the `XX`, `NX`, `CH` and `INCR` options.'], ['6.2.0', 'Added the `GT` and `LT` options.']] }, (ctx, args) =>
     zadd(ctx, args, false),
   ),
-  cmd('zincrby', 4, 'write denyoom fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: "Increments the score of a member in a sorted set.", since: '1.2.0' }, (ctx, args) => {
+  cmd('zincrby', 4, 'write denyoom fast', [1, 1, 1], 'write sortedset fast', { ...G, since: '1.2.0', keySpec: keyAt(1, 'RW access update'), summary: 'Increment the score of a member in a sorted set', complexity: 'O(log(N)) where N is the number of elements in the sorted set.' }, (ctx, args) => {
     zadd(ctx, args, true);
   }),
-  cmd('zrem', -3, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Removes one or more members from a sorted set.', since: '1.2.0' }, (ctx, args) => {
+  cmd('zrem', -3, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, since: '1.2.0', keySpec: keyAt(1, 'RW delete'), summary: 'Remove one or more members from a sorted set', complexity: 'O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.', history: [['2.4.0', 'Accepts multiple elements.']] }, (ctx, args) => {
     const z = readZset(ctx.db, args[1], true);
     let n = 0;
     if (z !== undefined) {
@@ -718,15 +718,15 @@ register(
     }
     ctx.r.int(n);
   }),
-  cmd('zcard', 2, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the number of members in a sorted set.', since: '1.2.0' }, (ctx, args) => {
+  cmd('zcard', 2, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, since: '1.2.0', keySpec: keyAt(1, 'RO'), summary: 'Get the number of members in a sorted set', complexity: 'O(1)' }, (ctx, args) => {
     ctx.r.int(readZset(ctx.db, args[1])?.size ?? 0);
   }),
-  cmd('zscore', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the score of a member in a sorted set.', since: '1.2.0' }, (ctx, args) => {
+  cmd('zscore', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, since: '1.2.0', summary: 'Get the score associated with the given member in a sorted set', complexity: 'O(1)' }, (ctx, args) => {
     const s = readZset(ctx.db, args[1])?.score(args[2]);
     if (s === undefined) ctx.r.null();
     else ctx.r.double(s);
   }),
-  cmd('zmscore', -3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the score of one or more members in a sorted set.', since: '6.2.0' }, (ctx, args) => {
+  cmd('zmscore', -3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, since: '6.2.0', summary: 'Get the score associated with the given members in a sorted set', complexity: 'O(N) where N is the number of members being requested.' }, (ctx, args) => {
     const z = readZset(ctx.db, args[1]);
     ctx.r.array(args.length - 2);
     for (let i = 2; i < args.length; i++) {
@@ -735,75 +735,74 @@ register(
       else ctx.r.double(s);
     }
   }),
-  cmd('zcount', 4, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the count of members in a sorted set that have scores within a range.', since: '2.0.0' }, (ctx, args) => {
+  cmd('zcount', 4, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, since: '2.0.0', summary: 'Count the members in a sorted set with scores within the given values', complexity: 'O(log(N)) with N being the number of elements in the sorted set.' }, (ctx, args) => {
     const r = parseScoreRange(args[2], args[3]);
     const z = readZset(ctx.db, args[1]);
     if (z === undefined) return ctx.r.int(0);
     const [lo, hi] = z.scoreSpan(r);
     ctx.r.int(hi - lo);
   }),
-  cmd('zlexcount', 4, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the number of members in a sorted set within a lexicographical range.', since: '2.8.9' }, (ctx, args) => {
+  cmd('zlexcount', 4, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, since: '2.8.9', summary: 'Count the number of members in a sorted set between a given lexicographical range', complexity: 'O(log(N)) with N being the number of elements in the sorted set.' }, (ctx, args) => {
     const r = parseLexRange(args[2], args[3]);
     const z = readZset(ctx.db, args[1]);
     if (z === undefined) return ctx.r.int(0);
     const [lo, hi] = z.lexSpan(r);
     ctx.r.int(hi - lo);
   }),
-  cmd('zrank', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the index of a member in a sorted set ordered by ascending scores.', since: '2.0.0' }, (ctx, args) => {
+  cmd('zrank', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, since: '2.0.0', summary: 'Determine the index of a member in a sorted set', complexity: 'O(log(N))' }, (ctx, args) => {
     const z = readZset(ctx.db, args[1]);
     const r = z === undefined ? -1 : z.rank(args[2]);
     if (r < 0) ctx.r.null();
     else ctx.r.int(r);
   }),
-  cmd('zrevrank', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, summary: 'Returns the index of a member in a sorted set ordered by descending scores.', since: '2.0.0' }, (ctx, args) => {
+  cmd('zrevrank', 3, 'readonly fast', [1, 1, 1], 'read sortedset fast', { ...G, since: '2.0.0', summary: 'Determine the index of a member in a sorted set, with scores ordered from high to low', complexity: 'O(log(N))' }, (ctx, args) => {
     const z = readZset(ctx.db, args[1]);
     const r = z === undefined ? -1 : z.rank(args[2], true);
     if (r < 0) ctx.r.null();
     else ctx.r.int(r);
   }),
-  cmd('zrange', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of indexes.', since: '1.2.0' }, (ctx, args) =>
+  cmd('zrange', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, since: '1.2.0', summary: 'Return a range of members in a sorted set', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.', history: [['6.2.0', 'Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.']] }, (ctx, args) =>
     zrangeGeneric(ctx, args, 1, null, null, null),
   ),
-  cmd('zrangestore', -5, 'write denyoom', [1, 2, 1], 'write sortedset slow', { ...G, summary: 'Stores a range of members from sorted set in a key.', since: '6.2.0' }, (ctx, args) =>
+  cmd('zrangestore', -5, 'write denyoom', [1, 2, 1], 'write sortedset slow', { ...G, since: '6.2.0', keySpec: [keyAt(1, 'OW update'), keyAt(2, 'RO access')], summary: 'Store a range of members from sorted set into another key', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.' }, (ctx, args) =>
     zrangeGeneric(ctx, args, 2, args[1], null, null),
   ),
-  cmd('zrevrange', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of indexes in reverse order.', since: '1.2.0' }, (ctx, args) =>
+  cmd('zrevrange', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, since: '1.2.0', summary: 'Return a range of members in a sorted set, by index, with scores ordered from high to low', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.', docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`ZRANGE` with the `REV` argument' }, (ctx, args) =>
     zrangeGeneric(ctx, args, 1, null, 'rank', true),
   ),
-  cmd('zrangebyscore', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of scores.', since: '1.0.5' }, (ctx, args) =>
+  cmd('zrangebyscore', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, since: '1.0.5', summary: 'Return a range of members in a sorted set, by score', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).', docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`ZRANGE` with the `BYSCORE` argument', history: [['2.0.0', 'Added the `WITHSCORES` modifier.']] }, (ctx, args) =>
     zrangeGeneric(ctx, args, 1, null, 'score', false),
   ),
-  cmd('zrevrangebyscore', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a range of scores in reverse order.', since: '2.2.0' }, (ctx, args) =>
+  cmd('zrevrangebyscore', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, since: '2.2.0', summary: 'Return a range of members in a sorted set, by score, with scores ordered from high to low', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).', docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`ZRANGE` with the `REV` and `BYSCORE` arguments', history: [['2.1.6', '`min` and `max` can be exclusive.']] }, (ctx, args) =>
     zrangeGeneric(ctx, args, 1, null, 'score', true),
   ),
-  cmd('zrangebylex', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a lexicographical range.', since: '2.8.9' }, (ctx, args) =>
+  cmd('zrangebylex', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, since: '2.8.9', summary: 'Return a range of members in a sorted set, by lexicographical range', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).', docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`ZRANGE` with the `BYLEX` argument' }, (ctx, args) =>
     zrangeGeneric(ctx, args, 1, null, 'lex', false),
   ),
-  cmd('zrevrangebylex', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns members in a sorted set within a lexicographical range in reverse order.', since: '2.8.9' }, (ctx, args) =>
+  cmd('zrevrangebylex', -4, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, since: '2.8.9', summary: 'Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).', docFlags: ['deprecated'], deprecatedSince: '6.2.0', replacedBy: '`ZRANGE` with the `REV` and `BYLEX` arguments' }, (ctx, args) =>
     zrangeGeneric(ctx, args, 1, null, 'lex', true),
   ),
-  cmd('zremrangebyrank', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a range of indexes.', since: '2.0.0' }, (ctx, args) =>
+  cmd('zremrangebyrank', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, since: '2.0.0', keySpec: keyAt(1, 'RW delete'), summary: 'Remove all members in a sorted set within the given indexes', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.' }, (ctx, args) =>
     zremrange(ctx, args, 'rank'),
   ),
-  cmd('zremrangebyscore', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a range of scores.', since: '1.2.0' }, (ctx, args) =>
+  cmd('zremrangebyscore', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, since: '1.2.0', keySpec: keyAt(1, 'RW delete'), summary: 'Remove all members in a sorted set within the given scores', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.' }, (ctx, args) =>
     zremrange(ctx, args, 'score'),
   ),
-  cmd('zremrangebylex', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Removes members in a sorted set within a lexicographical range.', since: '2.8.9' }, (ctx, args) =>
+  cmd('zremrangebylex', 4, 'write', [1, 1, 1], 'write sortedset slow', { ...G, since: '2.8.9', keySpec: keyAt(1, 'RW delete'), summary: 'Remove all members in a sorted set between the given lexicographical range', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.' }, (ctx, args) =>
     zremrange(ctx, args, 'lex'),
   ),
-  cmd('zpopmin', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Returns the lowest-scoring members from a sorted set after removing them.', since: '5.0.0' }, (ctx, args) =>
+  cmd('zpopmin', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, since: '5.0.0', keySpec: keyAt(1, 'RW access delete'), summary: 'Remove and return members with the lowest scores in a sorted set', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.' }, (ctx, args) =>
     zpop(ctx, args, false),
   ),
-  cmd('zpopmax', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, summary: 'Returns the highest-scoring members from a sorted set after removing them.', since: '5.0.0' }, (ctx, args) =>
+  cmd('zpopmax', -2, 'write fast', [1, 1, 1], 'write sortedset fast', { ...G, since: '5.0.0', keySpec: keyAt(1, 'RW access delete'), summary: 'Remove and return members with the highest scores in a sorted set', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.' }, (ctx, args) =>
     zpop(ctx, args, true),
   ),
   cmd(
     'zmpop',
     -4,
-    'write',
-    [2, 2, 1],
+    'write', [0, 0, 0],
     'write sortedset slow',
-    { ...G, summary: 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them.', since: '7.0.0', getKeys: numkeysAt(1) },
+    { ...G, since: '7.0.0', getKeys: numkeysAt(1), keySpec: { flags: ['RW', 'access', 'delete'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }, summary: 'Remove and return members with scores in a sorted set', complexity: 'O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.' },
     (ctx, args) => {
       const { keys, max, count } = parseMpop(args, 1);
       const found = firstZset(ctx.db, keys);
@@ -811,44 +810,43 @@ register(
       replyKeyNested(ctx.r, found.key, popNodes(ctx.db, found.key, found.z, max, count));
     },
   ),
-  cmd('bzpopmin', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, summary: 'Removes and returns the member with the lowest score from one or more sorted sets, or blocks until one is available.', since: '5.0.0' }, (ctx, args) =>
+  cmd('bzpopmin', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, since: '5.0.0', keySpec: keyAt(1, 'RW access delete', undefined, -2, 1), summary: 'Remove and return the member with the lowest score from one or more sorted sets, or block until one is available', complexity: 'O(log(N)) with N being the number of elements in the sorted set.', history: [['6.0.0', '`timeout` is interpreted as a double instead of an integer.']] }, (ctx, args) =>
     bzpop(ctx, args, false),
   ),
-  cmd('bzpopmax', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, summary: 'Removes and returns the member with the highest score from one or more sorted sets, or blocks until one is available.', since: '5.0.0' }, (ctx, args) =>
+  cmd('bzpopmax', -3, 'write noscript blocking fast', [1, -2, 1], 'write sortedset fast blocking', { ...G, since: '5.0.0', keySpec: keyAt(1, 'RW access delete', undefined, -2, 1), summary: 'Remove and return the member with the highest score from one or more sorted sets, or block until one is available', complexity: 'O(log(N)) with N being the number of elements in the sorted set.', history: [['6.0.0', '`timeout` is interpreted as a double instead of an integer.']] }, (ctx, args) =>
     bzpop(ctx, args, true),
   ),
   cmd(
     'bzmpop',
     -5,
-    'write blocking',
-    [3, 3, 1],
+    'write blocking', [0, 0, 0],
     'write sortedset slow blocking',
-    { ...G, summary: 'Removes and returns a member by score from one or more sorted sets, or blocks until one is available.', since: '7.0.0', getKeys: numkeysAt(2) },
+    { ...G, since: '7.0.0', getKeys: numkeysAt(2), keySpec: { flags: ['RW', 'access', 'delete'], begin: { index: 2 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }, summary: 'Remove and return members with scores in a sorted set or block until one is available', complexity: 'O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.' },
     bzmpop,
   ),
-  cmd('zrandmember', -2, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Returns one or more random members from a sorted set.', since: '6.2.0' }, zrandmember),
-  cmd('zunion', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the union of multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+  cmd('zrandmember', -2, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, since: '6.2.0', tips: ['nondeterministic_output'], summary: 'Get one or multiple random elements from a sorted set', complexity: 'O(N) where N is the number of elements returned' }, zrandmember),
+  cmd('zunion', -3, 'readonly', [0, 0, 0], 'read sortedset slow', { ...G, since: '6.2.0', getKeys: numkeysAt(1), keySpec: { flags: ['RO', 'access'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }, summary: 'Add multiple sorted sets', complexity: 'O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.' }, (ctx, args) =>
     zsetOp(ctx, args, 1, 'union', null),
   ),
-  cmd('zinter', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the intersect of multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+  cmd('zinter', -3, 'readonly', [0, 0, 0], 'read sortedset slow', { ...G, since: '6.2.0', getKeys: numkeysAt(1), keySpec: { flags: ['RO', 'access'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }, summary: 'Intersect multiple sorted sets', complexity: 'O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.' }, (ctx, args) =>
     zsetOp(ctx, args, 1, 'inter', null),
   ),
-  cmd('zdiff', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the difference between multiple sorted sets.', since: '6.2.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+  cmd('zdiff', -3, 'readonly', [0, 0, 0], 'read sortedset slow', { ...G, since: '6.2.0', getKeys: numkeysAt(1), keySpec: { flags: ['RO', 'access'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }, summary: 'Subtract multiple sorted sets', complexity: 'O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.' }, (ctx, args) =>
     zsetOp(ctx, args, 1, 'diff', null),
   ),
-  cmd('zintercard', -3, 'readonly', [2, 2, 1], 'read sortedset slow', { ...G, summary: 'Returns the number of members of the intersect of multiple sorted sets.', since: '7.0.0', getKeys: numkeysAt(1) }, (ctx, args) =>
+  cmd('zintercard', -3, 'readonly', [0, 0, 0], 'read sortedset slow', { ...G, since: '7.0.0', getKeys: numkeysAt(1), keySpec: { flags: ['RO', 'access'], begin: { index: 1 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }, summary: 'Intersect multiple sorted sets and return the cardinality of the result', complexity: 'O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.' }, (ctx, args) =>
     zsetOp(ctx, args, 1, 'inter', null, true),
   ),
-  cmd('zunionstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the union of multiple sorted sets in a key.', since: '2.0.0', getKeys: numkeysAt(2, true) }, (ctx, args) =>
+  cmd('zunionstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, since: '2.0.0', getKeys: numkeysAt(2, true), keySpec: [keyAt(1, 'OW update'), { flags: ['RO', 'access'], begin: { index: 2 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }], summary: 'Add multiple sorted sets and store the resulting sorted set in a new key', complexity: 'O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.' }, (ctx, args) =>
     zsetOp(ctx, args, 2, 'union', args[1]),
   ),
-  cmd('zinterstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the intersect of multiple sorted sets in a key.', since: '2.0.0', getKeys: numkeysAt(2, true) }, (ctx, args) =>
+  cmd('zinterstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, since: '2.0.0', getKeys: numkeysAt(2, true), keySpec: [keyAt(1, 'OW update'), { flags: ['RO', 'access'], begin: { index: 2 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }], summary: 'Intersect multiple sorted sets and store the resulting sorted set in a new key', complexity: 'O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.' }, (ctx, args) =>
     zsetOp(ctx, args, 2, 'inter', args[1]),
   ),
-  cmd('zdiffstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, summary: 'Stores the difference of multiple sorted sets in a key.', since: '6.2.0', getKeys: numkeysAt(2, true) }, (ctx, args) =>
+  cmd('zdiffstore', -4, 'write denyoom', [1, 1, 1], 'write sortedset slow', { ...G, since: '6.2.0', getKeys: numkeysAt(2, true), keySpec: [keyAt(1, 'OW update'), { flags: ['RO', 'access'], begin: { index: 2 }, find: { keynumidx: 0, firstkey: 1, keystep: 1 } }], summary: 'Subtract multiple sorted sets and store the resulting sorted set in a new key', complexity: 'O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.' }, (ctx, args) =>
     zsetOp(ctx, args, 2, 'diff', args[1]),
   ),
-  cmd('zscan', -3, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, summary: 'Iterates over members and scores of a sorted set.', since: '2.8.0' }, (ctx, args) => {
+  cmd('zscan', -3, 'readonly', [1, 1, 1], 'read sortedset slow', { ...G, since: '2.8.0', tips: ['nondeterministic_output'], summary: 'Incrementally iterate sorted sets elements and associated scores', complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..' }, (ctx, args) => {
     const opts = scanArgs(args, 2);
     const z = readZset(ctx.db, args[1]);
     const items: string[] = [];

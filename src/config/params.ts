@@ -36,6 +36,13 @@ export interface ParamDef {
   /** Reacts to a new value at runtime (after validation). */
   onChange?: (value: string) => void;
   /**
+   * Reacts at runtime with I/O (listening on a new port): runs after every
+   * value of the CONFIG SET is stored and every onChange succeeded, once per
+   * `group` (port and bind rebind together), reading the values it needs;
+   * a rejection rolls the whole CONFIG SET back.
+   */
+  applyAsync?: { group: string; run: () => Promise<void> };
+  /**
    * Takes every value the parameter gets — its default, a start-up flag, a
    * CONFIG SET — for modules that keep the parsed form where the hot path
    * reads it.
@@ -164,7 +171,7 @@ export function setParam(def: ParamDef, raw: string, runtime: boolean): void {
  * (a certificate and its key change together); if one fails, every value
  * is restored. Throws [index of the parameter to blame, ConfigError].
  */
-export function setParamsAtRuntime(pairs: [ParamDef, string][]): void {
+export function setParamsAtRuntime(pairs: [ParamDef, string][]): Promise<void> | null {
   let checked: string[];
   let at = 0;
   try {
@@ -202,6 +209,31 @@ export function setParamsAtRuntime(pairs: [ParamDef, string][]): void {
       throw [i, e instanceof ConfigError ? e : new ConfigError((e as Error).message)];
     }
   }
+  const groups = new Map<string, number>();
+  pairs.forEach(([def], i) => {
+    if (def.applyAsync !== undefined && !groups.has(def.applyAsync.group)) groups.set(def.applyAsync.group, i);
+  });
+  if (groups.size === 0) return null;
+  return (async () => {
+    const done: number[] = [];
+    for (const i of groups.values()) {
+      try {
+        await pairs[i][0].applyAsync!.run();
+        done.push(i);
+      } catch (e) {
+        store(old);
+        for (const f of ran) {
+          try {
+            f(old[pairs.findIndex(([d]) => d.onChange === f)]);
+          } catch {
+            // As above: the old values worked before.
+          }
+        }
+        for (const j of done) await pairs[j][0].applyAsync!.run().catch(() => {});
+        throw [i, e instanceof ConfigError ? e : new ConfigError((e as Error).message)];
+      }
+    }
+  })();
 }
 
 export function getString(name: string): string {

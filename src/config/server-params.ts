@@ -2,7 +2,7 @@
  * The server's own parameters: network, limits, logging, databases, where
  * snapshots go. Modules define theirs next to their code with defineParam.
  */
-import { defineParam } from './params.js';
+import { ConfigError, defineParam, getInt, getString } from './params.js';
 import { requestLimits } from '../protocol/parser.js';
 import { reloadMemorySettings } from '../memory/settings.js';
 import { setLogLevel } from '../log.js';
@@ -11,8 +11,23 @@ import { eventsToFlags, flagsToEvents, setNotifyFlags } from '../keyspace/notify
 
 const GB = 1024 ** 3;
 
-defineParam({ name: 'port', type: 'int', default: '6379', min: 0, max: 65535, help: 'TCP port to listen on (0 picks a free one)' });
-defineParam({ name: 'bind', type: 'string', default: '127.0.0.1', help: 'addresses to listen on, space- or comma-separated' });
+/** The running server's listeners (src/server/server.ts registers itself once it listens). */
+let rebind: ((bind: string, port: number) => Promise<void>) | null = null;
+export function onListenChange(f: (bind: string, port: number) => Promise<void>): void {
+  rebind = f;
+}
+/** CONFIG SET port / bind: listen anew on both values (one rebind when both change), with Redis's error texts. */
+const relisten = (error: string) => ({
+  group: 'listen',
+  run: async () => {
+    if (rebind === null) return;
+    await rebind(getString('bind'), getInt('port')).catch(() => {
+      throw new ConfigError(error);
+    });
+  },
+});
+defineParam({ name: 'port', type: 'int', default: '6379', min: 0, max: 65535, mutable: true, applyAsync: relisten('Unable to listen on this port. Check server logs.'), help: 'TCP port to listen on (0 picks a free one at start-up; CONFIG SET port 0 keeps the port in use)' });
+defineParam({ name: 'bind', type: 'string', default: '127.0.0.1', mutable: true, applyAsync: relisten('Failed to bind to specified addresses.'), help: 'addresses to listen on, space- or comma-separated; * is every IPv4 address, ::* every IPv6 one, and a leading - marks one that may be missing' });
 defineParam({ name: 'requirepass', type: 'string', default: '', mutable: true, secret: true, help: 'password clients must AUTH with (empty: none)' });
 defineParam({ name: 'databases', flag: 'dbnum', type: 'int', default: '16', min: 1, max: 1024, help: 'number of logical databases (SELECT 0..N-1)' });
 defineParam({ name: 'dir', type: 'string', default: './data', help: 'where snapshots go: a local folder, or s3://bucket/prefix' });
@@ -53,7 +68,7 @@ defineParam({
 // Ignored, on purpose: a deleted value's memory is always reclaimed by V8's
 // garbage collector, in the background, whatever these say; DEL never
 // blocks on freeing as Redis's synchronous free can.
-defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'ignored: deleted values are always freed in the background by the garbage collector' });
+defineParam({ name: 'lazyfree-lazy-user-del', type: 'bool', default: 'no', mutable: true, help: 'DEL counts like UNLINK in INFO lazyfreed_objects (deleted values are always freed in the background by the garbage collector)' });
 defineParam({ name: 'lazyfree-lazy-user-flush', type: 'bool', default: 'no', mutable: true, help: 'the default of FLUSHALL/FLUSHDB/SCRIPT FLUSH/FUNCTION FLUSH without SYNC|ASYNC; both free in the background here (the garbage collector)' });
 defineParam({ name: 'active-expire-effort', type: 'int', default: '1', min: 1, max: 10, mutable: true, help: 'how hard the active expire cycle works' });
 defineParam({ name: 'enable-debug-command', type: 'enum', default: 'no', values: ['yes', 'no', 'local'], help: 'allow DEBUG' });

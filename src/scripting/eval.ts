@@ -161,16 +161,16 @@ register(
   {
     ...cmd('script', -2, '', NO_KEYS, 'slow', { ...S, summary: 'A container for Lua scripts management commands', since: '2.6.0', complexity: 'Depends on subcommand.' }),
     subcommands: [
-      cmd('script|load', 3, 'noscript stale', NO_KEYS, 'slow scripting', { ...S, summary: 'Load the specified Lua script into the script cache.', since: '2.6.0', args: [{ name: 'script', type: 'string' }] }, (ctx, args) => {
+      cmd('script|load', 3, 'noscript stale', NO_KEYS, 'slow scripting', { ...S, summary: 'Load the specified Lua script into the script cache.', since: '2.6.0', args: [{ name: 'script', type: 'string' }], tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'], complexity: 'O(N) with N being the length in bytes of the script body.' }, (ctx, args) => {
         const created = createScript(args[2]!);
         if (typeof created === 'string') throw new ReplyError(created);
         ctx.r.bulk(created.sha);
       }),
-      cmd('script|exists', -3, 'noscript', NO_KEYS, 'slow scripting', { ...S, summary: 'Check existence of scripts in the script cache.', since: '2.6.0', args: [{ name: 'sha1', type: 'string', multiple: true }] }, (ctx, args) => {
+      cmd('script|exists', -3, 'noscript', NO_KEYS, 'slow scripting', { ...S, summary: 'Check existence of scripts in the script cache.', since: '2.6.0', args: [{ name: 'sha1', type: 'string', multiple: true }], tips: ['request_policy:all_shards', 'response_policy:agg_logical_and'], complexity: 'O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).' }, (ctx, args) => {
         ctx.r.array(args.length - 2);
         for (let i = 2; i < args.length; i++) ctx.r.int(cachedScript(args[i]!.toLowerCase()) !== undefined ? 1 : 0);
       }),
-      cmd('script|flush', -2, 'noscript', NO_KEYS, 'slow scripting', { ...S, summary: 'Remove all the scripts from the script cache.', since: '2.6.0' }, (ctx, args) => {
+      cmd('script|flush', -2, 'noscript', NO_KEYS, 'slow scripting', { ...S, summary: 'Remove all the scripts from the script cache.', since: '2.6.0', tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'], complexity: 'O(N) with N being the number of scripts in cache', history: [['6.2.0', 'Added the `ASYNC` and `SYNC` flushing mode modifiers.']] }, (ctx, args) => {
         const mode = args.length === 3 ? args[2]!.toLowerCase() : null;
         if (args.length > 3 || (mode !== null && mode !== 'sync' && mode !== 'async')) throw new ReplyError('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
         // ASYNC and SYNC end alike: the old Lua state is dropped at once and its
@@ -179,12 +179,12 @@ register(
         flushScripts();
         ctx.r.ok();
       }),
-      cmd('script|kill', 2, 'noscript allow_busy', NO_KEYS, 'slow scripting', { ...S, summary: 'Kill the script currently in execution.', since: '2.6.0' }, (ctx) => killScript(ctx, true)),
-      cmd('script|help', 2, 'loading stale', NO_KEYS, 'slow scripting', { ...S, summary: 'Show helpful text about the different subcommands', since: '5.0.0' }, (ctx) => {
+      cmd('script|kill', 2, 'noscript allow_busy', NO_KEYS, 'slow scripting', { ...S, summary: 'Kill the script currently in execution.', since: '2.6.0', tips: ['request_policy:all_shards', 'response_policy:one_succeeded'], complexity: 'O(1)' }, (ctx) => killScript(ctx, true)),
+      cmd('script|help', 2, 'loading stale', NO_KEYS, 'slow scripting', { ...S, summary: 'Show helpful text about the different subcommands', since: '5.0.0', complexity: 'O(1)' }, (ctx) => {
         ctx.r.array(SCRIPT_HELP.length);
         for (const l of SCRIPT_HELP) ctx.r.simple(l);
       }),
-      cmd('script|debug', 3, 'noscript', NO_KEYS, 'slow scripting', { ...S, summary: 'Set the debug mode for executed scripts.', since: '3.2.0' }, (_ctx, args) => {
+      cmd('script|debug', 3, 'noscript', NO_KEYS, 'slow scripting', { ...S, summary: 'Set the debug mode for executed scripts.', since: '3.2.0', complexity: 'O(1)' }, (_ctx, args) => {
         const m = args[2]!.toLowerCase();
         if (m !== 'yes' && m !== 'sync' && m !== 'no') throw new ReplyError('ERR Use SCRIPT DEBUG YES/SYNC/NO');
         if (m === 'no') return _ctx.r.ok();

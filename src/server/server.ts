@@ -17,6 +17,7 @@ import { Keyspace } from '../keyspace/keyspace.js';
 import { ProtocolError, QueryBufferOverflow } from '../protocol/parser.js';
 import { Reply } from '../protocol/reply.js';
 import { getInt, getString } from '../config/params.js';
+import { onListenChange } from '../config/server-params.js';
 import { log } from '../log.js';
 import { installBlocking } from './blocking.js';
 import { checkClientOutput, outputCron, UNAUTH_OUTPUT_MAX } from '../memory/client-output.js';
@@ -111,33 +112,97 @@ export class Server {
   }
 
   async listen(): Promise<void> {
-    const addrs = getString('bind').split(/[\s,]+/).filter(Boolean);
-    let port = getInt('port');
-    const secure = tlsEnabled() ? tlsOptions() : null;
-    const tlsServers: tls.Server[] = [];
-    for (const host of addrs) {
-      let srv: net.Server;
-      if (secure !== null) {
-        // TLS sockets decrypt in JS: they take the ordinary 'data' path, not the shared read buffer.
-        const t = tls.createServer({ ...secure, noDelay: true }, (s) => this.accept(s));
-        t.on('tlsClientError', (err, s) => log.info({ addr: `${s.remoteAddress}:${s.remotePort}`, error: err.message }, 'TLS handshake failed'));
-        tlsServers.push(t);
-        srv = t;
-      } else srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(adoptWithSharedReadBuffer(s, (c, n) => this.onRead(c, n))));
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen({ host, port, backlog: 511 }, () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
-      // With --port 0, later addresses share the port the first one got.
-      port = (srv.address() as net.AddressInfo).port;
-      this.listeners.push(srv);
-    }
-    this.port = port;
-    if (tlsServers.length > 0) watchTlsFiles(tlsServers);
+    this.boundTo = getString('bind');
+    const opened = await this.openListeners(this.boundTo, getInt('port'));
+    this.listeners.push(...opened.servers);
+    this.port = opened.port;
+    if (opened.tls.length > 0) watchTlsFiles(opened.tls);
+    onListenChange((bind, port) => this.rebind(bind, port));
     this.startCron();
+  }
+
+  /**
+   * Listen on every address of `bind` (space- or comma-separated; a leading
+   * '-' marks an address that may be missing on this machine, as in Redis)
+   * at `port`, all or nothing: if one fails the others are closed and the
+   * error is thrown. TLS and the HTTP /metrics endpoint are served on these
+   * listeners as on the first ones.
+   */
+  private async openListeners(bind: string, port: number): Promise<{ servers: net.Server[]; tls: tls.Server[]; port: number }> {
+    const addrs = bind.split(/[\s,]+/).filter(Boolean);
+    const secure = tlsEnabled() ? tlsOptions() : null;
+    const servers: net.Server[] = [];
+    const tlsServers: tls.Server[] = [];
+    try {
+      // No address at all is every address, as Redis's default_bindaddr.
+      for (const addr of addrs.length > 0 ? addrs : ['*', '-::*']) {
+        const optional = addr.startsWith('-');
+        const bare = optional ? addr.slice(1) : addr;
+        const host = bare === '*' ? '0.0.0.0' : bare === '::*' ? '::' : bare;
+        let srv: net.Server;
+        if (secure !== null) {
+          // TLS sockets decrypt in JS: they take the ordinary 'data' path, not the shared read buffer.
+          const t = tls.createServer({ ...secure, noDelay: true }, (s) => this.accept(s));
+          t.on('tlsClientError', (err, s) => log.info({ addr: `${s.remoteAddress}:${s.remotePort}`, error: err.message }, 'TLS handshake failed'));
+          srv = t;
+        } else srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(adoptWithSharedReadBuffer(s, (c, n) => this.onRead(c, n))));
+        try {
+          await new Promise<void>((resolve, reject) => {
+            srv.once('error', reject);
+            srv.listen({ host, port, backlog: 511, ipv6Only: host.includes(':') }, () => {
+              srv.off('error', reject);
+              resolve();
+            });
+          });
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (optional && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) continue;
+          throw e;
+        }
+        if (secure !== null) tlsServers.push(srv as tls.Server);
+        // With port 0, later addresses share the port the first one got.
+        port = (srv.address() as net.AddressInfo).port;
+        servers.push(srv);
+      }
+    } catch (e) {
+      for (const srv of servers) srv.close();
+      throw e;
+    }
+    return { servers, tls: tlsServers, port };
+  }
+
+  private rebinding: Promise<void> = Promise.resolve();
+  /** The bind setting the listeners were opened with. */
+  private boundTo = '';
+
+  /**
+   * CONFIG SET port / bind: listen on the new port and addresses, then stop
+   * listening on the old ones (connected clients stay, as in Redis's
+   * changeListenPort). If the new ones cannot all be bound, the old
+   * listeners are kept and the error says so. One rebind at a time.
+   */
+  rebind(bind: string, port: number): Promise<void> {
+    const run = async () => {
+      // Port 0 picked a free port at start-up: changing the addresses keeps that port.
+      if (port === 0) port = this.port;
+      if (bind === this.boundTo && port === this.port) return;
+      let opened;
+      try {
+        opened = await this.openListeners(bind, port);
+      } catch (e) {
+        log.warn({ bind, port, error: (e as Error).message }, 'cannot listen on the new address or port: keeping the old listeners');
+        throw e;
+      }
+      for (const l of this.listeners.splice(0)) l.close();
+      this.listeners.push(...opened.servers);
+      this.port = opened.port;
+      this.boundTo = bind;
+      if (opened.tls.length > 0) watchTlsFiles(opened.tls);
+      log.info({ port: this.port, bind }, 'listening');
+    };
+    const next = this.rebinding.then(run, run);
+    this.rebinding = next.catch(() => {});
+    return next;
   }
 
   private startCron(): void {

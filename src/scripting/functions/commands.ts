@@ -350,7 +350,7 @@ const fcallRoSpec: CommandSpec = cmd(
 register(fcallSpec, fcallRoSpec, {
   ...cmd('function', -2, '', NO_KEYS, 'slow', { ...G, summary: 'A container for function commands', complexity: 'Depends on subcommand.' }),
   subcommands: [
-    cmd('function|delete', 3, 'noscript write', NO_KEYS, 'write slow scripting', { ...G, summary: 'Delete a function by name', complexity: 'O(1)', args: [{ name: 'library-name', type: 'string' }] }, functionDelete),
+    cmd('function|delete', 3, 'noscript write', NO_KEYS, 'write slow scripting', { ...G, summary: 'Delete a function by name', complexity: 'O(1)', args: [{ name: 'library-name', type: 'string' }], tips: ['request_policy:all_shards', 'response_policy:all_succeeded'] }, functionDelete),
     cmd('function|dump', 2, 'noscript', NO_KEYS, 'slow scripting', { ...G, summary: 'Dump all functions into a serialized binary payload', complexity: 'O(N) where N is the number of functions' }, functionDump),
     cmd(
       'function|flush',
@@ -361,8 +361,7 @@ register(fcallSpec, fcallRoSpec, {
       {
         ...G,
         summary: 'Deleting all functions',
-        complexity: 'O(N) where N is the number of functions deleted',
-        args: [{ name: 'flush-type', type: 'oneof', optional: true, arguments: [{ name: 'async', type: 'pure-token', token: 'ASYNC' }, { name: 'sync', type: 'pure-token', token: 'SYNC' }] }],
+        complexity: 'O(N) where N is the number of functions deleted', tips: ['request_policy:all_shards', 'response_policy:all_succeeded'], args: [{ name: 'async', type: 'oneof', optional: true, arguments: [{ name: 'async', type: 'pure-token', token: 'ASYNC' }, { name: 'sync', type: 'pure-token', token: 'SYNC' }] }],
       },
       functionFlush,
     ),
@@ -370,7 +369,7 @@ register(fcallSpec, fcallRoSpec, {
       ctx.r.array(FUNCTION_HELP.length);
       for (const l of FUNCTION_HELP) ctx.r.simple(l);
     }),
-    cmd('function|kill', 2, 'noscript allow_busy', NO_KEYS, 'slow scripting', { ...G, summary: 'Kill the function currently in execution.', complexity: 'O(1)' }, (ctx) => killScript(ctx, false)),
+    cmd('function|kill', 2, 'noscript allow_busy', NO_KEYS, 'slow scripting', { ...G, summary: 'Kill the function currently in execution.', complexity: 'O(1)', tips: ['request_policy:all_shards', 'response_policy:one_succeeded'] }, (ctx) => killScript(ctx, false)),
     cmd(
       'function|list',
       -2,
@@ -384,7 +383,7 @@ register(fcallSpec, fcallRoSpec, {
         args: [
           { name: 'library-name-pattern', type: 'string', token: 'LIBRARYNAME', optional: true },
           { name: 'withcode', type: 'pure-token', token: 'WITHCODE', optional: true },
-        ],
+        ], tips: ['nondeterministic_output_order'],
       },
       functionList,
     ),
@@ -401,7 +400,7 @@ register(fcallSpec, fcallRoSpec, {
         args: [
           { name: 'replace', type: 'pure-token', token: 'REPLACE', optional: true },
           { name: 'function-code', type: 'string' },
-        ],
+        ], tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
       },
       functionLoad,
     ),
@@ -427,10 +426,10 @@ register(fcallSpec, fcallRoSpec, {
               { name: 'replace', type: 'pure-token', token: 'REPLACE' },
             ],
           },
-        ],
+        ], tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
       },
       functionRestore,
     ),
-    cmd('function|stats', 2, 'noscript allow_busy', NO_KEYS, 'slow scripting', { ...G, summary: 'Return information about the function currently running (name, description, duration)', complexity: 'O(1)' }, functionStats),
+    cmd('function|stats', 2, 'noscript allow_busy', NO_KEYS, 'slow scripting', { ...G, summary: 'Return information about the function currently running (name, description, duration)', complexity: 'O(1)', tips: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'] }, functionStats),
   ],
 });
