@@ -239,6 +239,28 @@ describe('acl.tcl: commands and keys', () => {
 
   // acl.tcl grants +readonly (the cluster READONLY command, which a server
   // without cluster support does not have here); +@read makes the same point.
+  it('redis.acl_check_cmd answers for the script caller: command, key, subcommand (scripting.tcl "Script ACL check")', async () => {
+    const admin = await connect(srv.port);
+    await admin.call('ACL', 'SETUSER', 'acl-check-bob', 'reset', 'on', '>123', '+@scripting', '+set', '~x*', '+config|get');
+    const bob = await connect(srv.port);
+    try {
+      expect(await bob.call('AUTH', 'acl-check-bob', '123')).toBe('OK');
+      expect(await bob.eval("return redis.acl_check_cmd('set','xx',1)", 1, 'xx')).toBe(1);
+      expect(await bob.eval("return redis.acl_check_cmd('hset','xx','f',1)", 1, 'xx')).toBeNull();
+      // A key the script does not declare: only the check knows it is refused.
+      expect(await bob.eval("return redis.acl_check_cmd('set','yy',1)", 0)).toBeNull();
+      expect(await bob.eval("return redis.acl_check_cmd('config','get','x')", 0)).toBe(1);
+      expect(await bob.eval("return redis.acl_check_cmd('config','set','x','y')", 0)).toBeNull();
+      expect(await errOf(bob.eval("return redis.acl_check_cmd('invalid-cmd','arg')", 0))).toMatch(/^ERR .*Invalid command passed to redis\.acl_check_cmd\(\)/);
+      // The default user may run anything.
+      expect(await admin.eval("return redis.acl_check_cmd('hset','yy','f',1)", 0)).toBe(1);
+    } finally {
+      bob.disconnect();
+      await admin.call('ACL', 'DELUSER', 'acl-check-bob');
+      admin.disconnect();
+    }
+  });
+
   it('scripting needs explicit permission for EVAL_RO, EVALSHA_RO and FCALL_RO', async () => {
     await r.call('ACL', 'SETUSER', 'scripter', 'on', 'nopass', '+@read');
     expect(await r.call('ACL', 'DRYRUN', 'scripter', 'EVAL_RO', '', '0')).toBe("This user has no permissions to run the 'eval_ro' command");

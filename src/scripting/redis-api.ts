@@ -11,7 +11,8 @@ import { pushErrorTable, pushRespAsLua } from './conversions.js';
 import { VERSION } from '../version.js';
 import { getString } from '../config/params.js';
 import { log } from '../log.js';
-import { lookup } from '../commands/registry.js';
+import { lookup, lookupSub } from '../commands/registry.js';
+import { ACL_OK, checkCommand } from '../acl/check.js';
 
 /** Raises {err=...} built from an error text, as luaPushError + luaError do. */
 function raiseError(vm: LuaVm, L: LuaState, text: string): never {
@@ -128,13 +129,17 @@ function debugLog(): number {
   return 0;
 }
 
-/** ACLs are not implemented: the default user may run any existing command. */
+/** Whether the script's caller may run this command with these arguments (ACLCheckAllUserCommandPerm), without running it. */
 function aclCheckCmd(vm: LuaVm, L: LuaState): number {
-  if (currentRun() === null) return raiseError(vm, L, 'redis.acl_check_cmd can only be called inside a script invocation');
+  const run = currentRun();
+  if (run === null) return raiseError(vm, L, 'redis.acl_check_cmd can only be called inside a script invocation');
   const args = argsOf(vm, L);
   if (typeof args === 'string') return raiseError(vm, L, args);
-  if (lookup(args[0]!) === undefined) return raiseError(vm, L, 'Invalid command passed to redis.acl_check_cmd()');
-  vm.pushBoolean(L, true);
+  // lookupCommand: a container with an argument after it names its subcommand.
+  let spec = lookup(args[0]!);
+  if (spec?.subcommands !== undefined && args.length >= 2) spec = lookupSub(spec, args[1]!);
+  if (spec === undefined) return raiseError(vm, L, 'Invalid command passed to redis.acl_check_cmd()');
+  vm.pushBoolean(L, checkCommand(run.caller.user, spec, args).res === ACL_OK);
   return 1;
 }
 
