@@ -191,6 +191,17 @@ export function setParamsAtRuntime(pairs: [ParamDef, string][]): Promise<void> |
     });
   store(checked);
   const ran = new Set<(v: string) => void>();
+  /** Every value back, and every onChange that ran told so. */
+  const rollback = () => {
+    store(old);
+    for (const f of ran) {
+      try {
+        f(old[pairs.findIndex(([d]) => d.onChange === f)]);
+      } catch {
+        // The old values worked before; nothing better to do than keep going.
+      }
+    }
+  };
   for (let i = 0; i < pairs.length; i++) {
     const [def] = pairs[i];
     if (def.onChange === undefined || ran.has(def.onChange)) continue;
@@ -198,14 +209,7 @@ export function setParamsAtRuntime(pairs: [ParamDef, string][]): Promise<void> |
     try {
       def.onChange(checked[i]);
     } catch (e) {
-      store(old);
-      for (const f of ran) {
-        try {
-          f(old[pairs.findIndex(([d]) => d.onChange === f)]);
-        } catch {
-          // The old values worked before; nothing better to do than keep going.
-        }
-      }
+      rollback();
       throw [i, e instanceof ConfigError ? e : new ConfigError((e as Error).message)];
     }
   }
@@ -221,14 +225,7 @@ export function setParamsAtRuntime(pairs: [ParamDef, string][]): Promise<void> |
         await pairs[i][0].applyAsync!.run();
         done.push(i);
       } catch (e) {
-        store(old);
-        for (const f of ran) {
-          try {
-            f(old[pairs.findIndex(([d]) => d.onChange === f)]);
-          } catch {
-            // As above: the old values worked before.
-          }
-        }
+        rollback();
         for (const j of done) await pairs[j][0].applyAsync!.run().catch(() => {});
         throw [i, e instanceof ConfigError ? e : new ConfigError((e as Error).message)];
       }
