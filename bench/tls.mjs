@@ -112,7 +112,7 @@ const range = (a) => `**${median(a).toFixed(2)}** [${Math.min(...a).toFixed(2)}-
 const lines = [
   `- date: ${new Date().toISOString()} (run took ${Math.round((Date.now() - start) / 1000)} s), ${REPS} repetition(s), order alternating; \`node bench/tls.mjs\``,
   `- redis-benchmark --tls --cacert (TLS 1.3, RSA-2048 certificate made at run time) -c 50 -r 1000000, -n ${fmt(N / 2)} at -P 1 and ${fmt(N * 2)} at -P 16; damselfly with --tls on its main port, redis-server 7.0.15 with tls-port (tls-auth-clients no)`,
-  `- load average at start: ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end: ${loadavg().map((x) => x.toFixed(2)).join(' / ')} (2 cores; other sessions were running test suites: a loaded machine, so the CPU-normalised ratio is the steadier figure)`,
+  `- load average at start: ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end: ${loadavg().map((x) => x.toFixed(2)).join(' / ')} (2 cores${load0[0] > 3 ? '; a loaded machine, so the CPU-normalised ratio is the steadier figure' : ''})`,
   '',
   '| workload | config | damselfly ops/s | redis ops/s | ratio (median [min-max]) | damselfly ops/CPU-s | redis ops/CPU-s | CPU ratio |',
   '|---|---|---|---|---|---|---|---|',
