@@ -217,7 +217,7 @@ const HELP = [
 
 const ADMIN = 'admin noscript loading stale';
 /** Redis 7.0's COMMAND DOCS for these entries. */
-const DOCS: Record<string, Partial<CmdOptions>> = {
+const DOCS: Record<string, Partial<CmdOptions> & { summary: string }> = {
   cat: { summary: 'List the ACL categories or the commands inside a category', complexity: 'O(1) since the categories and commands are a fixed set.' },
   deluser: { summary: 'Remove the specified ACL users and the associated rules', complexity: 'O(1) amortized time considering the typical user.' },
   dryrun: { summary: 'Returns whether the user can execute the given command without executing the command.', complexity: 'O(1).' },
@@ -247,24 +247,25 @@ const DOCS: Record<string, Partial<CmdOptions>> = {
   whoami: { summary: 'Return the name of the user associated to the current connection', complexity: 'O(1)' },
 };
 
-const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], since = '6.0.0') =>
-  cmd('acl|' + name, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, summary, since, ...DOCS[name] }, handler);
+/** An ACL subcommand; its summary and complexity come from DOCS. */
+const sub = (name: string, arity: number, flags: string, handler: CommandSpec['handler'], since = '6.0.0') =>
+  cmd('acl|' + name, arity, flags, NO_KEYS, flags.includes('admin') ? 'admin slow dangerous' : 'slow', { ...G, since, ...DOCS[name] }, handler);
 
 register({
   ...cmd('acl', -2, 'sentinel', NO_KEYS, 'slow', { ...G, summary: 'A container for Access List Control commands ', since: '6.0.0', complexity: 'Depends on subcommand.' }),
   subcommands: [
-    sub('cat', -2, 'noscript loading stale', 'Lists the ACL categories, or the commands inside a category.', cat),
-    sub('deluser', -3, ADMIN, 'Deletes ACL users, and terminates their connections.', deluser),
-    sub('dryrun', -4, ADMIN, 'Simulates the execution of a command by a user, without executing the command.', dryrun, '7.0.0'),
-    sub('genpass', -2, 'noscript loading stale', 'Generates a pseudorandom, secure password that can be used to identify ACL users.', genpass),
-    sub('getuser', 3, ADMIN, 'Lists the ACL rules of a user.', getuser),
-    sub('help', 2, 'loading stale', 'Returns helpful text about the different subcommands.', (ctx) => replyHelp(ctx.r, 'ACL', HELP)),
-    sub('list', 2, ADMIN, 'Dumps the effective rules in ACL file format.', (ctx) => ctx.r.bulks(allUsers().map((u) => `user ${u.name} ${u.describe()}`))),
-    sub('load', 2, ADMIN, 'Reloads the rules from the configured ACL file.', load),
-    sub('log', -2, ADMIN, 'Lists recent security events generated due to ACL rules.', aclLog),
-    sub('save', 2, ADMIN, 'Saves the effective ACL rules in the configured ACL file.', save),
-    sub('setuser', -3, ADMIN, 'Creates and modifies an ACL user and its rules.', setuser),
-    sub('users', 2, ADMIN, 'Lists all ACL users.', (ctx) => ctx.r.bulks(allUsers().map((u) => u.name))),
-    sub('whoami', 2, 'noscript loading stale', 'Returns the authenticated username of the current connection.', (ctx) => ctx.r.bulk(ctx.client.user.name)),
+    sub('cat', -2, 'noscript loading stale', cat),
+    sub('deluser', -3, ADMIN, deluser),
+    sub('dryrun', -4, ADMIN, dryrun, '7.0.0'),
+    sub('genpass', -2, 'noscript loading stale', genpass),
+    sub('getuser', 3, ADMIN, getuser),
+    sub('help', 2, 'loading stale', (ctx) => replyHelp(ctx.r, 'ACL', HELP)),
+    sub('list', 2, ADMIN, (ctx) => ctx.r.bulks(allUsers().map((u) => `user ${u.name} ${u.describe()}`))),
+    sub('load', 2, ADMIN, load),
+    sub('log', -2, ADMIN, aclLog),
+    sub('save', 2, ADMIN, save),
+    sub('setuser', -3, ADMIN, setuser),
+    sub('users', 2, ADMIN, (ctx) => ctx.r.bulks(allUsers().map((u) => u.name))),
+    sub('whoami', 2, 'noscript loading stale', (ctx) => ctx.r.bulk(ctx.client.user.name)),
   ],
 });
