@@ -15,6 +15,7 @@
  *
  * Usage: npm run build && node bench/variadic.mjs [--sizes 100000,1000000,4000000]
  *        [--only sadd,hset,zadd,rpush,mset,del,big] [--reps 1] [--server path/to/main.js]
+ *        [--node-flags "--max-semi-space-size=2"]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -34,6 +35,7 @@ const SIZES = opt('sizes', '100000,1000000,4000000').split(',').map(Number);
 const ONLY = opt('only', 'sadd,hset,zadd,rpush,mset,del,big').split(',');
 const REPS = Number(opt('reps', 1));
 const SERVER = opt('server', undefined);
+const NODE_FLAGS = opt('node-flags', '--max-semi-space-size=2').split(/\s+/).filter(Boolean);
 const WRITE = 16 * 1024;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -174,7 +176,8 @@ async function call(port, ...args) {
 
 // ------------------------------------------------------------- main
 const dirs = [mkdtempSync(path.join(os.tmpdir(), 'var-df-')), mkdtempSync(path.join(os.tmpdir(), 'var-rd-'))];
-const df = await startDamselfly(dirs[0], SERVER);
+// With --trace-gc in --node-flags, V8's GC lines go to stderr.
+const df = await startDamselfly(dirs[0], { main: SERVER, nodeFlags: NODE_FLAGS, onLine: (line) => process.stderr.write(line + '\n') });
 const rd = await startRedis(dirs[1]);
 const servers = [df, rd];
 const pings = [await pinger(df.port), await pinger(rd.port)];
