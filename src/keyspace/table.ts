@@ -42,15 +42,28 @@ const SLOT = 3;
 const META_MASK = 0xffffff;
 
 /**
- * Growth: a segment keeps at most 7/8 of its slots used and grows by
- * CAP_STEP slots, so it stays 70-87% full; a full MAX_CAP segment splits, and
- * each half gets a right-sized array. Slots cost 24 bytes where V8's Map
- * costs 28 per entry at about 70% (its capacity doubles), before counting
- * meta. Measured in bench/keytable-mem.mjs.
+ * Growth: a segment keeps at most 7/8 of its slots used and grows by half
+ * (8, 16, 24, 40, 64 slots); a full MAX_CAP segment splits, keeping its own
+ * array for the lower half and giving the upper half a right-sized one. A
+ * table growing by random inserts then allocates ~45 bytes of slot arrays
+ * per new key: growing by 8 slots and right-sizing both halves allocated
+ * ~180 bytes a key of arrays that lived just long enough for the young
+ * generation GC to copy and promote them - more than the keys and values
+ * themselves (MSET of 2M keys: 855 MB promoted, 545 MB now;
+ * bench/RESULTS.md). The price is fill: 37-42 heap bytes a key for the
+ * table (bench/keytable-mem.mjs), against 33-34 before. Slots cost 24 bytes
+ * where V8's Map costs 28 per entry at about 70% (its capacity doubles),
+ * before counting meta.
  */
 const MAX_CAP = 64;
 const CAP_STEP = 8;
 const MIN_CAP = 8;
+
+/** The next capacity of a full segment of `cap` slots: half as much again, in CAP_STEPs, at most MAX_CAP unless already past it. */
+function grownCap(cap: number): number {
+  const next = Math.ceil((cap * 1.5) / CAP_STEP) * CAP_STEP;
+  return cap < MAX_CAP ? Math.min(next, MAX_CAP) : next;
+}
 
 function maxKeys(cap: number): number {
   return cap - (cap >>> 3);
@@ -281,13 +294,13 @@ export class KeyTable {
     if (seg.s === NO_SLOTS) seg.s = newSlots(seg.cap);
     if (seg.n >= maxKeys(seg.cap)) {
       if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) {
-        this.resize(seg, seg.cap + CAP_STEP);
+        this.resize(seg, grownCap(seg.cap));
       } else {
         this.split(seg);
         seg = this.dir[h & this.mask];
         // Every key went to the other half: split again.
         while (seg.n >= maxKeys(seg.cap)) {
-          if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) this.resize(seg, seg.cap + CAP_STEP);
+          if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) this.resize(seg, grownCap(seg.cap));
           else {
             this.split(seg);
             seg = this.dir[h & this.mask];
@@ -414,6 +427,11 @@ export class KeyTable {
     this.lastSeg = null;
   }
 
+  /**
+   * Split a full MAX_CAP segment by the next hash bit. Its keys are copied
+   * out to a scratch area and laid out again in its own array (cleared), the
+   * upper half's in a new right-sized one: one allocation per split.
+   */
   private split(seg: Segment): void {
     if (seg.depth === this.depth) {
       this.dir = this.dir.concat(this.dir);
@@ -423,12 +441,26 @@ export class KeyTable {
     const bit = 1 << seg.depth;
     const s = seg.s;
     const old = seg.cap;
+    const words = old * SLOT;
     if (side.length < old) side = new Uint8Array(old);
+    if (scratchExp.length < old) scratchExp = new Float64Array(old);
+    while (scratch.length < words) scratch.push(undefined);
+    const e = seg.exp;
     // The slots that share seg agree on the hash bits below `bit`.
     let low = -1;
     let nHi = 0;
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
       const k = s[b];
+      scratch[b] = k;
+      scratch[b + 1] = s[b + 1];
+      scratch[b + 2] = s[b + 2];
+      s[b] = undefined;
+      s[b + 1] = undefined;
+      s[b + 2] = 0;
+      if (e !== null) {
+        scratchExp[i] = e[i];
+        e[i] = NaN;
+      }
       if (k === undefined) continue;
       const h = hashKey(k as string);
       if (low < 0) low = h & (bit - 1);
@@ -436,30 +468,25 @@ export class KeyTable {
       side[i] = up;
       nHi += up;
     }
-    const e = seg.exp;
-    // Room for the key whose insert caused the split.
     const hi = new Segment(seg.depth + 1, capFor(nHi + 1));
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
-    seg.s = newSlots(capFor(seg.n - nHi + 1));
-    seg.cap = seg.s.length / SLOT;
     seg.n = 0;
-    if (e !== null) {
-      seg.exp = newExpiries(seg.cap);
-      hi.exp = newExpiries(hi.cap);
-    }
+    if (e !== null) hi.exp = newExpiries(hi.cap);
     let hiExp = 0;
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
-      const k = s[b];
+      const k = scratch[b];
       if (k === undefined) continue;
-      const at = e === null ? NaN : e[i];
+      const at = e === null ? NaN : scratchExp[i];
       if (side[i] === 1) {
-        insert(hi, k as string, s[b + 1] as Value, s[b + 2] as number, at);
+        insert(hi, k as string, scratch[b + 1] as Value, scratch[b + 2] as number, at);
         if (at === at) hiExp++;
       } else {
-        insert(seg, k as string, s[b + 1] as Value, s[b + 2] as number, at);
+        insert(seg, k as string, scratch[b + 1] as Value, scratch[b + 2] as number, at);
       }
     }
+    // The scratch area must not keep keys or values alive.
+    scratch.fill(undefined, 0, words);
     if (e !== null) {
       hi.nexp = hiExp;
       seg.nexp -= hiExp;
@@ -596,6 +623,9 @@ export class KeyTable {
 
 /** Which half each slot goes to during a split (reused). */
 let side = new Uint8Array(MAX_CAP);
+/** A splitting segment's slots and expiries while they are laid out again (reused; emptied after each split). */
+const scratch: unknown[] = newSlots(MAX_CAP);
+let scratchExp = new Float64Array(MAX_CAP);
 
 /** Words per picked key in KeyTable.pick's output. */
 const PICK = 5;
