@@ -102,7 +102,7 @@ function check(t: KeyTable, model: Map<string, Entry>, absent: string[]): void {
   for (const seg of t.segments()) {
     inSegments += seg.size;
     expInSegments += seg.expiresSize;
-    seg.forEach((k, v, exp) => {
+    seg.forEachKey((k, v, exp) => {
       if (walked.has(k)) bad.push(`walked twice: ${k}`);
       walked.add(k);
       if (t.segmentOf(k) !== seg) bad.push(`${k} in the wrong segment`);

@@ -110,7 +110,7 @@ function keys(ctx: CommandContext, args: string[]): void {
   const out: string[] = [];
   const now = ctx.ks.now;
   for (const seg of table.segments()) {
-    seg.forEach((k, _v, at) => {
+    seg.forEachKey((k, _v, at) => {
       if ((at === undefined || at > now) && (all || globMatch(pattern, k))) out.push(k);
     });
   }

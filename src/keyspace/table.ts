@@ -29,7 +29,7 @@ import { hashKey } from './hash.js';
 import type { Value } from '../types/value.js';
 
 /**
- * Slot layout of Segment.s, `SLOT` words per slot:
+ * Slot layout of a Segment (an array), `SLOT` words per slot:
  *   s[b]     key (string), or undefined for an empty slot
  *   s[b + 1] value
  *   s[b + 2] word: (top 8 bits of the key's hash) << 24 | meta, an int32, so
@@ -97,23 +97,35 @@ function newSlots(cap: number): unknown[] {
 }
 
 /**
- * The slots of a segment not yet written to (a size hint makes up to 2^20 of
- * them): allocated by its first put, so a generous or damaged hint costs
- * directory entries and Segment objects, not slot arrays. HOLEY_ELEMENTS like
- * every slot array (it is made with one element, then emptied), so loads from
- * slot arrays stay monomorphic. Never written to.
+ * Give seg `cap` empty slots. Through length 0 first: V8 trims an array's
+ * backing store on a shrink only when it frees more than half of it, and
+ * gives a grown one exactly the length asked for.
  */
-const NO_SLOTS: unknown[] = new Array(1).fill(undefined);
-NO_SLOTS.length = 0;
+function layOut(seg: Segment, cap: number): void {
+  seg.length = 0;
+  seg.length = cap * SLOT;
+  for (let b = 0; b < seg.length; b += SLOT) {
+    seg[b] = undefined;
+    seg[b + 1] = undefined;
+    seg[b + 2] = 0;
+  }
+  seg.cap = cap;
+}
 
 /** Per-slot expiry: a double array stays unboxed in V8 (8 bytes a slot); NaN = none. */
 function newExpiries(cap: number): number[] {
   return new Array(cap).fill(NaN);
 }
 
-export class Segment {
-  /** Slots (layout above). Only table.ts reads the fields of a segment. */
-  s: unknown[];
+/**
+ * A segment is itself the array of its slots (layout above), with its
+ * bookkeeping as named fields: a lookup goes directory -> segment -> key,
+ * one dependent memory load fewer than through a separate slot array, which
+ * is what a lookup in a table larger than the CPU caches waits on.
+ * Only table.ts reads the slots and fields of a segment.
+ */
+export class Segment extends Array<unknown> {
+  /** Slots; `length` is 0 until the first put of a lazy segment. */
   cap: number;
   /** Keys in this segment. */
   n = 0;
@@ -125,15 +137,23 @@ export class Segment {
   vidx = -1;
   /** Epoch of the last snapshot that captured this segment. */
   snapEpoch = 0;
+  depth: number;
 
-  /** `lazy`: leave the slots unallocated until the first put. */
-  constructor(
-    public depth: number,
-    cap = MIN_CAP,
-    lazy = false,
-  ) {
+  /**
+   * `lazy`: leave the slots unallocated until the first put (a size hint
+   * makes up to 2^20 segments: a generous or damaged one costs directory
+   * entries and empty segments, not slots).
+   */
+  constructor(depth: number, cap = MIN_CAP, lazy = false) {
+    super();
+    this.depth = depth;
     this.cap = cap;
-    this.s = lazy ? NO_SLOTS : newSlots(cap);
+    if (!lazy) layOut(this, cap);
+  }
+
+  /** Array methods that make new arrays must make plain ones, not segments. */
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
   }
 
   get size(): number {
@@ -146,14 +166,13 @@ export class Segment {
   }
 
   /** Every key with its value and expiry (undefined if none). `fn` must not change the table. */
-  forEach(fn: (key: string, value: Value, expireAt: number | undefined) => void): void {
-    const s = this.s;
+  forEachKey(fn: (key: string, value: Value, expireAt: number | undefined) => void): void {
     const e = this.exp;
-    for (let i = 0, b = 0; b < s.length; i++, b += SLOT) {
-      const k = s[b];
+    for (let i = 0, b = 0; b < this.length; i++, b += SLOT) {
+      const k = this[b];
       if (k === undefined) continue;
       const at = e === null ? NaN : e[i];
-      fn(k as string, s[b + 1] as Value, at === at ? at : undefined);
+      fn(k as string, this[b + 1] as Value, at === at ? at : undefined);
     }
   }
 
@@ -161,10 +180,9 @@ export class Segment {
   forEachExpiry(fn: (key: string, expireAt: number) => void): void {
     const e = this.exp;
     if (e === null) return;
-    const s = this.s;
     for (let i = 0; i < this.cap; i++) {
       const at = e[i];
-      if (at === at) fn(s[i * SLOT] as string, at);
+      if (at === at) fn(this[i * SLOT] as string, at);
     }
   }
 }
@@ -240,9 +258,9 @@ export class KeyTable {
     const h8 = this.hashOf(key) >>> 24;
     if (seg === this.lastSeg) {
       const j = this.lastSlot;
-      if (j < seg.cap && seg.s[j * SLOT] === key) return j;
+      if (j < seg.cap && seg[j * SLOT] === key) return j;
     }
-    const s = seg.s;
+    const s: unknown[] = seg;
     const cap = seg.cap;
     let i = (h8 * cap) >>> 8;
     for (let d = 0; ; d++) {
@@ -270,13 +288,13 @@ export class KeyTable {
   get(key: string): Value | undefined {
     const seg = this.dir[this.hashOf(key) & this.mask];
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : (seg.s[i * SLOT + 1] as Value);
+    return i < 0 ? undefined : (seg[i * SLOT + 1] as Value);
   }
 
   /** The value of key in seg (seg = segmentOf(key)). */
   lookup(seg: Segment, key: string): Value | undefined {
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : (seg.s[i * SLOT + 1] as Value);
+    return i < 0 ? undefined : (seg[i * SLOT + 1] as Value);
   }
 
   has(seg: Segment, key: string): boolean {
@@ -287,11 +305,11 @@ export class KeyTable {
   put(seg: Segment, key: string, value: Value): void {
     const i = this.slotOf(seg, key);
     if (i >= 0) {
-      seg.s[i * SLOT + 1] = value;
+      seg[i * SLOT + 1] = value;
       return;
     }
     const h = this.lastHash;
-    if (seg.s === NO_SLOTS) seg.s = newSlots(seg.cap);
+    if (seg.length === 0) layOut(seg, seg.cap);
     if (seg.n >= maxKeys(seg.cap)) {
       if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) {
         this.resize(seg, grownCap(seg.cap));
@@ -387,14 +405,14 @@ export class KeyTable {
 
   getMeta(seg: Segment, key: string): number {
     const i = this.slotOf(seg, key);
-    return i < 0 ? 0 : (seg.s[i * SLOT + 2] as number) & META_MASK;
+    return i < 0 ? 0 : (seg[i * SLOT + 2] as number) & META_MASK;
   }
 
   setMeta(seg: Segment, key: string, meta: number): void {
     const i = this.slotOf(seg, key);
     if (i < 0) return;
     const b = i * SLOT + 2;
-    seg.s[b] = ((seg.s[b] as number) & ~META_MASK) | (meta & META_MASK);
+    seg[b] = ((seg[b] as number) & ~META_MASK) | (meta & META_MASK);
   }
 
   /** Segments holding keys with an expiry, in no particular order (`volatileSegment(i)` for i < this). */
@@ -411,19 +429,22 @@ export class KeyTable {
     return this.volatile[i];
   }
 
-  /** Re-lay seg's keys in `cap` slots (grow or shrink). */
+  /** Re-lay seg's keys in `cap` slots (grow or shrink), through the scratch area. */
   private resize(seg: Segment, cap: number): void {
-    const s = seg.s;
     const e = seg.exp;
     const old = seg.cap;
-    seg.s = newSlots(cap);
-    seg.cap = cap;
+    const words = old * SLOT;
+    while (scratch.length < words) scratch.push(undefined);
+    for (let b = 0; b < words; b++) scratch[b] = seg[b];
+    layOut(seg, cap);
     seg.n = 0;
     if (e !== null) seg.exp = newExpiries(cap);
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
-      const k = s[b];
-      if (k !== undefined) insert(seg, k as string, s[b + 1] as Value, s[b + 2] as number, e === null ? NaN : e[i]);
+      const k = scratch[b];
+      if (k !== undefined) insert(seg, k as string, scratch[b + 1] as Value, scratch[b + 2] as number, e === null ? NaN : e[i]);
     }
+    // The scratch area must not keep keys or values alive.
+    scratch.fill(undefined, 0, words);
     this.lastSeg = null;
   }
 
@@ -439,7 +460,7 @@ export class KeyTable {
       this.mask = this.dir.length - 1;
     }
     const bit = 1 << seg.depth;
-    const s = seg.s;
+    const s: unknown[] = seg;
     const old = seg.cap;
     const words = old * SLOT;
     if (side.length < old) side = new Uint8Array(old);
@@ -528,7 +549,7 @@ export class KeyTable {
       const mask = this.mask;
       const slot = cursor & mask;
       const seg = this.dir[slot];
-      const s = seg.s;
+      const s: unknown[] = seg;
       // A shallower segment is shared by several slots: emit only the keys of
       // this slot, so each key comes once per cycle.
       const all = seg.depth === this.depth;
@@ -632,10 +653,10 @@ const PICK = 5;
 
 /** Append up to `max` keys of seg as PICK-tuples, from slot `start` on (wrapping). */
 function takeRun(seg: Segment, start: number, max: number, volatile: boolean, out: unknown[]): void {
-  const s = seg.s;
+  const s: unknown[] = seg;
   const e = seg.exp;
   const cap = seg.cap;
-  if ((volatile && e === null) || s === NO_SLOTS) return;
+  if ((volatile && e === null) || s.length === 0) return;
   for (let k = 0, i = start; k < cap && max > 0; k++) {
     const b = i * SLOT;
     const at = e === null ? NaN : e[i];
@@ -650,7 +671,7 @@ function takeRun(seg: Segment, start: number, max: number, volatile: boolean, ou
 function randomIn(seg: Segment): string {
   // Segments above MIN_CAP are at least 3/8 full (remove keeps them so), so this ends fast.
   for (;;) {
-    const k = seg.s[((Math.random() * seg.cap) | 0) * SLOT];
+    const k = seg[((Math.random() * seg.cap) | 0) * SLOT];
     if (k !== undefined) return k as string;
   }
 }
@@ -661,7 +682,7 @@ function randomIn(seg: Segment): string {
  * resident on. Returns the key's slot.
  */
 function insert(seg: Segment, key: string, value: Value, word: number, at: number): number {
-  const s = seg.s;
+  const s: unknown[] = seg;
   const e = seg.exp;
   const cap = seg.cap;
   let i = ((word >>> 24) * cap) >>> 8;
@@ -707,7 +728,7 @@ function insert(seg: Segment, key: string, value: Value, word: number, at: numbe
 
 /** Delete slot i by backward shift: pull each following displaced entry one slot back. */
 function deleteAt(seg: Segment, i: number): void {
-  const s = seg.s;
+  const s: unknown[] = seg;
   const e = seg.exp;
   const cap = seg.cap;
   for (;;) {

@@ -93,7 +93,7 @@ export async function debugReload(p: Persistence, opts: ReloadOptions): Promise<
           const cur = ks.dbs[i].table;
           for (const seg of segmentsOf(staging.dbs[i].table)) {
             let clash = false;
-            seg.forEach((k) => {
+            seg.forEachKey((k) => {
               if (cur.get(k) !== undefined) clash = true;
             });
             if (clash) {
@@ -112,7 +112,7 @@ export async function debugReload(p: Persistence, opts: ReloadOptions): Promise<
       for (let i = 0; i < ks.dbs.length; i++) {
         const db = ks.dbs[i];
         for (const seg of segmentsOf(staging.dbs[i].table)) {
-          seg.forEach((k, v, at) => db.set(k, v, false, at));
+          seg.forEachKey((k, v, at) => db.set(k, v, false, at));
         }
       }
     }

@@ -69,7 +69,7 @@ export async function writeRdb(ks: Keyspace, functions: readonly string[], sink:
     for (const seg of t.segments()) expires += seg.expiresSize;
     out.len(expires);
     for (const seg of t.segments()) {
-      seg.forEach((key, value, expireAt) => {
+      seg.forEachKey((key, value, expireAt) => {
         if (expireAt !== undefined) {
           if (expireAt <= now) {
             expiredSkipped++;

@@ -159,7 +159,7 @@ export class SnapshotJob {
    * mid-segment.
    */
   private writeSegment(db: number, seg: Segment): void {
-    seg.forEach((k, v, at) => this.writeKey(db, k, v, at));
+    seg.forEachKey((k, v, at) => this.writeKey(db, k, v, at));
     seg.snapEpoch = this.epoch;
   }
 

@@ -77,7 +77,7 @@ export function logicalCopy(ks: Keyspace, at: number): Map<string, Entry>[] {
   return ks.dbs.map((db) => {
     const out = new Map<string, Entry>();
     for (const seg of db.table.segments()) {
-      seg.forEach((k, v, expireAt) => {
+      seg.forEachKey((k, v, expireAt) => {
         const exp = expireAt ?? null;
         if (exp !== null && exp <= at) return;
         out.set(k, { value: typeof v === 'string' ? v : v.clone(), exp });
