@@ -10,6 +10,7 @@
  * ms), and spawn-to-ready beside it. The RDB is kept in --dir between runs.
  *
  *   npm run build && node bench/rdb-load.mjs [--scale 10] [--runs 2] [--dir /tmp/damselfly-rdbbench] [--skip-redis]
+ *        [--node-flags "--max-semi-space-size=2"] (V8's --trace-gc lines go to stderr)
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -50,6 +51,7 @@ const size = statSync(rdb).size;
 log(`RDB file ${rdb}: ${(size / 1e9).toFixed(2)} GB, ${N_KEYS} keys; load average ${loadavg()}`);
 
 const SKIP_REDIS = argv.includes('--skip-redis');
+const NODE_FLAGS = opt('node-flags', '--max-semi-space-size=2').split(/\s+/).filter(Boolean);
 const redisMs = [];
 const redisReady = [];
 const ourMs = [];
@@ -71,7 +73,7 @@ for (let i = 0; i < RUNS; i++) {
   const dDir = mkdtempSync(path.join(DIR, 'damselfly-'));
   symlinkSync(rdb, path.join(dDir, 'dump.rdb'));
   try {
-    const d = await startDamselfly(dDir, { args: ['--dbfilename', 'dump.rdb'], readyTimeoutMs: 30 * 60_000 });
+    const d = await startDamselfly(dDir, { nodeFlags: NODE_FLAGS, args: ['--dbfilename', 'dump.rdb'], readyTimeoutMs: 30 * 60_000, onLine: (line) => process.stderr.write(line + '\n') });
     const c2 = await RespClient.connect(d.port);
     const dn = await c2.call('DBSIZE');
     c2.close();

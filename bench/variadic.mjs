@@ -162,10 +162,14 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
+const TRACE_GC = NODE_FLAGS.some((f) => f.startsWith('--trace-gc'));
 async function measure(srv, ping, req) {
   const c0 = cpuMs(srv.pid);
+  // Marks to place V8's GC lines (ms since its start, roughly ours since spawning it).
+  if (TRACE_GC && srv === df) console.error(`[bench] request starts at ~${(performance.now() - spawnedAt).toFixed(0)} ms`);
   ping.start();
   const r = await send(srv.port, req);
+  if (TRACE_GC && srv === df) console.error(`[bench] reply at ~${(performance.now() - spawnedAt).toFixed(0)} ms`);
   const lat = await ping.stop();
   return { ms: r.ms, cpu: cpuMs(srv.pid) - c0, p99: pct(lat, 99), max: Math.max(...lat), pings: lat.length, reply: r.reply };
 }
@@ -177,6 +181,7 @@ async function call(port, ...args) {
 // ------------------------------------------------------------- main
 const dirs = [mkdtempSync(path.join(os.tmpdir(), 'var-df-')), mkdtempSync(path.join(os.tmpdir(), 'var-rd-'))];
 // With --trace-gc in --node-flags, V8's GC lines go to stderr.
+const spawnedAt = performance.now();
 const df = await startDamselfly(dirs[0], { main: SERVER, nodeFlags: NODE_FLAGS, onLine: (line) => process.stderr.write(line + '\n') });
 const rd = await startRedis(dirs[1]);
 const servers = [df, rd];
