@@ -37,6 +37,42 @@ describe('DEL / UNLINK / EXISTS / TYPE / TOUCH', () => {
     expect(await r.unlink('x', 'x', 'y')).toBe(1);
   });
 
+  it('DEL and UNLINK of thousands of keys, shuffled with repeats and missing ones, count and delete exactly the existing ones', async () => {
+    const keys = Array.from({ length: 10_000 }, (_, i) => `many:${i}`);
+    for (let i = 0; i < keys.length; i += 1000) await r.mset(...keys.slice(i, i + 1000).flatMap((k) => [k, 'v']));
+    await r.set('keep', 'v');
+    // Existing keys, missing ones and repeats, shuffled.
+    const args = [...keys, ...keys.slice(0, 500), ...Array.from({ length: 2000 }, (_, i) => `missing:${i}`)].sort(() => Math.random() - 0.5);
+    expect(await r.del(...args.slice(0, 6000))).toBe(new Set(args.slice(0, 6000).filter((k) => k.startsWith('many:'))).size);
+    expect(await r.unlink(...args)).toBe(new Set(args.slice(6000).filter((k) => k.startsWith('many:') && !args.slice(0, 6000).includes(k))).size);
+    expect(await r.dbsize()).toBe(1);
+    expect(await r.get('keep')).toBe('v');
+  });
+
+  it('DEL of thousands of keys publishes its del events in argument order', async () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `ev:${i}`);
+    await r.mset(...keys.flatMap((k) => [k, 'v']));
+    await r.config('SET', 'notify-keyspace-events', 'Eg');
+    const sub = new Redis({ port: srv.port });
+    try {
+      const got: string[] = [];
+      const all = new Promise<void>((resolve) =>
+        sub.on('message', (_ch: string, key: string) => {
+          got.push(key);
+          if (got.length === keys.length) resolve();
+        }),
+      );
+      await sub.subscribe('__keyevent@0__:del');
+      const args = [...keys].reverse();
+      expect(await r.del(...args)).toBe(keys.length);
+      await all;
+      expect(got).toEqual(args);
+    } finally {
+      sub.disconnect();
+      await r.config('SET', 'notify-keyspace-events', '');
+    }
+  });
+
   it('EXISTS counts repeated keys each time', async () => {
     await r.set('k', 'v');
     expect(await r.exists('k', 'k', 'nokey')).toBe(2);
