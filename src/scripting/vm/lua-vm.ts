@@ -19,6 +19,7 @@
  *   `internal error in <name>: <message>`, never a crash of the server.
  */
 import { loadLuaModule, luaModule, type Ptr, type RawLua } from './wasm-module.js';
+import { createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
 import '../../protocol/latin1.js';
 
 export type LuaState = Ptr;
@@ -83,7 +84,9 @@ const AR_CURRENTLINE = 24;
 interface ModuleGlue {
   m: RawLua;
   vms: (LuaVm | undefined)[];
+  /** The JS allocator, for states the WASM one has no slot for. */
   alloc: Ptr;
+  wasmAlloc: WasmAllocator | null;
   panic: Ptr;
   /** C function pointers by JS function, so a function is added to the WASM table once per process. */
   fns: Map<LuaCFunction, Ptr>;
@@ -108,6 +111,7 @@ function setupGlue(m: RawLua): ModuleGlue {
     m,
     vms: [],
     alloc: 0,
+    wasmAlloc: createWasmAllocator(m),
     panic: 0,
     fns: new Map(),
     hooks: new Map(),
@@ -217,10 +221,10 @@ export class LuaVm {
 
   /** The main state. */
   readonly L: LuaState;
-  /** Bytes currently allocated by this state. */
-  used = 0;
-  memoryLimit: number;
   private readonly g: ModuleGlue;
+  /** Bytes in use at [stat], the limit at [stat + 1]: the WASM allocator's page, or our own pair. */
+  private readonly stats: Float64Array;
+  private readonly stat: number;
   private readonly m: RawLua;
   private readonly slot: number;
   private closed = false;
@@ -229,12 +233,16 @@ export class LuaVm {
   private constructor(g: ModuleGlue, opts: LuaVmOptions) {
     this.g = g;
     this.m = g.m;
-    this.memoryLimit = opts.memoryLimit;
     let slot = g.vms.indexOf(undefined);
     if (slot < 0) slot = g.vms.length;
     g.vms[slot] = this;
     this.slot = slot;
-    const L = this.m._lua_newstate(g.alloc, slot);
+    const wasmAlloc = g.wasmAlloc !== null && slot < SLOTS;
+    this.stats = wasmAlloc ? g.wasmAlloc!.stats : new Float64Array(2);
+    this.stat = wasmAlloc ? 2 * slot : 0;
+    this.used = 0;
+    this.memoryLimit = opts.memoryLimit;
+    const L = this.m._lua_newstate(wasmAlloc ? g.wasmAlloc!.fn : g.alloc, slot);
     if (L === 0) {
       g.vms[slot] = undefined;
       throw new Error('cannot create a Lua state (memory limit too low?)');
@@ -245,6 +253,20 @@ export class LuaVm {
     // Kept privately so the host can step the GC after sandboxing removed it.
     this.getGlobal(L, 'collectgarbage');
     this.collectRef = this.ref(L);
+  }
+
+  /** Bytes currently allocated by this state. */
+  get used(): number {
+    return this.stats[this.stat]!;
+  }
+  set used(n: number) {
+    this.stats[this.stat] = n;
+  }
+  get memoryLimit(): number {
+    return this.stats[this.stat + 1]!;
+  }
+  set memoryLimit(n: number) {
+    this.stats[this.stat + 1] = n;
   }
 
   close(): void {

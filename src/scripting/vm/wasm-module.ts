@@ -93,6 +93,8 @@ export interface RawLua {
   _lua_len(L: Ptr, idx: number): void;
   _lua_compare(L: Ptr, a: number, b: number, op: number): number;
   _lua_setcstacklimit?(L: Ptr, limit: number): number;
+  /** The instance's function table (what C function pointers index), when the raw exports were captured. */
+  __table?: WebAssembly.Table;
 }
 
 let loading: Promise<RawLua> | undefined;
@@ -150,6 +152,8 @@ function direct(module: RawLua, exports: WebAssembly.Exports): RawLua {
     const f = exports[key.slice(1)];
     if (typeof f === 'function') out[key] = f;
   }
+  const table = exports.__indirect_function_table;
+  if (table instanceof WebAssembly.Table) out.__table = table;
   return out as unknown as RawLua;
 }
 
