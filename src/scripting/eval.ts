@@ -71,14 +71,14 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
   if (run === null) return;
   const ref = script.ref;
   runScript(engine, run, (vm, co) => {
-    // KEYS and ARGV go straight into the globals' backing table (one lookup of it for both).
+    // KEYS and ARGV go straight into the globals' backing table (one lookup
+    // of it for both). Its metatable has no __newindex, so setField (names
+    // interned as C strings) sets them raw.
     vm.pushRef(co, engine.env.backingRef);
-    vm.pushString(co, 'KEYS');
     pushArray(vm, co, args, 3, 3 + numkeys);
-    vm.rawSet(co, -3);
-    vm.pushString(co, 'ARGV');
+    vm.setField(co, -2, 'KEYS');
     pushArray(vm, co, args, 3 + numkeys, args.length);
-    vm.rawSet(co, -3);
+    vm.setField(co, -2, 'ARGV');
     vm.pop(co);
     vm.pushRef(co, ref);
     return 0;

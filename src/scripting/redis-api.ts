@@ -27,11 +27,12 @@ function argsOf(vm: LuaVm, L: LuaState): string[] | string {
   const args = new Array<string>(argc);
   for (let i = 1; i <= argc; i++) {
     const t = vm.type(L, i);
-    if (t === LuaType.STRING) args[i - 1] = vm.toLatin1(L, i)!;
+    if (t === LuaType.STRING) args[i - 1] = vm.stringAt(L, i);
     else if (t === LuaType.NUMBER) {
-      const int = vm.isInteger(L, i) ? vm.toInteger(L, i) : null;
-      // An integer beyond 2^53 goes through a double, as Redis's 5.1 numbers always do.
-      args[i - 1] = int !== null && int >= -9007199254740992n && int <= 9007199254740992n ? String(int) : formatG(vm.toNumber(L, i)!, 17);
+      // An integer beyond 2^53 goes through a double, as Redis's 5.1 numbers
+      // always do (read as a double, one within 2^53 is exact: no BigInt needed).
+      const d = vm.toNumber(L, i)!;
+      args[i - 1] = vm.isInteger(L, i) && d >= -9007199254740992 && d <= 9007199254740992 ? String(d) : formatG(d, 17);
     } else return 'Lua redis lib command arguments must be strings or integers';
   }
   return args;
@@ -101,7 +102,7 @@ function statusReply(vm: LuaVm, L: LuaState): number {
   }
   vm.newTable(L, 0, 1);
   vm.pushValue(L, -2);
-  vm.rawSetField(L, -2, 'ok');
+  vm.rawSetName(L, -2, 'ok');
   return 1;
 }
 

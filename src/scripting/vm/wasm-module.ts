@@ -57,6 +57,7 @@ export interface RawLua {
   _lua_pushnumber(L: Ptr, n: number): void;
   _lua_pushinteger(L: Ptr, n: bigint): void;
   _lua_pushlstring(L: Ptr, s: Ptr, len: number): Ptr;
+  _lua_pushstring(L: Ptr, s: Ptr): Ptr;
   _lua_pushcclosure(L: Ptr, fn: Ptr, n: number): void;
   _lua_pushboolean(L: Ptr, b: number): void;
   _lua_pushlightuserdata(L: Ptr, p: Ptr): void;
