@@ -15,9 +15,11 @@ import type { Reply } from '../protocol/reply.js';
 
 const CR = 13;
 
+/** The CR ending the header line at pos (a scan in JS: headers are short, and Buffer.indexOf's argument checks and native call cost more). */
 function lineEnd(b: Buffer, pos: number): number {
-  const e = b.indexOf(CR, pos);
-  return e < 0 ? b.length : e;
+  const n = b.length;
+  while (pos < n && b[pos] !== CR) pos++;
+  return pos;
 }
 
 function parseIntAt(b: Buffer, from: number, to: number): number {

@@ -110,6 +110,9 @@ interface ModuleGlue {
 
 const SCRATCH_KEEP = 64 * 1024;
 const SHORT_STRING = 24;
+/** recurringStringAt's cache: strings up to this long, this many addresses. */
+const RECURRING_MAX = 32;
+const RECURRING_ENTRIES = 256;
 let glue: ModuleGlue | undefined;
 
 function setupGlue(m: RawLua): ModuleGlue {
@@ -256,6 +259,7 @@ export class LuaVm {
   private readonly m: RawLua;
   private readonly slot: number;
   private closed = false;
+  private readonly recurring = new Map<Ptr, string>();
   private collectRef = 0;
 
   private constructor(g: ModuleGlue, opts: LuaVmOptions) {
@@ -385,6 +389,30 @@ export class LuaVm {
     const p = this.m._lua_tolstring(L, idx, this.g.lenp);
     const g = views(this.g);
     return g.heapBuf.latin1Slice(p, p + g.u32[g.lenp >> 2]!);
+  }
+  /**
+   * stringAt for strings a script passes again and again (command names):
+   * Lua interns short strings, so the same name comes back at the same
+   * address, and the JS string made for it the first time (its hash already
+   * computed by the command table's lookup) is handed out again once its
+   * bytes are checked. An address reused by another string fails the check.
+   */
+  recurringStringAt(L: LuaState, idx: number): string {
+    const p = this.m._lua_tolstring(L, idx, this.g.lenp);
+    const g = views(this.g);
+    const n = g.u32[g.lenp >> 2]!;
+    const h = g.heapBuf;
+    if (n > RECURRING_MAX) return h.latin1Slice(p, p + n);
+    const known = this.recurring.get(p);
+    if (known !== undefined && known.length === n) {
+      let i = 0;
+      while (i < n && known.charCodeAt(i) === h[p + i]) i++;
+      if (i === n) return known;
+    }
+    const s = h.latin1Slice(p, p + n);
+    if (this.recurring.size >= RECURRING_ENTRIES) this.recurring.clear();
+    this.recurring.set(p, s);
+    return s;
   }
   /** A string's bytes copied into a Buffer; null for anything but a string. */
   toBuffer(L: LuaState, idx: number): Buffer | null {
