@@ -8,7 +8,10 @@
  * and ops/s, medians with [min-max], and each build's CPU ratio to
  * redis-server's.
  *
- * usage: node bench/scripting-ab.mjs --a OLD/dist/main.js --b NEW/dist/main.js [--reps 5] [--n 100000] [--no-redis]
+ * BullMQ (--jobs N > 0): one Worker at concurrency 50 over N jobs, as in
+ * bench/scripting.mjs; its "request" is a job (server CPU per job).
+ *
+ * usage: node bench/scripting-ab.mjs --a OLD/dist/main.js --b NEW/dist/main.js [--reps 5] [--n 100000] [--jobs 0] [--only evalsha|bullmq] [--no-redis]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -16,7 +19,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDamselfly, startRedis, redisBenchmark, cpuSeconds } from './servers.mjs';
 import { RespClient } from './resp.mjs';
-import { RATE_LIMITER, bullmqSized } from './scripting-workloads.mjs';
+import { RATE_LIMITER, bullmqSized, bullmqWorker } from './scripting-workloads.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -25,6 +28,8 @@ const { values: opt } = parseArgs({
     reps: { type: 'string', default: '5' },
     n: { type: 'string', default: '100000' },
     'no-redis': { type: 'boolean', default: false },
+    jobs: { type: 'string', default: '0' },
+    only: { type: 'string' },
   },
 });
 if (!opt.a || !opt.b) throw new Error('--a and --b: the two builds (dist/main.js paths)');
@@ -33,11 +38,33 @@ const N = Number(opt.n);
 
 const big = await bullmqSized();
 const WORKLOADS = [];
-for (const [name, body] of [
-  ['rate limiter', RATE_LIMITER],
-  [`BullMQ-sized (${(big.length / 1024).toFixed(0)} KB)`, big],
-]) {
-  for (const P of [1, 16]) WORKLOADS.push({ label: `EVALSHA ${name}, -P ${P}`, body, P });
+if (opt.only !== 'bullmq') {
+  for (const [name, body] of [
+    ['rate limiter', RATE_LIMITER],
+    [`BullMQ-sized (${(big.length / 1024).toFixed(0)} KB)`, big],
+  ]) {
+    for (const P of [1, 16]) WORKLOADS.push({ label: `EVALSHA ${name}, -P ${P}`, run: (srv) => evalsha(srv, body, P) });
+  }
+}
+const JOBS = Number(opt.jobs);
+if (JOBS > 0 && opt.only !== 'evalsha') {
+  WORKLOADS.push({
+    label: `BullMQ jobs, one Worker, concurrency 50 (${JOBS} jobs)`,
+    run: async (srv) => {
+      const r = await bullmqWorker(srv, JOBS);
+      return { ops: r.ops, us: 1e6 / r.perCpu };
+    },
+  });
+}
+
+/** One redis-benchmark run after a warm-up: ops/s and server CPU microseconds per request. */
+async function evalsha(srv, body, P) {
+  const sha = await scriptLoad(srv.port, body);
+  const args = ['-P', String(P), '-r', '1000000', 'EVALSHA', sha, '1', 'key:__rand_int__', 'arg'];
+  await redisBenchmark(srv.port, ['-n', String(Math.min(N, 20000)), ...args]);
+  const cpu0 = cpuSeconds(srv.pid);
+  const ops = rps(await redisBenchmark(srv.port, ['-n', String(N), ...args]));
+  return { ops, us: ((cpuSeconds(srv.pid) - cpu0) * 1e6) / N };
 }
 
 const SERVERS = [
@@ -76,12 +103,7 @@ for (let rep = 0; rep < REPS; rep++) {
     const srv = await s.start(dir);
     try {
       for (const [i, w] of WORKLOADS.entries()) {
-        const sha = await scriptLoad(srv.port, w.body);
-        const args = ['-P', String(w.P), '-r', '1000000', 'EVALSHA', sha, '1', 'key:__rand_int__', 'arg'];
-        await redisBenchmark(srv.port, ['-n', String(Math.min(N, 20000)), ...args]);
-        const cpu0 = cpuSeconds(srv.pid);
-        const ops = rps(await redisBenchmark(srv.port, ['-n', String(N), ...args]));
-        const us = ((cpuSeconds(srv.pid) - cpu0) * 1e6) / N;
+        const { ops, us } = await w.run(srv);
         res[s.name][i].us.push(us);
         res[s.name][i].ops.push(ops);
         console.log(`rep ${rep + 1} ${s.name}: ${w.label}: ${us.toFixed(2)} us CPU/request, ${ops.toFixed(0)} ops/s (load ${loadavg()[0].toFixed(1)})`);

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { startDamselfly, startRedis, redisBenchmark, cpuSeconds } from './servers.mjs';
 import { RespClient } from './resp.mjs';
 import { resultsSection } from './results-file.mjs';
-import { RATE_LIMITER, bullmqSized } from './scripting-workloads.mjs';
+import { RATE_LIMITER, bullmqSized, bullmqWorker } from './scripting-workloads.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -66,36 +66,6 @@ async function scriptLoad(port, body) {
   } finally {
     c.close();
   }
-}
-
-/** Jobs/s of one Worker (concurrency 50, trivial processor) over JOBS jobs added beforehand. */
-async function bullmqWorker(srv) {
-  const port = srv.port;
-  const { Queue, Worker } = await import('bullmq');
-  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-  const q = new Queue('bench', { connection });
-  for (let i = 0; i < JOBS; i += 500) {
-    await q.addBulk(Array.from({ length: Math.min(500, JOBS - i) }, (_, k) => ({ name: 'job', data: { i: i + k, payload: 'x'.repeat(100) } })));
-  }
-  let done = 0;
-  let t0 = 0;
-  const cpu0 = cpuSeconds(srv.pid);
-  const finished = new Promise((resolve) => {
-    const w = new Worker('bench', async (job) => job.data.i, { connection, concurrency: 50, autorun: false });
-    w.on('completed', () => {
-      if (++done === JOBS) resolve(w);
-    });
-    w.on('error', () => {});
-    t0 = performance.now();
-    w.run();
-  });
-  const w = await finished;
-  const secs = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(srv.pid) - cpu0;
-  await w.close();
-  await q.obliterate({ force: true });
-  await q.close();
-  return { ops: JOBS / secs, perCpu: JOBS / cpu };
 }
 
 /**
@@ -145,7 +115,7 @@ if (!opt.only || opt.only === 'evalsha') {
   }
 }
 if (!opt.only || opt.only === 'bullmq') {
-  WORKLOADS.push({ label: `BullMQ jobs/s, one Worker, concurrency 50 (${JOBS} jobs)`, target: 0.7, run: (srv) => bullmqWorker(srv) });
+  WORKLOADS.push({ label: `BullMQ jobs/s, one Worker, concurrency 50 (${JOBS} jobs)`, target: 0.7, run: (srv) => bullmqWorker(srv, JOBS) });
 }
 
 const results = WORKLOADS.map(() => ({ d: [], r: [], ratio: [], cpuRatio: [] }));

@@ -18,7 +18,9 @@ const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
 /** numkeys as eval.c checks it (getLongLongFromObjectOrReply, then the bounds). */
 export function parseNumkeys(args: string[], at: number): number {
   const s = args[at]!;
-  const n = toSafeInt(s) ?? (/^-?[1-9][0-9]*$/.test(s) && s.length <= 20 && BigInt(s) >= -(2n ** 63n) && BigInt(s) < 2n ** 63n ? (s.startsWith('-') ? -Infinity : Infinity) : null);
+  // One digit (nearly every call) needs no parsing.
+  const c = s.length === 1 ? s.charCodeAt(0) - 48 : -1;
+  const n = (c >= 0 && c <= 9 ? c : null) ?? toSafeInt(s) ?? (/^-?[1-9][0-9]*$/.test(s) && s.length <= 20 && BigInt(s) >= -(2n ** 63n) && BigInt(s) < 2n ** 63n ? (s.startsWith('-') ? -Infinity : Infinity) : null);
   if (n === null) throw new ReplyError('ERR value is not an integer or out of range');
   if (n > args.length - at - 1) throw new ReplyError("ERR Number of keys can't be greater than number of args");
   if (n < 0) throw new ReplyError("ERR Number of keys can't be negative");
