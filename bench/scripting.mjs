@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { startDamselfly, startRedis, redisBenchmark, cpuSeconds } from './servers.mjs';
 import { RespClient } from './resp.mjs';
 import { resultsSection } from './results-file.mjs';
+import { RATE_LIMITER, bullmqSized, bullmqWorker } from './scripting-workloads.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -35,27 +36,6 @@ const { values: opt } = parseArgs({
 const REPS = Number(opt.reps);
 const N = Number(opt.n);
 const JOBS = Number(opt.jobs);
-
-const RATE_LIMITER = `local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], 60000) end
-return n
-`;
-
-/** BullMQ's moveToFinished: its functions as they are, its body behind a branch this bench never takes, then the rate limiter. */
-async function bullmqSized() {
-  const mod = await import('bullmq/dist/esm/scripts/moveToFinished-14.js');
-  const src = Object.values(mod)[0].content;
-  const lines = src.split('\n');
-  let lastFn = 0;
-  lines.forEach((l, i) => {
-    if (/^local function /.test(l)) lastFn = i;
-  });
-  let end = lastFn;
-  while (lines[end] !== 'end') end++;
-  const preamble = lines.slice(0, end + 1).join('\n');
-  const body = lines.slice(end + 1).join('\n');
-  return `${preamble}\nif KEYS[2] ~= nil then\n${body}\nend\n${RATE_LIMITER}`;
-}
 
 function rps(csv) {
   const line = csv.trim().split('\n').pop();
@@ -86,36 +66,6 @@ async function scriptLoad(port, body) {
   } finally {
     c.close();
   }
-}
-
-/** Jobs/s of one Worker (concurrency 50, trivial processor) over JOBS jobs added beforehand. */
-async function bullmqWorker(srv) {
-  const port = srv.port;
-  const { Queue, Worker } = await import('bullmq');
-  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-  const q = new Queue('bench', { connection });
-  for (let i = 0; i < JOBS; i += 500) {
-    await q.addBulk(Array.from({ length: Math.min(500, JOBS - i) }, (_, k) => ({ name: 'job', data: { i: i + k, payload: 'x'.repeat(100) } })));
-  }
-  let done = 0;
-  let t0 = 0;
-  const cpu0 = cpuSeconds(srv.pid);
-  const finished = new Promise((resolve) => {
-    const w = new Worker('bench', async (job) => job.data.i, { connection, concurrency: 50, autorun: false });
-    w.on('completed', () => {
-      if (++done === JOBS) resolve(w);
-    });
-    w.on('error', () => {});
-    t0 = performance.now();
-    w.run();
-  });
-  const w = await finished;
-  const secs = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(srv.pid) - cpu0;
-  await w.close();
-  await q.obliterate({ force: true });
-  await q.close();
-  return { ops: JOBS / secs, perCpu: JOBS / cpu };
 }
 
 /**
@@ -165,7 +115,7 @@ if (!opt.only || opt.only === 'evalsha') {
   }
 }
 if (!opt.only || opt.only === 'bullmq') {
-  WORKLOADS.push({ label: `BullMQ jobs/s, one Worker, concurrency 50 (${JOBS} jobs)`, target: 0.7, run: (srv) => bullmqWorker(srv) });
+  WORKLOADS.push({ label: `BullMQ jobs/s, one Worker, concurrency 50 (${JOBS} jobs)`, target: 0.7, run: (srv) => bullmqWorker(srv, JOBS) });
 }
 
 const results = WORKLOADS.map(() => ({ d: [], r: [], ratio: [], cpuRatio: [] }));

@@ -177,6 +177,31 @@ describe('LuaVm', () => {
     vm.close();
   });
 
+  it('counts what each state allocates and frees to the byte, as Lua counts it, with two states open', () => {
+    const a = LuaVm.create({ memoryLimit: 64 << 20 });
+    const b = LuaVm.create({ memoryLimit: 64 << 20 });
+    // A C function finds its own state when more than one is open.
+    const usedOf = (v: LuaVm, l: LuaState): number => {
+      v.pushInteger(l, v.used);
+      return 1;
+    };
+    a.registerLibrary('t', { usedOf });
+    b.registerLibrary('t', { usedOf });
+    const bBefore = b.used;
+    // collectgarbage('count') is Lua's own total (KiB, exact as a double).
+    run(a, 'T = {} for i = 1, 20000 do T[i] = "v" .. i end return collectgarbage("count") * 1024 - t.usedOf()');
+    expect(a.toNumber(a.L, -1)).toBe(0);
+    expect(a.used).toBeGreaterThan(bBefore + 500_000);
+    expect(b.used).toBe(bBefore);
+    run(a, 'T = nil collectgarbage("collect") return collectgarbage("count") * 1024 - t.usedOf()');
+    expect(a.toNumber(a.L, -1)).toBe(0);
+    expect(a.used).toBeLessThan(bBefore + 100_000);
+    run(b, 'return collectgarbage("count") * 1024 - t.usedOf()');
+    expect(b.toNumber(b.L, -1)).toBe(0);
+    a.close();
+    b.close();
+  });
+
   it('time-slices a long script with a count hook that yields, pcall frames included', async () => {
     const vm = LuaVm.create({ memoryLimit: 64 << 20 });
     const L = vm.L;

@@ -196,6 +196,21 @@ export class Reply {
   }
 
   /** What is pending, without sending it (a Reply with no sink used as an encoder). */
+  /**
+   * The pending bytes in place: pendingSlab from pendingStart to
+   * pendingEnd, valid until the next write (a script's redis.call parses
+   * its command's reply there without making a view).
+   */
+  get pendingSlab(): Buffer {
+    return this.slab;
+  }
+  get pendingStart(): number {
+    return this.start;
+  }
+  get pendingEnd(): number {
+    return this.pos;
+  }
+
   pendingBytes(): Buffer {
     return this.slab.subarray(this.start, this.pos);
   }

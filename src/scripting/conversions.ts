@@ -15,9 +15,11 @@ import type { Reply } from '../protocol/reply.js';
 
 const CR = 13;
 
+/** The CR ending the header line at pos (a scan in JS: headers are short, and Buffer.indexOf's argument checks and native call cost more). */
 function lineEnd(b: Buffer, pos: number): number {
-  const e = b.indexOf(CR, pos);
-  return e < 0 ? b.length : e;
+  const n = b.length;
+  while (pos < n && b[pos] !== CR) pos++;
+  return pos;
 }
 
 function parseIntAt(b: Buffer, from: number, to: number): number {
@@ -47,10 +49,10 @@ export function pushErrorTable(vm: LuaVm, L: LuaState, text: string, ignoreStats
   msg = msg.replace(/^[\r\n]+|[\r\n]+$/g, '');
   vm.newTable(L, 0, 2);
   vm.pushString(L, `${code} ${msg}`);
-  vm.rawSetField(L, -2, 'err');
+  vm.rawSetName(L, -2, 'err');
   if (ignoreStats) {
     vm.pushBoolean(L, true);
-    vm.rawSetField(L, -2, 'ignore_error_stats_update');
+    vm.rawSetName(L, -2, 'ignore_error_stats_update');
   }
 }
 
@@ -66,8 +68,8 @@ export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): n
   switch (t) {
     case 43 /* + */: {
       vm.newTable(L, 0, 1);
-      vm.pushBuffer(L, b.subarray(pos + 1, e));
-      vm.rawSetField(L, -2, 'ok');
+      vm.pushBytes(L, b, pos + 1, e);
+      vm.rawSetName(L, -2, 'ok');
       return next;
     }
     case 45 /* - */:
@@ -85,7 +87,7 @@ export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): n
         vm.pushBoolean(L, false);
         return next;
       }
-      vm.pushBuffer(L, b.subarray(next, next + len));
+      vm.pushBytes(L, b, next, next + len);
       return next + len + 2;
     }
     case 42 /* * */:
@@ -114,7 +116,7 @@ export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): n
         if (vm.type(L, -2) === LuaType.NIL) vm.pop(L, 2);
         else vm.rawSet(L, -3);
       }
-      vm.rawSetField(L, -2, 'map');
+      vm.rawSetName(L, -2, 'map');
       return p;
     }
     case 126 /* ~ */: {
@@ -131,7 +133,7 @@ export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): n
         vm.pushBoolean(L, true);
         vm.rawSet(L, -3);
       }
-      vm.rawSetField(L, -2, 'set');
+      vm.rawSetName(L, -2, 'set');
       return p;
     }
     case 95 /* _ */:
@@ -144,13 +146,13 @@ export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): n
       const s = b.latin1Slice(pos + 1, e);
       vm.newTable(L, 0, 1);
       vm.pushNumber(L, s === 'inf' ? Infinity : s === '-inf' ? -Infinity : s === 'nan' || s === '-nan' ? NaN : Number(s));
-      vm.rawSetField(L, -2, 'double');
+      vm.rawSetName(L, -2, 'double');
       return next;
     }
     case 40 /* ( */: {
       vm.newTable(L, 0, 1);
       vm.pushBuffer(L, b.subarray(pos + 1, e));
-      vm.rawSetField(L, -2, 'big_number');
+      vm.rawSetName(L, -2, 'big_number');
       return next;
     }
     case 61 /* = */: {
@@ -158,10 +160,10 @@ export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): n
       vm.newTable(L, 0, 1);
       vm.newTable(L, 0, 2);
       vm.pushBuffer(L, b.subarray(next, next + 3));
-      vm.rawSetField(L, -2, 'format');
+      vm.rawSetName(L, -2, 'format');
       vm.pushBuffer(L, b.subarray(next + 4, next + len));
-      vm.rawSetField(L, -2, 'string');
-      vm.rawSetField(L, -2, 'verbatim_string');
+      vm.rawSetName(L, -2, 'string');
+      vm.rawSetName(L, -2, 'verbatim_string');
       return next + len + 2;
     }
     case 124 /* | attribute: skipped, the value follows */: {
@@ -191,7 +193,7 @@ export function luaNumberToLongLong(n: number): number | bigint {
 
 /** A status text as Redis sends it: CR and LF become spaces. */
 function statusText(s: string): string {
-  return s.replace(/[\r\n]/g, ' ');
+  return s.indexOf('\r') < 0 && s.indexOf('\n') < 0 ? s : s.replace(/[\r\n]/g, ' ');
 }
 
 /**
@@ -200,14 +202,14 @@ function statusText(s: string): string {
  */
 export function errorTableInfo(vm: LuaVm, L: LuaState, idx: number): { msg: string; source: string | null; line: string | null; ignoreStats: boolean } {
   const t = vm.absIndex(L, idx);
-  vm.rawGetField(L, t, 'err');
+  vm.rawGetName(L, t, 'err');
   const msg = vm.coerceLatin1(L, -1) ?? '';
-  vm.rawGetField(L, t, 'source');
+  vm.rawGetName(L, t, 'source');
   const source = vm.coerceLatin1(L, -1);
-  vm.rawGetField(L, t, 'line');
+  vm.rawGetName(L, t, 'line');
   const line = vm.type(L, -1) === LuaType.NUMBER ? String(vm.toInteger(L, -1) ?? Math.trunc(vm.toNumber(L, -1) ?? 0)) : vm.coerceLatin1(L, -1);
   // Only a boolean counts, as luaExtractErrorInformation reads it.
-  const ignoreStats = vm.rawGetField(L, t, 'ignore_error_stats_update') === LuaType.BOOLEAN && vm.toBoolean(L, -1);
+  const ignoreStats = vm.rawGetName(L, t, 'ignore_error_stats_update') === LuaType.BOOLEAN && vm.toBoolean(L, -1);
   vm.pop(L, 4);
   return { msg, source, line, ignoreStats };
 }
@@ -237,8 +239,11 @@ export function writeLuaAsReply(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 
       } else r.bool(vm.toBoolean(L, -1));
       break;
     case LuaType.NUMBER: {
-      const i = vm.isInteger(L, -1) ? vm.toInteger(L, -1)! : null;
-      r.int(i !== null ? (i >= -9007199254740991n && i <= 9007199254740991n ? Number(i) : i) : luaNumberToLongLong(vm.toNumber(L, -1)!));
+      const d = vm.toNumber(L, -1)!;
+      if (!vm.isInteger(L, -1)) r.int(luaNumberToLongLong(d));
+      // An integer read as a double is exact below 2^53; past it, read as a BigInt.
+      else if (d > -9007199254740992 && d < 9007199254740992) r.int(d);
+      else r.int(vm.toInteger(L, -1)!);
       break;
     }
     case LuaType.TABLE:
@@ -252,26 +257,26 @@ export function writeLuaAsReply(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 
 
 function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: number): void {
   const tbl = vm.absIndex(L, -1);
-  if (vm.rawGetField(L, tbl, 'err') === LuaType.STRING) {
+  if (vm.rawGetName(L, tbl, 'err') === LuaType.STRING) {
     vm.pop(L);
     const info = errorTableInfo(vm, L, tbl);
     r.error(info.msg, !info.ignoreStats);
     return;
   }
   vm.pop(L);
-  if (vm.rawGetField(L, tbl, 'ok') === LuaType.STRING) {
+  if (vm.rawGetName(L, tbl, 'ok') === LuaType.STRING) {
     r.simple(statusText(vm.toLatin1(L, -1)!));
     vm.pop(L);
     return;
   }
   vm.pop(L);
-  if (vm.rawGetField(L, tbl, 'double') === LuaType.NUMBER) {
+  if (vm.rawGetName(L, tbl, 'double') === LuaType.NUMBER) {
     r.double(vm.toNumber(L, -1)!);
     vm.pop(L);
     return;
   }
   vm.pop(L);
-  if (vm.rawGetField(L, tbl, 'big_number') === LuaType.STRING) {
+  if (vm.rawGetName(L, tbl, 'big_number') === LuaType.STRING) {
     const s = statusText(vm.toLatin1(L, -1)!);
     if (r.proto === 3) r.raw(`(${s}\r\n`);
     else r.bulk(s);
@@ -279,11 +284,11 @@ function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: 
     return;
   }
   vm.pop(L);
-  if (vm.rawGetField(L, tbl, 'verbatim_string') === LuaType.TABLE) {
+  if (vm.rawGetName(L, tbl, 'verbatim_string') === LuaType.TABLE) {
     const v = vm.absIndex(L, -1);
-    if (vm.rawGetField(L, v, 'format') === LuaType.STRING) {
+    if (vm.rawGetName(L, v, 'format') === LuaType.STRING) {
       const format = vm.toLatin1(L, -1)!;
-      if (vm.rawGetField(L, v, 'string') === LuaType.STRING) {
+      if (vm.rawGetName(L, v, 'string') === LuaType.STRING) {
         r.verbatim(vm.toLatin1(L, -1)!, format);
         vm.pop(L, 3);
         return;
@@ -293,7 +298,7 @@ function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: 
     vm.pop(L);
   }
   vm.pop(L);
-  if (vm.rawGetField(L, tbl, 'map') === LuaType.TABLE) {
+  if (vm.rawGetName(L, tbl, 'map') === LuaType.TABLE) {
     const m = vm.absIndex(L, -1);
     const n = countEntries(vm, L, m);
     r.map(n);
@@ -307,7 +312,7 @@ function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: 
     return;
   }
   vm.pop(L);
-  if (vm.rawGetField(L, tbl, 'set') === LuaType.TABLE) {
+  if (vm.rawGetName(L, tbl, 'set') === LuaType.TABLE) {
     const s = vm.absIndex(L, -1);
     const n = countEntries(vm, L, s);
     r.set(n);

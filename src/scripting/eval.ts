@@ -18,7 +18,9 @@ const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
 /** numkeys as eval.c checks it (getLongLongFromObjectOrReply, then the bounds). */
 export function parseNumkeys(args: string[], at: number): number {
   const s = args[at]!;
-  const n = toSafeInt(s) ?? (/^-?[1-9][0-9]*$/.test(s) && s.length <= 20 && BigInt(s) >= -(2n ** 63n) && BigInt(s) < 2n ** 63n ? (s.startsWith('-') ? -Infinity : Infinity) : null);
+  // One digit (nearly every call) needs no parsing.
+  const c = s.length === 1 ? s.charCodeAt(0) - 48 : -1;
+  const n = (c >= 0 && c <= 9 ? c : null) ?? toSafeInt(s) ?? (/^-?[1-9][0-9]*$/.test(s) && s.length <= 20 && BigInt(s) >= -(2n ** 63n) && BigInt(s) < 2n ** 63n ? (s.startsWith('-') ? -Infinity : Infinity) : null);
   if (n === null) throw new ReplyError('ERR value is not an integer or out of range');
   if (n > args.length - at - 1) throw new ReplyError("ERR Number of keys can't be greater than number of args");
   if (n < 0) throw new ReplyError("ERR Number of keys can't be negative");
@@ -71,14 +73,14 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
   if (run === null) return;
   const ref = script.ref;
   runScript(engine, run, (vm, co) => {
-    // KEYS and ARGV go straight into the globals' backing table (one lookup of it for both).
+    // KEYS and ARGV go straight into the globals' backing table (one lookup
+    // of it for both). Its metatable has no __newindex, so setField (names
+    // interned as C strings) sets them raw.
     vm.pushRef(co, engine.env.backingRef);
-    vm.pushString(co, 'KEYS');
     pushArray(vm, co, args, 3, 3 + numkeys);
-    vm.rawSet(co, -3);
-    vm.pushString(co, 'ARGV');
+    vm.setField(co, -2, 'KEYS');
     pushArray(vm, co, args, 3 + numkeys, args.length);
-    vm.rawSet(co, -3);
+    vm.setField(co, -2, 'ARGV');
     vm.pop(co);
     vm.pushRef(co, ref);
     return 0;

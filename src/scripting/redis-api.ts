@@ -11,6 +11,7 @@ import { pushErrorTable, pushRespAsLua } from './conversions.js';
 import { VERSION } from '../version.js';
 import { getString } from '../config/params.js';
 import { log } from '../log.js';
+import type { Reply } from '../protocol/reply.js';
 import { lookup, lookupSub } from '../commands/registry.js';
 import { ACL_OK, checkCommand } from '../acl/check.js';
 
@@ -27,11 +28,12 @@ function argsOf(vm: LuaVm, L: LuaState): string[] | string {
   const args = new Array<string>(argc);
   for (let i = 1; i <= argc; i++) {
     const t = vm.type(L, i);
-    if (t === LuaType.STRING) args[i - 1] = vm.toLatin1(L, i)!;
+    if (t === LuaType.STRING) args[i - 1] = i === 1 ? vm.recurringStringAt(L, i) : vm.stringAt(L, i);
     else if (t === LuaType.NUMBER) {
-      const int = vm.isInteger(L, i) ? vm.toInteger(L, i) : null;
-      // An integer beyond 2^53 goes through a double, as Redis's 5.1 numbers always do.
-      args[i - 1] = int !== null && int >= -9007199254740992n && int <= 9007199254740992n ? String(int) : formatG(vm.toNumber(L, i)!, 17);
+      // An integer beyond 2^53 goes through a double, as Redis's 5.1 numbers
+      // always do (read as a double, one within 2^53 is exact: no BigInt needed).
+      const d = vm.toNumber(L, i)!;
+      args[i - 1] = vm.isInteger(L, i) && d >= -9007199254740992 && d <= 9007199254740992 ? String(d) : formatG(d, 17);
     } else return 'Lua redis lib command arguments must be strings or integers';
   }
   return args;
@@ -55,7 +57,7 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
     return 1;
   }
   inUse = true;
-  let out: Buffer | string;
+  let out: Reply | string;
   try {
     out = scriptCall(run, args);
   } finally {
@@ -65,8 +67,10 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
     pushErrorTable(vm, L, out, true);
     return raise ? vm.raiseValue(L) : 1;
   }
-  pushRespAsLua(vm, L, out, 0);
-  if (raise && out[0] === 45 /* - */) return vm.raiseValue(L);
+  const bytes = out.pendingSlab;
+  const start = out.pendingStart;
+  pushRespAsLua(vm, L, bytes, start);
+  if (raise && bytes[start] === 45 /* - */) return vm.raiseValue(L);
   return 1;
 }
 
@@ -101,7 +105,7 @@ function statusReply(vm: LuaVm, L: LuaState): number {
   }
   vm.newTable(L, 0, 1);
   vm.pushValue(L, -2);
-  vm.rawSetField(L, -2, 'ok');
+  vm.rawSetName(L, -2, 'ok');
   return 1;
 }
 

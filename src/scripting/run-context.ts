@@ -173,11 +173,11 @@ function rejected(spec: CommandSpec | undefined, err: string): string {
 
 /**
  * Runs one command for the current script (redis.call / redis.pcall) with
- * Redis's checks, in scriptCall's order. Returns the reply's RESP bytes
- * (valid until the next call), or an error text ("-CODE msg" or "msg") the
- * caller turns into an {err=...} table.
+ * Redis's checks, in scriptCall's order. Returns the Reply holding its RESP
+ * bytes (pending, valid until the next call), or an error text ("-CODE msg"
+ * or "msg") the caller turns into an {err=...} table.
  */
-export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
+export function scriptCall(run: ScriptRun, args: string[]): Reply | string {
   let spec = lookup(args[0]!);
   if (spec !== undefined && spec.subcommands !== undefined) {
     spec = args.length >= 2 ? lookupSub(spec, args[1]!) : undefined;
@@ -229,7 +229,7 @@ export function scriptCall(run: ScriptRun, args: string[]): Buffer | string {
     ctx.db = savedDb;
     ctx.r = savedReply;
   }
-  return sc.reply.pendingBytes();
+  return sc.reply;
 }
 
 /** SCRIPT KILL (isEval) / FUNCTION KILL: Redis's scriptKill. */

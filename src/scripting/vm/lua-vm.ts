@@ -19,6 +19,7 @@
  *   `internal error in <name>: <message>`, never a crash of the server.
  */
 import { loadLuaModule, luaModule, type Ptr, type RawLua } from './wasm-module.js';
+import { createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
 import '../../protocol/latin1.js';
 
 export type LuaState = Ptr;
@@ -83,7 +84,11 @@ const AR_CURRENTLINE = 24;
 interface ModuleGlue {
   m: RawLua;
   vms: (LuaVm | undefined)[];
+  /** The only open state, when there is exactly one (vmOf needs no lookup then). */
+  only: LuaVm | undefined;
+  /** The JS allocator, for states the WASM one has no slot for. */
   alloc: Ptr;
+  wasmAlloc: WasmAllocator | null;
   panic: Ptr;
   /** C function pointers by JS function, so a function is added to the WASM table once per process. */
   fns: Map<LuaCFunction, Ptr>;
@@ -97,17 +102,26 @@ interface ModuleGlue {
   /** Scratch bytes for pushing strings (grown on demand, shrunk back after big ones). */
   scratch: Ptr;
   scratchCap: number;
+  /** Views of the WASM memory (see heap()). */
   heapBuf: Buffer;
+  i32: Int32Array;
+  u32: Uint32Array;
 }
 
 const SCRATCH_KEEP = 64 * 1024;
+const SHORT_STRING = 24;
+/** recurringStringAt's cache: strings up to this long, this many addresses. */
+const RECURRING_MAX = 32;
+const RECURRING_ENTRIES = 256;
 let glue: ModuleGlue | undefined;
 
 function setupGlue(m: RawLua): ModuleGlue {
   const g: ModuleGlue = {
     m,
     vms: [],
+    only: undefined,
     alloc: 0,
+    wasmAlloc: createWasmAllocator(m),
     panic: 0,
     fns: new Map(),
     hooks: new Map(),
@@ -118,6 +132,8 @@ function setupGlue(m: RawLua): ModuleGlue {
     scratch: m._malloc(SCRATCH_KEEP),
     scratchCap: SCRATCH_KEEP,
     heapBuf: Buffer.from(m.HEAPU8.buffer),
+    i32: new Int32Array(m.HEAPU8.buffer),
+    u32: new Uint32Array(m.HEAPU8.buffer),
   };
   // The allocator accounts per state (ud = the state's slot in g.vms) and
   // refuses past its limit: Lua turns a NULL into "not enough memory".
@@ -145,16 +161,35 @@ function setupGlue(m: RawLua): ModuleGlue {
 }
 
 function vmOf(L: LuaState): LuaVm {
-  // lua_getallocf hands back the ud we gave lua_newstate: the VM's slot.
   const g = glue!;
+  if (g.only !== undefined) return g.only;
+  // lua_getallocf hands back the ud we gave lua_newstate: the VM's slot.
   (g.m as unknown as { _lua_getallocf(L: Ptr, ud: Ptr): Ptr })._lua_getallocf(L, g.intp);
-  return g.vms[g.m.HEAP32[g.intp >> 2]!]!;
+  return g.vms[views(g).i32[g.intp >> 2]!]!;
+}
+
+function updateOnly(g: ModuleGlue): void {
+  const open = g.vms.filter((v) => v !== undefined);
+  g.only = open.length === 1 ? open[0] : undefined;
 }
 
 function heap(g: ModuleGlue): Buffer {
-  // WASM memory growth replaces the ArrayBuffer; emscripten refreshes HEAPU8.
-  if (g.heapBuf.buffer !== g.m.HEAPU8.buffer) g.heapBuf = Buffer.from(g.m.HEAPU8.buffer);
-  return g.heapBuf;
+  return views(g).heapBuf;
+}
+
+/**
+ * The glue with its memory views current. WASM memory growth replaces the
+ * ArrayBuffer and detaches the old one, so a view of length 0 is the sign
+ * (a length read, where comparing the buffers costs a getter call each).
+ */
+function views(g: ModuleGlue): ModuleGlue {
+  if (g.heapBuf.length === 0) {
+    const buf = g.m.HEAPU8.buffer;
+    g.heapBuf = Buffer.from(buf);
+    g.i32 = new Int32Array(buf);
+    g.u32 = new Uint32Array(buf);
+  }
+  return g;
 }
 
 function cstr(g: ModuleGlue, s: string): Ptr {
@@ -194,7 +229,7 @@ function hookPtr(g: ModuleGlue, fn: LuaHook): Ptr {
   let p = g.hooks.get(fn);
   if (p === undefined) {
     p = g.m.addFunction((L: number, ar: number): void => {
-      const event = g.m.HEAP32[ar >> 2]!;
+      const event = views(g).i32[ar >> 2]!;
       fn(vmOf(L), L, event);
     }, 'vii');
     g.hooks.set(fn, p);
@@ -217,29 +252,35 @@ export class LuaVm {
 
   /** The main state. */
   readonly L: LuaState;
-  /** Bytes currently allocated by this state. */
-  used = 0;
-  memoryLimit: number;
   private readonly g: ModuleGlue;
+  /** Bytes in use at [stat], the limit at [stat + 1]: the WASM allocator's page, or our own pair. */
+  private readonly stats: Float64Array;
+  private readonly stat: number;
   private readonly m: RawLua;
   private readonly slot: number;
   private closed = false;
+  private readonly recurring = new Map<Ptr, string>();
   private collectRef = 0;
 
   private constructor(g: ModuleGlue, opts: LuaVmOptions) {
     this.g = g;
     this.m = g.m;
-    this.memoryLimit = opts.memoryLimit;
     let slot = g.vms.indexOf(undefined);
     if (slot < 0) slot = g.vms.length;
     g.vms[slot] = this;
     this.slot = slot;
-    const L = this.m._lua_newstate(g.alloc, slot);
+    const wasmAlloc = g.wasmAlloc !== null && slot < SLOTS;
+    this.stats = wasmAlloc ? g.wasmAlloc!.stats : new Float64Array(2);
+    this.stat = wasmAlloc ? 2 * slot : 0;
+    this.used = 0;
+    this.memoryLimit = opts.memoryLimit;
+    const L = this.m._lua_newstate(wasmAlloc ? g.wasmAlloc!.fn : g.alloc, slot);
     if (L === 0) {
       g.vms[slot] = undefined;
       throw new Error('cannot create a Lua state (memory limit too low?)');
     }
     this.L = L;
+    updateOnly(g);
     this.m._lua_atpanic(L, g.panic);
     this.m._luaL_openlibs(L);
     // Kept privately so the host can step the GC after sandboxing removed it.
@@ -247,11 +288,26 @@ export class LuaVm {
     this.collectRef = this.ref(L);
   }
 
+  /** Bytes currently allocated by this state. */
+  get used(): number {
+    return this.stats[this.stat]!;
+  }
+  set used(n: number) {
+    this.stats[this.stat] = n;
+  }
+  get memoryLimit(): number {
+    return this.stats[this.stat + 1]!;
+  }
+  set memoryLimit(n: number) {
+    this.stats[this.stat + 1] = n;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.m._lua_close(this.L);
     this.g.vms[this.slot] = undefined;
+    updateOnly(this.g);
   }
 
   get isClosed(): boolean {
@@ -311,12 +367,12 @@ export class LuaVm {
   /** The value as a double (numbers, and strings Lua can convert); null otherwise. */
   toNumber(L: LuaState, idx: number): number | null {
     const n = this.m._lua_tonumberx(L, idx, this.g.intp);
-    return this.m.HEAP32[this.g.intp >> 2] ? n : null;
+    return views(this.g).i32[this.g.intp >> 2] ? n : null;
   }
   /** The value as a 64-bit integer if it is one (or a float/string with an exact integer value); null otherwise. */
   toInteger(L: LuaState, idx: number): bigint | null {
     const n = this.m._lua_tointegerx(L, idx, this.g.intp);
-    return this.m.HEAP32[this.g.intp >> 2] ? n : null;
+    return views(this.g).i32[this.g.intp >> 2] ? n : null;
   }
   toBoolean(L: LuaState, idx: number): boolean {
     return this.m._lua_toboolean(L, idx) !== 0;
@@ -325,14 +381,44 @@ export class LuaVm {
   toLatin1(L: LuaState, idx: number): string | null {
     if (this.m._lua_type(L, idx) !== LuaType.STRING) return null;
     const p = this.m._lua_tolstring(L, idx, this.g.lenp);
-    const n = this.m.HEAPU32[this.g.lenp >> 2]!;
+    const n = views(this.g).u32[this.g.lenp >> 2]!;
     return heap(this.g).latin1Slice(p, p + n);
+  }
+  /** The bytes of the string at idx, which the caller knows is a string (type() said so). */
+  stringAt(L: LuaState, idx: number): string {
+    const p = this.m._lua_tolstring(L, idx, this.g.lenp);
+    const g = views(this.g);
+    return g.heapBuf.latin1Slice(p, p + g.u32[g.lenp >> 2]!);
+  }
+  /**
+   * stringAt for strings a script passes again and again (command names):
+   * Lua interns short strings, so the same name comes back at the same
+   * address, and the JS string made for it the first time (its hash already
+   * computed by the command table's lookup) is handed out again once its
+   * bytes are checked. An address reused by another string fails the check.
+   */
+  recurringStringAt(L: LuaState, idx: number): string {
+    const p = this.m._lua_tolstring(L, idx, this.g.lenp);
+    const g = views(this.g);
+    const n = g.u32[g.lenp >> 2]!;
+    const h = g.heapBuf;
+    if (n > RECURRING_MAX) return h.latin1Slice(p, p + n);
+    const known = this.recurring.get(p);
+    if (known !== undefined && known.length === n) {
+      let i = 0;
+      while (i < n && known.charCodeAt(i) === h[p + i]) i++;
+      if (i === n) return known;
+    }
+    const s = h.latin1Slice(p, p + n);
+    if (this.recurring.size >= RECURRING_ENTRIES) this.recurring.clear();
+    this.recurring.set(p, s);
+    return s;
   }
   /** A string's bytes copied into a Buffer; null for anything but a string. */
   toBuffer(L: LuaState, idx: number): Buffer | null {
     if (this.m._lua_type(L, idx) !== LuaType.STRING) return null;
     const p = this.m._lua_tolstring(L, idx, this.g.lenp);
-    const n = this.m.HEAPU32[this.g.lenp >> 2]!;
+    const n = views(this.g).u32[this.g.lenp >> 2]!;
     return Buffer.from(heap(this.g).subarray(p, p + n));
   }
   /**
@@ -346,7 +432,7 @@ export class LuaVm {
     if (t !== LuaType.NUMBER) return null;
     this.m._lua_pushvalue(L, idx);
     const p = this.m._lua_tolstring(L, -1, this.g.lenp);
-    const n = this.m.HEAPU32[this.g.lenp >> 2]!;
+    const n = views(this.g).u32[this.g.lenp >> 2]!;
     const s = heap(this.g).latin1Slice(p, p + n);
     this.m._lua_settop(L, -2);
     return s;
@@ -377,13 +463,28 @@ export class LuaVm {
   }
   /** Pushes an integer (64-bit; a number must be a safe integer, use a BigInt beyond 2^53). */
   pushInteger(L: LuaState, n: number | bigint): void {
-    this.m._lua_pushinteger(L, typeof n === 'bigint' ? BigInt.asIntN(64, n) : BigInt(n));
+    this.m._lua_pushinteger(L, typeof n === 'bigint' ? BigInt.asIntN(64, n) : big(n));
   }
   /** Pushes a byte string given as latin1 JS string. */
   pushString(L: LuaState, s: string): void {
     const n = s.length;
     const p = this.scratchFor(n);
-    heap(this.g).latin1Write(s, p, n);
+    const h = heap(this.g);
+    if (n <= SHORT_STRING) {
+      // Below a few dozen bytes a JS loop beats the native call latin1Write makes.
+      for (let i = 0; i < n; i++) h[p + i] = s.charCodeAt(i);
+    } else h.latin1Write(s, p, n);
+    this.m._lua_pushlstring(L, p, n);
+    this.releaseScratch(p);
+  }
+  /** Pushes bytes start..end of a Buffer as a string. */
+  pushBytes(L: LuaState, b: Buffer, start: number, end: number): void {
+    const n = end - start;
+    const p = this.scratchFor(n);
+    const h = heap(this.g);
+    if (n <= SHORT_STRING) {
+      for (let i = 0; i < n; i++) h[p + i] = b[start + i]!;
+    } else b.copy(h, p, start, end);
     this.m._lua_pushlstring(L, p, n);
     this.releaseScratch(p);
   }
@@ -437,6 +538,22 @@ export class LuaVm {
     this.m._lua_rotate(L, -2, 1);
     this.m._lua_rawset(L, t);
   }
+  /**
+   * rawGetField for a fixed name (no NUL, never data): the name is interned
+   * as a C string, as getField's are, so no bytes are copied per call.
+   */
+  rawGetName(L: LuaState, idx: number, name: string): number {
+    const t = this.m._lua_absindex(L, idx);
+    this.m._lua_pushstring(L, cstr(this.g, name));
+    return this.m._lua_rawget(L, t);
+  }
+  /** rawSetField for a fixed name, as rawGetName. */
+  rawSetName(L: LuaState, idx: number, name: string): void {
+    const t = this.m._lua_absindex(L, idx);
+    this.m._lua_pushstring(L, cstr(this.g, name));
+    this.m._lua_rotate(L, -2, 1);
+    this.m._lua_rawset(L, t);
+  }
   /** Pushes t[k] for the key below the top (pops the key); returns the type. */
   rawGet(L: LuaState, idx: number): number {
     return this.m._lua_rawget(L, idx);
@@ -455,11 +572,11 @@ export class LuaVm {
   }
   /** Pushes t[i] without metamethods; returns its type. */
   rawGetI(L: LuaState, idx: number, i: number): number {
-    return this.m._lua_rawgeti(L, idx, BigInt(i));
+    return this.m._lua_rawgeti(L, idx, big(i));
   }
   /** t[i] = top without metamethods, popping it. */
   rawSetI(L: LuaState, idx: number, i: number): void {
-    this.m._lua_rawseti(L, idx, BigInt(i));
+    this.m._lua_rawseti(L, idx, big(i));
   }
   /** The raw length (# without __len) of a table or string. */
   rawLen(L: LuaState, idx: number): number {
@@ -528,7 +645,7 @@ export class LuaVm {
     return this.m._luaL_ref(L, LUA_REGISTRYINDEX);
   }
   pushRef(L: LuaState, ref: number): number {
-    return this.m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(ref));
+    return this.m._lua_rawgeti(L, LUA_REGISTRYINDEX, big(ref));
   }
   unref(L: LuaState, ref: number): void {
     this.m._luaL_unref(L, LUA_REGISTRYINDEX, ref);
@@ -624,7 +741,7 @@ export class LuaVm {
     const ar = this.g.ar;
     if (m._lua_getstack(L, level, ar) === 0) return '';
     m._lua_getinfo(L, cstr(this.g, 'n'), ar);
-    const p = m.HEAPU32[(ar + 8) >> 2]!;
+    const p = views(this.g).u32[(ar + 8) >> 2]!;
     if (p === 0) return '';
     const h = heap(this.g);
     return h.latin1Slice(p, h.indexOf(0, p));
@@ -636,13 +753,13 @@ export class LuaVm {
     if (m._lua_getstack(L, level, ar) === 0) return null;
     m._lua_getinfo(L, cstr(this.g, 'Sl'), ar);
     const h = heap(this.g);
-    const whatP = m.HEAPU32[(ar + AR_WHAT) >> 2]!;
-    const srcP = m.HEAPU32[(ar + AR_SOURCE) >> 2]!;
-    const srcLen = m.HEAPU32[(ar + AR_SRCLEN) >> 2]!;
+    const whatP = views(this.g).u32[(ar + AR_WHAT) >> 2]!;
+    const srcP = views(this.g).u32[(ar + AR_SOURCE) >> 2]!;
+    const srcLen = views(this.g).u32[(ar + AR_SRCLEN) >> 2]!;
     return {
       what: h.latin1Slice(whatP, h.indexOf(0, whatP)),
       source: h.latin1Slice(srcP, srcP + srcLen),
-      currentLine: m.HEAP32[(ar + AR_CURRENTLINE) >> 2]!,
+      currentLine: views(this.g).i32[(ar + AR_CURRENTLINE) >> 2]!,
     };
   }
   /** The name a function at `level` was called by, if Lua knows it. */
@@ -651,7 +768,7 @@ export class LuaVm {
     const ar = this.g.ar;
     if (m._lua_getstack(L, level, ar) === 0) return null;
     m._lua_getinfo(L, cstr(this.g, 'n'), ar);
-    const p = m.HEAPU32[(ar + 4) >> 2]!;
+    const p = views(this.g).u32[(ar + 4) >> 2]!;
     if (p === 0) return null;
     const h = heap(this.g);
     return h.latin1Slice(p, h.indexOf(0, p));
@@ -670,7 +787,7 @@ export class LuaVm {
    */
   resume(co: LuaState, from: LuaState, nargs: number): { status: number; nresults: number } {
     const status = this.m._lua_resume(co, from, nargs, this.g.intp);
-    return { status, nresults: this.m.HEAP32[this.g.intp >> 2]! };
+    return { status, nresults: views(this.g).i32[this.g.intp >> 2]! };
   }
   /** Closes a thread's pending to-be-closed variables and resets it to be reusable (lua_resetthread). */
   resetThread(co: LuaState): number {
@@ -723,6 +840,12 @@ export class LuaVm {
   private releaseScratch(p: Ptr): void {
     if (p !== this.g.scratch) this.m._free(p);
   }
+}
+
+/** lua_Integer arguments cross as BigInt: the small ones (array indexes, registry refs, counters) are made once. */
+const SMALL_BIGINTS = Array.from({ length: 1024 }, (_, i) => BigInt(i));
+function big(n: number): bigint {
+  return n >= 0 && n < 1024 && Number.isInteger(n) ? SMALL_BIGINTS[n]! : BigInt(n);
 }
 
 let pendingProtected: ((L: LuaState) => number | void) | undefined;

@@ -57,6 +57,7 @@ export interface RawLua {
   _lua_pushnumber(L: Ptr, n: number): void;
   _lua_pushinteger(L: Ptr, n: bigint): void;
   _lua_pushlstring(L: Ptr, s: Ptr, len: number): Ptr;
+  _lua_pushstring(L: Ptr, s: Ptr): Ptr;
   _lua_pushcclosure(L: Ptr, fn: Ptr, n: number): void;
   _lua_pushboolean(L: Ptr, b: number): void;
   _lua_pushlightuserdata(L: Ptr, p: Ptr): void;
@@ -93,6 +94,8 @@ export interface RawLua {
   _lua_len(L: Ptr, idx: number): void;
   _lua_compare(L: Ptr, a: number, b: number, op: number): number;
   _lua_setcstacklimit?(L: Ptr, limit: number): number;
+  /** The instance's function table (what C function pointers index), when the raw exports were captured. */
+  __table?: WebAssembly.Table;
 }
 
 let loading: Promise<RawLua> | undefined;
@@ -150,6 +153,8 @@ function direct(module: RawLua, exports: WebAssembly.Exports): RawLua {
     const f = exports[key.slice(1)];
     if (typeof f === 'function') out[key] = f;
   }
+  const table = exports.__indirect_function_table;
+  if (table instanceof WebAssembly.Table) out.__table = table;
   return out as unknown as RawLua;
 }
 

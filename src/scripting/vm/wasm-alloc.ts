@@ -1,0 +1,140 @@
+/**
+ * The Lua states' allocator (lua_Alloc) as a tiny WASM module of its own,
+ * hand-assembled below, instead of a JS function.
+ *
+ * Every allocation Lua makes (a table, a string, each closure and upvalue
+ * a script's `local function` creates on every run) calls the allocator.
+ * A JS allocator costs two boundary crossings per call (WASM -> JS for the
+ * callback, JS -> WASM for realloc/free): a third of a BullMQ-sized
+ * script's run went there. This one imports the Lua module's own realloc
+ * and free (WASM to WASM calls) and sits in the Lua module's function
+ * table, so Lua calls it like any C function.
+ *
+ * It does what the JS allocator did, with the same arithmetic (doubles):
+ * per state slot `ud`, bytes in use and the limit live at ud*16 and
+ * ud*16+8 of its own memory (one page: SLOTS slots); an allocation that
+ * would pass the limit returns NULL, which Lua turns into "not enough
+ * memory". The host reads and writes both through `stats`.
+ */
+import type { Ptr, RawLua } from './wasm-module.js';
+
+/** State slots the allocator's page holds (16 bytes each); a state past them uses the JS allocator. */
+export const SLOTS = 4096;
+
+export interface WasmAllocator {
+  /** The allocator's index in the Lua module's function table (a lua_Alloc pointer). */
+  fn: Ptr;
+  /** [2*slot]: bytes in use, [2*slot+1]: the limit. */
+  stats: Float64Array;
+}
+
+// Opcodes used below.
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+const LOCAL_TEE = 0x22;
+const I32_CONST = 0x41;
+const I32_SHL = 0x74;
+const I32_EQZ = 0x45;
+const I32_GT_U = 0x4b;
+const IF = 0x04;
+const VOID = 0x40;
+const END = 0x0b;
+const RETURN = 0x0f;
+const CALL = 0x10;
+const F64_LOAD = 0x2b;
+const F64_STORE = 0x39;
+const F64_CONVERT_I32_U = 0xb8;
+const F64_ADD = 0xa0;
+const F64_SUB = 0xa1;
+const F64_GT = 0x64;
+const I32 = 0x7f;
+
+// Imports are functions 0 (realloc) and 1 (free); locals: 0 ud, 1 ptr, 2 osize, 3 nsize, 4 slot address, 5 new pointer.
+const used = [LOCAL_GET, 4, F64_LOAD, 3, 0];
+const limit = [LOCAL_GET, 4, F64_LOAD, 3, 8];
+const storeUsed = [F64_STORE, 3, 0];
+/** used + nsize - osize, evaluated as the JS allocator did. */
+const usedAfter = [...used, LOCAL_GET, 3, F64_CONVERT_I32_U, F64_ADD, LOCAL_GET, 2, F64_CONVERT_I32_U, F64_SUB];
+
+const BODY = [
+  // addr = ud << 4
+  LOCAL_GET, 0, I32_CONST, 4, I32_SHL, LOCAL_SET, 4,
+  // a NULL ptr: osize encodes the new object's type, not a size
+  LOCAL_GET, 1, I32_EQZ, IF, VOID, I32_CONST, 0, LOCAL_SET, 2, END,
+  // free
+  LOCAL_GET, 3, I32_EQZ, IF, VOID,
+    LOCAL_GET, 1, IF, VOID,
+      LOCAL_GET, 1, CALL, 1,
+      LOCAL_GET, 4, ...used, LOCAL_GET, 2, F64_CONVERT_I32_U, F64_SUB, ...storeUsed,
+    END,
+    I32_CONST, 0, RETURN,
+  END,
+  // growing past the limit fails
+  LOCAL_GET, 3, LOCAL_GET, 2, I32_GT_U, IF, VOID,
+    ...usedAfter, ...limit, F64_GT, IF, VOID, I32_CONST, 0, RETURN, END,
+  END,
+  // np = realloc(ptr, nsize); counted if it succeeded
+  LOCAL_GET, 1, LOCAL_GET, 3, CALL, 0, LOCAL_TEE, 5, IF, VOID,
+    LOCAL_GET, 4, ...usedAfter, ...storeUsed,
+  END,
+  LOCAL_GET, 5,
+  END,
+];
+
+function section(id: number, payload: number[]): number[] {
+  return [id, ...uleb(payload.length), ...payload];
+}
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+function name(s: string): number[] {
+  return [...uleb(s.length), ...Buffer.from(s, 'latin1')];
+}
+
+function moduleBytes(): ArrayBuffer {
+  const FUNC = 0x60;
+  const types = [3, FUNC, 4, I32, I32, I32, I32, 1, I32, FUNC, 2, I32, I32, 1, I32, FUNC, 1, I32, 0];
+  const imports = [2, ...name('m'), ...name('realloc'), 0x00, 1, ...name('m'), ...name('free'), 0x00, 2];
+  const functions = [1, 0];
+  const memory = [1, 0x00, 1];
+  const exports = [2, ...name('alloc'), 0x00, 2, ...name('mem'), 0x02, 0];
+  const fn = [1, 2, I32, ...BODY]; // one local group: 2 x i32
+  const code = [1, ...uleb(fn.length), ...fn];
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, functions),
+    ...section(5, memory),
+    ...section(7, exports),
+    ...section(10, code),
+  ]).buffer;
+}
+
+/**
+ * Builds the allocator over the module's realloc and free and puts it in
+ * its function table; null when the module's raw exports or table are not
+ * at hand (the caller keeps its JS allocator then).
+ */
+export function createWasmAllocator(m: RawLua): WasmAllocator | null {
+  const table = m.__table;
+  if (table === undefined || !isWasmFunction(m._realloc) || !isWasmFunction(m._free)) return null;
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { m: { realloc: m._realloc, free: m._free } });
+  const alloc = inst.exports.alloc as (...a: number[]) => number;
+  const mem = inst.exports.mem as WebAssembly.Memory;
+  const fn = table.grow(1);
+  table.set(fn, alloc);
+  return { fn, stats: new Float64Array(mem.buffer, 0, SLOTS * 2) };
+}
+
+/** A function exported by a WASM instance (its name is its index), not a JS wrapper: importing it keeps calls inside WASM. */
+function isWasmFunction(f: unknown): boolean {
+  return typeof f === 'function' && /^\d+$/.test(f.name) && /\[native code\]/.test(Function.prototype.toString.call(f));
+}
