@@ -164,3 +164,26 @@ describe('cjson against redis-server', () => {
     expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
   }, 120_000);
 });
+
+describe('table order', () => {
+  it('a table encodes the same way after SCRIPT FLUSH and FUNCTION LOAD, as with Redis Lua 5.1 (no per-state hash seed)', async () => {
+    const { Redis } = await import('ioredis');
+    const c = new Redis({ port: damselfly.port });
+    try {
+      const script = "local t = {} for i = 1, 20 do t['key' .. i] = i end return cjson.encode(t)";
+      const seen: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        seen.push((await c.eval(script, 0)) as string);
+        // Move the Lua module's allocations around before the next state is made.
+        await c.eval("local s = {} for i = 1, 1000 do s[i] = string.rep('x', i) end return 1", 0);
+        await c.call('FUNCTION', 'LOAD', `#!lua name=order${round}\nredis.register_function('order${round}', function() return 1 end)`);
+        await c.call('SCRIPT', 'FLUSH');
+      }
+      expect(new Set(seen).size).toBe(1);
+      expect(JSON.parse(seen[0]!)).toEqual(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`key${i + 1}`, i + 1])));
+    } finally {
+      await c.call('FUNCTION', 'FLUSH');
+      c.disconnect();
+    }
+  });
+});

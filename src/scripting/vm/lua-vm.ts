@@ -88,6 +88,19 @@ interface ModuleGlue {
   only: LuaVm | undefined;
   /** The JS allocator, for states the WASM one has no slot for. */
   alloc: Ptr;
+  /**
+   * The allocator a state is created and closed with: the JS one, except
+   * that a state's main block (its lua_State) is always the same address for
+   * the same slot. Lua 5.4 seeds its string hashes with that address, and
+   * the seed decides the order pairs() walks a table in - which cjson and
+   * cmsgpack encode. Redis's Lua 5.1 has no seed: a given script encodes a
+   * given table the same way every time, after SCRIPT FLUSH too. Here the
+   * order then depends only on the slot (the scripting state is slot 0).
+   */
+  stateAlloc: Ptr;
+  /** Per slot, the main block kept for its states, and the slot whose state is being created (-1: none). */
+  mainBlocks: Ptr[];
+  placingMain: number;
   wasmAlloc: WasmAllocator | null;
   panic: Ptr;
   /** C function pointers by JS function, so a function is added to the WASM table once per process. */
@@ -121,6 +134,9 @@ function setupGlue(m: RawLua): ModuleGlue {
     vms: [],
     only: undefined,
     alloc: 0,
+    stateAlloc: 0,
+    mainBlocks: [],
+    placingMain: -1,
     wasmAlloc: createWasmAllocator(m),
     panic: 0,
     fns: new Map(),
@@ -137,7 +153,7 @@ function setupGlue(m: RawLua): ModuleGlue {
   };
   // The allocator accounts per state (ud = the state's slot in g.vms) and
   // refuses past its limit: Lua turns a NULL into "not enough memory".
-  g.alloc = m.addFunction((ud: number, ptr: number, osize: number, nsize: number): number => {
+  const jsAlloc = (ud: number, ptr: number, osize: number, nsize: number): number => {
     const vm = g.vms[ud]!;
     if (ptr === 0) osize = 0; // osize then encodes the type of the new object
     if (nsize === 0) {
@@ -151,6 +167,29 @@ function setupGlue(m: RawLua): ModuleGlue {
     const np = m._realloc(ptr, nsize);
     if (np !== 0) vm.used += nsize - osize;
     return np;
+  };
+  g.alloc = m.addFunction(jsAlloc, 'iiiii');
+  g.stateAlloc = m.addFunction((ud: number, ptr: number, osize: number, nsize: number): number => {
+    if (ptr === 0 && ud === g.placingMain) {
+      // lua_newstate's first allocation: the block that holds the lua_State.
+      g.placingMain = -1;
+      const vm = g.vms[ud]!;
+      if (vm.used + nsize > vm.memoryLimit) return 0;
+      let b = g.mainBlocks[ud];
+      if (b === undefined) {
+        b = m._malloc(nsize);
+        if (b === 0) return 0;
+        g.mainBlocks[ud] = b;
+      }
+      vm.used += nsize;
+      return b;
+    }
+    if (ptr !== 0 && nsize === 0 && ptr === g.mainBlocks[ud]) {
+      // lua_close's last free: kept for the slot's next state.
+      g.vms[ud]!.used -= osize;
+      return 0;
+    }
+    return jsAlloc(ud, ptr, osize, nsize);
   }, 'iiiii');
   g.panic = m.addFunction((L: number): number => {
     const vm = vmOf(L);
@@ -274,11 +313,14 @@ export class LuaVm {
     this.stat = wasmAlloc ? 2 * slot : 0;
     this.used = 0;
     this.memoryLimit = opts.memoryLimit;
-    const L = this.m._lua_newstate(wasmAlloc ? g.wasmAlloc!.fn : g.alloc, slot);
+    g.placingMain = slot;
+    const L = this.m._lua_newstate(g.stateAlloc, slot);
+    g.placingMain = -1;
     if (L === 0) {
       g.vms[slot] = undefined;
       throw new Error('cannot create a Lua state (memory limit too low?)');
     }
+    this.m._lua_setallocf(L, wasmAlloc ? g.wasmAlloc!.fn : g.alloc, slot);
     this.L = L;
     updateOnly(g);
     this.m._lua_atpanic(L, g.panic);
@@ -305,6 +347,7 @@ export class LuaVm {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.m._lua_setallocf(this.L, this.g.stateAlloc, this.slot);
     this.m._lua_close(this.L);
     this.g.vms[this.slot] = undefined;
     updateOnly(this.g);

@@ -29,6 +29,7 @@ export interface RawLua {
   _lua_close(L: Ptr): void;
   _luaL_openlibs(L: Ptr): void;
   _lua_atpanic(L: Ptr, f: Ptr): Ptr;
+  _lua_setallocf(L: Ptr, f: Ptr, ud: number): void;
   _lua_newthread(L: Ptr): Ptr;
   _lua_resetthread(L: Ptr): number;
   _lua_absindex(L: Ptr, idx: number): number;
