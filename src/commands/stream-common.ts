@@ -38,9 +38,16 @@ export function llArg(s: string, msg?: string): number {
   return Number(n);
 }
 
+/** An ID as a bulk string, its digits written straight into the reply (no string made). */
+export function replyId(r: Reply, id: StreamID): void {
+  const { ms, seq } = id;
+  if (typeof ms === 'number' && typeof seq === 'number') r.bulkIntPair(ms, 45 /* - */, seq);
+  else r.bulk(idStr(id));
+}
+
 export function replyEntry(r: Reply, e: StreamEntry): void {
   r.array(2);
-  r.bulk(idStr(e.id));
+  replyId(r, e.id);
   const fv = e.fv;
   r.array(fv.length);
   for (let i = 0; i < fv.length; i++) r.bulk(fv[i]);
@@ -59,6 +66,14 @@ export function replyEntries(r: Reply, es: StreamEntry[]): void {
  */
 export function replyNewEntries(r: Reply, s: StreamValue, after: StreamID, count: number, group: Group | null, consumer: Consumer | null, noack: boolean): number {
   const start = incrId(after);
+  if (group === null) {
+    // A plain reader (XREAD): no bookkeeping needs the entries, they go straight out.
+    if (start === null) {
+      r.array(0);
+      return 0;
+    }
+    return s.writeRange(r, start, null, false, count);
+  }
   const es = start === null ? [] : s.range(start, null, false, count);
   if (group !== null) {
     const now = Date.now();
@@ -114,7 +129,7 @@ export function replyConsumerHistory(r: Reply, s: StreamValue, start: StreamID, 
     if (e !== null) replyEntry(r, e);
     else {
       r.array(2);
-      r.bulk(idStr(id));
+      replyId(r, id);
       r.nullArray();
     }
   }

@@ -180,6 +180,45 @@ export class Reply {
     this.pos = p;
   }
 
+  /**
+   * A bulk string of two non-negative safe integers joined by the byte
+   * `sep` ("1712345678901-0", a stream ID), digits written in place: making
+   * the string first (number to string twice, a concatenation V8 must
+   * flatten before its bytes can be read) was a fifth of XRANGE's time.
+   */
+  bulkIntPair(a: number, sep: number, b: number): void {
+    const da = decimalDigits(a);
+    const db = decimalDigits(b);
+    this.header(36 /* $ */, da + 1 + db);
+    this.ensure(da + db + 3);
+    const slab = this.slab;
+    let p = writeDecimal(slab, this.pos, a, da);
+    slab[p++] = sep;
+    p = writeDecimal(slab, p, b, db);
+    slab[p++] = 13;
+    slab[p++] = 10;
+    this.pos = p;
+  }
+
+  /** A bulk string of bytes from..to of b (a value kept packed in a Buffer), without making a string. */
+  bulkBytes(b: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (this.discard && n > SHORT_WRITE) return;
+    this.header(36 /* $ */, n);
+    this.ensure(n + 2);
+    const slab = this.slab;
+    let p = this.pos;
+    if (n <= SHORT_WRITE * 2) {
+      for (let i = from; i < to; i++) slab[p++] = b[i];
+    } else {
+      b.copy(slab, p, from, to);
+      p += n;
+    }
+    slab[p++] = 13;
+    slab[p++] = 10;
+    this.pos = p;
+  }
+
   /** Bytes from..to of b (pre-encoded protocol); short ones by a JS loop, as raw() does. */
   rawSlice(b: Buffer, from: number, to: number): void {
     const n = to - from;
@@ -295,6 +334,41 @@ export class Reply {
     this.array(items.length);
     for (const s of items) this.bulkOrNull(s);
   }
+}
+
+/** Digits of a non-negative safe integer. */
+function decimalDigits(n: number): number {
+  let d = 1;
+  // Int32 steps while it fits; IDs' milliseconds (~1.7e12) take a float step or two first.
+  while (n > 0x7fffffff) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  for (; n >= 10; n = (n / 10) | 0) d++;
+  return d;
+}
+
+/** A non-negative safe integer of `digits` digits written at p; returns the end. */
+function writeDecimal(b: Buffer, p: number, n: number, digits: number): number {
+  const end = p + digits;
+  let q = end - 1;
+  // Above int32 the low 9 digits are split off once (exact: n < 2^53), the rest in int32 steps.
+  if (n > 0x7fffffff) {
+    const hi = Math.floor(n / 1e9);
+    let lo = n - hi * 1e9;
+    for (let k = 0; k < 9; k++) {
+      const d = (lo / 10) | 0;
+      b[q--] = 48 + lo - d * 10;
+      lo = d;
+    }
+    n = hi; // < 2^53 / 1e9: an int32
+  }
+  for (; q >= p; q--) {
+    const d = (n / 10) | 0;
+    b[q] = 48 + n - d * 10;
+    n = d;
+  }
+  return end;
 }
 
 /**

@@ -146,9 +146,15 @@ function writeVar(b: Buffer, p: number, x: U64): number {
   return p;
 }
 
+/** Strings up to this length are copied by a JS loop: cheaper than a call into C++ (latin1Write). */
+const SHORT_STR = 32;
+
 function writeStr(b: Buffer, p: number, s: string): number {
-  p = writeVar(b, p, s.length);
-  return p + b.latin1Write(s, p);
+  const n = s.length;
+  p = writeVar(b, p, n);
+  if (n > SHORT_STR) return p + b.latin1Write(s, p);
+  for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+  return p;
 }
 
 /** One entry as read out of a node. */
@@ -165,10 +171,12 @@ let eSeq: U64 = 0;
 let eFieldsAt = 0;
 let eNext = 0;
 let eCount = 0;
+let eAt = 0;
 
 /** Decode the entry at p of node n up to its fields; skip to its end (eNext). */
 function decodeHead(n: StreamNode, p: number): void {
   const b = n.buf;
+  eAt = p;
   eFlags = b[p];
   const d = readVar(b, p + 1);
   eMs = d === 0 ? n.ms : addU64Any(n.ms, d);
@@ -218,6 +226,50 @@ function decodeFields(n: StreamNode): string[] {
   }
   return out;
 }
+
+/**
+ * Where entries are written as RESP (protocol/reply.ts's Reply): an entry
+ * goes out as [id, [field, value, ...]] straight from its node's bytes, with
+ * no strings or entry objects made on the way (they were most of XRANGE's
+ * time and garbage).
+ */
+export interface EntryWriter {
+  array(n: number): void;
+  bulk(s: string): void;
+  bulkBytes(b: Buffer, from: number, to: number): void;
+  bulkIntPair(a: number, sep: number, b: number): void;
+}
+
+/** The entry last decoded by decodeHead, written as [id, [field, value, ...]]. */
+function writeEntry(w: EntryWriter, n: StreamNode): void {
+  w.array(2);
+  if (typeof eMs === 'number' && typeof eSeq === 'number') w.bulkIntPair(eMs, 45 /* - */, eSeq);
+  else w.bulk(idStr({ ms: eMs, seq: eSeq }));
+  const b = n.buf;
+  let p = eFieldsAt;
+  w.array(eCount * 2);
+  if (eFlags & F_SAMEFIELDS) {
+    const fields = n.fields;
+    for (let i = 0; i < eCount; i++) {
+      const l = readLen(b, p);
+      p = rpos;
+      w.bulk(fields[i]);
+      w.bulkBytes(b, p, p + l);
+      p += l;
+    }
+  } else {
+    for (let i = 0; i < eCount * 2; i++) {
+      const l = readLen(b, p);
+      p = rpos;
+      w.bulkBytes(b, p, p + l);
+      p += l;
+    }
+  }
+}
+
+/** Entries selected by writeRange before they are written (reused: no garbage per call). */
+const hitNodes: StreamNode[] = [];
+const hitOffsets: number[] = [];
 
 /** Trimming request (streamAddTrimArgs). */
 export interface TrimArgs {
@@ -346,7 +398,12 @@ export class StreamValue implements CollectionValue {
         this.bytes += nb.length - node.buf.length;
         node.buf = nb;
       }
-      b.copy(node.buf, node.len, 0, p);
+      const nb = node.buf;
+      if (p <= 64) {
+        // A small entry (the usual one) by a JS loop: Buffer#copy costs more than it copies.
+        let q = node.len;
+        for (let i = 0; i < p; i++) nb[q++] = b[i];
+      } else b.copy(nb, node.len, 0, p);
       node.len += p;
       node.live++;
     }
@@ -387,6 +444,30 @@ export class StreamValue implements CollectionValue {
     return out;
   }
 
+  /**
+   * What range() selects, written to w as an array of entries (XRANGE's
+   * reply) without decoding them into strings; returns how many.
+   */
+  writeRange(w: EntryWriter, start: StreamID | null, end: StreamID | null, rev: boolean, count: number): number {
+    let k = 0;
+    this.walk(start, end, rev, (n) => {
+      hitNodes[k] = n;
+      hitOffsets[k] = eAt;
+      k++;
+      return count === 0 || k < count;
+    });
+    w.array(k);
+    for (let i = 0; i < k; i++) {
+      const n = hitNodes[i];
+      decodeHead(n, hitOffsets[i]);
+      writeEntry(w, n);
+    }
+    // Let go of the nodes (a later XDEL or trim may drop them).
+    hitNodes.length = 0;
+    hitOffsets.length = 0;
+    return k;
+  }
+
   /** IDs only (no field decoding), same selection as range. */
   rangeIds(start: StreamID | null, end: StreamID | null, rev: boolean, count: number): StreamID[] {
     const out: StreamID[] = [];
@@ -411,9 +492,8 @@ export class StreamValue implements CollectionValue {
           decodeHead(n, p);
           p = eNext;
           if (eFlags & F_DELETED) continue;
-          const id = { ms: eMs, seq: eSeq };
-          if (start !== null && cmpId(id, start) < 0) continue;
-          if (end !== null && cmpId(id, end) > 0) return;
+          if (start !== null && (cmpU64(eMs, start.ms) || cmpU64(eSeq, start.seq)) < 0) continue;
+          if (end !== null && (cmpU64(eMs, end.ms) || cmpU64(eSeq, end.seq)) > 0) return;
           if (!fn(n)) return;
         }
       }
@@ -431,9 +511,8 @@ export class StreamValue implements CollectionValue {
         for (let k = offs.length - 1; k >= 0; k--) {
           decodeHead(n, offs[k]);
           if (eFlags & F_DELETED) continue;
-          const id = { ms: eMs, seq: eSeq };
-          if (end !== null && cmpId(id, end) > 0) continue;
-          if (start !== null && cmpId(id, start) < 0) return;
+          if (end !== null && (cmpU64(eMs, end.ms) || cmpU64(eSeq, end.seq)) > 0) continue;
+          if (start !== null && (cmpU64(eMs, start.ms) || cmpU64(eSeq, start.seq)) < 0) return;
           if (!fn(n)) return;
         }
       }
