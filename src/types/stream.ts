@@ -375,8 +375,13 @@ export class StreamValue implements CollectionValue {
       p = writeVar(b, 1, 0); // ms delta from the master
       p = writeVar(b, p, id.seq);
       for (let i = 0; i < nf; i++) p = writeStr(b, p, fv[fvAt + 2 * i + 1]);
-      // Room for a few more entries; the buffer doubles as the node fills.
-      const buf = Buffer.allocUnsafeSlow(Math.max(p, Math.min(p * 4, lim.bytes)));
+      // Room for a full node of entries like this one (each Buffer is a
+      // malloc, an ArrayBuffer and a sweep: growing from a few entries by
+      // doubling cost 6-7 of them per node). The margin is within what
+      // shrink() leaves alone, so equal entries fill it with no copy; a
+      // node that outgrows it doubles, one that closes with more room is shrunk.
+      const room = lim.entries === 0 ? p * 4 : p * lim.entries + 64;
+      const buf = Buffer.allocUnsafeSlow(Math.max(p, Math.min(room, lim.bytes)));
       b.copy(buf, 0, 0, p);
       node = new StreamNode(buf, p, id.ms, id.seq, fields, 1, 0, this.epoch);
       this.nodes.push(node);
