@@ -154,7 +154,8 @@ function xrange(ctx: CommandContext, args: string[], rev: boolean): void {
   const end = intervalId(rev ? args[2] : args[3], MAX_ID.seq, false);
   let count = -1;
   for (let j = 4; j < args.length; j++) {
-    if (args[j].toLowerCase() === 'count' && j + 1 < args.length) {
+    const o = args[j];
+    if ((o === 'COUNT' || o.toLowerCase() === 'count') && j + 1 < args.length) {
       count = llArg(args[++j]);
       if (count < 0) count = 0;
     } else throw new ReplyError(ERR.syntax);
