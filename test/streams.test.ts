@@ -93,6 +93,9 @@ describe('replies and errors as redis-server 7.0', () => {
     const cmds = ids.map((id, i) => (i % 3 === 2 ? ['XADD', 's', id, 'other', v(lens[i % lens.length]), 'f2', 'y'] : ['XADD', 's', id, 'f', v(lens[i % lens.length])]));
     await sameAsRedis([
       ...cmds, c('XRANGE s - +'), c('XREVRANGE s + -'), c('XRANGE s - + COUNT 3'), c('XREVRANGE s + - COUNT 4'), c('XREAD COUNT 5 STREAMS s 2147483648-0'),
+      // COUNT as string2ll reads it: the digit-loop fast path and the full int64 one.
+      ...['01', '-0', '1x', '', '-', '+1', '123456789012345', '-123456789012345', '1234567890123456', '9223372036854775807', '9223372036854775808', '-9223372036854775809']
+        .map((n) => ['XRANGE', 's', '-', '+', 'COUNT', n]),
     ]);
   });
 

@@ -33,6 +33,23 @@ export function streamForWrite(db: Database, key: string): StreamValue | undefin
 
 /** getLongLongFromObjectOrReply (values past 2^53 lose precision; none of ours care). */
 export function llArg(s: string, msg?: string): number {
+  // Up to 15 characters a digit loop is exact: no regex or BigInt for a COUNT 10.
+  const len = s.length;
+  if (len > 0 && len <= 15) {
+    const neg = s.charCodeAt(0) === 45; /* - */
+    let i = neg ? 1 : 0;
+    const c0 = s.charCodeAt(i);
+    // A leading digit 1-9, or a lone "0" (string2ll refuses "-0" and leading zeros).
+    if ((c0 >= 49 && c0 <= 57) || (c0 === 48 && len === 1)) {
+      let v = 0;
+      for (; i < len; i++) {
+        const d = s.charCodeAt(i) - 48;
+        if (d < 0 || d > 9) break;
+        v = v * 10 + d;
+      }
+      if (i === len) return neg ? -v : v;
+    }
+  }
   const n = parseInt64(s);
   if (n === null) throw new ReplyError(msg !== undefined ? 'ERR ' + msg : ERR.notInt);
   return Number(n);

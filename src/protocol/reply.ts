@@ -156,7 +156,12 @@ export class Reply {
       n = -n;
     }
     if (n < 10) slab[p++] = 48 + n;
-    else if (n <= 0x7fffffff) {
+    else if (n < 100) {
+      // Most lengths and counts: two digits without the digit-counting loop.
+      const d = (n / 10) | 0;
+      slab[p++] = 48 + d;
+      slab[p++] = 48 + n - d * 10;
+    } else if (n <= 0x7fffffff) {
       // Int32 arithmetic: no float division per digit (counters, lengths).
       let digits = 1;
       for (let t = n; t >= 10; t = (t / 10) | 0) digits++;

@@ -267,6 +267,7 @@ function writeEntry(w: EntryWriter, n: StreamNode): void {
   }
 }
 
+const EMPTY_NODE = new StreamNode(Buffer.alloc(0), 0, 0, 0, [], 0, 0, 0);
 /** Entries selected by writeRange before they are written (reused: no garbage per call). */
 const hitNodes: StreamNode[] = [];
 const hitOffsets: number[] = [];
@@ -467,9 +468,12 @@ export class StreamValue implements CollectionValue {
       decodeHead(n, hitOffsets[i]);
       writeEntry(w, n);
     }
-    // Let go of the nodes (a later XDEL or trim may drop them).
-    hitNodes.length = 0;
-    hitOffsets.length = 0;
+    // Let go of the nodes (a later XDEL or trim may drop them); a small
+    // selection keeps the arrays' room (truncating cost a regrowth per call).
+    if (k > 1024) {
+      hitNodes.length = 0;
+      hitOffsets.length = 0;
+    } else hitNodes.fill(EMPTY_NODE, 0, k);
     return k;
   }
 
