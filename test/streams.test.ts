@@ -82,6 +82,23 @@ describe('replies and errors as redis-server 7.0', () => {
     ]);
   });
 
+  it('IDs of every digit count and values of every copy path read back as Redis writes them', async () => {
+    // IDs and values are written into the reply from their packed bytes: digits
+    // around the int32 and 1e9 splits, past 2^53 (BigInt), values copied by
+    // loop and by Buffer copy, entries with and without the node's field names.
+    const ids = ['9-0', '2147483647-2147483648', '2147483648-0', '5000000000-7', '1000000000000-999999999', '1712345678901-1000000000',
+      '9007199254740991-9007199254740991', '9007199254740992-1', '18446744073709551615-0'];
+    const v = (n: number) => 'x'.repeat(n).replace(/x/g, (_, i) => String.fromCharCode(97 + (i % 26)));
+    const lens = [0, 1, 32, 33, 64, 65, 200, 5000];
+    const cmds = ids.map((id, i) => (i % 3 === 2 ? ['XADD', 's', id, 'other', v(lens[i % lens.length]), 'f2', 'y'] : ['XADD', 's', id, 'f', v(lens[i % lens.length])]));
+    await sameAsRedis([
+      ...cmds, c('XRANGE s - +'), c('XREVRANGE s + -'), c('XRANGE s - + COUNT 3'), c('XREVRANGE s + - COUNT 4'), c('XREAD COUNT 5 STREAMS s 2147483648-0'),
+      // COUNT as string2ll reads it: the digit-loop fast path and the full int64 one.
+      ...['01', '-0', '1x', '', '-', '+1', '123456789012345', '-123456789012345', '1234567890123456', '9223372036854775807', '9223372036854775808', '-9223372036854775809']
+        .map((n) => ['XRANGE', 's', '-', '+', 'COUNT', n]),
+    ]);
+  });
+
   it('XRANGE / XREVRANGE / XLEN / XDEL / XTRIM / XSETID', async () => {
     const fill: string[][] = [];
     for (let i = 1; i <= 30; i++) fill.push(c(`XADD s ${i}-${i % 3} f${i % 2} v${i}`));

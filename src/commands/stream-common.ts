@@ -33,14 +33,38 @@ export function streamForWrite(db: Database, key: string): StreamValue | undefin
 
 /** getLongLongFromObjectOrReply (values past 2^53 lose precision; none of ours care). */
 export function llArg(s: string, msg?: string): number {
+  // Up to 15 characters a digit loop is exact: no regex or BigInt for a COUNT 10.
+  const len = s.length;
+  if (len > 0 && len <= 15) {
+    const neg = s.charCodeAt(0) === 45; /* - */
+    let i = neg ? 1 : 0;
+    const c0 = s.charCodeAt(i);
+    // A leading digit 1-9, or a lone "0" (string2ll refuses "-0" and leading zeros).
+    if ((c0 >= 49 && c0 <= 57) || (c0 === 48 && len === 1)) {
+      let v = 0;
+      for (; i < len; i++) {
+        const d = s.charCodeAt(i) - 48;
+        if (d < 0 || d > 9) break;
+        v = v * 10 + d;
+      }
+      if (i === len) return neg ? -v : v;
+    }
+  }
   const n = parseInt64(s);
   if (n === null) throw new ReplyError(msg !== undefined ? 'ERR ' + msg : ERR.notInt);
   return Number(n);
 }
 
+/** An ID as a bulk string, its digits written straight into the reply (no string made). */
+export function replyId(r: Reply, id: StreamID): void {
+  const { ms, seq } = id;
+  if (typeof ms === 'number' && typeof seq === 'number') r.bulkIntPair(ms, 45 /* - */, seq);
+  else r.bulk(idStr(id));
+}
+
 export function replyEntry(r: Reply, e: StreamEntry): void {
   r.array(2);
-  r.bulk(idStr(e.id));
+  replyId(r, e.id);
   const fv = e.fv;
   r.array(fv.length);
   for (let i = 0; i < fv.length; i++) r.bulk(fv[i]);
@@ -59,6 +83,14 @@ export function replyEntries(r: Reply, es: StreamEntry[]): void {
  */
 export function replyNewEntries(r: Reply, s: StreamValue, after: StreamID, count: number, group: Group | null, consumer: Consumer | null, noack: boolean): number {
   const start = incrId(after);
+  if (group === null) {
+    // A plain reader (XREAD): no bookkeeping needs the entries, they go straight out.
+    if (start === null) {
+      r.array(0);
+      return 0;
+    }
+    return s.writeRange(r, start, null, false, count);
+  }
   const es = start === null ? [] : s.range(start, null, false, count);
   if (group !== null) {
     const now = Date.now();
@@ -114,7 +146,7 @@ export function replyConsumerHistory(r: Reply, s: StreamValue, start: StreamID, 
     if (e !== null) replyEntry(r, e);
     else {
       r.array(2);
-      r.bulk(idStr(id));
+      replyId(r, id);
       r.nullArray();
     }
   }

@@ -9,8 +9,8 @@ import { ERR, ReplyError } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { StreamValue } from '../types/stream.js';
 import { Group, Nack, type Consumer } from '../types/stream-groups.js';
-import { MAX_ID, ZERO_ID, cmpId, idStr, parseId, type StreamID } from '../types/stream-id.js';
-import { NONDETERMINISTIC, llArg, noGroupError, replyEntry, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
+import { MAX_ID, ZERO_ID, cmpId, parseId, type StreamID } from '../types/stream-id.js';
+import { NONDETERMINISTIC, llArg, noGroupError, replyEntry, replyId, streamForRead, streamForWrite, subcommandSyntax } from './stream-common.js';
 import { keyAt } from './spec.js';
 import { consumerFor, intervalId } from './streams.js';
 import { notify, NOTIFY_STREAM } from '../keyspace/notify.js';
@@ -190,8 +190,8 @@ function xpending(ctx: CommandContext, args: string[]): void {
       r.nullArray();
       return;
     }
-    r.bulk(idStr(g.pel.first()![0]));
-    r.bulk(idStr(g.pel.last()![0]));
+    replyId(r, g.pel.first()![0]);
+    replyId(r, g.pel.last()![0]);
     const cs = g.sortedConsumers().filter((c) => c.pel.size > 0);
     r.array(cs.length);
     for (const c of cs) {
@@ -220,7 +220,7 @@ function xpending(ctx: CommandContext, args: string[]): void {
   r.array(rows.length);
   for (const [id, nack] of rows) {
     r.array(4);
-    r.bulk(idStr(id));
+    replyId(r, id);
     r.bulk(nack.consumer!.name);
     r.int(Math.max(0, now - nack.deliveryTime));
     r.int(nack.deliveryCount);
@@ -312,7 +312,7 @@ function xclaim(ctx: CommandContext, args: string[]): void {
     consumer ??= consumerFor(g, args[3], db, args[1]);
     claimOne(g, id, nack, consumer, time, retry, justid);
     changed = true;
-    out.push(justid ? () => r.bulk(idStr(id)) : () => replyEntry(r, e));
+    out.push(justid ? () => replyId(r, id) : () => replyEntry(r, e));
   }
   if (changed) db.modified(args[1]);
   r.array(out.length);
@@ -375,18 +375,18 @@ function xautoclaim(ctx: CommandContext, args: string[]): void {
     if (minIdle !== 0 && now - nack.deliveryTime < minIdle) continue;
     consumer ??= consumerFor(g, args[3], db, args[1]);
     claimOne(g, id, nack, consumer, now, -1, justid);
-    claimed.push(justid ? () => r.bulk(idStr(id)) : () => replyEntry(r, e));
+    claimed.push(justid ? () => replyId(r, id) : () => replyEntry(r, e));
     count--;
     changed = true;
   }
   it.return(undefined);
   if (changed) db.modified(args[1]);
   r.array(3);
-  r.bulk(idStr(next));
+  replyId(r, next);
   r.array(claimed.length);
   for (const f of claimed) f();
   r.array(deleted.length);
-  for (const id of deleted) r.bulk(idStr(id));
+  for (const id of deleted) replyId(r, id);
 }
 
 /** Redis 7.0's COMMAND DOCS for these entries. */

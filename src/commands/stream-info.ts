@@ -11,8 +11,7 @@ import type { CommandContext } from '../server/context.js';
 import type { Reply } from '../protocol/reply.js';
 import type { StreamValue } from '../types/stream.js';
 import type { Group } from '../types/stream-groups.js';
-import { idStr } from '../types/stream-id.js';
-import { NONDETERMINISTIC, llArg, replyEntries, replyEntry, streamForRead, subcommandSyntax } from './stream-common.js';
+import { NONDETERMINISTIC, llArg, replyEntries, replyEntry, replyId, streamForRead, subcommandSyntax } from './stream-common.js';
 import { keyAt } from './spec.js';
 
 const G = { group: 'stream', since: '5.0.0' };
@@ -64,13 +63,13 @@ function xinfoStream(ctx: CommandContext, args: string[]): void {
   r.bulk('radix-tree-nodes');
   r.int(radixNodes(s));
   r.bulk('last-generated-id');
-  r.bulk(idStr(s.lastId));
+  replyId(r, s.lastId);
   r.bulk('max-deleted-entry-id');
-  r.bulk(idStr(s.maxDeletedId));
+  replyId(r, s.maxDeletedId);
   r.bulk('entries-added');
   r.int(s.entriesAdded);
   r.bulk('recorded-first-entry-id');
-  r.bulk(idStr(s.firstId));
+  replyId(r, s.firstId);
   if (!full) {
     r.bulk('groups');
     r.int(s.groups?.size ?? 0);
@@ -94,7 +93,7 @@ function xinfoStream(ctx: CommandContext, args: string[]): void {
     r.bulk('name');
     r.bulk(g.name);
     r.bulk('last-delivered-id');
-    r.bulk(idStr(g.lastId));
+    replyId(r, g.lastId);
     r.bulk('entries-read');
     entriesRead(r, g);
     r.bulk('lag');
@@ -106,7 +105,7 @@ function xinfoStream(ctx: CommandContext, args: string[]): void {
     r.array(pel.length);
     for (const [id, nack] of pel) {
       r.array(4);
-      r.bulk(idStr(id));
+      replyId(r, id);
       r.bulk(nack.consumer!.name);
       r.int(nack.deliveryTime);
       r.int(nack.deliveryCount);
@@ -127,7 +126,7 @@ function xinfoStream(ctx: CommandContext, args: string[]): void {
       r.array(cp.length);
       for (const [id, nack] of cp) {
         r.array(3);
-        r.bulk(idStr(id));
+        replyId(r, id);
         r.int(nack.deliveryTime);
         r.int(nack.deliveryCount);
       }
@@ -149,7 +148,7 @@ function xinfoGroups(ctx: CommandContext, args: string[]): void {
     r.bulk('pending');
     r.int(g.pel.size);
     r.bulk('last-delivered-id');
-    r.bulk(idStr(g.lastId));
+    replyId(r, g.lastId);
     r.bulk('entries-read');
     entriesRead(r, g);
     r.bulk('lag');

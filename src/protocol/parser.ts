@@ -506,7 +506,11 @@ for (let n = 0; n <= SHORT_MAX; n++) {
   shortSlicers.push(new Function('b', 's', `return String.fromCharCode(${args});`) as (b: Buffer, s: number) => string);
 }
 
+/** One-byte arguments ('*', '-', '+', '~', single-letter keys and fields) without a call. */
+const ONE_BYTE: string[] = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i));
+
 function slice(buf: Buffer, from: number, len: number): string {
+  if (len === 1) return ONE_BYTE[buf[from]];
   return len <= SHORT_MAX ? shortSlicers[len](buf, from) : buf.latin1Slice(from, from + len);
 }
 

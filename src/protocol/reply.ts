@@ -156,7 +156,12 @@ export class Reply {
       n = -n;
     }
     if (n < 10) slab[p++] = 48 + n;
-    else if (n <= 0x7fffffff) {
+    else if (n < 100) {
+      // Most lengths and counts: two digits without the digit-counting loop.
+      const d = (n / 10) | 0;
+      slab[p++] = 48 + d;
+      slab[p++] = 48 + n - d * 10;
+    } else if (n <= 0x7fffffff) {
       // Int32 arithmetic: no float division per digit (counters, lengths).
       let digits = 1;
       for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
@@ -174,6 +179,54 @@ export class Reply {
         n = Math.floor(n / 10);
       }
       p += digits;
+    }
+    slab[p++] = 13;
+    slab[p++] = 10;
+    this.pos = p;
+  }
+
+  /**
+   * A bulk string of two non-negative safe integers joined by the byte
+   * `sep` ("1712345678901-0", a stream ID), digits written in place: making
+   * the string first (number to string twice, a concatenation V8 must
+   * flatten before its bytes can be read) was a fifth of XRANGE's time.
+   */
+  bulkIntPair(a: number, sep: number, b: number): void {
+    // The first number repeats from one reply to the next (an ID's
+    // milliseconds, the same for every XADD within a millisecond): its
+    // digits are kept and copied, instead of 13 float divisions each time.
+    if (a !== pairA) {
+      pairA = a;
+      pairDigits = decimalDigits(a);
+      writeDecimal(pairBytes, 0, a, pairDigits);
+    }
+    const da = pairDigits;
+    const db = decimalDigits(b);
+    this.header(36 /* $ */, da + 1 + db);
+    this.ensure(da + db + 3);
+    const slab = this.slab;
+    let p = this.pos;
+    for (let i = 0; i < da; i++) slab[p++] = pairBytes[i];
+    slab[p++] = sep;
+    p = writeDecimal(slab, p, b, db);
+    slab[p++] = 13;
+    slab[p++] = 10;
+    this.pos = p;
+  }
+
+  /** A bulk string of bytes from..to of b (a value kept packed in a Buffer), without making a string. */
+  bulkBytes(b: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (this.discard && n > SHORT_WRITE) return;
+    this.header(36 /* $ */, n);
+    this.ensure(n + 2);
+    const slab = this.slab;
+    let p = this.pos;
+    if (n <= SHORT_WRITE * 2) {
+      for (let i = from; i < to; i++) slab[p++] = b[i];
+    } else {
+      b.copy(slab, p, from, to);
+      p += n;
     }
     slab[p++] = 13;
     slab[p++] = 10;
@@ -310,6 +363,46 @@ export class Reply {
     this.array(items.length);
     for (const s of items) this.bulkOrNull(s);
   }
+}
+
+/** bulkIntPair's last first number, and its digits. */
+let pairA = -1;
+let pairDigits = 0;
+const pairBytes = Buffer.alloc(16);
+
+/** Digits of a non-negative safe integer. */
+function decimalDigits(n: number): number {
+  let d = 1;
+  // Int32 steps while it fits; IDs' milliseconds (~1.7e12) take a float step or two first.
+  while (n > 0x7fffffff) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  for (; n >= 10; n = (n / 10) | 0) d++;
+  return d;
+}
+
+/** A non-negative safe integer of `digits` digits written at p; returns the end. */
+function writeDecimal(b: Buffer, p: number, n: number, digits: number): number {
+  const end = p + digits;
+  let q = end - 1;
+  // Above int32 the low 9 digits are split off once (exact: n < 2^53), the rest in int32 steps.
+  if (n > 0x7fffffff) {
+    const hi = Math.floor(n / 1e9);
+    let lo = n - hi * 1e9;
+    for (let k = 0; k < 9; k++) {
+      const d = (lo / 10) | 0;
+      b[q--] = 48 + lo - d * 10;
+      lo = d;
+    }
+    n = hi; // < 2^53 / 1e9: an int32
+  }
+  for (; q >= p; q--) {
+    const d = (n / 10) | 0;
+    b[q] = 48 + n - d * 10;
+    n = d;
+  }
+  return end;
 }
 
 /**

@@ -45,6 +45,8 @@ const readySet = new Set<string>();
 
 export function installBlocking(ks: Keyspace): void {
   ks.keyReady = (db, key) => {
+    // Every write to a list, zset or stream comes here: nobody blocked is one load.
+    if (waiting.size === 0) return;
     const m = waiting.get(db);
     if (m === undefined || !m.has(key)) return;
     const id = db.id + '\0' + key;

@@ -146,9 +146,15 @@ function writeVar(b: Buffer, p: number, x: U64): number {
   return p;
 }
 
+/** Strings up to this length are copied by a JS loop: cheaper than a call into C++ (latin1Write). */
+const SHORT_STR = 32;
+
 function writeStr(b: Buffer, p: number, s: string): number {
-  p = writeVar(b, p, s.length);
-  return p + b.latin1Write(s, p);
+  const n = s.length;
+  p = writeVar(b, p, n);
+  if (n > SHORT_STR) return p + b.latin1Write(s, p);
+  for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+  return p;
 }
 
 /** One entry as read out of a node. */
@@ -165,10 +171,12 @@ let eSeq: U64 = 0;
 let eFieldsAt = 0;
 let eNext = 0;
 let eCount = 0;
+let eAt = 0;
 
 /** Decode the entry at p of node n up to its fields; skip to its end (eNext). */
 function decodeHead(n: StreamNode, p: number): void {
   const b = n.buf;
+  eAt = p;
   eFlags = b[p];
   const d = readVar(b, p + 1);
   eMs = d === 0 ? n.ms : addU64Any(n.ms, d);
@@ -218,6 +226,51 @@ function decodeFields(n: StreamNode): string[] {
   }
   return out;
 }
+
+/**
+ * Where entries are written as RESP (protocol/reply.ts's Reply): an entry
+ * goes out as [id, [field, value, ...]] straight from its node's bytes, with
+ * no strings or entry objects made on the way (they were most of XRANGE's
+ * time and garbage).
+ */
+export interface EntryWriter {
+  array(n: number): void;
+  bulk(s: string): void;
+  bulkBytes(b: Buffer, from: number, to: number): void;
+  bulkIntPair(a: number, sep: number, b: number): void;
+}
+
+/** The entry last decoded by decodeHead, written as [id, [field, value, ...]]. */
+function writeEntry(w: EntryWriter, n: StreamNode): void {
+  w.array(2);
+  if (typeof eMs === 'number' && typeof eSeq === 'number') w.bulkIntPair(eMs, 45 /* - */, eSeq);
+  else w.bulk(idStr({ ms: eMs, seq: eSeq }));
+  const b = n.buf;
+  let p = eFieldsAt;
+  w.array(eCount * 2);
+  if (eFlags & F_SAMEFIELDS) {
+    const fields = n.fields;
+    for (let i = 0; i < eCount; i++) {
+      const l = readLen(b, p);
+      p = rpos;
+      w.bulk(fields[i]);
+      w.bulkBytes(b, p, p + l);
+      p += l;
+    }
+  } else {
+    for (let i = 0; i < eCount * 2; i++) {
+      const l = readLen(b, p);
+      p = rpos;
+      w.bulkBytes(b, p, p + l);
+      p += l;
+    }
+  }
+}
+
+const EMPTY_NODE = new StreamNode(Buffer.alloc(0), 0, 0, 0, [], 0, 0, 0);
+/** Entries selected by writeRange before they are written (reused: no garbage per call). */
+const hitNodes: StreamNode[] = [];
+const hitOffsets: number[] = [];
 
 /** Trimming request (streamAddTrimArgs). */
 export interface TrimArgs {
@@ -323,8 +376,13 @@ export class StreamValue implements CollectionValue {
       p = writeVar(b, 1, 0); // ms delta from the master
       p = writeVar(b, p, id.seq);
       for (let i = 0; i < nf; i++) p = writeStr(b, p, fv[fvAt + 2 * i + 1]);
-      // Room for a few more entries; the buffer doubles as the node fills.
-      const buf = Buffer.allocUnsafeSlow(Math.max(p, Math.min(p * 4, lim.bytes)));
+      // Room for a full node of entries like this one (each Buffer is a
+      // malloc, an ArrayBuffer and a sweep: growing from a few entries by
+      // doubling cost 6-7 of them per node). The margin is within what
+      // shrink() leaves alone, so equal entries fill it with no copy; a
+      // node that outgrows it doubles, one that closes with more room is shrunk.
+      const room = lim.entries === 0 ? p * 4 : p * lim.entries + 64;
+      const buf = Buffer.allocUnsafeSlow(Math.max(p, Math.min(room, lim.bytes)));
       b.copy(buf, 0, 0, p);
       node = new StreamNode(buf, p, id.ms, id.seq, fields, 1, 0, this.epoch);
       this.nodes.push(node);
@@ -346,7 +404,12 @@ export class StreamValue implements CollectionValue {
         this.bytes += nb.length - node.buf.length;
         node.buf = nb;
       }
-      b.copy(node.buf, node.len, 0, p);
+      const nb = node.buf;
+      if (p <= 64) {
+        // A small entry (the usual one) by a JS loop: Buffer#copy costs more than it copies.
+        let q = node.len;
+        for (let i = 0; i < p; i++) nb[q++] = b[i];
+      } else b.copy(nb, node.len, 0, p);
       node.len += p;
       node.live++;
     }
@@ -387,6 +450,33 @@ export class StreamValue implements CollectionValue {
     return out;
   }
 
+  /**
+   * What range() selects, written to w as an array of entries (XRANGE's
+   * reply) without decoding them into strings; returns how many.
+   */
+  writeRange(w: EntryWriter, start: StreamID | null, end: StreamID | null, rev: boolean, count: number): number {
+    let k = 0;
+    this.walk(start, end, rev, (n) => {
+      hitNodes[k] = n;
+      hitOffsets[k] = eAt;
+      k++;
+      return count === 0 || k < count;
+    });
+    w.array(k);
+    for (let i = 0; i < k; i++) {
+      const n = hitNodes[i];
+      decodeHead(n, hitOffsets[i]);
+      writeEntry(w, n);
+    }
+    // Let go of the nodes (a later XDEL or trim may drop them); a small
+    // selection keeps the arrays' room (truncating cost a regrowth per call).
+    if (k > 1024) {
+      hitNodes.length = 0;
+      hitOffsets.length = 0;
+    } else hitNodes.fill(EMPTY_NODE, 0, k);
+    return k;
+  }
+
   /** IDs only (no field decoding), same selection as range. */
   rangeIds(start: StreamID | null, end: StreamID | null, rev: boolean, count: number): StreamID[] {
     const out: StreamID[] = [];
@@ -411,9 +501,8 @@ export class StreamValue implements CollectionValue {
           decodeHead(n, p);
           p = eNext;
           if (eFlags & F_DELETED) continue;
-          const id = { ms: eMs, seq: eSeq };
-          if (start !== null && cmpId(id, start) < 0) continue;
-          if (end !== null && cmpId(id, end) > 0) return;
+          if (start !== null && (cmpU64(eMs, start.ms) || cmpU64(eSeq, start.seq)) < 0) continue;
+          if (end !== null && (cmpU64(eMs, end.ms) || cmpU64(eSeq, end.seq)) > 0) return;
           if (!fn(n)) return;
         }
       }
@@ -431,9 +520,8 @@ export class StreamValue implements CollectionValue {
         for (let k = offs.length - 1; k >= 0; k--) {
           decodeHead(n, offs[k]);
           if (eFlags & F_DELETED) continue;
-          const id = { ms: eMs, seq: eSeq };
-          if (end !== null && cmpId(id, end) > 0) continue;
-          if (start !== null && cmpId(id, start) < 0) return;
+          if (end !== null && (cmpU64(eMs, end.ms) || cmpU64(eSeq, end.seq)) > 0) continue;
+          if (start !== null && (cmpU64(eMs, start.ms) || cmpU64(eSeq, start.seq)) < 0) return;
           if (!fn(n)) return;
         }
       }
