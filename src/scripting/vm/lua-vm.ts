@@ -91,16 +91,20 @@ interface ModuleGlue {
   /**
    * The allocator a state is created and closed with: the JS one, except
    * that a state's main block (its lua_State) is always the same address for
-   * the same slot. Lua 5.4 seeds its string hashes with that address, and
-   * the seed decides the order pairs() walks a table in - which cjson and
-   * cmsgpack encode. Redis's Lua 5.1 has no seed: a given script encodes a
-   * given table the same way every time, after SCRIPT FLUSH too. Here the
-   * order then depends only on the slot (the scripting state is slot 0).
+   * the same slot, and that its string hash seed is set to 0 before the
+   * state makes its first string (see zeroSeed). Lua 5.4 seeds its string
+   * hashes from that address; the seed decides the order pairs() walks a
+   * table in, which cjson and cmsgpack encode. Redis's Lua 5.1 has no seed,
+   * and with seed 0 Lua 5.4 hashes a string under 32 bytes exactly as 5.1
+   * does: every state, EVAL's and FUNCTION's, walks a table as Redis does.
    */
   stateAlloc: Ptr;
   /** Per slot, the main block kept for its states, and the slot whose state is being created (-1: none). */
   mainBlocks: Ptr[];
   placingMain: number;
+  /** The main block of the state being created until its seed is set (0: none), and its size. */
+  seeding: Ptr;
+  seedingSize: number;
   wasmAlloc: WasmAllocator | null;
   panic: Ptr;
   /** C function pointers by JS function, so a function is added to the WASM table once per process. */
@@ -137,6 +141,8 @@ function setupGlue(m: RawLua): ModuleGlue {
     stateAlloc: 0,
     mainBlocks: [],
     placingMain: -1,
+    seeding: 0,
+    seedingSize: 0,
     wasmAlloc: createWasmAllocator(m),
     panic: 0,
     fns: new Map(),
@@ -182,7 +188,14 @@ function setupGlue(m: RawLua): ModuleGlue {
         g.mainBlocks[ud] = b;
       }
       vm.used += nsize;
+      g.seeding = b;
+      g.seedingSize = nsize;
       return b;
+    }
+    if (g.seeding !== 0) {
+      // lua_newstate's next allocation (the stack), before any string exists.
+      zeroSeed(g, g.seeding, g.seedingSize, ud);
+      g.seeding = 0;
     }
     if (ptr !== 0 && nsize === 0 && ptr === g.mainBlocks[ud]) {
       // lua_close's last free: kept for the slot's next state.
@@ -197,6 +210,28 @@ function setupGlue(m: RawLua): ModuleGlue {
     throw new LuaPanic(`Lua panic (error outside a protected call): ${msg}`);
   }, 'ii');
   return g;
+}
+
+/**
+ * Set the string hash seed of the state being built in `block` to 0 (see
+ * ModuleGlue.stateAlloc). Offsets are Lua 5.4's on wasm32 (4-byte pointers):
+ * the lua_State follows LUA_EXTRASPACE (4 bytes) in the block and holds
+ * l_G at 16; global_State has frealloc at 0, ud 4, totalbytes 8, the string
+ * table at 24-35, l_registry at 40, nilvalue at 56 (its tag at 64) and seed
+ * at 72. The seed is written only when all of those read as lua_newstate
+ * has just left them, so another build's layout leaves it alone (false).
+ */
+function zeroSeed(g: ModuleGlue, block: Ptr, size: number, slot: number): boolean {
+  const i32 = views(g).i32;
+  const u8 = g.heapBuf;
+  const G = i32[(block + 4 + 16) >> 2]!;
+  if (G < block || G + 76 > block + size) return false;
+  if (i32[G >> 2] !== g.stateAlloc || i32[(G + 4) >> 2] !== slot || i32[(G + 8) >> 2] !== size) return false;
+  if (i32[(G + 24) >> 2] !== 0 || i32[(G + 28) >> 2] !== 0 || i32[(G + 32) >> 2] !== 0) return false;
+  // nilvalue holds the integer 0 (tag LUA_VNUMINT) while the state is being built.
+  if (u8[G + 64] !== 3 || i32[(G + 56) >> 2] !== 0 || i32[(G + 60) >> 2] !== 0) return false;
+  i32[(G + 72) >> 2] = 0;
+  return true;
 }
 
 function vmOf(L: LuaState): LuaVm {
