@@ -89,20 +89,18 @@ interface ModuleGlue {
   /** The JS allocator, for states the WASM one has no slot for. */
   alloc: Ptr;
   /**
-   * The allocator a state is created and closed with: the JS one, except
-   * that a state's main block (its lua_State) is always the same address for
-   * the same slot, and that its string hash seed is set to 0 before the
-   * state makes its first string (see zeroSeed). Lua 5.4 seeds its string
-   * hashes from that address; the seed decides the order pairs() walks a
-   * table in, which cjson and cmsgpack encode. Redis's Lua 5.1 has no seed,
-   * and with seed 0 Lua 5.4 hashes a string under 32 bytes exactly as 5.1
-   * does: every state, EVAL's and FUNCTION's, walks a table as Redis does.
+   * The allocator a state is created with: the JS one, which also sets the
+   * state's string hash seed to 0 before the state makes its first string
+   * (see zeroSeed). Lua 5.4 seeds its string hashes from the state's address
+   * and the clock; the seed decides the order pairs() walks a table in,
+   * which cjson and cmsgpack encode. Redis's Lua 5.1 has no seed, and with
+   * seed 0 Lua 5.4 hashes a string under 32 bytes exactly as 5.1 does: every
+   * state, EVAL's and FUNCTION's, after SCRIPT FLUSH too, walks a table as
+   * Redis does (unless the table was rehashed: 5.4 re-inserts the other way).
    */
   stateAlloc: Ptr;
-  /** Per slot, the main block kept for its states, and the slot whose state is being created (-1: none). */
-  mainBlocks: Ptr[];
+  /** The slot whose state is being created (-1: none), then its main block until its seed is set. */
   placingMain: number;
-  /** The main block of the state being created until its seed is set (0: none), and its size. */
   seeding: Ptr;
   seedingSize: number;
   wasmAlloc: WasmAllocator | null;
@@ -139,7 +137,6 @@ function setupGlue(m: RawLua): ModuleGlue {
     only: undefined,
     alloc: 0,
     stateAlloc: 0,
-    mainBlocks: [],
     placingMain: -1,
     seeding: 0,
     seedingSize: 0,
@@ -179,15 +176,7 @@ function setupGlue(m: RawLua): ModuleGlue {
     if (ptr === 0 && ud === g.placingMain) {
       // lua_newstate's first allocation: the block that holds the lua_State.
       g.placingMain = -1;
-      const vm = g.vms[ud]!;
-      if (vm.used + nsize > vm.memoryLimit) return 0;
-      let b = g.mainBlocks[ud];
-      if (b === undefined) {
-        b = m._malloc(nsize);
-        if (b === 0) return 0;
-        g.mainBlocks[ud] = b;
-      }
-      vm.used += nsize;
+      const b = jsAlloc(ud, ptr, osize, nsize);
       g.seeding = b;
       g.seedingSize = nsize;
       return b;
@@ -196,11 +185,6 @@ function setupGlue(m: RawLua): ModuleGlue {
       // lua_newstate's next allocation (the stack), before any string exists.
       zeroSeed(g, g.seeding, g.seedingSize, ud);
       g.seeding = 0;
-    }
-    if (ptr !== 0 && nsize === 0 && ptr === g.mainBlocks[ud]) {
-      // lua_close's last free: kept for the slot's next state.
-      g.vms[ud]!.used -= osize;
-      return 0;
     }
     return jsAlloc(ud, ptr, osize, nsize);
   }, 'iiiii');
@@ -382,7 +366,6 @@ export class LuaVm {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.m._lua_setallocf(this.L, this.g.stateAlloc, this.slot);
     this.m._lua_close(this.L);
     this.g.vms[this.slot] = undefined;
     updateOnly(this.g);
