@@ -50,8 +50,8 @@ const META_MASK = 0xffffff;
  * per new key: growing by 8 slots and right-sizing both halves allocated
  * ~180 bytes a key of arrays that lived just long enough for the young
  * generation GC to copy and promote them - more than the keys and values
- * themselves (MSET of 2M keys: 855 MB promoted, 545 MB now;
- * bench/RESULTS.md). The price is fill: 37-42 heap bytes a key for the
+ * themselves (2M inserts, lookups and removes in process: 855 MB promoted
+ * before, 577 MB now; bench/RESULTS.md). The price is fill: 37-42 heap bytes a key for the
  * table (bench/keytable-mem.mjs), against 33-34 before. Slots cost 24 bytes
  * where V8's Map costs 28 per entry at about 70% (its capacity doubles),
  * before counting meta.
@@ -126,7 +126,7 @@ function newExpiries(cap: number): number[] {
  * Only table.ts reads the slots and fields of a segment.
  */
 export class Segment extends Array<unknown> {
-  /** Slots; `length` is 0 until the first put of a lazy segment. */
+  /** Slots (the array's length is cap * SLOT, or 0 until the first put of a lazy segment). */
   cap: number;
   /** Keys in this segment. */
   n = 0;

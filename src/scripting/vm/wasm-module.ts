@@ -138,8 +138,9 @@ export function loadLuaModule(): Promise<RawLua> {
  * its string hashes (and math.random's seed, replaced by Redis's own). A
  * seed taken from the clock makes the order in which pairs()/next() walk a
  * table, and so what cjson/cmsgpack encode, change from run to run; Redis's
- * Lua 5.1 walks the same table the same way every time. A constant clock
- * makes the order depend only on what the state did before, as there.
+ * Lua 5.1 walks the same table the same way every time. lua-vm.ts sets the
+ * seed itself to 0 once the state exists; the constant clock keeps anything
+ * else that reads time() (nothing a script can reach) from varying.
  */
 function fixClock(imports: unknown): void {
   const env = (imports as { env?: Record<string, unknown> } | undefined)?.env;
