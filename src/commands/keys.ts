@@ -15,6 +15,7 @@ import { typeOf, type Value } from '../types/value.js';
 import type { CommandContext } from '../server/context.js';
 import type { Database } from '../keyspace/db.js';
 import { notify, NOTIFY_GENERIC } from '../keyspace/notify.js';
+import { WARM_MAX } from '../keyspace/table.js';
 
 const G = { group: 'generic' };
 const SAME_OBJECT = 'ERR source and destination objects are the same';
@@ -50,6 +51,7 @@ function del(ctx: CommandContext, args: string[], lazy = getBool('lazyfree-lazy-
   let n = 0;
   const db = ctx.db;
   for (let i = 1; i < args.length; i++) {
+    if (i % WARM_MAX === 1) db.warm(args, i, args.length, 1);
     const v = lazy ? db.peek(args[i]) : undefined;
     if (v !== undefined) freeLazily(args[i], v);
     if (db.delete(args[i])) {
@@ -238,12 +240,20 @@ register(
   cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, since: '4.0.0', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.', complexity: 'O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.' }, (ctx, args) => del(ctx, args, true)),
   cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Determine if a key exists', complexity: 'O(N) where N is the number of keys to check.', history: [['3.0.3', 'Accepts multiple `key` arguments.']] }, (ctx, args) => {
     let n = 0;
-    for (let i = 1; i < args.length; i++) if (ctx.db.getNoTouch(args[i]) !== undefined) n++;
+    const db = ctx.db;
+    for (let i = 1; i < args.length; i++) {
+      if (i % WARM_MAX === 1) db.warm(args, i, args.length, 1);
+      if (db.getNoTouch(args[i]) !== undefined) n++;
+    }
     ctx.r.int(n);
   }),
   cmd('touch', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, since: '3.2.1', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Alters the last access time of a key(s). Returns the number of existing keys specified.', complexity: 'O(N) where N is the number of keys that will be touched.' }, (ctx, args) => {
     let n = 0;
-    for (let i = 1; i < args.length; i++) if (ctx.db.get(args[i]) !== undefined) n++;
+    const db = ctx.db;
+    for (let i = 1; i < args.length; i++) {
+      if (i % WARM_MAX === 1) db.warm(args, i, args.length, 1);
+      if (db.get(args[i]) !== undefined) n++;
+    }
     ctx.r.int(n);
   }),
   cmd('type', 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, args: [key()], keySpec: keyAt(1, 'RO'), summary: 'Determine the type stored at key', complexity: 'O(1)' }, (ctx, args) => {

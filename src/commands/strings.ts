@@ -13,6 +13,7 @@ import type { CommandContext } from '../server/context.js';
 import type { Value } from '../types/value.js';
 import { addLongDouble, fitsInt64, formatLongDouble, parseLongDouble, parseStoredInt, type LongDouble } from '../types/string.js';
 import { notify, NOTIFY_GENERIC, NOTIFY_STRING } from '../keyspace/notify.js';
+import { WARM_MAX } from '../keyspace/table.js';
 
 const S = 'string';
 
@@ -406,6 +407,7 @@ register(
     const db = ctx.db;
     r.array(args.length - 1);
     for (let i = 1; i < args.length; i++) {
+      if (i % WARM_MAX === 1) db.warm(args, i, args.length, 1);
       const v = db.get(args[i]);
       if (typeof v === 'string') r.bulk(v);
       else r.null();
@@ -415,6 +417,7 @@ register(
     if (args.length % 2 === 0) throw new ReplyError(ERR.arity('mset'));
     const db = ctx.db;
     for (let i = 1; i < args.length; i += 2) {
+      if (i % (2 * WARM_MAX) === 1) db.warm(args, i, args.length, 2);
       db.set(args[i], args[i + 1]);
       notify(NOTIFY_STRING, 'set', args[i], db.id);
     }
@@ -423,7 +426,10 @@ register(
   cmd('msetnx', -3, 'write denyoom', [1, -1, 2], 'string write slow', { group: S, summary: 'Set multiple keys to multiple values, only if none of the keys exist', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', args: KEY_VALUE, keySpec: keyAt(1, 'OW insert', undefined, -1, 2), tips: ['request_policy:multi_shard', 'response_policy:agg_min'] }, (ctx, args) => {
     if (args.length % 2 === 0) throw new ReplyError(ERR.arity('msetnx'));
     const db = ctx.db;
-    for (let i = 1; i < args.length; i += 2) if (db.peek(args[i]) !== undefined) return ctx.r.int(0);
+    for (let i = 1; i < args.length; i += 2) {
+      if (i % (2 * WARM_MAX) === 1) db.warm(args, i, args.length, 2);
+      if (db.peek(args[i]) !== undefined) return ctx.r.int(0);
+    }
     for (let i = 1; i < args.length; i += 2) {
       db.set(args[i], args[i + 1]);
       notify(NOTIFY_STRING, 'set', args[i], db.id);

@@ -43,6 +43,15 @@ export class Database {
     return this.table.size;
   }
 
+  /**
+   * A hint before looking up keys[from], keys[from + step], ... (below
+   * `to`, WARM_MAX of them): see KeyTable.warm. Multi-key commands call it
+   * every WARM_MAX keys.
+   */
+  warm(keys: readonly string[], from: number, to: number, step: number): void {
+    this.table.warm(keys, from, to, step);
+  }
+
   /** Lazy expiry: true (and the key is gone) if it had expired. */
   private expireIfNeeded(seg: Segment, key: string): boolean {
     const at = this.table.getExpiry(seg, key);
