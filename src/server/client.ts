@@ -62,8 +62,14 @@ export class Client implements Watcher {
   sniff: Buffer | null = Buffer.alloc(0);
   /** CLIENT TRACKING state (src/server/tracking.ts); null when off. */
   tracking: TrackingState | null = null;
-  /** A command held by CLIENT PAUSE: it runs again before the rest of the pipeline. */
-  replay: string[] | null = null;
+  /**
+   * Commands parsed ahead of the one running (server/read-ahead.ts), from
+   * aheadPos on; a command held by CLIENT PAUSE goes back to the front.
+   */
+  ahead: string[][] = [];
+  aheadPos = 0;
+  /** A protocol error found while reading ahead: answered once the commands before it have run. */
+  aheadError: unknown = null;
   /** Called when the connection closes (blocking ops unregister here). */
   onClose: (() => void) | null = null;
   closing = false;

@@ -12,6 +12,7 @@
 import type { Client } from './client.js';
 import type { Server } from './server.js';
 import type { CommandSpec } from '../commands/spec.js';
+import { putBack } from './read-ahead.js';
 
 export type PauseType = 'off' | 'write' | 'all';
 const RANK: Record<PauseType, number> = { off: 0, write: 1, all: 2 };
@@ -62,7 +63,7 @@ function mayWrite(spec: CommandSpec, args: string[]): boolean {
 
 /** Hold c's command until the pause ends: it runs again from the front of c's pipeline. */
 export function postpone(c: Client, args: string[]): void {
-  c.replay = args;
+  putBack(c, args);
   c.suspended = true;
   postponed.push(c);
 }

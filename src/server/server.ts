@@ -24,6 +24,7 @@ import { checkClientOutput, outputCron, UNAUTH_OUTPUT_MAX } from '../memory/clie
 import { startStream } from '../memory/reply-stream.js';
 import { installIdleRelease } from '../memory/idle-release.js';
 import { installMemory } from '../memory/install.js';
+import { hasAhead, nextCommand } from './read-ahead.js';
 
 export interface ServerStats {
   startTime: number;
@@ -335,8 +336,7 @@ export class Server {
     while (!c.suspended && !c.closing && !c.closeAsap) {
       let args: string[] | null;
       try {
-        args = c.replay ?? c.parser.next();
-        c.replay = null;
+        args = nextCommand(c, c.db);
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         r.error('ERR ' + e.message);
@@ -390,7 +390,7 @@ export class Server {
   resume(c: Client): void {
     c.suspended = false;
     setImmediate(() => {
-      if (!c.closing && !c.suspended && (c.parser.buffered > 0 || c.replay !== null)) this.processInput(c);
+      if (!c.closing && !c.suspended && (c.parser.buffered > 0 || hasAhead(c))) this.processInput(c);
     });
   }
 
