@@ -12,9 +12,9 @@
  * Parsing ahead must not change what a command sees. So it happens only
  * when it can pay (the client's database is big enough for warm() to do
  * anything, the client is authenticated, so the parser's limits cannot
- * change with an AUTH in the batch), and it stops after any command that is
- * not a plain key command - CONFIG SET of a parser limit, HELLO, SELECT,
- * MULTI and the like run before anything after them is parsed. A protocol
+ * change with an AUTH in the batch), and it stops after any command that
+ * takes no keys - CONFIG SET of a parser limit, HELLO, SELECT, MULTI and
+ * the like run before anything after them is parsed. A protocol
  * error found while reading ahead is held until the commands before it
  * have run, then answered as it would have been.
  */
@@ -73,6 +73,15 @@ export function hasAhead(c: Client): boolean {
   return c.aheadPos < c.ahead.length || c.aheadError !== null;
 }
 
+function firstMovableKey(getKeys: (args: string[]) => number[], args: string[]): number {
+  try {
+    const at = getKeys(args);
+    return at.length > 0 ? at[0] : -1;
+  } catch {
+    return -1; // malformed: the command itself will say so when it runs
+  }
+}
+
 function readAhead(c: Client, db: Database): void {
   const q = c.ahead;
   let n = 0;
@@ -88,9 +97,14 @@ function readAhead(c: Client, db: Database): void {
     q.push(args);
     if (args.length === 0) continue;
     const spec = lookup(args[0]);
-    const first = spec === undefined ? 0 : spec.keys.first;
-    if (first <= 0 || spec!.subcommands !== undefined) break;
-    if (first < args.length) keys[n++] = args[first];
+    if (spec === undefined || spec.subcommands !== undefined) break;
+    let first = spec.keys.first;
+    if (first <= 0) {
+      // EVALSHA, FCALL, ZUNIONSTORE...: keys wherever their arguments say.
+      if (spec.getKeys === undefined) break;
+      first = firstMovableKey(spec.getKeys, args);
+    }
+    if (first > 0 && first < args.length) keys[n++] = args[first];
   }
   if (n > 1) db.warm(keys, 0, n, 1);
   for (let i = 0; i < n; i++) keys[i] = '';
