@@ -11,7 +11,7 @@
  * could not read) — safe-boot.ts's rules for a damaged snapshot.
  */
 import type { Readable } from 'node:stream';
-import { KeyTable } from '../keyspace/table.js';
+import { KeyTable, WARM_MAX } from '../keyspace/table.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Manifest, SnapshotBackend } from '../storage/backend.js';
 import { SnapshotFormatError } from '../snapshot/format.js';
@@ -120,10 +120,13 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
   // objects: inserting each as it is read (in Redis's hash order, all over
   // the table) made every young collection scan pointers from the whole
   // table to new strings, tripling the load time.
+  // They land all over the table: warm each batch's slots first (KeyTable.warm).
+  const keysAt = staged as string[];
   for (let i = 0; i < staged.length; i += STAGED) {
     const key = staged[i] as string;
     const db = staged[i + 2] as number;
     const t = tables[db] ?? table(db);
+    if (i % (STAGED * WARM_MAX) === 0) t.warm(keysAt, i, staged.length, STAGED);
     const before = t.size;
     t.put(t.segmentOf(key), key, staged[i + 1] as Value);
     if (t.size === before) throw new RdbFileError(summary.bytes, `key '${key.slice(0, 64)}' written twice in db ${db}`, false);
