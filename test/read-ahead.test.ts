@@ -9,7 +9,8 @@ import { startServer, RawClient, resp, type TestServer } from './helpers/server.
 import { startRedis, type Oracle } from './helpers/redis-oracle.js';
 import { session } from './helpers/resp-session.js';
 
-// 2^11 segments or more: enough keys that read-ahead is on (KeyTable.warmPays).
+// Read-ahead is on from 2^11 segments (KeyTable.warmPays, about 30k keys);
+// 200k keys put the directory at 2^12-2^13, well past it.
 const KEYS = '200000';
 
 let srv: TestServer;

@@ -321,8 +321,8 @@ export class KeyTable {
    * lookup's has retired. Walking a batch level by level - every key's
    * segment, then every key's slot, then every resident key - makes the
    * misses of one level independent, so they overlap: lookups of random
-   * keys in a 2M-key table cost 1.3 us each one by one and 0.55 us after a
-   * warm() of 16 (in process, bench/RESULTS.md). Redis 8 and Valkey batch
+   * keys in a 2M-key table cost 1.15-1.3 us each one by one and 0.46-0.49 us
+   * after a warm() of 16 (bench/table-warm.mjs). Redis 8 and Valkey batch
    * their prefetches the same way (memory_prefetch.c), with prefetch
    * instructions where JavaScript has only loads.
    */
