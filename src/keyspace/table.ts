@@ -203,6 +203,10 @@ const WARM_MIN_DEPTH = 11;
 /** Slots warm() walks from a key's home looking for it (a run is rarely longer). */
 const WARM_PROBES = 8;
 const warmHash = new Int32Array(WARM_MAX);
+/** The keys of the last warm() (for hashOf to reuse their hashes), how many, and the next one expected. */
+const warmKeys: string[] = new Array<string>(WARM_MAX).fill('');
+let warmCount = 0;
+let warmNext = 0;
 const warmBase = new Int32Array(WARM_MAX);
 const warmSeg: (Segment | null)[] = new Array<Segment | null>(WARM_MAX).fill(null);
 /** Where warm() leaves a number made from what it loaded, so no load it does is dead code. */
@@ -258,7 +262,15 @@ export class KeyTable {
 
   private hashOf(key: string): number {
     if (key === this.lastKey) return this.lastHash;
-    const h = hashKey(key);
+    // Keys are looked up in the order warm() hashed them: take its hash when
+    // the next one matches (any table: the hash depends on the string alone).
+    let h: number;
+    const j = warmNext;
+    if (j < warmCount && warmKeys[j] === key) {
+      h = warmHash[j] >>> 0;
+      warmKeys[j] = ''; // not kept alive past its lookup (a key may be huge)
+      warmNext = j + 1;
+    } else h = hashKey(key);
     this.lastKey = key;
     this.lastHash = h;
     this.lastSeg = null;
@@ -329,7 +341,13 @@ export class KeyTable {
   warm(keys: readonly string[], from: number, to: number, step: number): void {
     if (!this.warmPays) return;
     let n = 0;
-    for (let i = from; i < to && n < WARM_MAX; i += step) warmHash[n++] = hashKey(keys[i]);
+    for (let i = from; i < to && n < WARM_MAX; i += step) {
+      const k = keys[i];
+      warmKeys[n] = k;
+      warmHash[n++] = hashKey(k);
+    }
+    warmCount = n;
+    warmNext = 0;
     const dir = this.dir;
     const mask = this.mask;
     for (let j = 0; j < n; j++) warmSeg[j] = dir[warmHash[j] & mask];
