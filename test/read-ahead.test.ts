@@ -92,6 +92,20 @@ describe('pipelines on a big keyspace (read-ahead)', () => {
       ['GET', 'key:11'],
       ['ECHO', 'done'],
     );
+    // Many-key commands past one warm() batch of 16 keys, with repeats and missing keys.
+    const many = (n: number, mul: number): string[] => Array.from({ length: n }, (_, i) => `key:${(i * mul) % 200000}`);
+    cmds.push(
+      ['MGET', ...many(40, 7727), 'nokey', 'key:1'],
+      ['MSET', ...many(40, 6151).flatMap((k, i) => [k, `m${i}`])],
+      ['MGET', ...many(40, 6151)],
+      ['MSETNX', ...many(20, 3301).flatMap((k) => [k, 'nx'])],
+      ['MSETNX', 'ra:new1', 'a', 'ra:new2', 'b'],
+      ['TOUCH', ...many(35, 4001), 'nokey'],
+      ['EXISTS', ...many(35, 4001), 'key:3', 'key:3'],
+      ['UNLINK', ...many(33, 9973)],
+      ['DEL', ...many(33, 9973), ...many(20, 1009)],
+      ['MGET', ...many(33, 9973)],
+    );
     for (let i = 0; i < 60; i++) cmds.push(i % 3 === 0 ? ['SET', `key:${(i * 104729) % 200000}`, `v${i}`] : ['GET', `key:${(i * 104729) % 200000}`]);
     const [mine, theirs] = await Promise.all([session(srv.port, 2, cmds), session(oracle.port, 2, cmds)]);
     expect(mine).toEqual(theirs);
