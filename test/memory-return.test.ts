@@ -103,3 +103,38 @@ describe('memory goes back after a spike', () => {
     expect(idleRuns()).toBe(n);
   }, 120000);
 });
+
+describe('no unasked-for full collection that would pause the server long', () => {
+  it('a spike over a large live dataset is left to V8; a flush of it is collected', async () => {
+    const s = await startServer(['--save', '', '--enable-debug-command', 'yes'], { env: mallocEnv({}) });
+    const c = new Redis({ port: s.port });
+    try {
+      // ~1.5M keys: a forced full collection would pause for seconds here.
+      expect(await c.call('DEBUG', 'POPULATE', '1500000', 'key', '16')).toBe('OK');
+      await c.set('mb', 'x'.repeat(MB));
+      const runs = () => s.logs.filter((l) => l.msg.startsWith('quiet after a memory spike'));
+      const n0 = runs().length;
+      const p = await serverPid(s.port);
+      const before = rss(p);
+      const slow = await SlowReader.connect(s.port);
+      slow.sock.write(resp('GET', 'mb').repeat(300));
+      const t0 = Date.now();
+      while (rss(p) < before + 150 * MB) {
+        if (Date.now() - t0 > 30000) throw new Error('no spike: RSS ' + rss(p) / MB);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await slow.drain(300 * MB, 30000);
+      slow.sock.destroy();
+      // Absence can only be waited for: a few of the once-a-second checks.
+      await new Promise((r) => setTimeout(r, 3500));
+      expect(runs().slice(n0)).toEqual([]);
+      // What the budget allows: once the data is gone the collection is short, and runs.
+      await c.flushall();
+      await s.waitForLog((l) => l.msg.startsWith('quiet after a memory spike') && runs().length > n0, 10000);
+      expect(runs().length).toBe(n0 + 1);
+    } finally {
+      await c.quit();
+      await s.stop();
+    }
+  }, 120000);
+});
