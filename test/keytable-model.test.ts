@@ -22,7 +22,9 @@ type Op =
   | { t: 'setExpiry'; k: number; at: number }
   | { t: 'dropExpiry'; k: number }
   | { t: 'setMeta'; k: number; meta: number }
-  | { t: 'newKeyMeta'; meta: number };
+  | { t: 'newKeyMeta'; meta: number }
+  /** The cron's pass over segments deletes emptied. */
+  | { t: 'shrink' };
 
 const META_MAX = 0xffffff;
 
@@ -34,6 +36,11 @@ afterEach(() => {
 function apply(t: KeyTable, model: Map<string, Entry>, op: Op, keyName: (k: number) => string): void {
   if (op.t === 'newKeyMeta') {
     KeyTable.newKeyMeta = op.meta;
+    return;
+  }
+  if (op.t === 'shrink') {
+    expect(t.shrinkSome(Infinity)).toBe(false);
+    expect(t.shrinkPending).toBe(0);
     return;
   }
   const key = keyName(op.k);
@@ -170,6 +177,7 @@ function opArb(keys: number): fc.Arbitrary<Op> {
     { weight: 1, arbitrary: fc.record({ t: fc.constant('dropExpiry' as const), k }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('setMeta' as const), k, meta: fc.integer({ min: 0, max: META_MAX }) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('newKeyMeta' as const), meta: fc.integer({ min: 0, max: META_MAX }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('shrink' as const) }) },
   );
 }
 
@@ -235,6 +243,7 @@ describe('KeyTable model', () => {
         else if (r < putShare + 0.07) op = { t: 'dropExpiry', k: pick() };
         else if (r < putShare + 0.1) op = { t: 'setMeta', k: pick(), meta: Math.floor(rand() * (META_MAX + 1)) };
         else if (r < putShare + 0.101) op = { t: 'newKeyMeta', meta: Math.floor(rand() * (META_MAX + 1)) };
+        else if (r < putShare + 0.102) op = { t: 'shrink' };
         else op = { t: 'remove', k: pick() };
         apply(t, model, op, name);
       }
@@ -244,6 +253,34 @@ describe('KeyTable model', () => {
     }
     expect(t.dir.length).toBeGreaterThan(256);
   }, 120_000);
+
+  it('shrinks the segments deletes emptied only when asked, within the deadline, and not those that filled again', () => {
+    const t = new KeyTable();
+    const N = 20_000;
+    for (let i = 0; i < N; i++) t.put(t.segmentOf(`d${i}`), `d${i}`, 'v');
+    const slots = () => [...t.segments()].reduce((n, seg) => n + seg.cap, 0);
+    const full = slots();
+    for (let i = 0; i < N; i++) if (i % 10 !== 0) t.remove(t.segmentOf(`d${i}`), `d${i}`);
+    // Deletes only queue the work: the DEL's client does not wait for it.
+    expect(slots()).toBe(full);
+    const queued = t.shrinkPending;
+    expect(queued).toBeGreaterThan([...t.segments()].length / 2);
+    // A deadline already past still makes progress (a batch), and stops.
+    expect(t.shrinkSome(0)).toBe(true);
+    expect(t.shrinkPending).toBeLessThan(queued);
+    expect(t.shrinkPending).toBeGreaterThan(0);
+    expect(t.shrinkSome(Infinity)).toBe(false);
+    expect(slots()).toBeLessThan(full / 3);
+    for (let i = 0; i < N; i += 10) expect(t.get(`d${i}`)).toBe('v');
+    expect(t.size).toBe(N / 10);
+    // Queued, then refilled: left as it is.
+    for (let i = 0; i < N; i++) if (i % 10 === 0) t.remove(t.segmentOf(`d${i}`), `d${i}`);
+    for (let i = 0; i < N; i++) t.put(t.segmentOf(`d${i}`), `d${i}`, 'w');
+    const refilled = slots();
+    expect(t.shrinkSome(Infinity)).toBe(false);
+    expect(slots()).toBe(refilled);
+    expect(t.size).toBe(N);
+  });
 
   it('SCAN returns every key present for the whole scan while the table splits and shrinks', () => {
     fc.assert(
@@ -271,6 +308,7 @@ describe('KeyTable model', () => {
             const k = `s${j}`;
             t.remove(t.segmentOf(k), k);
           }
+          t.shrinkSome(Infinity);
         });
         for (const k of stable) expect(seen.has(k)).toBe(true);
       }),

@@ -81,6 +81,18 @@ export class Keyspace {
   }
 
   /**
+   * Shrink the segments deletes emptied (KeyTable.shrinkSome), for at most
+   * budgetMs: what Redis's serverCron does for its dicts (tryResizeHashTables).
+   */
+  shrinkTables(budgetMs: number): void {
+    if (this.loading) return;
+    const deadline = performance.now() + budgetMs;
+    for (const db of this.dbs) {
+      if (db.table.shrinkPending > 0 && db.table.shrinkSome(deadline)) return;
+    }
+  }
+
+  /**
    * Reclaim expired keys nobody reads, without blocking: walk the segments
    * that hold TTLs, a bounded slice per call, resuming where the last call
    * stopped. Returns how many keys were removed.

@@ -70,6 +70,11 @@ function maxKeys(cap: number): number {
   return cap - (cap >>> 3);
 }
 
+/** Under 3/8 full: worth giving memory back (the smaller array keeps room for a key or two). */
+function wantsShrink(seg: Segment): boolean {
+  return seg.cap > MIN_CAP && seg.n * 8 < seg.cap * 3;
+}
+
 /** Smallest capacity (a multiple of CAP_STEP) that holds n keys. */
 function capFor(n: number): number {
   let cap = MIN_CAP;
@@ -139,6 +144,8 @@ export class Segment extends Array<unknown> {
   /** Epoch of the last snapshot that captured this segment. */
   snapEpoch = 0;
   depth: number;
+  /** In KeyTable.shrinkable: deletes left it under 3/8 full. */
+  shrinkQueued = false;
 
   /**
    * `lazy`: leave the slots unallocated until the first put (a size hint
@@ -227,6 +234,8 @@ export class KeyTable {
   expiresCount = 0;
   /** Segments with keys that have an expiry (unordered): what the active expire cycle walks. */
   private readonly volatile: Segment[] = [];
+  /** Segments deletes left under 3/8 full, for shrinkSome(). */
+  private readonly shrinkable: Segment[] = [];
   /** Epoch of the snapshot in progress over this table, 0 if none. */
   snapEpoch = 0;
   snapshotHook: SnapshotHook | null = null;
@@ -445,11 +454,39 @@ export class KeyTable {
     deleteAt(seg, i);
     this.size--;
     this.lastSeg = null;
-    // Give memory back once a segment is under 3/8 full (eviction, DEL); the
-    // smaller array has room for a key or two, so alternating DEL and SET at
-    // the boundary does not resize every time.
-    if (seg.cap > MIN_CAP && seg.n * 8 < seg.cap * 3) this.resize(seg, capFor(seg.n + 1));
+    // Memory goes back later, as Redis shrinks its dicts from serverCron: a
+    // segment emptied by a mass DEL would otherwise be re-laid out three
+    // times on the way down (64 -> 32 -> 16 -> 8 slots), a third of the
+    // DEL's time, and that while the client waits.
+    if (!seg.shrinkQueued && wantsShrink(seg)) {
+      seg.shrinkQueued = true;
+      this.shrinkable.push(seg);
+    }
     return true;
+  }
+
+  /** Segments waiting for shrinkSome(). */
+  get shrinkPending(): number {
+    return this.shrinkable.length;
+  }
+
+  /**
+   * Re-lay the segments deletes left under 3/8 full in right-sized arrays,
+   * until `deadline` (performance.now()) passes; true when some are left.
+   * A segment that filled up again meanwhile is left as it is.
+   */
+  shrinkSome(deadline: number): boolean {
+    const q = this.shrinkable;
+    for (let i = 1; q.length > 0; i++) {
+      const seg = q.pop()!;
+      seg.shrinkQueued = false;
+      if (wantsShrink(seg)) {
+        this.willMutate(seg);
+        this.resize(seg, capFor(seg.n + 1));
+      }
+      if ((i & 63) === 0 && performance.now() >= deadline) break;
+    }
+    return q.length > 0;
   }
 
   getExpiry(seg: Segment, key: string): number | undefined {

@@ -221,6 +221,7 @@ export class Server {
     const t0 = performance.now();
     this.ks.activeExpire(Math.max(1, 250 / getInt('hz')));
     latencySample('expire-cycle', performance.now() - t0);
+    this.ks.shrinkTables(1);
     const idle = getInt('timeout');
     if (idle > 0) {
       const now = Date.now();
