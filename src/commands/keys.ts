@@ -16,6 +16,10 @@ import type { CommandContext } from '../server/context.js';
 import type { Database } from '../keyspace/db.js';
 import { notify, NOTIFY_GENERIC } from '../keyspace/notify.js';
 import { WARM_MAX } from '../keyspace/table.js';
+import { deferArgs, forEachArg } from '../protocol/deferred-args.js';
+
+// Giant requests of these keep their keys as bytes until they run (protocol/deferred-args.ts).
+deferArgs('del', 'unlink', 'exists', 'touch');
 
 const G = { group: 'generic' };
 const SAME_OBJECT = 'ERR source and destination objects are the same';
@@ -50,15 +54,14 @@ export function stringEncoding(s: string): string {
 function del(ctx: CommandContext, args: string[], lazy = getBool('lazyfree-lazy-user-del')): void {
   let n = 0;
   const db = ctx.db;
-  for (let i = 1; i < args.length; i++) {
-    if (i % WARM_MAX === 1) db.warm(args, i, args.length, 1);
-    const v = lazy ? db.peek(args[i]) : undefined;
-    if (v !== undefined) freeLazily(args[i], v);
-    if (db.delete(args[i])) {
+  forEachArg(args, 1, WARM_MAX, (keys, from, to) => db.warm(keys, from, to, 1), (key) => {
+    const v = lazy ? db.peek(key) : undefined;
+    if (v !== undefined) freeLazily(key, v);
+    if (db.delete(key)) {
       n++;
-      notify(NOTIFY_GENERIC, 'del', args[i], db.id);
+      notify(NOTIFY_GENERIC, 'del', key, db.id);
     }
-  }
+  });
   ctx.r.int(n);
 }
 
@@ -241,19 +244,17 @@ register(
   cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Determine if a key exists', complexity: 'O(N) where N is the number of keys to check.', history: [['3.0.3', 'Accepts multiple `key` arguments.']] }, (ctx, args) => {
     let n = 0;
     const db = ctx.db;
-    for (let i = 1; i < args.length; i++) {
-      if (i % WARM_MAX === 1) db.warm(args, i, args.length, 1);
-      if (db.getNoTouch(args[i]) !== undefined) n++;
-    }
+    forEachArg(args, 1, WARM_MAX, (keys, from, to) => db.warm(keys, from, to, 1), (key) => {
+      if (db.getNoTouch(key) !== undefined) n++;
+    });
     ctx.r.int(n);
   }),
   cmd('touch', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, since: '3.2.1', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Alters the last access time of a key(s). Returns the number of existing keys specified.', complexity: 'O(N) where N is the number of keys that will be touched.' }, (ctx, args) => {
     let n = 0;
     const db = ctx.db;
-    for (let i = 1; i < args.length; i++) {
-      if (i % WARM_MAX === 1) db.warm(args, i, args.length, 1);
-      if (db.get(args[i]) !== undefined) n++;
-    }
+    forEachArg(args, 1, WARM_MAX, (keys, from, to) => db.warm(keys, from, to, 1), (key) => {
+      if (db.get(key) !== undefined) n++;
+    });
     ctx.r.int(n);
   }),
   cmd('type', 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, args: [key()], keySpec: keyAt(1, 'RO'), summary: 'Determine the type stored at key', complexity: 'O(1)' }, (ctx, args) => {

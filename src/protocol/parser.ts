@@ -23,7 +23,8 @@
 
 export class ProtocolError extends Error {}
 
-import './latin1.js';
+import { latin1 as slice } from './latin1.js';
+import { ArgArena, DEFER_MIN, deferredRequest, isDeferrable } from './deferred-args.js';
 
 const CR = 13;
 const LF = 10;
@@ -95,6 +96,8 @@ export class RequestParser {
 
   /** The multibulk request being read: its arguments so far, or null between requests. */
   private args: string[] | null = null;
+  /** Where a deferred request's arguments go instead of `args` (deferred-args.ts), or null. */
+  private arena: ArgArena | null = null;
   /** Arguments read, and still to read. */
   private argc = 0;
   /** Bytes of the arguments read so far (Redis's argv_len_sum). */
@@ -153,10 +156,11 @@ export class RequestParser {
    * Heap held by the arguments already parsed for a request still arriving:
    * their bytes (Redis's argv_len_sum) and about 40 bytes each of string
    * header, alignment and array slot (measured: 3.2M 11-byte arguments
-   * filled 128 MiB). Held by this client as much as `buffered` is.
+   * filled 128 MiB), or 12 for a deferred request's. Held by this client as
+   * much as `buffered` is.
    */
   get argvMemory(): number {
-    return this.argBytes + 40 * this.argc;
+    return this.argBytes + (this.arena !== null ? 12 : 40) * this.argc;
   }
 
   /**
@@ -196,6 +200,7 @@ export class RequestParser {
       // The client is closed: let go of a half-read request now, whatever
       // may still reference this parser for a while.
       this.args = null;
+      this.arena = null;
       this.argc = 0;
       this.argBytes = 0;
       this.big = null;
@@ -251,14 +256,17 @@ export class RequestParser {
       this.transient = false;
     }
     // The two bytes after the data are skipped unchecked, as Redis does.
-    const s = big.latin1Slice(0, this.bulkLen);
+    if (this.arena !== null) this.arena.own(big, this.bulkLen);
+    else {
+      let args = this.args as string[];
+      if (this.argc === args.length) args = this.growArgs();
+      args[this.argc] = big.latin1Slice(0, this.bulkLen);
+    }
+    this.argc++;
     this.big = null;
     this.bigFill = 0;
     this.argBytes += this.bulkLen;
     this.bulkLen = -1;
-    let args = this.args as string[];
-    if (this.argc === args.length) args = this.growArgs();
-    args[this.argc++] = s;
     this.left--;
     return true;
   }
@@ -286,7 +294,8 @@ export class RequestParser {
   }
 
   private finish(): string[] {
-    const args = this.args as string[];
+    const args = this.arena !== null ? deferredRequest((this.args as string[])[0], this.arena) : (this.args as string[]);
+    this.arena = null;
     this.args = null;
     this.argc = 0;
     this.argBytes = 0;
@@ -430,9 +439,15 @@ export class RequestParser {
         this.need = len + 2;
         return MORE;
       }
-      let args = this.args as string[];
-      if (this.argc === args.length) args = this.growArgs();
-      args[this.argc] = this.argc === 0 ? this.commandName(buf, p, len) : slice(buf, p, len);
+      if (this.arena !== null) this.arena.add(buf, p, len);
+      else {
+        let args = this.args as string[];
+        if (this.argc === args.length) args = this.growArgs();
+        if (this.argc === 0) {
+          const name = (args[0] = this.commandName(buf, p, len));
+          if (this.left >= DEFER_MIN && isDeferrable(name)) this.arena = new ArgArena(this.left - 1);
+        } else args[this.argc] = slice(buf, p, len);
+      }
       this.argc++;
       this.argBytes += len;
       if ((this.argc & (ARGS_CHECK - 1)) === 0) this.checkHeap();
@@ -493,26 +508,6 @@ export class RequestParser {
 
 const EMPTY = Buffer.alloc(0);
 
-/**
- * Short arguments are built in JS with String.fromCharCode(b0, b1, ...):
- * a call into C++ (latin1Slice) costs more than copying a key of up to a
- * few dozen bytes, measured 2-3x. One function per length keeps each call
- * site monomorphic; the result is a flat one-byte string either way.
- */
-const SHORT_MAX = 24;
-const shortSlicers: ((b: Buffer, s: number) => string)[] = [];
-for (let n = 0; n <= SHORT_MAX; n++) {
-  const args = Array.from({ length: n }, (_, i) => `b[s + ${i}]`).join(', ');
-  shortSlicers.push(new Function('b', 's', `return String.fromCharCode(${args});`) as (b: Buffer, s: number) => string);
-}
-
-/** One-byte arguments ('*', '-', '+', '~', single-letter keys and fields) without a call. */
-const ONE_BYTE: string[] = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i));
-
-function slice(buf: Buffer, from: number, len: number): string {
-  if (len === 1) return ONE_BYTE[buf[from]];
-  return len <= SHORT_MAX ? shortSlicers[len](buf, from) : buf.latin1Slice(from, from + len);
-}
 
 /**
  * Redis string2ll over a byte range: "0", or an optional '-' and a digit
