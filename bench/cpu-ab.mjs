@@ -43,6 +43,8 @@ const WORKLOADS = {
   incr: ['INCR', 'key:__rand_int__'],
   get: ['GET', 'key:__rand_int__'],
   set: ['SET', 'key:__rand_int__', 'xxx'],
+  del: ['DEL', 'key:__rand_int__'],
+  exists: ['EXISTS', 'key:__rand_int__'],
   ping: ['PING'],
   lrange: ['LRANGE', 'l', '0', '9'],
   rpush: ['RPUSH', 'l', 'v'],

@@ -16,7 +16,7 @@ import type { CommandContext } from '../server/context.js';
 import type { Database } from '../keyspace/db.js';
 import { notify, NOTIFY_GENERIC } from '../keyspace/notify.js';
 import { WARM_MAX } from '../keyspace/table.js';
-import { deferArgs, forEachArg } from '../protocol/deferred-args.js';
+import { argBatches, deferArgs } from '../protocol/deferred-args.js';
 
 // Giant requests of these keep their keys as bytes until they run (protocol/deferred-args.ts).
 deferArgs('del', 'unlink', 'exists', 'touch');
@@ -50,19 +50,58 @@ export function stringEncoding(s: string): string {
   return s.length <= 44 ? 'embstr' : 'raw';
 }
 
+/** Keys of a giant deferred request are made this many at a time (protocol/deferred-args.ts). */
+const KEY_BATCH = 1024;
+
+/**
+ * Apply `each` (a count of the keys it applies to) to every key argument
+ * from 1: straight from args, or batch by batch for a deferred request.
+ */
+function countKeys(db: Database, args: string[], each: (db: Database, keys: readonly string[], from: number, to: number) => number): number {
+  const batches = argBatches(args, KEY_BATCH);
+  if (batches === undefined) return each(db, args, 1, args.length);
+  let n = 0;
+  for (let i = 1; i < batches.total; i += KEY_BATCH) n += each(db, batches.batch, 0, batches.fill(i));
+  return n;
+}
+
+function delKeys(db: Database, keys: readonly string[], from: number, to: number, lazy: boolean): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    if ((i - from) % WARM_MAX === 0) db.warm(keys, i, to, 1);
+    const v = lazy ? db.peek(keys[i]) : undefined;
+    if (v !== undefined) freeLazily(keys[i], v);
+    if (db.delete(keys[i])) {
+      n++;
+      notify(NOTIFY_GENERIC, 'del', keys[i], db.id);
+    }
+  }
+  return n;
+}
+const delNow = (db: Database, keys: readonly string[], from: number, to: number) => delKeys(db, keys, from, to, false);
+const delLazily = (db: Database, keys: readonly string[], from: number, to: number) => delKeys(db, keys, from, to, true);
+
 /** DEL and UNLINK (`lazy`: counted in INFO lazyfreed_objects, as DEL is with lazyfree-lazy-user-del). */
 function del(ctx: CommandContext, args: string[], lazy = getBool('lazyfree-lazy-user-del')): void {
+  ctx.r.int(countKeys(ctx.db, args, lazy ? delLazily : delNow));
+}
+
+function existing(db: Database, keys: readonly string[], from: number, to: number): number {
   let n = 0;
-  const db = ctx.db;
-  forEachArg(args, 1, WARM_MAX, (keys, from, to) => db.warm(keys, from, to, 1), (key) => {
-    const v = lazy ? db.peek(key) : undefined;
-    if (v !== undefined) freeLazily(key, v);
-    if (db.delete(key)) {
-      n++;
-      notify(NOTIFY_GENERIC, 'del', key, db.id);
-    }
-  });
-  ctx.r.int(n);
+  for (let i = from; i < to; i++) {
+    if ((i - from) % WARM_MAX === 0) db.warm(keys, i, to, 1);
+    if (db.getNoTouch(keys[i]) !== undefined) n++;
+  }
+  return n;
+}
+
+function touched(db: Database, keys: readonly string[], from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    if ((i - from) % WARM_MAX === 0) db.warm(keys, i, to, 1);
+    if (db.get(keys[i]) !== undefined) n++;
+  }
+  return n;
 }
 
 /** Redis strtoul-based cursor: digits only, any size; we keep the low 32 bits (our cursor space). */
@@ -242,20 +281,10 @@ register(
   cmd('del', -2, 'write', [1, -1, 1], 'keyspace write slow', { ...G, args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Delete a key', complexity: 'O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).' }, del),
   cmd('unlink', -2, 'write fast', [1, -1, 1], 'keyspace write fast', { ...G, since: '4.0.0', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RM delete', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.', complexity: 'O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.' }, (ctx, args) => del(ctx, args, true)),
   cmd('exists', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Determine if a key exists', complexity: 'O(N) where N is the number of keys to check.', history: [['3.0.3', 'Accepts multiple `key` arguments.']] }, (ctx, args) => {
-    let n = 0;
-    const db = ctx.db;
-    forEachArg(args, 1, WARM_MAX, (keys, from, to) => db.warm(keys, from, to, 1), (key) => {
-      if (db.getNoTouch(key) !== undefined) n++;
-    });
-    ctx.r.int(n);
+    ctx.r.int(countKeys(ctx.db, args, existing));
   }),
   cmd('touch', -2, 'readonly fast', [1, -1, 1], 'keyspace read fast', { ...G, since: '3.2.1', args: [key('key', { multiple: true })], keySpec: keyAt(1, 'RO', undefined, -1, 1), tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], summary: 'Alters the last access time of a key(s). Returns the number of existing keys specified.', complexity: 'O(N) where N is the number of keys that will be touched.' }, (ctx, args) => {
-    let n = 0;
-    const db = ctx.db;
-    forEachArg(args, 1, WARM_MAX, (keys, from, to) => db.warm(keys, from, to, 1), (key) => {
-      if (db.get(key) !== undefined) n++;
-    });
-    ctx.r.int(n);
+    ctx.r.int(countKeys(ctx.db, args, touched));
   }),
   cmd('type', 2, 'readonly fast', [1, 1, 1], 'keyspace read fast', { ...G, args: [key()], keySpec: keyAt(1, 'RO'), summary: 'Determine the type stored at key', complexity: 'O(1)' }, (ctx, args) => {
     const v = ctx.db.getNoTouch(args[1]);

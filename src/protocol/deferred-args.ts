@@ -17,8 +17,8 @@
  * What the parser hands on is still a `string[]` to everything that reads
  * it (arity, ACL key checks, MONITOR, SLOWLOG, MULTI queueing, CLIENT
  * PAUSE): a Proxy whose elements are made on each read. Only the commands
- * that asked for deferral (deferArgs) read the arena directly, through
- * forEachArg.
+ * that asked for deferral (deferArgs) read the arena directly, a batch of
+ * keys at a time (argBatches).
  */
 import { latin1 } from './latin1.js';
 
@@ -141,30 +141,43 @@ export function deferredRequest(name: string, arena: ArgArena): string[] {
   return proxy;
 }
 
+/** Keys of a deferred request handed out per batch: made as needed, not kept. */
+export class ArgBatches {
+  private readonly keys: string[];
+  constructor(private readonly arena: ArgArena, size: number) {
+    this.keys = new Array<string>(size).fill('');
+  }
+  /** Arguments of the request (the name included). */
+  get total(): number {
+    return this.arena.count + 1;
+  }
+  /**
+   * Arguments i, i+1, ... (i >= 1) in the first `n` slots of a reused
+   * array; returns n, at most the batch size. The previous batch's strings
+   * are dropped.
+   */
+  fill(i: number): number {
+    const keys = this.keys;
+    const n = Math.min(keys.length, this.arena.count + 1 - i);
+    for (let j = 0; j < n; j++) keys[j] = this.arena.at(i - 1 + j);
+    for (let j = n; j < keys.length; j++) keys[j] = '';
+    return n;
+  }
+  get batch(): readonly string[] {
+    return this.keys;
+  }
+}
+
 /**
- * fn(args[i]) for each i from `from` on, in batches of at most `batch`:
- * `before(keys, n)` sees each batch first (KeyTable.warm). For a deferred
- * request the keys are made here, a batch at a time, and not kept.
+ * A deferred request's arguments in batches of `size`, or undefined for a
+ * plain array (then read args as usual). A command that reads its keys this
+ * way declares it with deferArgs().
  */
-export function forEachArg(args: string[], from: number, batch: number, before: (keys: readonly string[], from: number, to: number) => void, fn: (arg: string) => void): void {
+export function argBatches(args: string[], size: number): ArgBatches | undefined {
   // Only a request of DEFER_MIN arguments or more can be deferred: no map lookup for the others.
-  const d = args.length >= DEFER_MIN ? arenas.get(args) : undefined;
-  if (d === undefined) {
-    for (let i = from; i < args.length; i += batch) {
-      const to = Math.min(args.length, i + batch);
-      before(args, i, to);
-      for (let j = i; j < to; j++) fn(args[j]);
-    }
-    return;
-  }
-  const keys: string[] = new Array<string>(batch).fill('');
-  const arena = d.arena;
-  for (let i = from - 1; i < arena.count; i += batch) {
-    const n = Math.min(arena.count - i, batch);
-    for (let j = 0; j < n; j++) keys[j] = arena.at(i + j);
-    before(keys, 0, n);
-    for (let j = 0; j < n; j++) fn(keys[j]);
-  }
+  if (args.length < DEFER_MIN) return undefined;
+  const d = arenas.get(args);
+  return d === undefined ? undefined : new ArgBatches(d.arena, size);
 }
 
 /** Whether args is a deferred request (tests, diagnostics). */
