@@ -22,7 +22,7 @@ const BINARY = 'bin\0\r\n\xff\x80key';
 function keyList(): string[] {
   const keys: string[] = [];
   for (let i = 0; i < N; i++) keys.push(i % 2 === 0 ? `key:${i}` : `missing:${i}`);
-  keys.push(BIG, HUGE, BINARY, 'key:0');
+  keys.push(BIG, HUGE, BINARY, '', 'key:0');
   return keys;
 }
 
@@ -57,6 +57,7 @@ async function fill(port: number): Promise<void> {
   await c.set(BIG, 'big');
   await c.set(HUGE, 'huge');
   await c.set(Buffer.from(BINARY, 'latin1'), 'binary');
+  await c.set('', 'empty');
   await c.quit();
 }
 
@@ -93,7 +94,8 @@ describe('the parser defers giant requests of key-only commands', () => {
     // What generic code does with an argument list works on it too.
     expect(args.slice(0, 3)).toEqual(['dEl', 'key:0', 'missing:1']);
     expect([...args].length).toBe(keys.length + 1);
-    expect(args.indexOf(BINARY)).toBe(keys.length - 1);
+    expect(args.indexOf(BINARY)).toBe(keys.length - 2);
+    expect(args[keys.length - 1]).toBe('');
   });
 
   it('leaves other commands, and smaller requests, as plain arrays', () => {
@@ -124,7 +126,7 @@ describe('giant key-only requests over TCP, against redis-server', () => {
     }
     expect(out.damselfly).toEqual(out.redis);
     // Not vacuous: keys existed and went.
-    expect(out.redis[0]).toBe(`:${N / 2 + 4}\r\n`);
+    expect(out.redis[0]).toBe(`:${N / 2 + 5}\r\n`);
   }, 120000);
 
   it('a giant DEL queued in MULTI runs at EXEC', async () => {
@@ -141,7 +143,7 @@ describe('giant key-only requests over TCP, against redis-server', () => {
       c.close();
     }
     expect(out.damselfly).toBe(out.redis);
-    expect(out.redis).toContain(`:${N / 2 + 3}\r\n:`);
+    expect(out.redis).toContain(`:${N / 2 + 4}\r\n:`);
   }, 120000);
 
   it('ACL key patterns are checked on every key of a giant DEL', async () => {

@@ -162,8 +162,8 @@ describe('the launcher sizes the heap', () => {
  * values in all; counts +OK and -OOM replies. Stops early once `stopAfterOom`
  * refusals were seen.
  */
-async function pipelineSets(port: number, prefix: string, valueSize: number, total: number, stopAfterOom = Infinity): Promise<{ ok: number; oom: number; firstOom: string }> {
-  const sock = net.connect(port, '127.0.0.1');
+async function pipelineSets(srv: TestServer, prefix: string, valueSize: number, total: number, stopAfterOom = Infinity): Promise<{ ok: number; oom: number; firstOom: string }> {
+  const sock = net.connect(srv.port, '127.0.0.1');
   await new Promise((r) => sock.once('connect', r));
   const value = 'v'.repeat(valueSize);
   const count = Math.ceil(total / valueSize);
@@ -172,7 +172,19 @@ async function pipelineSets(port: number, prefix: string, valueSize: number, tot
   let replies = 0;
   let sent = 0;
   let done: () => void = () => {};
-  const finished = new Promise<void>((r) => (done = r));
+  let failed: (e: Error) => void = () => {};
+  const finished = new Promise<void>((r, j) => ((done = r), (failed = j)));
+  finished.catch(() => {}); // awaited below only if replies are still due
+  // A server that closed the connection (or died) fails the fill at once, saying so.
+  let lost: Error | null = null;
+  const onLost = (e?: Error) => {
+    // With what the server logged last: a V8 abort would be there.
+    const tail = srv.logs.slice(-8).map((l) => l.msg.slice(0, 300)).join(' | ');
+    lost ??= new Error(`connection lost during the fill after ${replies} replies (${e?.message ?? 'closed'}); server log: ${tail}`);
+    failed(lost);
+  };
+  sock.on('error', onLost);
+  sock.on('close', () => onLost());
   sock.on('data', (d) => {
     pending += d.toString('latin1');
     let nl;
@@ -189,6 +201,7 @@ async function pipelineSets(port: number, prefix: string, valueSize: number, tot
   });
   const BATCH = 256;
   while (sent < count && res.oom < stopAfterOom) {
+    if (lost) throw lost;
     let chunk = '';
     const n = Math.min(BATCH, count - sent);
     for (let i = 0; i < n; i++) {
@@ -197,10 +210,11 @@ async function pipelineSets(port: number, prefix: string, valueSize: number, tot
     }
     sent += n;
     // Keep at most a few batches in flight: the test measures the server, not socket buffers.
-    if (!sock.write(chunk, 'latin1')) await new Promise((r) => sock.once('drain', r));
-    while (sent - replies > 4 * BATCH) await new Promise((r) => setImmediate(r));
+    if (!sock.write(chunk, 'latin1')) await new Promise((r) => (sock.once('drain', r), sock.once('close', r)));
+    while (sent - replies > 4 * BATCH && !lost) await new Promise((r) => setImmediate(r));
   }
   if (replies < sent) await finished;
+  sock.removeAllListeners('close');
   sock.destroy();
   return res;
 }
@@ -211,13 +225,13 @@ describe('the heap guard', () => {
     const c = client(s.port);
     await c.set('before', 'kept');
     // 1.2 GiB of 4 KiB values, against a 768 MiB heap.
-    const r = await pipelineSets(s.port, 'fill', 4096, 1200 * MiB, 2000);
+    const r = await pipelineSets(s, 'fill', 4096, 1200 * MiB, 2000);
     expect(r.oom).toBeGreaterThan(0);
     expect(r.ok * 4096).toBeGreaterThan(400 * MiB);
     expect(r.firstOom).toMatch(/^OOM command not allowed when used memory > 'maxmemory'\. The JS heap is nearly full/);
     expect(r.firstOom).toMatch(/--max-old-space-size/);
     // Another client keeps being refused: no crash, no slow death.
-    const more = await pipelineSets(s.port, 'more', 4096, 64 * MiB);
+    const more = await pipelineSets(s, 'more', 4096, 64 * MiB);
     expect(more.ok).toBe(0);
     expect(processAlive(s.pid)).toBe(true);
     const mem = await c.info('memory');
@@ -243,13 +257,13 @@ describe('the heap guard', () => {
     await until(async () => (await c.set('after', 'x').catch(() => null)) === 'OK', 'writes accepted after FLUSHALL', 60_000);
     expect(field(await c.info('memory'), 'heap_oom_refusing')).toBe('0');
     expect(s.logs.some((l) => l.msg === 'heap has room again: accepting writes')).toBe(true);
-    const again = await pipelineSets(s.port, 'again', 4096, 40 * MiB);
+    const again = await pipelineSets(s, 'again', 4096, 40 * MiB);
     expect(again).toMatchObject({ oom: 0 });
   });
 
   it('MULTI under OOM: queued commands are refused and EXEC aborts', { timeout: 120_000 }, async () => {
     const s = await start([], { env: { NODE_OPTIONS: '--max-old-space-size=256' } });
-    const r = await pipelineSets(s.port, 'fill', 4096, 400 * MiB, 100);
+    const r = await pipelineSets(s, 'fill', 4096, 400 * MiB, 100);
     expect(r.oom).toBeGreaterThan(0);
     const raw = net.connect(s.port, '127.0.0.1');
     await new Promise((res) => raw.once('connect', res));

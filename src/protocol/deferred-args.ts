@@ -107,7 +107,9 @@ export class ArgArena {
 
   /** Argument i (0 = the first one added) as a string; a new one on each call. */
   at(i: number): string {
-    return latin1(this.chunks[this.chunkOf[i]], this.start[i], this.len[i]);
+    const n = this.len[i];
+    // An empty argument may have no chunk at all.
+    return n === 0 ? '' : latin1(this.chunks[this.chunkOf[i]], this.start[i], n);
   }
 }
 
