@@ -219,7 +219,9 @@ export class Server {
     // Redis spends at most 25% of each cron period on active expiry.
     if (trackingActive.on) trackingLimitUsedSlots();
     const t0 = performance.now();
-    this.ks.activeExpire(Math.max(1, 250 / getInt('hz')));
+    // Redis's slow cycle: 25% of the cron period, 2% more per step of active-expire-effort.
+    const effort = getInt('active-expire-effort');
+    this.ks.activeExpire(Math.max(1, ((25 + 2 * (effort - 1)) * 10) / getInt('hz')), effort);
     latencySample('expire-cycle', performance.now() - t0);
     this.ks.shrinkTables(1);
     const idle = getInt('timeout');
