@@ -63,19 +63,28 @@ async function bigSets(n: number, size: number): Promise<void> {
   c.destroy();
 }
 
+/**
+ * An output spike: `n` GETs of the 1 MB key 'mb' queued for a client that
+ * does not read, until RSS is `grow` above `from`; then the client reads it
+ * all and goes.
+ */
+async function outputSpike(port: number, serverPid: number, n: number, from: number, grow: number): Promise<void> {
+  const slow = await SlowReader.connect(port);
+  slow.sock.write(resp('GET', 'mb').repeat(n));
+  const t0 = Date.now();
+  while (rss(serverPid) < from + grow) {
+    if (Date.now() - t0 > 30000) throw new Error('no spike: RSS ' + rss(serverPid) / MB);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await slow.drain(n * MB, 30000);
+  slow.sock.destroy();
+}
+
 describe('memory goes back after a spike', () => {
   it('after replies queued for a slow reader were read', async () => {
     await a.set('mb', 'x'.repeat(MB));
-    const slow = await SlowReader.connect(srv.port);
-    slow.sock.write(resp('GET', 'mb').repeat(400));
     // The spike: hundreds of MB queued for a client that does not read.
-    const t0 = Date.now();
-    while (rss(pid) < base + 200 * MB) {
-      if (Date.now() - t0 > 30000) throw new Error('no spike: RSS ' + rss(pid) / MB);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await slow.drain(400 * MB, 30000);
-    slow.sock.destroy();
+    await outputSpike(srv.port, pid, 400, base, 200 * MB);
     const took = await rssFallsUnder(base + 120 * MB, 10000);
     console.log(`output spike: back under base+120 MB in ${took} ms`);
   }, 120000);
@@ -115,16 +124,7 @@ describe('no unasked-for full collection that would pause the server long', () =
       const runs = () => s.logs.filter((l) => l.msg.startsWith('quiet after a memory spike'));
       const n0 = runs().length;
       const p = await serverPid(s.port);
-      const before = rss(p);
-      const slow = await SlowReader.connect(s.port);
-      slow.sock.write(resp('GET', 'mb').repeat(300));
-      const t0 = Date.now();
-      while (rss(p) < before + 150 * MB) {
-        if (Date.now() - t0 > 30000) throw new Error('no spike: RSS ' + rss(p) / MB);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      await slow.drain(300 * MB, 30000);
-      slow.sock.destroy();
+      await outputSpike(s.port, p, 300, rss(p), 150 * MB);
       // Absence can only be waited for: a few of the once-a-second checks.
       await new Promise((r) => setTimeout(r, 3500));
       expect(runs().slice(n0)).toEqual([]);

@@ -86,23 +86,17 @@ function del(ctx: CommandContext, args: string[], lazy = getBool('lazyfree-lazy-
   ctx.r.int(countKeys(ctx.db, args, lazy ? delLazily : delNow));
 }
 
-function existing(db: Database, keys: readonly string[], from: number, to: number): number {
+/** Keys that exist (EXISTS), or that exist and are touched as a read would (TOUCH). */
+function found(db: Database, keys: readonly string[], from: number, to: number, touch: boolean): number {
   let n = 0;
   for (let i = from; i < to; i++) {
     if ((i - from) % WARM_MAX === 0) db.warm(keys, i, to, 1);
-    if (db.getNoTouch(keys[i]) !== undefined) n++;
+    if ((touch ? db.get(keys[i]) : db.getNoTouch(keys[i])) !== undefined) n++;
   }
   return n;
 }
-
-function touched(db: Database, keys: readonly string[], from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    if ((i - from) % WARM_MAX === 0) db.warm(keys, i, to, 1);
-    if (db.get(keys[i]) !== undefined) n++;
-  }
-  return n;
-}
+const existing = (db: Database, keys: readonly string[], from: number, to: number) => found(db, keys, from, to, false);
+const touched = (db: Database, keys: readonly string[], from: number, to: number) => found(db, keys, from, to, true);
 
 /** Redis strtoul-based cursor: digits only, any size; we keep the low 32 bits (our cursor space). */
 function parseCursor(s: string): number {

@@ -114,7 +114,7 @@ export class ArgArena {
 }
 
 /** The arena behind a deferred request, by its proxy. */
-const arenas = new WeakMap<object, { name: string; arena: ArgArena }>();
+const arenas = new WeakMap<object, ArgArena>();
 
 /** A request of `name` and the arena's arguments, as a read-only-looking string array. */
 export function deferredRequest(name: string, arena: ArgArena): string[] {
@@ -139,7 +139,7 @@ export function deferredRequest(name: string, arena: ArgArena): string[] {
       return elem(p) >= 0 || Reflect.has(target, p);
     },
   });
-  arenas.set(proxy, { name, arena });
+  arenas.set(proxy, arena);
   return proxy;
 }
 
@@ -178,8 +178,8 @@ export class ArgBatches {
 export function argBatches(args: string[], size: number): ArgBatches | undefined {
   // Only a request of DEFER_MIN arguments or more can be deferred: no map lookup for the others.
   if (args.length < DEFER_MIN) return undefined;
-  const d = arenas.get(args);
-  return d === undefined ? undefined : new ArgBatches(d.arena, size);
+  const arena = arenas.get(args);
+  return arena === undefined ? undefined : new ArgBatches(arena, size);
 }
 
 /** Whether args is a deferred request (tests, diagnostics). */
