@@ -279,6 +279,15 @@ describe('SCRIPT LOAD / EXISTS / FLUSH and EVALSHA', () => {
         await expect(r.evalsha(sha, 0)).rejects.toThrow('NOSCRIPT No matching script. Please use EVAL.');
       }
       expect(/number_of_cached_scripts:0/.test(await r.info('memory'))).toBe(true);
+      // EVAL caches too (found again by its body): after a FLUSH the same
+      // body is compiled again in the new state and cached under its sha.
+      expect(await r.eval(body, 0)).toMatch(/^cached /);
+      expect(await r.script('EXISTS', sha)).toEqual([1]);
+      await r.script('FLUSH');
+      expect(await r.script('EXISTS', sha)).toEqual([0]);
+      expect(await r.eval(body, 0)).toMatch(/^cached /);
+      expect(await r.script('EXISTS', sha)).toEqual([1]);
+      await r.script('FLUSH');
       // EVAL still works on the new state.
       expect(await r.eval('return 7', 0)).toBe(7);
     } finally {
