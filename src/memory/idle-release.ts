@@ -7,11 +7,10 @@
  * resident size stayed at the peak (measured: 600 MB resident, indefinitely,
  * after FLUSHALL of 430 MB of keys).
  *
- * So when the server is quiet (under QUIET_CMDS commands and QUIET_INPUT
- * bytes read in the last CHECK_MS: a client streaming one giant request
- * runs no command for seconds but is not idle) and clients hold little in
- * socket queues and query buffers (a collection cannot free those, and
- * would take them for the dataset), one full collection runs if:
+ * So when the server is quiet (under QUIET_CMDS commands in the last
+ * CHECK_MS) and clients hold little in socket queues and query buffers
+ * (a collection cannot free those, and would take them for the dataset),
+ * one full collection runs if:
  *  - resident size grew well past what it was after the last one (a spike
  *    of output, input or data), or
  *  - the key count fell by a quarter or more from its peak since (FLUSHALL, mass DEL), or
@@ -33,7 +32,6 @@ import { log } from '../log.js';
 
 const CHECK_MS = 1000;
 const QUIET_CMDS = 1000;
-const QUIET_INPUT = 1024 * 1024;
 /** Longest expected pause an unrequested collection may cause. */
 const PAUSE_BUDGET_MS = 250;
 /** Growth over the post-collection size that counts as a spike: x1.25 + 32 MB. */
@@ -111,14 +109,11 @@ function keyCount(server: Server): number {
 
 export function installIdleRelease(server: Server): void {
   let seen = server.stats.commands;
-  let read = server.stats.netInputBytes;
   keysPeak = keyCount(server);
   const timer = setInterval(() => {
     const cmds = server.stats.commands;
-    const input = server.stats.netInputBytes;
-    const busy = cmds - seen >= QUIET_CMDS || input - read >= QUIET_INPUT;
+    const busy = cmds - seen >= QUIET_CMDS;
     seen = cmds;
-    read = input;
     const now = Date.now();
     // A boot load's growth is all live data: a full collection mid-load frees nothing and costs seconds.
     if (busy || server.loading || now - lastRun < MIN_INTERVAL_MS) return;
