@@ -31,7 +31,7 @@ const SLOTS_TRUSTED = 1 << 16;
 /** Lower-case names of the commands whose giant requests are deferred. */
 const deferrable = new Set<string>();
 
-/** Declare commands that read their arguments through forEachArg (registration time). */
+/** Declare commands that read their arguments through argBatches (registration time). */
 export function deferArgs(...names: string[]): void {
   for (const n of names) deferrable.add(n);
 }
