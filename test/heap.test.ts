@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { processAlive, startServer, until, type TestServer } from './helpers/server.js';
-import { cgroupLimit, decideHeap, memoryCap } from '../src/memory/heap-limit.js';
+import { cgroupLimit, decideHeap, memoryCap, oldGenerationLimit } from '../src/memory/heap-limit.js';
 
 const MiB = 1024 * 1024;
 /** V8 adds the young generation (3 semi-spaces of 2 MiB) to --max-old-space-size. */
@@ -267,6 +267,14 @@ describe('the heap guard', () => {
     // (CI) a longer fill into that zone took the test past its timeout.
     const r = await pipelineSets(s, 'fill', 4096, 400 * MiB, 1);
     expect(r.oom).toBeGreaterThan(0);
+    // The guard's thresholds are fractions of the old space (V8's default semi-space here:
+    // heap_size_limit is 48 MiB more). V8 aborts after four back-to-back collections that
+    // leave 80% of it or more: when they were fractions of heap_size_limit, live data reached
+    // 93-95% of the old space before the first refusal, and a fill under load died there.
+    const mem = await client(s.port).info('memory');
+    const oldLimit = Number(field(mem, 'heap_old_space_limit'));
+    expect(Math.abs(oldLimit - 256 * MiB)).toBeLessThan(MiB);
+    expect(Number(field(mem, 'heap_used_after_gc'))).toBeLessThan(0.85 * oldLimit);
     const raw = net.connect(s.port, '127.0.0.1');
     await new Promise((res) => raw.once('connect', res));
     let got = '';
@@ -432,5 +440,14 @@ describe('the memory the heap limit is a share of', () => {
     expect(big.reason).toMatch(/capped there; writes get -OOM before maxmemory is reached/);
     expect(decideHeap(GiB, ['--max_old_space_size=512'], {}, cap)).toMatchObject({ oldSpaceMb: null, source: 'operator' });
     expect(decideHeap(GiB, [], { NODE_OPTIONS: '--trace-gc --max-old-space-size=700' }, cap).reason).toMatch(/=700 set on the NODE_OPTIONS/);
+  });
+
+  it("the guard's old space: the explicit flag, else heap_size_limit less three semi-spaces (V8's default 16 MiB)", () => {
+    const MiB = 1024 * 1024;
+    expect(oldGenerationLimit(304 * MiB, [], '--max-old-space-size=256')).toBe(256 * MiB);
+    expect(oldGenerationLimit(262 * MiB, ['--max-old-space-size=256', '--max-semi-space-size=2'], undefined)).toBe(256 * MiB);
+    expect(oldGenerationLimit(4144 * MiB, [], undefined)).toBe(4096 * MiB);
+    expect(oldGenerationLimit(4102 * MiB, ['--max-semi-space-size', '2'], undefined)).toBe(4096 * MiB);
+    expect(oldGenerationLimit(4192 * MiB, [], '--max_semi_space_size=32')).toBe(4096 * MiB);
   });
 });

@@ -13,8 +13,8 @@
  *  - the operator set --max-old-space-size (node flag or NODE_OPTIONS):
  *    kept as is;
  *  - --maxmemory M > 0: 1.5 x M + 256 MiB. The heap guard (heap.ts) refuses
- *    writes once live data passes REFUSE_AT (80%) of the limit, and
- *    0.8 x (1.5 M + 256 MiB) = 1.2 M + 205 MiB stays above M, so eviction
+ *    writes once live data passes REFUSE_AT (75%) of the old generation, and
+ *    0.75 x (1.5 M + 256 MiB) = 1.125 M + 192 MiB stays above M, so eviction
  *    at maxmemory acts first; the rest is garbage between collections, a
  *    snapshot's working memory and client buffers;
  *  - maxmemory 0: SHARE (75%) of the memory the process may use, the
@@ -155,8 +155,39 @@ export function explicitOldSpace(execArgv: readonly string[], nodeOptions: strin
 }
 
 export function hasSemiSpaceFlag(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  const re = /^--max[-_]semi[-_]space[-_]size\b/;
-  return execArgv.some((a) => re.test(a)) || (nodeOptions ?? '').split(/\s+/).some((a) => re.test(a));
+  return semiSpaceMb(execArgv, nodeOptions) !== null;
+}
+
+/** An explicit --max-semi-space-size among node flags, in MiB (the command line wins over NODE_OPTIONS). */
+export function semiSpaceMb(execArgv: readonly string[], nodeOptions: string | undefined): number | null {
+  const find = (tokens: readonly string[]) => {
+    let found: number | null = null;
+    for (let i = 0; i < tokens.length; i++) {
+      const m = /^--max[-_]semi[-_]space[-_]size(?:=(\d+))?$/.exec(tokens[i]);
+      if (!m) continue;
+      const v = m[1] ?? tokens[i + 1];
+      if (v !== undefined && /^\d+$/.test(v)) found = Number(v);
+    }
+    return found;
+  };
+  return find(execArgv) ?? find((nodeOptions ?? '').split(/\s+/).filter(Boolean));
+}
+
+/** V8's default semi-space on 64-bit builds (node 20 and 22), in MiB. */
+const DEFAULT_SEMI_MB = 16;
+
+/**
+ * The old generation's maximum, in bytes: what V8's own out-of-memory rules
+ * are relative to (its "ineffective mark-compacts" abort fires once the old
+ * generation stays above 80% of it), unlike heap_size_limit, which adds the
+ * young generation's three semi-spaces (48 MiB with V8's default semi-space:
+ * a sixth of a 256 MiB heap).
+ */
+export function oldGenerationLimit(heapSizeLimit: number, execArgv: readonly string[], nodeOptions: string | undefined): number {
+  const explicit = explicitOldSpace(execArgv, nodeOptions);
+  if (explicit !== null) return Math.min(heapSizeLimit, explicit.mb * MiB);
+  const semi = semiSpaceMb(execArgv, nodeOptions) ?? DEFAULT_SEMI_MB;
+  return Math.max(MIN_HEAP / 2, heapSizeLimit - 3 * semi * MiB);
 }
 
 /** What the launcher decided, passed to the server (logged at start-up, shown in INFO memory). */

@@ -11,18 +11,28 @@
  * inserted until the end; see the issue-9 report): V8's major GCs paused
  * 12-80 ms while live data stayed under 87% of the limit; at 90% they became
  * 3-3.6 s non-incremental "Mark-Compact (reduce)" collections, and a moment
- * later V8 aborted at 98%. V8 itself calls a collection ineffective once
- * the old generation is above 80% of its maximum. So:
- *  - live data (heap used, sampled right after each major GC) at or above
- *    REFUSE_AT (80%) of the limit refuses; the 20% left is for garbage
+ * later V8 aborted at 98%. V8 also aborts earlier, with "Ineffective
+ * mark-compacts near heap limit", after four major GCs in a row that leave
+ * the old generation at 80% or more of its maximum while the mutator ran
+ * less than 40% of the time (heap.cc, IsIneffectiveMarkCompact) -- exactly
+ * a pipelined fill near the limit. The thresholds are therefore fractions of
+ * the old generation's maximum, not of heap_size_limit, which adds the young
+ * generation (48 MiB with V8's default semi-space: with a 256 MiB old space,
+ * 80% of heap_size_limit was 95% of the old generation, and a fill under
+ * load died there). So:
+ *  - live data (the old generation's bytes, sampled right after each major GC) at or above
+ *    REFUSE_AT (75%) of the old generation refuses; the rest is for garbage
  *    between collections, a snapshot's working memory (frames, before-images
  *    of big collections written during the walk) and client buffers;
- *  - heap used right now (garbage included) at or above BRAKE_AT (85%)
- *    refuses too: live data grows between major GCs, and V8 spaces them
- *    ~90 MiB apart on a 768 MiB heap, so live data went from 75% to 87%
- *    unseen in a measured pipelined fill. Used memory that high with little
- *    live data is rare (V8 collects long before when live data is small),
- *    and a false alarm ends with the next GC (forced, below).
+ *  - the old generation's bytes right now (garbage included) at or above BRAKE_AT (80%)
+ *    refuses too, so that what V8 keeps after a collection stays around its
+ *    80% (a test measured 82%; then writes are refused, collections are
+ *    rare and V8's rule, which also needs a busy collector, does not fire):
+ *    live data grows between major GCs, and V8 spaces them ~90 MiB
+ *    apart on a 768 MiB heap, so live data went from 75% to 87% unseen in a
+ *    measured pipelined fill. Used memory that high with little live data
+ *    is rare (V8 collects long before when live data is small), and a false
+ *    alarm ends with the next GC (forced, below).
  * V8 may not run a major GC for a long time after keys are deleted (nothing
  * is being allocated), so while writes are being refused the guard forces
  * one to see freed memory: at most once a second, and at most 5% of the time
@@ -41,10 +51,10 @@ import { getInt, paramByName } from '../config/params.js';
 import { registerInfoSection } from '../server/info.js';
 import { bootSteps } from '../server/lifecycle.js';
 import { bulkGuard } from '../protocol/parser.js';
-import { MAXMEMORY_EXTRA, MAXMEMORY_FACTOR, type HeapDecision } from './heap-limit.js';
+import { MAXMEMORY_EXTRA, MAXMEMORY_FACTOR, oldGenerationLimit, type HeapDecision } from './heap-limit.js';
 
-export const REFUSE_AT = 0.8;
-export const BRAKE_AT = 0.85;
+export const REFUSE_AT = 0.75;
+export const BRAKE_AT = 0.8;
 const TIMER_MS = 100;
 const LOG_EVERY_MS = 10_000;
 
@@ -53,8 +63,11 @@ const mib = (b: number) => (b >= 10 * 1024 * MiB ? `${(b / 1024 / MiB).toFixed(2
 
 interface GuardState {
   decision: HeapDecision;
+  /** The old generation's maximum (heap-limit.ts): the guard's thresholds are fractions of it. */
   limit: number;
-  /** Heap used sampled just after the last major GC: live data, plus what was allocated since. */
+  /** V8's heap_size_limit: the old generation plus the young generation's semi-spaces. */
+  v8Limit: number;
+  /** Old-generation bytes sampled just after the last major GC: live data, plus what was allocated since. */
   liveAfterGc: number;
   usedNow: number;
   refusal: string | null;
@@ -71,7 +84,8 @@ interface GuardState {
 
 const state: GuardState = {
   decision: { oldSpaceMb: null, reason: 'not started', source: 'default', capped: false },
-  limit: v8.getHeapStatistics().heap_size_limit,
+  limit: currentOldGenerationLimit(),
+  v8Limit: v8.getHeapStatistics().heap_size_limit,
   liveAfterGc: 0,
   usedNow: 0,
   refusal: null,
@@ -84,6 +98,24 @@ const state: GuardState = {
   lastLog: 0,
   refusedSinceLog: 0,
 };
+
+/**
+ * Bytes in the old generation (old, code, large-object and shared spaces):
+ * what V8's limit and its ineffective-collection rule count. The young
+ * generation is left out: it holds up to a semi-space of short-lived request
+ * data (16 MiB with V8's default), which the next scavenge frees or promotes.
+ */
+function oldGenerationUsed(): number {
+  let used = 0;
+  for (const s of v8.getHeapSpaceStatistics()) {
+    if (s.space_name !== 'new_space' && s.space_name !== 'new_large_object_space') used += s.space_used_size;
+  }
+  return used;
+}
+
+function currentOldGenerationLimit(): number {
+  return oldGenerationLimit(v8.getHeapStatistics().heap_size_limit, process.execArgv, process.env.NODE_OPTIONS);
+}
 
 let forceGc: (() => unknown) | null = null;
 let lastEval = 0;
@@ -129,12 +161,12 @@ export function refuseThreshold(): number {
  */
 export function roomToGrow(): boolean {
   const limit = state.limit;
-  let used = v8.getHeapStatistics().used_heap_size;
+  let used = oldGenerationUsed();
   if (used < limit * REFUSE_AT) return true;
   if (forceGc !== null && used - state.liveAfterGc > limit * 0.05) {
     forceGc();
     state.forcedGcs++;
-    used = v8.getHeapStatistics().used_heap_size;
+    used = oldGenerationUsed();
     state.liveAfterGc = used;
   }
   return state.liveAfterGc < limit * REFUSE_AT && used < limit * BRAKE_AT;
@@ -151,13 +183,13 @@ export function heapAdvice(bytes: number): string {
   const heapMb = Math.ceil((bytes / REFUSE_AT) * 1.1 / MiB);
   // maxmemory must hold the data itself; the heap it sizes (1.5x + 256 MiB) then has room.
   const maxmemoryMb = Math.ceil((bytes * 1.1) / MiB);
-  return `the heap limit is ${mib(state.limit)} (${state.decision.reason}) and writes stop at ${REFUSE_AT * 100}% of it: ` +
+  return `the old space limit is ${mib(state.limit)} (${state.decision.reason}) and writes stop at ${REFUSE_AT * 100}% of it: ` +
     `restart with --maxmemory ${maxmemoryMb}mb or more, or NODE_OPTIONS=--max-old-space-size=${heapMb}`;
 }
 
 function evaluate(): void {
   lastEval = performance.now();
-  const used = v8.getHeapStatistics().used_heap_size;
+  const used = oldGenerationUsed();
   state.usedNow = used;
   const limit = state.limit;
   let why: string | null = null;
@@ -212,14 +244,14 @@ function onTimer(): void {
   state.lastForcedGcMs = performance.now() - t0;
   state.lastForcedGc = Date.now();
   state.forcedGcs++;
-  state.liveAfterGc = v8.getHeapStatistics().used_heap_size;
+  state.liveAfterGc = oldGenerationUsed();
   evaluate();
 }
 
 /** A bulk of `len` bytes becomes a `len`-byte string: refused if it would take the heap past BRAKE_AT. */
 /** `what`: the parser's words for a request whose many arguments need `len` more bytes. */
 function bulkRefusal(len: number, what?: string): string | null {
-  const used = v8.getHeapStatistics().used_heap_size;
+  const used = oldGenerationUsed();
   if (used + len < state.limit * BRAKE_AT) return null;
   state.refusedTotal++;
   log.warn({ bulkBytes: len, heapUsed: used, heapLimit: state.limit }, 'refused a request argument the JS heap cannot hold now; closing the client');
@@ -231,7 +263,8 @@ let started = false;
 /** Start watching the heap; logs the one start-up line saying which limit is used and why. */
 export function startHeapGuard(decision: HeapDecision): void {
   state.decision = decision;
-  state.limit = v8.getHeapStatistics().heap_size_limit;
+  state.limit = currentOldGenerationLimit();
+  state.v8Limit = v8.getHeapStatistics().heap_size_limit;
   log.info(
     { heapLimit: state.limit, source: decision.source, writesRefusedAbove: refuseThreshold() },
     `heap limit ${mib(state.limit)}: ${decision.reason}; writes get -OOM above ${mib(refuseThreshold())} of live data`,
@@ -246,7 +279,7 @@ export function startHeapGuard(decision: HeapDecision): void {
     for (const e of list.getEntries()) {
       const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
-        state.liveAfterGc = v8.getHeapStatistics().used_heap_size;
+        state.liveAfterGc = oldGenerationUsed();
         evaluate();
       }
     }
@@ -257,8 +290,9 @@ export function startHeapGuard(decision: HeapDecision): void {
 /** INFO memory fields (Redis has none: its heap is the machine's, limited only by maxmemory). */
 export function heapInfo(): [string, string | number][] {
   return [
-    ['heap_size_limit', state.limit],
-    ['heap_size_limit_human', mib(state.limit)],
+    ['heap_size_limit', state.v8Limit],
+    ['heap_size_limit_human', mib(state.v8Limit)],
+    ['heap_old_space_limit', state.limit],
     ['heap_limit_source', state.decision.source],
     ['heap_used_after_gc', state.liveAfterGc],
     ['heap_oom_threshold', refuseThreshold()],
