@@ -14,7 +14,8 @@
  * sent while the request was in flight.
  *
  * Usage: npm run build && node bench/variadic.mjs [--sizes 100000,1000000,4000000]
- *        [--only sadd,hset,zadd,rpush,mset,del,big] [--reps 1] [--server path/to/main.js]
+ *        [--only sadd,hset,zadd,rpush,mset,del,xadd,pfadd,sunionstore,big] [--reps 1] [--warmup 2]
+ *        [--server path/to/main.js]
  *        [--node-flags "--max-semi-space-size=2"]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -32,7 +33,8 @@ const opt = (name, def) => {
   return i < 0 ? def : argv[i + 1];
 };
 const SIZES = opt('sizes', '100000,1000000,4000000').split(',').map(Number);
-const ONLY = opt('only', 'sadd,hset,zadd,rpush,mset,del,big').split(',');
+const ONLY = opt('only', 'sadd,hset,zadd,rpush,mset,del,xadd,pfadd,sunionstore,big').split(',');
+const WARMUP = Number(opt('warmup', 2));
 const REPS = Number(opt('reps', 1));
 const SERVER = opt('server', undefined);
 const NODE_FLAGS = opt('node-flags', '--max-semi-space-size=2').split(/\s+/).filter(Boolean);
@@ -68,6 +70,11 @@ const WORKLOADS = {
   mset: (n) => ['MSET', ...arr(n / 2, (i) => [`k${i}`, `v${i}`])],
   // After MSET: half of these keys exist.
   del: (n) => ['DEL', ...arr(n, (i) => [`k${i}`])],
+  // One entry of N/2 fields (an explicit ID, so that both servers reply the same).
+  xadd: (n) => ['XADD', 'stream', '1-1', ...arr(n / 2, (i) => [`f${i}`, `v${i}`])],
+  pfadd: (n) => ['PFADD', 'hll', ...arr(n, (i) => [`e${i}`])],
+  // N source keys that do not exist: the request and N lookups.
+  sunionstore: (n) => ['SUNIONSTORE', 'dest', ...arr(n, (i) => [`s${i}`])],
 };
 const BIG_ARGS = 400;
 const BIG_SIZE = 100 * 1000;
@@ -191,8 +198,19 @@ const rows = [];
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 try {
   const cases = [];
-  for (const n of SIZES) for (const w of Object.keys(WORKLOADS)) if (ONLY.includes(w)) cases.push({ label: `${w.toUpperCase()} ${n.toLocaleString('en')} args`, make: () => request(WORKLOADS[w](n)), flushAfter: w === 'del' || !ONLY.includes('del') && w === 'mset' });
+  for (const n of SIZES) for (const w of Object.keys(WORKLOADS)) if (ONLY.includes(w)) cases.push({ label: `${w.toUpperCase()} ${n.toLocaleString('en')} args`, make: () => request(WORKLOADS[w](n)), flushAfter: w === 'del' || w === 'xadd' || !ONLY.includes('del') && w === 'mset' });
   if (ONLY.includes('big')) cases.push({ label: `RPUSH ${BIG_ARGS} args of ${BIG_SIZE / 1000} KB`, make: bigRequest, flushAfter: true });
+  // Warm-up, not measured: each workload at 10^5 arguments, WARMUP times on both servers. A
+  // fresh node process runs a command's code cold (interpreted, then compiled as it gets
+  // hot): the first 10^5-argument MSET took 2-4x as long as the fourth on the same server.
+  // A server in service has long compiled its command paths; redis-server has nothing to warm.
+  for (let i = 0; i < WARMUP; i++) {
+    for (const w of Object.keys(WORKLOADS).filter((k) => ONLY.includes(k))) {
+      const req = request(WORKLOADS[w](Math.min(100_000, ...SIZES)));
+      for (const srv of servers) await send(srv.port, req);
+    }
+    for (const srv of servers) await call(srv.port, 'FLUSHALL');
+  }
   for (const c of cases) {
     let req = c.make();
     const res = [[], []];

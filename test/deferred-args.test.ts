@@ -1,6 +1,7 @@
 /**
- * Giant DEL / UNLINK / EXISTS / TOUCH requests keep their keys as bytes
- * until they run (protocol/deferred-args.ts). What a client sees must not
+ * Giant DEL / UNLINK / EXISTS / TOUCH, PFADD / PFCOUNT / PFMERGE and set
+ * algebra requests keep their arguments as bytes until they run
+ * (protocol/deferred-args.ts). What a client sees must not
  * change: every reply, and what MULTI, ACL key patterns, SLOWLOG, MONITOR,
  * keyspace notifications and CLIENT PAUSE do with such a request, compared
  * with redis-server for the same bytes. The parser tests check that the
@@ -96,6 +97,14 @@ describe('the parser defers giant requests of key-only commands', () => {
     expect([...args].length).toBe(keys.length + 1);
     expect(args.indexOf(BINARY)).toBe(keys.length - 2);
     expect(args[keys.length - 1]).toBe('');
+  });
+
+  it('PFADD, PFCOUNT, PFMERGE and the set algebra commands ask for it too', async () => {
+    await import('../src/commands/sets.js');
+    await import('../src/commands/hyperloglog.js');
+    for (const name of ['pfadd', 'pfcount', 'pfmerge', 'sunion', 'sinter', 'sdiff', 'sunionstore', 'sinterstore', 'sdiffstore']) {
+      expect(isDeferred(parse(request([name.toUpperCase(), ...keyList()]), 50_000)), name).toBe(true);
+    }
   });
 
   it('leaves other commands, and smaller requests, as plain arrays', () => {
@@ -237,5 +246,38 @@ describe('giant key-only requests over TCP, against redis-server', () => {
     }
     expect(out.damselfly).toEqual(out.redis);
     expect(out.redis[0]).toBe('held');
+  }, 120000);
+
+  it('PFADD, PFCOUNT, PFMERGE and the set algebra commands with giant argument lists: replies and values as redis-server', async () => {
+    const out: Record<string, string[]> = {};
+    const names = keyList().map((k) => `x${k}`); // none exists: all missing keys, or new elements
+    for (const [name, port] of both()) {
+      const c = new Redis(port);
+      await c.flushall();
+      await c.sadd('sa', 'a', 'b', 'c');
+      await c.sadd('sb', 'b', 'c', 'd');
+      await c.pfadd('h1', 'a', 'b');
+      const r: string[] = [];
+      r.push(await streamed(port, request(['PFADD', 'hll', ...keyList()])));
+      r.push(await streamed(port, request(['PFADD', 'hll', ...keyList()]))); // dense now, nothing raised
+      r.push(await streamed(port, request(['PFCOUNT', 'hll', ...names, 'h1'])));
+      r.push(await streamed(port, request(['PFMERGE', 'merged', 'h1', ...names, 'hll'])));
+      r.push(String(await c.pfcount('hll')), String(await c.pfcount('merged')));
+      r.push((await c.getBuffer('hll'))!.toString('hex'), (await c.getBuffer('merged'))!.toString('hex'));
+      r.push(await streamed(port, request(['SUNIONSTORE', 'u', 'sa', ...names, 'sb'])));
+      r.push(await streamed(port, request(['SINTERSTORE', 'i', 'sa', ...names, 'sb'])));
+      r.push(await streamed(port, request(['SDIFFSTORE', 'd', 'sa', ...names, 'sb'])));
+      r.push(((await c.call('sunion', 'sb', ...names)) as string[]).sort().join(','));
+      r.push(await streamed(port, request(['SINTER', 'sa', 'sb', ...names])));
+      r.push(await streamed(port, request(['SDIFF', ...names])));
+      r.push(await streamed(port, request(['SUNION', ...names, 'hll'])));
+      for (const k of ['u', 'i', 'd']) r.push(((await c.smembers(k)) as string[]).sort().join(','));
+      await c.quit();
+      out[name] = r;
+    }
+    expect(out.damselfly).toEqual(out.redis);
+    // Not vacuous: the HLL counted the elements, the union found the sets across the missing keys.
+    expect(Number(out.redis[4])).toBeGreaterThan(N * 0.9);
+    expect(out.redis.slice(11)).toEqual(['b,c,d', '*0\r\n', '*0\r\n', expect.stringMatching(/^-WRONGTYPE/), 'a,b,c,d', '', 'a']);
   }, 120000);
 });

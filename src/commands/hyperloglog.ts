@@ -13,6 +13,7 @@ import type { CommandContext } from '../server/context.js';
 import type { Database } from '../keyspace/db.js';
 import type { Value } from '../types/value.js';
 import { notify, NOTIFY_STRING } from '../keyspace/notify.js';
+import { deferArgs, eachArg } from '../protocol/deferred-args.js';
 import {
   HLL_DENSE,
   HLL_REGISTERS,
@@ -62,6 +63,8 @@ function maxBytes(): number {
 }
 
 const G = { group: 'hyperloglog', since: '2.8.9' };
+// Giant requests keep their elements (PFADD) or keys as bytes until the command reads them.
+deferArgs('pfadd', 'pfcount', 'pfmerge');
 
 /** The stored HLL string, or undefined; anything else answers as isHLLObjectOrReply. */
 function hllString(v: Value | undefined): string | undefined {
@@ -82,9 +85,9 @@ function pfadd(ctx: CommandContext, args: string[]): void {
   const cur = hllString(db.getForWrite(key));
   // A dense HLL no element raises stays as it is: no copy of its 12 KB.
   if (cur !== undefined && encodingOf(cur) === HLL_DENSE) {
-    let i = 2;
-    while (i < args.length && !denseWouldChange(cur, args[i])) i++;
-    if (i === args.length) return ctx.r.int(0);
+    let changes = false;
+    eachArg(args, 2, (ele) => !(changes = denseWouldChange(cur, ele)));
+    if (!changes) return ctx.r.int(0);
   }
   let updated = 0;
   let h: Hll;
@@ -93,14 +96,16 @@ function pfadd(ctx: CommandContext, args: string[]): void {
     updated++;
   } else h = fromString(cur);
   const limit = maxBytes();
-  for (let j = 2; j < args.length; j++) {
-    const res = hllAdd(h, args[j], limit);
+  let invalid = false;
+  eachArg(args, 2, (ele) => {
+    const res = hllAdd(h, ele, limit);
     if (res === 1) updated++;
-    else if (res === -1) {
-      // Redis keeps what the elements before this one changed in place; so do we.
-      if (updated > 0) storeBack(db, key, h);
-      throw new ReplyError(INVALID_HLL_ERR);
-    }
+    else if (res === -1) return !(invalid = true);
+  });
+  if (invalid) {
+    // Redis keeps what the elements before this one changed in place; so do we.
+    if (updated > 0) storeBack(db, key, h);
+    throw new ReplyError(INVALID_HLL_ERR);
   }
   if (updated > 0) {
     invalidateCache(h);
@@ -115,11 +120,10 @@ function pfcount(ctx: CommandContext, args: string[]): void {
   const db = ctx.db;
   if (args.length > 2) {
     const max = new Uint8Array(HLL_REGISTERS);
-    for (let j = 1; j < args.length; j++) {
-      const s = hllString(db.get(args[j]));
-      if (s === undefined) continue;
-      if (!hllMerge(max, fromString(s))) throw new ReplyError(INVALID_HLL_ERR);
-    }
+    eachArg(args, 1, (k) => {
+      const s = hllString(db.get(k));
+      if (s !== undefined && !hllMerge(max, fromString(s))) throw new ReplyError(INVALID_HLL_ERR);
+    });
     return ctx.r.int(rawCount(max));
   }
   const key = args[1];
@@ -140,12 +144,12 @@ function pfmerge(ctx: CommandContext, args: string[]): void {
   const db = ctx.db;
   const max = new Uint8Array(HLL_REGISTERS);
   let useDense = false;
-  for (let j = 1; j < args.length; j++) {
-    const s = hllString(db.get(args[j]));
-    if (s === undefined) continue;
+  eachArg(args, 1, (k) => {
+    const s = hllString(db.get(k));
+    if (s === undefined) return;
     if (encodingOf(s) === HLL_DENSE) useDense = true;
     if (!hllMerge(max, fromString(s))) throw new ReplyError(INVALID_HLL_ERR);
-  }
+  });
   const key = args[1];
   const cur = db.getForWrite(key) as string | undefined;
   const h = cur === undefined ? createHll() : fromString(cur);

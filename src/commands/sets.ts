@@ -12,8 +12,11 @@ import type { CommandContext } from '../server/context.js';
 import { RedisSet } from '../types/set.js';
 import { scanArgs, replyScan } from './scan-collection.js';
 import { notify, NOTIFY_GENERIC, NOTIFY_SET } from '../keyspace/notify.js';
+import { deferArgs, eachArg } from '../protocol/deferred-args.js';
 
 const G = { group: 'set' };
+// Giant requests of these keep their source keys as bytes until loadSets reads them.
+deferArgs('sunion', 'sinter', 'sdiff', 'sunionstore', 'sinterstore', 'sdiffstore');
 export const ERR_POSITIVE = 'ERR value is out of range, must be positive';
 
 /** The set at key, undefined if missing; WRONGTYPE for other types. */
@@ -57,8 +60,14 @@ function settle(db: Database, key: string, s: RedisSet, event: string): void {
 }
 
 /** Sets for keys (missing ones as null), checking every type first as Redis does. */
-function loadSets(db: Database, keys: string[]): (RedisSet | null)[] {
-  return keys.map((k) => readSet(db, k) ?? null);
+/** The sets named by args[from..] (null for a missing key), in order. */
+function loadSets(db: Database, args: string[], from: number): (RedisSet | null)[] {
+  const out: (RedisSet | null)[] = [];
+  // A giant request's keys are made a batch at a time (deferArgs below): only the sets stay.
+  eachArg(args, from, (k) => {
+    out.push(readSet(db, k) ?? null);
+  });
+  return out;
 }
 
 function inter(sets: (RedisSet | null)[], limit = 0): string[] {
@@ -235,7 +244,7 @@ register(
     ctx.r.int(1);
   }),
   cmd('sinter', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, tips: ['nondeterministic_output_order'], summary: 'Intersect multiple sets', complexity: 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.' }, (ctx, args) => {
-    const out = inter(loadSets(ctx.db, args.slice(1)));
+    const out = inter(loadSets(ctx.db, args, 1));
     replySet(ctx, out, out.length);
   }),
   cmd(
@@ -256,25 +265,25 @@ register(
           limit = n;
         } else throw new ReplyError(ERR.syntax);
       }
-      ctx.r.int(inter(loadSets(ctx.db, args.slice(2, 2 + n)), limit).length);
+      ctx.r.int(inter(loadSets(ctx.db, args.slice(0, 2 + n), 2), limit).length);
     },
   ),
   cmd('sinterstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, keySpec: [keyAt(1, 'RW update'), keyAt(2, 'RO access', undefined, -1, 1)], summary: 'Intersect multiple sets and store the resulting set in a key', complexity: 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.' }, (ctx, args) => {
-    store(ctx, args[1], inter(loadSets(ctx.db, args.slice(2))), 'sinterstore');
+    store(ctx, args[1], inter(loadSets(ctx.db, args, 2)), 'sinterstore');
   }),
   cmd('sunion', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, tips: ['nondeterministic_output_order'], summary: 'Add multiple sets', complexity: 'O(N) where N is the total number of elements in all given sets.' }, (ctx, args) => {
-    const out = union(loadSets(ctx.db, args.slice(1)));
+    const out = union(loadSets(ctx.db, args, 1));
     replySet(ctx, out, out.length);
   }),
   cmd('sunionstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, keySpec: [keyAt(1, 'OW update'), keyAt(2, 'RO access', undefined, -1, 1)], summary: 'Add multiple sets and store the resulting set in a key', complexity: 'O(N) where N is the total number of elements in all given sets.' }, (ctx, args) => {
-    store(ctx, args[1], union(loadSets(ctx.db, args.slice(2))), 'sunionstore');
+    store(ctx, args[1], union(loadSets(ctx.db, args, 2)), 'sunionstore');
   }),
   cmd('sdiff', -2, 'readonly', [1, -1, 1], 'read set slow', { ...G, tips: ['nondeterministic_output_order'], summary: 'Subtract multiple sets', complexity: 'O(N) where N is the total number of elements in all given sets.' }, (ctx, args) => {
-    const out = diff(loadSets(ctx.db, args.slice(1)));
+    const out = diff(loadSets(ctx.db, args, 1));
     replySet(ctx, out, out.length);
   }),
   cmd('sdiffstore', -3, 'write denyoom', [1, -1, 1], 'write set slow', { ...G, keySpec: [keyAt(1, 'OW update'), keyAt(2, 'RO access', undefined, -1, 1)], summary: 'Subtract multiple sets and store the resulting set in a key', complexity: 'O(N) where N is the total number of elements in all given sets.' }, (ctx, args) => {
-    store(ctx, args[1], diff(loadSets(ctx.db, args.slice(2))), 'sdiffstore');
+    store(ctx, args[1], diff(loadSets(ctx.db, args, 2)), 'sdiffstore');
   }),
   cmd('sscan', -3, 'readonly', [1, 1, 1], 'read set slow', { ...G, since: '2.8.0', tips: ['nondeterministic_output'], summary: 'Incrementally iterate Set elements', complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..' }, (ctx, args) => {
     const opts = scanArgs(args, 2);

@@ -1,7 +1,8 @@
 /**
  * Deferred arguments: a giant request whose arguments are only looked up
- * (DEL, UNLINK, EXISTS, TOUCH with a million keys) keeps them as bytes until
- * the command runs, and the command makes each key a string as it needs it.
+ * or hashed (DEL, UNLINK, EXISTS, TOUCH, the set algebra commands' source
+ * keys, PFADD's elements: a million of them) keeps them as bytes until the
+ * command runs, and the command makes each one a string as it needs it.
  *
  * Why: every argument parsed as a string lives until the whole request has
  * arrived (seconds for 55 MB), so V8's young-generation collector copies
@@ -18,7 +19,7 @@
  * it (arity, ACL key checks, MONITOR, SLOWLOG, MULTI queueing, CLIENT
  * PAUSE): a Proxy whose elements are made on each read. Only the commands
  * that asked for deferral (deferArgs) read the arena directly, a batch of
- * keys at a time (argBatches).
+ * keys at a time (argBatches, eachArg).
  */
 import { latin1 } from './latin1.js';
 
@@ -180,6 +181,28 @@ export function argBatches(args: string[], size: number): ArgBatches | undefined
   if (args.length < DEFER_MIN) return undefined;
   const arena = arenas.get(args);
   return arena === undefined ? undefined : new ArgBatches(arena, size);
+}
+
+const EACH_BATCH = 1024;
+
+/**
+ * fn(args[i], i) for i from `from` on, in order, until fn returns false:
+ * from a plain array, or made batch by batch for a deferred request (then
+ * each string is dropped once fn returns; a command that keeps some, as a
+ * set it loads, keeps what it looked up, not the names). For commands that
+ * read their arguments once, in order, and declare it with deferArgs().
+ */
+export function eachArg(args: string[], from: number, fn: (arg: string, i: number) => boolean | void): void {
+  const b = argBatches(args, EACH_BATCH);
+  if (b === undefined) {
+    for (let i = from; i < args.length; i++) if (fn(args[i], i) === false) return;
+    return;
+  }
+  for (let i = from; i < b.total; i += EACH_BATCH) {
+    const n = b.fill(i);
+    const batch = b.batch;
+    for (let j = 0; j < n; j++) if (fn(batch[j], i + j) === false) return;
+  }
 }
 
 /** Whether args is a deferred request (tests, diagnostics). */
