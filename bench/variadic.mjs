@@ -198,7 +198,18 @@ const rows = [];
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 try {
   const cases = [];
-  for (const n of SIZES) for (const w of Object.keys(WORKLOADS)) if (ONLY.includes(w)) cases.push({ label: `${w.toUpperCase()} ${n.toLocaleString('en')} args`, make: () => request(WORKLOADS[w](n)), flushAfter: w === 'del' || w === 'xadd' || !ONLY.includes('del') && w === 'mset' });
+  for (const n of SIZES) {
+    for (const w of Object.keys(WORKLOADS)) {
+      if (!ONLY.includes(w)) continue;
+      cases.push({
+        label: `${w.toUpperCase()} ${n.toLocaleString('en')} args`,
+        make: () => request(WORKLOADS[w](n)),
+        // Each repetition of DEL starts from MSET's keys (half of DEL's keys exist).
+        setup: w === 'del' ? () => request(WORKLOADS.mset(n)) : null,
+        flushAfter: w === 'del' || w === 'xadd' || (!ONLY.includes('del') && w === 'mset'),
+      });
+    }
+  }
   if (ONLY.includes('big')) cases.push({ label: `RPUSH ${BIG_ARGS} args of ${BIG_SIZE / 1000} KB`, make: bigRequest, flushAfter: true });
   // Warm-up, not measured: each workload at 10^5 arguments, WARMUP times on both servers. A
   // fresh node process runs a command's code cold (interpreted, then compiled as it gets
@@ -217,7 +228,10 @@ try {
     for (let rep = 0; rep < REPS; rep++) {
       for (let s = 0; s < 2; s++) {
         // Repetitions start from the same state: undo what the request did.
-        if (rep > 0) await call(servers[s].port, 'FLUSHALL');
+        if (rep > 0 || c.setup) {
+          await call(servers[s].port, 'FLUSHALL');
+          if (c.setup) await send(servers[s].port, c.setup());
+        }
         res[s].push(await measure(servers[s], pings[s], req));
       }
     }
