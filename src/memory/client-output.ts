@@ -39,7 +39,7 @@ export function outputClass(c: Client): OutputClass {
  */
 export function checkClientOutput(server: Server, c: Client, r: Reply | null): boolean {
   if (c.closing || c.closeAsap) return c.closeAsap;
-  const used = c.socket.writableLength + c.deferredBytes + (r === null ? 0 : r.pending);
+  const used = c.socket.writableLength + c.sink.held + c.deferredBytes + (r === null ? 0 : r.pending);
   if (used === 0) {
     c.obufSoftSince = 0;
     return false;
@@ -67,7 +67,7 @@ export function outputCron(server: Server): void {
   let total = 0;
   const holding: Client[] = [];
   for (const c of server.clients.values()) {
-    const n = c.socket.writableLength + c.deferredBytes;
+    const n = c.socket.writableLength + c.sink.held + c.deferredBytes;
     if (n === 0) continue;
     if (checkClientOutput(server, c, null)) continue;
     total += n;

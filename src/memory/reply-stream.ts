@@ -59,7 +59,7 @@ export function startStream(server: Server, c: Client, items: StreamItem[]): voi
   const r = new Reply(STREAM_SLAB, STREAM_ROOM);
   r.pool = new SlabPool(STREAM_SLAB);
   r.proto = c.proto;
-  r.sink = c.socket;
+  r.sink = c.sink;
   r.afterFlush = () => server.checkOutput(c, r);
   let at = 0;
   const stopped = (): boolean => {
@@ -117,6 +117,6 @@ export function startStream(server: Server, c: Client, items: StreamItem[]): voi
 function writeEncoded(server: Server, c: Client, b: Buffer, count: boolean): void {
   if (c.closing || c.closeAsap) return;
   if (count) server.stats.netOutputBytes += b.length;
-  c.socket.write(b);
+  c.sink.write(b);
   server.checkOutput(c, null);
 }

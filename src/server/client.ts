@@ -6,6 +6,7 @@ import type { TrackingState } from './tracking.js';
 import type { Socket } from 'node:net';
 import { clientLimits, RequestParser } from '../protocol/parser.js';
 import { Reply } from '../protocol/reply.js';
+import { ClientSink } from './write-batch.js';
 import type { Database, Watcher } from '../keyspace/db.js';
 import type { CommandSpec } from '../commands/spec.js';
 import type { StreamItem } from '../memory/reply-stream.js';
@@ -97,12 +98,16 @@ export class Client implements Watcher {
   /** Set by the server: checks output limits after something was written to the socket. */
   static onOutput: ((c: Client) => void) | null = null;
 
+  /** Everything written to the client goes through here (write-batch.ts): replies wait for the end of the turn. */
+  readonly sink: ClientSink;
+
   constructor(
     id: number,
     readonly socket: Socket,
     db: Database,
     needsAuth: boolean,
   ) {
+    this.sink = new ClientSink(socket, () => this.authenticated);
     this.id = id;
     this.db = db;
     this.authenticated = !needsAuth;
@@ -138,7 +143,7 @@ export class Client implements Watcher {
       if (r.pending > 0) this.hold(r.pendingBytes());
       return;
     }
-    r.sink = this.socket;
+    r.sink = this.sink;
     write(r);
     r.flush();
     Client.onOutput?.(this);
@@ -155,7 +160,7 @@ export class Client implements Watcher {
   sendRaw(b: Buffer): void {
     if (this.closing || this.closeAsap) return;
     if (this.deferred !== null) return this.hold(b);
-    this.socket.write(b);
+    this.sink.write(b);
     Client.onOutput?.(this);
   }
 }

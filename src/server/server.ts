@@ -313,7 +313,7 @@ export class Server {
   processInput(c: Client): void {
     const r = this.reply;
     const ctx = this.ctx;
-    r.sink = c.socket;
+    r.sink = c.sink;
     r.proto = c.proto;
     ctx.client = c;
     ctx.db = c.db;
@@ -419,8 +419,13 @@ export class Server {
     // not left half-open: Redis closes the fd, so a client still writing
     // (a protocol desync flooding us) gets a reset instead of being read
     // and ignored forever (Redis's "Protocol desync regression" tests).
-    if (afterWrite) c.socket.end(() => c.socket.destroy());
-    else c.socket.destroy();
+    if (afterWrite) {
+      c.sink.drain();
+      c.socket.end(() => c.socket.destroy());
+    } else {
+      c.sink.discard();
+      c.socket.destroy();
+    }
   }
 
   /** Modules that keep per-client state (pub/sub, blocking) clean up here. */
