@@ -234,7 +234,8 @@ export function setParamsAtRuntime(pairs: [ParamDef, string][]): Promise<void> |
 }
 
 export function getString(name: string): string {
-  const v = values.get(norm(name));
+  // Code asks by the normalized name: no lower-casing and regex per read on hot paths.
+  const v = values.get(name) ?? values.get(norm(name));
   if (v === undefined) throw new Error(`unknown config parameter ${name}`);
   return v;
 }

@@ -106,9 +106,12 @@ export function limitsOf(cls: OutputClass): ClassLimit {
   return cached.get(cls)!;
 }
 
-/** What the heap guard allows one client's pending output (see the header). */
+let guardBytes = 0;
+
+/** What the heap guard allows one client's pending output (see the header). The heap limit never changes: read once, not after every write. */
 export function heapGuardBytes(): number {
-  return Math.max(64 * 1024 * 1024, Math.floor(v8.getHeapStatistics().heap_size_limit / 4));
+  if (guardBytes === 0) guardBytes = Math.max(64 * 1024 * 1024, Math.floor(v8.getHeapStatistics().heap_size_limit / 4));
+  return guardBytes;
 }
 
 /** What one client tracks for the soft limit. */
