@@ -86,7 +86,10 @@ function pfadd(ctx: CommandContext, args: string[]): void {
   // A dense HLL no element raises stays as it is: no copy of its 12 KB.
   if (cur !== undefined && encodingOf(cur) === HLL_DENSE) {
     let changes = false;
-    eachArg(args, 2, (ele) => !(changes = denseWouldChange(cur, ele)));
+    eachArg(args, 2, (ele) => {
+      changes = denseWouldChange(cur, ele);
+      return !changes;
+    });
     if (!changes) return ctx.r.int(0);
   }
   let updated = 0;
@@ -100,7 +103,10 @@ function pfadd(ctx: CommandContext, args: string[]): void {
   eachArg(args, 2, (ele) => {
     const res = hllAdd(h, ele, limit);
     if (res === 1) updated++;
-    else if (res === -1) return !(invalid = true);
+    else if (res === -1) {
+      invalid = true;
+      return false;
+    }
   });
   if (invalid) {
     // Redis keeps what the elements before this one changed in place; so do we.

@@ -59,11 +59,10 @@ function settle(db: Database, key: string, s: RedisSet, event: string): void {
   } else db.modified(key);
 }
 
-/** Sets for keys (missing ones as null), checking every type first as Redis does. */
-/** The sets named by args[from..] (null for a missing key), in order. */
+/** The sets named by args[from..] (null for a missing key), in order, checking every type first as Redis does. */
 function loadSets(db: Database, args: string[], from: number): (RedisSet | null)[] {
   const out: (RedisSet | null)[] = [];
-  // A giant request's keys are made a batch at a time (deferArgs below): only the sets stay.
+  // A giant request's keys are made a batch at a time (deferArgs above): only the sets stay.
   eachArg(args, from, (k) => {
     out.push(readSet(db, k) ?? null);
   });
