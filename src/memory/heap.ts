@@ -52,6 +52,7 @@ import { registerInfoSection } from '../server/info.js';
 import { bootSteps } from '../server/lifecycle.js';
 import { bulkGuard } from '../protocol/parser.js';
 import { MAXMEMORY_EXTRA, MAXMEMORY_FACTOR, oldGenerationLimit, type HeapDecision } from './heap-limit.js';
+import { oldGenerationUsed } from './v8-heap.js';
 
 export const REFUSE_AT = 0.75;
 export const BRAKE_AT = 0.8;
@@ -98,20 +99,6 @@ const state: GuardState = {
   lastLog: 0,
   refusedSinceLog: 0,
 };
-
-/**
- * Bytes in the old generation (old, code, large-object and shared spaces):
- * what V8's limit and its ineffective-collection rule count. The young
- * generation is left out: it holds up to a semi-space of short-lived request
- * data (16 MiB with V8's default), which the next scavenge frees or promotes.
- */
-function oldGenerationUsed(): number {
-  let used = 0;
-  for (const s of v8.getHeapSpaceStatistics()) {
-    if (s.space_name !== 'new_space' && s.space_name !== 'new_large_object_space') used += s.space_used_size;
-  }
-  return used;
-}
 
 function currentOldGenerationLimit(): number {
   return oldGenerationLimit(v8.getHeapStatistics().heap_size_limit, process.execArgv, process.env.NODE_OPTIONS);

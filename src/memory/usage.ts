@@ -26,10 +26,11 @@ import v8 from 'node:v8';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import type { Value } from '../types/value.js';
 import { fullGc } from './gc.js';
+import { oldGenerationUsed } from './v8-heap.js';
 
 /** Sum of valueCost over all keys, kept as deltas (absolute value meaningless after a load or reload). */
 let accounted = 0;
-/** Live heap (used_heap_size) right after the last major GC, and `accounted` at that moment. */
+/** Live heap (the old generation's bytes) right after the last major GC, and `accounted` at that moment. */
 let liveAfterGc = 0;
 let accountedAtGc = 0;
 let majorGcs = 0;
@@ -156,7 +157,9 @@ let observing = false;
  * of it and replaces the window.
  */
 function measureLive(exact: boolean): void {
-  const live = v8.getHeapStatistics().used_heap_size;
+  // The old generation only: the young one's fill at the moment of reading (up to
+  // a semi-space of request garbage) moved used_memory by MBs from one GC to the next.
+  const live = oldGenerationUsed();
   if (exact) recentBases.length = 0;
   recentBases.push(live - accounted);
   if (recentBases.length > BASE_WINDOW) recentBases.shift();
@@ -174,7 +177,7 @@ export function startUsageTracking(): void {
   // One GC of the small start-up heap (~20 ms) so that used_memory_startup,
   // and the first figures, are live data rather than module-loading garbage.
   fullGc();
-  startup = v8.getHeapStatistics().used_heap_size;
+  startup = oldGenerationUsed();
   refreshBase();
   setInterval(refreshBase, 5).unref();
   const obs = new PerformanceObserver((list) => {
@@ -184,7 +187,7 @@ export function startUsageTracking(): void {
     }
     if (majors === 0) return;
     // Entries arrive a little after their GC (several may come at once);
-    // what was allocated since is in used_heap_size, taken as live.
+    // what was promoted since is in the old generation, taken as live.
     measureLive(false);
     majorGcs += majors;
   });
