@@ -7,14 +7,13 @@ import { register } from './registry.js';
 import { keyAt, cmd } from './spec.js';
 import { ERR, ReplyError, parseInt64, toFloat, toSafeInt } from '../protocol/errors.js';
 import { HashValue } from '../types/hash.js';
+import { fitsInt64, parseStoredInt } from '../types/string.js';
 import type { Database } from '../keyspace/db.js';
 import type { CommandContext } from '../server/context.js';
 import { globMatch } from '../keyspace/glob.js';
 import { notify, NOTIFY_GENERIC, NOTIFY_HASH } from '../keyspace/notify.js';
 
 const G = { group: 'hash' };
-const INT64_MAX = 2n ** 63n - 1n;
-const INT64_MIN = -(2n ** 63n);
 
 function hashForRead(db: Database, key: string): HashValue | undefined {
   const v = db.get(key);
@@ -80,20 +79,26 @@ function hgetall(ctx: CommandContext, args: string[], keys: boolean, vals: boole
 }
 
 function hincrby(ctx: CommandContext, args: string[]): void {
-  const incr = parseInt64(args[3]);
+  const incr = parseStoredInt(args[3]);
   if (incr === null) throw new ReplyError(ERR.notInt);
   const db = ctx.db;
   const { h, isNew } = hashOrNew(db, args[1]);
   const cur = h.get(args[2]);
-  let value = 0n;
+  let value: number | bigint = 0;
   if (cur !== undefined) {
-    const p = parseInt64(cur);
+    const p = parseStoredInt(cur);
     if (p === null) throw new ReplyError('ERR hash value is not an integer');
     value = p;
   }
-  const next = value + incr;
-  if (next > INT64_MAX || next < INT64_MIN) throw new ReplyError(ERR.overflow);
-  const s = next.toString();
+  // Numbers while exact (BullMQ's attempt counters), int64 arithmetic past that, as INCRBY does.
+  let s: string;
+  const sum = typeof value === 'number' && typeof incr === 'number' ? value + incr : NaN;
+  if (Number.isSafeInteger(sum)) s = String(sum);
+  else {
+    const next = BigInt(value) + BigInt(incr);
+    if (!fitsInt64(next)) throw new ReplyError(ERR.overflow);
+    s = next.toString();
+  }
   h.set(args[2], s);
   store(db, args[1], h, isNew, 'hincrby');
   ctx.r.raw(':' + s + '\r\n');
