@@ -138,39 +138,38 @@ export function memoryCap(proc = '/proc'): MemoryCap {
   return cg !== null && cg.bytes < total.bytes ? { bytes: cg.bytes, source: `cgroup limit (${cg.source})` } : total;
 }
 
-/** An explicit --max-old-space-size among node flags (process.execArgv, NODE_OPTIONS), in MiB. */
-export function explicitOldSpace(execArgv: readonly string[], nodeOptions: string | undefined): { mb: number; where: string } | null {
+/**
+ * The MiB value of a node flag (`--name=N` or `--name N`, dashes or
+ * underscores) among node flags, and where it was set: the command line is
+ * applied after NODE_OPTIONS, so it wins; within one, the last one does.
+ */
+function nodeFlagMb(name: string, execArgv: readonly string[], nodeOptions: string | undefined): { mb: number; where: string } | null {
+  const re = new RegExp(`^--${name.replace(/-/g, '[-_]')}(?:=(\\d+))?$`);
   const find = (tokens: readonly string[], where: string) => {
     let found: { mb: number; where: string } | null = null;
     for (let i = 0; i < tokens.length; i++) {
-      const m = /^--max[-_]old[-_]space[-_]size(?:=(\d+))?$/.exec(tokens[i]);
+      const m = re.exec(tokens[i]);
       if (!m) continue;
       const v = m[1] ?? tokens[i + 1];
       if (v !== undefined && /^\d+$/.test(v)) found = { mb: Number(v), where };
     }
     return found;
   };
-  // The command line is applied after NODE_OPTIONS, so it wins.
   return find(execArgv, 'node command line') ?? find((nodeOptions ?? '').split(/\s+/).filter(Boolean), 'NODE_OPTIONS');
+}
+
+/** An explicit --max-old-space-size among node flags (process.execArgv, NODE_OPTIONS), in MiB. */
+export function explicitOldSpace(execArgv: readonly string[], nodeOptions: string | undefined): { mb: number; where: string } | null {
+  return nodeFlagMb('max-old-space-size', execArgv, nodeOptions);
 }
 
 export function hasSemiSpaceFlag(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
   return semiSpaceMb(execArgv, nodeOptions) !== null;
 }
 
-/** An explicit --max-semi-space-size among node flags, in MiB (the command line wins over NODE_OPTIONS). */
+/** An explicit --max-semi-space-size among node flags, in MiB. */
 export function semiSpaceMb(execArgv: readonly string[], nodeOptions: string | undefined): number | null {
-  const find = (tokens: readonly string[]) => {
-    let found: number | null = null;
-    for (let i = 0; i < tokens.length; i++) {
-      const m = /^--max[-_]semi[-_]space[-_]size(?:=(\d+))?$/.exec(tokens[i]);
-      if (!m) continue;
-      const v = m[1] ?? tokens[i + 1];
-      if (v !== undefined && /^\d+$/.test(v)) found = Number(v);
-    }
-    return found;
-  };
-  return find(execArgv) ?? find((nodeOptions ?? '').split(/\s+/).filter(Boolean));
+  return nodeFlagMb('max-semi-space-size', execArgv, nodeOptions)?.mb ?? null;
 }
 
 /** V8's default semi-space on 64-bit builds (node 20 and 22), in MiB. */
