@@ -28,6 +28,17 @@ type Op =
 
 const META_MAX = 0xffffff;
 
+/**
+ * Short values stay strings in the slots; every other one is long enough
+ * (64 B to 64 KiB, any byte) to be kept in the table's ValueStore, so
+ * overwrites, removes, grows and splits move and free its handles.
+ */
+function valueFor(v: number): string {
+  if (v % 2 === 0) return `v${v}`;
+  const len = v % 7 === 1 ? 65535 : 64 + ((v * 37) % 3000);
+  return `v${v}:`.padEnd(len, String.fromCharCode(v % 256));
+}
+
 afterEach(() => {
   KeyTable.newKeyMeta = 0;
 });
@@ -49,9 +60,9 @@ function apply(t: KeyTable, model: Map<string, Entry>, op: Op, keyName: (k: numb
   switch (op.t) {
     case 'put': {
       t.willMutate(seg);
-      t.put(seg, key, `v${op.v}`);
-      if (cur === undefined) model.set(key, { value: `v${op.v}`, exp: undefined, meta: KeyTable.newKeyMeta });
-      else cur.value = `v${op.v}`;
+      t.put(seg, key, valueFor(op.v));
+      if (cur === undefined) model.set(key, { value: valueFor(op.v), exp: undefined, meta: KeyTable.newKeyMeta });
+      else cur.value = valueFor(op.v);
       break;
     }
     case 'remove':

@@ -496,6 +496,31 @@ describe('MEMORY and INFO', FLAKY, () => {
     expect(field('used_memory_dataset') + field('used_memory_overhead')).toBe(field('used_memory'));
   });
 
+  it('string values of 64 B to 64 KiB are held outside the heap, counted exactly and given back', async () => {
+    const offHeap = () => info('values_offheap_used');
+    const start = await offHeap();
+    // 1000 bytes go into 1024-byte cells; 40 and 70,000 bytes stay JS strings.
+    await writeMany(4000, (p, i) => p.set(`o:${i}`, VALUE));
+    await r.set('short', 'x'.repeat(40));
+    await r.set('long', 'y'.repeat(70_000));
+    expect((await offHeap()) - start).toBe(4000 * 1024);
+    const bin = Buffer.from(Array.from({ length: 300 }, (_, i) => i % 256));
+    await r.set('bin', bin);
+    expect(await r.getBuffer('bin')).toEqual(bin);
+    expect(await r.get('o:7')).toBe(VALUE);
+    expect(await r.memory('USAGE', 'o:7')).toBeGreaterThan(1024);
+    // Overwrites reuse cells; DEL and a shrinking APPEND-free overwrite give them back.
+    await writeMany(4000, (p, i) => p.set(`o:${i}`, VALUE));
+    expect((await offHeap()) - start).toBe(4000 * 1024 + 320);
+    await writeMany(1000, (p, i) => p.del(`o:${i}`));
+    await r.set('o:1000', 'short now');
+    expect((await offHeap()) - start).toBe(2999 * 1024 + 320);
+    const mem = await r.info('memory');
+    expect(Number(/^values_offheap_slabs:(\d+)/m.exec(mem)![1])).toBeGreaterThanOrEqual(4000 * 1024);
+    await r.flushall();
+    expect(await offHeap()).toBe(0);
+  });
+
   it('the memory parameters are real ones, with Redis ranges', async () => {
     const got = (await r.config('GET', '*')) as string[];
     for (const name of ['maxmemory', 'maxmemory-policy', 'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time']) expect(got).toContain(name);

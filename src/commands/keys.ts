@@ -148,7 +148,7 @@ function keys(ctx: CommandContext, args: string[]): void {
   const out: string[] = [];
   const now = ctx.ks.now;
   for (const seg of table.segments()) {
-    seg.forEachKey((k, _v, at) => {
+    seg.forEachKeyName((k, at) => {
       if ((at === undefined || at > now) && (all || globMatch(pattern, k))) out.push(k);
     });
   }

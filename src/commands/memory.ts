@@ -5,6 +5,7 @@
 import { cmd, keyAt, NO_KEYS, type CmdOptions, type CommandSpec } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { memoryFacts, memoryOverhead, valueCost } from '../memory/usage.js';
+import { cellBytes, fitsOffHeap } from '../keyspace/value-store.js';
 import { memoryDoctor } from '../memory/doctor.js';
 import { purgeMemory } from '../memory/idle-release.js';
 import type { CommandContext } from '../server/context.js';
@@ -14,7 +15,8 @@ const G = { group: 'server' };
 
 /** What a key costs: the same estimate used_memory accounts for it (src/memory/usage.ts). */
 export function estimateUsage(key: string, v: Value): number {
-  return valueCost(key, v);
+  // A string kept outside the heap costs its cell there besides its entry.
+  return valueCost(key, v) + (typeof v === 'string' && fitsOffHeap(v.length) ? cellBytes(v.length) : 0);
 }
 
 const HELP = [
@@ -84,8 +86,8 @@ function memoryStats(ctx: CommandContext): void {
   const o = memoryOverhead(f, keys);
   const r = ctx.r;
   const dbs = ctx.ks.dbs.filter((db) => db.size > 0);
-  const allocated = f.heapUsed + f.external;
-  const active = f.heapTotal + f.external;
+  const allocated = f.allocated;
+  const active = f.active;
   const ratio = (a: number, b: number) => a / Math.max(b, 1);
   const fields: [string, number, 'int' | 'double'][] = [
     ['peak.allocated', f.peak, 'int'],

@@ -152,8 +152,8 @@ registerInfoSection('memory', 'Memory', () => {
     ['used_memory_dataset', o.dataset],
     ['used_memory_dataset_perc', pct(o.dataset, used - f.startup)],
     // V8 is our allocator: what it has allocated (garbage included) and committed.
-    ['allocator_allocated', f.heapUsed + f.external],
-    ['allocator_active', f.heapTotal + f.external],
+    ['allocator_allocated', f.allocated],
+    ['allocator_active', f.active],
     ['allocator_resident', f.rss],
     ['total_system_memory', total],
     ['total_system_memory_human', human(total)],
@@ -161,10 +161,10 @@ registerInfoSection('memory', 'Memory', () => {
     ['maxmemory', maxmem],
     ['maxmemory_human', human(maxmem)],
     ['maxmemory_policy', getString('maxmemory-policy')],
-    ['allocator_frag_ratio', ((f.heapTotal + f.external) / Math.max(f.heapUsed + f.external, 1)).toFixed(2)],
-    ['allocator_frag_bytes', f.heapTotal - f.heapUsed],
-    ['allocator_rss_ratio', (f.rss / Math.max(f.heapTotal + f.external, 1)).toFixed(2)],
-    ['allocator_rss_bytes', f.rss - f.heapTotal - f.external],
+    ['allocator_frag_ratio', (f.active / Math.max(f.allocated, 1)).toFixed(2)],
+    ['allocator_frag_bytes', f.active - f.allocated],
+    ['allocator_rss_ratio', (f.rss / Math.max(f.active, 1)).toFixed(2)],
+    ['allocator_rss_bytes', f.rss - f.active],
     // RSS over used_memory: here it includes V8's garbage awaiting a GC.
     ['mem_fragmentation_ratio', (f.rss / Math.max(used, 1)).toFixed(2)],
     ['mem_fragmentation_bytes', f.rss - used],
@@ -179,6 +179,9 @@ registerInfoSection('memory', 'Memory', () => {
     ['active_defrag_running', 0],
     ['lazyfree_pending_objects', 0],
     ['lazyfreed_objects', lazyfreedObjects()],
+    // Not Redis's: string values of 64 B to 64 KiB live outside V8's heap (keyspace/value-store.ts).
+    ['values_offheap_used', f.offHeapLive],
+    ['values_offheap_slabs', f.offHeapSlabs],
   ];
 });
 

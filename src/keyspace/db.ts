@@ -20,7 +20,8 @@ import { beforeChange } from '../memory/live-reads.js';
 import { notify, NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW } from './notify.js';
 import { trackingActive, trackingFlushed, trackingInvalidateKey } from '../server/tracking.js';
 
-const isStream = (v: Value) => typeof v !== 'string' && v.type === 'stream';
+/** v: a value, or what lookupShape gives for one (a number: a string's length). */
+const isStream = (v: Value | number) => typeof v === 'object' && v.type === 'stream';
 
 /** A client WATCHing keys: told when one changes. */
 export interface Watcher {
@@ -59,7 +60,7 @@ export class Database {
     if (this.ks.loading) return false;
     if (this.ks.changesHeld) return true;
     this.table.willMutate(seg);
-    const old = this.table.lookup(seg, key)!;
+    const old = this.table.lookupShape(seg, key)!;
     this.cost -= accountRemove(key, old);
     this.table.remove(seg, key);
     this.ks.stats.expiredKeys++;
@@ -129,7 +130,7 @@ export class Database {
     const t = this.table;
     const seg = t.segmentOf(key);
     t.willMutate(seg);
-    const old = t.lookup(seg, key);
+    const old = t.lookupShape(seg, key);
     if (old !== undefined) this.cost -= accountRemove(key, old);
     this.cost += accountAdd(key, value);
     t.put(seg, key, value);
@@ -152,7 +153,7 @@ export class Database {
     if (!t.has(seg, key)) return false;
     if (this.expireIfNeeded(seg, key)) return false;
     t.willMutate(seg);
-    const old = t.lookup(seg, key)!;
+    const old = t.lookupShape(seg, key)!;
     this.cost -= accountRemove(key, old);
     t.remove(seg, key);
     this.changed(key);
@@ -200,8 +201,8 @@ export class Database {
    * value's new size.
    */
   modified(key: string): void {
-    const v = this.table.get(key);
-    if (v !== undefined && typeof v !== 'string') this.cost += accountChange(key, v);
+    const v = this.table.lookupShape(this.table.segmentOf(key), key);
+    if (typeof v === 'object') this.cost += accountChange(key, v);
     this.changed(key);
   }
 
@@ -237,6 +238,8 @@ export class Database {
       if (v !== undefined && isStream(v)) this.signalReady(k);
     }
     clearEvictionPool();
+    // Its string cells stop counting as used now; their slabs go with the table.
+    oldTable.store.forget();
     accountDrop(this.cost);
     this.cost = 0;
     this.ks.dirty += n;

@@ -28,11 +28,14 @@
  */
 import { hashKey } from './hash.js';
 import type { Value } from '../types/value.js';
+import { fitsOffHeap, NO_ROOM, ValueStore } from './value-store.js';
 
 /**
  * Slot layout of a Segment (an array), `SLOT` words per slot:
  *   s[b]     key (string), or undefined for an empty slot
- *   s[b + 1] value
+ *   s[b + 1] value: a collection, a string, or (a number) the handle of a
+ *            string kept in the table's ValueStore (value-store.ts); only
+ *            table.ts sees handles, every method hands out strings
  *   s[b + 2] word: (top 8 bits of the key's hash) << 24 | meta, an int32, so
  *            a Smi on 64-bit V8 without pointer compression (Node's builds).
  * The hash byte gives the home slot, `(h8 * cap) >>> 8`: resizing, splitting
@@ -146,14 +149,17 @@ export class Segment extends Array<unknown> {
   depth: number;
   /** In KeyTable.shrinkable: deletes left it under 3/8 full. */
   shrinkQueued = false;
+  /** The table's store, where the strings behind handles live. */
+  readonly store: ValueStore;
 
   /**
    * `lazy`: leave the slots unallocated until the first put (a size hint
    * makes up to 2^20 segments: a generous or damaged one costs directory
    * entries and empty segments, not slots).
    */
-  constructor(depth: number, cap = MIN_CAP, lazy = false) {
+  constructor(store: ValueStore, depth: number, cap = MIN_CAP, lazy = false) {
     super();
+    this.store = store;
     this.depth = depth;
     this.cap = cap;
     if (!lazy) layOut(this, cap);
@@ -180,7 +186,18 @@ export class Segment extends Array<unknown> {
       const k = this[b];
       if (k === undefined) continue;
       const at = e === null ? NaN : e[i];
-      fn(k as string, this[b + 1] as Value, at === at ? at : undefined);
+      fn(k as string, valueOf(this.store, this[b + 1]), at === at ? at : undefined);
+    }
+  }
+
+  /** Every key with its expiry, without making its value (KEYS, reload). `fn` must not change the table. */
+  forEachKeyName(fn: (key: string, expireAt: number | undefined) => void): void {
+    const e = this.exp;
+    for (let i = 0, b = 0; b < this.length; i++, b += SLOT) {
+      const k = this[b];
+      if (k === undefined) continue;
+      const at = e === null ? NaN : e[i];
+      fn(k as string, at === at ? at : undefined);
     }
   }
 
@@ -238,6 +255,8 @@ export class KeyTable {
   private readonly shrinkable: Segment[] = [];
   /** Epoch of the snapshot in progress over this table, 0 if none. */
   snapEpoch = 0;
+  /** The bytes of this table's mid-sized string values (value-store.ts). */
+  readonly store = new ValueStore();
   snapshotHook: SnapshotHook | null = null;
 
   /**
@@ -266,7 +285,7 @@ export class KeyTable {
     this.mask = (1 << depth) - 1;
     const cap = capFor(Math.min(PRESIZE_PER_SEGMENT, Math.ceil(expectedKeys / (1 << depth))));
     this.dir = [];
-    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(depth, cap, depth > 0));
+    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(this.store, depth, cap, depth > 0));
   }
 
   private hashOf(key: string): number {
@@ -402,13 +421,24 @@ export class KeyTable {
   get(key: string): Value | undefined {
     const seg = this.dir[this.hashOf(key) & this.mask];
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : (seg[i * SLOT + 1] as Value);
+    return i < 0 ? undefined : valueOf(this.store, seg[i * SLOT + 1]);
   }
 
   /** The value of key in seg (seg = segmentOf(key)). */
   lookup(seg: Segment, key: string): Value | undefined {
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : (seg[i * SLOT + 1] as Value);
+    return i < 0 ? undefined : valueOf(this.store, seg[i * SLOT + 1]);
+  }
+
+  /**
+   * What accounting needs of key's value without making a string of it: the
+   * value itself, or for a string in the store its length (a number).
+   */
+  lookupShape(seg: Segment, key: string): Value | number | undefined {
+    const i = this.slotOf(seg, key);
+    if (i < 0) return undefined;
+    const v = seg[i * SLOT + 1];
+    return typeof v === 'number' ? this.store.length(v) : (v as Value);
   }
 
   has(seg: Segment, key: string): boolean {
@@ -418,8 +448,15 @@ export class KeyTable {
   /** Insert or replace; `seg` must be segmentOf(key) and willMutate already called. */
   put(seg: Segment, key: string, value: Value): void {
     const i = this.slotOf(seg, key);
+    let stored: unknown = value;
+    if (typeof value === 'string' && fitsOffHeap(value.length)) {
+      const h = this.store.put(value);
+      if (h !== NO_ROOM) stored = h;
+    }
     if (i >= 0) {
-      seg[i * SLOT + 1] = value;
+      const old = seg[i * SLOT + 1];
+      if (typeof old === 'number') this.store.release(old);
+      seg[i * SLOT + 1] = stored;
       return;
     }
     const h = this.lastHash;
@@ -441,7 +478,7 @@ export class KeyTable {
       }
     }
     this.lastSeg = seg;
-    this.lastSlot = insert(seg, key, value, ((h >>> 24) << 24) | KeyTable.newKeyMeta, NaN);
+    this.lastSlot = insert(seg, key, stored, ((h >>> 24) << 24) | KeyTable.newKeyMeta, NaN);
     this.size++;
   }
 
@@ -451,6 +488,8 @@ export class KeyTable {
     if (i < 0) return false;
     const e = seg.exp;
     if (e !== null && e[i] === e[i]) this.expiryGone(seg);
+    const old = seg[i * SLOT + 1];
+    if (typeof old === 'number') this.store.release(old);
     deleteAt(seg, i);
     this.size--;
     this.lastSeg = null;
@@ -583,7 +622,7 @@ export class KeyTable {
     if (e !== null) seg.exp = newExpiries(cap);
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
       const k = scratch[b];
-      if (k !== undefined) insert(seg, k as string, scratch[b + 1] as Value, scratch[b + 2] as number, e === null ? NaN : e[i]);
+      if (k !== undefined) insert(seg, k as string, scratch[b + 1], scratch[b + 2] as number, e === null ? NaN : e[i]);
     }
     // The scratch area must not keep keys or values alive.
     scratch.fill(undefined, 0, words);
@@ -631,7 +670,7 @@ export class KeyTable {
       side[i] = up;
       nHi += up;
     }
-    const hi = new Segment(seg.depth + 1, capFor(nHi + 1));
+    const hi = new Segment(this.store, seg.depth + 1, capFor(nHi + 1));
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
     seg.n = 0;
@@ -642,10 +681,10 @@ export class KeyTable {
       if (k === undefined) continue;
       const at = e === null ? NaN : scratchExp[i];
       if (side[i] === 1) {
-        insert(hi, k as string, scratch[b + 1] as Value, scratch[b + 2] as number, at);
+        insert(hi, k as string, scratch[b + 1], scratch[b + 2] as number, at);
         if (at === at) hiExp++;
       } else {
-        insert(seg, k as string, scratch[b + 1] as Value, scratch[b + 2] as number, at);
+        insert(seg, k as string, scratch[b + 1], scratch[b + 2] as number, at);
       }
     }
     // The scratch area must not keep keys or values alive.
@@ -685,7 +724,7 @@ export class KeyTable {
    * key present from start to end is returned at least once even if the
    * directory doubles between calls.
    */
-  scan(cursor: number, count: number, emit: (key: string, value: Value, seg: Segment) => void): number {
+  scan(cursor: number, count: number, emit: (key: string, seg: Segment) => void): number {
     let visited = 0;
     do {
       const mask = this.mask;
@@ -699,7 +738,7 @@ export class KeyTable {
         const k = s[b];
         if (k === undefined) continue;
         if (all || (hashKey(k as string) & mask) === slot) {
-          emit(k as string, s[b + 1] as Value, seg);
+          emit(k as string, seg);
           visited++;
         }
       }
@@ -740,13 +779,13 @@ export class KeyTable {
    */
   sample(count: number, fn: (seg: Segment, key: string, value: Value, meta: number) => void): void {
     const p = this.pick(count, false);
-    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, p[j + 2] as Value, p[j + 3] as number);
+    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, valueOf(this.store, p[j + 2]), p[j + 3] as number);
   }
 
   /** The same as sample among keys that have an expiry, also passing it (absolute ms). */
   sampleVolatile(count: number, fn: (seg: Segment, key: string, value: Value, meta: number, expireAt: number) => void): void {
     const p = this.pick(count, true);
-    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, p[j + 2] as Value, p[j + 3] as number, p[j + 4] as number);
+    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, valueOf(this.store, p[j + 2]), p[j + 3] as number, p[j + 4] as number);
   }
 
   /**
@@ -823,7 +862,7 @@ function randomIn(seg: Segment): string {
  * the first slot whose resident is nearer its own home, carrying that
  * resident on. Returns the key's slot.
  */
-function insert(seg: Segment, key: string, value: Value, word: number, at: number): number {
+function insert(seg: Segment, key: string, value: unknown, word: number, at: number): number {
   const s: unknown[] = seg;
   const e = seg.exp;
   const cap = seg.cap;
@@ -894,6 +933,11 @@ function deleteAt(seg: Segment, i: number): void {
   s[b + 2] = 0;
   if (e !== null) e[i] = NaN;
   seg.n--;
+}
+
+/** A slot's value as the table hands it out: a handle made into its string. */
+function valueOf(store: ValueStore, v: unknown): Value {
+  return typeof v === 'number' ? store.get(v) : (v as Value);
 }
 
 function reverseBits(v: number): number {

@@ -53,6 +53,18 @@ import { bootSteps } from '../server/lifecycle.js';
 import { bulkGuard } from '../protocol/parser.js';
 import { MAXMEMORY_EXTRA, MAXMEMORY_FACTOR, oldGenerationLimit, type HeapDecision } from './heap-limit.js';
 import { oldGenerationUsed } from './v8-heap.js';
+import { offHeapSlabBytes } from '../keyspace/value-store.js';
+
+/**
+ * What the guard measures: the old generation plus the slabs holding string
+ * values outside it (keyspace/value-store.ts). The slabs are not V8's to
+ * limit, but they are the dataset's, and the old space's limit is the
+ * memory share the server was sized for; counting them here keeps the two
+ * together under it.
+ */
+function inUse(): number {
+  return oldGenerationUsed() + offHeapSlabBytes();
+}
 
 export const REFUSE_AT = 0.75;
 export const BRAKE_AT = 0.8;
@@ -148,12 +160,12 @@ export function refuseThreshold(): number {
  */
 export function roomToGrow(): boolean {
   const limit = state.limit;
-  let used = oldGenerationUsed();
+  let used = inUse();
   if (used < limit * REFUSE_AT) return true;
   if (forceGc !== null && used - state.liveAfterGc > limit * 0.05) {
     forceGc();
     state.forcedGcs++;
-    used = oldGenerationUsed();
+    used = inUse();
     state.liveAfterGc = used;
   }
   return state.liveAfterGc < limit * REFUSE_AT && used < limit * BRAKE_AT;
@@ -176,7 +188,7 @@ export function heapAdvice(bytes: number): string {
 
 function evaluate(): void {
   lastEval = performance.now();
-  const used = oldGenerationUsed();
+  const used = inUse();
   state.usedNow = used;
   const limit = state.limit;
   let why: string | null = null;
@@ -231,14 +243,14 @@ function onTimer(): void {
   state.lastForcedGcMs = performance.now() - t0;
   state.lastForcedGc = Date.now();
   state.forcedGcs++;
-  state.liveAfterGc = oldGenerationUsed();
+  state.liveAfterGc = inUse();
   evaluate();
 }
 
 /** A bulk of `len` bytes becomes a `len`-byte string: refused if it would take the heap past BRAKE_AT. */
 /** `what`: the parser's words for a request whose many arguments need `len` more bytes. */
 function bulkRefusal(len: number, what?: string): string | null {
-  const used = oldGenerationUsed();
+  const used = inUse();
   if (used + len < state.limit * BRAKE_AT) return null;
   state.refusedTotal++;
   log.warn({ bulkBytes: len, heapUsed: used, heapLimit: state.limit }, 'refused a request argument the JS heap cannot hold now; closing the client');
@@ -266,7 +278,7 @@ export function startHeapGuard(decision: HeapDecision): void {
     for (const e of list.getEntries()) {
       const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
-        state.liveAfterGc = oldGenerationUsed();
+        state.liveAfterGc = inUse();
         evaluate();
       }
     }

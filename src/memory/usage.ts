@@ -9,6 +9,10 @@
  *   used_memory = live heap measured after the last major GC
  *               + (the dataset's accounted cost now - what it was then)
  *               + external memory (Buffers: client output, snapshot frames)
+ *               + the cells of string values kept outside the heap
+ *                 (keyspace/value-store.ts: exact at every moment; their
+ *                 slabs are left out of external memory, so a freed cell
+ *                 waiting for reuse is not counted as used)
  *
  * The accounted cost is an O(1) estimate per value (valueCost), kept as
  * deltas by db.set/delete/modified; it only has to be right between two
@@ -27,6 +31,7 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 import type { Value } from '../types/value.js';
 import { fullGc } from './gc.js';
 import { oldGenerationUsed } from './v8-heap.js';
+import { fitsOffHeap, offHeapLiveBytes, offHeapSlabBytes } from '../keyspace/value-store.js';
 
 /** Sum of valueCost over all keys, kept as deltas (absolute value meaningless after a load or reload). */
 let accounted = 0;
@@ -50,9 +55,12 @@ const align8 = (n: number) => (n + 7) & ~7;
  * with their headers. Collections keep their element sizes private, so they
  * count a flat cost per element; the GC measurement corrects the rest.
  */
-export function valueCost(key: string, v: Value): number {
+export function valueCost(key: string, v: Value | number): number {
   const base = TABLE_ENTRY_COST + align8(12 + key.length);
-  if (typeof v === 'string') return base + align8(12 + v.length);
+  // A string kept outside the heap (a number: its length, from lookupShape)
+  // costs the heap its table entry and key; its cell is in offHeapLiveBytes.
+  if (typeof v === 'number') return base;
+  if (typeof v === 'string') return fitsOffHeap(v.length) ? base : base + align8(12 + v.length);
   return base + (v.memoryCost !== undefined ? v.memoryCost() : 96 + v.size * 64);
 }
 
@@ -64,8 +72,8 @@ const COST = Symbol('accountedCost');
 type Costed = { [COST]?: number };
 
 /** The cost accounted for v now (what db.set/delete add or take away). */
-export function accountedCost(key: string, v: Value): number {
-  if (typeof v === 'string') return valueCost(key, v);
+export function accountedCost(key: string, v: Value | number): number {
+  if (typeof v !== 'object') return valueCost(key, v);
   const c = (v as Costed)[COST];
   return c === undefined ? valueCost(key, v) : c;
 }
@@ -79,7 +87,7 @@ export function accountAdd(key: string, v: Value): number {
 }
 
 /** A value left the keyspace; returns its cost. */
-export function accountRemove(key: string, v: Value): number {
+export function accountRemove(key: string, v: Value | number): number {
   const c = accountedCost(key, v);
   accounted -= c;
   return c;
@@ -114,14 +122,17 @@ function refreshBase(): void {
   // the heap at start-up plus the accounted data (heapUsed would count the
   // start-up's garbage, and every reply's, as data).
   const heap = majorGcs === 0 ? startup : liveAfterGc - accountedAtGc;
-  base = heap + (h as unknown as { external_memory: number }).external_memory;
-  const used = base + accounted;
+  const external = Math.max(0, (h as unknown as { external_memory: number }).external_memory - offHeapSlabBytes());
+  base = heap + external;
+  const used = base + accounted + offHeapLiveBytes();
   if (used > peak) peak = used;
 }
 
 export function usedMemory(): number {
-  return Math.max(0, base + accounted);
+  return Math.max(0, base + accounted + offHeapLiveBytes());
 }
+
+
 
 /** The figures INFO and MEMORY report: used_memory as the last eviction check saw it. */
 export function memoryFacts() {
@@ -133,8 +144,14 @@ export function memoryFacts() {
     rss: m.rss,
     heapUsed: m.heapUsed,
     heapTotal: m.heapTotal,
-    external: m.external,
-    arrayBuffers: m.arrayBuffers,
+    // Client buffers and snapshot frames: the value slabs are reported apart.
+    external: Math.max(0, m.external - offHeapSlabBytes()),
+    arrayBuffers: Math.max(0, m.arrayBuffers - offHeapSlabBytes()),
+    offHeapLive: offHeapLiveBytes(),
+    offHeapSlabs: offHeapSlabBytes(),
+    /** What our allocators (V8, Buffers, the value slabs) hand out, garbage included, and what they hold. */
+    allocated: m.heapUsed + m.external - offHeapSlabBytes() + offHeapLiveBytes(),
+    active: m.heapTotal + m.external,
     liveAfterGc,
     majorGcs,
     lastGcAt,

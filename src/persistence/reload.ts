@@ -93,8 +93,8 @@ export async function debugReload(p: Persistence, opts: ReloadOptions): Promise<
           const cur = ks.dbs[i].table;
           for (const seg of segmentsOf(staging.dbs[i].table)) {
             let clash = false;
-            seg.forEachKey((k) => {
-              if (cur.get(k) !== undefined) clash = true;
+            seg.forEachKeyName((k) => {
+              if (cur.has(cur.segmentOf(k), k)) clash = true;
             });
             if (clash) {
               log.error({ db: i, snapshot: m.id }, 'DEBUG RELOAD NOFLUSH: a key of the snapshot exists already (MERGE would replace it); nothing loaded');

@@ -1,0 +1,189 @@
+/**
+ * ValueStore: the bytes of a table's mid-sized string values, outside the
+ * V8 heap.
+ *
+ * A string value held as a JS string is one heap object per key: born in the
+ * young generation, copied twice by the scavenger (to-space, then old space)
+ * when it is stored, and turned into old-space garbage when it is replaced,
+ * which the next mark-compact must find. At 20M keys of 100 B - 1 KiB values
+ * that made writes GC-bound: a 1 KiB SET -P 16 churn ran at 11.5k ops/s with
+ * a single GET waiting over 100 ms 1,023 times (bench/RESULTS.md). Here the
+ * bytes are written once into slabs (Buffers: memory V8 never scans, copies
+ * or compacts) and the table keeps a small integer (a Smi: no heap object)
+ * in the value's place. Reading makes a fresh string, which dies young.
+ *
+ * Layout, as a slab allocator (memcached's, jemalloc's small classes): each
+ * size class has slabs of SLAB_BYTES holding fixed-size cells; a value goes
+ * to the smallest class whose cell fits it, its exact length kept beside it
+ * (lens). A handle is the int32 class << 25 | cell (negative from class 64
+ * on): a Smi on 64-bit V8, so the table holds no object for it. A freed
+ * cell is reused by the next value of its class. A class full (2^25 cells,
+ * 32M values) refuses, and the caller keeps the value as a JS string.
+ *
+ * One store per KeyTable: a table dropped whole (FLUSHDB, a load replacing
+ * the keyspace) takes its slabs with it, and SWAPDB moves them with the
+ * table.
+ */
+
+/** Values shorter than this stay JS strings: materializing them on every read would cost more than their GC does. */
+export const OFFHEAP_MIN = 64;
+/** Longer values stay JS strings: V8 puts them in its large-object space, which is never copied. */
+export const OFFHEAP_MAX = 65535;
+
+const SLAB_BYTES = 1 << 20;
+const CELL_BITS = 25;
+const MAX_CELLS = 1 << CELL_BITS;
+const CELL_MASK = MAX_CELLS - 1;
+/** What put() answers when a class is full: no handle has it (there is no class 127). */
+export const NO_ROOM = -1;
+
+/** Cell sizes: every 16 bytes to 256, then 8 classes a doubling (at most 12.5% of a cell unused). */
+const CLASS_SIZES: number[] = (() => {
+  const out: number[] = [];
+  for (let s = OFFHEAP_MIN; s <= 256; s += 16) out.push(s);
+  for (let base = 256; base < OFFHEAP_MAX; base *= 2) {
+    for (let i = 1; i <= 8; i++) out.push(Math.min(base + (base / 8) * i, OFFHEAP_MAX));
+  }
+  const sizes = [...new Set(out)];
+  if (sizes.length >= 127) throw new Error('value-store: too many size classes for a handle');
+  return sizes;
+})();
+
+/** Class of a length (OFFHEAP_MIN..OFFHEAP_MAX), by table: one array load on the write path. */
+const CLASS_OF = (() => {
+  const t = new Uint8Array(OFFHEAP_MAX + 1);
+  let c = 0;
+  for (let n = OFFHEAP_MIN; n <= OFFHEAP_MAX; n++) {
+    while (CLASS_SIZES[c] < n) c++;
+    t[n] = c;
+  }
+  return t;
+})();
+
+class SizeClass {
+  readonly perSlab: number;
+  readonly slabs: Buffer[] = [];
+  lens = new Uint16Array(1024);
+  free = new Int32Array(256);
+  freeCount = 0;
+  /** Cells ever handed out (the next fresh one). */
+  used = 0;
+  constructor(readonly size: number) {
+    this.perSlab = Math.max(1, Math.floor(SLAB_BYTES / size));
+  }
+}
+
+/** Bytes of cells in use across every store (used_memory counts them). */
+let liveBytes = 0;
+/** Bytes of slabs allocated across every store (what the process holds for them). */
+let slabBytes = 0;
+
+export function offHeapLiveBytes(): number {
+  return liveBytes;
+}
+export function offHeapSlabBytes(): number {
+  return slabBytes;
+}
+
+/** Whether a string value of this length is kept in a ValueStore. */
+export function fitsOffHeap(length: number): boolean {
+  return length >= OFFHEAP_MIN && length <= OFFHEAP_MAX;
+}
+
+/** The cell bytes a value of this length takes (its class's size), for MEMORY USAGE and accounting. */
+export function cellBytes(length: number): number {
+  return CLASS_SIZES[CLASS_OF[length]] + 2;
+}
+
+/** Slabs no store uses any more, freed by V8 with their Buffer objects: counted down by a FinalizationRegistry. */
+const slabsGone = new FinalizationRegistry<number>((bytes) => {
+  slabBytes -= bytes;
+});
+/** Cells of dropped stores stop counting as live when the store object goes. */
+const storesGone = new FinalizationRegistry<{ live: number }>((held) => {
+  liveBytes -= held.live;
+});
+
+export class ValueStore {
+  private readonly classes: (SizeClass | undefined)[] = new Array(CLASS_SIZES.length);
+  /** This store's share of liveBytes, handed to storesGone when the store is collected. */
+  private readonly held = { live: 0 };
+
+  constructor() {
+    storesGone.register(this, this.held);
+  }
+
+  /** Store s (fitsOffHeap(s.length)); NO_ROOM if its class is full (keep it as a string). */
+  put(s: string): number {
+    const n = s.length;
+    const c = CLASS_OF[n];
+    const k = (this.classes[c] ??= new SizeClass(CLASS_SIZES[c]));
+    let cell: number;
+    if (k.freeCount > 0) cell = k.free[--k.freeCount];
+    else {
+      if (k.used === MAX_CELLS) return NO_ROOM;
+      cell = k.used++;
+      if (cell % k.perSlab === 0) {
+        const slab = Buffer.allocUnsafeSlow(k.perSlab * k.size);
+        k.slabs.push(slab);
+        slabBytes += slab.length;
+        slabsGone.register(slab, slab.length);
+      }
+      if (cell >= k.lens.length) {
+        const lens = new Uint16Array(k.lens.length * 2);
+        lens.set(k.lens);
+        k.lens = lens;
+      }
+    }
+    const slab = k.slabs[(cell / k.perSlab) | 0];
+    slab.latin1Write(s, (cell % k.perSlab) * k.size, n);
+    k.lens[cell] = n;
+    liveBytes += k.size;
+    this.held.live += k.size;
+    return (c << CELL_BITS) | cell;
+  }
+
+  /** The string a handle holds (a new string each call). */
+  get(h: number): string {
+    const k = this.classes[h >>> CELL_BITS]!;
+    const cell = h & CELL_MASK;
+    const at = (cell % k.perSlab) * k.size;
+    return k.slabs[(cell / k.perSlab) | 0].latin1Slice(at, at + k.lens[cell]);
+  }
+
+  /** The value's length without making the string. */
+  length(h: number): number {
+    return this.classes[h >>> CELL_BITS]!.lens[h & CELL_MASK];
+  }
+
+  /** Bytes the value's cell takes. */
+  cost(h: number): number {
+    return this.classes[h >>> CELL_BITS]!.size + 2;
+  }
+
+  /**
+   * The table was dropped (FLUSHDB): its cells stop counting in liveBytes
+   * now rather than when V8 collects the store (a snapshot may still be
+   * reading it meanwhile).
+   */
+  forget(): void {
+    liveBytes -= this.held.live;
+    this.held.live = 0;
+    this.forgotten = true;
+  }
+  private forgotten = false;
+
+  /** Give the cell back: the handle must not be used again. */
+  release(h: number): void {
+    const k = this.classes[h >>> CELL_BITS]!;
+    if (k.freeCount === k.free.length) {
+      const free = new Int32Array(k.free.length * 2);
+      free.set(k.free);
+      k.free = free;
+    }
+    k.free[k.freeCount++] = h & CELL_MASK;
+    if (this.forgotten) return;
+    liveBytes -= k.size;
+    this.held.live -= k.size;
+  }
+}
