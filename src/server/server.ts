@@ -45,6 +45,8 @@ export interface ServerStats {
 const SHARED_READ = Buffer.allocUnsafe(64 * 1024);
 const readers = new WeakMap<net.Socket, Client>();
 const sharedReads = new WeakSet<net.Socket>();
+/** How long a client closed after an error reply may go on sending (dropped) before the reset. */
+const LINGER_MS = 500;
 
 /**
  * net.Server has no `onread` option, so the accepted (paused) socket's
@@ -273,7 +275,7 @@ export class Server {
   }
 
   private onData(c: Client, chunk: Buffer, transient: boolean): void {
-    if (c.closeAsap) return;
+    if (c.closeAsap || c.closing) return;
     if (c.sniff !== null) {
       const head = c.sniff.length === 0 ? chunk : Buffer.concat([c.sniff, chunk]);
       const kind = sniff(head);
@@ -419,9 +421,18 @@ export class Server {
     // not left half-open: Redis closes the fd, so a client still writing
     // (a protocol desync flooding us) gets a reset instead of being read
     // and ignored forever (Redis's "Protocol desync regression" tests).
+    // Not at once, though: closing with the client's data unread sends that
+    // reset straight behind the error reply, and a client whose next write
+    // fails on it (Node's sockets destroy themselves then) never reads the
+    // reply. For up to LINGER_MS its data is read and dropped, after our FIN.
     if (afterWrite) {
       c.sink.drain();
-      c.socket.end(() => c.socket.destroy());
+      const socket = c.socket;
+      socket.end();
+      socket.resume();
+      const t = setTimeout(() => socket.destroy(), LINGER_MS);
+      t.unref();
+      socket.once('close', () => clearTimeout(t));
     } else {
       c.sink.discard();
       c.socket.destroy();
