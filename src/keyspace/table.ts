@@ -447,12 +447,26 @@ export class KeyTable {
 
   /** Insert or replace; `seg` must be segmentOf(key) and willMutate already called. */
   put(seg: Segment, key: string, value: Value): void {
-    const i = this.slotOf(seg, key);
-    let stored: unknown = value;
+    this.putStaged(seg, key, this.stage(value));
+  }
+
+  /**
+   * The value as a slot holds it: a string of the store's sizes is copied
+   * into the store now. For loaders that read a whole file before the keys
+   * go in (rdb/boot-load.ts): what they keep meanwhile is a handle, not a
+   * string the young generation would have to copy and promote.
+   */
+  stage(value: Value): unknown {
     if (typeof value === 'string' && fitsOffHeap(value.length)) {
       const h = this.store.put(value);
-      if (h !== NO_ROOM) stored = h;
+      if (h !== NO_ROOM) return h;
     }
+    return value;
+  }
+
+  /** put() of what stage() made of the value. */
+  putStaged(seg: Segment, key: string, stored: unknown): void {
+    const i = this.slotOf(seg, key);
     if (i >= 0) {
       const old = seg[i * SLOT + 1];
       if (typeof old === 'number') this.store.release(old);

@@ -65,63 +65,69 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
   let functionCodes: string[] = [];
   const now = Date.now();
   let lastLog = t0;
-  const stream = await backend.open(m);
-  const { header, footer } = await SnapshotReader.read(
-    stream,
-    {
-      header(h) {
-        if (h.functions !== undefined) {
-          if (!Array.isArray(h.functions) || !h.functions.every((c) => c instanceof Uint8Array)) throw new SnapshotFormatError('corrupt', 'bad functions in header', 0, 0);
-          functionCodes = h.functions.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1'));
-        }
-        if (h.dbCount > ks.dbs.length) {
-          // Keys may live in any db: refuse rather than drop some.
-          const used = m.keys.reduce((hi, n, i) => (n > 0 ? i : hi), -1);
-          if (used >= ks.dbs.length) throw new DbCountError(`snapshot ${m.id} has keys in db ${used} but this server has ${ks.dbs.length} databases (--dbnum)`);
-        }
+  try {
+    const stream = await backend.open(m);
+    const { header, footer } = await SnapshotReader.read(
+      stream,
+      {
+        header(h) {
+          if (h.functions !== undefined) {
+            if (!Array.isArray(h.functions) || !h.functions.every((c) => c instanceof Uint8Array)) throw new SnapshotFormatError('corrupt', 'bad functions in header', 0, 0);
+            functionCodes = h.functions.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1'));
+          }
+          if (h.dbCount > ks.dbs.length) {
+            // Keys may live in any db: refuse rather than drop some.
+            const used = m.keys.reduce((hi, n, i) => (n > 0 ? i : hi), -1);
+            if (used >= ks.dbs.length) throw new DbCountError(`snapshot ${m.id} has keys in db ${used} but this server has ${ks.dbs.length} databases (--dbnum)`);
+          }
+        },
+        key(db, key, value, expireAt) {
+          if (expireAt !== null && expireAt <= now) {
+            expired++;
+            return;
+          }
+          if (keys % HEAP_CHECK_KEYS === HEAP_CHECK_KEYS - 1 && !roomToGrow()) {
+            // Estimated from the share read so far: the advice names a heap that fits the whole snapshot.
+            const need = (process.memoryUsage().heapUsed / Math.max(progress.loadedBytes, 1)) * m.size;
+            throw new HeapTooSmallError(
+              `snapshot ${m.id} filled the heap after ${keys} of ${m.keys.reduce((a, b) => a + b, 0)} keys (${progress.loadedBytes} of ${m.size} bytes read): ${heapAdvice(need)}`,
+            );
+          }
+          const t = tables[db];
+          if (t === undefined) throw new DbCountError(`snapshot ${m.id} has keys in db ${db} but this server has ${ks.dbs.length} databases (--dbnum)`);
+          const before = t.size;
+          t.put(t.segmentOf(key), key, value);
+          if (t.size === before) throw new SnapshotFormatError('corrupt', `key written twice in db ${db}`, -1, -1);
+          if (expireAt !== null) t.setExpiry(t.segmentOf(key), key, expireAt);
+          keys++;
+        },
       },
-      key(db, key, value, expireAt) {
-        if (expireAt !== null && expireAt <= now) {
-          expired++;
-          return;
-        }
-        if (keys % HEAP_CHECK_KEYS === HEAP_CHECK_KEYS - 1 && !roomToGrow()) {
-          // Estimated from the share read so far: the advice names a heap that fits the whole snapshot.
-          const need = (process.memoryUsage().heapUsed / Math.max(progress.loadedBytes, 1)) * m.size;
-          throw new HeapTooSmallError(
-            `snapshot ${m.id} filled the heap after ${keys} of ${m.keys.reduce((a, b) => a + b, 0)} keys (${progress.loadedBytes} of ${m.size} bytes read): ${heapAdvice(need)}`,
+      (consumed) => {
+        progress.loadedBytes = consumed;
+        const t = Date.now();
+        if (t - lastLog >= 1000) {
+          lastLog = t;
+          const secs = (t - t0) / 1000;
+          log.info(
+            { snapshot: m.id, keys, bytes: consumed, percent: m.size > 0 ? Math.round((consumed / m.size) * 1000) / 10 : 100, keysPerSec: Math.round(keys / secs), mbPerSec: Math.round(consumed / 1e6 / secs) },
+            'loading snapshot',
           );
         }
-        const t = tables[db];
-        if (t === undefined) throw new DbCountError(`snapshot ${m.id} has keys in db ${db} but this server has ${ks.dbs.length} databases (--dbnum)`);
-        const before = t.size;
-        t.put(t.segmentOf(key), key, value);
-        if (t.size === before) throw new SnapshotFormatError('corrupt', `key written twice in db ${db}`, -1, -1);
-        if (expireAt !== null) t.setExpiry(t.segmentOf(key), key, expireAt);
-        keys++;
       },
-    },
-    (consumed) => {
-      progress.loadedBytes = consumed;
-      const t = Date.now();
-      if (t - lastLog >= 1000) {
-        lastLog = t;
-        const secs = (t - t0) / 1000;
-        log.info(
-          { snapshot: m.id, keys, bytes: consumed, percent: m.size > 0 ? Math.round((consumed / m.size) * 1000) / 10 : 100, keysPerSec: Math.round(keys / secs), mbPerSec: Math.round(consumed / 1e6 / secs) },
-          'loading snapshot',
-        );
+    );
+    if (footer.sha256 !== m.checksum) throw new SnapshotFormatError('corrupt', `data checksum ${footer.sha256} differs from the manifest's ${m.checksum}`, footer.bytes, footer.frames - 1);
+    if (header.seq !== m.seq) throw new SnapshotFormatError('corrupt', `data is snapshot seq ${header.seq}, manifest says ${m.seq}`, 0, 0);
+    // The reader matched the footer's key counts to the keys it decoded; the manifest must say the same.
+    const dbs = Math.max(footer.keys.length, m.keys.length);
+    for (let i = 0; i < dbs; i++) {
+      if ((footer.keys[i] ?? 0) !== (m.keys[i] ?? 0)) {
+        throw new SnapshotFormatError('corrupt', `db ${i} has ${footer.keys[i] ?? 0} keys, the manifest says ${m.keys[i] ?? 0}`, footer.bytes, footer.frames - 1);
       }
-    },
-  );
-  if (footer.sha256 !== m.checksum) throw new SnapshotFormatError('corrupt', `data checksum ${footer.sha256} differs from the manifest's ${m.checksum}`, footer.bytes, footer.frames - 1);
-  if (header.seq !== m.seq) throw new SnapshotFormatError('corrupt', `data is snapshot seq ${header.seq}, manifest says ${m.seq}`, 0, 0);
-  // The reader matched the footer's key counts to the keys it decoded; the manifest must say the same.
-  const dbs = Math.max(footer.keys.length, m.keys.length);
-  for (let i = 0; i < dbs; i++) {
-    if ((footer.keys[i] ?? 0) !== (m.keys[i] ?? 0)) {
-      throw new SnapshotFormatError('corrupt', `db ${i} has ${footer.keys[i] ?? 0} keys, the manifest says ${m.keys[i] ?? 0}`, footer.bytes, footer.frames - 1);
     }
+  } catch (e) {
+    // Nothing is installed: the values these tables stored stop counting as used now.
+    for (const t of tables) t.store.forget();
+    throw e;
   }
   // Compiled before anything is installed: a library that no longer loads fails the load.
   const functions = functionsSection.stage(functionCodes);

@@ -90,73 +90,80 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
   const aux: Record<string, string> = {};
   const now = Date.now();
   let lastLog = t0;
-  const summary = await readRdb(
-    data,
-    {
-      aux: (k, v) => (aux[k] = v),
-      resizeDb: (db, n) => void table(db, n),
-      library: (code) => functions.push(code),
-      emptyKey: (db, key) => {
-        if (emptySkipped++ < 10) log.warn({ db, key }, 'RDB file has an empty key: skipped, as Redis does');
+  let summary: Awaited<ReturnType<typeof readRdb>>;
+  try {
+    summary = await readRdb(
+      data,
+      {
+        aux: (k, v) => (aux[k] = v),
+        resizeDb: (db, n) => void table(db, n),
+        library: (code) => functions.push(code),
+        emptyKey: (db, key) => {
+          if (emptySkipped++ < 10) log.warn({ db, key }, 'RDB file has an empty key: skipped, as Redis does');
+        },
+        key(db, key, value, expireAt, idle, freq) {
+          // A key already expired is not loaded (a master's rdbLoad).
+          if (expireAt !== null && expireAt < now) {
+            expired++;
+            return;
+          }
+          if (keys % HEAP_CHECK_KEYS === HEAP_CHECK_KEYS - 1 && !roomToGrow()) {
+            const need = (process.memoryUsage().heapUsed / Math.max(progress.loadedBytes, 1)) * size;
+            throw new HeapTooSmallError(`${what} filled the heap after ${keys} keys (${progress.loadedBytes} of ${size} bytes read): ${heapAdvice(need)}`);
+          }
+          const t = tables[db] ?? table(db);
+          if (at === STAGED * CHUNK_KEYS) {
+            chunks.push((chunk = new Array(STAGED * CHUNK_KEYS)));
+            at = 0;
+          }
+          chunk[at] = key;
+          chunk[at + 1] = t.stage(value);
+          chunk[at + 2] = db;
+          chunk[at + 3] = expireAt ?? NaN;
+          chunk[at + 4] = idle >= 0 || freq >= 0 ? accessMeta(freq, idle) : null;
+          at += STAGED;
+          keys++;
+        },
       },
-      key(db, key, value, expireAt, idle, freq) {
-        // A key already expired is not loaded (a master's rdbLoad).
-        if (expireAt !== null && expireAt < now) {
-          expired++;
-          return;
+      (bytes) => {
+        progress.loadedBytes = bytes;
+        const t = Date.now();
+        if (t - lastLog >= 1000) {
+          lastLog = t;
+          const secs = (t - t0) / 1000;
+          log.info({ file: what, keys, bytes, percent: size > 0 ? Math.round((bytes / size) * 1000) / 10 : 100, keysPerSec: Math.round(keys / secs), mbPerSec: Math.round(bytes / 1e6 / secs) }, 'loading RDB file');
         }
-        if (keys % HEAP_CHECK_KEYS === HEAP_CHECK_KEYS - 1 && !roomToGrow()) {
-          const need = (process.memoryUsage().heapUsed / Math.max(progress.loadedBytes, 1)) * size;
-          throw new HeapTooSmallError(`${what} filled the heap after ${keys} keys (${progress.loadedBytes} of ${size} bytes read): ${heapAdvice(need)}`);
-        }
-        if (db >= ks.dbs.length) table(db);
-        if (at === STAGED * CHUNK_KEYS) {
-          chunks.push((chunk = new Array(STAGED * CHUNK_KEYS)));
-          at = 0;
-        }
-        chunk[at] = key;
-        chunk[at + 1] = value;
-        chunk[at + 2] = db;
-        chunk[at + 3] = expireAt ?? NaN;
-        chunk[at + 4] = idle >= 0 || freq >= 0 ? accessMeta(freq, idle) : null;
-        at += STAGED;
-        keys++;
       },
-    },
-    (bytes) => {
-      progress.loadedBytes = bytes;
-      const t = Date.now();
-      if (t - lastLog >= 1000) {
-        lastLog = t;
-        const secs = (t - t0) / 1000;
-        log.info({ file: what, keys, bytes, percent: size > 0 ? Math.round((bytes / size) * 1000) / 10 : 100, keysPerSec: Math.round(keys / secs), mbPerSec: Math.round(bytes / 1e6 / secs) }, 'loading RDB file');
+    );
+    if (summary.bytes !== size && size > 0) throw new RdbFileError(summary.bytes, `${size - summary.bytes} bytes after the end of the RDB data`, false);
+    // Into the tables only now, when the keys and values are old-generation
+    // objects: inserting each as it is read (in Redis's hash order, all over
+    // the table) made every young collection scan pointers from the whole
+    // table to new strings, tripling the load time.
+    // They land all over the table: warm each batch's slots first (KeyTable.warm).
+    for (let c = 0; c < chunks.length; c++) {
+      const staged = chunks[c];
+      const end = c === chunks.length - 1 ? at : staged.length;
+      const keysAt = staged as string[];
+      for (let i = 0; i < end; i += STAGED) {
+        const key = staged[i] as string;
+        const db = staged[i + 2] as number;
+        const t = tables[db] ?? table(db);
+        if (i % (STAGED * WARM_MAX) === 0) t.warm(keysAt, i, end, STAGED);
+        const before = t.size;
+        t.putStaged(t.segmentOf(key), key, staged[i + 1]);
+        if (t.size === before) throw new RdbFileError(summary.bytes, `key '${key.slice(0, 64)}' written twice in db ${db}`, false);
+        const expireAt = staged[i + 3] as number;
+        if (expireAt === expireAt) t.setExpiry(t.segmentOf(key), key, expireAt);
+        const meta = staged[i + 4] as number | null;
+        if (meta !== null) t.setMeta(t.segmentOf(key), key, meta);
       }
-    },
-  );
-  if (summary.bytes !== size && size > 0) throw new RdbFileError(summary.bytes, `${size - summary.bytes} bytes after the end of the RDB data`, false);
-  // Into the tables only now, when the keys and values are old-generation
-  // objects: inserting each as it is read (in Redis's hash order, all over
-  // the table) made every young collection scan pointers from the whole
-  // table to new strings, tripling the load time.
-  // They land all over the table: warm each batch's slots first (KeyTable.warm).
-  for (let c = 0; c < chunks.length; c++) {
-    const staged = chunks[c];
-    const end = c === chunks.length - 1 ? at : staged.length;
-    const keysAt = staged as string[];
-    for (let i = 0; i < end; i += STAGED) {
-      const key = staged[i] as string;
-      const db = staged[i + 2] as number;
-      const t = tables[db] ?? table(db);
-      if (i % (STAGED * WARM_MAX) === 0) t.warm(keysAt, i, end, STAGED);
-      const before = t.size;
-      t.put(t.segmentOf(key), key, staged[i + 1] as Value);
-      if (t.size === before) throw new RdbFileError(summary.bytes, `key '${key.slice(0, 64)}' written twice in db ${db}`, false);
-      const expireAt = staged[i + 3] as number;
-      if (expireAt === expireAt) t.setExpiry(t.segmentOf(key), key, expireAt);
-      const meta = staged[i + 4] as number | null;
-      if (meta !== null) t.setMeta(t.segmentOf(key), key, meta);
+      chunks[c] = []; // its keys and values are in the tables now: let the chunk go
     }
-    chunks[c] = []; // its keys and values are in the tables now: let the chunk go
+  } catch (e) {
+    // Nothing is installed: the values these tables stored stop counting as used now.
+    for (const t of tables) t?.store.forget();
+    throw e;
   }
   for (let i = 0; i < ks.dbs.length; i++) ks.dbs[i].table = tables[i] ?? new KeyTable();
   return { keys, expired, emptySkipped, bytes: summary.bytes, ms: Date.now() - t0, functions, aux };
