@@ -62,7 +62,12 @@ const CLASS_OF = (() => {
 
 class SizeClass {
   readonly perSlab: number;
-  readonly slabs: Buffer[] = [];
+  /** null: a slab trim() gave back, its cells out of the free list until it is needed again. */
+  readonly slabs: (Buffer | null)[] = [];
+  /** Cells in use per slab. */
+  slabLive = new Int32Array(16);
+  /** Slabs given back, to be allocated again before fresh cells are taken. */
+  readonly released: number[] = [];
   lens = new Uint16Array(1024);
   free = new Int32Array(256);
   freeCount = 0;
@@ -95,22 +100,36 @@ export function cellBytes(length: number): number {
   return CLASS_SIZES[CLASS_OF[length]] + 2;
 }
 
-/** Slabs no store uses any more, freed by V8 with their Buffer objects: counted down by a FinalizationRegistry. */
-const slabsGone = new FinalizationRegistry<number>((bytes) => {
-  slabBytes -= bytes;
-});
-/** Cells of dropped stores stop counting as live when the store object goes. */
-const storesGone = new FinalizationRegistry<{ live: number }>((held) => {
+interface Held {
+  live: number;
+  slabs: number;
+}
+/** A dropped store's cells and slabs stop counting when V8 collects it (and its Buffers with it). */
+const storesGone = new FinalizationRegistry<Held>((held) => {
   liveBytes -= held.live;
+  slabBytes -= held.slabs;
 });
+/** Every store alive, for trimAll(). */
+const allStores = new Set<WeakRef<ValueStore>>();
+const refsGone = new FinalizationRegistry<WeakRef<ValueStore>>((ref) => allStores.delete(ref));
+
+/** trim() every store: what a quiet moment after mass deletes gives back (memory/idle-release.ts). Returns the bytes released. */
+export function trimAll(): number {
+  let n = 0;
+  for (const ref of allStores) n += ref.deref()?.trim() ?? 0;
+  return n;
+}
 
 export class ValueStore {
   private readonly classes: (SizeClass | undefined)[] = new Array(CLASS_SIZES.length);
-  /** This store's share of liveBytes, handed to storesGone when the store is collected. */
-  private readonly held = { live: 0 };
+  /** This store's share of liveBytes and slabBytes, handed to storesGone when the store is collected. */
+  private readonly held: Held = { live: 0, slabs: 0 };
 
   constructor() {
     storesGone.register(this, this.held);
+    const ref = new WeakRef(this);
+    allStores.add(ref);
+    refsGone.register(this, ref);
   }
 
   /** Store s (fitsOffHeap(s.length)); NO_ROOM if its class is full (keep it as a string). */
@@ -119,15 +138,18 @@ export class ValueStore {
     const c = CLASS_OF[n];
     const k = (this.classes[c] ??= new SizeClass(CLASS_SIZES[c]));
     let cell: number;
+    if (k.freeCount === 0 && k.released.length > 0) this.revive(k);
     if (k.freeCount > 0) cell = k.free[--k.freeCount];
     else {
       if (k.used === MAX_CELLS) return NO_ROOM;
       cell = k.used++;
       if (cell % k.perSlab === 0) {
-        const slab = Buffer.allocUnsafeSlow(k.perSlab * k.size);
-        k.slabs.push(slab);
-        slabBytes += slab.length;
-        slabsGone.register(slab, slab.length);
+        k.slabs.push(this.newSlab(k));
+        if (k.slabs.length > k.slabLive.length) {
+          const sl = new Int32Array(k.slabLive.length * 2);
+          sl.set(k.slabLive);
+          k.slabLive = sl;
+        }
       }
       if (cell >= k.lens.length) {
         const lens = new Uint16Array(k.lens.length * 2);
@@ -135,8 +157,9 @@ export class ValueStore {
         k.lens = lens;
       }
     }
-    const slab = k.slabs[(cell / k.perSlab) | 0];
-    slab.latin1Write(s, (cell % k.perSlab) * k.size, n);
+    const si = (cell / k.perSlab) | 0;
+    k.slabs[si]!.latin1Write(s, (cell % k.perSlab) * k.size, n);
+    k.slabLive[si]++;
     k.lens[cell] = n;
     liveBytes += k.size;
     this.held.live += k.size;
@@ -148,7 +171,7 @@ export class ValueStore {
     const k = this.classes[h >>> CELL_BITS]!;
     const cell = h & CELL_MASK;
     const at = (cell % k.perSlab) * k.size;
-    return k.slabs[(cell / k.perSlab) | 0].latin1Slice(at, at + k.lens[cell]);
+    return k.slabs[(cell / k.perSlab) | 0]!.latin1Slice(at, at + k.lens[cell]);
   }
 
   /** The value's length without making the string. */
@@ -181,9 +204,64 @@ export class ValueStore {
       free.set(k.free);
       k.free = free;
     }
-    k.free[k.freeCount++] = h & CELL_MASK;
+    const cell = h & CELL_MASK;
+    k.free[k.freeCount++] = cell;
+    k.slabLive[(cell / k.perSlab) | 0]--;
     if (this.forgotten) return;
     liveBytes -= k.size;
     this.held.live -= k.size;
+  }
+
+  private newSlab(k: SizeClass): Buffer {
+    const slab = Buffer.allocUnsafeSlow(k.perSlab * k.size);
+    slabBytes += slab.length;
+    this.held.slabs += slab.length;
+    return slab;
+  }
+
+  /** A slab trim() gave back is needed again: allocate it, its cells free. */
+  private revive(k: SizeClass): void {
+    const si = k.released.pop()!;
+    k.slabs[si] = this.newSlab(k);
+    const first = si * k.perSlab;
+    const end = Math.min(first + k.perSlab, k.used);
+    while (k.free.length < k.freeCount + (end - first)) {
+      const free = new Int32Array(k.free.length * 2);
+      free.set(k.free);
+      k.free = free;
+    }
+    // Highest first, so cells are taken from the slab's start.
+    for (let c = end - 1; c >= first; c--) k.free[k.freeCount++] = c;
+  }
+
+  /**
+   * Give back the slabs with no cell in use (after mass deletes): V8 frees
+   * a Buffer's memory when it collects it. Their cells leave the free list
+   * until the class has no other free cell. Returns the bytes released.
+   */
+  trim(): number {
+    let n = 0;
+    for (const k of this.classes) {
+      if (k === undefined || k.freeCount < k.perSlab) continue;
+      let gone = 0;
+      for (let si = 0; si < k.slabs.length; si++) {
+        if (k.slabs[si] !== null && k.slabLive[si] === 0) {
+          n += k.slabs[si]!.length;
+          k.slabs[si] = null;
+          k.released.push(si);
+          gone++;
+        }
+      }
+      if (gone === 0) continue;
+      let w = 0;
+      for (let i = 0; i < k.freeCount; i++) {
+        const cell = k.free[i];
+        if (k.slabs[(cell / k.perSlab) | 0] !== null) k.free[w++] = cell;
+      }
+      k.freeCount = w;
+    }
+    slabBytes -= n;
+    this.held.slabs -= n;
+    return n;
   }
 }

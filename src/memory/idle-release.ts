@@ -28,6 +28,7 @@
 import type { Server } from '../server/server.js';
 import { fullGc } from './gc.js';
 import { usedMemory } from './usage.js';
+import { offHeapLiveBytes, offHeapSlabBytes, trimAll } from '../keyspace/value-store.js';
 import { log } from '../log.js';
 
 const CHECK_MS = 1000;
@@ -69,9 +70,10 @@ let backoff = FIRST_BACKOFF_MS;
 const MS_PER_BYTE_MIN = 2.5 / (1024 * 1024);
 let msPerByte = 5 / (1024 * 1024);
 
+/** What a full collection has to look at: the heap and Buffers, not the value slabs (plain bytes to V8). */
 function live(): number {
   const m = process.memoryUsage();
-  return m.heapUsed + m.external;
+  return m.heapUsed + m.external - offHeapSlabBytes();
 }
 
 /**
@@ -80,6 +82,8 @@ function live(): number {
  */
 export function purgeMemory(): { before: number; after: number } {
   const before = process.memoryUsage.rss();
+  // Value slabs left empty by deletes go with the collection.
+  trimAll();
   fullGc();
   fullGc();
   lastRun = Date.now();
@@ -90,7 +94,7 @@ export function purgeMemory(): { before: number; after: number } {
 
 /** What a full collection now is expected to cost: marking is proportional to what is live. */
 function expectedPauseMs(): number {
-  return (usedMemory() - process.memoryUsage().external) * msPerByte;
+  return (usedMemory() - offHeapLiveBytes() - process.memoryUsage().external + offHeapSlabBytes()) * msPerByte;
 }
 
 function heldByClients(server: Server): number {
