@@ -30,7 +30,7 @@ const META_MAX = 0xffffff;
 
 /**
  * Short values stay strings in the slots; every other one is long enough
- * (64 B to 64 KiB, any byte) to be kept in the table's ValueStore, so
+ * (16 B to 64 KiB, any byte) to be kept in the table's ValueStore, so
  * overwrites, removes, grows and splits move and free its handles.
  */
 function valueFor(v: number): string {

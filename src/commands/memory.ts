@@ -69,7 +69,7 @@ export const memoryCommand: CommandSpec = {
     sub('doctor', 2, '', [0, 0, 0], 'slow', 'Outputs a memory problems report.', (ctx) => ctx.r.verbatim(memoryDoctor(ctx.server)), REPORT),
     sub('purge', 2, '', [0, 0, 0], 'slow', 'Asks the allocator to release memory.', (ctx) => {
       // V8 has no purge of its own: full GCs free the garbage and let the heap shrink.
-      purgeMemory();
+      purgeMemory(ctx.ks.dbs.map((db) => db.table.store));
       ctx.r.ok();
     }, { tips: ['request_policy:all_shards', 'response_policy:all_succeeded'] }),
     sub('malloc-stats', 2, '', [0, 0, 0], 'slow', 'Returns the allocator statistics.', (ctx) => ctx.r.verbatim('Stats not supported for the current allocator'), REPORT),

@@ -179,7 +179,7 @@ registerInfoSection('memory', 'Memory', () => {
     ['active_defrag_running', 0],
     ['lazyfree_pending_objects', 0],
     ['lazyfreed_objects', lazyfreedObjects()],
-    // Not Redis's: string values of 64 B to 64 KiB live outside V8's heap (keyspace/value-store.ts).
+    // Not Redis's: string values of 16 B to 64 KiB live outside V8's heap (keyspace/value-store.ts).
     ['values_offheap_used', f.offHeapLive],
     ['values_offheap_slabs', f.offHeapSlabs],
   ];

@@ -28,7 +28,7 @@
 import type { Server } from '../server/server.js';
 import { fullGc } from './gc.js';
 import { usedMemory } from './usage.js';
-import { offHeapLiveBytes, offHeapSlabBytes, trimAll } from '../keyspace/value-store.js';
+import { offHeapLiveBytes, offHeapSlabBytes, type ValueStore } from '../keyspace/value-store.js';
 import { log } from '../log.js';
 
 const CHECK_MS = 1000;
@@ -80,10 +80,11 @@ function live(): number {
  * Two full collections now: measured, one left ~60% of a flushed 450 MB of
  * large values resident (their external memory goes with the second).
  */
-export function purgeMemory(): { before: number; after: number } {
+export function purgeMemory(stores: readonly ValueStore[]): { before: number; after: number } {
   const before = process.memoryUsage.rss();
-  // Value slabs left empty by deletes go with the collection.
-  trimAll();
+  // Value slabs left empty by deletes go with the collection (the keyspace's
+  // stores: a dropped table's go whole, with the table).
+  for (const s of stores) s.trim();
   fullGc();
   fullGc();
   lastRun = Date.now();
@@ -132,7 +133,7 @@ export function installIdleRelease(server: Server): void {
     if (why === null) return;
     if (expectedPauseMs() > PAUSE_BUDGET_MS) return;
     const t0 = performance.now();
-    const { before, after } = purgeMemory();
+    const { before, after } = purgeMemory(server.ks.dbs.map((db) => db.table.store));
     const ms = performance.now() - t0;
     // Two collections, the second over the same live heap.
     if (liveAfter > 0) msPerByte = Math.max(MS_PER_BYTE_MIN, ms / 2 / liveAfter);
