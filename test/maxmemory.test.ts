@@ -45,6 +45,10 @@ beforeEach(async () => {
   await r.config('SET', 'maxmemory-samples', '5');
   await r.config('SET', 'maxmemory-eviction-tenacity', '10');
   await r.flushall();
+  // Collected now, so that each test starts from a measured heap: the last
+  // test's keys would otherwise count as garbage (heap, Buffers, value
+  // slabs) until V8's next major GC, in the middle of this one.
+  await r.memory('PURGE');
   await r.config('RESETSTAT');
 });
 
@@ -91,12 +95,12 @@ async function setLimit(policy: string, room = 4 * MB): Promise<number> {
  * Retried (up to twice): used_memory is an estimate that every major GC
  * measures again (src/memory/usage.ts), and within one of these tests that
  * re-measurement moved it by 1-2 MB of a 4-8 MB room, up or down: 2-6 of 10
- * runs of this file failed. Most of it was the young generation's fill
- * counted as live at the moment of reading; measured on the old generation
- * only, 2 of 14 runs still failed (a hot key evicted, volatile keys run
- * out), and with the LRU clock's 1 s resolution the keys of a short test
- * are also equals for the sampling. A failure that repeats three times is
- * a real one.
+ * runs of this file failed when every value was a heap string. With the
+ * values' bytes outside the heap and counted exactly, and a MEMORY PURGE
+ * between tests, 1 of 6 runs failed without retries (2026-12-07: "used_memory
+ * follows the data"); with the LRU clock's 1 s resolution the keys of a
+ * short test are also equals for the sampling. A failure that repeats three
+ * times is a real one.
  */
 const FLAKY = { retry: 2 };
 

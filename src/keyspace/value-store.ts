@@ -87,12 +87,18 @@ class SizeClass {
 
 /** Bytes of cells in use across every store (used_memory counts them). */
 let liveBytes = 0;
-/** Bytes of slabs allocated across every store (what the process holds for them). */
+/** Bytes of slabs allocated across every store still in use (what the process holds for them). */
 let slabBytes = 0;
 
 export function offHeapLiveBytes(): number {
   return liveBytes;
 }
+/**
+ * Slabs of the stores in use. A dropped store's (forget()) are left out at
+ * once: until V8 collects them they count, like any Buffer awaiting a GC, in
+ * V8's external memory, which drops by them at the same moment they are
+ * freed (a finalizer, run later, could not say when).
+ */
 export function offHeapSlabBytes(): number {
   return slabBytes;
 }
@@ -102,16 +108,25 @@ export function fitsOffHeap(length: number): boolean {
   return length >= OFFHEAP_MIN && length <= OFFHEAP_MAX;
 }
 
-/** The cell bytes a value of this length takes (its class's size), for MEMORY USAGE and accounting. */
+/** The cell bytes a value of this length takes (its class's size: what used_memory counts for it), for MEMORY USAGE. */
 export function cellBytes(length: number): number {
-  return CLASS_SIZES[CLASS_OF[length]] + 2;
+  return CLASS_SIZES[CLASS_OF[length]];
+}
+
+function roomInFreeList(k: SizeClass, n: number): void {
+  if (k.freeCount + n <= k.free.length) return;
+  let len = k.free.length * 2;
+  while (len < k.freeCount + n) len *= 2;
+  const free = new Int32Array(len);
+  free.set(k.free.subarray(0, k.freeCount));
+  k.free = free;
 }
 
 interface Held {
   live: number;
   slabs: number;
 }
-/** A dropped store's cells and slabs stop counting when V8 collects it (and its Buffers with it). */
+/** A store dropped without forget() stops counting when V8 collects it (and its Buffers with it). */
 const storesGone = new FinalizationRegistry<Held>((held) => {
   liveBytes -= held.live;
   slabBytes -= held.slabs;
@@ -121,6 +136,8 @@ export class ValueStore {
   private readonly classes: (SizeClass | undefined)[] = new Array(CLASS_SIZES.length);
   /** This store's share of liveBytes and slabBytes, handed to storesGone when the store is collected. */
   private readonly held: Held = { live: 0, slabs: 0 };
+  /** forget() was called: the table is gone and nothing here counts any more. */
+  private forgotten = false;
 
   constructor() {
     storesGone.register(this, this.held);
@@ -173,11 +190,6 @@ export class ValueStore {
     return this.classes[h >>> CELL_BITS]!.lens[h & CELL_MASK];
   }
 
-  /** Bytes the value's cell takes. */
-  cost(h: number): number {
-    return this.classes[h >>> CELL_BITS]!.size + 2;
-  }
-
   /**
    * The table was dropped (FLUSHDB): its cells stop counting in liveBytes
    * now rather than when V8 collects the store (a snapshot may still be
@@ -187,22 +199,16 @@ export class ValueStore {
     liveBytes -= this.held.live;
     this.held.live = 0;
     // Its slabs are garbage now (or once a snapshot still reading the old
-    // table is done); counting them until V8 runs the finalizer made INFO
-    // and the heap guard see memory no table uses.
+    // table is done): see offHeapSlabBytes.
     slabBytes -= this.held.slabs;
     this.held.slabs = 0;
     this.forgotten = true;
   }
-  private forgotten = false;
 
   /** Give the cell back: the handle must not be used again. */
   release(h: number): void {
     const k = this.classes[h >>> CELL_BITS]!;
-    if (k.freeCount === k.free.length) {
-      const free = new Int32Array(k.free.length * 2);
-      free.set(k.free);
-      k.free = free;
-    }
+    roomInFreeList(k, 1);
     const cell = h & CELL_MASK;
     k.free[k.freeCount++] = cell;
     k.slabLive[(cell / k.perSlab) | 0]--;
@@ -226,11 +232,7 @@ export class ValueStore {
     k.slabs[si] = this.newSlab(k);
     const first = si * k.perSlab;
     const end = Math.min(first + k.perSlab, k.used);
-    while (k.free.length < k.freeCount + (end - first)) {
-      const free = new Int32Array(k.free.length * 2);
-      free.set(k.free);
-      k.free = free;
-    }
+    roomInFreeList(k, end - first);
     // Highest first, so cells are taken from the slab's start.
     for (let c = end - 1; c >= first; c--) k.free[k.freeCount++] = c;
   }
