@@ -130,7 +130,7 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
     throw e;
   }
   // Compiled before anything is installed: a library that no longer loads fails the load.
-  const functions = functionsSection.stage(functionCodes);
+  const functions = await functionsSection.stage(functionCodes);
   if (typeof functions === 'string') throw new SnapshotFormatError('corrupt', `function library cannot be loaded: ${functions}`, 0, 0);
   for (let i = 0; i < tables.length; i++) ks.dbs[i].table = tables[i];
   return { functions, keys, expired, bytes: progress.loadedBytes, ms: Date.now() - t0 };

@@ -183,7 +183,7 @@ export async function loadRdbAtBoot(backend: SnapshotBackend, ks: Keyspace, opts
   try {
     const r = await loadRdbInto(found.data, found.size, ks, opts.progress, what);
     // Compiled and installed before data is served, as a snapshot's libraries are.
-    const staged = functionsSection.stage(r.functions);
+    const staged = await functionsSection.stage(r.functions);
     if (typeof staged === 'string') throw new RdbFileError(0, `function library cannot be loaded: ${staged}`, false);
     const err = staged.install('replace-all');
     if (err !== null) throw new RdbFileError(0, `function library cannot be loaded: ${err}`, false);

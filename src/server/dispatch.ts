@@ -11,6 +11,7 @@ import { log } from '../log.js';
 import { blockedCall, handleReadyKeys, hasReadyKeys } from './blocking.js';
 import { slowlogPush, slowlogSettings } from './slowlog.js';
 import { mustWait, pauseState, postpone } from './pause.js';
+import { luaState, needsLua, waitForLua } from './lua-start.js';
 import { LatencyHistogram, latencyTracking } from './latency-histogram.js';
 import { latencySample, latencySettings } from './latency-monitor.js';
 import './latency-params.js';
@@ -197,6 +198,7 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
   }
   // CLIENT PAUSE holds the command (Redis's BLOCKED_POSTPONE), checked before MULTI queues it.
   if (pauseState.type !== 'off' && !c.fromScript && mustWait(c, spec, args)) return postpone(c, args);
+  if (!luaState.loaded && needsLua(c, spec)) return waitForLua(server, c, args);
   if (c.multi !== null && !MULTI_IMMEDIATE.has(spec.name)) {
     c.multi.queue.push({ spec, args });
     ctx.r.raw('+QUEUED\r\n');

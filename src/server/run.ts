@@ -14,7 +14,6 @@ import { boot, shutdown } from './lifecycle.js';
 import { startHeapGuard } from '../memory/heap.js';
 import type { HeapDecision } from '../memory/heap-limit.js';
 import { BootError } from '../persistence/boot.js';
-import { LuaVm } from '../scripting/vm/lua-vm.js';
 import { loadAclFileAtStartup } from '../acl/startup.js';
 
 /** `supervised`: started by the launcher, which is gone if the IPC channel closes. */
@@ -50,8 +49,6 @@ async function run(decision: HeapDecision, supervised: boolean): Promise<void> {
   configureLog(getBool('logtostderr'), getString('loglevel'), getString('log_format') as LogFormat);
   startHeapGuard(decision);
   adjustOpenFilesLimit();
-  // The Lua module (WASM) is compiled before the first client can send EVAL.
-  await LuaVm.init();
   loadAclFileAtStartup();
   const server = new Server(getInt('databases'));
   try {

@@ -20,6 +20,6 @@ export interface StagedFunctions {
 export const functionsSection = {
   /** The code of every library now. */
   save: (): string[] => [],
-  /** Compiles libraries read from a snapshot: the staged set, or an error text. */
-  stage: (codes: string[]): StagedFunctions | string => (codes.length === 0 ? { install: () => null } : 'this server has no function engine'),
+  /** Compiles libraries read from a snapshot: the staged set, or an error text (async: the engine may load first). */
+  stage: (codes: string[]): StagedFunctions | string | Promise<StagedFunctions | string> => (codes.length === 0 ? { install: () => null } : 'this server has no function engine'),
 };

@@ -5,11 +5,20 @@
  * changes nothing.
  */
 import { functionsSection, type StagedFunctions } from '../../snapshot/functions-section.js';
+import { LuaVm } from '../vm/lua-vm.js';
 import { libraries, libraryCodes, newLibrarySet, swapLibraries } from './registry.js';
 
 functionsSection.save = libraryCodes;
 
-functionsSection.stage = (codes: string[]): StagedFunctions | string => {
+functionsSection.stage = async (codes: string[]): Promise<StagedFunctions | string> => {
+  // The Lua module loads on first use (src/server/lua-start.ts): libraries need it now.
+  if (codes.length > 0) {
+    try {
+      await LuaVm.init();
+    } catch (e) {
+      return `the Lua module could not be loaded: ${(e as Error).message}`;
+    }
+  }
   const staged = newLibrarySet();
   for (const code of codes) {
     // rdbFunctionLoad: no load timeout; a library twice in one snapshot is an error.

@@ -296,7 +296,7 @@ function hookPtr(g: ModuleGlue, fn: LuaHook): Ptr {
 }
 
 export class LuaVm {
-  /** Loads the WASM module; call once at boot before LuaVm.create. */
+  /** Loads the WASM module (once; later calls share it): before the first LuaVm.create (src/server/lua-start.ts). */
   static async init(): Promise<void> {
     const m = await loadLuaModule();
     glue ??= setupGlue(m);

@@ -160,8 +160,8 @@ function direct(module: RawLua, exports: WebAssembly.Exports): RawLua {
   return out as unknown as RawLua;
 }
 
-/** The module once loadLuaModule() has resolved (scripting is set up at boot, before serving). */
+/** The module once loadLuaModule() has resolved (on first use of scripting: src/server/lua-start.ts). */
 export function luaModule(): RawLua {
-  if (!loaded) throw new Error('the Lua module is not loaded yet (await loadLuaModule() at boot)');
+  if (!loaded) throw new Error('the Lua module is not loaded (it failed to load, or LuaVm.init() was not awaited)');
   return loaded;
 }
