@@ -5,8 +5,12 @@
  * redaction keeps secrets out of logs even when a whole config is logged.
  */
 import pino from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
+
+/** pino-pretty (and its dependencies, ~1.5 MB resident) only when a person reads the log. */
+const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 const REDACT = ['requirepass', 'password', 'pass', 'secretAccessKey', 'sessionToken', '*.requirepass', '*.secretAccessKey', '*.sessionToken', 'credentials'];
 
@@ -16,7 +20,7 @@ function create(fd: 1 | 2, level: string, format: LogFormat): pino.Logger {
   const opts: pino.LoggerOptions = { level, base: { pid: process.pid }, redact: { paths: REDACT, censor: '[redacted]' } };
   const text = format === 'text' || (format === 'auto' && isatty(fd));
   if (!text) return pino(opts, pino.destination({ fd, sync: true }));
-  return pino(opts, pretty({ destination: fd, sync: true, colorize: isatty(fd), singleLine: true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname' }));
+  return pino(opts, loadPretty()({ destination: fd, sync: true, colorize: isatty(fd), singleLine: true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname' }));
 }
 
 export let log: pino.Logger = create(1, 'info', 'json');
