@@ -141,7 +141,7 @@ const median = (xs) => {
 export async function keyspaceRun(opts = {}) {
   const o = {
     reps: 3,
-    nodeFlags: ['--max-semi-space-size=2'],
+    nodeFlags: [],
     serverMain: path.join(ROOT, 'dist/main.js'),
     traceGc: false,
     log: (s) => process.stderr.write(s + '\n'),
@@ -251,7 +251,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   };
   const res = await keyspaceRun({
     reps: Number(opt('reps', 3)),
-    nodeFlags: opt('node-flags', '--max-semi-space-size=2').split(/\s+/).filter(Boolean),
+    nodeFlags: opt('node-flags', '').split(/\s+/).filter(Boolean),
     serverMain: path.resolve(opt('server', path.join(ROOT, 'dist/main.js'))),
     traceGc: argv.includes('--trace-gc'),
   });

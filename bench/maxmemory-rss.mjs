@@ -43,7 +43,7 @@ async function main() {
   const dir = mkdtempSync(path.join(tmpdir(), 'df-rss-'));
   const proc = spawn(
     process.execPath,
-    ['--max-semi-space-size=2', '--max-old-space-size=4096', path.join(ROOT, 'dist/main.js'), '--port', '0', '--dir', dir, '--save', '', '--maxmemory', MAXMEMORY, '--maxmemory-policy', 'allkeys-lru'],
+    ['--max-semi-space-size=8', '--max-old-space-size=4096', path.join(ROOT, 'dist/main.js'), '--port', '0', '--dir', dir, '--save', '', '--maxmemory', MAXMEMORY, '--maxmemory-policy', 'allkeys-lru'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let port = 0;

@@ -6,7 +6,7 @@
  * phases by time, and each phase gets its top functions (self time), its
  * GC share and a count of its GC lines.
  *
- * node bench/profile-keyspace.mjs [--node-flags "--max-semi-space-size=2"]
+ * node bench/profile-keyspace.mjs [--node-flags "--max-semi-space-size=16"]
  *   [--phases set16,get16,set1,get1] [--top 25] [--keep-profile /tmp/x.cpuprofile]
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, copyFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ const opt = (name, def) => {
   const i = argv.indexOf('--' + name);
   return i < 0 ? def : argv[i + 1];
 };
-const NODE_FLAGS = opt('node-flags', '--max-semi-space-size=2').split(/\s+/).filter(Boolean);
+const NODE_FLAGS = opt('node-flags', '').split(/\s+/).filter(Boolean);
 const SERVER_MAIN = path.resolve(opt('server', path.join(ROOT, 'dist/main.js')));
 const TOP = Number(opt('top', 25));
 const PHASES = {

@@ -10,7 +10,7 @@
  * ms), and spawn-to-ready beside it. The RDB is kept in --dir between runs.
  *
  *   npm run build && node bench/rdb-load.mjs [--scale 10] [--runs 2] [--dir /tmp/damselfly-rdbbench] [--skip-redis]
- *        [--node-flags "--max-semi-space-size=2"] (V8's --trace-gc lines go to stderr)
+ *        [--node-flags "--max-semi-space-size=16"] (V8's --trace-gc lines go to stderr)
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -51,7 +51,7 @@ const size = statSync(rdb).size;
 log(`RDB file ${rdb}: ${(size / 1e9).toFixed(2)} GB, ${N_KEYS} keys; load average ${loadavg()}`);
 
 const SKIP_REDIS = argv.includes('--skip-redis');
-const NODE_FLAGS = opt('node-flags', '--max-semi-space-size=2').split(/\s+/).filter(Boolean);
+const NODE_FLAGS = opt('node-flags', '').split(/\s+/).filter(Boolean);
 const redisMs = [];
 const redisReady = [];
 const ourMs = [];

@@ -34,13 +34,12 @@ const opt = (name, def) => {
 const flag = (name) => argv.includes('--' + name);
 const REPS = Number(opt('reps', flag('quick') ? 1 : 3));
 const OUT = opt('out', flag('quick') ? null : path.join(ROOT, 'bench/RESULTS.md'));
-/** V8 flags for the damselfly process (the default is what we ship as recommended). */
 /**
- * V8 flags for the damselfly process; the default is what we recommend
- * running with (see src/main.ts): a 2 MB semi-space instead of V8's 16 MB
- * keeps ~30 MB of RSS off a loaded server and measured no throughput cost.
+ * V8 flags for the damselfly process; none by default: the launcher
+ * (src/main.ts) sizes the heap and the young generation as it does for
+ * every user (src/memory/heap-limit.ts).
  */
-const DEFAULT_NODE_FLAGS = '--max-semi-space-size=2';
+const DEFAULT_NODE_FLAGS = '';
 const NODE_FLAGS = opt('node-flags', process.env.DAMSELFLY_NODE_FLAGS ?? DEFAULT_NODE_FLAGS).split(/\s+/).filter(Boolean);
 const ONLY = opt('only', null)?.split(',');
 /** The damselfly entry point; --server lets a scratch build (e.g. a trial merge) be measured. */

@@ -11,7 +11,7 @@
  * process CPU time), so load from other processes falls on both alike; the
  * B/A column is the median of the per-trial ratios [min-max].
  *
- * usage: npm run build && node --max-semi-space-size=2 bench/scripting-micro.mjs --a OLD/dist [--b NEW/dist] [--rounds 20] [--only TEXT]
+ * usage: npm run build && node --max-semi-space-size=8 bench/scripting-micro.mjs --a OLD/dist [--b NEW/dist] [--rounds 20] [--only TEXT]
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { RespClient } from './resp.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const NODE_FLAGS = ['--max-semi-space-size=2'];
+export const NODE_FLAGS = [];
 const SERVER_MAIN = path.join(ROOT, 'dist/main.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -16,7 +16,7 @@
  * Usage: npm run build && node bench/variadic.mjs [--sizes 100000,1000000,4000000]
  *        [--only sadd,hset,zadd,rpush,mset,del,xadd,pfadd,sunionstore,big] [--reps 1] [--warmup 2]
  *        [--server path/to/main.js]
- *        [--node-flags "--max-semi-space-size=2"]
+ *        [--node-flags "--max-semi-space-size=16"]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -37,7 +37,7 @@ const ONLY = opt('only', 'sadd,hset,zadd,rpush,mset,del,xadd,pfadd,sunionstore,b
 const WARMUP = Number(opt('warmup', 2));
 const REPS = Number(opt('reps', 1));
 const SERVER = opt('server', undefined);
-const NODE_FLAGS = opt('node-flags', '--max-semi-space-size=2').split(/\s+/).filter(Boolean);
+const NODE_FLAGS = opt('node-flags', '').split(/\s+/).filter(Boolean);
 const WRITE = 16 * 1024;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 

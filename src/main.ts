@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=8
 /**
  * damselfly's launcher: size the V8 heap for the job, then run the server.
  *
@@ -17,12 +17,12 @@
  * `damselfly rdb export|import` converts Redis RDB files (src/cli/rdb.ts).
  *
  * V8 flags given to the child: --max-old-space-size, and the young
- * generation capped at 2 MB a semi-space (V8's default is 16 MB) unless the
- * operator set it: the server's garbage is short-lived request data, so
- * scavenges stay cheap, and ~30 MB less RSS brings 1M small keys within
- * 1.5x of Redis (bench/RESULTS.md). It must be a process flag: set at
- * runtime (v8.setFlagsFromString) it does not resize the heap. The shebang
- * gives it to the bin for the case the launcher does not re-execute.
+ * generation capped at LAUNCHER_SEMI_MB (8 MB) a semi-space, half V8's
+ * default, unless the operator set it: the trade between scavenge cost and
+ * resident memory is measured there (src/memory/heap-limit.ts). It must be
+ * a process flag: set at runtime (v8.setFlagsFromString) it does not resize
+ * the heap. The shebang gives it to the bin for the case the launcher does
+ * not re-execute (keep the two equal).
  */
 import { spawn } from 'node:child_process';
 import v8 from 'node:v8';
@@ -30,7 +30,7 @@ import './config/server-params.js';
 import { peekFlag } from './config/flags.js';
 import { ConfigError } from './config/params.js';
 import { mallocEnv } from './memory/malloc-env.js';
-import { decideHeap, HEAP_DECISION_ENV, hasSemiSpaceFlag, limitFits, type HeapDecision } from './memory/heap-limit.js';
+import { decideHeap, HEAP_DECISION_ENV, hasSemiSpaceFlag, LAUNCHER_SEMI_MB, limitFits, type HeapDecision } from './memory/heap-limit.js';
 
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
@@ -42,7 +42,7 @@ async function runHere(decision: HeapDecision, supervised: boolean): Promise<voi
 function supervise(decision: HeapDecision): void {
   const execArgv = process.execArgv.filter((a) => !/^--max[-_]old[-_]space[-_]size/.test(a));
   const v8Flags = [`--max-old-space-size=${decision.oldSpaceMb}`];
-  if (!hasSemiSpaceFlag(execArgv, process.env.NODE_OPTIONS)) v8Flags.push('--max-semi-space-size=2');
+  if (!hasSemiSpaceFlag(execArgv, process.env.NODE_OPTIONS)) v8Flags.push(`--max-semi-space-size=${LAUNCHER_SEMI_MB}`);
   const child = spawn(process.execPath, [...execArgv, ...v8Flags, process.argv[1], ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...mallocEnv(process.env), [HEAP_DECISION_ENV]: JSON.stringify(decision) },

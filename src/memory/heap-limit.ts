@@ -172,6 +172,20 @@ export function semiSpaceMb(execArgv: readonly string[], nodeOptions: string | u
   return nodeFlagMb('max-semi-space-size', execArgv, nodeOptions)?.mb ?? null;
 }
 
+/**
+ * The semi-space the launcher gives the server when the operator did not
+ * choose one (src/main.ts), in MiB: half V8's default. V8 grows the young
+ * generation from 1 MiB up to this while objects survive, and it stays
+ * there: two semi-spaces of resident memory. Each scavenge also has a fixed
+ * cost that grows with the old generation (at 5M keys it was 0.2 ms of
+ * copying in a 2 ms scavenge), paid once per semi-space of allocation. With
+ * 1M small keys (bench/keyspace-1m.mjs, 3 repetitions): 2 MiB gave SET -P 16
+ * 0.66x redis-server and RSS 1.47x; 8 MiB 0.84x (GET -P 16 0.80x) and RSS
+ * 1.50x; 16 MiB 0.79x and RSS 1.60x. Loading 10M keys from an RDB file took
+ * 85 s with 2 MiB, 43 s with 16.
+ */
+export const LAUNCHER_SEMI_MB = 8;
+
 /** V8's default semi-space on 64-bit builds (node 20 and 22), in MiB. */
 const DEFAULT_SEMI_MB = 16;
 
