@@ -121,10 +121,21 @@ class GcLog {
 }
 
 // ------------------------------------------------------------------ servers
-async function startServer(kind, dir, gc) {
+/**
+ * The boot's flags: the semi-space the launcher picks for the snapshot in
+ * `dir` (src/memory/heap-limit.ts decideSemiSpace), which it would pass
+ * itself were the heap limit not given here.
+ */
+async function bootFlags(dir) {
+  const { decideSemiSpace } = await import(path.join(path.dirname(SERVER_MAIN), 'memory/heap-limit.js'));
+  const most = Math.max(0, ...readdirSync(dir).filter((f) => f.endsWith('.dfs')).map((f) => statSync(path.join(dir, f)).size));
+  return NODE_FLAGS.map((f) => (f.startsWith('--max-semi-space-size=') ? `--max-semi-space-size=${decideSemiSpace([], undefined, most)}` : f));
+}
+
+async function startServer(kind, dir, gc, nodeFlags = NODE_FLAGS) {
   // A boot loads the whole dataset first: at 20M keys that took 506 s (2026-12-07), past servers.mjs's default 120 s.
   const readyTimeoutMs = Math.max(120_000, KEYS / 10);
-  const s = kind === 'damselfly' ? await startDamselfly(dir, { main: SERVER_MAIN, nodeFlags: NODE_FLAGS, onLine: (line) => gc.line(line), readyTimeoutMs }) : await startRedis(dir);
+  const s = kind === 'damselfly' ? await startDamselfly(dir, { main: SERVER_MAIN, nodeFlags, onLine: (line) => gc.line(line), readyTimeoutMs }) : await startRedis(dir);
   return { ...s, readyMs: s.boot.readyMs, loadedLine: s.boot.loaded };
 }
 
@@ -398,7 +409,7 @@ async function runServer(kind) {
     s = null;
 
     gc.phase = 'boot';
-    s = await startServer(kind, dir, gc);
+    s = await startServer(kind, dir, gc, await bootFlags(dir));
     res.boot = { readyMs: s.readyMs, loaded: s.loadedLine, dbsize: await call(s.port, 'DBSIZE') };
     await sleep(1000);
     res.boot.rss = rss(s.pid);

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env node
 /**
  * damselfly's launcher: size the V8 heap for the job, then run the server.
  *
@@ -16,21 +16,24 @@
  * `damselfly snapshots ...` is the snapshot CLI instead (src/cli/snapshots.ts), and
  * `damselfly rdb export|import` converts Redis RDB files (src/cli/rdb.ts).
  *
- * V8 flags given to the child: --max-old-space-size, and the young
- * generation capped at LAUNCHER_SEMI_MB (8 MB) a semi-space, half V8's
- * default, unless the operator set it: the trade between scavenge cost and
- * resident memory is measured there (src/memory/heap-limit.ts). It must be
- * a process flag: set at runtime (v8.setFlagsFromString) it does not resize
- * the heap. The shebang gives it to the bin for the case the launcher does
- * not re-execute (keep the two equal).
+ * V8 flags given to the child: --max-old-space-size, and a semi-space
+ * (the young generation's size) unless the operator set one: 8 MB, half
+ * V8's default, or more when a local --dir holds a large snapshot or RDB
+ * file to load (decideSemiSpace in src/memory/heap-limit.ts, where the trade
+ * between scavenge cost and resident memory is measured). It must be a
+ * process flag: set at runtime (v8.setFlagsFromString) it does not resize
+ * the heap. With the operator's own --max-old-space-size the server runs in
+ * this process on node's flags as given (V8's 16 MB semi-space unless set).
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import v8 from 'node:v8';
 import './config/server-params.js';
 import { peekFlag } from './config/flags.js';
 import { ConfigError } from './config/params.js';
 import { mallocEnv } from './memory/malloc-env.js';
-import { decideHeap, HEAP_DECISION_ENV, hasSemiSpaceFlag, LAUNCHER_SEMI_MB, limitFits, type HeapDecision } from './memory/heap-limit.js';
+import { decideHeap, decideSemiSpace, HEAP_DECISION_ENV, LAUNCHER_SEMI_MB, limitFits, semiSpaceMb, type HeapDecision } from './memory/heap-limit.js';
 
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
@@ -42,7 +45,7 @@ async function runHere(decision: HeapDecision, supervised: boolean): Promise<voi
 function supervise(decision: HeapDecision): void {
   const execArgv = process.execArgv.filter((a) => !/^--max[-_]old[-_]space[-_]size/.test(a));
   const v8Flags = [`--max-old-space-size=${decision.oldSpaceMb}`];
-  if (!hasSemiSpaceFlag(execArgv, process.env.NODE_OPTIONS)) v8Flags.push(`--max-semi-space-size=${LAUNCHER_SEMI_MB}`);
+  if (decision.semiMb != null) v8Flags.push(`--max-semi-space-size=${decision.semiMb}`);
   const child = spawn(process.execPath, [...execArgv, ...v8Flags, process.argv[1], ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...mallocEnv(process.env), [HEAP_DECISION_ENV]: JSON.stringify(decision) },
@@ -91,8 +94,41 @@ function main(): void {
     return;
   }
   const decision = decideHeap(maxmemory, process.execArgv, process.env);
-  if (limitFits(decision, v8.getHeapStatistics().heap_size_limit)) void runHere(decision, false).catch(fatal);
+  // With the operator's own --max-old-space-size the server runs here, on node's flags as given.
+  if (decision.oldSpaceMb !== null) {
+    // What the dataset will be: the file this boot loads, or what maxmemory allows, whichever is more.
+    const boot = bootDataBytes();
+    decision.semiMb = decideSemiSpace(process.execArgv, process.env.NODE_OPTIONS, Math.max(boot, maxmemory));
+    if (decision.semiMb !== null && decision.semiMb > LAUNCHER_SEMI_MB) {
+      const why = boot >= maxmemory ? `the ${(boot / 1e9).toFixed(1)} GB of data to load` : `maxmemory ${(maxmemory / 1e9).toFixed(1)} GB`;
+      decision.semiReason = `young generation of ${decision.semiMb} MiB semi-spaces for ${why}`;
+    }
+  }
+  if (limitFits(decision, v8.getHeapStatistics().heap_size_limit, semiSpaceMb(process.execArgv, process.env.NODE_OPTIONS))) void runHere(decision, false).catch(fatal);
   else supervise(decision);
+}
+
+/**
+ * The largest snapshot data file (*.dfs) or RDB file (--dbfilename) in a
+ * local --dir: about what this boot will load (decideSemiSpace). 0 for S3,
+ * an empty or unreadable folder: the server reports those itself.
+ */
+function bootDataBytes(): number {
+  try {
+    const argv = process.argv.slice(2);
+    const dir = peekFlag(argv, 'dir');
+    if (/^s3:\/\//i.test(dir)) return 0;
+    const rdb = peekFlag(argv, 'dbfilename');
+    let most = 0;
+    for (const name of readdirSync(dir)) {
+      if (!name.endsWith('.dfs') && name !== rdb) continue;
+      const st = statSync(path.join(dir, name)); // through a symlink, as the loader reads it
+      if (st.isFile()) most = Math.max(most, st.size);
+    }
+    return most;
+  } catch {
+    return 0;
+  }
 }
 
 function fatal(e: unknown): void {

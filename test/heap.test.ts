@@ -7,18 +7,19 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { processAlive, startServer, until, type TestServer } from './helpers/server.js';
-import { cgroupLimit, decideHeap, memoryCap, oldGenerationLimit } from '../src/memory/heap-limit.js';
+import { cgroupLimit, decideHeap, decideSemiSpace, limitFits, memoryCap, oldGenerationLimit } from '../src/memory/heap-limit.js';
 
 const MiB = 1024 * 1024;
 /** V8 adds the young generation (3 semi-spaces of the launcher's 8 MiB) to --max-old-space-size. */
 const YOUNG = 24 * MiB;
 
 const servers: TestServer[] = [];
+const openAndClose = (file: string): string => (writeFileSync(file, ''), file);
 const clients: Redis[] = [];
 const dirs: string[] = [];
 
@@ -77,6 +78,16 @@ describe('the launcher sizes the heap', () => {
     expect(Math.abs((await heapLimitOf(c)) - YOUNG - want)).toBeLessThan(MiB);
     expect(field(await c.info('memory'), 'heap_limit_source')).toBe('memory-share');
     expect(s.logs.find((l) => /^heap limit /.test(l.msg))!.msg).toMatch(/maxmemory is 0: 75% of the (machine memory|cgroup limit)/);
+  });
+
+  it('gives a boot with a large file to load in --dir a larger young generation', async () => {
+    const d = tempDir();
+    // Sparse: the launcher only looks at sizes, and a data file no manifest names is never loaded.
+    truncateSync(openAndClose(path.join(d, '00000001.lonely.dfs')), 1.2e9);
+    const s = await start(['--dir', d]);
+    expect(s.logs.find((l) => /^heap limit /.test(l.msg))!.msg).toMatch(/; young generation of 32 MiB semi-spaces for the 1\.2 GB of data to load$/);
+    const want = Math.floor((memoryCap().bytes * 0.75) / MiB) * MiB;
+    expect(Math.abs((await heapLimitOf(client(s.port))) - 3 * 32 * MiB - want)).toBeLessThan(MiB);
   });
 
   it('keeps a --max-old-space-size set in NODE_OPTIONS or on the node command line, without re-executing', async () => {
@@ -449,5 +460,22 @@ describe('the memory the heap limit is a share of', () => {
     expect(oldGenerationLimit(4144 * MiB, [], undefined)).toBe(4096 * MiB);
     expect(oldGenerationLimit(4102 * MiB, ['--max-semi-space-size', '2'], undefined)).toBe(4096 * MiB);
     expect(oldGenerationLimit(4192 * MiB, [], '--max_semi_space_size=32')).toBe(4096 * MiB);
+  });
+
+  it('the semi-space: 8 MiB, doubling per 64x of expected dataset (boot file or maxmemory) up to 64 MiB; the operator\'s flag is kept', () => {
+    expect(decideSemiSpace([], undefined, 0)).toBe(8);
+    expect(decideSemiSpace([], undefined, 512 * MiB)).toBe(8);
+    expect(decideSemiSpace([], undefined, 513 * MiB)).toBe(16);
+    expect(decideSemiSpace([], undefined, 1.2e9)).toBe(32);
+    expect(decideSemiSpace([], undefined, 11e9)).toBe(64);
+    expect(decideSemiSpace([], undefined, 1024 * MiB)).toBe(16); // maxmemory 1gb
+    expect(decideSemiSpace(['--max-semi-space-size=4'], undefined, 11e9)).toBeNull();
+    expect(decideSemiSpace([], '--max_semi_space_size=2', 0)).toBeNull();
+    // A process whose heap limit fits is still run again for another semi-space (null flag: V8's 16).
+    const d = { oldSpaceMb: 1024, reason: '', source: 'maxmemory', capped: false };
+    expect(limitFits({ ...d, semiMb: 8 }, 1024 * MiB, 8)).toBe(true);
+    expect(limitFits({ ...d, semiMb: 8 }, 1024 * MiB, null)).toBe(false);
+    expect(limitFits({ ...d, semiMb: 16 }, 1024 * MiB, null)).toBe(true);
+    expect(limitFits({ ...d, semiMb: null }, 1024 * MiB, 2)).toBe(true);
   });
 });

@@ -266,7 +266,7 @@ export function startHeapGuard(decision: HeapDecision): void {
   state.v8Limit = v8.getHeapStatistics().heap_size_limit;
   log.info(
     { heapLimit: state.limit, source: decision.source, writesRefusedAbove: refuseThreshold() },
-    `heap limit ${mib(state.limit)}: ${decision.reason}; writes get -OOM above ${mib(refuseThreshold())} of live data`,
+    `heap limit ${mib(state.limit)}: ${decision.reason}; writes get -OOM above ${mib(refuseThreshold())} of live data${decision.semiReason ? `; ${decision.semiReason}` : ''}`,
   );
   warnMaxmemory(getInt('maxmemory'));
   if (started) return;
