@@ -28,7 +28,7 @@
 import type { Server } from '../server/server.js';
 import { fullGc } from './gc.js';
 import { usedMemory } from './usage.js';
-import { offHeapLiveBytes, offHeapSlabBytes, type ValueStore } from '../keyspace/value-store.js';
+import { offHeapLiveBytes, type ValueStore } from '../keyspace/value-store.js';
 import { log } from '../log.js';
 
 const CHECK_MS = 1000;
@@ -73,7 +73,7 @@ let msPerByte = 5 / (1024 * 1024);
 /** What a full collection has to look at: the heap and Buffers, not the value slabs (plain bytes to V8). */
 function live(): number {
   const m = process.memoryUsage();
-  return m.heapUsed + m.external - offHeapSlabBytes();
+  return m.heapUsed + m.external;
 }
 
 /**
@@ -95,7 +95,7 @@ export function purgeMemory(stores: readonly ValueStore[]): { before: number; af
 
 /** What a full collection now is expected to cost: marking is proportional to what is live. */
 function expectedPauseMs(): number {
-  return (usedMemory() - offHeapLiveBytes() - process.memoryUsage().external + offHeapSlabBytes()) * msPerByte;
+  return (usedMemory() - offHeapLiveBytes() - process.memoryUsage().external) * msPerByte;
 }
 
 function heldByClients(server: Server): number {

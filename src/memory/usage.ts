@@ -11,7 +11,7 @@
  *               + external memory (Buffers: client output, snapshot frames)
  *               + the cells of string values kept outside the heap
  *                 (keyspace/value-store.ts: exact at every moment; their
- *                 slabs are left out of external memory, so a freed cell
+ *                 slabs are not in V8's external memory, so a freed cell
  *                 waiting for reuse is not counted as used)
  *
  * The accounted cost is an O(1) estimate per value (valueCost), kept as
@@ -122,7 +122,7 @@ function refreshBase(): void {
   // the heap at start-up plus the accounted data (heapUsed would count the
   // start-up's garbage, and every reply's, as data).
   const heap = majorGcs === 0 ? startup : liveAfterGc - accountedAtGc;
-  const external = Math.max(0, (h as unknown as { external_memory: number }).external_memory - offHeapSlabBytes());
+  const external = (h as unknown as { external_memory: number }).external_memory;
   base = heap + external;
   const used = base + accounted + offHeapLiveBytes();
   if (used > peak) peak = used;
@@ -144,14 +144,14 @@ export function memoryFacts() {
     rss: m.rss,
     heapUsed: m.heapUsed,
     heapTotal: m.heapTotal,
-    // Client buffers and snapshot frames: the value slabs are reported apart.
-    external: Math.max(0, m.external - offHeapSlabBytes()),
+    // Client buffers and snapshot frames (the value slabs are not external memory to V8; node counts them as ArrayBuffers).
+    external: m.external,
     arrayBuffers: Math.max(0, m.arrayBuffers - offHeapSlabBytes()),
     offHeapLive: offHeapLiveBytes(),
     offHeapSlabs: offHeapSlabBytes(),
     /** What our allocators (V8, Buffers, the value slabs) hand out, garbage included, and what they hold. */
-    allocated: m.heapUsed + m.external - offHeapSlabBytes() + offHeapLiveBytes(),
-    active: m.heapTotal + m.external,
+    allocated: m.heapUsed + m.external + offHeapLiveBytes(),
+    active: m.heapTotal + m.external + offHeapSlabBytes(),
     liveAfterGc,
     majorGcs,
     lastGcAt,
