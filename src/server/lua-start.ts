@@ -1,9 +1,10 @@
 /**
  * The Lua module (WASM, src/scripting/vm/) is loaded on first use, not at
- * boot: it costs 7-9 MB of resident memory (compiled code, the module's
- * memory, emscripten's glue), a server that never runs a script should not
- * carry, and it is part of what keeps 1M small keys within 1.5x Redis's
- * RSS (bench/RESULTS.md, issue 9). Its loading is asynchronous (emscripten
+ * boot: compiled code, the module's memory and emscripten's glue cost an
+ * empty server ~3 MB of resident memory and 16 MB of used_memory (the WASM
+ * memory is external memory to V8), which a server that never runs a
+ * script should not carry; the 3 MB are part of what keeps 1M small keys
+ * within 1.5x Redis's RSS (bench/RESULTS.md, issue 9). Its loading is asynchronous (emscripten
  * instantiates the module with WebAssembly.instantiate) while a script runs
  * inside a synchronous command, so the first command of the scripting group
  * (EVAL*, FCALL*, SCRIPT, FUNCTION), or an EXEC whose queue holds one, is
