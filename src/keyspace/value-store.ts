@@ -97,6 +97,8 @@ class SizeClass {
 let liveBytes = 0;
 /** Bytes of slabs allocated across every store still in use (what the process holds for them). */
 let slabBytes = 0;
+/** Bytes of slabs of stores dropped since takeDroppedSlabBytes() last looked. */
+let droppedBytes = 0;
 
 export function offHeapLiveBytes(): number {
   return liveBytes;
@@ -108,6 +110,17 @@ export function offHeapLiveBytes(): number {
  */
 export function offHeapSlabBytes(): number {
   return slabBytes;
+}
+
+/**
+ * Slabs of stores dropped (forget()) since the last call. V8 does not see
+ * them (not external memory to it), so nothing in V8 hurries the collection
+ * that frees them: src/memory/idle-release.ts runs one when they are many.
+ */
+export function takeDroppedSlabBytes(): number {
+  const n = droppedBytes;
+  droppedBytes = 0;
+  return n;
 }
 
 /** Whether a string value of this length is kept in a ValueStore. */
@@ -208,6 +221,7 @@ export class ValueStore {
     // Its slabs are garbage now (or once a snapshot still reading the old
     // table is done): see offHeapSlabBytes.
     slabBytes -= this.held.slabs;
+    droppedBytes += this.held.slabs;
     this.held.slabs = 0;
     this.forgotten = true;
   }
@@ -225,7 +239,7 @@ export class ValueStore {
   }
 
   private newSlab(k: SizeClass): Buffer {
-    // Zeroed, but by mmap: its pages are touched as cells are written, as with allocUnsafeSlow.
+    // Zeroed by the allocator (calloc): fresh pages come zeroed, so they are touched as cells are written.
     const slab = Buffer.from(new SharedArrayBuffer(k.perSlab * k.size));
     if (!this.forgotten) {
       slabBytes += slab.length;

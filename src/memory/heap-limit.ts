@@ -177,20 +177,21 @@ export function semiSpaceMb(execArgv: readonly string[], nodeOptions: string | u
  * choose one (src/main.ts), in MiB: half V8's default. V8 grows the young
  * generation from 1 MiB up to this while objects survive, and it stays
  * there: two semi-spaces of resident memory. Each scavenge also has a fixed
- * cost that grows with the old generation (at 5M keys it was 0.2 ms of
- * copying in a 2 ms scavenge), paid once per semi-space of allocation. With
- * 1M small keys (bench/keyspace-1m.mjs, 3 repetitions): 2 MiB gave SET -P 16
- * 0.66x redis-server and RSS 1.47x; 8 MiB 0.84x (GET -P 16 0.80x) and RSS
- * 1.50x; 16 MiB 0.79x and RSS 1.60x. Loading 10M keys from an RDB file took
- * 85 s with 2 MiB, 43 s with 16.
+ * cost that grows with the old generation (decideSemiSpace), paid once per
+ * semi-space of allocation. With 1M small keys (bench/keyspace-1m.mjs):
+ * 2 MiB gave SET -P 16 0.66x redis-server and RSS 1.47x; 8 MiB 0.83x (GET
+ * -P 16 0.78x) and RSS 1.48x, once the Lua module stopped loading at boot;
+ * 16 MiB 0.79x and RSS 1.60x.
  */
 export const LAUNCHER_SEMI_MB = 8;
 /** The most decideSemiSpace gives, MiB. */
 const SEMI_MAX_MB = 64;
 /**
  * Dataset bytes per byte of semi-space before the semi-space doubles: the
- * young generation stays within ~3% of what the dataset will occupy. Loading an RDB file of 1.2 GB (10M keys) took 85 s with 2 MiB,
- * 52 s with 8, 43 s with 16 and 38.5 s with 64; this gives it 32.
+ * young generation (two semi-spaces) stays within ~3% of what the dataset
+ * will occupy. Loading an RDB file of 1.2 GB (10M keys) took 85 s with
+ * 2 MiB, 52 s with 8, 43 s with 16 and 38.5 s with 64 (before the value
+ * slabs left V8's external memory; 33 s after, with the 32 this gives it).
  */
 const BOOT_BYTES_PER_SEMI_BYTE = 64;
 
