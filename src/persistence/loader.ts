@@ -51,6 +51,25 @@ export interface LoadResult {
 /** The snapshot was written for more databases than this server has: a configuration error, not damage. */
 export class DbCountError extends Error {}
 
+/**
+ * A loader's progress callback: bytes read so far go into `progress` (INFO
+ * loading_*), and a log line a second says how far the load is (`fields`
+ * name what is loaded).
+ */
+export function progressReporter(progress: LoadProgress, total: number, fields: Record<string, unknown>, msg: string, keys: () => number): (bytes: number) => void {
+  const t0 = progress.startTime;
+  let lastLog = t0;
+  return (bytes) => {
+    progress.loadedBytes = bytes;
+    const t = Date.now();
+    if (t - lastLog < 1000) return;
+    lastLog = t;
+    const secs = (t - t0) / 1000;
+    const n = keys();
+    log.info({ ...fields, keys: n, bytes, percent: total > 0 ? Math.round((bytes / total) * 1000) / 10 : 100, keysPerSec: Math.round(n / secs), mbPerSec: Math.round(bytes / 1e6 / secs) }, msg);
+  };
+}
+
 export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Keyspace, progress: LoadProgress): Promise<LoadResult> {
   checkSnapshotFits(m);
   const t0 = Date.now();
@@ -64,7 +83,6 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
   let expired = 0;
   let functionCodes: string[] = [];
   const now = Date.now();
-  let lastLog = t0;
   try {
     const stream = await backend.open(m);
     const { header, footer } = await SnapshotReader.read(
@@ -102,18 +120,7 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
           keys++;
         },
       },
-      (consumed) => {
-        progress.loadedBytes = consumed;
-        const t = Date.now();
-        if (t - lastLog >= 1000) {
-          lastLog = t;
-          const secs = (t - t0) / 1000;
-          log.info(
-            { snapshot: m.id, keys, bytes: consumed, percent: m.size > 0 ? Math.round((consumed / m.size) * 1000) / 10 : 100, keysPerSec: Math.round(keys / secs), mbPerSec: Math.round(consumed / 1e6 / secs) },
-            'loading snapshot',
-          );
-        }
-      },
+      progressReporter(progress, m.size, { snapshot: m.id }, 'loading snapshot', () => keys),
     );
     if (footer.sha256 !== m.checksum) throw new SnapshotFormatError('corrupt', `data checksum ${footer.sha256} differs from the manifest's ${m.checksum}`, footer.bytes, footer.frames - 1);
     if (header.seq !== m.seq) throw new SnapshotFormatError('corrupt', `data is snapshot seq ${header.seq}, manifest says ${m.seq}`, 0, 0);

@@ -16,7 +16,7 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Manifest, SnapshotBackend } from '../storage/backend.js';
 import { SnapshotFormatError } from '../snapshot/format.js';
 import { functionsSection } from '../snapshot/functions-section.js';
-import { DbCountError, type LoadProgress } from '../persistence/loader.js';
+import { DbCountError, progressReporter, type LoadProgress } from '../persistence/loader.js';
 import type { BootLoadResult } from '../persistence/boot.js';
 import { StrictRefusal } from '../persistence/boot.js';
 import { heapAdvice, HeapTooSmallError, refuseThreshold, roomToGrow } from '../memory/heap.js';
@@ -89,7 +89,6 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
   let at = STAGED * CHUNK_KEYS;
   const aux: Record<string, string> = {};
   const now = Date.now();
-  let lastLog = t0;
   let summary: Awaited<ReturnType<typeof readRdb>>;
   try {
     summary = await readRdb(
@@ -125,15 +124,7 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
           keys++;
         },
       },
-      (bytes) => {
-        progress.loadedBytes = bytes;
-        const t = Date.now();
-        if (t - lastLog >= 1000) {
-          lastLog = t;
-          const secs = (t - t0) / 1000;
-          log.info({ file: what, keys, bytes, percent: size > 0 ? Math.round((bytes / size) * 1000) / 10 : 100, keysPerSec: Math.round(keys / secs), mbPerSec: Math.round(bytes / 1e6 / secs) }, 'loading RDB file');
-        }
-      },
+      progressReporter(progress, size, { file: what }, 'loading RDB file', () => keys),
     );
     if (summary.bytes !== size && size > 0) throw new RdbFileError(summary.bytes, `${size - summary.bytes} bytes after the end of the RDB data`, false);
     // Into the tables only now, when the keys and values are old-generation
