@@ -97,7 +97,7 @@ class SizeClass {
 let liveBytes = 0;
 /** Bytes of slabs allocated across every store still in use (what the process holds for them). */
 let slabBytes = 0;
-/** Bytes of slabs of stores dropped since takeDroppedSlabBytes() last looked. */
+/** Bytes of slabs of stores dropped since the last collection that was for them (droppedSlabBytes). */
 let droppedBytes = 0;
 
 export function offHeapLiveBytes(): number {
@@ -113,14 +113,16 @@ export function offHeapSlabBytes(): number {
 }
 
 /**
- * Slabs of stores dropped (forget()) since the last call. V8 does not see
- * them (not external memory to it), so nothing in V8 hurries the collection
- * that frees them: src/memory/idle-release.ts runs one when they are many.
+ * Slabs of stores dropped (forget()) since clearDroppedSlabBytes(). V8 does
+ * not see them (not external memory to it), so nothing in V8 hurries the
+ * collection that frees them: src/memory/idle-release.ts runs one when they
+ * are many, and clears the count.
  */
-export function takeDroppedSlabBytes(): number {
-  const n = droppedBytes;
+export function droppedSlabBytes(): number {
+  return droppedBytes;
+}
+export function clearDroppedSlabBytes(): void {
   droppedBytes = 0;
-  return n;
 }
 
 /** Whether a string value of this length is kept in a ValueStore. */

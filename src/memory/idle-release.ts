@@ -17,7 +17,8 @@
  *  - resident size is far above what was live after the last one and that
  *    was small, retried with a doubling back-off while it does not help.
  * And, busy or not, one when FLUSHALL/FLUSHDB dropped 64 MB or more of value
- * slabs (DROPPED_SLABS_MIN). A full collection is atomic: it pauses the server for a time that grows
+ * slabs (DROPPED_SLABS_MIN).
+ * A full collection is atomic: it pauses the server for a time that grows
  * with the live heap (about 50 ms for a small one, 2 s for the 410 MB of 4M
  * keys on the test VM). Redis never stalls like that, so it runs only when
  * its expected pause (the live heap estimate, used_memory, at the rate the
@@ -29,7 +30,7 @@
 import type { Server } from '../server/server.js';
 import { fullGc } from './gc.js';
 import { usedMemory } from './usage.js';
-import { offHeapLiveBytes, takeDroppedSlabBytes, type ValueStore } from '../keyspace/value-store.js';
+import { clearDroppedSlabBytes, droppedSlabBytes, offHeapLiveBytes, type ValueStore } from '../keyspace/value-store.js';
 import { log } from '../log.js';
 
 const CHECK_MS = 1000;
@@ -63,8 +64,6 @@ const DROPPED_SLABS_MIN = 64 * 1024 * 1024;
 const HELD_MAX = 16 * 1024 * 1024;
 
 let rssAfter = process.memoryUsage.rss();
-/** Slabs of dropped tables not yet followed by a collection. */
-let dropped = 0;
 let liveAfter = 0;
 /** Most keys seen since the last collection. */
 let keysPeak = 0;
@@ -130,10 +129,9 @@ export function installIdleRelease(server: Server): void {
     const busy = cmds - seen >= QUIET_CMDS;
     seen = cmds;
     const now = Date.now();
-    dropped += takeDroppedSlabBytes();
     // A boot load's growth is all live data: a full collection mid-load frees nothing and costs seconds.
     if (server.loading || now - lastRun < MIN_INTERVAL_MS) return;
-    const slabsDropped = dropped >= DROPPED_SLABS_MIN;
+    const slabsDropped = droppedSlabBytes() >= DROPPED_SLABS_MIN;
     if (busy && !slabsDropped) return;
     if (!slabsDropped && heldByClients(server) > HELD_MAX) return;
     const rss = process.memoryUsage.rss();
@@ -147,10 +145,10 @@ export function installIdleRelease(server: Server): void {
     if (why === null) return;
     if (expectedPauseMs() > PAUSE_BUDGET_MS) {
       // Too long a pause: the dropped slabs wait for V8's own next major collection.
-      dropped = 0;
+      clearDroppedSlabBytes();
       return;
     }
-    dropped = 0;
+    clearDroppedSlabBytes();
     const t0 = performance.now();
     // A busy server gets one collection (what frees the dropped slabs), a quiet one two.
     const collections = busy ? 1 : 2;
