@@ -39,6 +39,26 @@ function valueFor(v: number): string {
   return `v${v}:`.padEnd(len, String.fromCharCode(v % 256));
 }
 
+/**
+ * Keys of every shape the key store must hold byte for byte (kept outside
+ * the heap up to 64 KiB, as strings past it): short and empty, any byte
+ * including 0 and 255, a few hundred bytes, and over 64 KiB.
+ */
+function keyOfAnyShape(k: number): string {
+  switch (k % 5) {
+    case 0:
+      return `key:${k}`;
+    case 1:
+      return `\0b${k}\xff`.padEnd(17 + (k % 40), String.fromCharCode(128 + (k % 128)));
+    case 2:
+      return k === 2 ? '' : String(k);
+    case 3:
+      return `long:${k}:`.padEnd(200 + (k % 300), String.fromCharCode(k % 256));
+    default:
+      return k % 97 === 4 ? `huge:${k}:`.padEnd(70_000, 'h') : `k${k}`.padEnd(16, '-');
+  }
+}
+
 afterEach(() => {
   KeyTable.newKeyMeta = 0;
 });
@@ -218,7 +238,7 @@ describe('KeyTable model', () => {
   it('agrees with a Map after random operations (fast-check)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 3000 }), fc.array(opArb(3000), { maxLength: 4000, size: 'max' }), fc.integer({ min: 0, max: 20 }), fc.nat(), (keys, ops, count, hint) => {
-        const name = (k: number) => `key:${k % keys}`;
+        const name = (k: number) => keyOfAnyShape(k % keys);
         const t = new KeyTable(hint % 5000);
         const model = new Map<string, Entry>();
         for (const op of ops) apply(t, model, op, name);

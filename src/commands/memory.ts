@@ -5,7 +5,7 @@
 import { cmd, keyAt, NO_KEYS, type CmdOptions, type CommandSpec } from './spec.js';
 import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
 import { memoryFacts, memoryOverhead, valueCost } from '../memory/usage.js';
-import { cellBytes, fitsOffHeap } from '../keyspace/value-store.js';
+import { cellBytes, fitsOffHeap, keyFitsOffHeap } from '../keyspace/value-store.js';
 import { memoryDoctor } from '../memory/doctor.js';
 import { purgeMemory } from '../memory/idle-release.js';
 import type { CommandContext } from '../server/context.js';
@@ -15,8 +15,9 @@ const G = { group: 'server' };
 
 /** What a key costs: the same estimate used_memory accounts for it (src/memory/usage.ts). */
 export function estimateUsage(key: string, v: Value): number {
-  // A string kept outside the heap costs its cell there besides its entry.
-  return valueCost(key, v) + (typeof v === 'string' && fitsOffHeap(v.length) ? cellBytes(v.length) : 0);
+  // A key or string kept outside the heap costs its cell there besides its entry.
+  const keyCell = keyFitsOffHeap(key.length) ? cellBytes(key.length) : 0;
+  return valueCost(key, v) + keyCell + (typeof v === 'string' && fitsOffHeap(v.length) ? cellBytes(v.length) : 0);
 }
 
 const HELP = [
@@ -69,7 +70,7 @@ export const memoryCommand: CommandSpec = {
     sub('doctor', 2, '', [0, 0, 0], 'slow', 'Outputs a memory problems report.', (ctx) => ctx.r.verbatim(memoryDoctor(ctx.server)), REPORT),
     sub('purge', 2, '', [0, 0, 0], 'slow', 'Asks the allocator to release memory.', (ctx) => {
       // V8 has no purge of its own: full GCs free the garbage and let the heap shrink.
-      purgeMemory(ctx.ks.dbs.map((db) => db.table.store));
+      purgeMemory(ctx.ks.dbs.flatMap((db) => db.table.stores));
       ctx.r.ok();
     }, { tips: ['request_policy:all_shards', 'response_policy:all_succeeded'] }),
     sub('malloc-stats', 2, '', [0, 0, 0], 'slow', 'Returns the allocator statistics.', (ctx) => ctx.r.verbatim('Stats not supported for the current allocator'), REPORT),

@@ -239,7 +239,7 @@ export class Database {
     }
     clearEvictionPool();
     // Its string cells stop counting as used now; their slabs go with the table.
-    oldTable.store.forget();
+    oldTable.forget();
     accountDrop(this.cost);
     this.cost = 0;
     this.ks.dirty += n;

@@ -28,11 +28,13 @@
  */
 import { hashKey } from './hash.js';
 import type { Value } from '../types/value.js';
-import { fitsOffHeap, NO_ROOM, ValueStore } from './value-store.js';
+import { fitsOffHeap, keyFitsOffHeap, NO_ROOM, ValueStore } from './value-store.js';
 
 /**
  * Slot layout of a Segment (an array), `SLOT` words per slot:
- *   s[b]     key (string), or undefined for an empty slot
+ *   s[b]     key: (a number) the handle of its bytes in the table's key
+ *            store, or a string when the store has no room; undefined for
+ *            an empty slot
  *   s[b + 1] value: a collection, a string, or (a number) the handle of a
  *            string kept in the table's ValueStore (value-store.ts); only
  *            table.ts sees handles, every method hands out strings
@@ -41,6 +43,14 @@ import { fitsOffHeap, NO_ROOM, ValueStore } from './value-store.js';
  * The hash byte gives the home slot, `(h8 * cap) >>> 8`: resizing, splitting
  * and deleting move entries without hashing a key again, and a lookup
  * compares strings only with keys of the same hash byte.
+ *
+ * Keys live outside the V8 heap, as values do (value-store.ts), because a
+ * key string is one heap object per key that every major GC must mark and
+ * every young collection's page walk must pass: 10M 16-byte key strings in
+ * segment arrays took a full GC 570-890 ms, the same arrays holding small
+ * integers 80 ms (bench/RESULTS.md). A lookup compares the string it is
+ * given with the key's bytes in place; keys are made into strings only
+ * when handed out (SCAN, KEYS, snapshots, eviction).
  */
 const SLOT = 3;
 const META_MASK = 0xffffff;
@@ -149,17 +159,20 @@ export class Segment extends Array<unknown> {
   depth: number;
   /** In KeyTable.shrinkable: deletes left it under 3/8 full. */
   shrinkQueued = false;
-  /** The table's store, where the strings behind handles live. */
+  /** The table's store, where the strings behind value handles live. */
   readonly store: ValueStore;
+  /** The table's store of keys (handles in key slots). */
+  readonly keyStore: ValueStore;
 
   /**
    * `lazy`: leave the slots unallocated until the first put (a size hint
    * makes up to 2^20 segments: a generous or damaged one costs directory
    * entries and empty segments, not slots).
    */
-  constructor(store: ValueStore, depth: number, cap = MIN_CAP, lazy = false) {
+  constructor(store: ValueStore, keyStore: ValueStore, depth: number, cap = MIN_CAP, lazy = false) {
     super();
     this.store = store;
+    this.keyStore = keyStore;
     this.depth = depth;
     this.cap = cap;
     if (!lazy) layOut(this, cap);
@@ -186,7 +199,7 @@ export class Segment extends Array<unknown> {
       const k = this[b];
       if (k === undefined) continue;
       const at = e === null ? NaN : e[i];
-      fn(k as string, valueOf(this.store, this[b + 1]), at === at ? at : undefined);
+      fn(keyOf(this.keyStore, k), valueOf(this.store, this[b + 1]), at === at ? at : undefined);
     }
   }
 
@@ -197,7 +210,7 @@ export class Segment extends Array<unknown> {
       const k = this[b];
       if (k === undefined) continue;
       const at = e === null ? NaN : e[i];
-      fn(k as string, at === at ? at : undefined);
+      fn(keyOf(this.keyStore, k), at === at ? at : undefined);
     }
   }
 
@@ -207,7 +220,7 @@ export class Segment extends Array<unknown> {
     if (e === null) return;
     for (let i = 0; i < this.cap; i++) {
       const at = e[i];
-      if (at === at) fn(this[i * SLOT] as string, at);
+      if (at === at) fn(keyOf(this.keyStore, this[i * SLOT]), at);
     }
   }
 }
@@ -257,6 +270,8 @@ export class KeyTable {
   snapEpoch = 0;
   /** The bytes of this table's mid-sized string values (value-store.ts). */
   readonly store = new ValueStore();
+  /** The bytes of this table's keys (a store of their own: its classes fill up apart from the values'). */
+  readonly keyStore = new ValueStore();
   snapshotHook: SnapshotHook | null = null;
 
   /**
@@ -264,13 +279,15 @@ export class KeyTable {
    * more than once (INCR: peek then set; SET NX: peek then set; GET: value
    * then expiry), and comparing a string is cheaper than hashing it again.
    * The hash, not the segment, is cached, so splits cannot make it stale.
-   * `lastSeg`/`lastSlot` remember where that key was last found; the slot is
+   * `lastSeg`/`lastSlot`/`lastSlotKey` remember where that key was last
+   * found and what its slot held (its handle); the slot is
    * checked (`s[slot] === key`) before use, so moves cannot make it wrong.
    */
   private lastKey = '';
   private lastHash = hashKey('');
   private lastSeg: Segment | null = null;
   private lastSlot = 0;
+  private lastSlotKey: unknown = undefined;
 
   /**
    * `expectedKeys` (a hint, e.g. a snapshot's key count) starts the table
@@ -285,7 +302,18 @@ export class KeyTable {
     this.mask = (1 << depth) - 1;
     const cap = capFor(Math.min(PRESIZE_PER_SEGMENT, Math.ceil(expectedKeys / (1 << depth))));
     this.dir = [];
-    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(this.store, depth, cap, depth > 0));
+    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(this.store, this.keyStore, depth, cap, depth > 0));
+  }
+
+  /** The table was dropped (FLUSHDB, a load replaced it): its stores stop counting (ValueStore.forget). */
+  forget(): void {
+    this.store.forget();
+    this.keyStore.forget();
+  }
+
+  /** The stores whose slabs this table holds (memory purges trim them). */
+  get stores(): ValueStore[] {
+    return [this.store, this.keyStore];
   }
 
   private hashOf(key: string): number {
@@ -314,12 +342,34 @@ export class KeyTable {
     if (seg.snapEpoch < this.snapEpoch) this.snapshotHook!(seg);
   }
 
+  /** Whether a key slot's content (a handle or a string) is key. */
+  private keyIs(k: unknown, key: string): boolean {
+    return typeof k === 'number' ? this.keyStore.equals(k, key) : k === key;
+  }
+
+  /** hashKey of an occupied key slot's content, without making a string of a handle. */
+  private hashOfSlot(k: unknown): number {
+    return typeof k === 'number' ? this.keyStore.hash(k) : hashKey(k as string);
+  }
+
+  /** A new key as its slot holds it: its bytes copied into the key store (the string itself if the store is full). */
+  private stageKey(key: string): unknown {
+    if (keyFitsOffHeap(key.length)) {
+      const h = this.keyStore.put(key);
+      if (h !== NO_ROOM) return h;
+    }
+    return key;
+  }
+
   /** The slot of key in seg (seg = segmentOf(key)), or -1. */
   private slotOf(seg: Segment, key: string): number {
     const h8 = this.hashOf(key) >>> 24;
     if (seg === this.lastSeg) {
       const j = this.lastSlot;
-      if (j < seg.cap && seg[j * SLOT] === key) return j;
+      // hashOf kept lastSeg, so key is lastKey. The same handle in the same
+      // slot is the same key: a handle is freed only by remove(), which
+      // forgets lastSeg, so no other key can hold it meanwhile.
+      if (j < seg.cap && seg[j * SLOT] === this.lastSlotKey) return j;
     }
     const s: unknown[] = seg;
     const cap = seg.cap;
@@ -330,9 +380,10 @@ export class KeyTable {
       if (k === undefined) return -1;
       const rh8 = (s[b + 2] as number) >>> 24;
       if (rh8 === h8) {
-        if (k === key) {
+        if (typeof k === 'number' ? this.keyStore.equals(k, key) : k === key) {
           this.lastSeg = seg;
           this.lastSlot = i;
+          this.lastSlotKey = k;
           return i;
         }
       } else {
@@ -406,7 +457,7 @@ export class KeyTable {
         if ((seg[b + 2] as number) >>> 24 === h8) {
           // typeof reads the string's map: its first cache line is now in.
           const v = seg[b + 1];
-          if (typeof k === 'string') sink += k.length;
+          sink += typeof k === 'number' ? this.keyStore.peek(k) : (k as string).length;
           if (typeof v === 'string') sink += v.length;
           break;
         }
@@ -491,8 +542,10 @@ export class KeyTable {
         }
       }
     }
+    const k = this.stageKey(key);
     this.lastSeg = seg;
-    this.lastSlot = insert(seg, key, stored, ((h >>> 24) << 24) | KeyTable.newKeyMeta, NaN);
+    this.lastSlot = insert(seg, k, stored, ((h >>> 24) << 24) | KeyTable.newKeyMeta, NaN);
+    this.lastSlotKey = k;
     this.size++;
   }
 
@@ -504,6 +557,8 @@ export class KeyTable {
     if (e !== null && e[i] === e[i]) this.expiryGone(seg);
     const old = seg[i * SLOT + 1];
     if (typeof old === 'number') this.store.release(old);
+    const k = seg[i * SLOT];
+    if (typeof k === 'number') this.keyStore.release(k);
     deleteAt(seg, i);
     this.size--;
     this.lastSeg = null;
@@ -636,7 +691,7 @@ export class KeyTable {
     if (e !== null) seg.exp = newExpiries(cap);
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
       const k = scratch[b];
-      if (k !== undefined) insert(seg, k as string, scratch[b + 1], scratch[b + 2] as number, e === null ? NaN : e[i]);
+      if (k !== undefined) insert(seg, k, scratch[b + 1], scratch[b + 2] as number, e === null ? NaN : e[i]);
     }
     // The scratch area must not keep keys or values alive.
     scratch.fill(undefined, 0, words);
@@ -678,13 +733,13 @@ export class KeyTable {
         e[i] = NaN;
       }
       if (k === undefined) continue;
-      const h = hashKey(k as string);
+      const h = this.hashOfSlot(k);
       if (low < 0) low = h & (bit - 1);
       const up = h & bit ? 1 : 0;
       side[i] = up;
       nHi += up;
     }
-    const hi = new Segment(this.store, seg.depth + 1, capFor(nHi + 1));
+    const hi = new Segment(this.store, this.keyStore, seg.depth + 1, capFor(nHi + 1));
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
     seg.n = 0;
@@ -695,10 +750,10 @@ export class KeyTable {
       if (k === undefined) continue;
       const at = e === null ? NaN : scratchExp[i];
       if (side[i] === 1) {
-        insert(hi, k as string, scratch[b + 1], scratch[b + 2] as number, at);
+        insert(hi, k, scratch[b + 1], scratch[b + 2] as number, at);
         if (at === at) hiExp++;
       } else {
-        insert(seg, k as string, scratch[b + 1], scratch[b + 2] as number, at);
+        insert(seg, k, scratch[b + 1], scratch[b + 2] as number, at);
       }
     }
     // The scratch area must not keep keys or values alive.
@@ -751,8 +806,8 @@ export class KeyTable {
       for (let b = 0; b < s.length; b += SLOT) {
         const k = s[b];
         if (k === undefined) continue;
-        if (all || (hashKey(k as string) & mask) === slot) {
-          emit(k as string, seg);
+        if (all || (this.hashOfSlot(k) & mask) === slot) {
+          emit(keyOf(this.keyStore, k), seg);
           visited++;
         }
       }
@@ -773,13 +828,13 @@ export class KeyTable {
     const n = this.dir.length;
     for (let tries = 0; tries < 64; tries++) {
       const seg = this.dir[(Math.random() * n) | 0];
-      if (seg.n > 0) return randomIn(seg);
+      if (seg.n > 0) return keyOf(this.keyStore, randomIn(seg));
     }
     // Sparse table: walk from a random slot.
     const start = (Math.random() * n) | 0;
     for (let i = 0; i < n; i++) {
       const seg = this.dir[(start + i) % n];
-      if (seg.n > 0) return randomIn(seg);
+      if (seg.n > 0) return keyOf(this.keyStore, randomIn(seg));
     }
     return undefined;
   }
@@ -856,18 +911,20 @@ function takeRun(seg: Segment, start: number, max: number, volatile: boolean, ou
     const b = i * SLOT;
     const at = e === null ? NaN : e[i];
     if (s[b] !== undefined && (!volatile || at === at)) {
-      out.push(seg, s[b], s[b + 1], (s[b + 2] as number) & META_MASK, at);
+      // The key as a string now: fn may delete keys, and a freed handle can be reused.
+      out.push(seg, keyOf(seg.keyStore, s[b]), s[b + 1], (s[b + 2] as number) & META_MASK, at);
       max--;
     }
     if (++i === cap) i = 0;
   }
 }
 
-function randomIn(seg: Segment): string {
+/** A random occupied key slot's content (a handle or a string). */
+function randomIn(seg: Segment): unknown {
   // Segments above MIN_CAP are at least 3/8 full (remove keeps them so), so this ends fast.
   for (;;) {
     const k = seg[((Math.random() * seg.cap) | 0) * SLOT];
-    if (k !== undefined) return k as string;
+    if (k !== undefined) return k;
   }
 }
 
@@ -876,7 +933,7 @@ function randomIn(seg: Segment): string {
  * the first slot whose resident is nearer its own home, carrying that
  * resident on. Returns the key's slot.
  */
-function insert(seg: Segment, key: string, value: unknown, word: number, at: number): number {
+function insert(seg: Segment, key: unknown, value: unknown, word: number, at: number): number {
   const s: unknown[] = seg;
   const e = seg.exp;
   const cap = seg.cap;
@@ -947,6 +1004,11 @@ function deleteAt(seg: Segment, i: number): void {
   s[b + 2] = 0;
   if (e !== null) e[i] = NaN;
   seg.n--;
+}
+
+/** A key slot's content as the table hands it out: a handle made into its string. */
+function keyOf(keys: ValueStore, k: unknown): string {
+  return typeof k === 'number' ? keys.get(k) : (k as string);
 }
 
 /** A slot's value as the table hands it out: a handle made into its string. */

@@ -45,7 +45,12 @@ export const OFFHEAP_MIN = 16;
 /** Longer values stay JS strings: V8 puts them in its large-object space, which is never copied. */
 export const OFFHEAP_MAX = 65535;
 
+import { hashBytes } from './hash.js';
+import { latin1 } from '../protocol/latin1.js';
+
 const SLAB_BYTES = 1 << 20;
+/** Strings up to this length are copied into a cell by a JS loop (put). */
+const SHORT_WRITE = 32;
 const CELL_BITS = 25;
 const MAX_CELLS = 1 << CELL_BITS;
 const CELL_MASK = MAX_CELLS - 1;
@@ -130,6 +135,15 @@ export function fitsOffHeap(length: number): boolean {
   return length >= OFFHEAP_MIN && length <= OFFHEAP_MAX;
 }
 
+/**
+ * Whether a key of this length is kept in a ValueStore (KeyTable's key
+ * store): any key up to OFFHEAP_MAX, the short ones too, since the point is
+ * one heap object fewer per key for the GC to mark, not the bytes.
+ */
+export function keyFitsOffHeap(length: number): boolean {
+  return length <= OFFHEAP_MAX;
+}
+
 /** The cell bytes a value of this length takes (its class's size: what used_memory counts for it), for MEMORY USAGE. */
 export function cellBytes(length: number): number {
   return CLASS_SIZES[CLASS_OF[length]];
@@ -191,7 +205,11 @@ export class ValueStore {
       }
     }
     const si = (cell / k.perSlab) | 0;
-    k.slabs[si]!.latin1Write(s, (cell % k.perSlab) * k.size, n);
+    const slab = k.slabs[si]!;
+    const at = (cell % k.perSlab) * k.size;
+    // A short string (most keys, small values) is written faster by a loop than through Buffer's native call.
+    if (n <= SHORT_WRITE) for (let i = 0; i < n; i++) slab[at + i] = s.charCodeAt(i);
+    else slab.latin1Write(s, at, n);
     k.slabLive[si]++;
     k.lens[cell] = n;
     liveBytes += k.size;
@@ -203,8 +221,42 @@ export class ValueStore {
   get(h: number): string {
     const k = this.classes[h >>> CELL_BITS]!;
     const cell = h & CELL_MASK;
+    // Short ones built in JS (protocol/latin1.ts): a key handed out, a small value.
+    return latin1(k.slabs[(cell / k.perSlab) | 0]!, (cell % k.perSlab) * k.size, k.lens[cell]);
+  }
+
+  /**
+   * Whether the handle holds exactly the latin1 string s (a key lookup):
+   * compared in place, so finding a key makes no string.
+   */
+  equals(h: number, s: string): boolean {
+    const k = this.classes[h >>> CELL_BITS]!;
+    const cell = h & CELL_MASK;
+    const n = s.length;
+    if (n > k.size) return false;
+    // The length is loaded first and compared last: its cache miss and the
+    // cell's overlap instead of one waiting for the other.
+    const len = k.lens[cell];
+    const slab = k.slabs[(cell / k.perSlab) | 0]!;
     const at = (cell % k.perSlab) * k.size;
-    return k.slabs[(cell / k.perSlab) | 0]!.latin1Slice(at, at + k.lens[cell]);
+    for (let i = 0; i < n; i++) if (slab[at + i] !== s.charCodeAt(i)) return false;
+    return len === n;
+  }
+
+  /** hashKey() of the string the handle holds, read in place. */
+  hash(h: number): number {
+    const k = this.classes[h >>> CELL_BITS]!;
+    const cell = h & CELL_MASK;
+    const slab = k.slabs[(cell / k.perSlab) | 0]!;
+    const at = (cell % k.perSlab) * k.size;
+    return hashBytes(slab, at, at + k.lens[cell]);
+  }
+
+  /** Loads that bring a cell's length and first bytes into the cache (KeyTable.warm), summed so they are not dead code. */
+  peek(h: number): number {
+    const k = this.classes[h >>> CELL_BITS]!;
+    const cell = h & CELL_MASK;
+    return k.lens[cell] + k.slabs[(cell / k.perSlab) | 0]![(cell % k.perSlab) * k.size];
   }
 
   /** The value's length without making the string. */

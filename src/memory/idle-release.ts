@@ -152,7 +152,7 @@ export function installIdleRelease(server: Server): void {
     const t0 = performance.now();
     // A busy server gets one collection (what frees the dropped slabs), a quiet one two.
     const collections = busy ? 1 : 2;
-    const { before, after } = purgeMemory(server.ks.dbs.map((db) => db.table.store), collections);
+    const { before, after } = purgeMemory(server.ks.dbs.flatMap((db) => db.table.stores), collections);
     const ms = performance.now() - t0;
     // Each collection over about the same live heap.
     if (liveAfter > 0) msPerByte = Math.max(MS_PER_BYTE_MIN, ms / collections / liveAfter);

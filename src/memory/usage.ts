@@ -31,7 +31,7 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 import type { Value } from '../types/value.js';
 import { fullGc } from './gc.js';
 import { oldGenerationUsed } from './v8-heap.js';
-import { fitsOffHeap, offHeapLiveBytes, offHeapSlabBytes } from '../keyspace/value-store.js';
+import { fitsOffHeap, keyFitsOffHeap, offHeapLiveBytes, offHeapSlabBytes } from '../keyspace/value-store.js';
 
 /** Sum of valueCost over all keys, kept as deltas (absolute value meaningless after a load or reload). */
 let accounted = 0;
@@ -56,9 +56,10 @@ const align8 = (n: number) => (n + 7) & ~7;
  * count a flat cost per element; the GC measurement corrects the rest.
  */
 export function valueCost(key: string, v: Value | number): number {
-  const base = TABLE_ENTRY_COST + align8(12 + key.length);
-  // A string kept outside the heap (a number: its length, from lookupShape)
-  // costs the heap its table entry and key; its cell is in offHeapLiveBytes.
+  // A key (almost always) and a string value kept outside the heap (a
+  // number: its length, from lookupShape) have their cells counted in
+  // offHeapLiveBytes: the heap pays the table entry.
+  const base = TABLE_ENTRY_COST + (keyFitsOffHeap(key.length) ? 0 : align8(12 + key.length));
   if (typeof v === 'number') return base;
   if (typeof v === 'string') return fitsOffHeap(v.length) ? base : base + align8(12 + v.length);
   return base + (v.memoryCost !== undefined ? v.memoryCost() : 96 + v.size * 64);

@@ -133,7 +133,7 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
     }
   } catch (e) {
     // Nothing is installed: the values these tables stored stop counting as used now.
-    for (const t of tables) t.store.forget();
+    for (const t of tables) t.forget();
     throw e;
   }
   // Compiled before anything is installed: a library that no longer loads fails the load.

@@ -153,7 +153,7 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
     }
   } catch (e) {
     // Nothing is installed: the values these tables stored stop counting as used now.
-    for (const t of tables) t?.store.forget();
+    for (const t of tables) t?.forget();
     throw e;
   }
   for (let i = 0; i < ks.dbs.length; i++) ks.dbs[i].table = tables[i] ?? new KeyTable();
