@@ -11,6 +11,7 @@
  *
  *   npm run build && node bench/rdb-load.mjs [--scale 10] [--runs 2] [--dir /tmp/damselfly-rdbbench] [--skip-redis]
  *        [--node-flags "--max-semi-space-size=16"] (V8's --trace-gc lines go to stderr)
+ *        [--server path/to/main.js] (another build; default dist/main.js)
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -51,6 +52,7 @@ const size = statSync(rdb).size;
 log(`RDB file ${rdb}: ${(size / 1e9).toFixed(2)} GB, ${N_KEYS} keys; load average ${loadavg()}`);
 
 const SKIP_REDIS = argv.includes('--skip-redis');
+const SERVER = opt('server', undefined);
 const NODE_FLAGS = opt('node-flags', '').split(/\s+/).filter(Boolean);
 const redisMs = [];
 const redisReady = [];
@@ -73,7 +75,7 @@ for (let i = 0; i < RUNS; i++) {
   const dDir = mkdtempSync(path.join(DIR, 'damselfly-'));
   symlinkSync(rdb, path.join(dDir, 'dump.rdb'));
   try {
-    const d = await startDamselfly(dDir, { nodeFlags: NODE_FLAGS, args: ['--dbfilename', 'dump.rdb'], readyTimeoutMs: 30 * 60_000, onLine: (line) => process.stderr.write(line + '\n') });
+    const d = await startDamselfly(dDir, { ...(SERVER ? { main: path.resolve(SERVER) } : {}), nodeFlags: NODE_FLAGS, args: ['--dbfilename', 'dump.rdb'], readyTimeoutMs: 30 * 60_000, onLine: (line) => process.stderr.write(line + '\n') });
     const c2 = await RespClient.connect(d.port);
     const dn = await c2.call('DBSIZE');
     c2.close();

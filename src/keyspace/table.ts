@@ -352,8 +352,14 @@ export class KeyTable {
     return typeof k === 'number' ? this.keyStore.hash(k) : hashKey(k as string);
   }
 
-  /** A new key as its slot holds it: its bytes copied into the key store (the string itself if the store is full). */
-  private stageKey(key: string): unknown {
+  /**
+   * A new key as its slot holds it: its bytes copied into the key store
+   * (the string itself if the store is full). Loaders that read a whole
+   * file before inserting (rdb/boot-load.ts) stage keys as they read them,
+   * then insert with putStagedKey: what they keep meanwhile is a number,
+   * not a string the young generation would copy and promote.
+   */
+  stageKey(key: string): unknown {
     if (keyFitsOffHeap(key.length)) {
       const h = this.keyStore.put(key);
       if (h !== NO_ROOM) return h;
@@ -427,6 +433,21 @@ export class KeyTable {
     }
     warmCount = n;
     warmNext = 0;
+    this.warmHashed(n);
+  }
+
+  /** warm() for staged keys known by their hashes (hashes[from], hashes[from + step], ...; see putStagedKey). */
+  warmStaged(hashes: readonly unknown[], from: number, to: number, step: number): void {
+    if (!this.warmPays) return;
+    let n = 0;
+    for (let i = from; i < to && n < WARM_MAX; i += step) warmHash[n++] = hashes[i] as number;
+    warmCount = 0;
+    warmNext = 0;
+    this.warmHashed(n);
+  }
+
+  /** The loads of warm() for the n hashes in warmHash. */
+  private warmHashed(n: number): void {
     const dir = this.dir;
     const mask = this.mask;
     for (let j = 0; j < n; j++) warmSeg[j] = dir[warmHash[j] & mask];
@@ -525,6 +546,66 @@ export class KeyTable {
       return;
     }
     const h = this.lastHash;
+    seg = this.roomFor(seg, h);
+    const k = this.stageKey(key);
+    this.lastSeg = seg;
+    this.lastSlot = insert(seg, k, stored, ((h >>> 24) << 24) | KeyTable.newKeyMeta, NaN);
+    this.lastSlotKey = k;
+    this.size++;
+  }
+
+  /**
+   * Insert a key stageKey() made, known by its hash (hashKey of the key),
+   * with its staged value, expiry (NaN: none) and meta (null: newKeyMeta).
+   * False, and nothing inserted, if the table holds the key already.
+   * For loaders filling a table no client sees yet.
+   */
+  putStagedKey(h: number, k: unknown, stored: unknown, expireAt: number, meta: number | null): boolean {
+    let seg = this.dir[h & this.mask];
+    this.willMutate(seg);
+    if (this.stagedSlotOf(seg, h >>> 24, k) >= 0) return false;
+    seg = this.roomFor(seg, h);
+    const i = insert(seg, k, stored, ((h >>> 24) << 24) | ((meta ?? KeyTable.newKeyMeta) & META_MASK), NaN);
+    this.size++;
+    if (expireAt === expireAt) this.setExpiryAt(seg, i, expireAt);
+    this.lastSeg = null;
+    return true;
+  }
+
+  /** A staged key as a string (a loader's error message). */
+  stagedKeyName(k: unknown): string {
+    return keyOf(this.keyStore, k);
+  }
+
+  /** The slot holding the staged key k (a handle or a string) with hash byte h8 in seg, or -1. */
+  private stagedSlotOf(seg: Segment, h8: number, k: unknown): number {
+    const cap = seg.cap;
+    if (seg.length === 0) return -1;
+    // Made a string only if a resident shares the hash byte (rare: most keys are new).
+    let probe: string | null = null;
+    let i = (h8 * cap) >>> 8;
+    for (let d = 0; ; d++) {
+      const b = i * SLOT;
+      const rk = seg[b];
+      if (rk === undefined) return -1;
+      const rh8 = (seg[b + 2] as number) >>> 24;
+      if (rh8 === h8) {
+        probe ??= keyOf(this.keyStore, k);
+        if (this.keyIs(rk, probe)) return i;
+      } else {
+        let rd = i - ((rh8 * cap) >>> 8);
+        if (rd < 0) rd += cap;
+        if (rd < d) return -1;
+      }
+      if (++i === cap) i = 0;
+    }
+  }
+
+  /**
+   * seg (where a new key of hash h belongs), or the segment it belongs in
+   * after seg grew or split to make room for it.
+   */
+  private roomFor(seg: Segment, h: number): Segment {
     if (seg.length === 0) layOut(seg, seg.cap);
     if (seg.n >= maxKeys(seg.cap)) {
       if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) {
@@ -542,11 +623,7 @@ export class KeyTable {
         }
       }
     }
-    const k = this.stageKey(key);
-    this.lastSeg = seg;
-    this.lastSlot = insert(seg, k, stored, ((h >>> 24) << 24) | KeyTable.newKeyMeta, NaN);
-    this.lastSlotKey = k;
-    this.size++;
+    return seg;
   }
 
   /** Remove key and its expiry; `seg` must be segmentOf(key), willMutate called. */
@@ -609,7 +686,10 @@ export class KeyTable {
   /** Set key's absolute expiry (ms); the key must exist in seg. */
   setExpiry(seg: Segment, key: string, at: number): void {
     const i = this.slotOf(seg, key);
-    if (i < 0) return;
+    if (i >= 0) this.setExpiryAt(seg, i, at);
+  }
+
+  private setExpiryAt(seg: Segment, i: number, at: number): void {
     let e = seg.exp;
     if (e === null) {
       e = seg.exp = newExpiries(seg.cap);

@@ -12,6 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import { KeyTable, WARM_MAX } from '../keyspace/table.js';
+import { hashKey } from '../keyspace/hash.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Manifest, SnapshotBackend } from '../storage/backend.js';
 import { SnapshotFormatError } from '../snapshot/format.js';
@@ -26,8 +27,8 @@ import { log } from '../log.js';
 import { readRdb, RdbFileError } from './file-reader.js';
 import { accessMeta } from './access-meta.js';
 
-/** Slots per staged key: key, value, db, expiry, access meta. */
-const STAGED = 5;
+/** Slots per staged key: its hash, key and value (as the table will hold them: numbers, mostly), db, expiry, access meta. */
+const STAGED = 6;
 /**
  * Keys per staging chunk. Fixed-size chunks allocated whole (640 KB: V8 puts
  * them straight into the old generation's large-object space) instead of one
@@ -115,11 +116,12 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
             chunks.push((chunk = new Array(STAGED * CHUNK_KEYS)));
             at = 0;
           }
-          chunk[at] = key;
-          chunk[at + 1] = t.stage(value);
-          chunk[at + 2] = db;
-          chunk[at + 3] = expireAt ?? NaN;
-          chunk[at + 4] = idle >= 0 || freq >= 0 ? accessMeta(freq, idle) : null;
+          chunk[at] = hashKey(key);
+          chunk[at + 1] = t.stageKey(key);
+          chunk[at + 2] = t.stage(value);
+          chunk[at + 3] = db;
+          chunk[at + 4] = expireAt ?? NaN;
+          chunk[at + 5] = idle >= 0 || freq >= 0 ? accessMeta(freq, idle) : null;
           at += STAGED;
           keys++;
         },
@@ -127,27 +129,22 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
       progressReporter(progress, size, { file: what }, 'loading RDB file', () => keys),
     );
     if (summary.bytes !== size && size > 0) throw new RdbFileError(summary.bytes, `${size - summary.bytes} bytes after the end of the RDB data`, false);
-    // Into the tables only now, when the keys and values are old-generation
-    // objects: inserting each as it is read (in Redis's hash order, all over
-    // the table) made every young collection scan pointers from the whole
-    // table to new strings, tripling the load time.
+    // Into the tables only now, after the whole file: inserting each key as
+    // it is read (in Redis's hash order, all over the table) made every young
+    // collection scan pointers from the whole table to new strings, tripling
+    // the load time. Keys and most values wait as handles in the tables'
+    // stores (numbers), so a young collection has little to copy meanwhile.
     // They land all over the table: warm each batch's slots first (KeyTable.warm).
     for (let c = 0; c < chunks.length; c++) {
       const staged = chunks[c];
       const end = c === chunks.length - 1 ? at : staged.length;
-      const keysAt = staged as string[];
       for (let i = 0; i < end; i += STAGED) {
-        const key = staged[i] as string;
-        const db = staged[i + 2] as number;
+        const db = staged[i + 3] as number;
         const t = tables[db] ?? table(db);
-        if (i % (STAGED * WARM_MAX) === 0) t.warm(keysAt, i, end, STAGED);
-        const before = t.size;
-        t.putStaged(t.segmentOf(key), key, staged[i + 1]);
-        if (t.size === before) throw new RdbFileError(summary.bytes, `key '${key.slice(0, 64)}' written twice in db ${db}`, false);
-        const expireAt = staged[i + 3] as number;
-        if (expireAt === expireAt) t.setExpiry(t.segmentOf(key), key, expireAt);
-        const meta = staged[i + 4] as number | null;
-        if (meta !== null) t.setMeta(t.segmentOf(key), key, meta);
+        if (i % (STAGED * WARM_MAX) === 0) t.warmStaged(staged, i, end, STAGED);
+        if (!t.putStagedKey(staged[i] as number, staged[i + 1], staged[i + 2], staged[i + 4] as number, staged[i + 5] as number | null)) {
+          throw new RdbFileError(summary.bytes, `key '${t.stagedKeyName(staged[i + 1]).slice(0, 64)}' written twice in db ${db}`, false);
+        }
       }
       chunks[c] = []; // its keys and values are in the tables now: let the chunk go
     }
