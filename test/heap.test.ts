@@ -462,12 +462,13 @@ describe('the memory the heap limit is a share of', () => {
     expect(oldGenerationLimit(4192 * MiB, [], '--max_semi_space_size=32')).toBe(4096 * MiB);
   });
 
-  it('the semi-space: 8 MiB, doubling per 64x of expected dataset (boot file or maxmemory) up to 64 MiB; the operator\'s flag is kept', () => {
+  it('the semi-space: 8 MiB, doubling per 64x of expected dataset (boot file or maxmemory) up to 32 MiB; the operator\'s flag is kept', () => {
     expect(decideSemiSpace([], undefined, 0)).toBe(8);
     expect(decideSemiSpace([], undefined, 512 * MiB)).toBe(8);
     expect(decideSemiSpace([], undefined, 513 * MiB)).toBe(16);
     expect(decideSemiSpace([], undefined, 1.2e9)).toBe(32);
-    expect(decideSemiSpace([], undefined, 11e9)).toBe(64);
+    expect(decideSemiSpace([], undefined, 2.1e9)).toBe(32);
+    expect(decideSemiSpace([], undefined, 11e9)).toBe(32);
     expect(decideSemiSpace([], undefined, 1024 * MiB)).toBe(16); // maxmemory 1gb
     expect(decideSemiSpace(['--max-semi-space-size=4'], undefined, 11e9)).toBeNull();
     expect(decideSemiSpace([], '--max_semi_space_size=2', 0)).toBeNull();

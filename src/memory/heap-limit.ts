@@ -184,8 +184,14 @@ export function semiSpaceMb(execArgv: readonly string[], nodeOptions: string | u
  * 16 MiB 0.79x and RSS 1.60x.
  */
 export const LAUNCHER_SEMI_MB = 8;
-/** The most decideSemiSpace gives, MiB. */
-const SEMI_MAX_MB = 64;
+/**
+ * The most decideSemiSpace gives, MiB. A scavenge copies what survives of up
+ * to one semi-space, and during a load most of it does: booting a 20M-key
+ * snapshot (10.8 GB) took 62.7 s with 64 MiB and scavenges up to 76 ms, 67.6 s
+ * with 32 and none over 40 ms, 79.3 s with 16 (bench/RESULTS.md), so 32 keeps
+ * a boot's pauses well under 100 ms for a few percent of its time.
+ */
+const SEMI_MAX_MB = 32;
 /**
  * Dataset bytes per byte of semi-space before the semi-space doubles: the
  * young generation (two semi-spaces) stays within ~3% of what the dataset
