@@ -167,6 +167,21 @@ export function resetPeak(): void {
 let observing = false;
 
 /**
+ * A load installed tables whose keys were never accounted (loaders fill
+ * tables directly, not through db.set): the heap grew by all of them, and
+ * the window of measureLive would keep taking the smallest, pre-load
+ * measurement for the next BASE_WINDOW major GCs (used_memory after a
+ * 20M-key boot read 180 MB of heap where 835 MB were live, so eviction,
+ * and idle-release's pause estimate, saw too little). Start the window
+ * again from the old generation as it is now: a load's garbage is young,
+ * so this is close to live.
+ */
+export function heapGrewByLoad(): void {
+  recentBases.length = 0;
+  measureLive(false);
+}
+
+/**
  * Takes the live heap as measured now, right after a major GC. One after a
  * concurrent GC over-states what is not data by the garbage allocated while
  * V8 was marking (taken as live: MBs under a write load, every cycle), so

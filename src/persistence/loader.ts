@@ -11,6 +11,7 @@ import { SnapshotReader } from '../snapshot/reader.js';
 import { functionsSection, type StagedFunctions } from '../snapshot/functions-section.js';
 import { log } from '../log.js';
 import { heapAdvice, HeapTooSmallError, refuseThreshold, roomToGrow } from '../memory/heap.js';
+import { heapGrewByLoad } from '../memory/usage.js';
 
 /**
  * Heap a snapshot needs at least: every value and key is a JS string of at
@@ -140,5 +141,6 @@ export async function loadSnapshot(backend: SnapshotBackend, m: Manifest, ks: Ke
   const functions = await functionsSection.stage(functionCodes);
   if (typeof functions === 'string') throw new SnapshotFormatError('corrupt', `function library cannot be loaded: ${functions}`, 0, 0);
   for (let i = 0; i < tables.length; i++) ks.dbs[i].table = tables[i];
+  heapGrewByLoad();
   return { functions, keys, expired, bytes: progress.loadedBytes, ms: Date.now() - t0 };
 }

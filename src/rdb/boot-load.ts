@@ -26,6 +26,7 @@ import type { Value } from '../types/value.js';
 import { log } from '../log.js';
 import { readRdb, RdbFileError } from './file-reader.js';
 import { accessMeta } from './access-meta.js';
+import { heapGrewByLoad } from '../memory/usage.js';
 
 /** Slots per staged key: its hash, key and value (as the table will hold them: numbers, mostly), db, expiry, access meta. */
 const STAGED = 6;
@@ -154,6 +155,7 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
     throw e;
   }
   for (let i = 0; i < ks.dbs.length; i++) ks.dbs[i].table = tables[i] ?? new KeyTable();
+  heapGrewByLoad();
   return { keys, expired, emptySkipped, bytes: summary.bytes, ms: Date.now() - t0, functions, aux };
 }
 
