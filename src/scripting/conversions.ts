@@ -229,9 +229,12 @@ export function writeLuaAsReply(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 
   }
   const t = vm.type(L, -1);
   switch (t) {
-    case LuaType.STRING:
-      r.bulk(vm.toLatin1(L, -1)!);
+    case LuaType.STRING: {
+      // Copied from the WASM heap into the reply: no JS string in between.
+      const p = vm.stringSpan(L, -1);
+      r.bulkBytes(vm.heapBytes(), p, p + vm.spanLength);
       break;
+    }
     case LuaType.BOOLEAN:
       if (scriptResp === 2) {
         if (vm.toBoolean(L, -1)) r.int(1);

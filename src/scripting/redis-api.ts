@@ -25,18 +25,19 @@ function raiseError(vm: LuaVm, L: LuaState, text: string): never {
 function argsOf(vm: LuaVm, L: LuaState): string[] | string {
   const argc = vm.getTop(L);
   if (argc === 0) return 'Please specify at least one argument for this redis lib call';
-  const args = new Array<string>(argc);
+  const args = new Array<string | undefined>(argc);
+  if (vm.readStringArgs(L, argc, args) === 0) return args as string[];
   for (let i = 1; i <= argc; i++) {
+    if (args[i - 1] !== undefined) continue;
     const t = vm.type(L, i);
-    if (t === LuaType.STRING) args[i - 1] = i === 1 ? vm.recurringStringAt(L, i) : vm.stringAt(L, i);
-    else if (t === LuaType.NUMBER) {
+    if (t === LuaType.NUMBER) {
       // An integer beyond 2^53 goes through a double, as Redis's 5.1 numbers
       // always do (read as a double, one within 2^53 is exact: no BigInt needed).
       const d = vm.toNumber(L, i)!;
       args[i - 1] = vm.isInteger(L, i) && d >= -9007199254740992 && d <= 9007199254740992 ? String(d) : formatG(d, 17);
     } else return 'Lua redis lib command arguments must be strings or integers';
   }
-  return args;
+  return args as string[];
 }
 
 let inUse = false;

@@ -302,7 +302,7 @@ function decodeValue(vm: LuaVm, L: LuaState, c: Cursor): void {
 
 function pushStr(vm: LuaVm, L: LuaState, c: Cursor, hdr: number, len: number): void {
   if (!need(c, hdr + len)) return;
-  vm.pushString(L, c.b.latin1Slice(c.p + hdr, c.p + hdr + len));
+  vm.pushBytes(L, c.b, c.p + hdr, c.p + hdr + len);
   c.p += hdr + len;
 }
 
@@ -428,8 +428,9 @@ function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
 const int32 = (n: bigint): number => Number(BigInt.asIntN(32, n));
 
 function unpackFull(vm: LuaVm, L: LuaState, limitIn: bigint, offset: bigint): number {
-  const s = checkString51(vm, L, 1);
-  const len = s.length;
+  // A string's bytes are copied straight from the Lua heap (no JS string in between).
+  const bytes = vm.type(L, 1) === LuaType.STRING ? vm.toBuffer(L, 1)! : Buffer.from(checkString51(vm, L, 1), 'latin1');
+  const len = bytes.length;
   const decodeAll = limitIn === 0n && offset === 0n;
   if (offset < 0n || limitIn < 0n) {
     // (the C code prints the input length where it says limit)
@@ -439,7 +440,7 @@ function unpackFull(vm: LuaVm, L: LuaState, limitIn: bigint, offset: bigint): nu
     return vm.raise(L, `Start offset ${int32(offset)} greater than input length ${int32(BigInt(len))}.`);
   }
   const limit = decodeAll ? INT_MAX : limitIn;
-  const c: Cursor = { b: Buffer.from(s, 'latin1'), p: Number(offset), end: len, err: ERR_NONE };
+  const c: Cursor = { b: bytes, p: Number(offset), end: len, err: ERR_NONE };
   let cnt = 0;
   for (; c.end - c.p > 0 && cnt < limit; cnt++) {
     decodeValue(vm, L, c);

@@ -20,6 +20,7 @@
  */
 import { loadLuaModule, luaModule, type Ptr, type RawLua } from './wasm-module.js';
 import { createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
+import { createArgScan, type ArgScan } from './wasm-args.js';
 import '../../protocol/latin1.js';
 
 export type LuaState = Ptr;
@@ -104,6 +105,10 @@ interface ModuleGlue {
   seeding: Ptr;
   seedingSize: number;
   wasmAlloc: WasmAllocator | null;
+  /** Reads the types (and string addresses) of stack slots 1..n in one call; null: argument by argument. */
+  argScan: ArgScan | null;
+  /** argScan's out block: ARG_SCAN_MAX entries of 12 bytes. */
+  argOut: Ptr;
   panic: Ptr;
   /** C function pointers by JS function, so a function is added to the WASM table once per process. */
   fns: Map<LuaCFunction, Ptr>;
@@ -126,8 +131,10 @@ interface ModuleGlue {
 const SCRATCH_KEEP = 64 * 1024;
 const SHORT_STRING = 24;
 /** recurringStringAt's cache: strings up to this long, this many addresses. */
-const RECURRING_MAX = 32;
-const RECURRING_ENTRIES = 256;
+const RECURRING_MAX = 40;
+const RECURRING_ENTRIES = 2048;
+/** Arguments readStringArgs reads in one crossing; more go argument by argument. */
+const ARG_SCAN_MAX = 64;
 let glue: ModuleGlue | undefined;
 
 function setupGlue(m: RawLua): ModuleGlue {
@@ -141,6 +148,8 @@ function setupGlue(m: RawLua): ModuleGlue {
     seeding: 0,
     seedingSize: 0,
     wasmAlloc: createWasmAllocator(m),
+    argScan: createArgScan(m),
+    argOut: m._malloc(ARG_SCAN_MAX * 12),
     panic: 0,
     fns: new Map(),
     hooks: new Map(),
@@ -461,8 +470,9 @@ export class LuaVm {
   recurringStringAt(L: LuaState, idx: number): string {
     const p = this.m._lua_tolstring(L, idx, this.g.lenp);
     const g = views(this.g);
-    const n = g.u32[g.lenp >> 2]!;
-    const h = g.heapBuf;
+    return this.recurringString(g.heapBuf, p, g.u32[g.lenp >> 2]!);
+  }
+  private recurringString(h: Buffer, p: Ptr, n: number): string {
     if (n > RECURRING_MAX) return h.latin1Slice(p, p + n);
     const known = this.recurring.get(p);
     if (known !== undefined && known.length === n) {
@@ -474,6 +484,51 @@ export class LuaVm {
     if (this.recurring.size >= RECURRING_ENTRIES) this.recurring.clear();
     this.recurring.set(p, s);
     return s;
+  }
+  /**
+   * The C function arguments 1..argc that are strings, as recurringStringAt
+   * reads them, into out[0..argc-1]; any other value leaves undefined in
+   * its place. Returns how many were not strings. One WASM call reads every
+   * type and string address (wasm-args.ts), where each argument cost two.
+   */
+  readStringArgs(L: LuaState, argc: number, out: (string | undefined)[]): number {
+    const g = this.g;
+    const scan = g.argScan;
+    let others = 0;
+    if (scan === null || argc > ARG_SCAN_MAX) {
+      for (let i = 1; i <= argc; i++) {
+        if (this.m._lua_type(L, i) === LuaType.STRING) out[i - 1] = this.recurringStringAt(L, i);
+        else others++;
+      }
+      return others;
+    }
+    scan(L, argc, g.argOut);
+    const v = views(g);
+    const i32 = v.i32;
+    const h = v.heapBuf;
+    let o = g.argOut >> 2;
+    for (let i = 0; i < argc; i++, o += 3) {
+      if (i32[o] === LuaType.STRING) out[i] = this.recurringString(h, i32[o + 1]!, i32[o + 2]! >>> 0);
+      else others++;
+    }
+    return others;
+  }
+  /**
+   * Where the bytes of the string at idx (the caller knows it is one) lie:
+   * returns their address in heapBytes(), and their length in spanLength.
+   * Valid until Lua next allocates (the heap may grow and move) or the
+   * string is collected: for copying them out at once without a JS string.
+   */
+  stringSpan(L: LuaState, idx: number): Ptr {
+    const p = this.m._lua_tolstring(L, idx, this.g.lenp);
+    const g = views(this.g);
+    this.spanLength = g.u32[g.lenp >> 2]!;
+    return p;
+  }
+  spanLength = 0;
+  /** The WASM memory as a Buffer, current as of now (see stringSpan). */
+  heapBytes(): Buffer {
+    return views(this.g).heapBuf;
   }
   /** A string's bytes copied into a Buffer; null for anything but a string. */
   toBuffer(L: LuaState, idx: number): Buffer | null {
