@@ -132,7 +132,10 @@ const SCRATCH_KEEP = 64 * 1024;
 const SHORT_STRING = 24;
 /** recurringStringAt's cache: strings up to this long, this many addresses. */
 const RECURRING_MAX = 40;
-const RECURRING_ENTRIES = 2048;
+const RECURRING_ENTRIES = 4096; // a power of two
+const RECURRING_WORDS = RECURRING_MAX / 4;
+/** The low `i` bytes of a little-endian word. */
+const BYTE_MASKS = [0, 0xff, 0xffff, 0xffffff];
 /** Arguments readStringArgs reads in one crossing; more go argument by argument. */
 const ARG_SCAN_MAX = 64;
 let glue: ModuleGlue | undefined;
@@ -326,7 +329,15 @@ export class LuaVm {
   private readonly m: RawLua;
   private readonly slot: number;
   private closed = false;
-  private readonly recurring = new Map<Ptr, string>();
+  /**
+   * recurringString's cache, direct-mapped by address: the address, length
+   * and bytes (as little-endian words, the last one masked) of a string,
+   * and the JS string made of them.
+   */
+  private readonly recurringAt = new Int32Array(RECURRING_ENTRIES);
+  private readonly recurringLen = new Int32Array(RECURRING_ENTRIES);
+  private readonly recurringWords = new Int32Array(RECURRING_ENTRIES * RECURRING_WORDS);
+  private readonly recurringStr = new Array<string>(RECURRING_ENTRIES).fill('');
   private collectRef = 0;
 
   private constructor(g: ModuleGlue, opts: LuaVmOptions) {
@@ -470,19 +481,32 @@ export class LuaVm {
   recurringStringAt(L: LuaState, idx: number): string {
     const p = this.m._lua_tolstring(L, idx, this.g.lenp);
     const g = views(this.g);
-    return this.recurringString(g.heapBuf, p, g.u32[g.lenp >> 2]!);
+    return this.recurringString(g, p, g.u32[g.lenp >> 2]!);
   }
-  private recurringString(h: Buffer, p: Ptr, n: number): string {
-    if (n > RECURRING_MAX) return h.latin1Slice(p, p + n);
-    const known = this.recurring.get(p);
-    if (known !== undefined && known.length === n) {
-      let i = 0;
-      while (i < n && known.charCodeAt(i) === h[p + i]) i++;
-      if (i === n) return known;
+  /** The string of n bytes at p (g's views current): from the cache when its bytes are the same, checked a word at a time. */
+  private recurringString(g: ModuleGlue, p: Ptr, n: number): string {
+    const h = g.heapBuf;
+    if (n > RECURRING_MAX || (p & 3) !== 0) return h.latin1Slice(p, p + n);
+    // Slots by address: string bodies are 8-byte aligned (so word reads at p are aligned too).
+    const slot = (p >>> 3) & (RECURRING_ENTRIES - 1);
+    const words = this.recurringWords;
+    const base = slot * RECURRING_WORDS;
+    const i32 = g.i32;
+    const w = p >> 2;
+    const full = n >> 2;
+    const rest = n & 3;
+    if (this.recurringAt[slot] === p && this.recurringLen[slot] === n) {
+      let k = 0;
+      while (k < full && i32[w + k] === words[base + k]) k++;
+      // The bytes past the end (the terminating NUL, then the allocator's) are masked off.
+      if (k === full && (rest === 0 || (i32[w + full]! & BYTE_MASKS[rest]!) === words[base + full])) return this.recurringStr[slot]!;
     }
     const s = h.latin1Slice(p, p + n);
-    if (this.recurring.size >= RECURRING_ENTRIES) this.recurring.clear();
-    this.recurring.set(p, s);
+    this.recurringAt[slot] = p;
+    this.recurringLen[slot] = n;
+    for (let k = 0; k < full; k++) words[base + k] = i32[w + k]!;
+    if (rest !== 0) words[base + full] = i32[w + full]! & BYTE_MASKS[rest]!;
+    this.recurringStr[slot] = s;
     return s;
   }
   /**
@@ -505,10 +529,9 @@ export class LuaVm {
     scan(L, argc, g.argOut);
     const v = views(g);
     const i32 = v.i32;
-    const h = v.heapBuf;
     let o = g.argOut >> 2;
     for (let i = 0; i < argc; i++, o += 3) {
-      if (i32[o] === LuaType.STRING) out[i] = this.recurringString(h, i32[o + 1]!, i32[o + 2]! >>> 0);
+      if (i32[o] === LuaType.STRING) out[i] = this.recurringString(v, i32[o + 1]!, i32[o + 2]! >>> 0);
       else others++;
     }
     return others;
