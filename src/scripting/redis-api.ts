@@ -46,7 +46,8 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
   const run = currentRun();
   if (run === null) return raiseError(vm, L, 'redis.call/pcall can only be called inside a script invocation');
   const args = argsOf(vm, L);
-  vm.setTop(L, 0);
+  // The arguments stay below what is pushed next: a C function returns the
+  // values on top, and the reply and error pushes use relative indexes.
   if (typeof args === 'string') {
     pushErrorTable(vm, L, args);
     return raise ? vm.raiseValue(L) : 1;
