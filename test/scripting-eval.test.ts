@@ -103,6 +103,12 @@ const CORPUS: [string, ...string[]][] = [
   ["redis.call('set', 'c20:s', 'x') local ok, e = pcall(redis.call, 'incr', 'c20:s') return e", '0'],
   ["return pcall(error, {err = 'T'})", '0'],
   ["return select(2, pcall(error, {err = 'T'}))", '0'],
+  // Array replies of bulk strings (built in one WASM call): nulls, empty and long strings.
+  ["redis.call('hset', KEYS[1], 'a', '1', 'e', '') local r = redis.call('hmget', KEYS[1], 'a', 'zz', 'e', 'a') return {#r, type(r[2]), r[1], r[3], r[4]}", '1', 'c21:h'],
+  ["return redis.call('hmget', 'c22:none', 'a', 'b')", '0'],
+  ["redis.call('rpush', KEYS[1], '', string.rep('y', 100), 'z') return redis.call('lrange', KEYS[1], 0, -1)", '1', 'c23:l'],
+  ["redis.setresp(3) return redis.call('hmget', 'c24:none', 'a')", '0'],
+  ['return {#KEYS, #ARGV, KEYS[2], ARGV[1], #ARGV[2], ARGV[3]}', '2', 'k1', '', '', 'x'.repeat(300), 'end'],
   ["return redis.call('nosuchcommand')", '0'],
   ["return redis.call('get')", '0'],
   ["return redis.call('eval', 'return 1', 0)", '0'],

@@ -34,6 +34,29 @@ function parseIntAt(b: Buffer, from: number, to: number): number {
   return neg ? -n : n;
 }
 
+/**
+ * When the n elements at b[pos] are all bulk strings ($, null ones
+ * included), records the start and length of each in `spans` (length -1:
+ * null) and returns the position after them; else -1.
+ */
+function bulkSpans(b: Buffer, pos: number, n: number, spans: number[]): number {
+  for (let i = 0; i < n; i++) {
+    if (b[pos] !== 36 /* $ */) return -1;
+    const e = lineEnd(b, pos + 1);
+    const len = parseIntAt(b, pos + 1, e);
+    if (len < 0) {
+      spans[2 * i] = 0;
+      spans[2 * i + 1] = -1;
+      pos = e + 2;
+    } else {
+      spans[2 * i] = e + 2;
+      spans[2 * i + 1] = len;
+      pos = e + 2 + len + 2;
+    }
+  }
+  return pos;
+}
+
 /** Pushes {err = "<CODE> <msg>"} the way luaPushErrorBuff normalizes an error text ("-CODE msg" or "msg"). */
 export function pushErrorTable(vm: LuaVm, L: LuaState, text: string, ignoreStats = false): void {
   let code = 'ERR';
@@ -96,6 +119,14 @@ export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): n
       if (n < 0) {
         vm.pushBoolean(L, false);
         return next;
+      }
+      // An array of bulk strings (HMGET, ZRANGE...) is built in one WASM call.
+      // (A fresh spans array: a __gc finalizer run while it is pushed may call redis.call.)
+      const spans: number[] = [];
+      const end = n > 0 ? bulkSpans(b, next, n, spans) : -1;
+      if (end >= 0) {
+        vm.pushBytesArray(L, b, spans, n);
+        return end;
       }
       vm.newTable(L, n, 0);
       let p = next;

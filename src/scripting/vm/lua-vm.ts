@@ -21,6 +21,7 @@
 import { loadLuaModule, luaModule, type Ptr, type RawLua } from './wasm-module.js';
 import { createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
 import { createArgScan, type ArgScan } from './wasm-args.js';
+import { createArrayFill, type ArrayFill } from './wasm-fill.js';
 import '../../protocol/latin1.js';
 
 export type LuaState = Ptr;
@@ -109,6 +110,11 @@ interface ModuleGlue {
   argScan: ArgScan | null;
   /** argScan's out block: ARG_SCAN_MAX entries of 12 bytes. */
   argOut: Ptr;
+  /** Builds an array of strings in one call (wasm-fill.ts); null: element by element. */
+  arrayFill: ArrayFill | null;
+  /** arrayFill's block (descriptors, then bytes) and its size; 0 until first used. */
+  fillBuf: Ptr;
+  fillCap: number;
   panic: Ptr;
   /** C function pointers by JS function, so a function is added to the WASM table once per process. */
   fns: Map<LuaCFunction, Ptr>;
@@ -136,6 +142,13 @@ const RECURRING_ENTRIES = 4096; // a power of two
 const RECURRING_WORDS = RECURRING_MAX / 4;
 /** The low `i` bytes of a little-endian word. */
 const BYTE_MASKS = [0, 0xff, 0xffff, 0xffffff];
+/** arrayFill's block is kept up to this size between calls. */
+const FILL_KEEP = 1 << 20;
+/**
+ * Set while arrayFill runs: a __gc finalizer run by one of its allocations
+ * may build an array itself, and must not overwrite the block in use.
+ */
+let fillBusy = false;
 /** Arguments readStringArgs reads in one crossing; more go argument by argument. */
 const ARG_SCAN_MAX = 64;
 let glue: ModuleGlue | undefined;
@@ -153,6 +166,9 @@ function setupGlue(m: RawLua): ModuleGlue {
     wasmAlloc: createWasmAllocator(m),
     argScan: createArgScan(m),
     argOut: m._malloc(ARG_SCAN_MAX * 12),
+    arrayFill: createArrayFill(m),
+    fillBuf: 0,
+    fillCap: 0,
     panic: 0,
     fns: new Map(),
     hooks: new Map(),
@@ -615,6 +631,104 @@ export class LuaVm {
     } else h.latin1Write(s, p, n);
     this.m._lua_pushlstring(L, p, n);
     this.releaseScratch(p);
+  }
+  /**
+   * Pushes a new table {items[from], ..., items[to - 1]} (latin1 strings):
+   * the bytes are written to the WASM heap and the table built in one call.
+   */
+  pushStringArray(L: LuaState, items: readonly string[], from: number, to: number): void {
+    const n = to - from;
+    let bytes = 0;
+    for (let i = from; i < to; i++) bytes += items[i]!.length;
+    const block = n > 0 ? this.fillBlock(8 * n + bytes) : 0;
+    if (block === 0) {
+      this.m._lua_createtable(L, n, 0);
+      for (let i = from; i < to; i++) {
+        this.pushString(L, items[i]!);
+        this.m._lua_rawseti(L, -2, big(i - from + 1));
+      }
+      return;
+    }
+    const v = views(this.g);
+    const i32 = v.i32;
+    const h = v.heapBuf;
+    let d = block >> 2;
+    let p = block + 8 * n;
+    for (let i = from; i < to; i++) {
+      const s = items[i]!;
+      const len = s.length;
+      i32[d] = p;
+      i32[d + 1] = len;
+      d += 2;
+      if (len <= SHORT_STRING) for (let k = 0; k < len; k++) h[p + k] = s.charCodeAt(k);
+      else h.latin1Write(s, p, len);
+      p += len;
+    }
+    this.runFill(L, n, block);
+  }
+  /**
+   * Pushes a new table of n byte strings of b: element i is
+   * b[spans[2i] .. spans[2i] + spans[2i+1]), or false when its length is -1.
+   */
+  pushBytesArray(L: LuaState, b: Buffer, spans: readonly number[], n: number): void {
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += Math.max(0, spans[2 * i + 1]!);
+    const block = n > 0 ? this.fillBlock(8 * n + bytes) : 0;
+    if (block === 0) {
+      this.m._lua_createtable(L, n, 0);
+      for (let i = 0; i < n; i++) {
+        const start = spans[2 * i]!;
+        const len = spans[2 * i + 1]!;
+        if (len < 0) this.m._lua_pushboolean(L, 0);
+        else this.pushBytes(L, b, start, start + len);
+        this.m._lua_rawseti(L, -2, big(i + 1));
+      }
+      return;
+    }
+    const v = views(this.g);
+    const i32 = v.i32;
+    const h = v.heapBuf;
+    let d = block >> 2;
+    let p = block + 8 * n;
+    for (let i = 0; i < n; i++) {
+      const start = spans[2 * i]!;
+      const len = spans[2 * i + 1]!;
+      i32[d] = p;
+      i32[d + 1] = len;
+      d += 2;
+      if (len <= 0) continue;
+      if (len <= SHORT_STRING) for (let k = 0; k < len; k++) h[p + k] = b[start + k]!;
+      else b.copy(h, p, start, start + len);
+      p += len;
+    }
+    this.runFill(L, n, block);
+  }
+  /** arrayFill's block with room for `size` bytes, or 0 when the filler is not usable now. */
+  private fillBlock(size: number): Ptr {
+    const g = this.g;
+    if (g.arrayFill === null || fillBusy) return 0;
+    if (size > g.fillCap) {
+      if (g.fillBuf !== 0) this.m._free(g.fillBuf);
+      const cap = Math.max(size, 2 * g.fillCap, 4096);
+      g.fillBuf = this.m._malloc(cap);
+      g.fillCap = g.fillBuf === 0 ? 0 : cap;
+    }
+    return g.fillBuf;
+  }
+  private runFill(L: LuaState, n: number, block: Ptr): void {
+    const g = this.g;
+    fillBusy = true;
+    try {
+      g.arrayFill!(L, n, block);
+    } finally {
+      // Also when a Lua error (a longjmp thrown through here) ends it.
+      fillBusy = false;
+      if (g.fillCap > FILL_KEEP) {
+        this.m._free(g.fillBuf);
+        g.fillBuf = 0;
+        g.fillCap = 0;
+      }
+    }
   }
   /** Pushes bytes start..end of a Buffer as a string. */
   pushBytes(L: LuaState, b: Buffer, start: number, end: number): void {
