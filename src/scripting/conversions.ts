@@ -10,7 +10,7 @@
  * doubles): RESP integers are pushed as Lua integers, so `id .. ""` prints
  * "5" as in Redis, not "5.0".
  */
-import { LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
+import { ARRAY_SCAN_MAX, LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
 import type { Reply } from '../protocol/reply.js';
 
 const CR = 13;
@@ -289,7 +289,67 @@ export function writeLuaAsReply(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 
   vm.pop(L);
 }
 
+/** The fields luaReplyToRedisReply looks for in a table, in its order. */
+const REPLY_FIELDS = ['err', 'ok', 'double', 'big_number', 'verbatim_string', 'map', 'set'] as const;
+const F_ERR = 0;
+const F_OK = 1;
+const F_DOUBLE = 2;
+const F_BIG_NUMBER = 3;
+const F_VERBATIM = 4;
+const F_MAP = 5;
+const F_SET = 6;
+const fieldTypes: number[] = [];
+
+/**
+ * A table reply. Its special fields are looked up in one WASM call; an
+ * array (none of them: the usual case) is t[1], t[2], ... up to the first
+ * nil, other keys ignored. The array's leading run of strings is copied
+ * from the Lua heap as one scan read it (nothing allocates in between);
+ * from the first other value on, element by element. (One function: each
+ * nesting level costs JS stack, and a self-referencing table must reach
+ * MAX_REPLY_DEPTH, not the JS stack's end.)
+ */
 function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: number): void {
+  const tbl = vm.absIndex(L, -1);
+  const ft = fieldTypes;
+  if (
+    !vm.probeFields(L, tbl, REPLY_FIELDS, ft) ||
+    ft[F_ERR] === LuaType.STRING ||
+    ft[F_OK] === LuaType.STRING ||
+    ft[F_DOUBLE] === LuaType.NUMBER ||
+    ft[F_BIG_NUMBER] === LuaType.STRING ||
+    ft[F_VERBATIM] === LuaType.TABLE ||
+    ft[F_MAP] === LuaType.TABLE ||
+    ft[F_SET] === LuaType.TABLE
+  ) {
+    return writeTableByField(vm, L, r, scriptResp, depth);
+  }
+  const scanned = vm.scanArray(L, tbl);
+  let n = scanned < 0 ? 0 : scanned;
+  if (scanned < 0 || n === ARRAY_SCAN_MAX) {
+    while (vm.rawGetI(L, tbl, n + 1) !== LuaType.NIL) {
+      vm.pop(L);
+      n++;
+    }
+    vm.pop(L);
+  }
+  r.array(n);
+  let i = 1;
+  // Past MAX_REPLY_DEPTH an element is an error: the general path says so.
+  if (depth < MAX_REPLY_DEPTH) {
+    const h = vm.heapBytes();
+    for (; i <= scanned && vm.scanType(i - 1) === LuaType.STRING; i++) {
+      const p = vm.scanString(i - 1);
+      r.bulkBytes(h, p, p + vm.spanLength);
+    }
+  }
+  for (; i <= n; i++) {
+    vm.rawGetI(L, tbl, i);
+    writeLuaAsReply(vm, L, r, scriptResp, depth + 1);
+  }
+}
+
+function writeTableByField(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: number): void {
   const tbl = vm.absIndex(L, -1);
   if (vm.rawGetName(L, tbl, 'err') === LuaType.STRING) {
     vm.pop(L);

@@ -22,6 +22,7 @@ import { loadLuaModule, luaModule, type Ptr, type RawLua } from './wasm-module.j
 import { createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
 import { createArgScan, type ArgScan } from './wasm-args.js';
 import { createArrayFill, type ArrayFill } from './wasm-fill.js';
+import { createReplyReader, type ReplyReader } from './wasm-reply.js';
 import '../../protocol/latin1.js';
 
 export type LuaState = Ptr;
@@ -112,6 +113,10 @@ interface ModuleGlue {
   argOut: Ptr;
   /** Builds an array of strings in one call (wasm-fill.ts); null: element by element. */
   arrayFill: ArrayFill | null;
+  /** Reads a returned table's special fields and array part in one call each (wasm-reply.ts); null: field by field. */
+  replyReader: ReplyReader | null;
+  /** Address blocks of name lists for replyReader.probe, by list. */
+  nameLists: Map<readonly string[], Ptr>;
   /** arrayFill's block (descriptors, then bytes) and its size; 0 until first used. */
   fillBuf: Ptr;
   fillCap: number;
@@ -151,6 +156,8 @@ const FILL_KEEP = 1 << 20;
 let fillBusy = false;
 /** Arguments readStringArgs reads in one crossing; more go argument by argument. */
 const ARG_SCAN_MAX = 64;
+/** Elements scanArray reads at most. */
+export const ARRAY_SCAN_MAX = ARG_SCAN_MAX;
 let glue: ModuleGlue | undefined;
 
 function setupGlue(m: RawLua): ModuleGlue {
@@ -167,6 +174,8 @@ function setupGlue(m: RawLua): ModuleGlue {
     argScan: createArgScan(m),
     argOut: m._malloc(ARG_SCAN_MAX * 12),
     arrayFill: createArrayFill(m),
+    replyReader: createReplyReader(m),
+    nameLists: new Map(),
     fillBuf: 0,
     fillCap: 0,
     panic: 0,
@@ -729,6 +738,51 @@ export class LuaVm {
         g.fillCap = 0;
       }
     }
+  }
+  /**
+   * The types of t[name] (raw) for each name, into types[], in one WASM
+   * call; false when that reader is not available (read them one by one).
+   * The stack is left as it was; t must be an absolute index.
+   */
+  probeFields(L: LuaState, t: number, names: readonly string[], types: number[]): boolean {
+    const g = this.g;
+    const reader = g.replyReader;
+    if (reader === null || names.length > ARG_SCAN_MAX) return false;
+    let list = g.nameLists.get(names);
+    if (list === undefined) {
+      list = this.m._malloc(4 * names.length);
+      if (list === 0) return false;
+      for (let k = 0; k < names.length; k++) views(g).i32[(list >> 2) + k] = cstr(g, names[k]!);
+      g.nameLists.set(names, list);
+    }
+    reader.probe(L, t, list, names.length, g.argOut);
+    const i32 = views(g).i32;
+    const o = g.argOut >> 2;
+    for (let k = 0; k < names.length; k++) types[k] = i32[o + k]!;
+    return true;
+  }
+  /**
+   * Reads t[1], t[2], ... (raw, t an absolute index) up to the first nil or
+   * ARG_SCAN_MAX of them in one WASM call: returns how many, or -1 when
+   * that reader is not available. scanType/scanString then tell each one's
+   * type and, for strings, where their bytes are (valid until Lua next
+   * allocates, or another scan).
+   */
+  scanArray(L: LuaState, t: number): number {
+    const reader = this.g.replyReader;
+    if (reader === null) return -1;
+    return reader.scan(L, t, ARG_SCAN_MAX, this.g.argOut);
+  }
+  /** The type of element i (0-based) of the last scanArray. */
+  scanType(i: number): number {
+    return views(this.g).i32[(this.g.argOut >> 2) + 3 * i]!;
+  }
+  /** The address of string element i of the last scanArray (in heapBytes()); its length in spanLength. */
+  scanString(i: number): Ptr {
+    const g = views(this.g);
+    const o = (g.argOut >> 2) + 3 * i;
+    this.spanLength = g.u32[o + 2]!;
+    return g.i32[o + 1]!;
   }
   /** Pushes bytes start..end of a Buffer as a string. */
   pushBytes(L: LuaState, b: Buffer, start: number, end: number): void {
