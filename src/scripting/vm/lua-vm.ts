@@ -143,10 +143,12 @@ const SCRATCH_KEEP = 64 * 1024;
 const SHORT_STRING = 24;
 /** recurringStringAt's cache: strings up to this long, this many addresses. */
 const RECURRING_MAX = 40;
-const RECURRING_ENTRIES = 4096; // a power of two
+const RECURRING_ENTRIES = 1024; // a power of two
 const RECURRING_WORDS = RECURRING_MAX / 4;
 /** The low `i` bytes of a little-endian word. */
 const BYTE_MASKS = [0, 0xff, 0xffff, 0xffffff];
+/** Arrays shorter than this are built element by element: the helper's own cost is not won back (a rate limiter's KEYS and ARGV of one element each measured no faster). */
+const FILL_MIN = 4;
 /** arrayFill's block is kept up to this size between calls. */
 const FILL_KEEP = 1 << 20;
 /**
@@ -649,7 +651,7 @@ export class LuaVm {
     const n = to - from;
     let bytes = 0;
     for (let i = from; i < to; i++) bytes += items[i]!.length;
-    const block = n > 0 ? this.fillBlock(8 * n + bytes) : 0;
+    const block = n >= FILL_MIN ? this.fillBlock(8 * n + bytes) : 0;
     if (block === 0) {
       this.m._lua_createtable(L, n, 0);
       for (let i = from; i < to; i++) {
@@ -682,7 +684,7 @@ export class LuaVm {
   pushBytesArray(L: LuaState, b: Buffer, spans: readonly number[], n: number): void {
     let bytes = 0;
     for (let i = 0; i < n; i++) bytes += Math.max(0, spans[2 * i + 1]!);
-    const block = n > 0 ? this.fillBlock(8 * n + bytes) : 0;
+    const block = n >= FILL_MIN ? this.fillBlock(8 * n + bytes) : 0;
     if (block === 0) {
       this.m._lua_createtable(L, n, 0);
       for (let i = 0; i < n; i++) {
