@@ -83,8 +83,10 @@ export function pushErrorTable(vm: LuaVm, L: LuaState, text: string, ignoreStats
  * Parses one RESP value at b[pos] and pushes it as Redis converts replies
  * for scripts; returns the position after it.
  */
-export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): number {
-  if (!vm.checkStack(L, 4)) vm.raise(L, 'lua stack limit reach when parsing redis.call reply', false);
+export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number, nested = true): number {
+  // A C function starts with LUA_MINSTACK (20) free slots: redis.call's own
+  // call (nested = false) needs no check; every nesting level does.
+  if (nested && !vm.checkStack(L, 4)) vm.raise(L, 'lua stack limit reach when parsing redis.call reply', false);
   const t = b[pos]!;
   const e = lineEnd(b, pos + 1);
   const next = e + 2;

@@ -71,7 +71,7 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
   }
   const bytes = out.pendingSlab;
   const start = out.pendingStart;
-  pushRespAsLua(vm, L, bytes, start);
+  pushRespAsLua(vm, L, bytes, start, false);
   if (raise && bytes[start] === 45 /* - */) return vm.raiseValue(L);
   return 1;
 }
