@@ -467,7 +467,7 @@ function unpackFull(vm: LuaVm, L: LuaState, limitIn: bigint, offset: bigint): nu
     buf = inputBuffer(len);
     const h = vm.heapBytes();
     // Buffer.copy's argument checks cost more than a loop over a short input.
-    if (len <= 256) for (let i = 0; i < len; i++) buf[i] = h[p + i]!;
+    if (len <= 64) for (let i = 0; i < len; i++) buf[i] = h[p + i]!;
     else h.copy(buf, 0, p, p + len);
   } else {
     const s = checkString51(vm, L, 1);
