@@ -101,6 +101,39 @@ describe('LuaVm', () => {
     vm.close();
   });
 
+  it('reads C function arguments as their bytes while short strings die and their addresses are reused (redis.call reuses JS strings by address)', () => {
+    const vm = LuaVm.create({ memoryLimit: 64 << 20 });
+    const L = vm.L;
+    // Joins what readStringArgs read, '<->' for an argument that is not a string, and how many those were.
+    const readArgs = (vm: LuaVm, L: LuaState): number => {
+      const argc = vm.getTop(L);
+      const out = new Array<string | undefined>(argc);
+      const others = vm.readStringArgs(L, argc, out);
+      vm.pushString(L, Array.from(out, (x) => x ?? '<->').join('|') + '#' + others);
+      return 1;
+    };
+    vm.registerLibrary('t', { readArgs });
+    vm.pushString(L, allBytes);
+    vm.setGlobal(L, 'S');
+    const code = `
+      local bad, first = 0, nil
+      for i = 1, 20000 do
+        -- same lengths again and again (7 and 1..41 bytes, binary ones too), freed every 50 rounds
+        local a = string.format('k%06d', i)
+        local b = string.rep(string.char(65 + i % 26), 1 + i % 41)
+        local c = S:sub(1 + i % 200, 1 + i % 200 + i % 13)
+        local r = t.readArgs(a, b, i, c, 'HGET')
+        if r ~= a .. '|' .. b .. '|<->|' .. c .. '|HGET#1' then bad = bad + 1; first = first or r end
+        if i % 50 == 0 then collectgarbage() end
+      end
+      local many = {}
+      for i = 1, 100 do many[i] = 'a' .. i end
+      return bad .. ' ' .. tostring(first) .. ' ' .. t.readArgs(table.unpack(many)):sub(-11)`;
+    expect(run(vm, code).status).toBe(LuaStatus.OK);
+    expect(vm.toLatin1(L, -1)).toBe('0 nil |a99|a100#0');
+    vm.close();
+  });
+
   it('keeps 64-bit integers exact (BullMQ: x % 0x100000000)', () => {
     const vm = LuaVm.create({ memoryLimit: 64 << 20 });
     const L = vm.L;

@@ -10,7 +10,7 @@
  * doubles): RESP integers are pushed as Lua integers, so `id .. ""` prints
  * "5" as in Redis, not "5.0".
  */
-import { LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
+import { ARRAY_SCAN_MAX, LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
 import type { Reply } from '../protocol/reply.js';
 
 const CR = 13;
@@ -32,6 +32,29 @@ function parseIntAt(b: Buffer, from: number, to: number): number {
   let n = 0;
   for (; i < to; i++) n = n * 10 + (b[i]! - 48);
   return neg ? -n : n;
+}
+
+/**
+ * When the n elements at b[pos] are all bulk strings ($, null ones
+ * included), records the start and length of each in `spans` (length -1:
+ * null) and returns the position after them; else -1.
+ */
+function bulkSpans(b: Buffer, pos: number, n: number, spans: number[]): number {
+  for (let i = 0; i < n; i++) {
+    if (b[pos] !== 36 /* $ */) return -1;
+    const e = lineEnd(b, pos + 1);
+    const len = parseIntAt(b, pos + 1, e);
+    if (len < 0) {
+      spans[2 * i] = 0;
+      spans[2 * i + 1] = -1;
+      pos = e + 2;
+    } else {
+      spans[2 * i] = e + 2;
+      spans[2 * i + 1] = len;
+      pos = e + 2 + len + 2;
+    }
+  }
+  return pos;
 }
 
 /** Pushes {err = "<CODE> <msg>"} the way luaPushErrorBuff normalizes an error text ("-CODE msg" or "msg"). */
@@ -60,8 +83,10 @@ export function pushErrorTable(vm: LuaVm, L: LuaState, text: string, ignoreStats
  * Parses one RESP value at b[pos] and pushes it as Redis converts replies
  * for scripts; returns the position after it.
  */
-export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): number {
-  if (!vm.checkStack(L, 4)) vm.raise(L, 'lua stack limit reach when parsing redis.call reply', false);
+export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number, nested = true): number {
+  // A C function starts with LUA_MINSTACK (20) free slots: redis.call's own
+  // call (nested = false) needs no check; every nesting level does.
+  if (nested && !vm.checkStack(L, 4)) vm.raise(L, 'lua stack limit reach when parsing redis.call reply', false);
   const t = b[pos]!;
   const e = lineEnd(b, pos + 1);
   const next = e + 2;
@@ -96,6 +121,14 @@ export function pushRespAsLua(vm: LuaVm, L: LuaState, b: Buffer, pos: number): n
       if (n < 0) {
         vm.pushBoolean(L, false);
         return next;
+      }
+      // An array of bulk strings (HMGET, ZRANGE...) is built in one WASM call.
+      // (A fresh spans array: a __gc finalizer run while it is pushed may call redis.call.)
+      const spans: number[] = [];
+      const end = n > 0 ? bulkSpans(b, next, n, spans) : -1;
+      if (end >= 0) {
+        vm.pushBytesArray(L, b, spans, n);
+        return end;
       }
       vm.newTable(L, n, 0);
       let p = next;
@@ -229,9 +262,12 @@ export function writeLuaAsReply(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 
   }
   const t = vm.type(L, -1);
   switch (t) {
-    case LuaType.STRING:
-      r.bulk(vm.toLatin1(L, -1)!);
+    case LuaType.STRING: {
+      // Copied from the WASM heap into the reply: no JS string in between.
+      const p = vm.stringSpan(L, -1);
+      r.bulkBytes(vm.heapBytes(), p, p + vm.spanLength);
       break;
+    }
     case LuaType.BOOLEAN:
       if (scriptResp === 2) {
         if (vm.toBoolean(L, -1)) r.int(1);
@@ -255,7 +291,67 @@ export function writeLuaAsReply(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 
   vm.pop(L);
 }
 
+/** The fields luaReplyToRedisReply looks for in a table, in its order. */
+const REPLY_FIELDS = ['err', 'ok', 'double', 'big_number', 'verbatim_string', 'map', 'set'] as const;
+const F_ERR = 0;
+const F_OK = 1;
+const F_DOUBLE = 2;
+const F_BIG_NUMBER = 3;
+const F_VERBATIM = 4;
+const F_MAP = 5;
+const F_SET = 6;
+const fieldTypes: number[] = [];
+
+/**
+ * A table reply. Its special fields are looked up in one WASM call; an
+ * array (none of them: the usual case) is t[1], t[2], ... up to the first
+ * nil, other keys ignored. The array's leading run of strings is copied
+ * from the Lua heap as one scan read it (nothing allocates in between);
+ * from the first other value on, element by element. (One function: each
+ * nesting level costs JS stack, and a self-referencing table must reach
+ * MAX_REPLY_DEPTH, not the JS stack's end.)
+ */
 function writeTable(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: number): void {
+  const tbl = vm.absIndex(L, -1);
+  const ft = fieldTypes;
+  if (
+    !vm.probeFields(L, tbl, REPLY_FIELDS, ft) ||
+    ft[F_ERR] === LuaType.STRING ||
+    ft[F_OK] === LuaType.STRING ||
+    ft[F_DOUBLE] === LuaType.NUMBER ||
+    ft[F_BIG_NUMBER] === LuaType.STRING ||
+    ft[F_VERBATIM] === LuaType.TABLE ||
+    ft[F_MAP] === LuaType.TABLE ||
+    ft[F_SET] === LuaType.TABLE
+  ) {
+    return writeTableByField(vm, L, r, scriptResp, depth);
+  }
+  const scanned = vm.scanArray(L, tbl);
+  let n = scanned < 0 ? 0 : scanned;
+  if (scanned < 0 || n === ARRAY_SCAN_MAX) {
+    while (vm.rawGetI(L, tbl, n + 1) !== LuaType.NIL) {
+      vm.pop(L);
+      n++;
+    }
+    vm.pop(L);
+  }
+  r.array(n);
+  let i = 1;
+  // Past MAX_REPLY_DEPTH an element is an error: the general path says so.
+  if (depth < MAX_REPLY_DEPTH) {
+    const h = vm.heapBytes();
+    for (; i <= scanned && vm.scanType(i - 1) === LuaType.STRING; i++) {
+      const p = vm.scanString(i - 1);
+      r.bulkBytes(h, p, p + vm.spanLength);
+    }
+  }
+  for (; i <= n; i++) {
+    vm.rawGetI(L, tbl, i);
+    writeLuaAsReply(vm, L, r, scriptResp, depth + 1);
+  }
+}
+
+function writeTableByField(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, depth: number): void {
   const tbl = vm.absIndex(L, -1);
   if (vm.rawGetName(L, tbl, 'err') === LuaType.STRING) {
     vm.pop(L);

@@ -36,13 +36,6 @@ export function evalKeys(args: string[]): number[] {
   return out;
 }
 
-function pushArray(vm: LuaVm, L: LuaState, args: string[], from: number, to: number): void {
-  vm.newTable(L, to - from, 0);
-  for (let i = from; i < to; i++) {
-    vm.pushString(L, args[i]!);
-    vm.rawSetI(L, -2, i - from + 1);
-  }
-}
 
 /** Roughly what the keys and arguments of EVAL/FCALL take on the Lua heap. */
 export function argBytes(args: string[]): number {
@@ -77,9 +70,9 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
     // of it for both). Its metatable has no __newindex, so setField (names
     // interned as C strings) sets them raw.
     vm.pushRef(co, engine.env.backingRef);
-    pushArray(vm, co, args, 3, 3 + numkeys);
+    vm.pushStringArray(co, args, 3, 3 + numkeys);
     vm.setField(co, -2, 'KEYS');
-    pushArray(vm, co, args, 3 + numkeys, args.length);
+    vm.pushStringArray(co, args, 3 + numkeys, args.length);
     vm.setField(co, -2, 'ARGV');
     vm.pop(co);
     vm.pushRef(co, ref);

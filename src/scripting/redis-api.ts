@@ -25,18 +25,19 @@ function raiseError(vm: LuaVm, L: LuaState, text: string): never {
 function argsOf(vm: LuaVm, L: LuaState): string[] | string {
   const argc = vm.getTop(L);
   if (argc === 0) return 'Please specify at least one argument for this redis lib call';
-  const args = new Array<string>(argc);
+  const args = new Array<string | undefined>(argc);
+  if (vm.readStringArgs(L, argc, args) === 0) return args as string[];
   for (let i = 1; i <= argc; i++) {
+    if (args[i - 1] !== undefined) continue;
     const t = vm.type(L, i);
-    if (t === LuaType.STRING) args[i - 1] = i === 1 ? vm.recurringStringAt(L, i) : vm.stringAt(L, i);
-    else if (t === LuaType.NUMBER) {
+    if (t === LuaType.NUMBER) {
       // An integer beyond 2^53 goes through a double, as Redis's 5.1 numbers
       // always do (read as a double, one within 2^53 is exact: no BigInt needed).
       const d = vm.toNumber(L, i)!;
       args[i - 1] = vm.isInteger(L, i) && d >= -9007199254740992 && d <= 9007199254740992 ? String(d) : formatG(d, 17);
     } else return 'Lua redis lib command arguments must be strings or integers';
   }
-  return args;
+  return args as string[];
 }
 
 let inUse = false;
@@ -45,7 +46,8 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
   const run = currentRun();
   if (run === null) return raiseError(vm, L, 'redis.call/pcall can only be called inside a script invocation');
   const args = argsOf(vm, L);
-  vm.setTop(L, 0);
+  // The arguments stay below what is pushed next: a C function returns the
+  // values on top, and the reply and error pushes use relative indexes.
   if (typeof args === 'string') {
     pushErrorTable(vm, L, args);
     return raise ? vm.raiseValue(L) : 1;
@@ -69,7 +71,7 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
   }
   const bytes = out.pendingSlab;
   const start = out.pendingStart;
-  pushRespAsLua(vm, L, bytes, start);
+  pushRespAsLua(vm, L, bytes, start, false);
   if (raise && bytes[start] === 45 /* - */) return vm.raiseValue(L);
   return 1;
 }

@@ -222,7 +222,31 @@ interface Cursor {
   p: number;
   end: number;
   err: number;
+  /** The stack height lua_checkstack has already made room up to. */
+  room: number;
 }
+
+/**
+ * checkStack51 for the decoder: the same limit and error, but the stack is
+ * grown STACK_CHUNK slots ahead, so most values cost one WASM call (the
+ * height) instead of two.
+ */
+const STACK_CHUNK = 32;
+function decodeCheckStack(vm: LuaVm, L: LuaState, c: Cursor, n: number, msg: string): void {
+  const top = vm.getTop(L);
+  if (top + n > LUA51_MAX_CSTACK) vm.raise(L, `stack overflow (${msg})`);
+  if (top + n <= c.room) return;
+  if (!vm.checkStack(L, n + STACK_CHUNK)) vm.raise(L, `stack overflow (${msg})`);
+  c.room = top + n + STACK_CHUNK;
+}
+
+/**
+ * unpack's copy of its input (decoding may grow the Lua heap and move it),
+ * reused from call to call; a decode that starts inside another (a __gc
+ * finalizer run by an allocation of the outer one) gets its own.
+ */
+let input = Buffer.allocUnsafe(4096);
+let decoding = false;
 
 const TOO_MANY = 'too many return values at once; use unpack_one or unpack_limit instead.';
 
@@ -247,10 +271,10 @@ interface Frame {
   wantValue: boolean;
 }
 
-function openArray(vm: LuaVm, L: LuaState, len: number): Frame {
+function openArray(vm: LuaVm, L: LuaState, c: Cursor, len: number): Frame {
   vm.newTable(L);
   const t = vm.getTop(L);
-  checkStack51(vm, L, 1, 'in function mp_decode_to_lua_array');
+  decodeCheckStack(vm, L, c, 1, 'in function mp_decode_to_lua_array');
   return { isMap: false, left: len, t, index: 1, wantValue: false };
 }
 
@@ -302,14 +326,14 @@ function decodeValue(vm: LuaVm, L: LuaState, c: Cursor): void {
 
 function pushStr(vm: LuaVm, L: LuaState, c: Cursor, hdr: number, len: number): void {
   if (!need(c, hdr + len)) return;
-  vm.pushString(L, c.b.latin1Slice(c.p + hdr, c.p + hdr + len));
+  vm.pushBytes(L, c.b, c.p + hdr, c.p + hdr + len);
   c.p += hdr + len;
 }
 
 /** Decodes a scalar and pushes it (null), or opens a container (its frame); or sets c.err. */
 function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
   if (!need(c, 1)) return null;
-  checkStack51(vm, L, 1, TOO_MANY);
+  decodeCheckStack(vm, L, c, 1, TOO_MANY);
   const b = c.b;
   const p = c.p;
   const op = b[p]!;
@@ -390,11 +414,11 @@ function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
     case 0xdc:
       if (!need(c, 3)) return null;
       c.p += 3;
-      return openArray(vm, L, b.readUInt16BE(p + 1));
+      return openArray(vm, L, c, b.readUInt16BE(p + 1));
     case 0xdd:
       if (!need(c, 5)) return null;
       c.p += 5;
-      return openArray(vm, L, b.readUInt32BE(p + 1));
+      return openArray(vm, L, c, b.readUInt32BE(p + 1));
     case 0xde:
       if (!need(c, 3)) return null;
       c.p += 3;
@@ -414,7 +438,7 @@ function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
         pushStr(vm, L, c, 1, op & 0x1f);
       } else if ((op & 0xf0) === 0x90) {
         c.p += 1;
-        return openArray(vm, L, op & 0xf);
+        return openArray(vm, L, c, op & 0xf);
       } else if ((op & 0xf0) === 0x80) {
         c.p += 1;
         return openMap(vm, L, op & 0xf);
@@ -427,25 +451,56 @@ function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
 
 const int32 = (n: bigint): number => Number(BigInt.asIntN(32, n));
 
+function inputBuffer(len: number): Buffer {
+  if (decoding) return Buffer.allocUnsafe(len);
+  if (input.length < len) input = Buffer.allocUnsafe(Math.max(len, 2 * input.length));
+  return input;
+}
+
 function unpackFull(vm: LuaVm, L: LuaState, limitIn: bigint, offset: bigint): number {
-  const s = checkString51(vm, L, 1);
-  const len = s.length;
-  const decodeAll = limitIn === 0n && offset === 0n;
-  if (offset < 0n || limitIn < 0n) {
-    // (the C code prints the input length where it says limit)
-    return vm.raise(L, `Invalid request to unpack with offset of ${int32(offset)} and limit of ${int32(BigInt(len))}.`);
+  // A string's bytes are copied straight from the Lua heap (no JS string in between).
+  let len: number;
+  let buf: Buffer;
+  if (vm.type(L, 1) === LuaType.STRING) {
+    const p = vm.stringSpan(L, 1);
+    len = vm.spanLength;
+    buf = inputBuffer(len);
+    const h = vm.heapBytes();
+    // Buffer.copy's argument checks cost more than a loop over a short input.
+    if (len <= 64) for (let i = 0; i < len; i++) buf[i] = h[p + i]!;
+    else h.copy(buf, 0, p, p + len);
+  } else {
+    const s = checkString51(vm, L, 1);
+    len = s.length;
+    buf = inputBuffer(len);
+    buf.latin1Write(s, 0, len);
   }
-  if (offset > BigInt(len)) {
-    return vm.raise(L, `Start offset ${int32(offset)} greater than input length ${int32(BigInt(len))}.`);
+  const decodeAll = limitIn === 0n && offset === 0n;
+  if (!decodeAll) {
+    if (offset < 0n || limitIn < 0n) {
+      // (the C code prints the input length where it says limit)
+      return vm.raise(L, `Invalid request to unpack with offset of ${int32(offset)} and limit of ${int32(BigInt(len))}.`);
+    }
+    if (offset > BigInt(len)) {
+      return vm.raise(L, `Start offset ${int32(offset)} greater than input length ${int32(BigInt(len))}.`);
+    }
   }
   const limit = decodeAll ? INT_MAX : limitIn;
-  const c: Cursor = { b: Buffer.from(s, 'latin1'), p: Number(offset), end: len, err: ERR_NONE };
+  const c: Cursor = { b: buf, p: Number(offset), end: len, err: ERR_NONE, room: 0 };
   let cnt = 0;
-  for (; c.end - c.p > 0 && cnt < limit; cnt++) {
-    decodeValue(vm, L, c);
-    if (c.err === ERR_EOF) return vm.raise(L, 'Missing bytes in input.');
-    if (c.err === ERR_BADFMT) return vm.raise(L, 'Bad data format in input.');
+  const nested = decoding;
+  decoding = true;
+  try {
+    for (; c.end - c.p > 0 && cnt < limit; cnt++) {
+      decodeValue(vm, L, c);
+      if (c.err !== ERR_NONE) break;
+    }
+  } finally {
+    // Also when a Lua error (a longjmp thrown through here) ends the decode.
+    decoding = nested;
   }
+  if (c.err === ERR_EOF) return vm.raise(L, 'Missing bytes in input.');
+  if (c.err === ERR_BADFMT) return vm.raise(L, 'Bad data format in input.');
   if (!decodeAll) {
     checkStack51(vm, L, 1, 'in function mp_unpack_full');
     vm.pushInteger(L, c.p === c.end ? -1 : c.p);

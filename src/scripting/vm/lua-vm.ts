@@ -20,6 +20,9 @@
  */
 import { loadLuaModule, luaModule, type Ptr, type RawLua } from './wasm-module.js';
 import { createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
+import { createArgScan, type ArgScan } from './wasm-args.js';
+import { createArrayFill, type ArrayFill } from './wasm-fill.js';
+import { createReplyReader, type ReplyReader } from './wasm-reply.js';
 import '../../protocol/latin1.js';
 
 export type LuaState = Ptr;
@@ -104,6 +107,19 @@ interface ModuleGlue {
   seeding: Ptr;
   seedingSize: number;
   wasmAlloc: WasmAllocator | null;
+  /** Reads the types (and string addresses) of stack slots 1..n in one call; null: argument by argument. */
+  argScan: ArgScan | null;
+  /** argScan's out block: ARG_SCAN_MAX entries of 12 bytes. */
+  argOut: Ptr;
+  /** Builds an array of strings in one call (wasm-fill.ts); null: element by element. */
+  arrayFill: ArrayFill | null;
+  /** Reads a returned table's special fields and array part in one call each (wasm-reply.ts); null: field by field. */
+  replyReader: ReplyReader | null;
+  /** Address blocks of name lists for replyReader.probe, by list. */
+  nameLists: Map<readonly string[], Ptr>;
+  /** arrayFill's block (descriptors, then bytes) and its size; 0 until first used. */
+  fillBuf: Ptr;
+  fillCap: number;
   panic: Ptr;
   /** C function pointers by JS function, so a function is added to the WASM table once per process. */
   fns: Map<LuaCFunction, Ptr>;
@@ -126,8 +142,24 @@ interface ModuleGlue {
 const SCRATCH_KEEP = 64 * 1024;
 const SHORT_STRING = 24;
 /** recurringStringAt's cache: strings up to this long, this many addresses. */
-const RECURRING_MAX = 32;
-const RECURRING_ENTRIES = 256;
+const RECURRING_MAX = 40;
+const RECURRING_ENTRIES = 1024; // a power of two
+const RECURRING_WORDS = RECURRING_MAX / 4;
+/** The low `i` bytes of a little-endian word. */
+const BYTE_MASKS = [0, 0xff, 0xffff, 0xffffff];
+/** Arrays shorter than this are built element by element: the helper's own cost is not won back (a rate limiter's KEYS and ARGV of one element each measured no faster). */
+const FILL_MIN = 4;
+/** arrayFill's block is kept up to this size between calls. */
+const FILL_KEEP = 1 << 20;
+/**
+ * Set while arrayFill runs: a __gc finalizer run by one of its allocations
+ * may build an array itself, and must not overwrite the block in use.
+ */
+let fillBusy = false;
+/** Arguments readStringArgs reads in one crossing; more go argument by argument. */
+const ARG_SCAN_MAX = 64;
+/** Elements scanArray reads at most. */
+export const ARRAY_SCAN_MAX = ARG_SCAN_MAX;
 let glue: ModuleGlue | undefined;
 
 function setupGlue(m: RawLua): ModuleGlue {
@@ -141,6 +173,13 @@ function setupGlue(m: RawLua): ModuleGlue {
     seeding: 0,
     seedingSize: 0,
     wasmAlloc: createWasmAllocator(m),
+    argScan: createArgScan(m),
+    argOut: m._malloc(ARG_SCAN_MAX * 12),
+    arrayFill: createArrayFill(m),
+    replyReader: createReplyReader(m),
+    nameLists: new Map(),
+    fillBuf: 0,
+    fillCap: 0,
     panic: 0,
     fns: new Map(),
     hooks: new Map(),
@@ -317,7 +356,15 @@ export class LuaVm {
   private readonly m: RawLua;
   private readonly slot: number;
   private closed = false;
-  private readonly recurring = new Map<Ptr, string>();
+  /**
+   * recurringString's cache, direct-mapped by address: the address, length
+   * and bytes (as little-endian words, the last one masked) of a string,
+   * and the JS string made of them.
+   */
+  private readonly recurringAt = new Int32Array(RECURRING_ENTRIES);
+  private readonly recurringLen = new Int32Array(RECURRING_ENTRIES);
+  private readonly recurringWords = new Int32Array(RECURRING_ENTRIES * RECURRING_WORDS);
+  private readonly recurringStr = new Array<string>(RECURRING_ENTRIES).fill('');
   private collectRef = 0;
 
   private constructor(g: ModuleGlue, opts: LuaVmOptions) {
@@ -461,19 +508,77 @@ export class LuaVm {
   recurringStringAt(L: LuaState, idx: number): string {
     const p = this.m._lua_tolstring(L, idx, this.g.lenp);
     const g = views(this.g);
-    const n = g.u32[g.lenp >> 2]!;
+    return this.recurringString(g, p, g.u32[g.lenp >> 2]!);
+  }
+  /** The string of n bytes at p (g's views current): from the cache when its bytes are the same, checked a word at a time. */
+  private recurringString(g: ModuleGlue, p: Ptr, n: number): string {
     const h = g.heapBuf;
-    if (n > RECURRING_MAX) return h.latin1Slice(p, p + n);
-    const known = this.recurring.get(p);
-    if (known !== undefined && known.length === n) {
-      let i = 0;
-      while (i < n && known.charCodeAt(i) === h[p + i]) i++;
-      if (i === n) return known;
+    if (n > RECURRING_MAX || (p & 3) !== 0) return h.latin1Slice(p, p + n);
+    // Slots by address: string bodies are 8-byte aligned (so word reads at p are aligned too).
+    const slot = (p >>> 3) & (RECURRING_ENTRIES - 1);
+    const words = this.recurringWords;
+    const base = slot * RECURRING_WORDS;
+    const i32 = g.i32;
+    const w = p >> 2;
+    const full = n >> 2;
+    const rest = n & 3;
+    if (this.recurringAt[slot] === p && this.recurringLen[slot] === n) {
+      let k = 0;
+      while (k < full && i32[w + k] === words[base + k]) k++;
+      // The bytes past the end (the terminating NUL, then the allocator's) are masked off.
+      if (k === full && (rest === 0 || (i32[w + full]! & BYTE_MASKS[rest]!) === words[base + full])) return this.recurringStr[slot]!;
     }
     const s = h.latin1Slice(p, p + n);
-    if (this.recurring.size >= RECURRING_ENTRIES) this.recurring.clear();
-    this.recurring.set(p, s);
+    this.recurringAt[slot] = p;
+    this.recurringLen[slot] = n;
+    for (let k = 0; k < full; k++) words[base + k] = i32[w + k]!;
+    if (rest !== 0) words[base + full] = i32[w + full]! & BYTE_MASKS[rest]!;
+    this.recurringStr[slot] = s;
     return s;
+  }
+  /**
+   * The C function arguments 1..argc that are strings, as recurringStringAt
+   * reads them, into out[0..argc-1]; any other value leaves undefined in
+   * its place. Returns how many were not strings. One WASM call reads every
+   * type and string address (wasm-args.ts), where each argument cost two.
+   */
+  readStringArgs(L: LuaState, argc: number, out: (string | undefined)[]): number {
+    const g = this.g;
+    const scan = g.argScan;
+    let others = 0;
+    if (scan === null || argc > ARG_SCAN_MAX) {
+      for (let i = 1; i <= argc; i++) {
+        if (this.m._lua_type(L, i) === LuaType.STRING) out[i - 1] = this.recurringStringAt(L, i);
+        else others++;
+      }
+      return others;
+    }
+    scan(L, argc, g.argOut);
+    const v = views(g);
+    const i32 = v.i32;
+    let o = g.argOut >> 2;
+    for (let i = 0; i < argc; i++, o += 3) {
+      if (i32[o] === LuaType.STRING) out[i] = this.recurringString(v, i32[o + 1]!, i32[o + 2]! >>> 0);
+      else others++;
+    }
+    return others;
+  }
+  /**
+   * Where the bytes of the string at idx (the caller knows it is one) lie:
+   * returns their address in heapBytes(), and their length in spanLength.
+   * Valid until Lua next allocates (the heap may grow and move) or the
+   * string is collected: for copying them out at once without a JS string.
+   */
+  stringSpan(L: LuaState, idx: number): Ptr {
+    const p = this.m._lua_tolstring(L, idx, this.g.lenp);
+    const g = views(this.g);
+    this.spanLength = g.u32[g.lenp >> 2]!;
+    return p;
+  }
+  spanLength = 0;
+  /** The WASM memory as a Buffer, current as of now (see stringSpan). */
+  heapBytes(): Buffer {
+    return views(this.g).heapBuf;
   }
   /** A string's bytes copied into a Buffer; null for anything but a string. */
   toBuffer(L: LuaState, idx: number): Buffer | null {
@@ -537,6 +642,149 @@ export class LuaVm {
     } else h.latin1Write(s, p, n);
     this.m._lua_pushlstring(L, p, n);
     this.releaseScratch(p);
+  }
+  /**
+   * Pushes a new table {items[from], ..., items[to - 1]} (latin1 strings):
+   * the bytes are written to the WASM heap and the table built in one call.
+   */
+  pushStringArray(L: LuaState, items: readonly string[], from: number, to: number): void {
+    const n = to - from;
+    let bytes = 0;
+    for (let i = from; i < to; i++) bytes += items[i]!.length;
+    const block = n >= FILL_MIN ? this.fillBlock(8 * n + bytes) : 0;
+    if (block === 0) {
+      this.m._lua_createtable(L, n, 0);
+      for (let i = from; i < to; i++) {
+        this.pushString(L, items[i]!);
+        this.m._lua_rawseti(L, -2, big(i - from + 1));
+      }
+      return;
+    }
+    const v = views(this.g);
+    const i32 = v.i32;
+    const h = v.heapBuf;
+    let d = block >> 2;
+    let p = block + 8 * n;
+    for (let i = from; i < to; i++) {
+      const s = items[i]!;
+      const len = s.length;
+      i32[d] = p;
+      i32[d + 1] = len;
+      d += 2;
+      if (len <= SHORT_STRING) for (let k = 0; k < len; k++) h[p + k] = s.charCodeAt(k);
+      else h.latin1Write(s, p, len);
+      p += len;
+    }
+    this.runFill(L, n, block);
+  }
+  /**
+   * Pushes a new table of n byte strings of b: element i is
+   * b[spans[2i] .. spans[2i] + spans[2i+1]), or false when its length is -1.
+   */
+  pushBytesArray(L: LuaState, b: Buffer, spans: readonly number[], n: number): void {
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += Math.max(0, spans[2 * i + 1]!);
+    const block = n >= FILL_MIN ? this.fillBlock(8 * n + bytes) : 0;
+    if (block === 0) {
+      this.m._lua_createtable(L, n, 0);
+      for (let i = 0; i < n; i++) {
+        const start = spans[2 * i]!;
+        const len = spans[2 * i + 1]!;
+        if (len < 0) this.m._lua_pushboolean(L, 0);
+        else this.pushBytes(L, b, start, start + len);
+        this.m._lua_rawseti(L, -2, big(i + 1));
+      }
+      return;
+    }
+    const v = views(this.g);
+    const i32 = v.i32;
+    const h = v.heapBuf;
+    let d = block >> 2;
+    let p = block + 8 * n;
+    for (let i = 0; i < n; i++) {
+      const start = spans[2 * i]!;
+      const len = spans[2 * i + 1]!;
+      i32[d] = p;
+      i32[d + 1] = len;
+      d += 2;
+      if (len <= 0) continue;
+      if (len <= SHORT_STRING) for (let k = 0; k < len; k++) h[p + k] = b[start + k]!;
+      else b.copy(h, p, start, start + len);
+      p += len;
+    }
+    this.runFill(L, n, block);
+  }
+  /** arrayFill's block with room for `size` bytes, or 0 when the filler is not usable now. */
+  private fillBlock(size: number): Ptr {
+    const g = this.g;
+    if (g.arrayFill === null || fillBusy) return 0;
+    if (size > g.fillCap) {
+      if (g.fillBuf !== 0) this.m._free(g.fillBuf);
+      const cap = Math.max(size, 2 * g.fillCap, 4096);
+      g.fillBuf = this.m._malloc(cap);
+      g.fillCap = g.fillBuf === 0 ? 0 : cap;
+    }
+    return g.fillBuf;
+  }
+  private runFill(L: LuaState, n: number, block: Ptr): void {
+    const g = this.g;
+    fillBusy = true;
+    try {
+      g.arrayFill!(L, n, block);
+    } finally {
+      // Also when a Lua error (a longjmp thrown through here) ends it.
+      fillBusy = false;
+      if (g.fillCap > FILL_KEEP) {
+        this.m._free(g.fillBuf);
+        g.fillBuf = 0;
+        g.fillCap = 0;
+      }
+    }
+  }
+  /**
+   * The types of t[name] (raw) for each name, into types[], in one WASM
+   * call; false when that reader is not available (read them one by one).
+   * The stack is left as it was; t must be an absolute index.
+   */
+  probeFields(L: LuaState, t: number, names: readonly string[], types: number[]): boolean {
+    const g = this.g;
+    const reader = g.replyReader;
+    if (reader === null || names.length > ARG_SCAN_MAX) return false;
+    let list = g.nameLists.get(names);
+    if (list === undefined) {
+      list = this.m._malloc(4 * names.length);
+      if (list === 0) return false;
+      for (let k = 0; k < names.length; k++) views(g).i32[(list >> 2) + k] = cstr(g, names[k]!);
+      g.nameLists.set(names, list);
+    }
+    reader.probe(L, t, list, names.length, g.argOut);
+    const i32 = views(g).i32;
+    const o = g.argOut >> 2;
+    for (let k = 0; k < names.length; k++) types[k] = i32[o + k]!;
+    return true;
+  }
+  /**
+   * Reads t[1], t[2], ... (raw, t an absolute index) up to the first nil or
+   * ARG_SCAN_MAX of them in one WASM call: returns how many, or -1 when
+   * that reader is not available. scanType/scanString then tell each one's
+   * type and, for strings, where their bytes are (valid until Lua next
+   * allocates, or another scan).
+   */
+  scanArray(L: LuaState, t: number): number {
+    const reader = this.g.replyReader;
+    if (reader === null) return -1;
+    return reader.scan(L, t, ARG_SCAN_MAX, this.g.argOut);
+  }
+  /** The type of element i (0-based) of the last scanArray. */
+  scanType(i: number): number {
+    return views(this.g).i32[(this.g.argOut >> 2) + 3 * i]!;
+  }
+  /** The address of string element i of the last scanArray (in heapBytes()); its length in spanLength. */
+  scanString(i: number): Ptr {
+    const g = views(this.g);
+    const o = (g.argOut >> 2) + 3 * i;
+    this.spanLength = g.u32[o + 2]!;
+    return g.i32[o + 1]!;
   }
   /** Pushes bytes start..end of a Buffer as a string. */
   pushBytes(L: LuaState, b: Buffer, start: number, end: number): void {

@@ -97,6 +97,8 @@ export interface RawLua {
   _lua_setcstacklimit?(L: Ptr, limit: number): number;
   /** The instance's function table (what C function pointers index), when the raw exports were captured. */
   __table?: WebAssembly.Table;
+  /** The instance's memory, when the raw exports were captured (for modules that import it: wasm-args.ts). */
+  __memory?: WebAssembly.Memory;
 }
 
 let loading: Promise<RawLua> | undefined;
@@ -157,6 +159,8 @@ function direct(module: RawLua, exports: WebAssembly.Exports): RawLua {
   }
   const table = exports.__indirect_function_table;
   if (table instanceof WebAssembly.Table) out.__table = table;
+  const memory = exports.memory;
+  if (memory instanceof WebAssembly.Memory) out.__memory = memory;
   return out as unknown as RawLua;
 }
 
