@@ -17,6 +17,7 @@
  * memory". The host reads and writes both through `stats`.
  */
 import type { Ptr, RawLua } from './wasm-module.js';
+import { IF, END, RETURN, CALL, LOCAL_GET, LOCAL_SET, LOCAL_TEE, F64_LOAD, F64_STORE, I32_CONST, I32_EQZ, I32_GT_U, F64_GT, I32_SHL, F64_ADD, F64_SUB, F64_CONVERT_I32_U, VOID, I32, FUNC, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
 
 /** State slots the allocator's page holds (16 bytes each); a state past them uses the JS allocator. */
 export const SLOTS = 4096;
@@ -29,25 +30,6 @@ export interface WasmAllocator {
 }
 
 // Opcodes used below.
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_SHL = 0x74;
-const I32_EQZ = 0x45;
-const I32_GT_U = 0x4b;
-const IF = 0x04;
-const VOID = 0x40;
-const END = 0x0b;
-const RETURN = 0x0f;
-const CALL = 0x10;
-const F64_LOAD = 0x2b;
-const F64_STORE = 0x39;
-const F64_CONVERT_I32_U = 0xb8;
-const F64_ADD = 0xa0;
-const F64_SUB = 0xa1;
-const F64_GT = 0x64;
-const I32 = 0x7f;
 
 // Imports are functions 0 (realloc) and 1 (free); locals: 0 ud, 1 ptr, 2 osize, 3 nsize, 4 slot address, 5 new pointer.
 const used = [LOCAL_GET, 4, F64_LOAD, 3, 0];
@@ -81,41 +63,15 @@ const BODY = [
   END,
 ];
 
-function section(id: number, payload: number[]): number[] {
-  return [id, ...uleb(payload.length), ...payload];
-}
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function name(s: string): number[] {
-  return [...uleb(s.length), ...Buffer.from(s, 'latin1')];
-}
 
-function moduleBytes(): ArrayBuffer {
-  const FUNC = 0x60;
+function helperModule(): ArrayBuffer {
   const types = [3, FUNC, 4, I32, I32, I32, I32, 1, I32, FUNC, 2, I32, I32, 1, I32, FUNC, 1, I32, 0];
   const imports = [2, ...name('m'), ...name('realloc'), 0x00, 1, ...name('m'), ...name('free'), 0x00, 2];
   const functions = [1, 0];
   const memory = [1, 0x00, 1];
   const exports = [2, ...name('alloc'), 0x00, 2, ...name('mem'), 0x02, 0];
-  const fn = [1, 2, I32, ...BODY]; // one local group: 2 x i32
-  const code = [1, ...uleb(fn.length), ...fn];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, functions),
-    ...section(5, memory),
-    ...section(7, exports),
-    ...section(10, code),
-  ]).buffer;
+  const code = [1, ...body(2, BODY)];
+  return moduleBytes({ types, imports, functions, memory, exports, code });
 }
 
 /**
@@ -126,7 +82,7 @@ function moduleBytes(): ArrayBuffer {
 export function createWasmAllocator(m: RawLua): WasmAllocator | null {
   const table = m.__table;
   if (table === undefined || !isWasmFunction(m._realloc) || !isWasmFunction(m._free)) return null;
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { m: { realloc: m._realloc, free: m._free } });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), { m: { realloc: m._realloc, free: m._free } });
   const alloc = inst.exports.alloc as (...a: number[]) => number;
   const mem = inst.exports.mem as WebAssembly.Memory;
   const fn = table.grow(1);
@@ -134,7 +90,3 @@ export function createWasmAllocator(m: RawLua): WasmAllocator | null {
   return { fn, stats: new Float64Array(mem.buffer, 0, SLOTS * 2) };
 }
 
-/** A function exported by a WASM instance (its name is its index), not a JS wrapper: importing it keeps calls inside WASM. */
-function isWasmFunction(f: unknown): boolean {
-  return typeof f === 'function' && /^\d+$/.test(f.name) && /\[native code\]/.test(Function.prototype.toString.call(f));
-}

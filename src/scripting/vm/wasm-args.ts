@@ -15,26 +15,10 @@
  * or allocates for a value that already is a string.
  */
 import type { Ptr, RawLua } from './wasm-module.js';
+import { BLOCK, LOOP, IF, END, BR, BR_IF, CALL, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_STORE, I32_CONST, I32_EQ, I32_GT_S, I32_ADD, VOID, I32, FUNC, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
 
 export type ArgScan = (L: Ptr, n: number, out: Ptr) => void;
 
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_ADD = 0x6a;
-const I32_EQ = 0x46;
-const I32_GT_S = 0x4a;
-const I32_STORE = 0x36;
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const IF = 0x04;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const VOID = 0x40;
-const END = 0x0b;
-const CALL = 0x10;
-const I32 = 0x7f;
 const LUA_TSTRING = 4;
 
 // Imports: function 0 lua_type(L, idx), function 1 lua_tolstring(L, idx, len*).
@@ -60,25 +44,8 @@ const BODY = [
   END,
 ];
 
-function section(id: number, payload: number[]): number[] {
-  return [id, ...uleb(payload.length), ...payload];
-}
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function name(s: string): number[] {
-  return [...uleb(s.length), ...Buffer.from(s, 'latin1')];
-}
 
-function moduleBytes(): ArrayBuffer {
-  const FUNC = 0x60;
+function helperModule(): ArrayBuffer {
   const types = [3, FUNC, 2, I32, I32, 1, I32, FUNC, 3, I32, I32, I32, 1, I32, FUNC, 3, I32, I32, I32, 0];
   const imports = [
     3,
@@ -88,16 +55,8 @@ function moduleBytes(): ArrayBuffer {
   ];
   const functions = [1, 2];
   const exports = [1, ...name('scan'), 0x00, 2];
-  const fn = [1, 2, I32, ...BODY]; // one local group: 2 x i32
-  const code = [1, ...uleb(fn.length), ...fn];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, functions),
-    ...section(7, exports),
-    ...section(10, code),
-  ]).buffer;
+  const code = [1, ...body(2, BODY)];
+  return moduleBytes({ types, imports, functions, exports, code });
 }
 
 /** The scanner over the module's own functions and memory; null when they are not at hand (the caller reads argument by argument). */
@@ -105,14 +64,10 @@ export function createArgScan(m: RawLua): ArgScan | null {
   const mem = m.__memory;
   if (mem === undefined || !isWasmFunction(m._lua_type) || !isWasmFunction(m._lua_tolstring)) return null;
   try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { m: { type: m._lua_type, tolstring: m._lua_tolstring, mem } });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), { m: { type: m._lua_type, tolstring: m._lua_tolstring, mem } });
     return inst.exports.scan as ArgScan;
   } catch {
     return null;
   }
 }
 
-/** A function exported by a WASM instance (its name is its index), not a JS wrapper: importing it keeps calls inside WASM. */
-function isWasmFunction(f: unknown): boolean {
-  return typeof f === 'function' && /^\d+$/.test(f.name) && /\[native code\]/.test(Function.prototype.toString.call(f));
-}

@@ -13,31 +13,10 @@
  * per element, the JS side made two JS -> WASM calls (push, rawseti).
  */
 import type { Ptr, RawLua } from './wasm-module.js';
+import { BLOCK, LOOP, IF, ELSE, END, BR, BR_IF, CALL, DROP, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_LOAD, I32_CONST, I32_LT_S, I32_GT_S, I32_ADD, I64_EXTEND_I32_U, VOID, I32, I64, FUNC, MINUS_TWO, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
 
 export type ArrayFill = (L: Ptr, n: number, desc: Ptr) => void;
 
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_LOAD = 0x28;
-const I32_ADD = 0x6a;
-const I32_LT_S = 0x48;
-const I32_GT_S = 0x4a;
-const I64_EXTEND_I32_U = 0xad;
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const IF = 0x04;
-const ELSE = 0x05;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const DROP = 0x1a;
-const VOID = 0x40;
-const END = 0x0b;
-const CALL = 0x10;
-const I32 = 0x7f;
-const I64 = 0x7e;
-const MINUS_TWO = 0x7e; // -2 as a signed LEB128 byte
 
 // Imports: 0 lua_createtable(L, narr, nrec), 1 lua_pushlstring(L, s, len), 2 lua_pushboolean(L, b), 3 lua_rawseti(L, idx, n).
 // Locals: 0 L, 1 n, 2 desc (advanced by 8 per element), 3 i, 4 len.
@@ -62,25 +41,8 @@ const BODY = [
   END,
 ];
 
-function section(id: number, payload: number[]): number[] {
-  return [id, ...uleb(payload.length), ...payload];
-}
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function name(s: string): number[] {
-  return [...uleb(s.length), ...Buffer.from(s, 'latin1')];
-}
 
-function moduleBytes(): ArrayBuffer {
-  const FUNC = 0x60;
+function helperModule(): ArrayBuffer {
   const types = [
     4,
     FUNC, 3, I32, I32, I32, 0, // 0: (i32 i32 i32) -> ()   createtable, fill
@@ -98,16 +60,8 @@ function moduleBytes(): ArrayBuffer {
   ];
   const functions = [1, 0];
   const exports = [1, ...name('fill'), 0x00, 4];
-  const fn = [1, 2, I32, ...BODY]; // one local group: 2 x i32
-  const code = [1, ...uleb(fn.length), ...fn];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, functions),
-    ...section(7, exports),
-    ...section(10, code),
-  ]).buffer;
+  const code = [1, ...body(2, BODY)];
+  return moduleBytes({ types, imports, functions, exports, code });
 }
 
 /** The filler over the module's own functions and memory; null when they are not at hand (the caller pushes element by element). */
@@ -116,7 +70,7 @@ export function createArrayFill(m: RawLua): ArrayFill | null {
   const fns = [m._lua_createtable, m._lua_pushlstring, m._lua_pushboolean, m._lua_rawseti];
   if (mem === undefined || !fns.every(isWasmFunction)) return null;
   try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), {
       m: { createtable: fns[0], pushlstring: fns[1], pushboolean: fns[2], rawseti: fns[3], mem },
     });
     return inst.exports.fill as ArrayFill;
@@ -125,7 +79,3 @@ export function createArrayFill(m: RawLua): ArrayFill | null {
   }
 }
 
-/** A function exported by a WASM instance (its name is its index), not a JS wrapper: importing it keeps calls inside WASM. */
-function isWasmFunction(f: unknown): boolean {
-  return typeof f === 'function' && /^\d+$/.test(f.name) && /\[native code\]/.test(Function.prototype.toString.call(f));
-}

@@ -16,35 +16,13 @@
  * four calls each, then five or so per element, became two calls.
  */
 import type { Ptr, RawLua } from './wasm-module.js';
+import { BLOCK, LOOP, IF, END, BR, BR_IF, RETURN, CALL, DROP, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_LOAD, I32_STORE, I32_CONST, I32_EQ, I32_GE_S, I32_ADD, I64_EXTEND_I32_U, VOID, I32, I64, FUNC, MINUS_TWO, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
 
 export interface ReplyReader {
   probe: (L: Ptr, t: number, names: Ptr, n: number, out: Ptr) => void;
   scan: (L: Ptr, t: number, max: number, out: Ptr) => number;
 }
 
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_LOAD = 0x28;
-const I32_STORE = 0x36;
-const I32_ADD = 0x6a;
-const I32_EQ = 0x46;
-const I32_GE_S = 0x4e;
-const I64_EXTEND_I32_U = 0xad;
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const IF = 0x04;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const RETURN = 0x0f;
-const DROP = 0x1a;
-const VOID = 0x40;
-const END = 0x0b;
-const CALL = 0x10;
-const I32 = 0x7f;
-const I64 = 0x7e;
-const MINUS_TWO = 0x7e; // -2 as a signed LEB128 byte
 const LUA_TNIL = 0;
 const LUA_TSTRING = 4;
 
@@ -98,25 +76,8 @@ const SCAN = [
   END,
 ];
 
-function section(id: number, payload: number[]): number[] {
-  return [id, ...uleb(payload.length), ...payload];
-}
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function name(s: string): number[] {
-  return [...uleb(s.length), ...Buffer.from(s, 'latin1')];
-}
 
-function moduleBytes(): ArrayBuffer {
-  const FUNC = 0x60;
+function helperModule(): ArrayBuffer {
   const types = [
     6,
     FUNC, 2, I32, I32, 1, I32, // 0: (i32 i32) -> i32           pushstring, rawget
@@ -137,17 +98,8 @@ function moduleBytes(): ArrayBuffer {
   ];
   const functions = [2, 4, 5];
   const exports = [2, ...name('probe'), 0x00, 5, ...name('scan'), 0x00, 6];
-  const probe = [1, 1, I32, ...PROBE]; // locals: 1 x i32
-  const scan = [1, 2, I32, ...SCAN]; // locals: 2 x i32
-  const code = [2, ...uleb(probe.length), ...probe, ...uleb(scan.length), ...scan];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, functions),
-    ...section(7, exports),
-    ...section(10, code),
-  ]).buffer;
+  const code = [2, ...body(1, PROBE), ...body(2, SCAN)];
+  return moduleBytes({ types, imports, functions, exports, code });
 }
 
 /** The reader over the module's own functions and memory; null when they are not at hand (the caller reads field by field). */
@@ -156,7 +108,7 @@ export function createReplyReader(m: RawLua): ReplyReader | null {
   const fns = [m._lua_pushstring, m._lua_rawget, m._lua_settop, m._lua_rawgeti, m._lua_tolstring];
   if (mem === undefined || !fns.every(isWasmFunction)) return null;
   try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), {
       m: { pushstring: fns[0], rawget: fns[1], settop: fns[2], rawgeti: fns[3], tolstring: fns[4], mem },
     });
     return { probe: inst.exports.probe as ReplyReader['probe'], scan: inst.exports.scan as ReplyReader['scan'] };
@@ -165,7 +117,3 @@ export function createReplyReader(m: RawLua): ReplyReader | null {
   }
 }
 
-/** A function exported by a WASM instance (its name is its index), not a JS wrapper: importing it keeps calls inside WASM. */
-function isWasmFunction(f: unknown): boolean {
-  return typeof f === 'function' && /^\d+$/.test(f.name) && /\[native code\]/.test(Function.prototype.toString.call(f));
-}
