@@ -117,7 +117,8 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
             chunks.push((chunk = new Array(STAGED * CHUNK_KEYS)));
             at = 0;
           }
-          chunk[at] = hashKey(key);
+          // As an int32: a hash of 2^31 or more would be a heap number per key (not a Smi).
+          chunk[at] = hashKey(key) | 0;
           chunk[at + 1] = t.stageKey(key);
           chunk[at + 2] = t.stage(value);
           chunk[at + 3] = db;
@@ -143,7 +144,7 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
         const db = staged[i + 3] as number;
         const t = tables[db] ?? table(db);
         if (i % (STAGED * WARM_MAX) === 0) t.warmStaged(staged, i, end, STAGED);
-        if (!t.putStagedKey(staged[i] as number, staged[i + 1], staged[i + 2], staged[i + 4] as number, staged[i + 5] as number | null)) {
+        if (!t.putStagedKey((staged[i] as number) >>> 0, staged[i + 1], staged[i + 2], staged[i + 4] as number, staged[i + 5] as number | null)) {
           throw new RdbFileError(summary.bytes, `key '${t.stagedKeyName(staged[i + 1]).slice(0, 64)}' written twice in db ${db}`, false);
         }
       }
