@@ -9,7 +9,7 @@
  * node bench/profile-keyspace.mjs [--node-flags "--max-semi-space-size=16"]
  *   [--phases set16,get16,set1,get1] [--top 25] [--keep-profile /tmp/x.cpuprofile]
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, copyFileSync, statSync } from 'node:fs';
 
 import os from 'node:os';
 import path from 'node:path';
@@ -58,7 +58,11 @@ for (const ph of wanted) {
 }
 process.kill(proc.pid, 'SIGINT');
 await new Promise((r) => proc.once('exit', r));
-const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+// The launcher re-executes node with the heap flags and passes --cpu-prof on,
+// so two profiles are written: the server's is the big one.
+const file = readdirSync(profDir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .sort((x, y) => statSync(path.join(profDir, y)).size - statSync(path.join(profDir, x)).size)[0];
 const prof = JSON.parse(readFileSync(path.join(profDir, file), 'utf8'));
 if (opt('keep-profile', null)) copyFileSync(path.join(profDir, file), opt('keep-profile'));
 rmSync(profDir, { recursive: true, force: true });

@@ -480,6 +480,9 @@ export class KeyTable {
           const v = seg[b + 1];
           sink += typeof k === 'number' ? this.keyStore.peek(k) : (k as string).length;
           if (typeof v === 'string') sink += v.length;
+          // A value in the store: its length and first bytes (a GET reads
+          // both; a SET's release and put do not, but the miss is cheap here).
+          else if (typeof v === 'number') sink += this.store.peek(v);
           break;
         }
         b += SLOT;
