@@ -52,7 +52,7 @@ const MIN_FREE = Number(opt('min-free-gib', 2)) * 2 ** 30;
 const LOAD_SECONDS = Number(opt('load-seconds', Infinity));
 const JSON_OUT = opt('json', path.join(ROOT, 'bench/scale-20m.json'));
 // With --max-old-space-size the launcher keeps the process: give it the launcher's semi-space (LAUNCHER_SEMI_MB).
-const NODE_FLAGS = ['--max-semi-space-size=8', `--max-old-space-size=${HEAP_MB}`, '--trace-gc'];
+const NODE_FLAGS = ['--max-semi-space-size=8', `--max-old-space-size=${HEAP_MB}`, '--trace-gc', ...opt('node-flags', '').split(/\s+/).filter(Boolean)];
 const BIG = 1024;
 const SMALL = 100;
 /** 9 keys in 20 get 1 KiB: ≈ 516 bytes of value a key on average, ≈ 10 GiB with the keys at 20M. */
@@ -103,6 +103,8 @@ class GcLog {
     const m = /ms: (Scavenge|Mark-Compact \(reduce\)|Mark-Compact|Mark-Sweep|Minor Mark-Compact|Minor Mark-Sweep)\b.*?MB, ([\d.]+) \/ ([\d.]+) ms(?:.*?biggest step ([\d.]+) ms)?/.exec(l);
     if (!m) return;
     this.events.push({ phase: this.phase, kind: m[1], ms: Number(m[2]), step: m[4] ? Number(m[4]) : 0, line: l.trim() });
+    // Long ones with the wall time they were seen, to match with the sampler's stalls.
+    if (this.phase === 'latency' && Number(m[2]) > 30) log(`gc: ${l.trim().slice(0, 160)}`);
   }
   summary() {
     const out = {};
@@ -271,7 +273,10 @@ function sampler(port, keys) {
       const k = keyOf((i++ * 7919) % keys);
       const t = performance.now();
       await c.call('GET', k);
-      lat.push(performance.now() - t);
+      const ms = performance.now() - t;
+      lat.push(ms);
+      // When, so a stall can be matched with the server's GC trace or /proc samples.
+      if (ms > 100) log(`sampler: ${ms.toFixed(1)} ms round trip ending at ${new Date().toISOString()}`);
     }
     c.close();
   })();
