@@ -29,17 +29,21 @@
 import { hashKey } from './hash.js';
 import type { Value } from '../types/value.js';
 import { fitsOffHeap, keyFitsOffHeap, NO_ROOM, ValueStore } from './value-store.js';
+import { REF, RefStore } from './ref-store.js';
 
 /**
- * Slot layout of a Segment (an array), `SLOT` words per slot:
- *   s[b]     key: (a number) the handle of its bytes in the table's key
- *            store, or a string when the store has no room; undefined for
- *            an empty slot
- *   s[b + 1] value: a collection, a string, or (a number) the handle of a
- *            string kept in the table's ValueStore (value-store.ts); only
- *            table.ts sees handles, every method hands out strings
- *   s[b + 2] word: (top 8 bits of the key's hash) << 24 | meta, an int32, so
- *            a Smi on 64-bit V8 without pointer compression (Node's builds).
+ * Slot layout of a Segment (an array of numbers only), `SLOT` words per slot:
+ *   s[b]     key: the handle of its bytes in the table's key store, or a
+ *            reference (ref-store.ts) to the string when the store has no
+ *            room; EMPTY for an empty slot
+ *   s[b + 1] value: the handle of a string kept in the table's ValueStore
+ *            (value-store.ts), or a reference to a collection or a string;
+ *            only table.ts sees handles and references, every method hands
+ *            out strings and values
+ *   s[b + 2] word: (top 8 bits of the key's hash) << 24 | meta, an int32.
+ * Numbers only, so V8 keeps a segment as a FixedDoubleArray, which its
+ * garbage collector never reads through (see ref-store.ts for what that
+ * saves): nothing may store anything but a number in a segment.
  * The hash byte gives the home slot, `(h8 * cap) >>> 8`: resizing, splitting
  * and deleting move entries without hashing a key again, and a lookup
  * compares strings only with keys of the same hash byte.
@@ -54,6 +58,8 @@ import { fitsOffHeap, keyFitsOffHeap, NO_ROOM, ValueStore } from './value-store.
  */
 const SLOT = 3;
 const META_MASK = 0xffffff;
+/** An empty slot's key word: not an integer, so neither a handle nor a reference. */
+const EMPTY = 0.5;
 
 /**
  * Growth: a segment keeps at most 7/8 of its slots used and grows by half
@@ -107,14 +113,6 @@ const MAX_PRESIZE_DEPTH = 20;
 /** Keys per segment a size hint plans for: half a full segment, so loading does not split. */
 const PRESIZE_PER_SEGMENT = maxKeys(MAX_CAP) >>> 1;
 
-function newSlots(cap: number): unknown[] {
-  // Exact length (push would leave slack), no holes left: an undefined key
-  // marks an empty slot; its word stays a Smi so loads of words stay monomorphic.
-  const s = new Array(cap * SLOT).fill(undefined);
-  for (let b = 2; b < s.length; b += SLOT) s[b] = 0;
-  return s;
-}
-
 /**
  * Give seg `cap` empty slots. Through length 0 first: V8 trims an array's
  * backing store on a shrink only when it frees more than half of it, and
@@ -123,9 +121,11 @@ function newSlots(cap: number): unknown[] {
 function layOut(seg: Segment, cap: number): void {
   seg.length = 0;
   seg.length = cap * SLOT;
+  // EMPTY first: a fraction makes the array's elements doubles for good
+  // (V8 never goes back to small-integer elements), whatever is stored later.
   for (let b = 0; b < seg.length; b += SLOT) {
-    seg[b] = undefined;
-    seg[b + 1] = undefined;
+    seg[b] = EMPTY;
+    seg[b + 1] = 0;
     seg[b + 2] = 0;
   }
   seg.cap = cap;
@@ -143,7 +143,7 @@ function newExpiries(cap: number): number[] {
  * is what a lookup in a table larger than the CPU caches waits on.
  * Only table.ts reads the slots and fields of a segment.
  */
-export class Segment extends Array<unknown> {
+export class Segment extends Array<number> {
   /** Slots (the array's length is cap * SLOT, or 0 until the first put of a lazy segment). */
   cap: number;
   /** Keys in this segment. */
@@ -163,16 +163,19 @@ export class Segment extends Array<unknown> {
   readonly store: ValueStore;
   /** The table's store of keys (handles in key slots). */
   readonly keyStore: ValueStore;
+  /** The table's objects behind references (collections, short strings). */
+  readonly refs: RefStore;
 
   /**
    * `lazy`: leave the slots unallocated until the first put (a size hint
    * makes up to 2^20 segments: a generous or damaged one costs directory
    * entries and empty segments, not slots).
    */
-  constructor(store: ValueStore, keyStore: ValueStore, depth: number, cap = MIN_CAP, lazy = false) {
+  constructor(store: ValueStore, keyStore: ValueStore, refs: RefStore, depth: number, cap = MIN_CAP, lazy = false) {
     super();
     this.store = store;
     this.keyStore = keyStore;
+    this.refs = refs;
     this.depth = depth;
     this.cap = cap;
     if (!lazy) layOut(this, cap);
@@ -197,9 +200,9 @@ export class Segment extends Array<unknown> {
     const e = this.exp;
     for (let i = 0, b = 0; b < this.length; i++, b += SLOT) {
       const k = this[b];
-      if (k === undefined) continue;
+      if (k === EMPTY) continue;
       const at = e === null ? NaN : e[i];
-      fn(keyOf(this.keyStore, k), valueOf(this.store, this[b + 1]), at === at ? at : undefined);
+      fn(keyOf(this, k), valueOf(this, this[b + 1]), at === at ? at : undefined);
     }
   }
 
@@ -208,9 +211,9 @@ export class Segment extends Array<unknown> {
     const e = this.exp;
     for (let i = 0, b = 0; b < this.length; i++, b += SLOT) {
       const k = this[b];
-      if (k === undefined) continue;
+      if (k === EMPTY) continue;
       const at = e === null ? NaN : e[i];
-      fn(keyOf(this.keyStore, k), at === at ? at : undefined);
+      fn(keyOf(this, k), at === at ? at : undefined);
     }
   }
 
@@ -220,7 +223,7 @@ export class Segment extends Array<unknown> {
     if (e === null) return;
     for (let i = 0; i < this.cap; i++) {
       const at = e[i];
-      if (at === at) fn(keyOf(this.keyStore, this[i * SLOT]), at);
+      if (at === at) fn(keyOf(this, this[i * SLOT]), at);
     }
   }
 }
@@ -272,6 +275,8 @@ export class KeyTable {
   readonly store = new ValueStore();
   /** The bytes of this table's keys (a store of their own: its classes fill up apart from the values'). */
   readonly keyStore = new ValueStore();
+  /** What slots hold by reference: collections, short strings, keys and values no store had room for. */
+  readonly refs = new RefStore();
   snapshotHook: SnapshotHook | null = null;
 
   /**
@@ -287,7 +292,7 @@ export class KeyTable {
   private lastHash = hashKey('');
   private lastSeg: Segment | null = null;
   private lastSlot = 0;
-  private lastSlotKey: unknown = undefined;
+  private lastSlotKey = EMPTY;
 
   /**
    * `expectedKeys` (a hint, e.g. a snapshot's key count) starts the table
@@ -302,7 +307,7 @@ export class KeyTable {
     this.mask = (1 << depth) - 1;
     const cap = capFor(Math.min(PRESIZE_PER_SEGMENT, Math.ceil(expectedKeys / (1 << depth))));
     this.dir = [];
-    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(this.store, this.keyStore, depth, cap, depth > 0));
+    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(this.store, this.keyStore, this.refs, depth, cap, depth > 0));
   }
 
   /** The table was dropped (FLUSHDB, a load replaced it): its stores stop counting (ValueStore.forget). */
@@ -342,14 +347,14 @@ export class KeyTable {
     if (seg.snapEpoch < this.snapEpoch) this.snapshotHook!(seg);
   }
 
-  /** Whether a key slot's content (a handle or a string) is key. */
-  private keyIs(k: unknown, key: string): boolean {
-    return typeof k === 'number' ? this.keyStore.equals(k, key) : k === key;
+  /** Whether an occupied key slot's word (a handle or a reference) is key. */
+  private keyIs(k: number, key: string): boolean {
+    return k < REF ? this.keyStore.equals(k, key) : this.refs.get(k) === key;
   }
 
-  /** hashKey of an occupied key slot's content, without making a string of a handle. */
-  private hashOfSlot(k: unknown): number {
-    return typeof k === 'number' ? this.keyStore.hash(k) : hashKey(k as string);
+  /** hashKey of an occupied key slot's key, without making a string of a handle. */
+  private hashOfSlot(k: number): number {
+    return k < REF ? this.keyStore.hash(k) : hashKey(this.refs.get(k) as string);
   }
 
   /**
@@ -359,12 +364,12 @@ export class KeyTable {
    * then insert with putStagedKey: what they keep meanwhile is a number,
    * not a string the young generation would copy and promote.
    */
-  stageKey(key: string): unknown {
+  stageKey(key: string): number {
     if (keyFitsOffHeap(key.length)) {
       const h = this.keyStore.put(key);
       if (h !== NO_ROOM) return h;
     }
-    return key;
+    return this.refs.put(key);
   }
 
   /** The slot of key in seg (seg = segmentOf(key)), or -1. */
@@ -377,16 +382,18 @@ export class KeyTable {
       // forgets lastSeg, so no other key can hold it meanwhile.
       if (j < seg.cap && seg[j * SLOT] === this.lastSlotKey) return j;
     }
-    const s: unknown[] = seg;
+    const s: number[] = seg;
+    // A lazy segment has no slots yet (not even EMPTY ones to stop at).
+    if (s.length === 0) return -1;
     const cap = seg.cap;
     let i = (h8 * cap) >>> 8;
     for (let d = 0; ; d++) {
       const b = i * SLOT;
       const k = s[b];
-      if (k === undefined) return -1;
-      const rh8 = (s[b + 2] as number) >>> 24;
+      if (k === EMPTY) return -1;
+      const rh8 = s[b + 2] >>> 24;
       if (rh8 === h8) {
-        if (typeof k === 'number' ? this.keyStore.equals(k, key) : k === key) {
+        if (k < REF ? this.keyStore.equals(k, key) : this.refs.get(k) === key) {
           this.lastSeg = seg;
           this.lastSlot = i;
           this.lastSlotKey = k;
@@ -474,15 +481,18 @@ export class KeyTable {
       let b = warmBase[j];
       for (let d = 0; b < len && d < WARM_PROBES; d++) {
         const k = seg[b];
-        if (k === undefined) break;
-        if ((seg[b + 2] as number) >>> 24 === h8) {
-          // typeof reads the string's map: its first cache line is now in.
+        if (k === EMPTY) break;
+        if (seg[b + 2] >>> 24 === h8) {
           const v = seg[b + 1];
-          sink += typeof k === 'number' ? this.keyStore.peek(k) : (k as string).length;
-          if (typeof v === 'string') sink += v.length;
+          sink += k < REF ? this.keyStore.peek(k) : (this.refs.get(k) as string).length;
           // A value in the store: its length and first bytes (a GET reads
           // both; a SET's release and put do not, but the miss is cheap here).
-          else if (typeof v === 'number') sink += this.store.peek(v);
+          if (v < REF) sink += this.store.peek(v);
+          else {
+            // typeof reads the object's map: its first cache line is now in.
+            const o = this.refs.get(v);
+            if (typeof o === 'string') sink += o.length;
+          }
           break;
         }
         b += SLOT;
@@ -496,13 +506,13 @@ export class KeyTable {
   get(key: string): Value | undefined {
     const seg = this.dir[this.hashOf(key) & this.mask];
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : valueOf(this.store, seg[i * SLOT + 1]);
+    return i < 0 ? undefined : valueOf(seg, seg[i * SLOT + 1]);
   }
 
   /** The value of key in seg (seg = segmentOf(key)). */
   lookup(seg: Segment, key: string): Value | undefined {
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : valueOf(this.store, seg[i * SLOT + 1]);
+    return i < 0 ? undefined : valueOf(seg, seg[i * SLOT + 1]);
   }
 
   /**
@@ -513,7 +523,7 @@ export class KeyTable {
     const i = this.slotOf(seg, key);
     if (i < 0) return undefined;
     const v = seg[i * SLOT + 1];
-    return typeof v === 'number' ? this.store.length(v) : (v as Value);
+    return v < REF ? this.store.length(v) : (this.refs.get(v) as Value);
   }
 
   has(seg: Segment, key: string): boolean {
@@ -531,20 +541,25 @@ export class KeyTable {
    * go in (rdb/boot-load.ts): what they keep meanwhile is a handle, not a
    * string the young generation would have to copy and promote.
    */
-  stage(value: Value): unknown {
+  stage(value: Value): number {
     if (typeof value === 'string' && fitsOffHeap(value.length)) {
       const h = this.store.put(value);
       if (h !== NO_ROOM) return h;
     }
-    return value;
+    return this.refs.put(value);
+  }
+
+  /** A slot's value word is being dropped: free its cell or its reference. */
+  private releaseValue(v: number): void {
+    if (v < REF) this.store.release(v);
+    else this.refs.release(v);
   }
 
   /** put() of what stage() made of the value. */
-  putStaged(seg: Segment, key: string, stored: unknown): void {
+  putStaged(seg: Segment, key: string, stored: number): void {
     const i = this.slotOf(seg, key);
     if (i >= 0) {
-      const old = seg[i * SLOT + 1];
-      if (typeof old === 'number') this.store.release(old);
+      this.releaseValue(seg[i * SLOT + 1]);
       seg[i * SLOT + 1] = stored;
       return;
     }
@@ -563,7 +578,7 @@ export class KeyTable {
    * False, and nothing inserted, if the table holds the key already.
    * For loaders filling a table no client sees yet.
    */
-  putStagedKey(h: number, k: unknown, stored: unknown, expireAt: number, meta: number | null): boolean {
+  putStagedKey(h: number, k: number, stored: number, expireAt: number, meta: number | null): boolean {
     let seg = this.dir[h & this.mask];
     this.willMutate(seg);
     if (this.stagedSlotOf(seg, h >>> 24, k) >= 0) return false;
@@ -576,12 +591,12 @@ export class KeyTable {
   }
 
   /** A staged key as a string (a loader's error message). */
-  stagedKeyName(k: unknown): string {
-    return keyOf(this.keyStore, k);
+  stagedKeyName(k: number): string {
+    return k < REF ? this.keyStore.get(k) : (this.refs.get(k) as string);
   }
 
   /** The slot holding the staged key k (a handle or a string) with hash byte h8 in seg, or -1. */
-  private stagedSlotOf(seg: Segment, h8: number, k: unknown): number {
+  private stagedSlotOf(seg: Segment, h8: number, k: number): number {
     const cap = seg.cap;
     if (seg.length === 0) return -1;
     // Made a string only if a resident shares the hash byte (rare: most keys are new).
@@ -590,10 +605,10 @@ export class KeyTable {
     for (let d = 0; ; d++) {
       const b = i * SLOT;
       const rk = seg[b];
-      if (rk === undefined) return -1;
-      const rh8 = (seg[b + 2] as number) >>> 24;
+      if (rk === EMPTY) return -1;
+      const rh8 = seg[b + 2] >>> 24;
       if (rh8 === h8) {
-        probe ??= keyOf(this.keyStore, k);
+        probe ??= this.stagedKeyName(k);
         if (this.keyIs(rk, probe)) return i;
       } else {
         let rd = i - ((rh8 * cap) >>> 8);
@@ -635,10 +650,10 @@ export class KeyTable {
     if (i < 0) return false;
     const e = seg.exp;
     if (e !== null && e[i] === e[i]) this.expiryGone(seg);
-    const old = seg[i * SLOT + 1];
-    if (typeof old === 'number') this.store.release(old);
+    this.releaseValue(seg[i * SLOT + 1]);
     const k = seg[i * SLOT];
-    if (typeof k === 'number') this.keyStore.release(k);
+    if (k < REF) this.keyStore.release(k);
+    else this.refs.release(k);
     deleteAt(seg, i);
     this.size--;
     this.lastSeg = null;
@@ -738,14 +753,14 @@ export class KeyTable {
 
   getMeta(seg: Segment, key: string): number {
     const i = this.slotOf(seg, key);
-    return i < 0 ? 0 : (seg[i * SLOT + 2] as number) & META_MASK;
+    return i < 0 ? 0 : seg[i * SLOT + 2] & META_MASK;
   }
 
   setMeta(seg: Segment, key: string, meta: number): void {
     const i = this.slotOf(seg, key);
     if (i < 0) return;
     const b = i * SLOT + 2;
-    seg[b] = ((seg[b] as number) & ~META_MASK) | (meta & META_MASK);
+    seg[b] = (seg[b] & ~META_MASK) | (meta & META_MASK);
   }
 
   /** Segments holding keys with an expiry, in no particular order (`volatileSegment(i)` for i < this). */
@@ -767,17 +782,15 @@ export class KeyTable {
     const e = seg.exp;
     const old = seg.cap;
     const words = old * SLOT;
-    while (scratch.length < words) scratch.push(undefined);
+    if (scratch.length < words) scratch = new Float64Array(words);
     for (let b = 0; b < words; b++) scratch[b] = seg[b];
     layOut(seg, cap);
     seg.n = 0;
     if (e !== null) seg.exp = newExpiries(cap);
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
       const k = scratch[b];
-      if (k !== undefined) insert(seg, k, scratch[b + 1], scratch[b + 2] as number, e === null ? NaN : e[i]);
+      if (k !== EMPTY) insert(seg, k, scratch[b + 1], scratch[b + 2], e === null ? NaN : e[i]);
     }
-    // The scratch area must not keep keys or values alive.
-    scratch.fill(undefined, 0, words);
     this.lastSeg = null;
   }
 
@@ -793,12 +806,12 @@ export class KeyTable {
       this.mask = this.dir.length - 1;
     }
     const bit = 1 << seg.depth;
-    const s: unknown[] = seg;
+    const s: number[] = seg;
     const old = seg.cap;
     const words = old * SLOT;
     if (side.length < old) side = new Uint8Array(old);
     if (scratchExp.length < old) scratchExp = new Float64Array(old);
-    while (scratch.length < words) scratch.push(undefined);
+    if (scratch.length < words) scratch = new Float64Array(words);
     const e = seg.exp;
     // The slots that share seg agree on the hash bits below `bit`.
     let low = -1;
@@ -808,21 +821,21 @@ export class KeyTable {
       scratch[b] = k;
       scratch[b + 1] = s[b + 1];
       scratch[b + 2] = s[b + 2];
-      s[b] = undefined;
-      s[b + 1] = undefined;
+      s[b] = EMPTY;
+      s[b + 1] = 0;
       s[b + 2] = 0;
       if (e !== null) {
         scratchExp[i] = e[i];
         e[i] = NaN;
       }
-      if (k === undefined) continue;
+      if (k === EMPTY) continue;
       const h = this.hashOfSlot(k);
       if (low < 0) low = h & (bit - 1);
       const up = h & bit ? 1 : 0;
       side[i] = up;
       nHi += up;
     }
-    const hi = new Segment(this.store, this.keyStore, seg.depth + 1, capFor(nHi + 1));
+    const hi = new Segment(this.store, this.keyStore, this.refs, seg.depth + 1, capFor(nHi + 1));
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
     seg.n = 0;
@@ -830,17 +843,15 @@ export class KeyTable {
     let hiExp = 0;
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
       const k = scratch[b];
-      if (k === undefined) continue;
+      if (k === EMPTY) continue;
       const at = e === null ? NaN : scratchExp[i];
       if (side[i] === 1) {
-        insert(hi, k, scratch[b + 1], scratch[b + 2] as number, at);
+        insert(hi, k, scratch[b + 1], scratch[b + 2], at);
         if (at === at) hiExp++;
       } else {
-        insert(seg, k, scratch[b + 1], scratch[b + 2] as number, at);
+        insert(seg, k, scratch[b + 1], scratch[b + 2], at);
       }
     }
-    // The scratch area must not keep keys or values alive.
-    scratch.fill(undefined, 0, words);
     if (e !== null) {
       hi.nexp = hiExp;
       seg.nexp -= hiExp;
@@ -882,15 +893,15 @@ export class KeyTable {
       const mask = this.mask;
       const slot = cursor & mask;
       const seg = this.dir[slot];
-      const s: unknown[] = seg;
+      const s: number[] = seg;
       // A shallower segment is shared by several slots: emit only the keys of
       // this slot, so each key comes once per cycle.
       const all = seg.depth === this.depth;
       for (let b = 0; b < s.length; b += SLOT) {
         const k = s[b];
-        if (k === undefined) continue;
+        if (k === EMPTY) continue;
         if (all || (this.hashOfSlot(k) & mask) === slot) {
-          emit(keyOf(this.keyStore, k), seg);
+          emit(keyOf(seg, k), seg);
           visited++;
         }
       }
@@ -911,13 +922,13 @@ export class KeyTable {
     const n = this.dir.length;
     for (let tries = 0; tries < 64; tries++) {
       const seg = this.dir[(Math.random() * n) | 0];
-      if (seg.n > 0) return keyOf(this.keyStore, randomIn(seg));
+      if (seg.n > 0) return keyOf(seg, randomIn(seg));
     }
     // Sparse table: walk from a random slot.
     const start = (Math.random() * n) | 0;
     for (let i = 0; i < n; i++) {
       const seg = this.dir[(start + i) % n];
-      if (seg.n > 0) return keyOf(this.keyStore, randomIn(seg));
+      if (seg.n > 0) return keyOf(seg, randomIn(seg));
     }
     return undefined;
   }
@@ -931,13 +942,13 @@ export class KeyTable {
    */
   sample(count: number, fn: (seg: Segment, key: string, value: Value, meta: number) => void): void {
     const p = this.pick(count, false);
-    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, valueOf(this.store, p[j + 2]), p[j + 3] as number);
+    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, p[j + 2] as Value, p[j + 3] as number);
   }
 
   /** The same as sample among keys that have an expiry, also passing it (absolute ms). */
   sampleVolatile(count: number, fn: (seg: Segment, key: string, value: Value, meta: number, expireAt: number) => void): void {
     const p = this.pick(count, true);
-    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, valueOf(this.store, p[j + 2]), p[j + 3] as number, p[j + 4] as number);
+    for (let j = 0; j < p.length; j += PICK) fn(p[j] as Segment, p[j + 1] as string, p[j + 2] as Value, p[j + 3] as number, p[j + 4] as number);
   }
 
   /**
@@ -977,8 +988,8 @@ export class KeyTable {
 
 /** Which half each slot goes to during a split (reused). */
 let side = new Uint8Array(MAX_CAP);
-/** A splitting segment's slots and expiries while they are laid out again (reused; emptied after each split). */
-const scratch: unknown[] = newSlots(MAX_CAP);
+/** A resizing or splitting segment's slots and expiries while they are laid out again (reused). */
+let scratch = new Float64Array(MAX_CAP * SLOT);
 let scratchExp = new Float64Array(MAX_CAP);
 
 /** Words per picked key in KeyTable.pick's output. */
@@ -986,28 +997,28 @@ const PICK = 5;
 
 /** Append up to `max` keys of seg as PICK-tuples, from slot `start` on (wrapping). */
 function takeRun(seg: Segment, start: number, max: number, volatile: boolean, out: unknown[]): void {
-  const s: unknown[] = seg;
+  const s: number[] = seg;
   const e = seg.exp;
   const cap = seg.cap;
   if ((volatile && e === null) || s.length === 0) return;
   for (let k = 0, i = start; k < cap && max > 0; k++) {
     const b = i * SLOT;
     const at = e === null ? NaN : e[i];
-    if (s[b] !== undefined && (!volatile || at === at)) {
-      // The key as a string now: fn may delete keys, and a freed handle can be reused.
-      out.push(seg, keyOf(seg.keyStore, s[b]), s[b + 1], (s[b + 2] as number) & META_MASK, at);
+    if (s[b] !== EMPTY && (!volatile || at === at)) {
+      // Key and value taken now: fn may delete keys, and a freed handle or reference can be reused.
+      out.push(seg, keyOf(seg, s[b]), valueOf(seg, s[b + 1]), s[b + 2] & META_MASK, at);
       max--;
     }
     if (++i === cap) i = 0;
   }
 }
 
-/** A random occupied key slot's content (a handle or a string). */
-function randomIn(seg: Segment): unknown {
+/** A random occupied key slot's word (a handle or a reference). */
+function randomIn(seg: Segment): number {
   // Segments above MIN_CAP are at least 3/8 full (remove keeps them so), so this ends fast.
   for (;;) {
     const k = seg[((Math.random() * seg.cap) | 0) * SLOT];
-    if (k !== undefined) return k;
+    if (k !== EMPTY) return k;
   }
 }
 
@@ -1016,20 +1027,20 @@ function randomIn(seg: Segment): unknown {
  * the first slot whose resident is nearer its own home, carrying that
  * resident on. Returns the key's slot.
  */
-function insert(seg: Segment, key: unknown, value: unknown, word: number, at: number): number {
-  const s: unknown[] = seg;
+function insert(seg: Segment, key: number, value: number, word: number, at: number): number {
+  const s: number[] = seg;
   const e = seg.exp;
   const cap = seg.cap;
   let i = ((word >>> 24) * cap) >>> 8;
   let d = 0;
   let mine = -1;
-  let k: unknown = key;
-  let v: unknown = value;
+  let k = key;
+  let v = value;
   let w = word;
   for (;;) {
     const b = i * SLOT;
     const rk = s[b];
-    if (rk === undefined) {
+    if (rk === EMPTY) {
       s[b] = k;
       s[b + 1] = v;
       s[b + 2] = w;
@@ -1037,7 +1048,7 @@ function insert(seg: Segment, key: unknown, value: unknown, word: number, at: nu
       seg.n++;
       return mine < 0 ? i : mine;
     }
-    const rw = s[b + 2] as number;
+    const rw = s[b + 2];
     let rd = i - (((rw >>> 24) * cap) >>> 8);
     if (rd < 0) rd += cap;
     if (rd < d) {
@@ -1063,7 +1074,7 @@ function insert(seg: Segment, key: unknown, value: unknown, word: number, at: nu
 
 /** Delete slot i by backward shift: pull each following displaced entry one slot back. */
 function deleteAt(seg: Segment, i: number): void {
-  const s: unknown[] = seg;
+  const s: number[] = seg;
   const e = seg.exp;
   const cap = seg.cap;
   for (;;) {
@@ -1071,8 +1082,8 @@ function deleteAt(seg: Segment, i: number): void {
     if (j === cap) j = 0;
     const bj = j * SLOT;
     const k = s[bj];
-    if (k === undefined) break;
-    const w = s[bj + 2] as number;
+    if (k === EMPTY) break;
+    const w = s[bj + 2];
     if ((((w >>> 24) * cap) >>> 8) === j) break;
     const bi = i * SLOT;
     s[bi] = k;
@@ -1082,21 +1093,21 @@ function deleteAt(seg: Segment, i: number): void {
     i = j;
   }
   const b = i * SLOT;
-  s[b] = undefined;
-  s[b + 1] = undefined;
+  s[b] = EMPTY;
+  s[b + 1] = 0;
   s[b + 2] = 0;
   if (e !== null) e[i] = NaN;
   seg.n--;
 }
 
-/** A key slot's content as the table hands it out: a handle made into its string. */
-function keyOf(keys: ValueStore, k: unknown): string {
-  return typeof k === 'number' ? keys.get(k) : (k as string);
+/** An occupied key slot's word as the table hands the key out: a string. */
+function keyOf(seg: Segment, k: number): string {
+  return k < REF ? seg.keyStore.get(k) : (seg.refs.get(k) as string);
 }
 
-/** A slot's value as the table hands it out: a handle made into its string. */
-function valueOf(store: ValueStore, v: unknown): Value {
-  return typeof v === 'number' ? store.get(v) : (v as Value);
+/** A slot's value word as the table hands the value out: a handle made into its string, a reference followed. */
+function valueOf(seg: Segment, v: number): Value {
+  return v < REF ? seg.store.get(v) : (seg.refs.get(v) as Value);
 }
 
 function reverseBits(v: number): number {

@@ -144,8 +144,8 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
         const db = staged[i + 3] as number;
         const t = tables[db] ?? table(db);
         if (i % (STAGED * WARM_MAX) === 0) t.warmStaged(staged, i, end, STAGED);
-        if (!t.putStagedKey((staged[i] as number) >>> 0, staged[i + 1], staged[i + 2], staged[i + 4] as number, staged[i + 5] as number | null)) {
-          throw new RdbFileError(summary.bytes, `key '${t.stagedKeyName(staged[i + 1]).slice(0, 64)}' written twice in db ${db}`, false);
+        if (!t.putStagedKey((staged[i] as number) >>> 0, staged[i + 1] as number, staged[i + 2] as number, staged[i + 4] as number, staged[i + 5] as number | null)) {
+          throw new RdbFileError(summary.bytes, `key '${t.stagedKeyName(staged[i + 1] as number).slice(0, 64)}' written twice in db ${db}`, false);
         }
       }
       chunks[c] = []; // its keys and values are in the tables now: let the chunk go
