@@ -78,4 +78,20 @@ describe('KeyTable segments', () => {
     gc();
     expect(refs.deref()).toBeUndefined();
   });
+
+  it('give the reference array back after mass deletes (memory purges trim it)', () => {
+    const t = new KeyTable();
+    for (let i = 0; i < 10_000; i++) t.put(t.segmentOf(`h${i}`), `h${i}`, new Map([['f', String(i)]]));
+    const refs = t.stores.find((s) => s === t.refs)!;
+    expect(refs.trim()).toBe(0); // all in use
+    // Delete all but the first 100 keys: the tail of the array is free.
+    for (let i = 100; i < 10_000; i++) t.remove(t.segmentOf(`h${i}`), `h${i}`);
+    expect(refs.trim()).toBe((10_000 - 100) * 8);
+    expect(t.refs.live).toBe(100);
+    // What is left is intact, and new references reuse no index in use.
+    for (let i = 0; i < 100; i++) expect((t.get(`h${i}`) as Map<string, string>).get('f')).toBe(String(i));
+    for (let i = 0; i < 50; i++) t.put(t.segmentOf(`n${i}`), `n${i}`, new Set([String(i)]));
+    for (let i = 0; i < 100; i++) expect((t.get(`h${i}`) as Map<string, string>).get('f')).toBe(String(i));
+    for (let i = 0; i < 50; i++) expect((t.get(`n${i}`) as Set<string>).has(String(i))).toBe(true);
+  });
 });

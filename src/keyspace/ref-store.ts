@@ -16,7 +16,9 @@
  *
  * A reference is REF + index: above every int32, so a slot word is a store
  * handle (an int32) or a reference, told apart by `w >= REF`. Freed indexes
- * are reused; the array never shrinks (a dropped table drops it whole).
+ * are reused; trim() (memory purges) cuts the free ones at the end of the
+ * array, all of them once the table holds no reference (a dropped table
+ * drops its store whole).
  */
 export const REF = 2 ** 32;
 
@@ -49,6 +51,26 @@ export class RefStore {
     const i = w - REF;
     this.objs[i] = undefined;
     this.free.push(i);
+  }
+
+  /**
+   * Give back the array's free tail: indexes past the last one in use
+   * leave the array and the free list. Returns the bytes released (8 an
+   * index, the array's word).
+   */
+  trim(): number {
+    const objs = this.objs;
+    let end = objs.length;
+    // No stored object is undefined (values and keys never are): a free index holds it.
+    while (end > 0 && objs[end - 1] === undefined) end--;
+    const cut = objs.length - end;
+    if (cut === 0) return 0;
+    objs.length = end;
+    let w = 0;
+    const f = this.free;
+    for (let i = 0; i < f.length; i++) if (f[i] < end) f[w++] = f[i];
+    f.length = w;
+    return cut * 8;
   }
 
   /** References in use (tests). */

@@ -316,9 +316,9 @@ export class KeyTable {
     this.keyStore.forget();
   }
 
-  /** The stores whose slabs this table holds (memory purges trim them). */
-  get stores(): ValueStore[] {
-    return [this.store, this.keyStore];
+  /** The stores this table holds memory in (memory purges trim them). */
+  get stores(): { trim(): number }[] {
+    return [this.store, this.keyStore, this.refs];
   }
 
   private hashOf(key: string): number {

@@ -30,7 +30,7 @@
 import type { Server } from '../server/server.js';
 import { fullGc } from './gc.js';
 import { usedMemory } from './usage.js';
-import { clearDroppedSlabBytes, droppedSlabBytes, offHeapLiveBytes, type ValueStore } from '../keyspace/value-store.js';
+import { clearDroppedSlabBytes, droppedSlabBytes, offHeapLiveBytes } from '../keyspace/value-store.js';
 import { log } from '../log.js';
 
 const CHECK_MS = 1000;
@@ -90,7 +90,7 @@ function live(): number {
  * flushed 450 MB of large values resident (their external memory goes with
  * the second).
  */
-export function purgeMemory(stores: readonly ValueStore[], collections = 2): { before: number; after: number } {
+export function purgeMemory(stores: readonly { trim(): number }[], collections = 2): { before: number; after: number } {
   const before = process.memoryUsage.rss();
   // Value slabs left empty by deletes go with the collection (the keyspace's
   // stores: a dropped table's go whole, with the table).
