@@ -7,7 +7,7 @@ import { ReplyError, toSafeInt } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { feedMonitors } from '../commands/monitor.js';
 import { getBool } from '../config/params.js';
-import { cachedScript, createScript, evalEngine, extractShebang, flushScripts, type CachedScript } from './script-cache.js';
+import { cachedScript, scriptBySha, createScript, evalEngine, extractShebang, flushScripts, type CachedScript } from './script-cache.js';
 import { killScript, prepareForRun } from './run-context.js';
 import { runScript } from './runner.js';
 import type { LuaState, LuaVm } from './vm/lua-vm.js';
@@ -52,9 +52,10 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
   let sha: string;
   let script: CachedScript | undefined;
   if (evalsha) {
-    sha = args[1]!.toLowerCase();
-    script = cachedScript(sha);
-    if (script === undefined) throw new ReplyError(NOSCRIPT);
+    const found = scriptBySha(args[1]!);
+    if (found === undefined) throw new ReplyError(NOSCRIPT);
+    sha = found.sha;
+    script = found.script;
   } else {
     const created = createScript(args[1]!);
     if (typeof created === 'string') throw new ReplyError(created);
