@@ -11,17 +11,24 @@
  * (ptr_i, len_i) are i32 pairs at desc + 8*(i-1) in the Lua module's memory.
  * EVAL's KEYS and ARGV and redis.call's array replies are built this way:
  * per element, the JS side made two JS -> WASM calls (push, rawseti).
+ * `refill` is the loop alone, storing into the table already on top (EVAL
+ * reuses its KEYS and ARGV tables: lua-vm.ts pushStringArrayInto).
  */
 import type { Ptr, RawLua } from './wasm-module.js';
 import { BLOCK, LOOP, IF, ELSE, END, BR, BR_IF, CALL, DROP, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_LOAD, I32_CONST, I32_LT_S, I32_GT_S, I32_ADD, I64_EXTEND_I32_U, VOID, I32, I64, FUNC, MINUS_TWO, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
 
-export type ArrayFill = (L: Ptr, n: number, desc: Ptr) => void;
+export interface ArrayFill {
+  /** A new table of the n strings (or false) described at desc, pushed on L. */
+  fill: (L: Ptr, n: number, desc: Ptr) => void;
+  /** The same n values stored at 1..n of the table on top of L (a reused one). */
+  refill: (L: Ptr, n: number, desc: Ptr) => void;
+}
 
 
 // Imports: 0 lua_createtable(L, narr, nrec), 1 lua_pushlstring(L, s, len), 2 lua_pushboolean(L, b), 3 lua_rawseti(L, idx, n).
 // Locals: 0 L, 1 n, 2 desc (advanced by 8 per element), 3 i, 4 len.
-const BODY = [
-  LOCAL_GET, 0, LOCAL_GET, 1, I32_CONST, 0, CALL, 0,
+const CREATE = [LOCAL_GET, 0, LOCAL_GET, 1, I32_CONST, 0, CALL, 0];
+const STORE = [
   I32_CONST, 1, LOCAL_SET, 3,
   BLOCK, VOID,
     LOOP, VOID,
@@ -58,9 +65,9 @@ function helperModule(): ArrayBuffer {
     ...name('m'), ...name('rawseti'), 0x00, 3,
     ...name('m'), ...name('mem'), 0x02, 0x00, 0,
   ];
-  const functions = [1, 0];
-  const exports = [1, ...name('fill'), 0x00, 4];
-  const code = [1, ...body(2, BODY)];
+  const functions = [2, 0, 0];
+  const exports = [2, ...name('fill'), 0x00, 4, ...name('refill'), 0x00, 5];
+  const code = [2, ...body(2, [...CREATE, ...STORE]), ...body(2, STORE)];
   return moduleBytes({ types, imports, functions, exports, code });
 }
 
@@ -73,7 +80,7 @@ export function createArrayFill(m: RawLua): ArrayFill | null {
     const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), {
       m: { createtable: fns[0], pushlstring: fns[1], pushboolean: fns[2], rawseti: fns[3], mem },
     });
-    return inst.exports.fill as ArrayFill;
+    return { fill: inst.exports.fill as ArrayFill['fill'], refill: inst.exports.refill as ArrayFill['refill'] };
   } catch {
     return null;
   }
