@@ -642,7 +642,12 @@ export class LuaVm {
   }
   /** Pushes an integer (64-bit; a number must be a safe integer, use a BigInt beyond 2^53). */
   pushInteger(L: LuaState, n: number | bigint): void {
-    this.m._lua_pushinteger(L, typeof n === 'bigint' ? BigInt.asIntN(64, n) : big(n));
+    if (typeof n === 'bigint') return this.m._lua_pushinteger(L, BigInt.asIntN(64, n));
+    // A number goes through the WASM helper as a double: redis.call's integer
+    // replies (counters, timestamps) are mostly past the cached small BigInts.
+    const pushInt = this.g.arrayFill?.pushint;
+    if (pushInt !== undefined && Number.isSafeInteger(n)) pushInt(L, n);
+    else this.m._lua_pushinteger(L, big(n));
   }
   /** Pushes a byte string given as latin1 JS string. */
   pushString(L: LuaState, s: string): void {

@@ -36,12 +36,14 @@ export const I32_ADD = 0x6a;
 export const I32_SHL = 0x74;
 export const F64_ADD = 0xa0;
 export const F64_SUB = 0xa1;
+export const I64_TRUNC_F64_S = 0xb0;
 export const I64_EXTEND_I32_U = 0xad;
 export const F64_CONVERT_I32_U = 0xb8;
 /** Block type of a block, loop or if with no result. */
 export const VOID = 0x40;
 export const I32 = 0x7f;
 export const I64 = 0x7e;
+export const F64 = 0x7c;
 /** The function type constructor in the type section. */
 export const FUNC = 0x60;
 /** -2 as a signed LEB128 byte (an i32.const / i64.const operand). */
