@@ -19,7 +19,7 @@
  *   `internal error in <name>: <message>`, never a crash of the server.
  */
 import { loadLuaModule, luaModule, type Ptr, type RawLua } from './wasm-module.js';
-import { createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
+import { blockRequest, createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
 import { createArgScan, type ArgScan } from './wasm-args.js';
 import { createArrayFill, type ArrayFill } from './wasm-fill.js';
 import { createReplyReader, type ReplyReader } from './wasm-reply.js';
@@ -219,7 +219,8 @@ function setupGlue(m: RawLua): ModuleGlue {
       return 0;
     }
     if (nsize > osize && vm.used + nsize - osize > vm.memoryLimit) return 0;
-    const np = m._realloc(ptr, nsize);
+    // Sized as the WASM allocator sizes blocks: it may later free this one onto a class stack (wasm-alloc.ts).
+    const np = m._realloc(ptr, blockRequest(nsize));
     if (np !== 0) vm.used += nsize - osize;
     return np;
   };
