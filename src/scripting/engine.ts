@@ -40,6 +40,12 @@ export function createEngine(extend?: (vm: LuaVm) => void, evalState = false): S
   installRedisApi(vm);
   extend?.(vm);
   const env = protectGlobals(vm);
+  // A script run leaves nearly all it made as garbage (KEYS/ARGV strings,
+  // reply tables, the closures a big script defines on every run) over a
+  // heap of compiled scripts that stays: what generational collection is
+  // for. Incremental mode marked the whole heap again for each run's
+  // garbage. Scripts see no difference (Redis's 5.1 has no mode to ask).
+  vm.useGenerationalGc();
   const thread = vm.newThread(vm.L);
   const threadRef = vm.ref(vm.L);
   return { vm, env, thread, threadRef, runsSinceGc: 0, threadHooked: false, keysTables: [], argvTables: [] };

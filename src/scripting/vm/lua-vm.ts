@@ -1229,6 +1229,18 @@ export class LuaVm {
     this.pushInteger(L, kb);
     if (this.pcall(L, 2, 0) !== LuaStatus.OK) this.pop(L);
   }
+  /**
+   * Switches the collector to Lua 5.4's generational mode
+   * (collectgarbage("generational")): young collections look at what was
+   * made since the last one (and old objects written to since), not the
+   * whole heap.
+   */
+  useGenerationalGc(): void {
+    const L = this.L;
+    this.pushRef(L, this.collectRef);
+    this.pushString(L, 'generational');
+    if (this.pcall(L, 1, 0) !== LuaStatus.OK) this.pop(L);
+  }
   /** A full collection (collectgarbage("collect")). */
   gcCollect(): void {
     const L = this.L;
