@@ -406,6 +406,33 @@ describe('values cross the boundary unchanged', () => {
   });
 });
 
+describe('KEYS and ARGV', () => {
+  it("are fresh in every run: what one run does to them is not seen by the next (as redis-server)", async () => {
+    // Each change is made by one run and looked for by the next one with
+    // the same numbers of keys and arguments (the server may reuse the
+    // tables of a length from run to run, never their contents).
+    const look = 'return cjson.encode({#KEYS, #ARGV, KEYS[1] or false, KEYS[2] or false, ARGV[3] or false, tostring(KEYS.x), tostring(ARGV.y), tostring(getmetatable(KEYS)), tostring(rawequal(KEYS, ARGV))})';
+    const changes = [
+      "KEYS.x = 1 ARGV.y = 2 return 1",
+      "KEYS[2] = 'two' ARGV[3] = 'three' return 1",
+      "table.insert(KEYS, 'z') table.insert(ARGV, 'z') return 1",
+      "KEYS[1] = nil ARGV[1] = nil return #KEYS",
+      "setmetatable(KEYS, {__index = function() return 'meta' end}) return 1",
+      "for i = 1, 40 do KEYS[i] = i end for i = 1, 40 do KEYS[i] = nil end KEYS[1] = 'k' return 1",
+      "table.remove(KEYS) table.remove(ARGV) return 1",
+      "KEYS[1] = 'other' ARGV[2] = 'other' return 1",
+    ];
+    for (const change of changes) {
+      for (const shape of [['1', 'k1', 'a1', 'a2'], ['0', 'a1', 'a2'], ['2', 'k1', 'k2', 'a1', 'a2', 'a3', 'a4', 'a5']]) {
+        const [mine, theirs] = await both(2, ['EVAL', change, ...shape]);
+        expect(mine).toBe(theirs);
+        const [after, redisAfter] = await both(2, ['EVAL', look, ...shape]);
+        expect(after, `${change} with ${shape.join(' ')}`).toBe(redisAfter);
+      }
+    }
+  });
+});
+
 describe('table order', () => {
   it('does not depend on when the Lua state was made: two servers walk the same table the same way', async () => {
     // Lua seeds its string hashes from the clock when a state is created

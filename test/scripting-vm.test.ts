@@ -235,6 +235,53 @@ describe('LuaVm', () => {
     b.close();
   });
 
+  it('hands out small blocks again after they are freed (per size class) without mixing up their contents, across states', () => {
+    // Strings of every small size, tables grown and shrunk through the
+    // class boundaries, closures with upvalues: made, checked, dropped and
+    // collected over and over, in two states sharing the freed blocks.
+    const code = `
+      local ok = 0
+      for round = 1, 30 do
+        local kept = {}
+        for n = 1, 300 do
+          local s = string.rep(string.char(65 + n % 26), n) .. round
+          local t = {}
+          for i = 1, n % 40 do t[i] = s end
+          for i = n % 40, 1, -1 do t[i] = nil end
+          t.s = s
+          local f = function() return s, n end
+          kept[#kept + 1] = {f, t}
+        end
+        for n, pair in ipairs(kept) do
+          local s, m = pair[1]()
+          assert(m == n and #s == n + #tostring(round) and s == pair[2].s and s:sub(1, 1) == string.char(65 + n % 26))
+          ok = ok + 1
+        end
+        collectgarbage()
+      end
+      return ok - collectgarbage("count") * 1024 + t.usedOf()`;
+    const states = [LuaVm.create({ memoryLimit: 64 << 20 }), LuaVm.create({ memoryLimit: 64 << 20 })];
+    const usedOf = (v: LuaVm, l: LuaState): number => {
+      v.pushInteger(l, v.used);
+      return 1;
+    };
+    for (const v of states) v.registerLibrary('t', { usedOf });
+    for (let i = 0; i < 4; i++) {
+      const v = states[i % 2]!;
+      const r = run(v, code);
+      expect(r.status).toBe(LuaStatus.OK);
+      // Every check passed, and the byte count is still Lua's own.
+      expect(v.toNumber(v.L, -1)).toBe(30 * 300);
+      v.pop(v.L);
+    }
+    states[0]!.close();
+    // The blocks the closed state freed serve the other one.
+    const v = states[1]!;
+    expect(run(v, code).status).toBe(LuaStatus.OK);
+    expect(v.toNumber(v.L, -1)).toBe(30 * 300);
+    v.close();
+  });
+
   it('time-slices a long script with a count hook that yields, pcall frames included', async () => {
     const vm = LuaVm.create({ memoryLimit: 64 << 20 });
     const L = vm.L;

@@ -7,7 +7,7 @@
  * Each engine also keeps one Lua thread that runs its scripts, so a run can
  * be suspended between time slices (see runner.ts).
  */
-import { LuaVm, type LuaState } from './vm/lua-vm.js';
+import { LuaVm, type LuaState, type ReusedArray } from './vm/lua-vm.js';
 import { installLibraries } from './libs/index.js';
 import { installCompat, protectGlobals, type ProtectedEnv } from './lua-env.js';
 import { installRedisApi } from './redis-api.js';
@@ -23,6 +23,9 @@ export interface ScriptEngine {
   runsSinceGc: number;
   /** The run-time count hook is set on `thread` (see runner.ts). */
   threadHooked: boolean;
+  /** EVAL's KEYS and ARGV tables, kept by length from one run to the next (LuaVm.pushStringArrayInto). */
+  keysTables: ReusedArray[];
+  argvTables: ReusedArray[];
 }
 
 /**
@@ -37,9 +40,15 @@ export function createEngine(extend?: (vm: LuaVm) => void, evalState = false): S
   installRedisApi(vm);
   extend?.(vm);
   const env = protectGlobals(vm);
+  // A script run leaves nearly all it made as garbage (KEYS/ARGV strings,
+  // reply tables, the closures a big script defines on every run) over a
+  // heap of compiled scripts that stays: what generational collection is
+  // for. Incremental mode marked the whole heap again for each run's
+  // garbage. Scripts see no difference (Redis's 5.1 has no mode to ask).
+  vm.useGenerationalGc();
   const thread = vm.newThread(vm.L);
   const threadRef = vm.ref(vm.L);
-  return { vm, env, thread, threadRef, runsSinceGc: 0, threadHooked: false };
+  return { vm, env, thread, threadRef, runsSinceGc: 0, threadHooked: false, keysTables: [], argvTables: [] };
 }
 
 /** Bytes the engine's Lua state holds (used_memory_lua / used_memory_vm_eval). */

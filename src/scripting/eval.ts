@@ -7,10 +7,10 @@ import { ReplyError, toSafeInt } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { feedMonitors } from '../commands/monitor.js';
 import { getBool } from '../config/params.js';
-import { cachedScript, createScript, evalEngine, extractShebang, flushScripts, type CachedScript } from './script-cache.js';
+import { cachedScript, scriptBySha, createScript, evalEngine, extractShebang, flushScripts, type CachedScript } from './script-cache.js';
 import { killScript, prepareForRun } from './run-context.js';
 import { runScript } from './runner.js';
-import type { LuaState, LuaVm } from './vm/lua-vm.js';
+import { newReusedArray, type LuaState, type LuaVm, type ReusedArray } from './vm/lua-vm.js';
 import './params.js';
 
 const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
@@ -44,6 +44,20 @@ export function argBytes(args: string[]): number {
   return n;
 }
 
+/** KEYS and ARGV of up to this many elements reuse a table kept per length. */
+const REUSED_MAX = 32;
+
+/**
+ * KEYS or ARGV: a table of args[from..to), the one kept for this length
+ * when there is one. A script cannot keep its KEYS past its run (every
+ * table it could store it in is read-only), so no run sees another's.
+ */
+function pushArgs(vm: LuaVm, co: LuaState, kept: ReusedArray[], args: string[], from: number, to: number): void {
+  const n = to - from;
+  if (n > REUSED_MAX) return vm.pushStringArray(co, args, from, to);
+  vm.pushStringArrayInto(co, (kept[n] ??= newReusedArray()), args, from, to);
+}
+
 function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, evalsha: boolean, ro: boolean): void {
   // Fed here, before the script's own commands, as eval.c does.
   feedMonitors(ctx, spec, args);
@@ -52,9 +66,10 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
   let sha: string;
   let script: CachedScript | undefined;
   if (evalsha) {
-    sha = args[1]!.toLowerCase();
-    script = cachedScript(sha);
-    if (script === undefined) throw new ReplyError(NOSCRIPT);
+    const found = scriptBySha(args[1]!);
+    if (found === undefined) throw new ReplyError(NOSCRIPT);
+    sha = found.sha;
+    script = found.script;
   } else {
     const created = createScript(args[1]!);
     if (typeof created === 'string') throw new ReplyError(created);
@@ -70,9 +85,9 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
     // of it for both). Its metatable has no __newindex, so setField (names
     // interned as C strings) sets them raw.
     vm.pushRef(co, engine.env.backingRef);
-    vm.pushStringArray(co, args, 3, 3 + numkeys);
+    pushArgs(vm, co, engine.keysTables, args, 3, 3 + numkeys);
     vm.setField(co, -2, 'KEYS');
-    vm.pushStringArray(co, args, 3 + numkeys, args.length);
+    pushArgs(vm, co, engine.argvTables, args, 3 + numkeys, args.length);
     vm.setField(co, -2, 'ARGV');
     vm.pop(co);
     vm.pushRef(co, ref);

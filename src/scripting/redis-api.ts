@@ -107,7 +107,7 @@ function statusReply(vm: LuaVm, L: LuaState): number {
   }
   vm.newTable(L, 0, 1);
   vm.pushValue(L, -2);
-  vm.rawSetName(L, -2, 'ok');
+  vm.setField(L, -2, 'ok'); // a new table: no metatable, so as a raw set
   return 1;
 }
 

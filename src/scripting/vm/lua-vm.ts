@@ -19,7 +19,7 @@
  *   `internal error in <name>: <message>`, never a crash of the server.
  */
 import { loadLuaModule, luaModule, type Ptr, type RawLua } from './wasm-module.js';
-import { createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
+import { blockRequest, createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
 import { createArgScan, type ArgScan } from './wasm-args.js';
 import { createArrayFill, type ArrayFill } from './wasm-fill.js';
 import { createReplyReader, type ReplyReader } from './wasm-reply.js';
@@ -49,6 +49,16 @@ export const LuaHookMask = { CALL: 1, RET: 2, LINE: 4, COUNT: 8 } as const;
 export const LuaHookEvent = { CALL: 0, RET: 1, LINE: 2, COUNT: 3, TAILCALL: 4 } as const;
 
 export const LUA_REGISTRYINDEX = -1001000;
+/** A Table's type tag (LUA_VTABLE = LUA_TTABLE, variant 0). */
+const LUA_VTABLE = 5;
+
+/** A table pushStringArrayInto keeps between calls: its registry ref (0: none yet), address and length. */
+export interface ReusedArray {
+  ref: number;
+  table: Ptr;
+  n: number;
+}
+export const newReusedArray = (): ReusedArray => ({ ref: 0, table: 0, n: 0 });
 export const LUA_MULTRET = -1;
 /** Pseudo-index of a C closure's i-th upvalue (1-based). */
 export const upvalueIndex = (i: number): number => LUA_REGISTRYINDEX - i;
@@ -113,6 +123,8 @@ interface ModuleGlue {
   argOut: Ptr;
   /** Builds an array of strings in one call (wasm-fill.ts); null: element by element. */
   arrayFill: ArrayFill | null;
+  /** Tables read as LuaVm.isFreshArray expects: undefined until checked. */
+  tableLayoutChecked: boolean | undefined;
   /** Reads a returned table's special fields and array part in one call each (wasm-reply.ts); null: field by field. */
   replyReader: ReplyReader | null;
   /** Address blocks of name lists for replyReader.probe, by list. */
@@ -176,6 +188,7 @@ function setupGlue(m: RawLua): ModuleGlue {
     argScan: createArgScan(m),
     argOut: m._malloc(ARG_SCAN_MAX * 12),
     arrayFill: createArrayFill(m),
+    tableLayoutChecked: undefined,
     replyReader: createReplyReader(m),
     nameLists: new Map(),
     fillBuf: 0,
@@ -206,7 +219,8 @@ function setupGlue(m: RawLua): ModuleGlue {
       return 0;
     }
     if (nsize > osize && vm.used + nsize - osize > vm.memoryLimit) return 0;
-    const np = m._realloc(ptr, nsize);
+    // Sized as the WASM allocator sizes blocks: it may later free this one onto a class stack (wasm-alloc.ts).
+    const np = m._realloc(ptr, blockRequest(nsize));
     if (np !== 0) vm.used += nsize - osize;
     return np;
   };
@@ -629,7 +643,12 @@ export class LuaVm {
   }
   /** Pushes an integer (64-bit; a number must be a safe integer, use a BigInt beyond 2^53). */
   pushInteger(L: LuaState, n: number | bigint): void {
-    this.m._lua_pushinteger(L, typeof n === 'bigint' ? BigInt.asIntN(64, n) : big(n));
+    if (typeof n === 'bigint') return this.m._lua_pushinteger(L, BigInt.asIntN(64, n));
+    // A number goes through the WASM helper as a double: redis.call's integer
+    // replies (counters, timestamps) are mostly past the cached small BigInts.
+    const pushInt = this.g.arrayFill?.pushint;
+    if (pushInt !== undefined && Number.isSafeInteger(n)) pushInt(L, n);
+    else this.m._lua_pushinteger(L, big(n));
   }
   /** Pushes a byte string given as latin1 JS string. */
   pushString(L: LuaState, s: string): void {
@@ -648,12 +667,92 @@ export class LuaVm {
    * the bytes are written to the WASM heap and the table built in one call.
    */
   pushStringArray(L: LuaState, items: readonly string[], from: number, to: number): void {
+    this.storeStrings(L, items, from, to, false);
+  }
+  /**
+   * pushStringArray into a table kept in `slot` from one call to the next
+   * (EVAL's KEYS and ARGV): the kept table is pushed and its 1..n
+   * overwritten when it still has a fresh table's shape for n elements
+   * (isFreshArray), else a new one is made and kept. A table allocation
+   * and its collection are most of what building a short array costs.
+   * Only for tables no Lua code can keep past a call (a script's KEYS
+   * cannot be stored anywhere that outlives its run).
+   */
+  pushStringArrayInto(L: LuaState, slot: ReusedArray, items: readonly string[], from: number, to: number): void {
+    const n = to - from;
+    if (slot.ref !== 0 && slot.n === n && this.isFreshArray(slot.table, n)) {
+      this.m._lua_rawgeti(L, LUA_REGISTRYINDEX, big(slot.ref));
+      this.storeStrings(L, items, from, to, true);
+      return;
+    }
+    if (this.g.tableLayoutChecked === undefined) this.checkTableLayout();
+    this.storeStrings(L, items, from, to, false);
+    if (this.g.tableLayoutChecked !== true) return;
+    this.m._lua_pushvalue(L, -1);
+    const ref = this.m._luaL_ref(L, LUA_REGISTRYINDEX);
+    if (slot.ref !== 0) this.m._luaL_unref(L, LUA_REGISTRYINDEX, slot.ref);
+    slot.ref = ref;
+    slot.table = this.m._lua_topointer(L, -1);
+    slot.n = n;
+  }
+  /**
+   * Whether the Table at `t` is as lua_createtable(L, n, 0) made it, as far
+   * as Lua code can tell: no metatable, no hash part, an array part of
+   * exactly n (alimit is its real size). Then it holds no key but 1..n,
+   * and overwriting those makes it a fresh table's equal. Lua 5.4's Table
+   * on wasm32: tt at 4, flags at 6 (bit 7: alimit is not the real size),
+   * lsizenode at 7, alimit at 8, lastfree at 20 (NULL: no hash part, the
+   * dummy node), metatable at 24; checked once per module (tableLayout).
+   */
+  private isFreshArray(t: Ptr, n: number): boolean {
+    const v = views(this.g);
+    const h = v.heapBuf;
+    const w = t >> 2;
+    return h[t + 4] === LUA_VTABLE && (h[t + 6]! & 0x80) === 0 && h[t + 7] === 0 && v.u32[w + 2] === n && v.i32[w + 5] === 0 && v.i32[w + 6] === 0;
+  }
+  /**
+   * Checks once that Tables read as isFreshArray assumes (this build's
+   * layout); if not, pushStringArrayInto makes a new table every time.
+   */
+  private checkTableLayout(): void {
+    const g = this.g;
+    if (g.tableLayoutChecked !== undefined) return;
+    g.tableLayoutChecked = false;
+    const L = this.L;
+    const top = this.m._lua_gettop(L);
+    try {
+      this.m._lua_createtable(L, 3, 0);
+      const a = this.m._lua_topointer(L, -1);
+      this.m._lua_createtable(L, 0, 1);
+      const h1 = this.m._lua_topointer(L, -1);
+      this.m._lua_createtable(L, 0, 4);
+      const h4 = this.m._lua_topointer(L, -1);
+      this.m._lua_createtable(L, 0, 0);
+      const withMeta = this.m._lua_topointer(L, -1);
+      this.m._lua_pushvalue(L, -4);
+      this.m._lua_setmetatable(L, -2);
+      const v = views(g);
+      const ok =
+        this.isFreshArray(a, 3) &&
+        !this.isFreshArray(a, 2) &&
+        this.isFreshArray(withMeta, 0) === false &&
+        v.i32[(withMeta >> 2) + 6] === a &&
+        v.heapBuf[h1 + 7] === 0 &&
+        v.i32[(h1 >> 2) + 5] !== 0 &&
+        v.heapBuf[h4 + 7] === 2 &&
+        v.i32[(h4 >> 2) + 5] !== 0;
+      g.tableLayoutChecked = ok;
+    } finally {
+      this.m._lua_settop(L, top);
+    }
+  }
+  private storeStrings(L: LuaState, items: readonly string[], from: number, to: number, reuse: boolean): void {
     const n = to - from;
     let bytes = 0;
     for (let i = from; i < to; i++) bytes += items[i]!.length;
     const block = n >= FILL_MIN ? this.fillBlock(8 * n + bytes) : 0;
     if (block === 0) {
-      this.m._lua_createtable(L, n, 0);
+      if (!reuse) this.m._lua_createtable(L, n, 0);
       for (let i = from; i < to; i++) {
         this.pushString(L, items[i]!);
         this.m._lua_rawseti(L, -2, big(i - from + 1));
@@ -675,7 +774,7 @@ export class LuaVm {
       else h.latin1Write(s, p, len);
       p += len;
     }
-    this.runFill(L, n, block);
+    this.runFill(L, n, block, reuse);
   }
   /**
    * Pushes a new table of n byte strings of b: element i is
@@ -726,11 +825,12 @@ export class LuaVm {
     }
     return g.fillBuf;
   }
-  private runFill(L: LuaState, n: number, block: Ptr): void {
+  private runFill(L: LuaState, n: number, block: Ptr, reuse = false): void {
     const g = this.g;
     fillBusy = true;
     try {
-      g.arrayFill!(L, n, block);
+      if (reuse) g.arrayFill!.refill(L, n, block);
+      else g.arrayFill!.fill(L, n, block);
     } finally {
       // Also when a Lua error (a longjmp thrown through here) ends it.
       fillBusy = false;
@@ -1128,6 +1228,18 @@ export class LuaVm {
     this.pushString(L, 'step');
     this.pushInteger(L, kb);
     if (this.pcall(L, 2, 0) !== LuaStatus.OK) this.pop(L);
+  }
+  /**
+   * Switches the collector to Lua 5.4's generational mode
+   * (collectgarbage("generational")): young collections look at what was
+   * made since the last one (and old objects written to since), not the
+   * whole heap.
+   */
+  useGenerationalGc(): void {
+    const L = this.L;
+    this.pushRef(L, this.collectRef);
+    this.pushString(L, 'generational');
+    if (this.pcall(L, 1, 0) !== LuaStatus.OK) this.pop(L);
   }
   /** A full collection (collectgarbage("collect")). */
   gcCollect(): void {

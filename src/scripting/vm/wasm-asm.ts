@@ -30,18 +30,25 @@ export const I32_EQ = 0x46;
 export const I32_LT_S = 0x48;
 export const I32_GT_S = 0x4a;
 export const I32_GT_U = 0x4b;
+export const I32_NE = 0x47;
+export const I32_LT_U = 0x49;
+export const I32_LE_U = 0x4d;
 export const I32_GE_S = 0x4e;
 export const F64_GT = 0x64;
 export const I32_ADD = 0x6a;
+export const I32_SUB = 0x6b;
 export const I32_SHL = 0x74;
+export const I32_SHR_U = 0x76;
 export const F64_ADD = 0xa0;
 export const F64_SUB = 0xa1;
+export const I64_TRUNC_F64_S = 0xb0;
 export const I64_EXTEND_I32_U = 0xad;
 export const F64_CONVERT_I32_U = 0xb8;
 /** Block type of a block, loop or if with no result. */
 export const VOID = 0x40;
 export const I32 = 0x7f;
 export const I64 = 0x7e;
+export const F64 = 0x7c;
 /** The function type constructor in the type section. */
 export const FUNC = 0x60;
 /** -2 as a signed LEB128 byte (an i32.const / i64.const operand). */
@@ -56,6 +63,20 @@ export function uleb(n: number): number[] {
     out.push(b);
   } while (n !== 0);
   return out;
+}
+
+/** i32.const n, n as a signed LEB128. */
+export function i32Const(n: number): number[] {
+  const out: number[] = [I32_CONST];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
 }
 
 /** A name as the import and export sections hold it. */

@@ -11,17 +11,28 @@
  * (ptr_i, len_i) are i32 pairs at desc + 8*(i-1) in the Lua module's memory.
  * EVAL's KEYS and ARGV and redis.call's array replies are built this way:
  * per element, the JS side made two JS -> WASM calls (push, rawseti).
+ * `refill` is the loop alone, storing into the table already on top (EVAL
+ * reuses its KEYS and ARGV tables: lua-vm.ts pushStringArrayInto).
  */
 import type { Ptr, RawLua } from './wasm-module.js';
-import { BLOCK, LOOP, IF, ELSE, END, BR, BR_IF, CALL, DROP, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_LOAD, I32_CONST, I32_LT_S, I32_GT_S, I32_ADD, I64_EXTEND_I32_U, VOID, I32, I64, FUNC, MINUS_TWO, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
+import { BLOCK, LOOP, IF, ELSE, END, BR, BR_IF, CALL, DROP, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_LOAD, I32_CONST, I32_LT_S, I32_GT_S, I32_ADD, I64_EXTEND_I32_U, I64_TRUNC_F64_S, VOID, I32, I64, F64, FUNC, MINUS_TWO, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
 
-export type ArrayFill = (L: Ptr, n: number, desc: Ptr) => void;
+export interface ArrayFill {
+  /** A new table of the n strings (or false) described at desc, pushed on L. */
+  fill: (L: Ptr, n: number, desc: Ptr) => void;
+  /** The same n values stored at 1..n of the table on top of L (a reused one). */
+  refill: (L: Ptr, n: number, desc: Ptr) => void;
+  /** lua_pushinteger of a safe integer given as a double: no BigInt made for the i64 on the JS side. */
+  pushint: (L: Ptr, n: number) => void;
+}
 
 
-// Imports: 0 lua_createtable(L, narr, nrec), 1 lua_pushlstring(L, s, len), 2 lua_pushboolean(L, b), 3 lua_rawseti(L, idx, n).
+// Imports: 0 lua_createtable(L, narr, nrec), 1 lua_pushlstring(L, s, len), 2 lua_pushboolean(L, b), 3 lua_rawseti(L, idx, n), 4 lua_pushinteger(L, n).
 // Locals: 0 L, 1 n, 2 desc (advanced by 8 per element), 3 i, 4 len.
-const BODY = [
-  LOCAL_GET, 0, LOCAL_GET, 1, I32_CONST, 0, CALL, 0,
+/** pushint(L, d): lua_pushinteger(L, (i64)d). */
+const PUSHINT = [LOCAL_GET, 0, LOCAL_GET, 1, I64_TRUNC_F64_S, CALL, 4, END];
+const CREATE = [LOCAL_GET, 0, LOCAL_GET, 1, I32_CONST, 0, CALL, 0];
+const STORE = [
   I32_CONST, 1, LOCAL_SET, 3,
   BLOCK, VOID,
     LOOP, VOID,
@@ -44,36 +55,39 @@ const BODY = [
 
 function helperModule(): ArrayBuffer {
   const types = [
-    4,
+    6,
     FUNC, 3, I32, I32, I32, 0, // 0: (i32 i32 i32) -> ()   createtable, fill
     FUNC, 3, I32, I32, I32, 1, I32, // 1: (i32 i32 i32) -> i32  pushlstring
     FUNC, 2, I32, I32, 0, // 2: (i32 i32) -> ()   pushboolean
     FUNC, 3, I32, I32, I64, 0, // 3: (i32 i32 i64) -> ()   rawseti
+    FUNC, 2, I32, I64, 0, // 4: (i32 i64) -> ()   pushinteger
+    FUNC, 2, I32, F64, 0, // 5: (i32 f64) -> ()   pushint
   ];
   const imports = [
-    5,
+    6,
     ...name('m'), ...name('createtable'), 0x00, 0,
     ...name('m'), ...name('pushlstring'), 0x00, 1,
     ...name('m'), ...name('pushboolean'), 0x00, 2,
     ...name('m'), ...name('rawseti'), 0x00, 3,
+    ...name('m'), ...name('pushinteger'), 0x00, 4,
     ...name('m'), ...name('mem'), 0x02, 0x00, 0,
   ];
-  const functions = [1, 0];
-  const exports = [1, ...name('fill'), 0x00, 4];
-  const code = [1, ...body(2, BODY)];
+  const functions = [3, 0, 0, 5];
+  const exports = [3, ...name('fill'), 0x00, 5, ...name('refill'), 0x00, 6, ...name('pushint'), 0x00, 7];
+  const code = [3, ...body(2, [...CREATE, ...STORE]), ...body(2, STORE), ...body(0, PUSHINT)];
   return moduleBytes({ types, imports, functions, exports, code });
 }
 
 /** The filler over the module's own functions and memory; null when they are not at hand (the caller pushes element by element). */
 export function createArrayFill(m: RawLua): ArrayFill | null {
   const mem = m.__memory;
-  const fns = [m._lua_createtable, m._lua_pushlstring, m._lua_pushboolean, m._lua_rawseti];
+  const fns = [m._lua_createtable, m._lua_pushlstring, m._lua_pushboolean, m._lua_rawseti, m._lua_pushinteger];
   if (mem === undefined || !fns.every(isWasmFunction)) return null;
   try {
     const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), {
-      m: { createtable: fns[0], pushlstring: fns[1], pushboolean: fns[2], rawseti: fns[3], mem },
+      m: { createtable: fns[0], pushlstring: fns[1], pushboolean: fns[2], rawseti: fns[3], pushinteger: fns[4], mem },
     });
-    return inst.exports.fill as ArrayFill;
+    return { fill: inst.exports.fill as ArrayFill['fill'], refill: inst.exports.refill as ArrayFill['refill'], pushint: inst.exports.pushint as ArrayFill['pushint'] };
   } catch {
     return null;
   }
