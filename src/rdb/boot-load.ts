@@ -28,7 +28,13 @@ import { readRdb, RdbFileError } from './file-reader.js';
 import { accessMeta } from './access-meta.js';
 import { heapGrewByLoad } from '../memory/usage.js';
 
-/** Slots per staged key: its hash, key and value (as the table will hold them: numbers, mostly), db, expiry, access meta. */
+/**
+ * Slots per staged key: its hash, key and value (as the table will hold
+ * them: a store handle or a reference, numbers), db, expiry, access meta
+ * (NaN: a new key's). Numbers only, in arrays made of doubles: a reference
+ * (2^32 and up) in an array of tagged words would be a heap number per key,
+ * and the array a thing for the GC to read.
+ */
 const STAGED = 6;
 /**
  * Keys per staging chunk. Fixed-size chunks allocated whole (640 KB: V8 puts
@@ -85,9 +91,9 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
   let expired = 0;
   let emptySkipped = 0;
   const functions: string[] = [];
-  /** key, value, db, expireAt (NaN: none), access meta (null: fresh), per key read, CHUNK_KEYS keys a chunk. */
-  const chunks: unknown[][] = [];
-  let chunk: unknown[] = [];
+  /** hash, key, value, db, expireAt (NaN: none), access meta (NaN: fresh), per key read, CHUNK_KEYS keys a chunk. */
+  const chunks: number[][] = [];
+  let chunk: number[] = [];
   let at = STAGED * CHUNK_KEYS;
   const aux: Record<string, string> = {};
   const now = Date.now();
@@ -114,7 +120,8 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
           }
           const t = tables[db] ?? table(db);
           if (at === STAGED * CHUNK_KEYS) {
-            chunks.push((chunk = new Array(STAGED * CHUNK_KEYS)));
+            // fill(0.5): doubles from the start (V8 never turns them back into tagged words).
+            chunks.push((chunk = new Array<number>(STAGED * CHUNK_KEYS).fill(0.5)));
             at = 0;
           }
           // As an int32: a hash of 2^31 or more would be a heap number per key (not a Smi).
@@ -123,7 +130,7 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
           chunk[at + 2] = t.stage(value);
           chunk[at + 3] = db;
           chunk[at + 4] = expireAt ?? NaN;
-          chunk[at + 5] = idle >= 0 || freq >= 0 ? accessMeta(freq, idle) : null;
+          chunk[at + 5] = (idle >= 0 || freq >= 0 ? accessMeta(freq, idle) : null) ?? NaN;
           at += STAGED;
           keys++;
         },
@@ -141,11 +148,12 @@ export async function loadRdbInto(data: Readable, size: number, ks: Keyspace, pr
       const staged = chunks[c];
       const end = c === chunks.length - 1 ? at : staged.length;
       for (let i = 0; i < end; i += STAGED) {
-        const db = staged[i + 3] as number;
+        const db = staged[i + 3];
         const t = tables[db] ?? table(db);
         if (i % (STAGED * WARM_MAX) === 0) t.warmStaged(staged, i, end, STAGED);
-        if (!t.putStagedKey((staged[i] as number) >>> 0, staged[i + 1] as number, staged[i + 2] as number, staged[i + 4] as number, staged[i + 5] as number | null)) {
-          throw new RdbFileError(summary.bytes, `key '${t.stagedKeyName(staged[i + 1] as number).slice(0, 64)}' written twice in db ${db}`, false);
+        const meta = staged[i + 5];
+        if (!t.putStagedKey(staged[i] >>> 0, staged[i + 1], staged[i + 2], staged[i + 4], meta === meta ? meta : null)) {
+          throw new RdbFileError(summary.bytes, `key '${t.stagedKeyName(staged[i + 1]).slice(0, 64)}' written twice in db ${db}`, false);
         }
       }
       chunks[c] = []; // its keys and values are in the tables now: let the chunk go
