@@ -130,6 +130,40 @@ describe('loading a Redis RDB file at boot', () => {
     expect(loaded).toMatchObject({ expiredDropped: 1, functions: 1, redisVersion: '7.0.15' });
   });
 
+  it("keeps the file's IDLE and FREQ records: OBJECT IDLETIME / FREQ after boot as on redis-server", async () => {
+    // redis-server writes an IDLE record per key under an LRU policy, a FREQ one under LFU.
+    for (const [policy, ask, set] of [
+      ['allkeys-lru', 'IDLETIME', ['IDLETIME', '5000']],
+      ['allkeys-lfu', 'FREQ', ['FREQ', '77']],
+    ] as const) {
+      const d = tmp();
+      const r = await startRedis(['--dir', d, '--dbfilename', 'dump.rdb', '--maxmemory-policy', policy]);
+      const rc = new Redis({ port: r.port, host: '127.0.0.1' });
+      try {
+        await rc.set('seed', 'v');
+        const payload = await rc.dumpBuffer('seed');
+        await rc.call('RESTORE', 'aged', '0', payload, ...set);
+        await rc.set('fresh', 'v');
+        await rc.save();
+      } finally {
+        rc.disconnect();
+        r.stop();
+      }
+      const s = await start(['--dir', d, '--dbfilename', 'dump.rdb', '--save', '', '--maxmemory-policy', policy]);
+      const c = client(s.port);
+      const aged = Number(await c.call('OBJECT', ask, 'aged'));
+      const fresh = Number(await c.call('OBJECT', ask, 'fresh'));
+      if (ask === 'IDLETIME') {
+        expect(aged).toBeGreaterThanOrEqual(5000);
+        expect(aged).toBeLessThan(5060);
+        expect(fresh).toBeLessThan(60);
+      } else {
+        expect(aged).toBe(77);
+        expect(fresh).toBeLessThan(77);
+      }
+    }
+  });
+
   it('saves natively afterwards and boots from that snapshot, leaving the RDB file as it was', async () => {
     const dir = dirWith(rdbFile);
     const before = readFileSync(path.join(dir, 'dump.rdb'));
