@@ -22,10 +22,6 @@
  */
 export const REF = 2 ** 32;
 
-export function isRef(w: number): boolean {
-  return w >= REF;
-}
-
 export class RefStore {
   private readonly objs: unknown[] = [];
   private readonly free: number[] = [];
