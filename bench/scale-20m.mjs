@@ -19,7 +19,7 @@
  *
  * node bench/scale-20m.mjs [--keys 20000000] [--only damselfly|redis]
  *   [--heap 20000] [--json out.json] [--write] [--server dist/main.js]
- *   [--min-free-gib 2] [--load-seconds S] [--report]
+ *   [--min-free-gib 2] [--load-seconds S] [--latency-only] [--report]
  * --write puts the section into bench/RESULTS.md between this bench's
  * markers (a run with --only fills its half and keeps the other half's
  * figures, from bench/scale-20m.json).
@@ -50,6 +50,8 @@ const SERVER_MAIN = path.resolve(opt('server', path.join(ROOT, 'dist/main.js')))
 const MIN_FREE = Number(opt('min-free-gib', 2)) * 2 ** 30;
 /** Stop loading after this many seconds and measure the rest on what is loaded (a slow load on a busy machine still yields figures). */
 const LOAD_SECONDS = Number(opt('load-seconds', Infinity));
+/** Stop after the latency phase (no BGSAVE, no boot): for experiments on the loaded dataset. */
+const LATENCY_ONLY = argv.includes('--latency-only');
 const JSON_OUT = opt('json', path.join(ROOT, 'bench/scale-20m.json'));
 // With --max-old-space-size the launcher keeps the process: give it the launcher's semi-space (LAUNCHER_SEMI_MB).
 const NODE_FLAGS = ['--max-semi-space-size=8', `--max-old-space-size=${HEAP_MB}`, '--trace-gc', ...opt('node-flags', '').split(/\s+/).filter(Boolean)];
@@ -405,6 +407,15 @@ async function runServer(kind) {
     }
     res.rssAfterChurn = rss(s.pid);
     res.hwm = statusKiB(s.pid, 'VmHWM') * 1024;
+    if (LATENCY_ONLY) {
+      // A clean exit, so that a --cpu-prof in --node-flags gets written.
+      const exited = new Promise((r) => (s.proc.exitCode !== null ? r() : s.proc.once('exit', r)));
+      // SHUTDOWN answers nothing when it succeeds: the exit is the reply.
+      void call(s.port, 'SHUTDOWN', 'NOSAVE').catch(() => {});
+      await exited;
+      s = null;
+      return res;
+    }
 
     gc.phase = 'bgsave';
     res.bgsave = await bgsaveMeasured(s);

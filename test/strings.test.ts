@@ -34,6 +34,26 @@ afterAll(async () => {
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 describe('GET and SET', () => {
+  it('GET and MGET copy values of every size class out byte for byte, in RESP2 and RESP3', async () => {
+    // Values from 16 bytes to 64 KiB live in off-heap cells that GET and MGET
+    // copy from directly: each class boundary, with every byte value in them.
+    const sizes = [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 255, 256, 257, 1024, 4095, 4096, 65535, 65536, 100_000];
+    const want = sizes.map((n, j) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + j * 17 + (i >> 8)) & 255)));
+    const keys = sizes.map((n) => `cell:${n}`);
+    for (let j = 0; j < sizes.length; j++) expect(await r.set(keys[j], want[j])).toBe('OK');
+    await r.lpush('cell:list', 'x');
+    for (const c of [r, r5]) {
+      for (let j = 0; j < sizes.length; j++) expect(await c.getBuffer(keys[j])).toEqual(want[j]);
+      const all = await c.mgetBuffer(...keys, 'cell:list', 'cell:none', keys[3]);
+      expect(all).toEqual([...want, null, null, want[3]]);
+    }
+    await expect(r.get('cell:list')).rejects.toThrow('WRONGTYPE');
+    // Overwritten in place and after a shrink to another size class.
+    await r.set(keys[15], 'y'.repeat(1024));
+    await r.set(keys[14], 'z'.repeat(20));
+    expect(await r.mget(keys[15], keys[14])).toEqual(['y'.repeat(1024), 'z'.repeat(20)]);
+  });
+
   it('round-trips every byte value in keys and values', async () => {
     const key = Buffer.concat([Buffer.from('bin:'), ALL_BYTES]);
     expect(await r.set(key, ALL_BYTES)).toBe('OK');
