@@ -182,6 +182,8 @@ registerInfoSection('memory', 'Memory', () => {
     // Not Redis's: string values of 16 B to 64 KiB live outside V8's heap (keyspace/value-store.ts).
     ['values_offheap_used', f.offHeapLive],
     ['values_offheap_slabs', f.offHeapSlabs],
+    ['keytable_slots_offheap_used', f.slotsLive],
+    ['keytable_slots_offheap_chunks', f.slotsChunks],
   ];
 });
 

@@ -30,9 +30,10 @@ import { hashKey } from './hash.js';
 import type { Value } from '../types/value.js';
 import { fitsOffHeap, keyFitsOffHeap, NO_ROOM, ValueStore } from './value-store.js';
 import { REF, RefStore } from './ref-store.js';
+import { NO_SLOTS, SlotPool } from './slot-pool.js';
 
 /**
- * Slot layout of a Segment (an array of numbers only), `SLOT` words per slot:
+ * Slot layout of a Segment's slots (`seg.s`, a Float64Array), `SLOT` words per slot:
  *   s[b]     key: the handle of its bytes in the table's key store, or a
  *            reference (ref-store.ts) to the string when the store has no
  *            room; EMPTY for an empty slot
@@ -41,9 +42,9 @@ import { REF, RefStore } from './ref-store.js';
  *            only table.ts sees handles and references, every method hands
  *            out strings and values
  *   s[b + 2] word: (top 8 bits of the key's hash) << 24 | meta, an int32.
- * Numbers only, so V8 keeps a segment as a FixedDoubleArray, which its
- * garbage collector never reads through (see ref-store.ts for what that
- * saves): nothing may store anything but a number in a segment.
+ * Numbers only, so the slots can live outside V8's heap (slot-pool.ts),
+ * where no garbage collection reads or walks them (see ref-store.ts and
+ * slot-pool.ts for what that saves).
  * The hash byte gives the home slot, `(h8 * cap) >>> 8`: resizing, splitting
  * and deleting move entries without hashing a key again, and a lookup
  * compares strings only with keys of the same hash byte.
@@ -113,20 +114,15 @@ const MAX_PRESIZE_DEPTH = 20;
 /** Keys per segment a size hint plans for: half a full segment, so loading does not split. */
 const PRESIZE_PER_SEGMENT = maxKeys(MAX_CAP) >>> 1;
 
-/**
- * Give seg `cap` empty slots. Through length 0 first: V8 trims an array's
- * backing store on a shrink only when it frees more than half of it, and
- * gives a grown one exactly the length asked for.
- */
+/** Give seg `cap` empty slots: a fresh view from the pool, its old one given back. */
 function layOut(seg: Segment, cap: number): void {
-  seg.length = 0;
-  seg.length = cap * SLOT;
-  // EMPTY first: a fraction makes the array's elements doubles for good
-  // (V8 never goes back to small-integer elements), whatever is stored later.
-  for (let b = 0; b < seg.length; b += SLOT) {
-    seg[b] = EMPTY;
-    seg[b + 1] = 0;
-    seg[b + 2] = 0;
+  const pool = seg.pool;
+  pool.give(seg.s);
+  const s = (seg.s = pool.take(cap * SLOT));
+  for (let b = 0; b < s.length; b += SLOT) {
+    s[b] = EMPTY;
+    s[b + 1] = 0;
+    s[b + 2] = 0;
   }
   seg.cap = cap;
 }
@@ -137,14 +133,15 @@ function newExpiries(cap: number): number[] {
 }
 
 /**
- * A segment is itself the array of its slots (layout above), with its
- * bookkeeping as named fields: a lookup goes directory -> segment -> key,
- * one dependent memory load fewer than through a separate slot array, which
- * is what a lookup in a table larger than the CPU caches waits on.
- * Only table.ts reads the slots and fields of a segment.
+ * A segment: its slots (layout above) in a Float64Array view into the
+ * table's SlotPool, outside V8's heap (slot-pool.ts says why), and its
+ * bookkeeping as named fields. Only table.ts reads the slots and fields of
+ * a segment.
  */
-export class Segment extends Array<number> {
-  /** Slots (the array's length is cap * SLOT, or 0 until the first put of a lazy segment). */
+export class Segment {
+  /** The slots: cap * SLOT words, or none until the first put of a lazy segment. */
+  s: Float64Array = NO_SLOTS;
+  /** Slots (s.length is cap * SLOT, or 0 while lazy). */
   cap: number;
   /** Keys in this segment. */
   n = 0;
@@ -165,25 +162,22 @@ export class Segment extends Array<number> {
   readonly keyStore: ValueStore;
   /** The table's objects behind references (collections, short strings). */
   readonly refs: RefStore;
+  /** Where the table's slot views come from and go back to. */
+  readonly pool: SlotPool;
 
   /**
    * `lazy`: leave the slots unallocated until the first put (a size hint
    * makes up to 2^20 segments: a generous or damaged one costs directory
    * entries and empty segments, not slots).
    */
-  constructor(store: ValueStore, keyStore: ValueStore, refs: RefStore, depth: number, cap = MIN_CAP, lazy = false) {
-    super();
+  constructor(store: ValueStore, keyStore: ValueStore, refs: RefStore, pool: SlotPool, depth: number, cap = MIN_CAP, lazy = false) {
     this.store = store;
     this.keyStore = keyStore;
     this.refs = refs;
+    this.pool = pool;
     this.depth = depth;
     this.cap = cap;
     if (!lazy) layOut(this, cap);
-  }
-
-  /** Array methods that make new arrays must make plain ones, not segments. */
-  static override get [Symbol.species](): ArrayConstructor {
-    return Array;
   }
 
   get size(): number {
@@ -198,19 +192,19 @@ export class Segment extends Array<number> {
   /** Every key with its value and expiry (undefined if none). `fn` must not change the table. */
   forEachKey(fn: (key: string, value: Value, expireAt: number | undefined) => void): void {
     const e = this.exp;
-    for (let i = 0, b = 0; b < this.length; i++, b += SLOT) {
-      const k = this[b];
+    for (let i = 0, b = 0; b < this.s.length; i++, b += SLOT) {
+      const k = this.s[b];
       if (k === EMPTY) continue;
       const at = e === null ? NaN : e[i];
-      fn(keyOf(this, k), valueOf(this, this[b + 1]), at === at ? at : undefined);
+      fn(keyOf(this, k), valueOf(this, this.s[b + 1]), at === at ? at : undefined);
     }
   }
 
   /** Every key with its expiry, without making its value (KEYS, reload). `fn` must not change the table. */
   forEachKeyName(fn: (key: string, expireAt: number | undefined) => void): void {
     const e = this.exp;
-    for (let i = 0, b = 0; b < this.length; i++, b += SLOT) {
-      const k = this[b];
+    for (let i = 0, b = 0; b < this.s.length; i++, b += SLOT) {
+      const k = this.s[b];
       if (k === EMPTY) continue;
       const at = e === null ? NaN : e[i];
       fn(keyOf(this, k), at === at ? at : undefined);
@@ -223,7 +217,7 @@ export class Segment extends Array<number> {
     if (e === null) return;
     for (let i = 0; i < this.cap; i++) {
       const at = e[i];
-      if (at === at) fn(keyOf(this, this[i * SLOT]), at);
+      if (at === at) fn(keyOf(this, this.s[i * SLOT]), at);
     }
   }
 }
@@ -277,6 +271,8 @@ export class KeyTable {
   readonly keyStore = new ValueStore();
   /** What slots hold by reference: collections, short strings, keys and values no store had room for. */
   readonly refs = new RefStore();
+  /** The memory of this table's segment slots. */
+  readonly slots = new SlotPool();
   snapshotHook: SnapshotHook | null = null;
 
   /**
@@ -307,13 +303,14 @@ export class KeyTable {
     this.mask = (1 << depth) - 1;
     const cap = capFor(Math.min(PRESIZE_PER_SEGMENT, Math.ceil(expectedKeys / (1 << depth))));
     this.dir = [];
-    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(this.store, this.keyStore, this.refs, depth, cap, depth > 0));
+    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(this.store, this.keyStore, this.refs, this.slots, depth, cap, depth > 0));
   }
 
   /** The table was dropped (FLUSHDB, a load replaced it): its stores stop counting (ValueStore.forget). */
   forget(): void {
     this.store.forget();
     this.keyStore.forget();
+    this.slots.forget();
   }
 
   /** The stores this table holds memory in (memory purges trim them). */
@@ -380,9 +377,9 @@ export class KeyTable {
       // hashOf kept lastSeg, so key is lastKey. The same handle in the same
       // slot is the same key: a handle is freed only by remove(), which
       // forgets lastSeg, so no other key can hold it meanwhile.
-      if (j < seg.cap && seg[j * SLOT] === this.lastSlotKey) return j;
+      if (j < seg.cap && seg.s[j * SLOT] === this.lastSlotKey) return j;
     }
-    const s: number[] = seg;
+    const s = seg.s;
     // A lazy segment has no slots yet (not even EMPTY ones to stop at).
     if (s.length === 0) return -1;
     const cap = seg.cap;
@@ -466,24 +463,24 @@ export class KeyTable {
     for (let j = 0; j < n; j++) {
       const seg = warmSeg[j]!;
       const b = warmBase[j];
-      if (b < seg.length) {
+      if (b < seg.s.length) {
         const e = seg.exp;
-        sink += (seg[b + 2] as number) + (e === null ? 0 : e[b / SLOT]);
+        sink += (seg.s[b + 2] as number) + (e === null ? 0 : e[b / SLOT]);
       }
     }
     for (let j = 0; j < n; j++) {
       const seg = warmSeg[j]!;
-      const len = seg.length;
+      const len = seg.s.length;
       const h8 = warmHash[j] >>> 24;
       // The key is often not in its home slot (Robin Hood displaces it):
       // find the first slot of its probe run with its hash byte, as slotOf
       // will, and bring in that resident's key and value.
       let b = warmBase[j];
       for (let d = 0; b < len && d < WARM_PROBES; d++) {
-        const k = seg[b];
+        const k = seg.s[b];
         if (k === EMPTY) break;
-        if (seg[b + 2] >>> 24 === h8) {
-          const v = seg[b + 1];
+        if (seg.s[b + 2] >>> 24 === h8) {
+          const v = seg.s[b + 1];
           sink += k < REF ? this.keyStore.peek(k) : (this.refs.get(k) as string).length;
           // A value in the store: its length and first bytes (a GET reads
           // both; a SET's release and put do not, but the miss is cheap here).
@@ -506,13 +503,13 @@ export class KeyTable {
   get(key: string): Value | undefined {
     const seg = this.dir[this.hashOf(key) & this.mask];
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : valueOf(seg, seg[i * SLOT + 1]);
+    return i < 0 ? undefined : valueOf(seg, seg.s[i * SLOT + 1]);
   }
 
   /** The value of key in seg (seg = segmentOf(key)). */
   lookup(seg: Segment, key: string): Value | undefined {
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : valueOf(seg, seg[i * SLOT + 1]);
+    return i < 0 ? undefined : valueOf(seg, seg.s[i * SLOT + 1]);
   }
 
   /**
@@ -522,7 +519,7 @@ export class KeyTable {
   lookupShape(seg: Segment, key: string): Value | number | undefined {
     const i = this.slotOf(seg, key);
     if (i < 0) return undefined;
-    const v = seg[i * SLOT + 1];
+    const v = seg.s[i * SLOT + 1];
     return v < REF ? this.store.length(v) : (this.refs.get(v) as Value);
   }
 
@@ -559,8 +556,8 @@ export class KeyTable {
   putStaged(seg: Segment, key: string, stored: number): void {
     const i = this.slotOf(seg, key);
     if (i >= 0) {
-      this.releaseValue(seg[i * SLOT + 1]);
-      seg[i * SLOT + 1] = stored;
+      this.releaseValue(seg.s[i * SLOT + 1]);
+      seg.s[i * SLOT + 1] = stored;
       return;
     }
     const h = this.lastHash;
@@ -598,15 +595,15 @@ export class KeyTable {
   /** The slot holding the staged key k (a handle or a string) with hash byte h8 in seg, or -1. */
   private stagedSlotOf(seg: Segment, h8: number, k: number): number {
     const cap = seg.cap;
-    if (seg.length === 0) return -1;
+    if (seg.s.length === 0) return -1;
     // Made a string only if a resident shares the hash byte (rare: most keys are new).
     let probe: string | null = null;
     let i = (h8 * cap) >>> 8;
     for (let d = 0; ; d++) {
       const b = i * SLOT;
-      const rk = seg[b];
+      const rk = seg.s[b];
       if (rk === EMPTY) return -1;
-      const rh8 = seg[b + 2] >>> 24;
+      const rh8 = seg.s[b + 2] >>> 24;
       if (rh8 === h8) {
         probe ??= this.stagedKeyName(k);
         if (this.keyIs(rk, probe)) return i;
@@ -624,7 +621,7 @@ export class KeyTable {
    * after seg grew or split to make room for it.
    */
   private roomFor(seg: Segment, h: number): Segment {
-    if (seg.length === 0) layOut(seg, seg.cap);
+    if (seg.s.length === 0) layOut(seg, seg.cap);
     if (seg.n >= maxKeys(seg.cap)) {
       if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) {
         this.resize(seg, grownCap(seg.cap));
@@ -650,8 +647,8 @@ export class KeyTable {
     if (i < 0) return false;
     const e = seg.exp;
     if (e !== null && e[i] === e[i]) this.expiryGone(seg);
-    this.releaseValue(seg[i * SLOT + 1]);
-    const k = seg[i * SLOT];
+    this.releaseValue(seg.s[i * SLOT + 1]);
+    const k = seg.s[i * SLOT];
     if (k < REF) this.keyStore.release(k);
     else this.refs.release(k);
     deleteAt(seg, i);
@@ -753,14 +750,14 @@ export class KeyTable {
 
   getMeta(seg: Segment, key: string): number {
     const i = this.slotOf(seg, key);
-    return i < 0 ? 0 : seg[i * SLOT + 2] & META_MASK;
+    return i < 0 ? 0 : seg.s[i * SLOT + 2] & META_MASK;
   }
 
   setMeta(seg: Segment, key: string, meta: number): void {
     const i = this.slotOf(seg, key);
     if (i < 0) return;
     const b = i * SLOT + 2;
-    seg[b] = (seg[b] & ~META_MASK) | (meta & META_MASK);
+    seg.s[b] = (seg.s[b] & ~META_MASK) | (meta & META_MASK);
   }
 
   /** Segments holding keys with an expiry, in no particular order (`volatileSegment(i)` for i < this). */
@@ -783,7 +780,7 @@ export class KeyTable {
     const old = seg.cap;
     const words = old * SLOT;
     if (scratch.length < words) scratch = new Float64Array(words);
-    for (let b = 0; b < words; b++) scratch[b] = seg[b];
+    for (let b = 0; b < words; b++) scratch[b] = seg.s[b];
     layOut(seg, cap);
     seg.n = 0;
     if (e !== null) seg.exp = newExpiries(cap);
@@ -806,7 +803,7 @@ export class KeyTable {
       this.mask = this.dir.length - 1;
     }
     const bit = 1 << seg.depth;
-    const s: number[] = seg;
+    const s = seg.s;
     const old = seg.cap;
     const words = old * SLOT;
     if (side.length < old) side = new Uint8Array(old);
@@ -835,7 +832,7 @@ export class KeyTable {
       side[i] = up;
       nHi += up;
     }
-    const hi = new Segment(this.store, this.keyStore, this.refs, seg.depth + 1, capFor(nHi + 1));
+    const hi = new Segment(this.store, this.keyStore, this.refs, this.slots, seg.depth + 1, capFor(nHi + 1));
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
     seg.n = 0;
@@ -893,7 +890,7 @@ export class KeyTable {
       const mask = this.mask;
       const slot = cursor & mask;
       const seg = this.dir[slot];
-      const s: number[] = seg;
+      const s = seg.s;
       // A shallower segment is shared by several slots: emit only the keys of
       // this slot, so each key comes once per cycle.
       const all = seg.depth === this.depth;
@@ -997,7 +994,7 @@ const PICK = 5;
 
 /** Append up to `max` keys of seg as PICK-tuples, from slot `start` on (wrapping). */
 function takeRun(seg: Segment, start: number, max: number, volatile: boolean, out: unknown[]): void {
-  const s: number[] = seg;
+  const s = seg.s;
   const e = seg.exp;
   const cap = seg.cap;
   if ((volatile && e === null) || s.length === 0) return;
@@ -1017,7 +1014,7 @@ function takeRun(seg: Segment, start: number, max: number, volatile: boolean, ou
 function randomIn(seg: Segment): number {
   // Segments above MIN_CAP are at least 3/8 full (remove keeps them so), so this ends fast.
   for (;;) {
-    const k = seg[((Math.random() * seg.cap) | 0) * SLOT];
+    const k = seg.s[((Math.random() * seg.cap) | 0) * SLOT];
     if (k !== EMPTY) return k;
   }
 }
@@ -1028,7 +1025,7 @@ function randomIn(seg: Segment): number {
  * resident on. Returns the key's slot.
  */
 function insert(seg: Segment, key: number, value: number, word: number, at: number): number {
-  const s: number[] = seg;
+  const s = seg.s;
   const e = seg.exp;
   const cap = seg.cap;
   let i = ((word >>> 24) * cap) >>> 8;
@@ -1074,7 +1071,7 @@ function insert(seg: Segment, key: number, value: number, word: number, at: numb
 
 /** Delete slot i by backward shift: pull each following displaced entry one slot back. */
 function deleteAt(seg: Segment, i: number): void {
-  const s: number[] = seg;
+  const s = seg.s;
   const e = seg.exp;
   const cap = seg.cap;
   for (;;) {

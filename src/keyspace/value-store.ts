@@ -123,6 +123,11 @@ export function offHeapSlabBytes(): number {
  * collection that frees them: src/memory/idle-release.ts runs one when they
  * are many, and clears the count.
  */
+/** Chunks of a dropped table's other off-heap memory (its segments' slots, slot-pool.ts), for droppedSlabBytes. */
+export function noteDroppedSlabBytes(n: number): void {
+  droppedBytes += n;
+}
+
 export function droppedSlabBytes(): number {
   return droppedBytes;
 }

@@ -54,16 +54,18 @@ import { bulkGuard } from '../protocol/parser.js';
 import { MAXMEMORY_EXTRA, MAXMEMORY_FACTOR, oldGenerationLimit, type HeapDecision } from './heap-limit.js';
 import { oldGenerationUsed } from './v8-heap.js';
 import { offHeapSlabBytes } from '../keyspace/value-store.js';
+import { slotsChunkBytes } from '../keyspace/slot-pool.js';
 
 /**
  * What the guard measures: the old generation plus the slabs holding string
- * values outside it (keyspace/value-store.ts). The slabs are not V8's to
+ * values and keys outside it (keyspace/value-store.ts) and the key tables'
+ * slot chunks (keyspace/slot-pool.ts). The slabs are not V8's to
  * limit, but they are the dataset's, and the old space's limit is the
  * memory share the server was sized for; counting them here keeps the two
  * together under it.
  */
 function inUse(): number {
-  return oldGenerationUsed() + offHeapSlabBytes();
+  return oldGenerationUsed() + offHeapSlabBytes() + slotsChunkBytes();
 }
 
 export const REFUSE_AT = 0.75;

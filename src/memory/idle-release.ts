@@ -31,6 +31,7 @@ import type { Server } from '../server/server.js';
 import { fullGc } from './gc.js';
 import { usedMemory } from './usage.js';
 import { clearDroppedSlabBytes, droppedSlabBytes, offHeapLiveBytes } from '../keyspace/value-store.js';
+import { slotsLiveBytes } from '../keyspace/slot-pool.js';
 import { log } from '../log.js';
 
 const CHECK_MS = 1000;
@@ -104,7 +105,7 @@ export function purgeMemory(stores: readonly { trim(): number }[], collections =
 
 /** What a full collection now is expected to cost: marking is proportional to what is live. */
 function expectedPauseMs(): number {
-  return (usedMemory() - offHeapLiveBytes() - process.memoryUsage().external) * msPerByte;
+  return (usedMemory() - offHeapLiveBytes() - slotsLiveBytes() - process.memoryUsage().external) * msPerByte;
 }
 
 function heldByClients(server: Server): number {

@@ -32,6 +32,7 @@ import type { Value } from '../types/value.js';
 import { fullGc } from './gc.js';
 import { oldGenerationUsed } from './v8-heap.js';
 import { fitsOffHeap, keyFitsOffHeap, offHeapLiveBytes, offHeapSlabBytes } from '../keyspace/value-store.js';
+import { slotsChunkBytes, slotsLiveBytes } from '../keyspace/slot-pool.js';
 
 /** Sum of valueCost over all keys, kept as deltas (absolute value meaningless after a load or reload). */
 let accounted = 0;
@@ -51,7 +52,8 @@ const align8 = (n: number) => (n + 7) & ~7;
 /**
  * Bytes one key costs, measured on this layout (test/ and bench/ figures:
  * a 16-byte key with a 1000-byte value costs 1159 bytes of live heap):
- * the table's entries and metadata (~112), the key and the value strings
+ * the table's entries and metadata (~112, 34 of them now slots counted by
+ * the slot pool: TABLE_ENTRY_COST), the key and the value strings
  * with their headers. Collections keep their element sizes private, so they
  * count a flat cost per element; the GC measurement corrects the rest.
  */
@@ -125,12 +127,12 @@ function refreshBase(): void {
   const heap = majorGcs === 0 ? startup : liveAfterGc - accountedAtGc;
   const external = (h as unknown as { external_memory: number }).external_memory;
   base = heap + external;
-  const used = base + accounted + offHeapLiveBytes();
+  const used = base + accounted + offHeapLiveBytes() + slotsLiveBytes();
   if (used > peak) peak = used;
 }
 
 export function usedMemory(): number {
-  return Math.max(0, base + accounted + offHeapLiveBytes());
+  return Math.max(0, base + accounted + offHeapLiveBytes() + slotsLiveBytes());
 }
 
 
@@ -147,12 +149,15 @@ export function memoryFacts() {
     heapTotal: m.heapTotal,
     // Client buffers and snapshot frames (the value slabs are not external memory to V8; node counts them as ArrayBuffers).
     external: m.external,
-    arrayBuffers: Math.max(0, m.arrayBuffers - offHeapSlabBytes()),
+    arrayBuffers: Math.max(0, m.arrayBuffers - offHeapSlabBytes() - slotsChunkBytes()),
     offHeapLive: offHeapLiveBytes(),
     offHeapSlabs: offHeapSlabBytes(),
+    /** The key tables' segment slots (keyspace/slot-pool.ts): views in use, chunks held. */
+    slotsLive: slotsLiveBytes(),
+    slotsChunks: slotsChunkBytes(),
     /** What our allocators (V8, Buffers, the value slabs) hand out, garbage included, and what they hold. */
-    allocated: m.heapUsed + m.external + offHeapLiveBytes(),
-    active: m.heapTotal + m.external + offHeapSlabBytes(),
+    allocated: m.heapUsed + m.external + offHeapLiveBytes() + slotsLiveBytes(),
+    active: m.heapTotal + m.external + offHeapSlabBytes() + slotsChunkBytes(),
     liveAfterGc,
     majorGcs,
     lastGcAt,
@@ -234,13 +239,19 @@ export function startUsageTracking(): void {
  */
 export function memoryOverhead(f: ReturnType<typeof memoryFacts>, keys = keyCount()) {
   const clients = f.external;
-  const table = keys * TABLE_ENTRY_COST;
+  const table = keys * TABLE_ENTRY_COST + f.slotsLive;
   const overhead = Math.min(f.used, f.startup + clients + table);
   return { overhead, clients, table, dataset: f.used - overhead };
 }
 
-/** Of valueCost's fixed part, what the key table's entries take (the rest is the key string). */
-export const TABLE_ENTRY_COST = 112;
+/**
+ * Of valueCost's fixed part, what the key table's entries take on the heap
+ * (the rest is the key string). Their slots are off the heap since the slot
+ * pool (keyspace/slot-pool.ts), counted as segments are laid out
+ * (slotsLiveBytes): 34 bytes a key of the 112 measured with them on the heap
+ * (1.5M keys: 33.8 B a key of slots, bench/RESULTS.md).
+ */
+export const TABLE_ENTRY_COST = 78;
 
 let keyCount: () => number = () => 0;
 export function setKeyCounter(f: () => number): void {
