@@ -8,6 +8,7 @@
  * is suspended between time slices every other client gets -BUSY), so the
  * current run is module state, as Redis's curr_run_ctx is.
  */
+import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { Client } from '../server/client.js';
 import type { CommandContext } from '../server/context.js';
@@ -72,7 +73,7 @@ export interface ScriptRun {
   killed: boolean;
   /** Past busy-reply-threshold: other clients get -BUSY. */
   timedOut: boolean;
-  /** performance.now() at start. */
+  /** performance.now() at start (the script command's start when nothing slow, as compiling, came before the run). */
   startTime: number;
   /** redis.set_repl flags (validated; there is no replication to apply them to yet). */
   replFlags: number;
@@ -96,7 +97,7 @@ export function busyError(): string | null {
  * Redis's scriptPrepareForRun: refuses a run the flags do not allow (the
  * error is written to the caller), or makes it the current run.
  */
-export function prepareForRun(ctx: CommandContext, funcName: string, flags: ScriptFlags, ro: boolean, evalMode: boolean): ScriptRun | null {
+export function prepareForRun(ctx: CommandContext, funcName: string, flags: ScriptFlags, ro: boolean, evalMode: boolean, startTime = performance.now()): ScriptRun | null {
   const r = ctx.r;
   const server = ctx.server;
   if (!flags.compat) {
@@ -134,7 +135,7 @@ export function prepareForRun(ctx: CommandContext, funcName: string, flags: Scri
     writeDirty: false,
     killed: false,
     timedOut: false,
-    startTime: performance.now(),
+    startTime,
     replFlags: 3,
   };
   current = run;

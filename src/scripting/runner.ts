@@ -15,6 +15,7 @@
  * A script inside MULTI/EXEC cannot be suspended (EXEC answers in one go),
  * so there it runs to the end without time slices.
  */
+import { performance } from 'node:perf_hooks';
 import { LUA_MULTRET, LuaHookMask, LuaStatus, LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
 import type { ScriptEngine } from './engine.js';
 import { currentRun, endRun, type ScriptRun } from './run-context.js';
