@@ -23,10 +23,10 @@ function raiseError(vm: LuaVm, L: LuaState, text: string): never {
 
 /** luaArgsToRedisArgv: numbers as %.17g, strings byte-exact, anything else refused. */
 function argsOf(vm: LuaVm, L: LuaState): string[] | string {
-  const argc = vm.getTop(L);
+  const args = vm.readArgs(L);
+  const argc = args.length;
   if (argc === 0) return 'Please specify at least one argument for this redis lib call';
-  const args = new Array<string | undefined>(argc);
-  if (vm.readStringArgs(L, argc, args) === 0) return args as string[];
+  if (vm.argOthers === 0) return args as string[];
   for (let i = 1; i <= argc; i++) {
     if (args[i - 1] !== undefined) continue;
     const t = vm.type(L, i);
