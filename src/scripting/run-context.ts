@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { Client } from '../server/client.js';
 import type { CommandContext } from '../server/context.js';
-import { Reply } from '../protocol/reply.js';
+import { ScriptReply } from './script-reply.js';
 import { call, rejectedCall, scriptBusy } from '../server/dispatch.js';
 import { countErrorReply, errorsSinceLastLook } from '../server/error-stats.js';
 import { lookup, lookupSub, arityOk } from '../commands/registry.js';
@@ -41,7 +41,7 @@ export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only 
 
 /** The client commands called by scripts run on (Redis's lua_client): MONITOR shows it as "lua". */
 export class ScriptClient extends Client {
-  readonly reply = new Reply();
+  readonly reply = new ScriptReply();
   constructor(db: Client['db']) {
     super(0, null as unknown as Socket, db, false);
     // A script's blocking commands answer at once, as inside EXEC.
@@ -178,7 +178,7 @@ function rejected(spec: CommandSpec | undefined, err: string): string {
  * bytes (pending, valid until the next call), or an error text ("-CODE msg"
  * or "msg") the caller turns into an {err=...} table.
  */
-export function scriptCall(run: ScriptRun, args: string[]): Reply | string {
+export function scriptCall(run: ScriptRun, args: string[]): ScriptReply | string {
   let spec = lookup(args[0]!);
   if (spec !== undefined && spec.subcommands !== undefined) {
     spec = args.length >= 2 ? lookupSub(spec, args[1]!) : undefined;
