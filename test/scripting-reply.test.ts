@@ -33,7 +33,8 @@ describe('ScriptReply', () => {
       [(r) => r.array(1), HELD_NONE],
       [(r) => r.error('ERR x', false), HELD_NONE],
       [(r) => r.nullArray(), HELD_NONE],
-      [(r) => r.bulkIntPair(1, 45, 2), HELD_NONE],
+      [(r) => r.bulkIntPair(1700000000000, 45, 2), HELD_BULK],
+      [(r) => r.bulkIntPair(-1, 45, 2), HELD_NONE],
       [(r) => (r.bulk('a'), r.bulk('b')), HELD_NONE],
     ];
     for (const [write, kind] of cases) {

@@ -117,6 +117,12 @@ export class ScriptReply extends Reply {
     super.raw(s);
   }
   override bulkIntPair(a: number, sep: number, b: number): void {
+    // Its digits are the numbers' decimal strings when they are non-negative safe integers.
+    if (a >= 0 && b >= 0 && Number.isSafeInteger(a) && Number.isSafeInteger(b) && this.canHold()) {
+      this.heldKind = HELD_BULK;
+      this.heldStr = String(a) + String.fromCharCode(sep) + String(b);
+      return;
+    }
     this.release();
     super.bulkIntPair(a, sep, b);
   }
