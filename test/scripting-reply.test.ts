@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Reply } from '../src/protocol/reply.js';
-import { HELD_BULK, HELD_INT, HELD_NONE, HELD_NULL, HELD_STATUS, ScriptReply } from '../src/scripting/script-reply.js';
+import { HELD_ARRAY, HELD_BULK, HELD_INT, HELD_NONE, HELD_NULL, HELD_STATUS, ScriptReply } from '../src/scripting/script-reply.js';
 
 /** Reply's internals, which only its own public members call. */
 const INTERNAL = new Set(['constructor', 'newSlab', 'ensure', 'header']);
@@ -18,7 +18,13 @@ describe('ScriptReply', () => {
   });
 
   it('holds one scalar written first, and nothing else', () => {
-    const cases: [(r: Reply) => void, number][] = [
+    const cases: [(r: Reply) => void, number, boolean?][] = [
+      [(r) => (r.array(2), r.bulk('a'), r.bulkOrNull(null)), HELD_ARRAY],
+      [(r) => r.array(0), HELD_ARRAY],
+      [(r) => (r.array(3), r.bulk('a')), HELD_ARRAY, false],
+      [(r) => (r.array(1), r.bulk('a'), r.bulk('b')), HELD_NONE],
+      [(r) => (r.array(2), r.int(1)), HELD_NONE],
+      [(r) => ((r.proto = 3), r.array(2), r.null()), HELD_NONE],
       [(r) => r.bulk('a\0b'), HELD_BULK],
       [(r) => r.bulkOrNull('x'), HELD_BULK],
       [(r) => r.int(42), HELD_INT],
@@ -30,17 +36,18 @@ describe('ScriptReply', () => {
       [(r) => r.int(1.5), HELD_NONE],
       [(r) => r.int(2 ** 60), HELD_NONE],
       [(r) => r.simple('a\rb'), HELD_NONE],
-      [(r) => r.array(1), HELD_NONE],
+      [(r) => r.array(1), HELD_ARRAY, false],
       [(r) => r.error('ERR x', false), HELD_NONE],
       [(r) => r.nullArray(), HELD_NONE],
       [(r) => r.bulkIntPair(1700000000000, 45, 2), HELD_BULK],
       [(r) => r.bulkIntPair(-1, 45, 2), HELD_NONE],
       [(r) => (r.bulk('a'), r.bulk('b')), HELD_NONE],
     ];
-    for (const [write, kind] of cases) {
+    for (const [write, kind, whole = kind !== HELD_NONE] of cases) {
       const r = new ScriptReply();
       write(r);
       expect(r.heldKind).toBe(kind);
+      expect(r.heldWhole).toBe(whole);
       r.drop();
       expect(r.heldKind).toBe(HELD_NONE);
     }
@@ -58,6 +65,9 @@ describe('ScriptReply', () => {
       (r) => r.ok(),
       (r) => r.simple('QUEUED'),
       (r) => r.array(2),
+      (r) => r.array(0),
+      (r) => r.array(3),
+      (r) => r.bulkOrNull(null),
       (r) => r.map(1),
       (r) => r.set(3),
       (r) => r.push(2),

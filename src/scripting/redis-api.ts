@@ -11,7 +11,7 @@ import { pushErrorTable, pushRespAsLua } from './conversions.js';
 import { VERSION } from '../version.js';
 import { getString } from '../config/params.js';
 import { log } from '../log.js';
-import { HELD_BULK, HELD_INT, HELD_NONE, HELD_NULL, type ScriptReply } from './script-reply.js';
+import { HELD_ARRAY, HELD_BULK, HELD_INT, HELD_NULL, type ScriptReply } from './script-reply.js';
 import { lookup, lookupSub } from '../commands/registry.js';
 import { ACL_OK, checkCommand } from '../acl/check.js';
 
@@ -70,7 +70,7 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
     return raise ? vm.raiseValue(L) : 1;
   }
   // A single scalar reply was held as a value (script-reply.ts): no RESP to parse.
-  if (out.heldKind !== HELD_NONE) {
+  if (out.heldWhole) {
     pushHeld(vm, L, out);
     return 1;
   }
@@ -81,11 +81,16 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
   return 1;
 }
 
-/** Pushes a held reply as pushRespAsLua pushes the RESP it stands for (never an error). */
+/**
+ * Pushes a held reply as pushRespAsLua pushes the RESP it stands for (never
+ * an error). What is held is read first: a Lua allocation may run a __gc
+ * finalizer, which may call redis.call and so reuse the reply.
+ */
 function pushHeld(vm: LuaVm, L: LuaState, r: ScriptReply): void {
+  const str = r.heldStr;
   switch (r.heldKind) {
     case HELD_BULK:
-      vm.pushString(L, r.heldStr);
+      vm.pushString(L, str);
       break;
     case HELD_INT:
       vm.pushInteger(L, r.heldInt);
@@ -95,9 +100,12 @@ function pushHeld(vm: LuaVm, L: LuaState, r: ScriptReply): void {
       if (r.proto === 3) vm.pushNil(L);
       else vm.pushBoolean(L, false);
       break;
+    case HELD_ARRAY:
+      vm.pushStringsOrFalse(L, r.heldItems);
+      break;
     default:
       vm.newTable(L, 0, 1);
-      vm.pushString(L, r.heldStr);
+      vm.pushString(L, str);
       vm.setField(L, -2, 'ok');
   }
 }

@@ -2,7 +2,7 @@
  * The Reply the commands a script calls write to (the script client's).
  *
  * redis.call turns a command's reply into a Lua value; for the usual
- * replies, one bulk string, integer, null or status, writing RESP only to
+ * replies, one bulk string, integer, null, status or array of bulk strings, writing RESP only to
  * parse it back (header digits, CRLF, then a scan for them) was a tenth of
  * a nested HGET's cost. So the first of these a command writes, while
  * nothing else is pending, is held as a value instead (heldKind); redis.call
@@ -21,6 +21,11 @@ export const HELD_INT = 2;
 /** A null bulk: false in Lua under RESP2, nil under RESP3 (as `$-1` and `_` convert). */
 export const HELD_NULL = 3;
 export const HELD_STATUS = 4;
+/**
+ * An array of bulk strings (RESP2 nulls among them: false in Lua), as
+ * HMGET or ZRANGE write it; complete once heldLeft is 0.
+ */
+export const HELD_ARRAY = 5;
 
 export class ScriptReply extends Reply {
   heldKind = HELD_NONE;
@@ -28,6 +33,15 @@ export class ScriptReply extends Reply {
   heldStr = '';
   /** The integer held: a safe integer or a bigint. */
   heldInt: number | bigint = 0;
+  /** The array's elements so far (null: a RESP2 null), a new array per reply. */
+  heldItems: (string | null)[] = [];
+  /** Elements the held array still expects. */
+  heldLeft = 0;
+
+  /** Whether what is held is a whole reply redis.call can take (an array only once complete). */
+  get heldWhole(): boolean {
+    return this.heldKind !== HELD_NONE && this.heldLeft === 0;
+  }
 
   /** Whether a value may be held now: nothing held or pending before it. */
   private canHold(): boolean {
@@ -39,13 +53,27 @@ export class ScriptReply extends Reply {
     const k = this.heldKind;
     if (k === HELD_NONE) return;
     this.heldKind = HELD_NONE;
-    if (k === HELD_BULK) super.bulk(this.heldStr);
+    if (k === HELD_ARRAY) {
+      const items = this.heldItems;
+      super.array(items.length + this.heldLeft);
+      this.heldLeft = 0;
+      for (let i = 0; i < items.length; i++) {
+        const s = items[i]!;
+        if (s === null) super.null();
+        else super.bulk(s);
+      }
+    } else if (k === HELD_BULK) super.bulk(this.heldStr);
     else if (k === HELD_INT) super.int(this.heldInt);
     else if (k === HELD_NULL) super.null();
     else super.simple(this.heldStr);
   }
 
   override bulk(s: string): void {
+    if (this.heldKind === HELD_ARRAY && this.heldLeft > 0) {
+      this.heldItems.push(s);
+      this.heldLeft--;
+      return;
+    }
     if (this.canHold()) {
       this.heldKind = HELD_BULK;
       this.heldStr = s;
@@ -65,6 +93,12 @@ export class ScriptReply extends Reply {
     super.int(n);
   }
   override null(): void {
+    // In an array only RESP2's (false in Lua; RESP3's `_` there is nil, which the RESP path handles).
+    if (this.heldKind === HELD_ARRAY && this.heldLeft > 0 && this.proto === 2) {
+      this.heldItems.push(null);
+      this.heldLeft--;
+      return;
+    }
     if (this.canHold()) {
       this.heldKind = HELD_NULL;
       return;
@@ -102,6 +136,7 @@ export class ScriptReply extends Reply {
   }
   override drop(): void {
     this.heldKind = HELD_NONE;
+    this.heldLeft = 0;
     super.drop();
   }
   override mark(): number {
@@ -163,6 +198,12 @@ export class ScriptReply extends Reply {
     super.nullArray();
   }
   override array(n: number): void {
+    if (n >= 0 && this.canHold()) {
+      this.heldKind = HELD_ARRAY;
+      this.heldItems = [];
+      this.heldLeft = n;
+      return;
+    }
     this.release();
     super.array(n);
   }

@@ -785,6 +785,50 @@ export class LuaVm {
     this.runFill(L, n, block, reuse);
   }
   /**
+   * Pushes a new table of the items: strings, and false for each null (an
+   * array reply of bulk strings, as redis.call converts RESP2's). The items
+   * array must not change meanwhile (a new one per reply).
+   */
+  pushStringsOrFalse(L: LuaState, items: readonly (string | null)[]): void {
+    const n = items.length;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const s = items[i];
+      if (s !== null) bytes += s!.length;
+    }
+    const block = n >= FILL_MIN ? this.fillBlock(8 * n + bytes) : 0;
+    if (block === 0) {
+      this.m._lua_createtable(L, n, 0);
+      for (let i = 0; i < n; i++) {
+        const s = items[i]!;
+        if (s === null) this.m._lua_pushboolean(L, 0);
+        else this.pushString(L, s);
+        this.m._lua_rawseti(L, -2, big(i + 1));
+      }
+      return;
+    }
+    const v = views(this.g);
+    const i32 = v.i32;
+    const h = v.heapBuf;
+    let d = block >> 2;
+    let p = block + 8 * n;
+    for (let i = 0; i < n; i++) {
+      const s = items[i]!;
+      i32[d] = p;
+      d += 2;
+      if (s === null) {
+        i32[d - 1] = -1;
+        continue;
+      }
+      const len = s.length;
+      i32[d - 1] = len;
+      if (len <= SHORT_STRING) for (let k = 0; k < len; k++) h[p + k] = s.charCodeAt(k);
+      else h.latin1Write(s, p, len);
+      p += len;
+    }
+    this.runFill(L, n, block);
+  }
+  /**
    * Pushes a new table of n byte strings of b: element i is
    * b[spans[2i] .. spans[2i] + spans[2i+1]), or false when its length is -1.
    */
