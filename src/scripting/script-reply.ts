@@ -208,10 +208,14 @@ export class ScriptReply extends Reply {
     super.array(n);
   }
   override map(n: number): void {
+    // RESP2 writes a map as a flat array of 2n (the same bytes): held as one (HGETALL).
+    if (this.proto === 2 && n >= 0) return this.array(2 * n);
     this.release();
     super.map(n);
   }
   override set(n: number): void {
+    // RESP2 writes a set as an array (the same bytes): held as one (SMEMBERS).
+    if (this.proto === 2 && n >= 0) return this.array(n);
     this.release();
     super.set(n);
   }
