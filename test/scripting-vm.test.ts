@@ -104,12 +104,11 @@ describe('LuaVm', () => {
   it('reads C function arguments as their bytes while short strings die and their addresses are reused (redis.call reuses JS strings by address)', () => {
     const vm = LuaVm.create({ memoryLimit: 64 << 20 });
     const L = vm.L;
-    // Joins what readStringArgs read, '<->' for an argument that is not a string, and how many those were.
+    // Joins what readArgs read, '<->' for an argument that is not a string, and how many those were.
     const readArgs = (vm: LuaVm, L: LuaState): number => {
-      const argc = vm.getTop(L);
-      const out = new Array<string | undefined>(argc);
-      const others = vm.readStringArgs(L, argc, out);
-      vm.pushString(L, Array.from(out, (x) => x ?? '<->').join('|') + '#' + others);
+      const out = vm.readArgs(L);
+      if (out.length !== vm.getTop(L)) throw new Error(`readArgs read ${out.length} arguments of ${vm.getTop(L)}`);
+      vm.pushString(L, Array.from(out, (x) => x ?? '<->').join('|') + '#' + vm.argOthers);
       return 1;
     };
     vm.registerLibrary('t', { readArgs });

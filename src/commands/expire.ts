@@ -9,7 +9,7 @@
  */
 import { register } from './registry.js';
 import { cmd, type ArgDoc, type CmdOptions } from './spec.js';
-import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
+import { ERR, ReplyError, parseInt64, toSafeInt } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
 import { notify, NOTIFY_GENERIC } from '../keyspace/notify.js';
 
@@ -37,24 +37,36 @@ function parseFlags(args: string[]): number {
   return f;
 }
 
-/**
- * @param seconds the argument is in seconds (EXPIRE, EXPIREAT)
- * @param relative the argument is relative to now (EXPIRE, PEXPIRE)
- */
-function expireGeneric(ctx: CommandContext, args: string[], seconds: boolean, relative: boolean): void {
-  const name = args[0].toLowerCase();
-  const flags = parseFlags(args);
-  let when = parseInt64(args[2]);
+/** Arguments up to this magnitude (s or ms) stay far inside 2^53 once in ms and added to now. */
+const SMALL_EXPIRE = 1e12;
+
+/** The absolute time in ms an EXPIRE-family argument means, or Redis's errors. */
+function expireArgMs(arg: string, seconds: boolean, relative: boolean, now: number, cmd: string): number {
+  // The usual values cannot overflow int64: number arithmetic is exact.
+  const small = toSafeInt(arg);
+  if (small !== null && small >= -SMALL_EXPIRE && small <= SMALL_EXPIRE) return (seconds ? small * 1000 : small) + (relative ? now : 0);
+  let when = parseInt64(arg);
   if (when === null) throw new ReplyError(ERR.notInt);
+  const name = cmd.toLowerCase();
   if (seconds) {
     if (when > INT64_MAX / 1000n || when < INT64_MIN / 1000n) throw new ReplyError(ERR.invalidExpire(name));
     when *= 1000n;
   }
   if (relative) {
-    const base = BigInt(ctx.ks.now);
+    const base = BigInt(now);
     if (when > INT64_MAX - base) throw new ReplyError(ERR.invalidExpire(name));
     when += base;
   }
+  return Number(when);
+}
+
+/**
+ * @param seconds the argument is in seconds (EXPIRE, EXPIREAT)
+ * @param relative the argument is relative to now (EXPIRE, PEXPIRE)
+ */
+function expireGeneric(ctx: CommandContext, args: string[], seconds: boolean, relative: boolean): void {
+  const flags = parseFlags(args);
+  const when = expireArgMs(args[2], seconds, relative, ctx.ks.now, args[0]);
   const db = ctx.db;
   const k = args[1];
   if (db.peek(k) === undefined) return ctx.r.int(0);
@@ -63,12 +75,12 @@ function expireGeneric(ctx: CommandContext, args: string[], seconds: boolean, re
     if (flags & NX && cur !== undefined) return ctx.r.int(0);
     if (flags & XX && cur === undefined) return ctx.r.int(0);
     // No TTL counts as an infinite one.
-    if (flags & GT && (cur === undefined || Number(when) <= cur)) return ctx.r.int(0);
-    if (flags & LT && cur !== undefined && Number(when) >= cur) return ctx.r.int(0);
+    if (flags & GT && (cur === undefined || when <= cur)) return ctx.r.int(0);
+    if (flags & LT && cur !== undefined && when >= cur) return ctx.r.int(0);
   }
   // A time already past deletes the key (setExpire does), and still answers 1.
-  const gone = Number(when) <= ctx.ks.now && !ctx.ks.loading;
-  db.setExpire(k, Number(when));
+  const gone = when <= ctx.ks.now && !ctx.ks.loading;
+  db.setExpire(k, when);
   notify(NOTIFY_GENERIC, gone ? 'del' : 'expire', k, db.id);
   ctx.r.int(1);
 }

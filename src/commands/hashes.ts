@@ -92,16 +92,18 @@ function hincrby(ctx: CommandContext, args: string[]): void {
   }
   // Numbers while exact (BullMQ's attempt counters), int64 arithmetic past that, as INCRBY does.
   let s: string;
+  let reply: number | bigint;
   const sum = typeof value === 'number' && typeof incr === 'number' ? value + incr : NaN;
-  if (Number.isSafeInteger(sum)) s = String(sum);
+  if (Number.isSafeInteger(sum)) s = String((reply = sum));
   else {
     const next = BigInt(value) + BigInt(incr);
     if (!fitsInt64(next)) throw new ReplyError(ERR.overflow);
-    s = next.toString();
+    s = (reply = next).toString();
   }
   h.set(args[2], s);
   store(db, args[1], h, isNew, 'hincrby');
-  ctx.r.raw(':' + s + '\r\n');
+  // As an integer reply (the same bytes as ':' + s): a script's redis.call takes it without parsing RESP.
+  ctx.r.int(reply);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { lookup, register } from './registry.js';
 import { cmd, keyAt, type ArgDoc } from './spec.js';
-import { ERR, ReplyError, parseInt64 } from '../protocol/errors.js';
+import { ERR, ReplyError, int64AsNumber, parseInt64, toSafeInt } from '../protocol/errors.js';
 import { getInt } from '../config/params.js';
 import type { CommandContext } from '../server/context.js';
 import type { Value } from '../types/value.js';
@@ -36,9 +36,9 @@ export function checkStringLength(total: number): void {
 
 /** A signed 64-bit argument as a number (getLongLongFromObject); precision past 2^53 does not matter to callers. */
 function int64Arg(s: string): number {
-  const n = parseInt64(s);
+  const n = int64AsNumber(s);
   if (n === null) throw new ReplyError(ERR.notInt);
-  return Number(n);
+  return n;
 }
 
 // ---- SET / GETEX options ----
@@ -90,8 +90,17 @@ function parseExtended(args: string[], isSet: boolean): ExtendedOptions {
   return { flags, expire };
 }
 
+/** Expiry arguments up to this (in s or ms) stay far inside 2^53 once in ms and added to now. */
+const SMALL_EXPIRE = 1e12;
+
 /** The absolute expiry in ms an EX/PX/EXAT/PXAT argument means, or Redis's error. */
 function expireAtMs(arg: string, flags: number, cmdName: string, now: number): number {
+  // Usual values (positive, up to 10^12) cannot overflow: number arithmetic is exact.
+  const small = toSafeInt(arg);
+  if (small !== null && small > 0 && small <= SMALL_EXPIRE) {
+    const ms = (flags & (EX | EXAT)) !== 0 ? small * 1000 : small;
+    return flags & (EX | PX) ? ms + now : ms;
+  }
   const n = parseInt64(arg);
   if (n === null) throw new ReplyError(ERR.notInt);
   const inSeconds = (flags & (EX | EXAT)) !== 0;

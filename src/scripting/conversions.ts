@@ -265,6 +265,13 @@ export function writeLuaAsReply(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 
     return;
   }
   const t = vm.type(L, -1);
+  if (t === LuaType.TABLE) writeTable(vm, L, r, scriptResp, depth);
+  else writeLuaScalarAsReply(vm, L, r, scriptResp, t);
+  vm.pop(L);
+}
+
+/** writeLuaAsReply of a value on top of L that is not a table (of type t), without popping it. */
+export function writeLuaScalarAsReply(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 | 3, t: number): void {
   switch (t) {
     case LuaType.STRING: {
       // Copied from the WASM heap into the reply: no JS string in between.
@@ -286,13 +293,9 @@ export function writeLuaAsReply(vm: LuaVm, L: LuaState, r: Reply, scriptResp: 2 
       else r.int(vm.toInteger(L, -1)!);
       break;
     }
-    case LuaType.TABLE:
-      writeTable(vm, L, r, scriptResp, depth);
-      break;
     default:
       r.null();
   }
-  vm.pop(L);
 }
 
 /** The fields luaReplyToRedisReply looks for in a table, in its order. */

@@ -5,7 +5,9 @@ import { register } from '../commands/registry.js';
 import { cmd, NO_KEYS, type CommandSpec, type KeySpecDoc } from '../commands/spec.js';
 import { ReplyError, toSafeInt } from '../protocol/errors.js';
 import type { CommandContext } from '../server/context.js';
+import { performance } from 'node:perf_hooks';
 import { feedMonitors } from '../commands/monitor.js';
+import { commandStart } from '../server/dispatch.js';
 import { getBool } from '../config/params.js';
 import { cachedScript, scriptBySha, createScript, evalEngine, extractShebang, flushScripts, type CachedScript } from './script-cache.js';
 import { killScript, prepareForRun } from './run-context.js';
@@ -77,7 +79,8 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
     script = created.script;
   }
   const engine = evalEngine();
-  const run = prepareForRun(ctx, sha, script.flags, ro, true);
+  // EVALSHA ran no compiler before this: its run starts when the command did (a clock read less).
+  const run = prepareForRun(ctx, sha, script.flags, ro, true, evalsha ? commandStart() : performance.now());
   if (run === null) return;
   const ref = script.ref;
   runScript(engine, run, (vm, co) => {

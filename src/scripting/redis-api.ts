@@ -11,7 +11,7 @@ import { pushErrorTable, pushRespAsLua } from './conversions.js';
 import { VERSION } from '../version.js';
 import { getString } from '../config/params.js';
 import { log } from '../log.js';
-import type { Reply } from '../protocol/reply.js';
+import { HELD_ARRAY, HELD_BULK, HELD_INT, HELD_NULL, type ScriptReply } from './script-reply.js';
 import { lookup, lookupSub } from '../commands/registry.js';
 import { ACL_OK, checkCommand } from '../acl/check.js';
 
@@ -23,10 +23,10 @@ function raiseError(vm: LuaVm, L: LuaState, text: string): never {
 
 /** luaArgsToRedisArgv: numbers as %.17g, strings byte-exact, anything else refused. */
 function argsOf(vm: LuaVm, L: LuaState): string[] | string {
-  const argc = vm.getTop(L);
+  const args = vm.readArgs(L);
+  const argc = args.length;
   if (argc === 0) return 'Please specify at least one argument for this redis lib call';
-  const args = new Array<string | undefined>(argc);
-  if (vm.readStringArgs(L, argc, args) === 0) return args as string[];
+  if (vm.argOthers === 0) return args as string[];
   for (let i = 1; i <= argc; i++) {
     if (args[i - 1] !== undefined) continue;
     const t = vm.type(L, i);
@@ -59,7 +59,7 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
     return 1;
   }
   inUse = true;
-  let out: Reply | string;
+  let out: ScriptReply | string;
   try {
     out = scriptCall(run, args);
   } finally {
@@ -69,11 +69,45 @@ function genericCommand(vm: LuaVm, L: LuaState, raise: boolean): number {
     pushErrorTable(vm, L, out, true);
     return raise ? vm.raiseValue(L) : 1;
   }
+  // A single scalar reply was held as a value (script-reply.ts): no RESP to parse.
+  if (out.heldWhole) {
+    pushHeld(vm, L, out);
+    return 1;
+  }
   const bytes = out.pendingSlab;
   const start = out.pendingStart;
   pushRespAsLua(vm, L, bytes, start, false);
   if (raise && bytes[start] === 45 /* - */) return vm.raiseValue(L);
   return 1;
+}
+
+/**
+ * Pushes a held reply as pushRespAsLua pushes the RESP it stands for (never
+ * an error). What is held is read first: a Lua allocation may run a __gc
+ * finalizer, which may call redis.call and so reuse the reply.
+ */
+function pushHeld(vm: LuaVm, L: LuaState, r: ScriptReply): void {
+  const str = r.heldStr;
+  switch (r.heldKind) {
+    case HELD_BULK:
+      vm.pushString(L, str);
+      break;
+    case HELD_INT:
+      vm.pushInteger(L, r.heldInt);
+      break;
+    case HELD_NULL:
+      // `_` (RESP3) is nil, `$-1` (RESP2) false.
+      if (r.proto === 3) vm.pushNil(L);
+      else vm.pushBoolean(L, false);
+      break;
+    case HELD_ARRAY:
+      vm.pushStringsOrFalse(L, r.heldItems);
+      break;
+    default:
+      vm.newTable(L, 0, 1);
+      vm.pushString(L, str);
+      vm.setField(L, -2, 'ok');
+  }
 }
 
 function redisCall(vm: LuaVm, L: LuaState): number {

@@ -8,10 +8,11 @@
  * is suspended between time slices every other client gets -BUSY), so the
  * current run is module state, as Redis's curr_run_ctx is.
  */
+import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { Client } from '../server/client.js';
 import type { CommandContext } from '../server/context.js';
-import { Reply } from '../protocol/reply.js';
+import { ScriptReply } from './script-reply.js';
 import { call, rejectedCall, scriptBusy } from '../server/dispatch.js';
 import { countErrorReply, errorsSinceLastLook } from '../server/error-stats.js';
 import { lookup, lookupSub, arityOk } from '../commands/registry.js';
@@ -40,7 +41,7 @@ export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only 
 
 /** The client commands called by scripts run on (Redis's lua_client): MONITOR shows it as "lua". */
 export class ScriptClient extends Client {
-  readonly reply = new Reply();
+  readonly reply = new ScriptReply();
   constructor(db: Client['db']) {
     super(0, null as unknown as Socket, db, false);
     // A script's blocking commands answer at once, as inside EXEC.
@@ -72,7 +73,7 @@ export interface ScriptRun {
   killed: boolean;
   /** Past busy-reply-threshold: other clients get -BUSY. */
   timedOut: boolean;
-  /** performance.now() at start. */
+  /** performance.now() at start (the script command's start when nothing slow, as compiling, came before the run). */
   startTime: number;
   /** redis.set_repl flags (validated; there is no replication to apply them to yet). */
   replFlags: number;
@@ -96,7 +97,7 @@ export function busyError(): string | null {
  * Redis's scriptPrepareForRun: refuses a run the flags do not allow (the
  * error is written to the caller), or makes it the current run.
  */
-export function prepareForRun(ctx: CommandContext, funcName: string, flags: ScriptFlags, ro: boolean, evalMode: boolean): ScriptRun | null {
+export function prepareForRun(ctx: CommandContext, funcName: string, flags: ScriptFlags, ro: boolean, evalMode: boolean, startTime = performance.now()): ScriptRun | null {
   const r = ctx.r;
   const server = ctx.server;
   if (!flags.compat) {
@@ -134,7 +135,7 @@ export function prepareForRun(ctx: CommandContext, funcName: string, flags: Scri
     writeDirty: false,
     killed: false,
     timedOut: false,
-    startTime: performance.now(),
+    startTime,
     replFlags: 3,
   };
   current = run;
@@ -177,7 +178,7 @@ function rejected(spec: CommandSpec | undefined, err: string): string {
  * bytes (pending, valid until the next call), or an error text ("-CODE msg"
  * or "msg") the caller turns into an {err=...} table.
  */
-export function scriptCall(run: ScriptRun, args: string[]): Reply | string {
+export function scriptCall(run: ScriptRun, args: string[]): ScriptReply | string {
   let spec = lookup(args[0]!);
   if (spec !== undefined && spec.subcommands !== undefined) {
     spec = args.length >= 2 ? lookupSub(spec, args[1]!) : undefined;

@@ -15,10 +15,11 @@
  * A script inside MULTI/EXEC cannot be suspended (EXEC answers in one go),
  * so there it runs to the end without time slices.
  */
+import { performance } from 'node:perf_hooks';
 import { LUA_MULTRET, LuaHookMask, LuaStatus, LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
 import type { ScriptEngine } from './engine.js';
 import { currentRun, endRun, type ScriptRun } from './run-context.js';
-import { errorTableInfo, pushErrorTable, writeLuaAsReply } from './conversions.js';
+import { errorTableInfo, pushErrorTable, writeLuaAsReply, writeLuaScalarAsReply } from './conversions.js';
 import { busyThreshold, luaMemoryLimit } from './params.js';
 import { as51ErrorText } from './lua51-messages.js';
 import { errorStats } from '../server/error-stats.js';
@@ -139,7 +140,6 @@ function step(engine: ScriptEngine, run: ScriptRun, nargs: number, suspended: bo
     setImmediate(() => step(engine, run, 0, true));
     return;
   }
-  const answer = (r: Reply): void => finish(engine, run, res, r);
   if (suspended) {
     const c = run.caller;
     let answered = false;
@@ -149,14 +149,14 @@ function step(engine: ScriptEngine, run: ScriptRun, nargs: number, suspended: bo
     const uncounted0 = errorStats.uncounted;
     c.send((r) => {
       answered = true;
-      answer(r);
+      finish(engine, run, res, r);
     });
     if (errorStats.total !== errors0) failedCall(c.lastCommand);
     for (let i = uncounted0; i < errorStats.uncounted; i++) failedCall(c.lastCommand);
     if (!answered) cleanup(engine, run, res.status);
     ctx.server.resume(c);
   } else {
-    answer(ctx.r);
+    finish(engine, run, res, ctx.r);
   }
 }
 
@@ -165,11 +165,14 @@ function finish(engine: ScriptEngine, run: ScriptRun, res: { status: number; nre
   const co = engine.thread;
   try {
     if (res.status === LuaStatus.OK) {
+      // The first result is the reply (one result, the usual case, is on top already).
       if (res.nresults === 0) vm.pushNil(co);
-      else vm.setTop(co, vm.getTop(co) - res.nresults + 1);
-      if (vm.type(co, -1) !== LuaType.TABLE) {
-        // A scalar is read without allocating in Lua: no protection needed.
-        writeLuaAsReply(vm, co, r, run.client.proto);
+      else if (res.nresults > 1) vm.setTop(co, vm.getTop(co) - res.nresults + 1);
+      const t = vm.type(co, -1);
+      if (t !== LuaType.TABLE) {
+        // A scalar is read without allocating in Lua (no protection needed)
+        // nor pushing (no stack check); cleanup() empties the stack.
+        writeLuaScalarAsReply(vm, co, r, run.client.proto, t);
       } else {
         const failed = vm.protect(co, (l) => writeLuaAsReply(vm, l, r, run.client.proto), 1);
         if (failed !== null) r.error(`ERR ${failed}`);

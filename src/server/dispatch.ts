@@ -3,6 +3,7 @@
  * checks things: unknown command, arity, auth, transaction context,
  * memory (eviction, OOM), MISCONF, pub/sub context, loading, then MULTI queueing or the call itself.
  */
+import { performance } from 'node:perf_hooks';
 import { arityOk, lookup, lookupSub } from '../commands/registry.js';
 import { precompute, type CommandSpec } from '../commands/spec.js';
 import { ERR, ReplyError } from '../protocol/errors.js';
@@ -74,6 +75,16 @@ function statsOf(spec: CommandSpec): CommandStats {
  * includes nothing else). Outside a batch a command reads its own start.
  */
 let batchClock = -1;
+/** t0 of the command call() is running for a client (not one a script calls). */
+let commandT0 = 0;
+
+/**
+ * When the running command started, as its commandstats time counts it: a
+ * script run takes it as its own start (one clock read less per EVALSHA).
+ */
+export function commandStart(): number {
+  return commandT0;
+}
 
 /** The server calls this before running a batch of commands from one read... */
 export function beginBatch(ks: { tick(): number }): void {
@@ -230,6 +241,7 @@ export function call(ctx: CommandContext, spec: CommandSpec, args: string[]): vo
   // charge it the Lua time since the script's previous command.
   const nested = c.fromScript;
   const t0 = batchClock >= 0 && !nested ? batchClock : performance.now();
+  if (!nested) commandT0 = t0;
   c.lastCommand = spec.name;
   errorsSinceLastLook();
   const uncounted0 = errorStats.uncounted;

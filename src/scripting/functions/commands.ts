@@ -9,6 +9,7 @@ import { cmd, NO_KEYS, type CommandSpec } from '../../commands/spec.js';
 import { ReplyError, toSafeInt } from '../../protocol/errors.js';
 import type { CommandContext } from '../../server/context.js';
 import { feedMonitors } from '../../commands/monitor.js';
+import { commandStart } from '../../server/dispatch.js';
 import { getBool } from '../../config/params.js';
 import { BUSY_EVAL, currentRun, killScript, prepareForRun, type ScriptFlags, type ScriptRun } from '../run-context.js';
 import { runScript } from '../runner.js';
@@ -286,7 +287,8 @@ function fcall(ctx: CommandContext, args: string[], spec: CommandSpec, ro: boole
   if (numkeys > args.length - 3) throw new ReplyError("ERR Number of keys can't be greater than number of args");
   if (numkeys < 0) throw new ReplyError("ERR Number of keys can't be negative");
   const engine = luaEngine().engine;
-  const run = prepareForRun(ctx, fi.name, toScriptFlags(fi.flags), ro, false);
+  // The function is compiled already: its run starts when the command did (a clock read less).
+  const run = prepareForRun(ctx, fi.name, toScriptFlags(fi.flags), ro, false, commandStart());
   if (run === null) return;
   running = { run, args };
   const handle = fi.handle;

@@ -224,6 +224,17 @@ interface Cursor {
   err: number;
   /** The stack height lua_checkstack has already made room up to. */
   room: number;
+  /**
+   * The stack height, kept here as values are pushed and set (a WASM call
+   * per value less): every decoded value pushes one, every table set pops
+   * two, and nothing else moves the decoding thread's top meanwhile.
+   */
+  top: number;
+  /**
+   * The last value decoded was nil or a float (possibly NaN): as a map key
+   * lua_settable refuses it. Any other key needs no look at its type.
+   */
+  badKey: boolean;
 }
 
 /**
@@ -233,7 +244,7 @@ interface Cursor {
  */
 const STACK_CHUNK = 32;
 function decodeCheckStack(vm: LuaVm, L: LuaState, c: Cursor, n: number, msg: string): void {
-  const top = vm.getTop(L);
+  const top = c.top;
   if (top + n > LUA51_MAX_CSTACK) vm.raise(L, `stack overflow (${msg})`);
   if (top + n <= c.room) return;
   if (!vm.checkStack(L, n + STACK_CHUNK)) vm.raise(L, `stack overflow (${msg})`);
@@ -269,18 +280,20 @@ interface Frame {
   index: number;
   /** a map's key is on the stack and its value comes next */
   wantValue: boolean;
+  /** that key may be nil or NaN (Cursor.badKey when it was decoded) */
+  badKey: boolean;
 }
 
 function openArray(vm: LuaVm, L: LuaState, c: Cursor, len: number): Frame {
   vm.newTable(L);
-  const t = vm.getTop(L);
+  const t = ++c.top;
   decodeCheckStack(vm, L, c, 1, 'in function mp_decode_to_lua_array');
-  return { isMap: false, left: len, t, index: 1, wantValue: false };
+  return { isMap: false, left: len, t, index: 1, wantValue: false, badKey: false };
 }
 
-function openMap(vm: LuaVm, L: LuaState, len: number): Frame {
+function openMap(vm: LuaVm, L: LuaState, c: Cursor, len: number): Frame {
   vm.newTable(L);
-  return { isMap: true, left: len, t: vm.getTop(L), index: 0, wantValue: false };
+  return { isMap: true, left: len, t: ++c.top, index: 0, wantValue: false, badKey: false };
 }
 
 /**
@@ -300,25 +313,37 @@ function decodeValue(vm: LuaVm, L: LuaState, c: Cursor): void {
       if (valueDone) {
         if (!f) return;
         valueDone = false;
-        if (!f.isMap) vm.rawSet(L, f.t);
-        else if (!f.wantValue) f.wantValue = true;
-        else {
-          // lua_settable's errors, in 5.1's words (raised without a position: they come from C)
-          const kt = vm.type(L, -2);
-          if (kt === LuaType.NIL) vm.raise(L, 'table index is nil', false);
-          if (kt === LuaType.NUMBER && Number.isNaN(vm.toNumber(L, -2))) vm.raise(L, 'table index is NaN', false);
+        if (!f.isMap) {
           vm.rawSet(L, f.t);
+          c.top -= 2;
+        } else if (!f.wantValue) {
+          f.wantValue = true;
+          f.badKey = c.badKey;
+        } else {
+          // lua_settable's errors, in 5.1's words (raised without a position: they come from C)
+          if (f.badKey) {
+            const kt = vm.type(L, -2);
+            if (kt === LuaType.NIL) vm.raise(L, 'table index is nil', false);
+            if (kt === LuaType.NUMBER && Number.isNaN(vm.toNumber(L, -2))) vm.raise(L, 'table index is NaN', false);
+          }
+          vm.rawSet(L, f.t);
+          c.top -= 2;
           f.wantValue = false;
         }
       }
       if (f!.wantValue) break;
       if (f!.left === 0) {
         frames.pop();
+        // A finished table as a key is neither nil nor NaN.
+        c.badKey = false;
         valueDone = true;
         continue;
       }
       f!.left--;
-      if (!f!.isMap) vm.pushInteger(L, f!.index++);
+      if (!f!.isMap) {
+        vm.pushInteger(L, f!.index++);
+        c.top++;
+      }
       break;
     }
   }
@@ -334,9 +359,19 @@ function pushStr(vm: LuaVm, L: LuaState, c: Cursor, hdr: number, len: number): v
 function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
   if (!need(c, 1)) return null;
   decodeCheckStack(vm, L, c, 1, TOO_MANY);
+  const op = c.b[c.p]!;
+  const opened = decodeOne(vm, L, c, op);
+  // A container counted itself when it was opened; a scalar is counted here.
+  if (opened === null && c.err === ERR_NONE) {
+    c.top++;
+    c.badKey = op === 0xc0 || op === 0xca || op === 0xcb;
+  }
+  return opened;
+}
+
+function decodeOne(vm: LuaVm, L: LuaState, c: Cursor, op: number): Frame | null {
   const b = c.b;
   const p = c.p;
-  const op = b[p]!;
   switch (op) {
     case 0xcc:
       if (!need(c, 2)) return null;
@@ -422,11 +457,11 @@ function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
     case 0xde:
       if (!need(c, 3)) return null;
       c.p += 3;
-      return openMap(vm, L, b.readUInt16BE(p + 1));
+      return openMap(vm, L, c, b.readUInt16BE(p + 1));
     case 0xdf:
       if (!need(c, 5)) return null;
       c.p += 5;
-      return openMap(vm, L, b.readUInt32BE(p + 1));
+      return openMap(vm, L, c, b.readUInt32BE(p + 1));
     default:
       if ((op & 0x80) === 0) {
         vm.pushInteger(L, op);
@@ -441,7 +476,7 @@ function decodeHead(vm: LuaVm, L: LuaState, c: Cursor): Frame | null {
         return openArray(vm, L, c, op & 0xf);
       } else if ((op & 0xf0) === 0x80) {
         c.p += 1;
-        return openMap(vm, L, op & 0xf);
+        return openMap(vm, L, c, op & 0xf);
       } else {
         c.err = ERR_BADFMT;
       }
@@ -486,7 +521,7 @@ function unpackFull(vm: LuaVm, L: LuaState, limitIn: bigint, offset: bigint): nu
     }
   }
   const limit = decodeAll ? INT_MAX : limitIn;
-  const c: Cursor = { b: buf, p: Number(offset), end: len, err: ERR_NONE, room: 0 };
+  const c: Cursor = { b: buf, p: Number(offset), end: len, err: ERR_NONE, room: 0, top: vm.getTop(L), badKey: false };
   let cnt = 0;
   const nested = decoding;
   decoding = true;

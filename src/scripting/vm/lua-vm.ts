@@ -168,7 +168,7 @@ const FILL_KEEP = 1 << 20;
  * may build an array itself, and must not overwrite the block in use.
  */
 let fillBusy = false;
-/** Arguments readStringArgs reads in one crossing; more go argument by argument. */
+/** Arguments readArgs reads in one crossing; more go argument by argument. */
 const ARG_SCAN_MAX = 64;
 /** Elements scanArray reads at most. */
 export const ARRAY_SCAN_MAX = ARG_SCAN_MAX;
@@ -551,23 +551,28 @@ export class LuaVm {
     return s;
   }
   /**
-   * The C function arguments 1..argc that are strings, as recurringStringAt
-   * reads them, into out[0..argc-1]; any other value leaves undefined in
-   * its place. Returns how many were not strings. One WASM call reads every
-   * type and string address (wasm-args.ts), where each argument cost two.
+   * The C function's arguments (1..lua_gettop) in a new array, its length
+   * the argument count: strings as recurringStringAt reads them, undefined
+   * in place of any other value (argOthers says how many there were). One
+   * WASM call reads the count, every type and every string address
+   * (wasm-args.ts), where each argument cost two and the count one.
    */
-  readStringArgs(L: LuaState, argc: number, out: (string | undefined)[]): number {
+  readArgs(L: LuaState): (string | undefined)[] {
     const g = this.g;
     const scan = g.argScan;
     let others = 0;
-    if (scan === null || argc > ARG_SCAN_MAX) {
+    let argc = scan === null ? -1 : scan(L, ARG_SCAN_MAX, g.argOut);
+    if (argc < 0 || argc > ARG_SCAN_MAX) {
+      argc = this.m._lua_gettop(L);
+      const out = new Array<string | undefined>(argc);
       for (let i = 1; i <= argc; i++) {
         if (this.m._lua_type(L, i) === LuaType.STRING) out[i - 1] = this.recurringStringAt(L, i);
         else others++;
       }
-      return others;
+      this.argOthers = others;
+      return out;
     }
-    scan(L, argc, g.argOut);
+    const out = new Array<string | undefined>(argc);
     const v = views(g);
     const i32 = v.i32;
     let o = g.argOut >> 2;
@@ -575,8 +580,11 @@ export class LuaVm {
       if (i32[o] === LuaType.STRING) out[i] = this.recurringString(v, i32[o + 1]!, i32[o + 2]! >>> 0);
       else others++;
     }
-    return others;
+    this.argOthers = others;
+    return out;
   }
+  /** How many of the arguments the last readArgs read were not strings. */
+  argOthers = 0;
   /**
    * Where the bytes of the string at idx (the caller knows it is one) lie:
    * returns their address in heapBytes(), and their length in spanLength.
@@ -775,6 +783,50 @@ export class LuaVm {
       p += len;
     }
     this.runFill(L, n, block, reuse);
+  }
+  /**
+   * Pushes a new table of the items: strings, and false for each null (an
+   * array reply of bulk strings, as redis.call converts RESP2's). The items
+   * array must not change meanwhile (a new one per reply).
+   */
+  pushStringsOrFalse(L: LuaState, items: readonly (string | null)[]): void {
+    const n = items.length;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const s = items[i];
+      if (s !== null) bytes += s!.length;
+    }
+    const block = n >= FILL_MIN ? this.fillBlock(8 * n + bytes) : 0;
+    if (block === 0) {
+      this.m._lua_createtable(L, n, 0);
+      for (let i = 0; i < n; i++) {
+        const s = items[i]!;
+        if (s === null) this.m._lua_pushboolean(L, 0);
+        else this.pushString(L, s);
+        this.m._lua_rawseti(L, -2, big(i + 1));
+      }
+      return;
+    }
+    const v = views(this.g);
+    const i32 = v.i32;
+    const h = v.heapBuf;
+    let d = block >> 2;
+    let p = block + 8 * n;
+    for (let i = 0; i < n; i++) {
+      const s = items[i]!;
+      i32[d] = p;
+      d += 2;
+      if (s === null) {
+        i32[d - 1] = -1;
+        continue;
+      }
+      const len = s.length;
+      i32[d - 1] = len;
+      if (len <= SHORT_STRING) for (let k = 0; k < len; k++) h[p + k] = s.charCodeAt(k);
+      else h.latin1Write(s, p, len);
+      p += len;
+    }
+    this.runFill(L, n, block);
   }
   /**
    * Pushes a new table of n byte strings of b: element i is

@@ -1,9 +1,10 @@
 /**
  * Reading a C function's arguments in one boundary crossing: a tiny WASM
  * module, hand-assembled below like the allocator (wasm-alloc.ts), that
- * imports the Lua module's lua_type, lua_tolstring and memory and, for
- * stack slots 1..n, writes each value's type and, for strings, their
- * address and length to an out block in the Lua module's memory.
+ * imports the Lua module's lua_gettop, lua_type, lua_tolstring and memory
+ * and, for stack slots 1..n (n the argument count, at most a maximum),
+ * writes each value's type and, for strings, their address and length to
+ * an out block in the Lua module's memory; it returns the count.
  *
  * redis.call reads every argument this way: per argument, the JS side made
  * two JS -> WASM calls (lua_type, lua_tolstring); BullMQ's scripts make
@@ -15,15 +16,18 @@
  * or allocates for a value that already is a string.
  */
 import type { Ptr, RawLua } from './wasm-module.js';
-import { BLOCK, LOOP, IF, END, BR, BR_IF, CALL, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_STORE, I32_CONST, I32_EQ, I32_GT_S, I32_ADD, VOID, I32, FUNC, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
+import { BLOCK, LOOP, IF, END, BR, BR_IF, CALL, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_STORE, I32_CONST, I32_EQ, I32_GT_S, I32_LT_S, I32_ADD, VOID, I32, FUNC, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
 
-export type ArgScan = (L: Ptr, n: number, out: Ptr) => void;
+/** Scans slots 1..min(lua_gettop(L), max) into out; returns lua_gettop(L) (the argument count). */
+export type ArgScan = (L: Ptr, max: number, out: Ptr) => number;
 
 const LUA_TSTRING = 4;
 
-// Imports: function 0 lua_type(L, idx), function 1 lua_tolstring(L, idx, len*).
-// Locals: 0 L, 1 n, 2 out (advanced by 12 per argument), 3 i, 4 type.
+// Imports: function 0 lua_type(L, idx), function 1 lua_tolstring(L, idx, len*), function 2 lua_gettop(L).
+// Locals: 0 L, 1 max (then how many to scan), 2 out (advanced by 12 per argument), 3 i, 4 type, 5 top.
 const BODY = [
+  // top = lua_gettop(L); scan min(top, max)
+  LOCAL_GET, 0, CALL, 2, LOCAL_TEE, 5, LOCAL_GET, 1, I32_LT_S, IF, VOID, LOCAL_GET, 5, LOCAL_SET, 1, END,
   I32_CONST, 1, LOCAL_SET, 3,
   BLOCK, VOID,
     LOOP, VOID,
@@ -41,30 +45,33 @@ const BODY = [
       BR, 0,
     END,
   END,
+  LOCAL_GET, 5,
   END,
 ];
 
 
 function helperModule(): ArrayBuffer {
-  const types = [3, FUNC, 2, I32, I32, 1, I32, FUNC, 3, I32, I32, I32, 1, I32, FUNC, 3, I32, I32, I32, 0];
+  // Types: 0 (i32 i32) -> i32, 1 (i32 i32 i32) -> i32, 2 (i32) -> i32.
+  const types = [3, FUNC, 2, I32, I32, 1, I32, FUNC, 3, I32, I32, I32, 1, I32, FUNC, 1, I32, 1, I32];
   const imports = [
-    3,
+    4,
     ...name('m'), ...name('type'), 0x00, 0,
     ...name('m'), ...name('tolstring'), 0x00, 1,
+    ...name('m'), ...name('gettop'), 0x00, 2,
     ...name('m'), ...name('mem'), 0x02, 0x00, 0,
   ];
-  const functions = [1, 2];
-  const exports = [1, ...name('scan'), 0x00, 2];
-  const code = [1, ...body(2, BODY)];
+  const functions = [1, 1];
+  const exports = [1, ...name('scan'), 0x00, 3];
+  const code = [1, ...body(3, BODY)];
   return moduleBytes({ types, imports, functions, exports, code });
 }
 
 /** The scanner over the module's own functions and memory; null when they are not at hand (the caller reads argument by argument). */
 export function createArgScan(m: RawLua): ArgScan | null {
   const mem = m.__memory;
-  if (mem === undefined || !isWasmFunction(m._lua_type) || !isWasmFunction(m._lua_tolstring)) return null;
+  if (mem === undefined || !isWasmFunction(m._lua_type) || !isWasmFunction(m._lua_tolstring) || !isWasmFunction(m._lua_gettop)) return null;
   try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), { m: { type: m._lua_type, tolstring: m._lua_tolstring, mem } });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), { m: { type: m._lua_type, tolstring: m._lua_tolstring, gettop: m._lua_gettop, mem } });
     return inst.exports.scan as ArgScan;
   } catch {
     return null;
