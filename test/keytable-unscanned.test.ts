@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { KeyTable } from '../src/keyspace/table.js';
+import { slotsChunkBytes } from '../src/keyspace/slot-pool.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -103,5 +104,33 @@ describe('KeyTable segments', () => {
     for (let i = 0; i < 50; i++) t.put(t.segmentOf(`n${i}`), `n${i}`, new Set([String(i)]));
     for (let i = 0; i < 100; i++) expect((t.get(`h${i}`) as Map<string, string>).get('f')).toBe(String(i));
     for (let i = 0; i < 50; i++) expect((t.get(`n${i}`) as Set<string>).has(String(i))).toBe(true);
+  });
+
+  it('give slot chunks back after mass deletes (memory purges trim them)', () => {
+    const base = slotsChunkBytes(); // other tables' (earlier tests)
+    const t = new KeyTable();
+    const key = (i: number) => `s${i}`;
+    for (let i = 0; i < 200_000; i++) t.put(t.segmentOf(key(i)), key(i), 'v'.repeat(20));
+    const slots = t.stores.find((s) => s === t.slots)!;
+    expect(slots.trim()).toBe(0); // every chunk holds slots in use
+    const full = slotsChunkBytes() - base;
+    for (let i = 100; i < 200_000; i++) {
+      t.willMutate(t.segmentOf(key(i)));
+      t.remove(t.segmentOf(key(i)), key(i));
+    }
+    t.shrinkSome(Infinity);
+    const before = slotsChunkBytes();
+    const freed = slots.trim();
+    expect(freed).toBeGreaterThan(0);
+    expect(slotsChunkBytes()).toBe(before - freed);
+    // The segments left (a few slots each) hold far less than the table did.
+    expect(slotsChunkBytes() - base).toBeLessThan(full / 2);
+    for (let i = 0; i < 100; i++) expect(t.get(key(i))).toBe('v'.repeat(20));
+    // Growing again takes fresh chunks and loses nothing.
+    for (let i = 100; i < 50_000; i++) t.put(t.segmentOf(key(i)), key(i), 'w'.repeat(20));
+    for (let i = 0; i < 100; i++) expect(t.get(key(i))).toBe('v'.repeat(20));
+    for (let i = 100; i < 50_000; i += 97) expect(t.get(key(i))).toBe('w'.repeat(20));
+    expect(t.size).toBe(50_000);
+    t.forget();
   });
 });

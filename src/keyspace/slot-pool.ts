@@ -16,7 +16,8 @@
  * segment takes are few (multiples of 8 slots up to 64, see table.ts), so a
  * free list per length finds one without splitting or merging. A length
  * past the pooled ones (a segment of crafted keys sharing their low hash
- * bits) gets a buffer of its own.
+ * bits) gets a buffer of its own. After mass deletes, memory purges give
+ * back the chunks no segment uses any more (trim).
  */
 import { noteDroppedSlabBytes } from './value-store.js';
 
@@ -56,7 +57,9 @@ const poolsGone = new FinalizationRegistry<Held>((held) => {
 export class SlotPool {
   /** Free views per length (index: length in doubles). */
   private readonly free: Float64Array[][] = Array.from({ length: POOLED_MAX + 1 }, () => []);
-  private chunk: ArrayBuffer | SharedArrayBuffer | null = null;
+  private chunk: SharedArrayBuffer | null = null;
+  /** Views in use per chunk: a chunk with none can be given back (trim). */
+  private readonly inUse = new Map<ArrayBufferLike, number>();
   /** Doubles of the current chunk handed out. */
   private used = CHUNK_DOUBLES;
   /** What this pool counts in the off-heap totals (until forget()). */
@@ -76,9 +79,14 @@ export class SlotPool {
       liveBytes += len * 8;
     }
     const list = this.free[len];
-    if (list.length > 0) return list.pop()!;
+    if (list.length > 0) {
+      const v = list.pop()!;
+      this.inUse.set(v.buffer, this.inUse.get(v.buffer)! + 1);
+      return v;
+    }
     if (this.used + len > CHUNK_DOUBLES) {
       this.chunk = new SharedArrayBuffer(CHUNK_BYTES);
+      this.inUse.set(this.chunk, 0);
       this.used = 0;
       if (!this.forgotten) {
         this.held.bytes += CHUNK_BYTES;
@@ -87,6 +95,7 @@ export class SlotPool {
     }
     const v = new Float64Array(this.chunk!, this.used * 8, len);
     this.used += len;
+    this.inUse.set(this.chunk!, this.inUse.get(this.chunk!)! + 1);
     return v;
   }
 
@@ -95,9 +104,39 @@ export class SlotPool {
     const len = v.length;
     if (len === 0 || len > POOLED_MAX) return;
     this.free[len].push(v);
+    this.inUse.set(v.buffer, this.inUse.get(v.buffer)! - 1);
     if (this.forgotten) return;
     this.held.live -= len * 8;
     liveBytes -= len * 8;
+  }
+
+  /**
+   * Give back the chunks no segment uses (mass deletes shrank the segments
+   * whose slots they held): their views leave the free lists, and V8 frees
+   * the chunks with them. Memory purges call it (MEMORY PURGE, idle release).
+   * Returns the bytes released.
+   */
+  trim(): number {
+    const empty = new Set<ArrayBufferLike>();
+    for (const [chunk, n] of this.inUse) if (n === 0) empty.add(chunk);
+    if (empty.size === 0) return 0;
+    for (const list of this.free) {
+      let w = 0;
+      for (let i = 0; i < list.length; i++) if (!empty.has(list[i].buffer)) list[w++] = list[i];
+      list.length = w;
+    }
+    for (const chunk of empty) this.inUse.delete(chunk);
+    // The chunk being carved goes too: the next view starts a new one.
+    if (this.chunk !== null && empty.has(this.chunk)) {
+      this.chunk = null;
+      this.used = CHUNK_DOUBLES;
+    }
+    const bytes = empty.size * CHUNK_BYTES;
+    if (!this.forgotten) {
+      this.held.bytes -= bytes;
+      chunkBytes -= bytes;
+    }
+    return bytes;
   }
 
   /** The table was dropped: its chunks stop counting now (they go when V8 collects the views). */

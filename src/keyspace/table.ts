@@ -315,7 +315,7 @@ export class KeyTable {
 
   /** The stores this table holds memory in (memory purges trim them). */
   get stores(): { trim(): number }[] {
-    return [this.store, this.keyStore, this.refs];
+    return [this.store, this.keyStore, this.refs, this.slots];
   }
 
   private hashOf(key: string): number {
