@@ -29,9 +29,8 @@
  */
 import type { Server } from '../server/server.js';
 import { fullGc } from './gc.js';
-import { usedMemory } from './usage.js';
-import { clearDroppedSlabBytes, droppedSlabBytes, offHeapLiveBytes } from '../keyspace/value-store.js';
-import { slotsLiveBytes } from '../keyspace/slot-pool.js';
+import { heapLiveBytes } from './usage.js';
+import { clearDroppedSlabBytes, droppedSlabBytes } from '../keyspace/value-store.js';
 import { log } from '../log.js';
 
 const CHECK_MS = 1000;
@@ -71,14 +70,16 @@ let keysPeak = 0;
 let lastRun = 0;
 let backoff = FIRST_BACKOFF_MS;
 /**
- * Milliseconds of full collection per byte of live heap: 5 ms per MB until
- * one has run here (4M small keys, 413 MB live: 2.1 s on the test VM), then
- * what the last one took, but never under MS_PER_BYTE_MIN: a small heap
- * collects faster per byte than a large one (31 MB in 0.7 ms per MB here),
- * and extrapolating from it would allow multi-second pauses.
+ * Milliseconds of full collection per byte of live heap: MS_PER_BYTE_MIN
+ * until one has run here, then what the last one took, but never under
+ * MS_PER_BYTE_MIN: a small heap collects faster per byte than a large one
+ * (31 MB in 0.7 ms per MB here), and extrapolating from it would allow
+ * multi-second pauses. With keys, values and slots off the heap, 1.5M keys
+ * leave a 30 MB heap collected in 62-70 ms (2.2 ms per MB); when keys were
+ * heap strings, 4M small keys made 413 MB collected in 2.1 s (5 ms per MB).
  */
 const MS_PER_BYTE_MIN = 2.5 / (1024 * 1024);
-let msPerByte = 5 / (1024 * 1024);
+let msPerByte = MS_PER_BYTE_MIN;
 
 /** What a full collection has to look at: the heap and Buffers, not the value slabs (plain bytes to V8). */
 function live(): number {
@@ -103,9 +104,9 @@ export function purgeMemory(stores: readonly { trim(): number }[], collections =
   return { before, after: rssAfter };
 }
 
-/** What a full collection now is expected to cost: marking is proportional to what is live. */
-function expectedPauseMs(): number {
-  return (usedMemory() - offHeapLiveBytes() - slotsLiveBytes() - process.memoryUsage().external) * msPerByte;
+/** What `collections` full collections now are expected to cost: marking is proportional to the live heap. */
+function expectedPauseMs(collections: number): number {
+  return heapLiveBytes() * msPerByte * collections;
 }
 
 function heldByClients(server: Server): number {
@@ -144,19 +145,21 @@ export function installIdleRelease(server: Server): void {
     else if (keys < keysPeak * 0.75) why = 'keys-dropped';
     else if (liveAfter < SLACK_LIVE_MAX && rss > liveAfter * SLACK_FACTOR + SLACK_BYTES && now - lastRun >= backoff) why = 'slack';
     if (why === null) return;
-    if (expectedPauseMs() > PAUSE_BUDGET_MS) {
+    // A busy server gets one collection (what frees the dropped slabs), a quiet one two:
+    // back to back, one pause, which the budget bounds.
+    const collections = busy ? 1 : 2;
+    if (expectedPauseMs(collections) > PAUSE_BUDGET_MS) {
       // Too long a pause: the dropped slabs wait for V8's own next major collection.
       clearDroppedSlabBytes();
       return;
     }
     clearDroppedSlabBytes();
     const t0 = performance.now();
-    // A busy server gets one collection (what frees the dropped slabs), a quiet one two.
-    const collections = busy ? 1 : 2;
     const { before, after } = purgeMemory(server.ks.dbs.flatMap((db) => db.table.stores), collections);
     const ms = performance.now() - t0;
-    // Each collection over about the same live heap.
-    if (liveAfter > 0) msPerByte = Math.max(MS_PER_BYTE_MIN, ms / collections / liveAfter);
+    // Each collection over about the same live heap (marking is of the heap, not of Buffers).
+    const heapAfter = process.memoryUsage().heapUsed;
+    if (heapAfter > 0) msPerByte = Math.max(MS_PER_BYTE_MIN, ms / collections / heapAfter);
     keysPeak = keys;
     // A retry that gave back little waits twice as long next time.
     if (why === 'slack' && after > before * 0.9) backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
