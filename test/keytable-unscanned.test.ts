@@ -15,23 +15,37 @@ import { slotsChunkBytes } from '../src/keyspace/slot-pool.js';
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
-/** Laid-out segments, those whose slots are not a view into a pooled chunk, and the chunks in use. */
-function offHeap(t: KeyTable): { laidOut: number; onHeap: number; chunks: number } {
+/**
+ * Laid-out segments, those whose slots are not in a pooled chunk, the chunks
+ * in use, the distinct arrays segments hold (one per chunk: no view object
+ * per segment), and whether any two segments' runs overlap.
+ */
+function offHeap(t: KeyTable): { laidOut: number; onHeap: number; chunks: number; arrays: number; overlaps: boolean } {
   let laidOut = 0;
   let onHeap = 0;
   const chunks = new Set<ArrayBufferLike>();
+  const arrays = new Set<Float64Array>();
+  const runs = new Map<Float64Array, [number, number][]>();
   for (const seg of t.segments()) {
-    if (seg.s.length === 0) continue; // a lazy segment, no slots yet
+    if (seg.words === 0) continue; // a lazy segment, no slots yet
     laidOut++;
     const buf = seg.s.buffer;
     if (!(seg.s instanceof Float64Array) || !(buf instanceof SharedArrayBuffer) || buf.byteLength !== 1 << 20) onHeap++;
     chunks.add(buf);
+    arrays.add(seg.s);
+    if (!runs.has(seg.s)) runs.set(seg.s, []);
+    runs.get(seg.s)!.push([seg.o, seg.o + seg.words]);
   }
-  return { laidOut, onHeap, chunks: chunks.size };
+  let overlaps = false;
+  for (const list of runs.values()) {
+    list.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < list.length; i++) if (list[i][0] < list[i - 1][1]) overlaps = true;
+  }
+  return { laidOut, onHeap, chunks: chunks.size, arrays: arrays.size, overlaps };
 }
 
 describe('KeyTable segments', () => {
-  it('keep their slots in pooled chunks whatever the table holds, through growth, splits, deletes and shrinking', () => {
+  it('keep their slots in pooled chunks, one array per chunk and no two runs overlapping, whatever the table holds, through growth, splits, deletes and shrinking', () => {
     const t = new KeyTable();
     const put = (k: string, v: unknown) => t.put(t.segmentOf(k), k, v as never);
     for (let i = 0; i < 20_000; i++) {
@@ -49,6 +63,8 @@ describe('KeyTable segments', () => {
     let r = offHeap(t);
     expect(r.laidOut).toBeGreaterThan(64);
     expect(r.onHeap).toBe(0);
+    expect(r.arrays).toBe(r.chunks);
+    expect(r.overlaps).toBe(false);
     const grown = r.chunks;
     for (let i = 0; i < 20_000; i += 4) {
       const k = i % 6 === 4 ? 'y'.repeat(70_000) + i : `k${i}`;
@@ -58,6 +74,8 @@ describe('KeyTable segments', () => {
     t.shrinkSome(Infinity);
     r = offHeap(t);
     expect(r.onHeap).toBe(0);
+    expect(r.arrays).toBe(r.chunks);
+    expect(r.overlaps).toBe(false);
     expect(t.get('k3')).toBe('x'.repeat(70_000));
     expect(t.get('k1')).toBe('1');
     expect(t.get('k5')).toBe('');
@@ -69,6 +87,7 @@ describe('KeyTable segments', () => {
     for (let i = 0; i < 20_000; i += 4) if (i % 6 !== 4) t.put(t.segmentOf(`k${i}`), `k${i}`, 'w'.repeat(20));
     r = offHeap(t);
     expect(r.onHeap).toBe(0);
+    expect(r.overlaps).toBe(false);
     expect(r.chunks).toBeLessThanOrEqual(grown + 1);
     expect(t.get('k8')).toBe('w'.repeat(20));
   });
@@ -131,6 +150,9 @@ describe('KeyTable segments', () => {
     for (let i = 0; i < 100; i++) expect(t.get(key(i))).toBe('v'.repeat(20));
     for (let i = 100; i < 50_000; i += 97) expect(t.get(key(i))).toBe('w'.repeat(20));
     expect(t.size).toBe(50_000);
+    const r = offHeap(t);
+    expect(r.overlaps).toBe(false);
+    expect(r.arrays).toBe(r.chunks);
     t.forget();
   });
 });

@@ -10,26 +10,45 @@
  * double arrays, 2.9 ms as views into pooled buffers (bench/RESULTS.md).
  * Major GCs also stop visiting ~500k backing stores.
  *
- * A segment's slots are a Float64Array view into a chunk (a 1 MiB shared
- * buffer, which V8 does not count as external memory either, as the value
- * slabs: value-store.ts). Views are reused by length: the capacities a
- * segment takes are few (multiples of 8 slots up to 64, see table.ts), so a
- * free list per length finds one without splitting or merging. A length
- * past the pooled ones (a segment of crafted keys sharing their low hash
- * bits) gets a buffer of its own. After mass deletes, memory purges give
- * back the chunks no segment uses any more (trim).
+ * A segment's slots are a run of doubles in a chunk (a 1 MiB shared buffer,
+ * which V8 does not count as external memory either, as the value slabs:
+ * value-store.ts). The segment holds the chunk's one Float64Array and the
+ * run's offset, not a view of its own: a view per segment was a second heap
+ * object per segment for every major GC to mark (~600k at 20M keys, the
+ * mark-compacts of 100-500 ms during snapshots and boot) and a second
+ * dependent cache miss on every lookup (segment, view, slots), where the
+ * few hundred chunk arrays stay cached. Runs are reused by length: the
+ * capacities a segment takes are few (multiples of 8 slots up to 64, see
+ * table.ts), so a free list per length finds one without splitting or
+ * merging. A length past the pooled ones (a segment of crafted keys sharing
+ * their low hash bits) gets a buffer of its own. After mass deletes, memory
+ * purges give back the chunks no segment uses any more (trim).
  */
 import { noteDroppedSlabBytes } from './value-store.js';
 
 const CHUNK_BYTES = 1 << 20;
 const CHUNK_DOUBLES = CHUNK_BYTES / 8;
-/** Longest view kept in the pool, in doubles (64 slots of 3 words). */
+/** Longest run kept in the pool, in doubles (64 slots of 3 words). */
 const POOLED_MAX = 64 * 3;
 
 /** A lazy segment's slots (table.ts): no memory until its first key. */
 export const NO_SLOTS = new Float64Array(0);
+/** SlotRun.ci of slots not in a chunk: none yet, or a buffer of their own. */
+const NO_CHUNK = -1;
 
-/** Bytes of views handed out across every pool in use: used_memory counts them, as the stores' cells. */
+/** Where a segment's slots are; the pool sets these fields, table.ts reads them. */
+export interface SlotRun {
+  /** The chunk's array (or a run's own one, or NO_SLOTS). */
+  s: Float64Array;
+  /** First double of the run in s. */
+  o: number;
+  /** Doubles in the run (0: none). */
+  words: number;
+  /** Index of the chunk in its pool, NO_CHUNK if none. */
+  ci: number;
+}
+
+/** Bytes of runs handed out across every pool in use: used_memory counts them, as the stores' cells. */
 let liveBytes = 0;
 /** Bytes of chunks across every pool in use: what the process holds for them. */
 let chunkBytes = 0;
@@ -44,7 +63,7 @@ export function slotsChunkBytes(): number {
 interface Held {
   /** Bytes of chunks. */
   bytes: number;
-  /** Bytes of views handed out (and not given back). */
+  /** Bytes of runs handed out (and not given back). */
   live: number;
 }
 
@@ -55,12 +74,16 @@ const poolsGone = new FinalizationRegistry<Held>((held) => {
 });
 
 export class SlotPool {
-  /** Free views per length (index: length in doubles). */
-  private readonly free: Float64Array[][] = Array.from({ length: POOLED_MAX + 1 }, () => []);
-  private chunk: SharedArrayBuffer | null = null;
-  /** Views in use per chunk: a chunk with none can be given back (trim). */
-  private readonly inUse = new Map<ArrayBufferLike, number>();
-  /** Doubles of the current chunk handed out. */
+  /** The chunks, by index (null: given back by trim, index free for reuse). */
+  private readonly chunks: (Float64Array | null)[] = [];
+  /** Runs in use per chunk: a chunk with none can be given back (trim). */
+  private readonly inUse: number[] = [];
+  /** Indexes trim freed. */
+  private readonly spareIndexes: number[] = [];
+  /** Free runs per length (index: length in doubles), as ci * CHUNK_DOUBLES + offset. */
+  private readonly free: number[][] = Array.from({ length: POOLED_MAX + 1 }, () => []);
+  /** The chunk being carved, and how many of its doubles are handed out. */
+  private cur = NO_CHUNK;
   private used = CHUNK_DOUBLES;
   /** What this pool counts in the off-heap totals (until forget()). */
   private readonly held: Held = { bytes: 0, live: 0 };
@@ -71,40 +94,68 @@ export class SlotPool {
     poolsGone.register(this, this.held);
   }
 
-  /** A view of `len` doubles (contents unspecified: the caller lays it out). */
-  take(len: number): Float64Array {
-    if (len > POOLED_MAX) return new Float64Array(len);
+  /** Chunks held (tests, INFO). */
+  get chunkCount(): number {
+    return this.chunks.length - this.spareIndexes.length;
+  }
+
+  /** Point `run` at a run of `len` doubles (contents unspecified: the caller lays it out). */
+  take(run: SlotRun, len: number): void {
+    run.words = len;
+    if (len > POOLED_MAX) {
+      run.s = new Float64Array(len);
+      run.o = 0;
+      run.ci = NO_CHUNK;
+      return;
+    }
     if (!this.forgotten) {
       this.held.live += len * 8;
       liveBytes += len * 8;
     }
     const list = this.free[len];
     if (list.length > 0) {
-      const v = list.pop()!;
-      this.inUse.set(v.buffer, this.inUse.get(v.buffer)! + 1);
-      return v;
+      const a = list.pop()!;
+      const ci = Math.floor(a / CHUNK_DOUBLES);
+      run.s = this.chunks[ci]!;
+      run.o = a - ci * CHUNK_DOUBLES;
+      run.ci = ci;
+      this.inUse[ci]++;
+      return;
     }
-    if (this.used + len > CHUNK_DOUBLES) {
-      this.chunk = new SharedArrayBuffer(CHUNK_BYTES);
-      this.inUse.set(this.chunk, 0);
-      this.used = 0;
-      if (!this.forgotten) {
-        this.held.bytes += CHUNK_BYTES;
-        chunkBytes += CHUNK_BYTES;
-      }
-    }
-    const v = new Float64Array(this.chunk!, this.used * 8, len);
+    if (this.used + len > CHUNK_DOUBLES) this.newChunk();
+    const ci = this.cur;
+    run.s = this.chunks[ci]!;
+    run.o = this.used;
+    run.ci = ci;
     this.used += len;
-    this.inUse.set(this.chunk!, this.inUse.get(this.chunk!)! + 1);
-    return v;
+    this.inUse[ci]++;
   }
 
-  /** Give a view back for reuse: it must not be read or written again. */
-  give(v: Float64Array): void {
-    const len = v.length;
-    if (len === 0 || len > POOLED_MAX) return;
-    this.free[len].push(v);
-    this.inUse.set(v.buffer, this.inUse.get(v.buffer)! - 1);
+  private newChunk(): void {
+    const s = new Float64Array(new SharedArrayBuffer(CHUNK_BYTES));
+    const ci = this.spareIndexes.length > 0 ? this.spareIndexes.pop()! : this.chunks.length;
+    this.chunks[ci] = s;
+    this.inUse[ci] = 0;
+    this.cur = ci;
+    this.used = 0;
+    if (!this.forgotten) {
+      this.held.bytes += CHUNK_BYTES;
+      chunkBytes += CHUNK_BYTES;
+    }
+  }
+
+  /** Give run's slots back for reuse (they must not be read or written again); run is left empty. */
+  give(run: SlotRun): void {
+    const len = run.words;
+    const ci = run.ci;
+    const o = run.o;
+    run.s = NO_SLOTS;
+    run.o = 0;
+    run.words = 0;
+    run.ci = NO_CHUNK;
+    if (ci === NO_CHUNK) return;
+    this.free[len].push(ci * CHUNK_DOUBLES + o);
+    this.inUse[ci]--;
     if (this.forgotten) return;
     this.held.live -= len * 8;
     liveBytes -= len * 8;
@@ -112,23 +163,26 @@ export class SlotPool {
 
   /**
    * Give back the chunks no segment uses (mass deletes shrank the segments
-   * whose slots they held): their views leave the free lists, and V8 frees
-   * the chunks with them. Memory purges call it (MEMORY PURGE, idle release).
+   * whose slots they held): their runs leave the free lists, and V8 frees
+   * the chunks. Memory purges call it (MEMORY PURGE, idle release).
    * Returns the bytes released.
    */
   trim(): number {
-    const empty = new Set<ArrayBufferLike>();
-    for (const [chunk, n] of this.inUse) if (n === 0) empty.add(chunk);
+    const empty = new Set<number>();
+    for (let ci = 0; ci < this.chunks.length; ci++) if (this.chunks[ci] !== null && this.inUse[ci] === 0) empty.add(ci);
     if (empty.size === 0) return 0;
     for (const list of this.free) {
       let w = 0;
-      for (let i = 0; i < list.length; i++) if (!empty.has(list[i].buffer)) list[w++] = list[i];
+      for (let i = 0; i < list.length; i++) if (!empty.has(Math.floor(list[i] / CHUNK_DOUBLES))) list[w++] = list[i];
       list.length = w;
     }
-    for (const chunk of empty) this.inUse.delete(chunk);
-    // The chunk being carved goes too: the next view starts a new one.
-    if (this.chunk !== null && empty.has(this.chunk)) {
-      this.chunk = null;
+    for (const ci of empty) {
+      this.chunks[ci] = null;
+      this.spareIndexes.push(ci);
+    }
+    // The chunk being carved goes too: the next run starts a new one.
+    if (empty.has(this.cur)) {
+      this.cur = NO_CHUNK;
       this.used = CHUNK_DOUBLES;
     }
     const bytes = empty.size * CHUNK_BYTES;
@@ -139,7 +193,7 @@ export class SlotPool {
     return bytes;
   }
 
-  /** The table was dropped: its chunks stop counting now (they go when V8 collects the views). */
+  /** The table was dropped: its chunks stop counting now (they go when V8 collects the segments). */
   forget(): void {
     chunkBytes -= this.held.bytes;
     liveBytes -= this.held.live;

@@ -30,10 +30,11 @@ import { hashKey } from './hash.js';
 import type { Value } from '../types/value.js';
 import { fitsOffHeap, keyFitsOffHeap, NO_ROOM, ValueStore } from './value-store.js';
 import { REF, RefStore } from './ref-store.js';
-import { NO_SLOTS, SlotPool } from './slot-pool.js';
+import { NO_SLOTS, SlotPool, type SlotRun } from './slot-pool.js';
 
 /**
- * Slot layout of a Segment's slots (`seg.s`, a Float64Array), `SLOT` words per slot:
+ * Slot layout of a Segment's slots (`seg.s` from `seg.o` on, `seg.words`
+ * doubles), `SLOT` words per slot, b = o + i * SLOT for slot i:
  *   s[b]     key: the handle of its bytes in the table's key store, or a
  *            reference (ref-store.ts) to the string when the store has no
  *            room; EMPTY for an empty slot
@@ -114,12 +115,13 @@ const MAX_PRESIZE_DEPTH = 20;
 /** Keys per segment a size hint plans for: half a full segment, so loading does not split. */
 const PRESIZE_PER_SEGMENT = maxKeys(MAX_CAP) >>> 1;
 
-/** Give seg `cap` empty slots: a fresh view from the pool, its old one given back. */
+/** Give seg `cap` empty slots: a fresh run from the pool, its old one given back. */
 function layOut(seg: Segment, cap: number): void {
   const pool = seg.pool;
-  pool.give(seg.s);
-  const s = (seg.s = pool.take(cap * SLOT));
-  for (let b = 0; b < s.length; b += SLOT) {
+  pool.give(seg);
+  pool.take(seg, cap * SLOT);
+  const s = seg.s;
+  for (let b = seg.o, end = seg.o + seg.words; b < end; b += SLOT) {
     s[b] = EMPTY;
     s[b + 1] = 0;
     s[b + 2] = 0;
@@ -133,15 +135,20 @@ function newExpiries(cap: number): number[] {
 }
 
 /**
- * A segment: its slots (layout above) in a Float64Array view into the
- * table's SlotPool, outside V8's heap (slot-pool.ts says why), and its
- * bookkeeping as named fields. Only table.ts reads the slots and fields of
- * a segment.
+ * A segment: its slots (layout above), a run in one of the table's SlotPool
+ * chunks, outside V8's heap (slot-pool.ts says why), and its bookkeeping as
+ * named fields. Only table.ts reads the slots and fields of a segment.
  */
-export class Segment {
-  /** The slots: cap * SLOT words, or none until the first put of a lazy segment. */
+export class Segment implements SlotRun {
+  /** The array holding the slots (a chunk's, shared with other segments): cap * SLOT words from o on. */
   s: Float64Array = NO_SLOTS;
-  /** Slots (s.length is cap * SLOT, or 0 while lazy). */
+  /** Where the slots start in s. */
+  o = 0;
+  /** cap * SLOT, or 0 until the first put of a lazy segment. */
+  words = 0;
+  /** The chunk (slot-pool.ts). */
+  ci = -1;
+  /** Slots. */
   cap: number;
   /** Keys in this segment. */
   n = 0;
@@ -192,19 +199,21 @@ export class Segment {
   /** Every key with its value and expiry (undefined if none). `fn` must not change the table. */
   forEachKey(fn: (key: string, value: Value, expireAt: number | undefined) => void): void {
     const e = this.exp;
-    for (let i = 0, b = 0; b < this.s.length; i++, b += SLOT) {
-      const k = this.s[b];
+    const s = this.s;
+    for (let i = 0, b = this.o, end = this.o + this.words; b < end; i++, b += SLOT) {
+      const k = s[b];
       if (k === EMPTY) continue;
       const at = e === null ? NaN : e[i];
-      fn(keyOf(this, k), valueOf(this, this.s[b + 1]), at === at ? at : undefined);
+      fn(keyOf(this, k), valueOf(this, s[b + 1]), at === at ? at : undefined);
     }
   }
 
   /** Every key with its expiry, without making its value (KEYS, reload). `fn` must not change the table. */
   forEachKeyName(fn: (key: string, expireAt: number | undefined) => void): void {
     const e = this.exp;
-    for (let i = 0, b = 0; b < this.s.length; i++, b += SLOT) {
-      const k = this.s[b];
+    const s = this.s;
+    for (let i = 0, b = this.o, end = this.o + this.words; b < end; i++, b += SLOT) {
+      const k = s[b];
       if (k === EMPTY) continue;
       const at = e === null ? NaN : e[i];
       fn(keyOf(this, k), at === at ? at : undefined);
@@ -217,7 +226,7 @@ export class Segment {
     if (e === null) return;
     for (let i = 0; i < this.cap; i++) {
       const at = e[i];
-      if (at === at) fn(keyOf(this, this.s[i * SLOT]), at);
+      if (at === at) fn(keyOf(this, this.s[this.o + i * SLOT]), at);
     }
   }
 }
@@ -377,15 +386,16 @@ export class KeyTable {
       // hashOf kept lastSeg, so key is lastKey. The same handle in the same
       // slot is the same key: a handle is freed only by remove(), which
       // forgets lastSeg, so no other key can hold it meanwhile.
-      if (j < seg.cap && seg.s[j * SLOT] === this.lastSlotKey) return j;
+      if (j < seg.cap && seg.s[seg.o + j * SLOT] === this.lastSlotKey) return j;
     }
-    const s = seg.s;
     // A lazy segment has no slots yet (not even EMPTY ones to stop at).
-    if (s.length === 0) return -1;
+    if (seg.words === 0) return -1;
+    const s = seg.s;
+    const o = seg.o;
     const cap = seg.cap;
     let i = (h8 * cap) >>> 8;
     for (let d = 0; ; d++) {
-      const b = i * SLOT;
+      const b = o + i * SLOT;
       const k = s[b];
       if (k === EMPTY) return -1;
       const rh8 = s[b + 2] >>> 24;
@@ -463,24 +473,26 @@ export class KeyTable {
     for (let j = 0; j < n; j++) {
       const seg = warmSeg[j]!;
       const b = warmBase[j];
-      if (b < seg.s.length) {
+      if (b < seg.words) {
         const e = seg.exp;
-        sink += (seg.s[b + 2] as number) + (e === null ? 0 : e[b / SLOT]);
+        sink += (seg.s[seg.o + b + 2] as number) + (e === null ? 0 : e[b / SLOT]);
       }
     }
     for (let j = 0; j < n; j++) {
       const seg = warmSeg[j]!;
-      const len = seg.s.length;
+      const s = seg.s;
+      const o = seg.o;
+      const len = seg.words;
       const h8 = warmHash[j] >>> 24;
       // The key is often not in its home slot (Robin Hood displaces it):
       // find the first slot of its probe run with its hash byte, as slotOf
       // will, and bring in that resident's key and value.
       let b = warmBase[j];
       for (let d = 0; b < len && d < WARM_PROBES; d++) {
-        const k = seg.s[b];
+        const k = s[o + b];
         if (k === EMPTY) break;
-        if (seg.s[b + 2] >>> 24 === h8) {
-          const v = seg.s[b + 1];
+        if (s[o + b + 2] >>> 24 === h8) {
+          const v = s[o + b + 1];
           sink += k < REF ? this.keyStore.peek(k) : (this.refs.get(k) as string).length;
           // A value in the store: its length and first bytes (a GET reads
           // both; a SET's release and put do not, but the miss is cheap here).
@@ -503,13 +515,13 @@ export class KeyTable {
   get(key: string): Value | undefined {
     const seg = this.dir[this.hashOf(key) & this.mask];
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : valueOf(seg, seg.s[i * SLOT + 1]);
+    return i < 0 ? undefined : valueOf(seg, seg.s[seg.o + i * SLOT + 1]);
   }
 
   /** The value of key in seg (seg = segmentOf(key)). */
   lookup(seg: Segment, key: string): Value | undefined {
     const i = this.slotOf(seg, key);
-    return i < 0 ? undefined : valueOf(seg, seg.s[i * SLOT + 1]);
+    return i < 0 ? undefined : valueOf(seg, seg.s[seg.o + i * SLOT + 1]);
   }
 
   /**
@@ -519,7 +531,7 @@ export class KeyTable {
   lookupShape(seg: Segment, key: string): Value | number | undefined {
     const i = this.slotOf(seg, key);
     if (i < 0) return undefined;
-    const v = seg.s[i * SLOT + 1];
+    const v = seg.s[seg.o + i * SLOT + 1];
     return v < REF ? this.store.length(v) : (this.refs.get(v) as Value);
   }
 
@@ -556,8 +568,8 @@ export class KeyTable {
   putStaged(seg: Segment, key: string, stored: number): void {
     const i = this.slotOf(seg, key);
     if (i >= 0) {
-      this.releaseValue(seg.s[i * SLOT + 1]);
-      seg.s[i * SLOT + 1] = stored;
+      this.releaseValue(seg.s[seg.o + i * SLOT + 1]);
+      seg.s[seg.o + i * SLOT + 1] = stored;
       return;
     }
     const h = this.lastHash;
@@ -595,15 +607,17 @@ export class KeyTable {
   /** The slot holding the staged key k (a handle or a string) with hash byte h8 in seg, or -1. */
   private stagedSlotOf(seg: Segment, h8: number, k: number): number {
     const cap = seg.cap;
-    if (seg.s.length === 0) return -1;
+    if (seg.words === 0) return -1;
+    const s = seg.s;
+    const o = seg.o;
     // Made a string only if a resident shares the hash byte (rare: most keys are new).
     let probe: string | null = null;
     let i = (h8 * cap) >>> 8;
     for (let d = 0; ; d++) {
-      const b = i * SLOT;
-      const rk = seg.s[b];
+      const b = o + i * SLOT;
+      const rk = s[b];
       if (rk === EMPTY) return -1;
-      const rh8 = seg.s[b + 2] >>> 24;
+      const rh8 = s[b + 2] >>> 24;
       if (rh8 === h8) {
         probe ??= this.stagedKeyName(k);
         if (this.keyIs(rk, probe)) return i;
@@ -621,7 +635,7 @@ export class KeyTable {
    * after seg grew or split to make room for it.
    */
   private roomFor(seg: Segment, h: number): Segment {
-    if (seg.s.length === 0) layOut(seg, seg.cap);
+    if (seg.words === 0) layOut(seg, seg.cap);
     if (seg.n >= maxKeys(seg.cap)) {
       if (seg.cap < MAX_CAP || seg.depth >= MAX_SPLIT_DEPTH) {
         this.resize(seg, grownCap(seg.cap));
@@ -647,8 +661,8 @@ export class KeyTable {
     if (i < 0) return false;
     const e = seg.exp;
     if (e !== null && e[i] === e[i]) this.expiryGone(seg);
-    this.releaseValue(seg.s[i * SLOT + 1]);
-    const k = seg.s[i * SLOT];
+    this.releaseValue(seg.s[seg.o + i * SLOT + 1]);
+    const k = seg.s[seg.o + i * SLOT];
     if (k < REF) this.keyStore.release(k);
     else this.refs.release(k);
     deleteAt(seg, i);
@@ -750,13 +764,13 @@ export class KeyTable {
 
   getMeta(seg: Segment, key: string): number {
     const i = this.slotOf(seg, key);
-    return i < 0 ? 0 : seg.s[i * SLOT + 2] & META_MASK;
+    return i < 0 ? 0 : seg.s[seg.o + i * SLOT + 2] & META_MASK;
   }
 
   setMeta(seg: Segment, key: string, meta: number): void {
     const i = this.slotOf(seg, key);
     if (i < 0) return;
-    const b = i * SLOT + 2;
+    const b = seg.o + i * SLOT + 2;
     seg.s[b] = (seg.s[b] & ~META_MASK) | (meta & META_MASK);
   }
 
@@ -780,7 +794,7 @@ export class KeyTable {
     const old = seg.cap;
     const words = old * SLOT;
     if (scratch.length < words) scratch = new Float64Array(words);
-    for (let b = 0; b < words; b++) scratch[b] = seg.s[b];
+    scratch.set(seg.s.subarray(seg.o, seg.o + words));
     layOut(seg, cap);
     seg.n = 0;
     if (e !== null) seg.exp = newExpiries(cap);
@@ -804,6 +818,7 @@ export class KeyTable {
     }
     const bit = 1 << seg.depth;
     const s = seg.s;
+    const o = seg.o;
     const old = seg.cap;
     const words = old * SLOT;
     if (side.length < old) side = new Uint8Array(old);
@@ -814,13 +829,13 @@ export class KeyTable {
     let low = -1;
     let nHi = 0;
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
-      const k = s[b];
+      const k = s[o + b];
       scratch[b] = k;
-      scratch[b + 1] = s[b + 1];
-      scratch[b + 2] = s[b + 2];
-      s[b] = EMPTY;
-      s[b + 1] = 0;
-      s[b + 2] = 0;
+      scratch[b + 1] = s[o + b + 1];
+      scratch[b + 2] = s[o + b + 2];
+      s[o + b] = EMPTY;
+      s[o + b + 1] = 0;
+      s[o + b + 2] = 0;
       if (e !== null) {
         scratchExp[i] = e[i];
         e[i] = NaN;
@@ -894,7 +909,7 @@ export class KeyTable {
       // A shallower segment is shared by several slots: emit only the keys of
       // this slot, so each key comes once per cycle.
       const all = seg.depth === this.depth;
-      for (let b = 0; b < s.length; b += SLOT) {
+      for (let b = seg.o, end = seg.o + seg.words; b < end; b += SLOT) {
         const k = s[b];
         if (k === EMPTY) continue;
         if (all || (this.hashOfSlot(k) & mask) === slot) {
@@ -997,9 +1012,9 @@ function takeRun(seg: Segment, start: number, max: number, volatile: boolean, ou
   const s = seg.s;
   const e = seg.exp;
   const cap = seg.cap;
-  if ((volatile && e === null) || s.length === 0) return;
+  if ((volatile && e === null) || seg.words === 0) return;
   for (let k = 0, i = start; k < cap && max > 0; k++) {
-    const b = i * SLOT;
+    const b = seg.o + i * SLOT;
     const at = e === null ? NaN : e[i];
     if (s[b] !== EMPTY && (!volatile || at === at)) {
       // Key and value taken now: fn may delete keys, and a freed handle or reference can be reused.
@@ -1014,7 +1029,7 @@ function takeRun(seg: Segment, start: number, max: number, volatile: boolean, ou
 function randomIn(seg: Segment): number {
   // Segments above MIN_CAP are at least 3/8 full (remove keeps them so), so this ends fast.
   for (;;) {
-    const k = seg.s[((Math.random() * seg.cap) | 0) * SLOT];
+    const k = seg.s[seg.o + ((Math.random() * seg.cap) | 0) * SLOT];
     if (k !== EMPTY) return k;
   }
 }
@@ -1026,6 +1041,7 @@ function randomIn(seg: Segment): number {
  */
 function insert(seg: Segment, key: number, value: number, word: number, at: number): number {
   const s = seg.s;
+  const o = seg.o;
   const e = seg.exp;
   const cap = seg.cap;
   let i = ((word >>> 24) * cap) >>> 8;
@@ -1035,7 +1051,7 @@ function insert(seg: Segment, key: number, value: number, word: number, at: numb
   let v = value;
   let w = word;
   for (;;) {
-    const b = i * SLOT;
+    const b = o + i * SLOT;
     const rk = s[b];
     if (rk === EMPTY) {
       s[b] = k;
@@ -1072,24 +1088,25 @@ function insert(seg: Segment, key: number, value: number, word: number, at: numb
 /** Delete slot i by backward shift: pull each following displaced entry one slot back. */
 function deleteAt(seg: Segment, i: number): void {
   const s = seg.s;
+  const o = seg.o;
   const e = seg.exp;
   const cap = seg.cap;
   for (;;) {
     let j = i + 1;
     if (j === cap) j = 0;
-    const bj = j * SLOT;
+    const bj = o + j * SLOT;
     const k = s[bj];
     if (k === EMPTY) break;
     const w = s[bj + 2];
     if ((((w >>> 24) * cap) >>> 8) === j) break;
-    const bi = i * SLOT;
+    const bi = o + i * SLOT;
     s[bi] = k;
     s[bi + 1] = s[bj + 1];
     s[bi + 2] = w;
     if (e !== null) e[i] = e[j];
     i = j;
   }
-  const b = i * SLOT;
+  const b = o + i * SLOT;
   s[b] = EMPTY;
   s[b + 1] = 0;
   s[b + 2] = 0;
