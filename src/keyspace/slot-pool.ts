@@ -33,7 +33,6 @@ const POOLED_MAX = 64 * 3;
 
 /** A lazy segment's slots (table.ts): no memory until its first key. */
 export const NO_SLOTS = new Float64Array(0);
-/** SlotRun.ci of slots not in a chunk: none yet, or a buffer of their own. */
 const NO_CHUNK = -1;
 
 /** Where a segment's slots are; the pool sets these fields, table.ts reads them. */
@@ -44,8 +43,6 @@ export interface SlotRun {
   o: number;
   /** Doubles in the run (0: none). */
   words: number;
-  /** Index of the chunk in its pool, NO_CHUNK if none. */
-  ci: number;
 }
 
 /** Bytes of runs handed out across every pool in use: used_memory counts them, as the stores' cells. */
@@ -76,6 +73,8 @@ const poolsGone = new FinalizationRegistry<Held>((held) => {
 export class SlotPool {
   /** The chunks, by index (null: given back by trim, index free for reuse). */
   private readonly chunks: (Float64Array | null)[] = [];
+  /** Each chunk's index (runs are given back rarely: segments do not carry it). */
+  private readonly indexOf = new Map<Float64Array, number>();
   /** Runs in use per chunk: a chunk with none can be given back (trim). */
   private readonly inUse: number[] = [];
   /** Indexes trim freed. */
@@ -105,7 +104,6 @@ export class SlotPool {
     if (len > POOLED_MAX) {
       run.s = new Float64Array(len);
       run.o = 0;
-      run.ci = NO_CHUNK;
       return;
     }
     if (!this.forgotten) {
@@ -118,7 +116,6 @@ export class SlotPool {
       const ci = Math.floor(a / CHUNK_DOUBLES);
       run.s = this.chunks[ci]!;
       run.o = a - ci * CHUNK_DOUBLES;
-      run.ci = ci;
       this.inUse[ci]++;
       return;
     }
@@ -126,7 +123,6 @@ export class SlotPool {
     const ci = this.cur;
     run.s = this.chunks[ci]!;
     run.o = this.used;
-    run.ci = ci;
     this.used += len;
     this.inUse[ci]++;
   }
@@ -135,6 +131,7 @@ export class SlotPool {
     const s = new Float64Array(new SharedArrayBuffer(CHUNK_BYTES));
     const ci = this.spareIndexes.length > 0 ? this.spareIndexes.pop()! : this.chunks.length;
     this.chunks[ci] = s;
+    this.indexOf.set(s, ci);
     this.inUse[ci] = 0;
     this.cur = ci;
     this.used = 0;
@@ -147,12 +144,11 @@ export class SlotPool {
   /** Give run's slots back for reuse (they must not be read or written again); run is left empty. */
   give(run: SlotRun): void {
     const len = run.words;
-    const ci = run.ci;
+    const ci = this.indexOf.get(run.s) ?? NO_CHUNK;
     const o = run.o;
     run.s = NO_SLOTS;
     run.o = 0;
     run.words = 0;
-    run.ci = NO_CHUNK;
     if (ci === NO_CHUNK) return;
     this.free[len].push(ci * CHUNK_DOUBLES + o);
     this.inUse[ci]--;
@@ -177,6 +173,7 @@ export class SlotPool {
       list.length = w;
     }
     for (const ci of empty) {
+      this.indexOf.delete(this.chunks[ci]!);
       this.chunks[ci] = null;
       this.spareIndexes.push(ci);
     }

@@ -112,12 +112,19 @@ const MAX_SPLIT_DEPTH = 24;
 
 /** Deepest directory a size hint may ask for up front (1M segments, ~32M keys). */
 const MAX_PRESIZE_DEPTH = 20;
-/** Keys per segment a size hint plans for: half a full segment, so loading does not split. */
-const PRESIZE_PER_SEGMENT = maxKeys(MAX_CAP) >>> 1;
+/**
+ * Keys per segment a size hint plans for: about the fill of a table grown
+ * by splits (~39), so loading rarely splits (a segment's share varies by
+ * about 6 around it; MAX_CAP holds 56) and makes no more segments than
+ * growth would. Planning for half-full segments made 2^20 of them for 20M
+ * keys: each a heap object every major GC marks, a 175 MB heap whose
+ * mark-compacts paused the boot for 100-170 ms.
+ */
+const PRESIZE_PER_SEGMENT = 40;
 
 /** Give seg `cap` empty slots: a fresh run from the pool, its old one given back. */
 function layOut(seg: Segment, cap: number): void {
-  const pool = seg.pool;
+  const pool = seg.t.pool;
   pool.give(seg);
   pool.take(seg, cap * SLOT);
   const s = seg.s;
@@ -146,8 +153,6 @@ export class Segment implements SlotRun {
   o = 0;
   /** cap * SLOT, or 0 until the first put of a lazy segment. */
   words = 0;
-  /** The chunk (slot-pool.ts). */
-  ci = -1;
   /** Slots. */
   cap: number;
   /** Keys in this segment. */
@@ -163,25 +168,16 @@ export class Segment implements SlotRun {
   depth: number;
   /** In KeyTable.shrinkable: deletes left it under 3/8 full. */
   shrinkQueued = false;
-  /** The table's store, where the strings behind value handles live. */
-  readonly store: ValueStore;
-  /** The table's store of keys (handles in key slots). */
-  readonly keyStore: ValueStore;
-  /** The table's objects behind references (collections, short strings). */
-  readonly refs: RefStore;
-  /** Where the table's slot views come from and go back to. */
-  readonly pool: SlotPool;
+  /** What the table's segments share (one field, not four: 2^20 segments at 20M keys). */
+  readonly t: TableParts;
 
   /**
    * `lazy`: leave the slots unallocated until the first put (a size hint
    * makes up to 2^20 segments: a generous or damaged one costs directory
    * entries and empty segments, not slots).
    */
-  constructor(store: ValueStore, keyStore: ValueStore, refs: RefStore, pool: SlotPool, depth: number, cap = MIN_CAP, lazy = false) {
-    this.store = store;
-    this.keyStore = keyStore;
-    this.refs = refs;
-    this.pool = pool;
+  constructor(t: TableParts, depth: number, cap = MIN_CAP, lazy = false) {
+    this.t = t;
     this.depth = depth;
     this.cap = cap;
     if (!lazy) layOut(this, cap);
@@ -255,6 +251,18 @@ const warmSeg: (Segment | null)[] = new Array<Segment | null>(WARM_MAX).fill(nul
 /** Where warm() leaves a number made from what it loaded, so no load it does is dead code. */
 let warmSink = 0;
 
+/** What a table's segments share: the stores behind their slot words, and their slot memory. */
+interface TableParts {
+  /** Where the strings behind value handles live. */
+  readonly store: ValueStore;
+  /** Keys (handles in key slots). */
+  readonly keyStore: ValueStore;
+  /** The objects behind references (collections, short strings). */
+  readonly refs: RefStore;
+  /** Where slot runs come from and go back to. */
+  readonly pool: SlotPool;
+}
+
 /** Called with a segment about to change while a snapshot of this table runs. */
 export type SnapshotHook = (seg: Segment) => void;
 
@@ -282,6 +290,7 @@ export class KeyTable {
   readonly refs = new RefStore();
   /** The memory of this table's segment slots. */
   readonly slots = new SlotPool();
+  private readonly parts: TableParts = { store: this.store, keyStore: this.keyStore, refs: this.refs, pool: this.slots };
   snapshotHook: SnapshotHook | null = null;
 
   /**
@@ -312,7 +321,7 @@ export class KeyTable {
     this.mask = (1 << depth) - 1;
     const cap = capFor(Math.min(PRESIZE_PER_SEGMENT, Math.ceil(expectedKeys / (1 << depth))));
     this.dir = [];
-    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(this.store, this.keyStore, this.refs, this.slots, depth, cap, depth > 0));
+    for (let i = 0; i < 1 << depth; i++) this.dir.push(new Segment(this.parts, depth, cap, depth > 0));
   }
 
   /** The table was dropped (FLUSHDB, a load replaced it): its stores stop counting (ValueStore.forget). */
@@ -847,7 +856,7 @@ export class KeyTable {
       side[i] = up;
       nHi += up;
     }
-    const hi = new Segment(this.store, this.keyStore, this.refs, this.slots, seg.depth + 1, capFor(nHi + 1));
+    const hi = new Segment(this.parts, seg.depth + 1, capFor(nHi + 1));
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
     seg.n = 0;
@@ -1116,12 +1125,12 @@ function deleteAt(seg: Segment, i: number): void {
 
 /** An occupied key slot's word as the table hands the key out: a string. */
 function keyOf(seg: Segment, k: number): string {
-  return k < REF ? seg.keyStore.get(k) : (seg.refs.get(k) as string);
+  return k < REF ? seg.t.keyStore.get(k) : (seg.t.refs.get(k) as string);
 }
 
 /** A slot's value word as the table hands the value out: a handle made into its string, a reference followed. */
 function valueOf(seg: Segment, v: number): Value {
-  return v < REF ? seg.store.get(v) : (seg.refs.get(v) as Value);
+  return v < REF ? seg.t.store.get(v) : (seg.t.refs.get(v) as Value);
 }
 
 function reverseBits(v: number): number {
