@@ -21,7 +21,10 @@
  * capacities a segment takes are few (multiples of 8 slots up to 64, see
  * table.ts), so a free list per length finds one without splitting or
  * merging. A length past the pooled ones (a segment of crafted keys sharing
- * their low hash bits) gets a buffer of its own. After mass deletes, memory
+ * their low hash bits) gets a buffer of its own. A segment's expiries (one
+ * double a slot, when any key in it has one) are runs here too: as V8
+ * arrays, a dataset of keys with TTLs (a cache) would have brought back the
+ * old generation every scavenge walks. After mass deletes, memory
  * purges give back the chunks no segment uses any more (trim).
  */
 import { noteDroppedSlabBytes } from './value-store.js';
@@ -88,23 +91,45 @@ export class SlotPool {
   private readonly held: Held = { bytes: 0, live: 0 };
   /** forget() was called: nothing here counts any more (a snapshot may still be reading the table). */
   private forgotten = false;
+  /** Between beginMove() and endMove(): runs given back are not reused. */
+  private moving = false;
 
   constructor() {
     poolsGone.register(this, this.held);
   }
 
-  /** Chunks held (tests, INFO). */
-  get chunkCount(): number {
-    return this.chunks.length - this.spareIndexes.length;
+  /** Bytes of chunks held. */
+  get chunkBytes(): number {
+    return (this.chunks.length - this.spareIndexes.length) * CHUNK_BYTES;
   }
 
   /** Point `run` at a run of `len` doubles (contents unspecified: the caller lays it out). */
   take(run: SlotRun, len: number): void {
+    run.o = this.takeRun(len);
+    run.s = this.taken;
     run.words = len;
+  }
+
+  /** Give run's slots back for reuse (they must not be read or written again); run is left empty. */
+  give(run: SlotRun): void {
+    this.giveRun(run.s, run.o, run.words);
+    run.s = NO_SLOTS;
+    run.o = 0;
+    run.words = 0;
+  }
+
+  /** The array of the run the last takeRun() handed out. */
+  taken: Float64Array = NO_SLOTS;
+
+  /**
+   * A run of `len` doubles (contents unspecified): returns its offset in
+   * `this.taken`, the array it is in. For a segment's expiries, which have
+   * no SlotRun of their own.
+   */
+  takeRun(len: number): number {
     if (len > POOLED_MAX) {
-      run.s = new Float64Array(len);
-      run.o = 0;
-      return;
+      this.taken = new Float64Array(len);
+      return 0;
     }
     if (!this.forgotten) {
       this.held.live += len * 8;
@@ -114,17 +139,17 @@ export class SlotPool {
     if (list.length > 0) {
       const a = list.pop()!;
       const ci = Math.floor(a / CHUNK_DOUBLES);
-      run.s = this.chunks[ci]!;
-      run.o = a - ci * CHUNK_DOUBLES;
+      this.taken = this.chunks[ci]!;
       this.inUse[ci]++;
-      return;
+      return a - ci * CHUNK_DOUBLES;
     }
     if (this.used + len > CHUNK_DOUBLES) this.newChunk();
     const ci = this.cur;
-    run.s = this.chunks[ci]!;
-    run.o = this.used;
+    const o = this.used;
+    this.taken = this.chunks[ci]!;
     this.used += len;
     this.inUse[ci]++;
+    return o;
   }
 
   private newChunk(): void {
@@ -141,20 +166,37 @@ export class SlotPool {
     }
   }
 
-  /** Give run's slots back for reuse (they must not be read or written again); run is left empty. */
-  give(run: SlotRun): void {
-    const len = run.words;
-    const ci = this.indexOf.get(run.s) ?? NO_CHUNK;
-    const o = run.o;
-    run.s = NO_SLOTS;
-    run.o = 0;
-    run.words = 0;
-    if (ci === NO_CHUNK) return;
-    this.free[len].push(ci * CHUNK_DOUBLES + o);
+  /** Give back the run of `len` doubles at `o` in `s` (it must not be read or written again). */
+  giveRun(s: Float64Array, o: number, len: number): void {
+    const ci = this.indexOf.get(s) ?? NO_CHUNK;
+    if (ci === NO_CHUNK || len === 0) return;
+    if (!this.moving) this.free[len].push(ci * CHUNK_DOUBLES + o);
     this.inUse[ci]--;
     if (this.forgotten) return;
     this.held.live -= len * 8;
     liveBytes -= len * 8;
+  }
+
+  /**
+   * Runs in use fill less than half the chunks: after mass deletes the
+   * runs left are spread over chunks trim cannot give back. The table then
+   * moves every run (beginMove, take and give each, endMove), and trim
+   * frees the old chunks.
+   */
+  get sparse(): boolean {
+    return this.held.live * 2 < this.held.bytes;
+  }
+
+  /** Runs taken from now on come from new chunks, and runs given back are not reused, until endMove(). */
+  beginMove(): void {
+    for (const list of this.free) list.length = 0;
+    this.cur = NO_CHUNK;
+    this.used = CHUNK_DOUBLES;
+    this.moving = true;
+  }
+
+  endMove(): void {
+    this.moving = false;
   }
 
   /**

@@ -136,9 +136,21 @@ function layOut(seg: Segment, cap: number): void {
   seg.cap = cap;
 }
 
-/** Per-slot expiry: a double array stays unboxed in V8 (8 bytes a slot); NaN = none. */
-function newExpiries(cap: number): number[] {
-  return new Array(cap).fill(NaN);
+/** Give seg expiries for `cap` slots, none set (NaN): a run from the pool, as its slots. */
+function takeExpiries(seg: Segment, cap: number): void {
+  const pool = seg.t.pool;
+  const o = pool.takeRun(cap);
+  const e = pool.taken;
+  e.fill(NaN, o, o + cap);
+  seg.es = e;
+  seg.eo = o;
+}
+
+/** seg's last expiry went: its run goes back to the pool (its length is seg.cap). */
+function dropExpiries(seg: Segment): void {
+  seg.t.pool.giveRun(seg.es!, seg.eo, seg.cap);
+  seg.es = null;
+  seg.eo = 0;
 }
 
 /**
@@ -157,8 +169,13 @@ export class Segment implements SlotRun {
   cap: number;
   /** Keys in this segment. */
   n = 0;
-  /** Absolute expiry (ms) per slot, NaN for none; null while no key here has one. */
-  exp: number[] | null = null;
+  /**
+   * Absolute expiry (ms) per slot from eo on, NaN for none: a run of cap
+   * doubles in a chunk of the slot pool, as the slots; null while no key
+   * here has one.
+   */
+  es: Float64Array | null = null;
+  eo = 0;
   /** Keys here that have an expiry. */
   nexp = 0;
   /** Index in KeyTable.volatile while nexp > 0, else -1. */
@@ -194,34 +211,36 @@ export class Segment implements SlotRun {
 
   /** Every key with its value and expiry (undefined if none). `fn` must not change the table. */
   forEachKey(fn: (key: string, value: Value, expireAt: number | undefined) => void): void {
-    const e = this.exp;
+    const e = this.es;
+    const eo = this.eo;
     const s = this.s;
     for (let i = 0, b = this.o, end = this.o + this.words; b < end; i++, b += SLOT) {
       const k = s[b];
       if (k === EMPTY) continue;
-      const at = e === null ? NaN : e[i];
+      const at = e === null ? NaN : e[eo + i];
       fn(keyOf(this, k), valueOf(this, s[b + 1]), at === at ? at : undefined);
     }
   }
 
   /** Every key with its expiry, without making its value (KEYS, reload). `fn` must not change the table. */
   forEachKeyName(fn: (key: string, expireAt: number | undefined) => void): void {
-    const e = this.exp;
+    const e = this.es;
+    const eo = this.eo;
     const s = this.s;
     for (let i = 0, b = this.o, end = this.o + this.words; b < end; i++, b += SLOT) {
       const k = s[b];
       if (k === EMPTY) continue;
-      const at = e === null ? NaN : e[i];
+      const at = e === null ? NaN : e[eo + i];
       fn(keyOf(this, k), at === at ? at : undefined);
     }
   }
 
   /** Every key that has an expiry. `fn` must not change the table. */
   forEachExpiry(fn: (key: string, expireAt: number) => void): void {
-    const e = this.exp;
+    const e = this.es;
     if (e === null) return;
     for (let i = 0; i < this.cap; i++) {
-      const at = e[i];
+      const at = e[this.eo + i];
       if (at === at) fn(keyOf(this, this.s[this.o + i * SLOT]), at);
     }
   }
@@ -333,7 +352,28 @@ export class KeyTable {
 
   /** The stores this table holds memory in (memory purges trim them). */
   get stores(): { trim(): number }[] {
-    return [this.store, this.keyStore, this.refs, this.slots];
+    return [this.store, this.keyStore, this.refs, this.slotStore];
+  }
+
+  private readonly slotStore = { trim: () => this.trimSlots() };
+
+  /**
+   * Give back the slot pool's chunks no segment uses; when the runs left
+   * fill less than half of them (mass deletes), first move every segment's
+   * runs into new chunks, so the old ones empty: one pass over the
+   * segments, memory purges only. Returns the bytes released (net of the
+   * new chunks).
+   */
+  trimSlots(): number {
+    const pool = this.slots;
+    const before = pool.chunkBytes;
+    if (pool.sparse) {
+      pool.beginMove();
+      for (const seg of this.segments()) moveRuns(seg, pool);
+      pool.endMove();
+    }
+    pool.trim();
+    return before - pool.chunkBytes;
   }
 
   private hashOf(key: string): number {
@@ -483,8 +523,8 @@ export class KeyTable {
       const seg = warmSeg[j]!;
       const b = warmBase[j];
       if (b < seg.words) {
-        const e = seg.exp;
-        sink += (seg.s[seg.o + b + 2] as number) + (e === null ? 0 : e[b / SLOT]);
+        const e = seg.es;
+        sink += (seg.s[seg.o + b + 2] as number) + (e === null ? 0 : e[seg.eo + b / SLOT]);
       }
     }
     for (let j = 0; j < n; j++) {
@@ -668,8 +708,8 @@ export class KeyTable {
   remove(seg: Segment, key: string): boolean {
     const i = this.slotOf(seg, key);
     if (i < 0) return false;
-    const e = seg.exp;
-    if (e !== null && e[i] === e[i]) this.expiryGone(seg);
+    const e = seg.es;
+    if (e !== null && e[seg.eo + i] === e[seg.eo + i]) this.expiryGone(seg);
     this.releaseValue(seg.s[seg.o + i * SLOT + 1]);
     const k = seg.s[seg.o + i * SLOT];
     if (k < REF) this.keyStore.release(k);
@@ -713,11 +753,11 @@ export class KeyTable {
   }
 
   getExpiry(seg: Segment, key: string): number | undefined {
-    const e = seg.exp;
+    const e = seg.es;
     if (e === null) return undefined;
     const i = this.slotOf(seg, key);
     if (i < 0) return undefined;
-    const at = e[i];
+    const at = e[seg.eo + i];
     return at === at ? at : undefined;
   }
 
@@ -728,26 +768,27 @@ export class KeyTable {
   }
 
   private setExpiryAt(seg: Segment, i: number, at: number): void {
-    let e = seg.exp;
-    if (e === null) {
-      e = seg.exp = newExpiries(seg.cap);
-    }
-    if (e[i] !== e[i]) {
+    if (seg.es === null) takeExpiries(seg, seg.cap);
+    const e = seg.es!;
+    const j = seg.eo + i;
+    if (e[j] !== e[j]) {
       if (seg.nexp++ === 0) {
         seg.vidx = this.volatile.length;
         this.volatile.push(seg);
       }
       this.expiresCount++;
     }
-    e[i] = at;
+    e[j] = at;
   }
 
   dropExpiry(seg: Segment, key: string): boolean {
-    const e = seg.exp;
+    const e = seg.es;
     if (e === null) return false;
     const i = this.slotOf(seg, key);
-    if (i < 0 || e[i] !== e[i]) return false;
-    e[i] = NaN;
+    if (i < 0) return false;
+    const j = seg.eo + i;
+    if (e[j] !== e[j]) return false;
+    e[j] = NaN;
     this.expiryGone(seg);
     return true;
   }
@@ -756,7 +797,7 @@ export class KeyTable {
   private expiryGone(seg: Segment): void {
     this.expiresCount--;
     if (--seg.nexp === 0) {
-      seg.exp = null;
+      dropExpiries(seg);
       this.unlistVolatile(seg);
     }
   }
@@ -799,17 +840,22 @@ export class KeyTable {
 
   /** Re-lay seg's keys in `cap` slots (grow or shrink), through the scratch area. */
   private resize(seg: Segment, cap: number): void {
-    const e = seg.exp;
+    const e = seg.es;
     const old = seg.cap;
     const words = old * SLOT;
     if (scratch.length < words) scratch = new Float64Array(words);
     scratch.set(seg.s.subarray(seg.o, seg.o + words));
+    if (e !== null) {
+      if (scratchExp.length < old) scratchExp = new Float64Array(old);
+      scratchExp.set(e.subarray(seg.eo, seg.eo + old));
+      dropExpiries(seg);
+      takeExpiries(seg, cap);
+    }
     layOut(seg, cap);
     seg.n = 0;
-    if (e !== null) seg.exp = newExpiries(cap);
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
       const k = scratch[b];
-      if (k !== EMPTY) insert(seg, k, scratch[b + 1], scratch[b + 2], e === null ? NaN : e[i]);
+      if (k !== EMPTY) insert(seg, k, scratch[b + 1], scratch[b + 2], e === null ? NaN : scratchExp[i]);
     }
     this.lastSeg = null;
   }
@@ -833,7 +879,8 @@ export class KeyTable {
     if (side.length < old) side = new Uint8Array(old);
     if (scratchExp.length < old) scratchExp = new Float64Array(old);
     if (scratch.length < words) scratch = new Float64Array(words);
-    const e = seg.exp;
+    const e = seg.es;
+    const eo = seg.eo;
     // The slots that share seg agree on the hash bits below `bit`.
     let low = -1;
     let nHi = 0;
@@ -846,8 +893,8 @@ export class KeyTable {
       s[o + b + 1] = 0;
       s[o + b + 2] = 0;
       if (e !== null) {
-        scratchExp[i] = e[i];
-        e[i] = NaN;
+        scratchExp[i] = e[eo + i];
+        e[eo + i] = NaN;
       }
       if (k === EMPTY) continue;
       const h = this.hashOfSlot(k);
@@ -860,7 +907,7 @@ export class KeyTable {
     hi.snapEpoch = seg.snapEpoch;
     seg.depth++;
     seg.n = 0;
-    if (e !== null) hi.exp = newExpiries(hi.cap);
+    if (e !== null) takeExpiries(hi, hi.cap);
     let hiExp = 0;
     for (let i = 0, b = 0; i < old; i++, b += SLOT) {
       const k = scratch[b];
@@ -880,10 +927,10 @@ export class KeyTable {
         hi.vidx = this.volatile.length;
         this.volatile.push(hi);
       } else {
-        hi.exp = null;
+        dropExpiries(hi);
       }
       if (seg.nexp === 0) {
-        seg.exp = null;
+        dropExpiries(seg);
         this.unlistVolatile(seg);
       }
     }
@@ -1019,12 +1066,12 @@ const PICK = 5;
 /** Append up to `max` keys of seg as PICK-tuples, from slot `start` on (wrapping). */
 function takeRun(seg: Segment, start: number, max: number, volatile: boolean, out: unknown[]): void {
   const s = seg.s;
-  const e = seg.exp;
+  const e = seg.es;
   const cap = seg.cap;
   if ((volatile && e === null) || seg.words === 0) return;
   for (let k = 0, i = start; k < cap && max > 0; k++) {
     const b = seg.o + i * SLOT;
-    const at = e === null ? NaN : e[i];
+    const at = e === null ? NaN : e[seg.eo + i];
     if (s[b] !== EMPTY && (!volatile || at === at)) {
       // Key and value taken now: fn may delete keys, and a freed handle or reference can be reused.
       out.push(seg, keyOf(seg, s[b]), valueOf(seg, s[b + 1]), s[b + 2] & META_MASK, at);
@@ -1032,6 +1079,29 @@ function takeRun(seg: Segment, start: number, max: number, volatile: boolean, ou
     }
     if (++i === cap) i = 0;
   }
+}
+
+/** Copy seg's slots and expiries into runs taken now (the pool is moving: see SlotPool.beginMove). */
+function moveRuns(seg: Segment, pool: SlotPool): void {
+  const w = seg.words;
+  if (w === 0) return;
+  const s = seg.s;
+  const o = seg.o;
+  const no = pool.takeRun(w);
+  const ns = pool.taken;
+  ns.set(s.subarray(o, o + w), no);
+  pool.giveRun(s, o, w);
+  seg.s = ns;
+  seg.o = no;
+  const e = seg.es;
+  if (e === null) return;
+  const eo = seg.eo;
+  const neo = pool.takeRun(seg.cap);
+  const ne = pool.taken;
+  ne.set(e.subarray(eo, eo + seg.cap), neo);
+  pool.giveRun(e, eo, seg.cap);
+  seg.es = ne;
+  seg.eo = neo;
 }
 
 /** A random occupied key slot's word (a handle or a reference). */
@@ -1051,7 +1121,8 @@ function randomIn(seg: Segment): number {
 function insert(seg: Segment, key: number, value: number, word: number, at: number): number {
   const s = seg.s;
   const o = seg.o;
-  const e = seg.exp;
+  const e = seg.es;
+  const eo = seg.eo;
   const cap = seg.cap;
   let i = ((word >>> 24) * cap) >>> 8;
   let d = 0;
@@ -1066,7 +1137,7 @@ function insert(seg: Segment, key: number, value: number, word: number, at: numb
       s[b] = k;
       s[b + 1] = v;
       s[b + 2] = w;
-      if (e !== null) e[i] = at;
+      if (e !== null) e[eo + i] = at;
       seg.n++;
       return mine < 0 ? i : mine;
     }
@@ -1082,8 +1153,8 @@ function insert(seg: Segment, key: number, value: number, word: number, at: numb
       v = rv;
       w = rw;
       if (e !== null) {
-        const rat = e[i];
-        e[i] = at;
+        const rat = e[eo + i];
+        e[eo + i] = at;
         at = rat;
       }
       d = rd;
@@ -1098,7 +1169,8 @@ function insert(seg: Segment, key: number, value: number, word: number, at: numb
 function deleteAt(seg: Segment, i: number): void {
   const s = seg.s;
   const o = seg.o;
-  const e = seg.exp;
+  const e = seg.es;
+  const eo = seg.eo;
   const cap = seg.cap;
   for (;;) {
     let j = i + 1;
@@ -1112,14 +1184,14 @@ function deleteAt(seg: Segment, i: number): void {
     s[bi] = k;
     s[bi + 1] = s[bj + 1];
     s[bi + 2] = w;
-    if (e !== null) e[i] = e[j];
+    if (e !== null) e[eo + i] = e[eo + j];
     i = j;
   }
   const b = o + i * SLOT;
   s[b] = EMPTY;
   s[b + 1] = 0;
   s[b + 2] = 0;
-  if (e !== null) e[i] = NaN;
+  if (e !== null) e[eo + i] = NaN;
   seg.n--;
 }
 
