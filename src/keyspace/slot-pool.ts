@@ -93,6 +93,8 @@ export class SlotPool {
   private forgotten = false;
   /** Between beginMove() and endMove(): runs given back are not reused. */
   private moving = false;
+  /** The array of the run the last takeRun() handed out. */
+  taken: Float64Array = NO_SLOTS;
 
   constructor() {
     poolsGone.register(this, this.held);
@@ -117,9 +119,6 @@ export class SlotPool {
     run.o = 0;
     run.words = 0;
   }
-
-  /** The array of the run the last takeRun() handed out. */
-  taken: Float64Array = NO_SLOTS;
 
   /**
    * A run of `len` doubles (contents unspecified): returns its offset in
