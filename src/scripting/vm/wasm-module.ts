@@ -212,19 +212,33 @@ function leanInvoke(imports: unknown, exportsOf: () => WebAssembly.Exports | und
   };
 }
 
-/** `module` with every `_name` export it wraps replaced by the instance's `name` (HEAP views and helpers still read through). */
+/**
+ * `module` with every `_name` export it wraps replaced by the instance's
+ * `name` (HEAP views and helpers still read through, from its prototype).
+ *
+ * Built as one object literal (by generated code, as protocol/latin1.ts
+ * builds its slicers): the binding calls `m._lua_*` thousands of times per
+ * script, and an object given 150 properties one keyed store at a time
+ * turns into a dictionary (V8 gives up fast properties after a dozen keyed
+ * additions), where every such call looks its function up by hash. A
+ * literal's properties stay fast (its own fixed shape).
+ */
 function direct(module: RawLua, exports: WebAssembly.Exports): RawLua {
-  const out = Object.create(module) as Record<string, unknown>;
+  const names: string[] = [];
   for (const key of Object.keys(module)) {
-    if (key[0] !== '_') continue;
-    const f = exports[key.slice(1)];
-    if (typeof f === 'function') out[key] = f;
+    if (key[0] !== '_' || !/^[_$A-Za-z0-9]+$/.test(key)) continue;
+    if (typeof exports[key.slice(1)] === 'function') names.push(key);
   }
   const table = exports.__indirect_function_table;
-  if (table instanceof WebAssembly.Table) out.__table = table;
   const memory = exports.memory;
-  if (memory instanceof WebAssembly.Memory) out.__memory = memory;
-  return out as unknown as RawLua;
+  const fields = names.map((k) => `${k}: e[${JSON.stringify(k.slice(1))}]`);
+  const make = new Function('m', 'e', 't', 'mem', `return { __proto__: m, ${[...fields, '__table: t', '__memory: mem'].join(', ')} };`) as (
+    m: RawLua,
+    e: WebAssembly.Exports,
+    t: WebAssembly.Table | undefined,
+    mem: WebAssembly.Memory | undefined,
+  ) => RawLua;
+  return make(module, exports, table instanceof WebAssembly.Table ? table : undefined, memory instanceof WebAssembly.Memory ? memory : undefined);
 }
 
 /** The module once loadLuaModule() has resolved (on first use of scripting: src/server/lua-start.ts). */
