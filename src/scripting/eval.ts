@@ -46,6 +46,10 @@ export function argBytes(args: string[]): number {
   return n;
 }
 
+/** The names KEYS and ARGV in the Lua module's memory (0: not made yet): set on every run without a Map lookup. */
+let keysName = 0;
+let argvName = 0;
+
 /** KEYS and ARGV of up to this many elements reuse a table kept per length. */
 const REUSED_MAX = 32;
 
@@ -89,9 +93,9 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
     // interned as C strings) sets them raw.
     vm.pushRef(co, engine.env.backingRef);
     pushArgs(vm, co, engine.keysTables, args, 3, 3 + numkeys);
-    vm.setField(co, -2, 'KEYS');
+    vm.setFieldAt(co, -2, (keysName ||= vm.fieldName('KEYS')));
     pushArgs(vm, co, engine.argvTables, args, 3 + numkeys, args.length);
-    vm.setField(co, -2, 'ARGV');
+    vm.setFieldAt(co, -2, (argvName ||= vm.fieldName('ARGV')));
     vm.pop(co);
     vm.pushRef(co, ref);
     return 0;

@@ -23,7 +23,7 @@ import { blockRequest, createWasmAllocator, SLOTS, type WasmAllocator } from './
 import { createArgScan, type ArgScan } from './wasm-args.js';
 import { createArrayFill, type ArrayFill } from './wasm-fill.js';
 import { createReplyReader, type ReplyReader } from './wasm-reply.js';
-import '../../protocol/latin1.js';
+import { latin1 } from '../../protocol/latin1.js';
 
 export type LuaState = Ptr;
 /** A C function: reads its arguments from L's stack, pushes results, returns how many. */
@@ -504,13 +504,13 @@ export class LuaVm {
     if (this.m._lua_type(L, idx) !== LuaType.STRING) return null;
     const p = this.m._lua_tolstring(L, idx, this.g.lenp);
     const n = views(this.g).u32[this.g.lenp >> 2]!;
-    return heap(this.g).latin1Slice(p, p + n);
+    return latin1(heap(this.g), p, n);
   }
   /** The bytes of the string at idx, which the caller knows is a string (type() said so). */
   stringAt(L: LuaState, idx: number): string {
     const p = this.m._lua_tolstring(L, idx, this.g.lenp);
     const g = views(this.g);
-    return g.heapBuf.latin1Slice(p, p + g.u32[g.lenp >> 2]!);
+    return latin1(g.heapBuf, p, g.u32[g.lenp >> 2]!);
   }
   /**
    * stringAt for strings a script passes again and again (command names):
@@ -527,7 +527,7 @@ export class LuaVm {
   /** The string of n bytes at p (g's views current): from the cache when its bytes are the same, checked a word at a time. */
   private recurringString(g: ModuleGlue, p: Ptr, n: number): string {
     const h = g.heapBuf;
-    if (n > RECURRING_MAX || (p & 3) !== 0) return h.latin1Slice(p, p + n);
+    if (n > RECURRING_MAX || (p & 3) !== 0) return latin1(h, p, n);
     // Slots by address: string bodies are 8-byte aligned (so word reads at p are aligned too).
     const slot = (p >>> 3) & (RECURRING_ENTRIES - 1);
     const words = this.recurringWords;
@@ -542,7 +542,7 @@ export class LuaVm {
       // The bytes past the end (the terminating NUL, then the allocator's) are masked off.
       if (k === full && (rest === 0 || (i32[w + full]! & BYTE_MASKS[rest]!) === words[base + full])) return this.recurringStr[slot]!;
     }
-    const s = h.latin1Slice(p, p + n);
+    const s = latin1(h, p, n);
     this.recurringAt[slot] = p;
     this.recurringLen[slot] = n;
     for (let k = 0; k < full; k++) words[base + k] = i32[w + k]!;
@@ -621,7 +621,7 @@ export class LuaVm {
     this.m._lua_pushvalue(L, idx);
     const p = this.m._lua_tolstring(L, -1, this.g.lenp);
     const n = views(this.g).u32[this.g.lenp >> 2]!;
-    const s = heap(this.g).latin1Slice(p, p + n);
+    const s = latin1(heap(this.g), p, n);
     this.m._lua_settop(L, -2);
     return s;
   }
@@ -985,6 +985,18 @@ export class LuaVm {
   /** t[name] = top, popping it (metamethods apply). */
   setField(L: LuaState, idx: number, name: string): void {
     this.m._lua_setfield(L, idx, cstr(this.g, name));
+  }
+  /**
+   * A field name as setFieldAt takes it: its NUL-terminated bytes in the
+   * module's memory, made once per process (valid for every state, after
+   * SCRIPT FLUSH too). For names set on every script run (KEYS, ARGV).
+   */
+  fieldName(name: string): Ptr {
+    return cstr(this.g, name);
+  }
+  /** setField with a name from fieldName(): no lookup of the name's bytes. */
+  setFieldAt(L: LuaState, idx: number, name: Ptr): void {
+    this.m._lua_setfield(L, idx, name);
   }
   /** Pushes t[key] without metamethods for a byte-string key; returns its type. */
   rawGetField(L: LuaState, idx: number, key: string): number {

@@ -102,6 +102,8 @@ export interface RawLua {
 }
 
 let loading: Promise<RawLua> | undefined;
+/** The function table's length as instantiated: its entries are the module's own C functions (before any addFunction). */
+let initialTableLength = 0;
 let loaded: RawLua | undefined;
 
 /**
@@ -119,8 +121,11 @@ export function loadLuaModule(): Promise<RawLua> {
     const instantiate = WebAssembly.instantiate;
     WebAssembly.instantiate = async function (this: unknown, ...a: unknown[]) {
       fixClock(a[1]);
+      leanInvoke(a[1], () => exports);
       const res = await (instantiate as (...x: unknown[]) => Promise<WebAssembly.WebAssemblyInstantiatedSource | WebAssembly.Instance>).apply(this, a);
       exports ??= 'instance' in res ? res.instance.exports : res.exports;
+      const t = exports.__indirect_function_table;
+      if (t instanceof WebAssembly.Table && initialTableLength === 0) initialTableLength = t.length;
       return res;
     } as typeof WebAssembly.instantiate;
     let module: RawLua;
@@ -149,19 +154,91 @@ function fixClock(imports: unknown): void {
   if (env !== undefined && typeof env.emscripten_date_now === 'function') env.emscripten_date_now = () => 0;
 }
 
-/** `module` with every `_name` export it wraps replaced by the instance's `name` (HEAP views and helpers still read through). */
+type InvokeTarget = (a: number, b: number) => void;
+
+/**
+ * emscripten's `invoke_vii`, the import through which every lua_pcall and
+ * lua_resume runs (Lua's setjmp: luaD_rawrunprotected calls it, and a Lua
+ * error or yield comes back to it as a thrown longjmp). The glue's version
+ * reaches stackSave through a debug wrapper (two assertions, a lookup by
+ * name, apply()) and reads the function table twice per call; this one
+ * makes the same calls on the instance's own exports, in the same order:
+ * save the stack pointer, call the table entry, and on a longjmp (a thrown
+ * number) restore the stack pointer and set the threw flag; anything else
+ * thrown passes on. Once per script run, and once per pcall a script makes.
+ */
+function leanInvoke(imports: unknown, exportsOf: () => WebAssembly.Exports | undefined): void {
+  const env = (imports as { env?: Record<string, unknown> } | undefined)?.env;
+  if (env === undefined || typeof env.invoke_vii !== 'function') return;
+  const glue = env.invoke_vii as (index: number, a: number, b: number) => void;
+  let stackSave: (() => number) | undefined;
+  let stackRestore: (sp: number) => void = () => {};
+  let setThrew: (threw: number, value: number) => void = () => {};
+  let table: WebAssembly.Table | undefined;
+  // Table.get costs more than the rest of a call: entries are kept by
+  // index. Only those of the module's own C functions (the table's initial
+  // part, what Lua's setjmp callers pass: f_call, resume, ...), which never
+  // change; an entry past them (added at run time, possibly replaced later)
+  // is read from the table each time.
+  const targets: (InvokeTarget | undefined)[] = [];
+  let fixedEntries = 0;
+  env.invoke_vii = (index: number, a: number, b: number): void => {
+    if (stackSave === undefined) {
+      const ex = exportsOf();
+      const t = ex?.__indirect_function_table;
+      if (ex === undefined || typeof ex.stackSave !== 'function' || typeof ex.stackRestore !== 'function' || typeof ex.setThrew !== 'function' || !(t instanceof WebAssembly.Table)) {
+        return glue(index, a, b);
+      }
+      stackRestore = ex.stackRestore as typeof stackRestore;
+      setThrew = ex.setThrew as typeof setThrew;
+      table = t;
+      fixedEntries = initialTableLength;
+      stackSave = ex.stackSave as () => number;
+    }
+    let target = targets[index];
+    if (target === undefined) {
+      target = table!.get(index) as InvokeTarget;
+      if (index < fixedEntries) targets[index] = target;
+    }
+    const sp = stackSave();
+    try {
+      target(a, b);
+    } catch (e) {
+      stackRestore(sp);
+      // emscripten's longjmp throws a number (Infinity); a JS error is not one.
+      if (e !== (e as number) + 0) throw e;
+      setThrew(1, 0);
+    }
+  };
+}
+
+/**
+ * `module` with every `_name` export it wraps replaced by the instance's
+ * `name` (HEAP views and helpers still read through, from its prototype).
+ *
+ * Built as one object literal (by generated code, as protocol/latin1.ts
+ * builds its slicers): the binding calls `m._lua_*` thousands of times per
+ * script, and an object given 150 properties one keyed store at a time
+ * turns into a dictionary (V8 gives up fast properties after a dozen keyed
+ * additions), where every such call looks its function up by hash. A
+ * literal's properties stay fast (its own fixed shape).
+ */
 function direct(module: RawLua, exports: WebAssembly.Exports): RawLua {
-  const out = Object.create(module) as Record<string, unknown>;
+  const names: string[] = [];
   for (const key of Object.keys(module)) {
-    if (key[0] !== '_') continue;
-    const f = exports[key.slice(1)];
-    if (typeof f === 'function') out[key] = f;
+    if (key[0] !== '_' || !/^[_$A-Za-z0-9]+$/.test(key)) continue;
+    if (typeof exports[key.slice(1)] === 'function') names.push(key);
   }
   const table = exports.__indirect_function_table;
-  if (table instanceof WebAssembly.Table) out.__table = table;
   const memory = exports.memory;
-  if (memory instanceof WebAssembly.Memory) out.__memory = memory;
-  return out as unknown as RawLua;
+  const fields = names.map((k) => `${k}: e[${JSON.stringify(k.slice(1))}]`);
+  const make = new Function('m', 'e', 't', 'mem', `return { __proto__: m, ${[...fields, '__table: t', '__memory: mem'].join(', ')} };`) as (
+    m: RawLua,
+    e: WebAssembly.Exports,
+    t: WebAssembly.Table | undefined,
+    mem: WebAssembly.Memory | undefined,
+  ) => RawLua;
+  return make(module, exports, table instanceof WebAssembly.Table ? table : undefined, memory instanceof WebAssembly.Memory ? memory : undefined);
 }
 
 /** The module once loadLuaModule() has resolved (on first use of scripting: src/server/lua-start.ts). */
