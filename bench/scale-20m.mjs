@@ -19,14 +19,14 @@
  *
  * node bench/scale-20m.mjs [--keys 20000000] [--only damselfly|redis]
  *   [--heap 20000] [--json out.json] [--write] [--server dist/main.js]
- *   [--min-free-gib 2] [--load-seconds S] [--latency-only] [--report]
+ *   [--min-free-gib 2] [--load-seconds S] [--latency-only] [--server-log FILE] [--report]
  * --write puts the section into bench/RESULTS.md between this bench's
  * markers (a run with --only fills its half and keeps the other half's
  * figures, from bench/scale-20m.json).
  * The loader stops (and the run reports what it has) if MemAvailable falls
  * under --min-free-gib: the machine is shared.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,8 +53,12 @@ const LOAD_SECONDS = Number(opt('load-seconds', Infinity));
 /** Stop after the latency phase (no BGSAVE, no boot): for experiments on the loaded dataset. */
 const LATENCY_ONLY = argv.includes('--latency-only');
 const JSON_OUT = opt('json', path.join(ROOT, 'bench/scale-20m.json'));
-// With --max-old-space-size the launcher keeps the process: give it the launcher's semi-space (LAUNCHER_SEMI_MB).
-const NODE_FLAGS = ['--max-semi-space-size=8', `--max-old-space-size=${HEAP_MB}`, '--trace-gc', ...opt('node-flags', '').split(/\s+/).filter(Boolean)];
+/** Every line damselfly writes to stderr (the GC trace, its log), prefixed by the phase, appended to this file. */
+const SERVER_LOG = opt('server-log', null);
+// With --max-old-space-size the launcher keeps the process: give it the launcher's semi-space (LAUNCHER_SEMI_MB)
+// and the old-generation floor it would give with it (initialOldSpaceMb).
+const { initialOldSpaceMb } = await import(path.join(path.dirname(path.resolve(opt('server', path.join(ROOT, 'dist/main.js')))), 'memory/heap-limit.js'));
+const NODE_FLAGS = ['--max-semi-space-size=8', `--initial-old-space-size=${initialOldSpaceMb(8)}`, `--max-old-space-size=${HEAP_MB}`, '--trace-gc', ...opt('node-flags', '').split(/\s+/).filter(Boolean)];
 const BIG = 1024;
 const SMALL = 100;
 /** 9 keys in 20 get 1 KiB: ≈ 516 bytes of value a key on average, ≈ 10 GiB with the keys at 20M. */
@@ -101,6 +105,7 @@ class GcLog {
     this.events = [];
   }
   line(l) {
+    if (SERVER_LOG) appendFileSync(SERVER_LOG, `${this.phase} ${l}\n`);
     // "[pid:0x..]   12345 ms: Mark-Compact 9000.1 (9100.0) -> 8000.2 (9050.0) MB, 123.4 / 0.0 ms  (+ 45.6 ms in 210 steps since start of marking, biggest step 3.2 ms, walltime since start of marking 900 ms) ..."
     const m = /ms: (Scavenge|Mark-Compact \(reduce\)|Mark-Compact|Mark-Sweep|Minor Mark-Compact|Minor Mark-Sweep)\b.*?MB, ([\d.]+) \/ ([\d.]+) ms(?:.*?biggest step ([\d.]+) ms)?/.exec(l);
     if (!m) return;
@@ -127,13 +132,17 @@ class GcLog {
 // ------------------------------------------------------------------ servers
 /**
  * The boot's flags: the semi-space the launcher picks for the snapshot in
- * `dir` (src/memory/heap-limit.ts decideSemiSpace), which it would pass
- * itself were the heap limit not given here.
+ * `dir` (src/memory/heap-limit.ts decideSemiSpace) and the old-generation
+ * floor that goes with it, which it would pass itself were the heap limit
+ * not given here.
  */
 async function bootFlags(dir) {
   const { decideSemiSpace } = await import(path.join(path.dirname(SERVER_MAIN), 'memory/heap-limit.js'));
   const most = Math.max(0, ...readdirSync(dir).filter((f) => f.endsWith('.dfs')).map((f) => statSync(path.join(dir, f)).size));
-  return NODE_FLAGS.map((f) => (f.startsWith('--max-semi-space-size=') ? `--max-semi-space-size=${decideSemiSpace([], undefined, most)}` : f));
+  const semi = decideSemiSpace([], undefined, most);
+  return NODE_FLAGS.map((f) =>
+    f.startsWith('--max-semi-space-size=') ? `--max-semi-space-size=${semi}` : f.startsWith('--initial-old-space-size=') ? `--initial-old-space-size=${initialOldSpaceMb(semi)}` : f,
+  );
 }
 
 async function startServer(kind, dir, gc, nodeFlags = NODE_FLAGS) {

@@ -33,7 +33,7 @@ import './config/server-params.js';
 import { peekFlag } from './config/flags.js';
 import { ConfigError } from './config/params.js';
 import { mallocEnv } from './memory/malloc-env.js';
-import { decideHeap, decideSemiSpace, HEAP_DECISION_ENV, LAUNCHER_SEMI_MB, limitFits, semiSpaceMb, type HeapDecision } from './memory/heap-limit.js';
+import { decideHeap, decideSemiSpace, HEAP_DECISION_ENV, initialOldSpaceFlagMb, initialOldSpaceMb, LAUNCHER_SEMI_MB, limitFits, semiSpaceMb, type HeapDecision } from './memory/heap-limit.js';
 
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
@@ -46,6 +46,7 @@ function supervise(decision: HeapDecision): void {
   const execArgv = process.execArgv.filter((a) => !/^--max[-_]old[-_]space[-_]size/.test(a));
   const v8Flags = [`--max-old-space-size=${decision.oldSpaceMb}`];
   if (decision.semiMb != null) v8Flags.push(`--max-semi-space-size=${decision.semiMb}`);
+  if (decision.initialOldMb != null) v8Flags.push(`--initial-old-space-size=${decision.initialOldMb}`);
   const child = spawn(process.execPath, [...execArgv, ...v8Flags, process.argv[1], ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...mallocEnv(process.env), [HEAP_DECISION_ENV]: JSON.stringify(decision) },
@@ -103,8 +104,11 @@ function main(): void {
       const why = boot >= maxmemory ? `the ${(boot / 1e9).toFixed(1)} GB of data to load` : `maxmemory ${(maxmemory / 1e9).toFixed(1)} GB`;
       decision.semiReason = `young generation of ${decision.semiMb} MiB semi-spaces for ${why}`;
     }
+    const semiNow = semiSpaceMb(process.execArgv, process.env.NODE_OPTIONS);
+    decision.initialOldMb = initialOldSpaceFlagMb(process.execArgv, process.env.NODE_OPTIONS) !== null ? null : initialOldSpaceMb(decision.semiMb ?? semiNow);
   }
-  if (limitFits(decision, v8.getHeapStatistics().heap_size_limit, semiSpaceMb(process.execArgv, process.env.NODE_OPTIONS))) void runHere(decision, false).catch(fatal);
+  const fits = limitFits(decision, v8.getHeapStatistics().heap_size_limit, semiSpaceMb(process.execArgv, process.env.NODE_OPTIONS), initialOldSpaceFlagMb(process.execArgv, process.env.NODE_OPTIONS));
+  if (fits) void runHere(decision, false).catch(fatal);
   else supervise(decision);
 }
 

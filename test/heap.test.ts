@@ -7,12 +7,17 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { processAlive, startServer, until, type TestServer } from './helpers/server.js';
-import { cgroupLimit, decideHeap, decideSemiSpace, limitFits, memoryCap, oldGenerationLimit } from '../src/memory/heap-limit.js';
+import { cgroupLimit, decideHeap, decideSemiSpace, initialOldSpaceMb, limitFits, memoryCap, oldGenerationLimit } from '../src/memory/heap-limit.js';
+
+/** The node flags a process runs with (/proc/PID/cmdline). */
+function nodeArgsOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+}
 
 const MiB = 1024 * 1024;
 /** V8 adds the young generation (3 semi-spaces of the launcher's 8 MiB) to --max-old-space-size. */
@@ -88,6 +93,16 @@ describe('the launcher sizes the heap', () => {
     expect(s.logs.find((l) => /^heap limit /.test(l.msg))!.msg).toMatch(/; young generation of 32 MiB semi-spaces for the 1\.2 GB of data to load$/);
     const want = Math.floor((memoryCap().bytes * 0.75) / MiB) * MiB;
     expect(Math.abs((await heapLimitOf(client(s.port))) - 3 * 32 * MiB - want)).toBeLessThan(MiB);
+    // The old-generation floor follows the semi-space (16 of them).
+    expect(nodeArgsOf(s.pid)).toContain('--initial-old-space-size=512');
+  });
+
+  it('gives the server an old-generation floor (--initial-old-space-size, 16 semi-spaces), so a small old generation is not marked back to back', async () => {
+    const s = await start([]);
+    expect(s.pid).not.toBe(s.proc.pid); // run again with the flags
+    const args = nodeArgsOf(s.pid);
+    expect(args).toContain('--max-semi-space-size=8');
+    expect(args).toContain('--initial-old-space-size=128');
   });
 
   it('keeps a --max-old-space-size set in NODE_OPTIONS or on the node command line, without re-executing', async () => {
@@ -478,5 +493,11 @@ describe('the memory the heap limit is a share of', () => {
     expect(limitFits({ ...d, semiMb: 8 }, 1024 * MiB, null)).toBe(false);
     expect(limitFits({ ...d, semiMb: 16 }, 1024 * MiB, null)).toBe(true);
     expect(limitFits({ ...d, semiMb: null }, 1024 * MiB, 2)).toBe(true);
+    // ... and for an old-generation floor it lacks.
+    expect(limitFits({ ...d, semiMb: 8, initialOldMb: 128 }, 1024 * MiB, 8, null)).toBe(false);
+    expect(limitFits({ ...d, semiMb: 8, initialOldMb: 128 }, 1024 * MiB, 8, 128)).toBe(true);
+    expect(limitFits({ ...d, semiMb: 8, initialOldMb: null }, 1024 * MiB, 8, 64)).toBe(true);
+    expect(initialOldSpaceMb(8)).toBe(128);
+    expect(initialOldSpaceMb(32)).toBe(512);
   });
 });

@@ -221,6 +221,32 @@ export function decideSemiSpace(execArgv: readonly string[], nodeOptions: string
 /** V8's default semi-space on 64-bit builds (node 20 and 22), in MiB. */
 const DEFAULT_SEMI_MB = 16;
 
+/** Old-generation floor per MiB of semi-space (initialOldSpaceMb). */
+const OLD_FLOOR_PER_SEMI = 16;
+
+/**
+ * The --initial-old-space-size the launcher gives the server, in MiB: V8
+ * then runs no mark-compact while the old generation is smaller. Why: V8
+ * starts incremental marking as soon as the room left under its old-
+ * generation limit is no more than the young generation's capacity, and
+ * after a mark-compact of a small old generation it sets the limit just
+ * that far above what is live. With keys, values and slots off the heap the
+ * old generation is small (28-90 MB for 4M-20M keys), so a BGSAVE, which
+ * promotes little, ran mark-compact after mark-compact back to back: 55 at
+ * 4M keys, 153 at 20M with pauses up to 316 ms ("Start (task): 28MB / 44MB
+ * / 16MB" each time). With this floor: none during the BGSAVE at 4M keys
+ * (bench/RESULTS.md). Sized on the semi-space (whose double is the young
+ * generation): 128 MiB for the launcher's 8.
+ */
+export function initialOldSpaceMb(semiMb: number | null): number {
+  return OLD_FLOOR_PER_SEMI * (semiMb ?? DEFAULT_SEMI_MB);
+}
+
+/** An explicit --initial-old-space-size among node flags, in MiB. */
+export function initialOldSpaceFlagMb(execArgv: readonly string[], nodeOptions: string | undefined): number | null {
+  return nodeFlagMb('initial-old-space-size', execArgv, nodeOptions)?.mb ?? null;
+}
+
 /**
  * The old generation's maximum, in bytes: what V8's own out-of-memory rules
  * are relative to (its "ineffective mark-compacts" abort fires once the old
@@ -249,6 +275,8 @@ export interface HeapDecision {
   semiMb?: number | null;
   /** Why that semi-space, when it is not the default. */
   semiReason?: string;
+  /** The --initial-old-space-size asked of V8 in MiB (initialOldSpaceMb), or null when the operator set one; absent: not decided. */
+  initialOldMb?: number | null;
 }
 
 const fmt = (b: number) => (b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(b / MiB)} MiB`);
@@ -274,10 +302,12 @@ export function decideHeap(maxmemory: number, execArgv: readonly string[], env: 
 /**
  * The current isolate's limit already fits the decision (no re-exec): within
  * 10%, and its semi-space (`semiMb`, from this process's flags; null: V8's
- * default) is the one decided.
+ * default) and initial old space (`initialOldMb`, the same) are the ones
+ * decided.
  */
-export function limitFits(d: HeapDecision, heapSizeLimit: number, semiMb: number | null = null): boolean {
+export function limitFits(d: HeapDecision, heapSizeLimit: number, semiMb: number | null = null, initialOldMb: number | null = null): boolean {
   if (d.semiMb != null && d.semiMb !== (semiMb ?? DEFAULT_SEMI_MB)) return false;
+  if (d.initialOldMb != null && d.initialOldMb !== initialOldMb) return false;
   if (d.oldSpaceMb === null) return true;
   const want = d.oldSpaceMb * MiB;
   return Math.abs(heapSizeLimit - want) <= want * 0.1;
