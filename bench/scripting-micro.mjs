@@ -13,9 +13,9 @@
  *
  * usage: npm run build && node --max-semi-space-size=8 bench/scripting-micro.mjs --a OLD/dist [--b NEW/dist] [--rounds 20] [--only TEXT]
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RATE_LIMITER, bullmqSized } from './scripting-workloads.mjs';
+import { inProcessServer } from './in-process-server.mjs';
 
 const { values: opt } = parseArgs({
   options: { a: { type: 'string' }, b: { type: 'string' }, rounds: { type: 'string', default: '20' }, only: { type: 'string' } },
@@ -25,30 +25,7 @@ const ROUNDS = Number(opt.rounds);
 
 /** One build's server in this process: run(args) calls a command as the dispatcher does. */
 async function setup(dir) {
-  const imp = (p) => import(path.join(path.resolve(dir), p));
-  await imp('config/server-params.js');
-  await imp('commands/index.js');
-  const { Server } = await imp('server/server.js');
-  const { Client } = await imp('server/client.js');
-  const { Reply } = await imp('protocol/reply.js');
-  const { call } = await imp('server/dispatch.js');
-  const { lookup, lookupSub } = await imp('commands/registry.js');
-  const { LuaVm } = await imp('scripting/vm/lua-vm.js');
-  const { configureLog } = await imp('log.js');
-  configureLog(false, 'warning', 'json');
-  await LuaVm.init();
-  const server = new Server(16);
-  const ctx = server.ctx;
-  const client = new Client(1, { remoteAddress: 'bench', remotePort: 1 }, server.ks.dbs[0], false);
-  const r = new Reply();
-  const run = (args) => {
-    let spec = lookup(args[0]);
-    if (spec.subcommands) spec = lookupSub(spec, args[1]);
-    ctx.client = client;
-    ctx.db = client.db;
-    ctx.r = r;
-    call(ctx, spec, args);
-  };
+  const { run, r } = await inProcessServer(dir);
   const load = (body) => {
     r.drop();
     run(['SCRIPT', 'LOAD', body]);

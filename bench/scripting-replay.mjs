@@ -19,6 +19,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedis } from './servers.mjs';
 import { bullmqWorker } from './scripting-workloads.mjs';
+import { inProcessServer } from './in-process-server.mjs';
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
@@ -84,35 +85,8 @@ const cmds = readFileSync(positionals[0], 'latin1')
   .map(parseLine)
   .filter((a) => a && a.length && !SKIP.has(a[0].toLowerCase()));
 
-async function setup(dir) {
-  const imp = (p) => import(path.join(path.resolve(dir), p));
-  await imp('config/server-params.js');
-  await imp('commands/index.js');
-  const { Server } = await imp('server/server.js');
-  const { Client } = await imp('server/client.js');
-  const { Reply } = await imp('protocol/reply.js');
-  const { call } = await imp('server/dispatch.js');
-  const { lookup, lookupSub } = await imp('commands/registry.js');
-  const { LuaVm } = await imp('scripting/vm/lua-vm.js');
-  const { configureLog } = await imp('log.js');
-  configureLog(false, 'warning', 'json');
-  await LuaVm.init();
-  const server = new Server(16);
-  const ctx = server.ctx;
-  const client = new Client(1, { remoteAddress: 'bench', remotePort: 1 }, server.ks.dbs[0], false);
-  client.proto = 3; // BullMQ's ioredis says HELLO 3
-  const r = new Reply();
-  r.proto = 3;
-  const run = (args) => {
-    let spec = lookup(args[0]);
-    if (spec.subcommands) spec = lookupSub(spec, args[1]);
-    ctx.client = client;
-    ctx.db = client.db;
-    ctx.r = r;
-    call(ctx, spec, args);
-  };
-  return { run, r };
-}
+/** BullMQ's ioredis says HELLO 3. */
+const setup = (dir) => inProcessServer(dir, { proto: 3 });
 
 const A = await setup(opt.a);
 const B = opt.b ? await setup(opt.b) : null;
