@@ -167,6 +167,46 @@ describe('pipelines on a big keyspace (read-ahead)', () => {
     }
   });
 
+  it('many clients one command at a time (run as one batch per turn, server/ready-batch.ts): each gets its own replies, in order', async () => {
+    const n = 40;
+    const rounds = 50;
+    const keyOf = (id: number, r: number): string => `key:${(id * 7001 + r * 131) % 200000}`;
+    // What the populated keys hold now (tests before this one rewrote some).
+    const expected = new Map<string, string | null>();
+    const probe = new Redis(srv.port);
+    for (let id = 0; id < n; id++) {
+      const ks = Array.from({ length: rounds }, (_, r) => keyOf(id, r));
+      (await probe.mget(...ks)).forEach((v, i) => expected.set(ks[i], v));
+    }
+    await probe.quit();
+    const clients = await Promise.all(Array.from({ length: n }, () => RawClient.connect(srv.port)));
+    try {
+      await Promise.all(
+        clients.map(async (c, id) => {
+          for (let r = 0; r < rounds; r++) {
+            // A write, a read of this client's own key, a read of a populated key, an increment of a shared one.
+            c.write(resp('SET', `rb:${id}`, `${id}:${r}`));
+            expect(await c.readUntil('\r\n', 5000)).toBe('+OK\r\n');
+            c.write(resp('GET', `rb:${id}`));
+            const mine = `${id}:${r}`;
+            expect(await c.readUntil(mine + '\r\n', 5000)).toBe(`$${mine.length}\r\n${mine}\r\n`);
+            c.write(resp('GET', keyOf(id, r)));
+            const v = expected.get(keyOf(id, r));
+            if (v === null || v === undefined) expect(await c.readUntil('\r\n', 5000)).toBe('$-1\r\n');
+            else expect(await c.readUntil(v + '\r\n', 5000)).toBe(`$${v.length}\r\n${v}\r\n`);
+            c.write(resp('INCR', 'rb:shared'));
+            expect(await c.readUntil('\r\n', 5000)).toMatch(/^:\d+\r\n$/);
+          }
+        }),
+      );
+    } finally {
+      for (const c of clients) c.sock.destroy();
+    }
+    const c = new Redis(srv.port);
+    expect(await c.get('rb:shared')).toBe(String(n * rounds));
+    await c.quit();
+  });
+
   it('CONFIG SET of a parser limit applies to the commands after it in the same pipeline', async () => {
     // Only the header of the big argument: with its data unread the close would be a reset that loses the replies.
     const bytes = resp('GET', 'key:16') + resp('CONFIG', 'SET', 'proto-max-bulk-len', '1048576') + '*3\r\n$3\r\nSET\r\n$6\r\nkey:17\r\n$1572864\r\n';

@@ -82,9 +82,14 @@ function firstMovableKey(getKeys: (args: string[]) => number[], args: string[]):
   }
 }
 
-function readAhead(c: Client, db: Database): void {
+/**
+ * Parse up to WARM_MAX of the client's commands into c.ahead and put the
+ * first key of each into `into` from `at` on (warm() then reads them);
+ * returns the new end of `into`.
+ */
+export function readAheadKeys(c: Client, into: string[], at: number): number {
   const q = c.ahead;
-  let n = 0;
+  let n = at;
   while (q.length < WARM_MAX) {
     let args: string[] | null;
     try {
@@ -104,8 +109,18 @@ function readAhead(c: Client, db: Database): void {
       if (spec.getKeys === undefined) break;
       first = firstMovableKey(spec.getKeys, args);
     }
-    if (first > 0 && first < args.length) keys[n++] = args[first];
+    if (first > 0 && first < args.length) into[n++] = args[first];
   }
+  return n;
+}
+
+function readAhead(c: Client, db: Database): void {
+  const n = readAheadKeys(c, keys, 0);
   if (n > 1) db.warm(keys, 0, n, 1);
   for (let i = 0; i < n; i++) keys[i] = '';
+}
+
+/** Whether this client's next read may be parsed now and run with other clients' (server/ready-batch.ts). */
+export function mayBatch(c: Client): boolean {
+  return c.db.table.warmPays && c.authenticated && !c.suspended && c.aheadPos >= c.ahead.length && c.aheadError === null;
 }

@@ -24,7 +24,8 @@ import { checkClientOutput, outputCron, UNAUTH_OUTPUT_MAX } from '../memory/clie
 import { startStream } from '../memory/reply-stream.js';
 import { installIdleRelease } from '../memory/idle-release.js';
 import { installMemory } from '../memory/install.js';
-import { hasAhead, nextCommand } from './read-ahead.js';
+import { hasAhead, mayBatch, nextCommand } from './read-ahead.js';
+import { addToBatch } from './ready-batch.js';
 
 export interface ServerStats {
   startTime: number;
@@ -308,8 +309,11 @@ export class Server {
       }
       throw e;
     }
-    this.processInput(c);
+    if (mayBatch(c)) addToBatch(c, this.runInput);
+    else this.processInput(c);
   }
+
+  private readonly runInput = (c: Client): void => this.processInput(c);
 
   /** Run every complete command the client has sent, then write the replies at once. */
   processInput(c: Client): void {

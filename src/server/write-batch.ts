@@ -26,7 +26,8 @@ const HOLD_MAX = 64 * 1024;
 const holding: ClientSink[] = [];
 let scheduled = false;
 
-function flushHeld(): void {
+/** Write what every client holds (also run by ready-batch.ts right after a batch, not a turn later). */
+export function flushHeld(): void {
   scheduled = false;
   for (let i = 0; i < holding.length; i++) holding[i].drain();
   holding.length = 0;
