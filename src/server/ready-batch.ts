@@ -52,20 +52,26 @@ function runBatch(): void {
   ends = spare.ends;
   keys = spare.keys;
   runs = spare.runs;
+  let failure: { e: unknown } | null = null;
   try {
     let i = 0;
     let from = 0;
     while (i < cs.length) {
-      // A group: consecutive clients on one database, at most WARM_MAX keys (the last client may bring it over).
+      // A group: consecutive clients on one database with at most WARM_MAX keys in all (a client brings at most that many).
       const db: Database = cs[i].db;
-      let j = i;
+      let j = i + 1;
       while (j < cs.length && cs[j].db === db && es[j] - from <= WARM_MAX) j++;
-      if (j === i) j = i + 1;
       const to = es[j - 1];
       if (to - from > 1) db.warm(ks, from, to, 1);
       for (let k = i; k < j; k++) {
         const c = cs[k];
-        if (!c.closing && !c.closeAsap) rs[k](c);
+        if (c.closing || c.closeAsap) continue;
+        // One client's failure must not strand the others' parsed commands: the first error is rethrown at the end.
+        try {
+          rs[k](c);
+        } catch (e) {
+          failure ??= { e };
+        }
       }
       i = j;
       from = to;
@@ -78,4 +84,5 @@ function runBatch(): void {
     spare = { clients: cs, ends: es, keys: ks, runs: rs };
     flushHeld();
   }
+  if (failure !== null) throw failure.e;
 }
