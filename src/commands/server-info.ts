@@ -20,6 +20,7 @@ import { VERSION } from '../version.js';
 import type { Server } from '../server/server.js';
 import { memoryFacts, memoryOverhead, resetPeak } from '../memory/usage.js';
 import { evictionExceededTime } from '../memory/evict.js';
+import { tooFewReplicas } from '../server/min-replicas.js';
 
 const replId = Array.from({ length: 40 }, () => '0123456789abcdef'[(Math.random() * 16) | 0]).join('');
 
@@ -256,6 +257,7 @@ registerInfoSection('stats', 'Stats', (server) => {
 registerInfoSection('replication', 'Replication', () => [
   ['role', 'master'],
   ['connected_slaves', 0],
+  ...(tooFewReplicas() ? [['min_slaves_good_slaves', 0] as [string, number]] : []),
   ['master_failover_state', 'no-failover'],
   ['master_replid', replId],
   ['master_replid2', '0000000000000000000000000000000000000000'],

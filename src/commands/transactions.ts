@@ -17,6 +17,7 @@ import type { CommandContext } from '../server/context.js';
 import type { Client } from '../server/client.js';
 import type { Database } from '../keyspace/db.js';
 import { resetHooks } from './connection.js';
+import { NOREPLICAS, tooFewReplicas } from '../server/min-replicas.js';
 
 const G = { group: 'transactions' };
 
@@ -107,7 +108,7 @@ function exec(ctx: CommandContext): void {
   }
   // The server state may have changed since the commands were queued
   // (a failed save now refuses writes; memory is checked by the dispatcher): abort as Redis does.
-  const denied = ctx.server.writesDenied;
+  const denied = ctx.server.writesDenied ?? (tooFewReplicas() ? NOREPLICAS : null);
   if (denied !== null && m.queue.some((q) => q.spec.flags.includes('write'))) {
     discardTransaction(c);
     throw new ReplyError('EXECABORT Transaction discarded because of: ' + denied);

@@ -22,6 +22,7 @@ import { mem } from '../memory/settings.js';
 import { log } from '../log.js';
 import { ACL_OK, aclErrorMessage, checkCommand, DENIED_CMD } from '../acl/check.js';
 import { addLogEntry } from '../acl/log.js';
+import { NOREPLICAS, tooFewReplicas } from '../server/min-replicas.js';
 
 /** Script flags (shebang `flags=` and FUNCTION flags), as script.h names them. */
 export interface ScriptFlags {
@@ -104,6 +105,10 @@ export function prepareForRun(ctx: CommandContext, funcName: string, flags: Scri
     if (!flags.noWrites) {
       if (server.writesDenied !== null) {
         r.error("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.");
+        return null;
+      }
+      if (tooFewReplicas()) {
+        r.error(NOREPLICAS);
         return null;
       }
       if (ro) {
@@ -206,6 +211,7 @@ export function scriptCall(run: ScriptRun, args: string[]): ScriptReply | string
   if (write && !run.writeDirty && ctx.server.writesDenied !== null) {
     return rejected(spec, '-' + ctx.server.writesDenied);
   }
+  if (write && !run.writeDirty && tooFewReplicas()) return rejected(spec, '-' + NOREPLICAS);
   if (!run.allowOom && !run.writeDirty && pre.denyOom && mem.maxmemory !== 0) {
     const oom = memoryGuard(ctx.ks, run.client, spec);
     if (oom !== null) {

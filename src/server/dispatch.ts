@@ -23,6 +23,7 @@ import { errorStats, errorsSinceLastLook } from './error-stats.js';
 import { defaultNeedsAuth } from '../acl/users.js';
 import { ACL_OK, checkCommand, DENIED_CMD, nopermError } from '../acl/check.js';
 import { addLogEntry } from '../acl/log.js';
+import { NOREPLICAS, tooFewReplicas } from './min-replicas.js';
 
 export interface CommandStats {
   calls: number;
@@ -197,6 +198,7 @@ export function processCommand(ctx: CommandContext, args: string[]): void {
   if (server.writesDenied !== null && pre.denyOnMisconf) {
     return reject(ctx, server.writesDenied, spec);
   }
+  if (pre.write && tooFewReplicas()) return reject(ctx, NOREPLICAS, spec);
   if (c.subs !== null && c.proto === 2 && !PUBSUB_ALLOWED.has(spec.name)) {
     return reject(ctx, `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`, spec);
   }
