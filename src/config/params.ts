@@ -165,6 +165,11 @@ export function setParam(def: ParamDef, raw: string, runtime: boolean): void {
   }
 }
 
+/** An onChange for two names of one setting (lua-time-limit, min-slaves-*): a CONFIG SET of one sets the other too. */
+export function mirrorTo(other: string): (value: string) => void {
+  return (v) => setParam(paramByName(other)!, v, false);
+}
+
 /**
  * CONFIG SET of several parameters, all or nothing as Redis 7: every value
  * is checked, then all are stored, then each distinct onChange runs once

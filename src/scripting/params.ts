@@ -2,14 +2,7 @@
  * Scripting parameters. busy-reply-threshold and lua-time-limit are one
  * setting under two names, as in Redis 7.0 (each CONFIG SET updates both).
  */
-import { defineParam, getInt, paramByName, setParam } from '../config/params.js';
-
-function mirror(other: string): (v: string) => void {
-  return (v) => {
-    const def = paramByName(other)!;
-    setParam(def, v, false);
-  };
-}
+import { defineParam, getInt, mirrorTo } from '../config/params.js';
 
 defineParam({
   name: 'busy-reply-threshold',
@@ -17,10 +10,10 @@ defineParam({
   default: '5000',
   min: 0,
   mutable: true,
-  onChange: mirror('lua-time-limit'),
+  onChange: mirrorTo('lua-time-limit'),
   help: 'ms a script (EVAL, FCALL) runs before other clients get -BUSY and SCRIPT KILL / FUNCTION KILL can stop it (0: never)',
 });
-defineParam({ name: 'lua-time-limit', type: 'int', default: '5000', min: 0, mutable: true, onChange: mirror('busy-reply-threshold'), help: 'alias of busy-reply-threshold' });
+defineParam({ name: 'lua-time-limit', type: 'int', default: '5000', min: 0, mutable: true, onChange: mirrorTo('busy-reply-threshold'), help: 'alias of busy-reply-threshold' });
 defineParam({
   name: 'lua-memory-limit',
   flag: 'lua_memory_limit',

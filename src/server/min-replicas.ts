@@ -7,7 +7,7 @@
  * settings above 0 every write is refused, as a Redis primary with none
  * attached refuses it.
  */
-import { defineParam, paramByName, setParam } from '../config/params.js';
+import { defineParam, mirrorTo } from '../config/params.js';
 
 export const NOREPLICAS = 'NOREPLICAS Not enough good replicas to write.';
 
@@ -16,10 +16,9 @@ let maxLag = 10;
 
 /** A name and its alias, one setting: both set it, and each CONFIG SET shows in both (as lua-time-limit's pair). */
 function pair(name: string, alias: string, def: string, help: string, set: (n: number) => void): void {
-  const mirror = (other: string) => (v: string) => setParam(paramByName(other)!, v, false);
   const apply = (v: string) => set(Number(v));
-  defineParam({ name, type: 'int', default: def, min: 0, mutable: true, apply, onChange: mirror(alias), help });
-  defineParam({ name: alias, type: 'int', default: def, min: 0, mutable: true, apply, onChange: mirror(name), help: `alias of ${name}` });
+  defineParam({ name, type: 'int', default: def, min: 0, mutable: true, apply, onChange: mirrorTo(alias), help });
+  defineParam({ name: alias, type: 'int', default: def, min: 0, mutable: true, apply, onChange: mirrorTo(name), help: `alias of ${name}` });
 }
 
 pair('min-replicas-to-write', 'min-slaves-to-write', '0', 'writes are refused (-NOREPLICAS) unless this many replicas are good; this server has none, so any value above 0 (with min-replicas-max-lag above 0) refuses every write', (n) => (toWrite = n));
