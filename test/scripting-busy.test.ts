@@ -89,6 +89,51 @@ describe('a script past busy-reply-threshold', () => {
     }
   });
 
+  // A run's own thread gets its count hook only once the run has gone on a
+  // while (watchdog.ts); coroutines made before that have theirs from the start.
+  it('is stopped inside a coroutine made before the run was watched, by wrap or by resume', async () => {
+    for (const body of [
+      "coroutine.wrap(function() while true do end end)() return 'ended'",
+      "local co = coroutine.create(function() while true do end end) coroutine.resume(co) while true do end",
+      "local outer = coroutine.wrap(function() local inner = coroutine.create(function() while true do end end) coroutine.resume(inner) while true do end end) outer()",
+    ]) {
+      const a = await client();
+      const b = await client();
+      try {
+        a.write(resp('EVAL', body, '0'));
+        await waitBusy(b);
+        b.write(resp('SCRIPT', 'KILL'));
+        expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+        expect(await a.readUntil('\r\n')).toMatch(/^-ERR Script killed by user with SCRIPT KILL\.\.\. script: [0-9a-f]{40}, on @user_script:1\.\r\n$/);
+        b.write(resp('PING'));
+        expect(await b.readUntil('\r\n')).toBe('+PONG\r\n');
+      } finally {
+        a.close();
+        b.close();
+      }
+    }
+  });
+
+  it('is time-sliced inside coroutines without the script seeing a yield it did not make', async () => {
+    const a = await client();
+    const b = await client();
+    try {
+      // 600 ms of work inside a coroutine, nested in another, past the 200 ms threshold: the
+      // slices are passed up, and the coroutines' own yields and returns are what the script gets.
+      const spin = "local t = redis.call('time') local s = t[1] * 1000000 + t[2] while true do local n = redis.call('time') if n[1] * 1000000 + n[2] - s > 600000 then break end end";
+      const body =
+        `local inner = coroutine.create(function(x) ${spin} local y = coroutine.yield(x + 1, 'yielded') return y * 2 end) ` +
+        "local outer = coroutine.wrap(function() local ok, a, b = coroutine.resume(inner, 1) local ok2, c = coroutine.resume(inner, 10) return a, b, c, tostring(ok and ok2), coroutine.status(inner) end) " +
+        'return {outer()}';
+      a.write(resp('EVAL', body, '0'));
+      await waitBusy(b);
+      expect(await a.readUntil('dead\r\n', 20000)).toBe('*5\r\n:2\r\n$7\r\nyielded\r\n:20\r\n$4\r\ntrue\r\n$4\r\ndead\r\n');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it("keeps the caller's pipeline waiting and answers it in order", async () => {
     const a = await client();
     const b = await client();

@@ -12,6 +12,8 @@ import { installLibraries } from './libs/index.js';
 import { installCompat, protectGlobals, type ProtectedEnv } from './lua-env.js';
 import { installRedisApi } from './redis-api.js';
 import { luaMemoryLimit } from './params.js';
+import { sliceHost } from './runner.js';
+import { installCoroutines } from './coroutines.js';
 
 export interface ScriptEngine {
   vm: LuaVm;
@@ -21,7 +23,7 @@ export interface ScriptEngine {
   threadRef: number;
   /** Runs since the last GC step (Redis steps the GC every 50 runs). */
   runsSinceGc: number;
-  /** The run-time count hook is set on `thread` (see runner.ts). */
+  /** The run-time count hook is set on `thread` now (runner.ts: set for a long run, or for all without the watchdog). */
   threadHooked: boolean;
   /** EVAL's KEYS and ARGV tables, kept by length from one run to the next (LuaVm.pushStringArrayInto). */
   keysTables: ReusedArray[];
@@ -36,6 +38,7 @@ export interface ScriptEngine {
 export function createEngine(extend?: (vm: LuaVm) => void, evalState = false): ScriptEngine {
   const vm = LuaVm.create({ memoryLimit: luaMemoryLimit() });
   installCompat(vm, evalState);
+  installCoroutines(vm, sliceHost);
   installLibraries(vm);
   installRedisApi(vm);
   extend?.(vm);

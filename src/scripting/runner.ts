@@ -2,8 +2,10 @@
  * Runs one script function to its reply (Redis's luaCallFunction), on the
  * engine's Lua thread so that a long script can be time-sliced:
  *
- * - A count hook checks the clock. Until busy-reply-threshold the script
- *   runs without a break, so nothing interleaves with it (atomicity).
+ * - A count hook checks the clock, set once the run has gone on a while
+ *   (watchdog.ts: a hook costs every Lua instruction a call). Until
+ *   busy-reply-threshold the script runs without a break, so nothing
+ *   interleaves with it (atomicity).
  * - Past the threshold the run is "timed out": other clients now get
  *   -BUSY (server/dispatch.ts asks busyError()), the hook yields the thread
  *   every SLICE_MS, and the rest runs in later turns of the event loop
@@ -19,6 +21,8 @@ import { performance } from 'node:perf_hooks';
 import { LUA_MULTRET, LuaHookMask, LuaStatus, LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
 import type { ScriptEngine } from './engine.js';
 import { currentRun, endRun, type ScriptRun } from './run-context.js';
+import { beginWatch, endWatch, watching } from './watchdog.js';
+import type { SliceHost } from './coroutines.js';
 import { errorTableInfo, pushErrorTable, writeLuaAsReply, writeLuaScalarAsReply } from './conversions.js';
 import { busyThreshold, luaMemoryLimit } from './params.js';
 import { as51ErrorText } from './lua51-messages.js';
@@ -59,8 +63,42 @@ function countHook(vm: LuaVm, L: LuaState): void {
     );
     sliceStart = 0;
   }
-  if (now - sliceStart >= SLICE_MS && vm.isYieldable(L)) vm.yieldFromHook(L);
+  if (now - sliceStart >= SLICE_MS && vm.isYieldable(L)) {
+    slicedThread = L;
+    vm.yieldFromHook(L);
+  }
 }
+
+/**
+ * The thread the hook last yielded for a time slice: the run's own, or a
+ * coroutine of the script's, whose resume (coroutines.ts) then passes the
+ * slice up instead of returning as if the coroutine had yielded.
+ */
+let slicedThread: LuaState = 0;
+
+export const sliceHost: SliceHost = {
+  hookThread(vm, co) {
+    vm.setHook(co, countHook, LuaHookMask.COUNT, HOOK_EVERY);
+  },
+  takeSliced(co) {
+    if (co !== slicedThread) return false;
+    slicedThread = 0;
+    return true;
+  },
+  markSliced(L) {
+    slicedThread = L;
+  },
+};
+
+/** Arms the count hook of the engine's thread (watchdog.ts), mid-run. */
+function armHook(engine: ScriptEngine): void {
+  if (engine.threadHooked) return;
+  engine.vm.setHook(engine.thread, countHook, LuaHookMask.COUNT, HOOK_EVERY);
+  engine.threadHooked = true;
+}
+
+/** The hook was set once (registering it in the WASM table): arming it mid-run only sets it. */
+let hookRegistered = false;
 
 function canSuspend(run: ScriptRun): boolean {
   return !run.caller.inExec;
@@ -102,13 +140,19 @@ export function runScript(engine: ScriptEngine, run: ScriptRun, push: (vm: LuaVm
     run.ctx.r.error(`ERR ${failed}`);
     return;
   }
-  // The count hook stays on the thread between runs (it does nothing with
-  // no run current): two WASM calls less per script. A thread whose hook
-  // was changed (SCRIPT KILL) ended in an error and was replaced.
-  if (!engine.threadHooked) {
-    vm.setHook(co, countHook, LuaHookMask.COUNT, HOOK_EVERY);
-    engine.threadHooked = true;
-  }
+  // A watched run is hooked only if it runs a while (watchdog.ts). Without
+  // the watchdog the hook stays on the thread between runs (it does nothing
+  // with no run current). A thread whose hook was changed (SCRIPT KILL)
+  // ended in an error and was replaced.
+  if (!engine.threadHooked && watching()) {
+    if (!hookRegistered) {
+      armHook(engine);
+      vm.setHook(co, null, 0);
+      engine.threadHooked = false;
+      hookRegistered = true;
+    }
+    beginWatch(() => armHook(engine));
+  } else if (!engine.threadHooked) armHook(engine);
   step(engine, run, nargs, false);
 }
 
@@ -135,7 +179,10 @@ function step(engine: ScriptEngine, run: ScriptRun, nargs: number, suspended: bo
     res = vm.resume(co, vm.L, nargs);
   }
   if (res.status === LuaStatus.YIELD) {
-    vm.setTop(co, 0); // a hook's yield carries no values
+    slicedThread = 0;
+    // A hook's yield carries no values; a yield from a C function (a
+    // coroutine's slice passed up) keeps that function's stack below them.
+    vm.pop(co, res.nresults);
     if (!suspended) run.caller.suspended = true;
     setImmediate(() => step(engine, run, 0, true));
     return;
@@ -190,6 +237,14 @@ function cleanup(engine: ScriptEngine, run: ScriptRun, status: number): void {
   const vm = engine.vm;
   const co = engine.thread;
   vm.setTop(co, 0);
+  if (watching()) {
+    endWatch();
+    // The next run starts unhooked again.
+    if (engine.threadHooked && status === LuaStatus.OK) {
+      vm.setHook(co, null, 0);
+      engine.threadHooked = false;
+    }
+  }
   if (status !== LuaStatus.OK) {
     // A thread that died of an error raised in a hook (SCRIPT KILL) keeps
     // its hooks disabled for good (5.4 restores allowhook only in pcall), so

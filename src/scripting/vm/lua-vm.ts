@@ -30,6 +30,8 @@ export type LuaState = Ptr;
 export type LuaCFunction = (vm: LuaVm, L: LuaState) => number;
 /** A hook: `event` is one of LuaHookEvent. */
 export type LuaHook = (vm: LuaVm, L: LuaState, event: number) => void;
+/** A continuation of a C function that yielded (lua_KFunction): called with the status and the context it yielded with. */
+export type LuaKFunction = (vm: LuaVm, L: LuaState, status: number) => number;
 
 export const LuaType = {
   NONE: -1,
@@ -136,6 +138,7 @@ interface ModuleGlue {
   /** C function pointers by JS function, so a function is added to the WASM table once per process. */
   fns: Map<LuaCFunction, Ptr>;
   hooks: Map<LuaHook, Ptr>;
+  continuations: Map<LuaKFunction, Ptr>;
   /** Interned NUL-terminated names (field and global names), never freed: they are few. */
   cstrings: Map<string, Ptr>;
   /** One lua_Debug, one size_t out-slot, one int out-slot. */
@@ -196,6 +199,7 @@ function setupGlue(m: RawLua): ModuleGlue {
     panic: 0,
     fns: new Map(),
     hooks: new Map(),
+    continuations: new Map(),
     cstrings: new Map(),
     ar: m._malloc(AR_SIZE),
     lenp: m._malloc(8),
@@ -332,6 +336,15 @@ function cFunctionPtr(g: ModuleGlue, fn: LuaCFunction): Ptr {
       return vm.raise(L, `internal error in ${name}: ${msg}`, false);
     }, 'ii');
     g.fns.set(fn, p);
+  }
+  return p;
+}
+
+function continuationPtr(g: ModuleGlue, fn: LuaKFunction): Ptr {
+  let p = g.continuations.get(fn);
+  if (p === undefined) {
+    p = g.m.addFunction((L: number, status: number): number => fn(vmOf(L), L, status), 'iiii');
+    g.continuations.set(fn, p);
   }
   return p;
 }
@@ -967,6 +980,31 @@ export class LuaVm {
    */
   pushFunction(L: LuaState, fn: LuaCFunction, upvalues = 0): void {
     this.m._lua_pushcclosure(L, cFunctionPtr(this.g, fn), upvalues);
+  }
+  /** luaL_checktype: raises luaL_typeerror's "bad argument" error unless the value at arg has type t. */
+  checkType(L: LuaState, arg: number, t: number): void {
+    this.m._luaL_checktype(L, arg, t);
+  }
+  /** luaL_where: pushes "chunk:line: " of the function at level (empty for a C function). */
+  pushWhere(L: LuaState, level: number): void {
+    this.m._luaL_where(L, level);
+  }
+  concat(L: LuaState, n: number): void {
+    this.m._lua_concat(L, n);
+  }
+  status(L: LuaState): number {
+    return this.m._lua_status(L);
+  }
+  /**
+   * From a C function: yields L with no values; when L is resumed, `k` is
+   * called to go on, on the stack the function had. Return right after.
+   */
+  yieldTo(L: LuaState, k: LuaKFunction): number {
+    return this.m._lua_yieldk(L, 0, 0, continuationPtr(this.g, k));
+  }
+  /** The thread at idx, or 0 if that value is not one. */
+  toThread(L: LuaState, idx: number): LuaState {
+    return this.m._lua_tothread(L, idx);
   }
   /** Pushes the running thread; true if it is the main thread. */
   pushThread(L: LuaState): boolean {

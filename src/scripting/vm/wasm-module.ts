@@ -28,6 +28,8 @@ export interface RawLua {
   _lua_newstate(alloc: Ptr, ud: number): Ptr;
   _lua_close(L: Ptr): void;
   _luaL_openlibs(L: Ptr): void;
+  _luaL_checktype(L: Ptr, arg: number, t: number): void;
+  _luaL_where(L: Ptr, level: number): void;
   _lua_atpanic(L: Ptr, f: Ptr): Ptr;
   _lua_setallocf(L: Ptr, f: Ptr, ud: number): void;
   _lua_newthread(L: Ptr): Ptr;

@@ -1,0 +1,42 @@
+/**
+ * The watchdog thread of watchdog.ts. It reads the id of the script run in
+ * progress every tick; a run still in progress one tick after it was first
+ * seen has run a while, and the main thread is asked, once per run, to arm
+ * the run's count hook. The request goes through the inspector because that
+ * is what reaches a main thread busy in WASM: the message is delivered as a
+ * V8 interrupt, which runs at the next loop back-edge of the Lua interpreter.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Session } from 'node:inspector';
+
+const current = new Int32Array(workerData.shared as SharedArrayBuffer);
+
+/**
+ * Has the main thread call its arm function with id. A session only while
+ * it is needed: one still connected when the process exits makes Node print
+ * "Waiting for the debugger to disconnect...".
+ */
+function arm(id: number, done: (ok: boolean) => void): void {
+  const session = new Session();
+  session.connectToMainThread();
+  session.post('Runtime.evaluate', { expression: `globalThis[Symbol.for('${workerData.armKey}')](${id})`, silent: true }, (err, res) => {
+    session.disconnect();
+    done(err === null && res.exceptionDetails === undefined);
+  });
+}
+
+// The way there is tried once (id 0 arms nothing) before the main thread relies on it.
+arm(0, (ok) => {
+  if (!ok) throw new Error('Runtime.evaluate on the main thread failed');
+  let seen = 0;
+  let armed = 0;
+  setInterval(() => {
+    const id = Atomics.load(current, 0);
+    if (id !== 0 && id === seen && id !== armed) {
+      armed = id;
+      arm(id, () => {});
+    }
+    seen = id;
+  }, workerData.tickMs as number);
+  parentPort!.postMessage('ready');
+});
