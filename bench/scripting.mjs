@@ -10,10 +10,11 @@
  *   - BullMQ jobs processed per second by one Worker at concurrency 50
  *     (target >= 0.7x).
  *
- * usage: npm run build && node bench/scripting.mjs [--reps 3] [--n 100000] [--jobs 10000] [--only evalsha|bullmq] [--write]
- * Both servers run back to back per repetition (order alternates); ratios
- * are per repetition, the median is reported with [min-max]. --write puts
- * the table in bench/RESULTS.md.
+ * usage: npm run build && node bench/scripting.mjs [--reps 3] [--n 100000] [--jobs 3000] [--rounds 12] [--only evalsha|bullmq] [--write]
+ * redis-benchmark workloads: both servers run back to back per repetition
+ * (order alternates); ratios are per repetition. BullMQ: paired rounds (see
+ * bullmqPaired). Medians are reported with [min-max]. --write puts the
+ * table in bench/RESULTS.md.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -28,7 +29,8 @@ const { values: opt } = parseArgs({
   options: {
     reps: { type: 'string', default: '3' },
     n: { type: 'string', default: '100000' },
-    jobs: { type: 'string', default: '10000' },
+    jobs: { type: 'string', default: '3000' },
+    rounds: { type: 'string', default: '12' },
     only: { type: 'string' },
     write: { type: 'boolean', default: false },
   },
@@ -36,6 +38,7 @@ const { values: opt } = parseArgs({
 const REPS = Number(opt.reps);
 const N = Number(opt.n);
 const JOBS = Number(opt.jobs);
+const ROUNDS = Number(opt.rounds);
 
 function rps(csv) {
   const line = csv.trim().split('\n').pop();
@@ -114,25 +117,43 @@ if (!opt.only || opt.only === 'evalsha') {
     }
   }
 }
-if (!opt.only || opt.only === 'bullmq') {
-  WORKLOADS.push({
-    label: `BullMQ jobs/s, one Worker, concurrency 50 (${JOBS} jobs)`,
-    target: 0.7,
-    run: async (srv) => {
-      // Warm-up, not measured, as for redis-benchmark above: a first run of
-      // 5,000 jobs on a fresh node server (and a fresh Worker) went at half
-      // the rate of the fourth on the same server, JIT and inline caches
-      // still cold; a server in service has long been warm.
-      await bullmqWorker(srv, Math.min(JOBS, 5000));
-      return bullmqWorker(srv, JOBS);
-    },
-  });
+const BULLMQ_LABEL = `BullMQ jobs/s, one Worker, concurrency 50 (${ROUNDS} paired rounds of ${JOBS} jobs)`;
+
+/**
+ * BullMQ as paired rounds: both servers stay up, each is warmed with 5,000
+ * jobs (a first run on a fresh node server went at half the rate of the
+ * fourth: JIT and inline caches still cold; a server in service has long
+ * been warm), then rounds alternate damselfly / redis-server (order flipping
+ * each round). The ratio is taken per pair: this machine's speed drifts by
+ * up to 2x over minutes, which back-to-back runs minutes apart turned into
+ * ratios from 0.47 to 0.76 for the same build.
+ */
+async function bullmqPaired() {
+  const got = { d: [], r: [], ratio: [], cpuRatio: [] };
+  await withServer('damselfly', (d) =>
+    withServer('redis', async (r) => {
+      await bullmqWorker(d, 5000);
+      await bullmqWorker(r, 5000);
+      for (let i = 0; i < ROUNDS; i++) {
+        const res = new Map();
+        for (const s of i % 2 === 0 ? [d, r] : [r, d]) res.set(s, await bullmqWorker(s, JOBS));
+        const x = res.get(d);
+        const y = res.get(r);
+        got.d.push(x.ops);
+        got.r.push(y.ops);
+        got.ratio.push(x.ops / y.ops);
+        got.cpuRatio.push(x.perCpu / y.perCpu);
+        console.log(`round ${i + 1}: ${BULLMQ_LABEL}: damselfly ${x.ops.toFixed(0)}/s (${x.perCpu.toFixed(0)}/cpu-s), redis ${y.ops.toFixed(0)}/s (${y.perCpu.toFixed(0)}/cpu-s), ratio ${(x.ops / y.ops).toFixed(2)}, per CPU ${(x.perCpu / y.perCpu).toFixed(2)}`);
+      }
+    }),
+  );
+  return got;
 }
 
 const results = WORKLOADS.map(() => ({ d: [], r: [], ratio: [], cpuRatio: [] }));
 const load0 = loadavg();
 const start = Date.now();
-for (let rep = 0; rep < REPS; rep++) {
+for (let rep = 0; WORKLOADS.length > 0 && rep < REPS; rep++) {
   const order = rep % 2 === 0 ? ['damselfly', 'redis'] : ['redis', 'damselfly'];
   const got = { damselfly: [], redis: [] };
   for (const kind of order) {
@@ -150,10 +171,13 @@ for (let rep = 0; rep < REPS; rep++) {
     console.log(`rep ${rep + 1}: ${w.label}: damselfly ${d.ops.toFixed(0)}/s (${d.perCpu.toFixed(0)}/cpu-s), redis ${r.ops.toFixed(0)}/s (${r.perCpu.toFixed(0)}/cpu-s), ratio ${(d.ops / r.ops).toFixed(2)}, per CPU ${(d.perCpu / r.perCpu).toFixed(2)}`);
   });
 }
+const bullmq = !opt.only || opt.only === 'bullmq' ? await bullmqPaired() : null;
+if (bullmq) WORKLOADS.push({ label: BULLMQ_LABEL, target: 0.7 });
+if (bullmq) results.push(bullmq);
 const load1 = loadavg();
 
 const fmt = (x) => (x >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(0));
-let md = `Measured ${new Date(start).toISOString().slice(0, 16)}Z, ${REPS} repetition(s), ${N.toLocaleString('en-US')} requests per redis-benchmark run (50 clients, keys from -r 1000000); load average ${load0[0].toFixed(1)} before, ${load1[0].toFixed(1)} after (2 cores).\n\n`;
+let md = `Measured ${new Date(start).toISOString().slice(0, 16)}Z, ${REPS} repetition(s), ${N.toLocaleString('en-US')} requests per redis-benchmark run (50 clients, keys from -r 1000000); BullMQ in ${ROUNDS} paired rounds; load average ${load0[0].toFixed(1)} before, ${load1[0].toFixed(1)} after (2 cores).\n\n`;
 md += '| workload | damselfly ops/s | redis-server ops/s | ratio (median [min-max]) | ratio per server CPU-second | target |\n|---|---|---|---|---|---|\n';
 const range = (a) => `${median(a).toFixed(2)} [${Math.min(...a).toFixed(2)}-${Math.max(...a).toFixed(2)}]`;
 WORKLOADS.forEach((w, i) => {
