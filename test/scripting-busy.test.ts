@@ -28,6 +28,20 @@ async function waitBusy(c: RawClient): Promise<void> {
 }
 
 describe('a script past busy-reply-threshold', () => {
+  // Runs start unhooked once the watchdog is up (watchdog.ts); without it every
+  // run would be hooked from its start and the tests below would pass anyway.
+  it('is watched by the watchdog thread, not hooked from its start', async () => {
+    const c = await client();
+    try {
+      c.write(resp('EVAL', 'return 1', '0'));
+      expect(await c.readUntil('\r\n')).toBe(':1\r\n');
+      await srv.waitForLog((l) => String(l.msg).startsWith('script watchdog running'));
+      expect(srv.logs.some((l) => String(l.msg).startsWith('script watchdog unavailable'))).toBe(false);
+    } finally {
+      c.close();
+    }
+  });
+
   it('is atomic before the threshold, then others get -BUSY, and SCRIPT KILL ends it', async () => {
     const a = await client();
     const b = await client();

@@ -25,18 +25,23 @@ function arm(id: number, done: (ok: boolean) => void): void {
   });
 }
 
-// The way there is tried once (id 0 arms nothing) before the main thread relies on it.
+// The way there is tried once (id 0 arms nothing) before the main thread
+// relies on it; meanwhile the ticks already run (they keep this thread's
+// loop alive: a pending inspector reply does not).
+let ready = false;
+let seen = 0;
+let armed = 0;
+setInterval(() => {
+  if (!ready) return;
+  const id = Atomics.load(current, 0);
+  if (id !== 0 && id === seen && id !== armed) {
+    armed = id;
+    arm(id, () => {});
+  }
+  seen = id;
+}, workerData.tickMs as number);
 arm(0, (ok) => {
   if (!ok) throw new Error('Runtime.evaluate on the main thread failed');
-  let seen = 0;
-  let armed = 0;
-  setInterval(() => {
-    const id = Atomics.load(current, 0);
-    if (id !== 0 && id === seen && id !== armed) {
-      armed = id;
-      arm(id, () => {});
-    }
-    seen = id;
-  }, workerData.tickMs as number);
+  ready = true;
   parentPort!.postMessage('ready');
 });

@@ -51,7 +51,9 @@ function start(): void {
     const w = new Worker(new URL('./watchdog-worker.js', import.meta.url), { workerData: { shared: current.buffer, tickMs: TICK_MS, armKey: ARM_KEY } });
     w.unref();
     w.once('message', () => {
-      if (state === 'starting') state = 'on';
+      if (state !== 'starting') return;
+      state = 'on';
+      log.info({ tickMs: TICK_MS }, 'script watchdog running: a script gets its count hook once it has run a tick or two');
     });
     w.once('error', (e) => failed(e.message));
     // Also at process exit: nothing to say then.
