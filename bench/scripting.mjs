@@ -10,7 +10,7 @@
  *   - BullMQ jobs processed per second by one Worker at concurrency 50
  *     (target >= 0.7x).
  *
- * usage: npm run build && node bench/scripting.mjs [--reps 3] [--n 100000] [--jobs 3000] [--rounds 12] [--only evalsha|bullmq] [--write]
+ * usage: npm run build && node bench/scripting.mjs [--reps 3] [--n 100000] [--jobs 3000] [--rounds 12] [--warm 5000] [--only evalsha|bullmq] [--write]
  * redis-benchmark workloads: both servers run back to back per repetition
  * (order alternates); ratios are per repetition. BullMQ: paired rounds (see
  * bullmqPaired). Medians are reported with [min-max]. --write puts the
@@ -31,6 +31,7 @@ const { values: opt } = parseArgs({
     n: { type: 'string', default: '100000' },
     jobs: { type: 'string', default: '3000' },
     rounds: { type: 'string', default: '12' },
+    warm: { type: 'string', default: '5000' },
     only: { type: 'string' },
     write: { type: 'boolean', default: false },
   },
@@ -39,6 +40,7 @@ const REPS = Number(opt.reps);
 const N = Number(opt.n);
 const JOBS = Number(opt.jobs);
 const ROUNDS = Number(opt.rounds);
+const WARM = Number(opt.warm);
 
 function rps(csv) {
   const line = csv.trim().split('\n').pop();
@@ -132,8 +134,10 @@ async function bullmqPaired() {
   const got = { d: [], r: [], ratio: [], cpuRatio: [] };
   await withServer('damselfly', (d) =>
     withServer('redis', async (r) => {
-      await bullmqWorker(d, 5000);
-      await bullmqWorker(r, 5000);
+      for (let w = 0; w < WARM; w += 5000) {
+        await bullmqWorker(d, Math.min(5000, WARM - w));
+        await bullmqWorker(r, Math.min(5000, WARM - w));
+      }
       for (let i = 0; i < ROUNDS; i++) {
         const res = new Map();
         for (const s of i % 2 === 0 ? [d, r] : [r, d]) res.set(s, await bullmqWorker(s, JOBS));
