@@ -99,6 +99,11 @@ function armHook(engine: ScriptEngine): void {
 
 /** The hook was set once (registering it in the WASM table): arming it mid-run only sets it. */
 let hookRegistered = false;
+/** The engine of the watched run, and its arm function (one, not a closure per run). */
+let watchedEngine: ScriptEngine | null = null;
+const armWatched = (): void => {
+  if (watchedEngine !== null) armHook(watchedEngine);
+};
 
 function canSuspend(run: ScriptRun): boolean {
   return !run.caller.inExec;
@@ -146,12 +151,12 @@ export function runScript(engine: ScriptEngine, run: ScriptRun, push: (vm: LuaVm
   // ended in an error and was replaced.
   if (!engine.threadHooked && watching()) {
     if (!hookRegistered) {
-      armHook(engine);
+      vm.setHook(co, countHook, LuaHookMask.COUNT, HOOK_EVERY);
       vm.setHook(co, null, 0);
-      engine.threadHooked = false;
       hookRegistered = true;
     }
-    beginWatch(() => armHook(engine));
+    watchedEngine = engine;
+    beginWatch(armWatched);
   } else if (!engine.threadHooked) armHook(engine);
   step(engine, run, nargs, false);
 }
@@ -239,6 +244,7 @@ function cleanup(engine: ScriptEngine, run: ScriptRun, status: number): void {
   vm.setTop(co, 0);
   if (watching()) {
     endWatch();
+    watchedEngine = null;
     // The next run starts unhooked again.
     if (engine.threadHooked && status === LuaStatus.OK) {
       vm.setHook(co, null, 0);

@@ -20,7 +20,8 @@ import { Worker } from 'node:worker_threads';
 import { log } from '../log.js';
 
 const TICK_MS = 20;
-const ARM_KEY = 'damselfly.armScriptHook';
+/** Where the arm function is found on globalThis: one per copy of this module (benches load two builds in one process). */
+const ARM_KEY = `damselfly.armScriptHook.${Math.random().toString(36).slice(2)}`;
 
 const current = new Int32Array(new SharedArrayBuffer(4));
 let state: 'off' | 'starting' | 'on' | 'failed' = 'off';
@@ -73,7 +74,7 @@ export function beginWatch(armHook: () => void): void {
   current[0] = runId;
 }
 
-/** The watched run is over (or suspended for good: its hook is armed by then). */
+/** The watched run is over. */
 export function endWatch(): void {
   current[0] = 0;
   runId = 0;
