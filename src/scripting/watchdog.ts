@@ -57,9 +57,10 @@ function start(): void {
       log.info({ tickMs: TICK_MS }, 'script watchdog running: a script gets its count hook once it has run a tick or two');
     });
     w.once('error', (e) => failed(e.message));
-    // Also at process exit: nothing to say then.
-    w.once('exit', () => {
-      state = 'failed';
+    w.once('exit', (code) => {
+      if (state === 'starting') failed(`the watchdog thread exited (${code}) before it was ready`);
+      // Once running it exits with the process: nothing to say then.
+      else state = 'failed';
     });
   } catch (e) {
     failed((e as Error).message);
