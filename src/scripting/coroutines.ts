@@ -36,13 +36,16 @@ function create(vm: LuaVm, L: LuaState): number {
   return 1;
 }
 
+/** auxresume's answer when a time slice is to be passed up. */
+const SLICED = -2;
+
 /**
  * lcorolib's auxresume: the values co yielded or returned are moved on top
  * of L (returns how many), or its error (returns -1). A time slice is not a
- * result: `slice` is called to pass it up, or co is resumed again at once
- * when L cannot yield here.
+ * result: SLICED says the caller is to pass it up (yield L, and resume co
+ * again when L goes on), or co is resumed again at once when L cannot yield.
  */
-function auxresume(vm: LuaVm, L: LuaState, co: LuaState, narg: number, k: (vm: LuaVm, L: LuaState) => number): number {
+function auxresume(vm: LuaVm, L: LuaState, co: LuaState, narg: number): number {
   if (!vm.checkStack(co, narg)) {
     vm.pushString(L, 'too many arguments to resume');
     return -1;
@@ -54,7 +57,7 @@ function auxresume(vm: LuaVm, L: LuaState, co: LuaState, narg: number, k: (vm: L
       // (A hook's yield carries no values: nothing to take off co.)
       if (vm.isYieldable(L)) {
         host.markSliced(L);
-        return k(vm, L);
+        return SLICED;
       }
       narg = 0;
       continue;
@@ -73,8 +76,6 @@ function auxresume(vm: LuaVm, L: LuaState, co: LuaState, narg: number, k: (vm: L
   }
 }
 
-/** A slice passed up from inside resume: yields, and on the way back resumes the coroutine (still at index 1) with no values. */
-const SLICED = -2;
 
 function resumeResult(vm: LuaVm, L: LuaState, r: number): number {
   if (r < 0) {
@@ -89,42 +90,39 @@ function resumeResult(vm: LuaVm, L: LuaState, r: number): number {
 
 function resume(vm: LuaVm, L: LuaState): number {
   vm.checkType(L, 1, LuaType.THREAD);
-  const co = vm.toThread(L, 1);
-  const r = auxresume(vm, L, co, vm.getTop(L) - 1, yieldResume);
-  return r === SLICED ? 0 : resumeResult(vm, L, r);
+  return resumeFrom(vm, L, vm.getTop(L) - 1);
 }
 
-function yieldResume(vm: LuaVm, L: LuaState): number {
+/** Resumes the coroutine at index 1 with the narg values above it; after a slice passed up, again with none. */
+function resumeFrom(vm: LuaVm, L: LuaState, narg: number): number {
+  const r = auxresume(vm, L, vm.toThread(L, 1), narg);
+  if (r !== SLICED) return resumeResult(vm, L, r);
   vm.setTop(L, 1);
-  vm.yieldTo(L, resumeAgain);
-  return SLICED;
+  return vm.yieldTo(L, resumeAgain);
 }
 
 function resumeAgain(vm: LuaVm, L: LuaState): number {
-  vm.setTop(L, 1);
-  const r = auxresume(vm, L, vm.toThread(L, 1), 0, yieldResume);
-  return r === SLICED ? 0 : resumeResult(vm, L, r);
+  return resumeFrom(vm, L, 0);
 }
 
 /** lcorolib's auxwrap: the coroutine is the closure's upvalue. */
 function wrapped(vm: LuaVm, L: LuaState): number {
-  const co = vm.toThread(L, upvalueIndex(1));
-  return wrapResult(vm, L, co, auxresume(vm, L, co, vm.getTop(L), yieldWrapped));
+  return wrappedFrom(vm, L, vm.getTop(L));
 }
 
-function yieldWrapped(vm: LuaVm, L: LuaState): number {
+function wrappedFrom(vm: LuaVm, L: LuaState, narg: number): number {
+  const co = vm.toThread(L, upvalueIndex(1));
+  const r = auxresume(vm, L, co, narg);
+  if (r !== SLICED) return wrapResult(vm, L, co, r);
   vm.setTop(L, 0);
-  vm.yieldTo(L, wrappedAgain);
-  return SLICED;
+  return vm.yieldTo(L, wrappedAgain);
 }
 
 function wrappedAgain(vm: LuaVm, L: LuaState): number {
-  const co = vm.toThread(L, upvalueIndex(1));
-  return wrapResult(vm, L, co, auxresume(vm, L, co, 0, yieldWrapped));
+  return wrappedFrom(vm, L, 0);
 }
 
 function wrapResult(vm: LuaVm, L: LuaState, co: LuaState, r: number): number {
-  if (r === SLICED) return 0;
   if (r >= 0) return r;
   // An error: goes on to the caller, a string one with the caller's position in front.
   const status = vm.status(co);
