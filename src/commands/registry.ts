@@ -14,7 +14,7 @@ const byName = new Map<string, CommandSpec>();
  * LuaVm.recurringStringAt), and a slot check is a few reads where the Map
  * lookup showed as 1.5% of a BullMQ run. Emptied by register().
  */
-const FRONT = 64;
+const FRONT = 256;
 const frontName = new Array<string>(FRONT).fill('');
 const frontSpec = new Array<CommandSpec | undefined>(FRONT).fill(undefined);
 
@@ -39,7 +39,11 @@ export function register(...specs: CommandSpec[]): void {
 export function lookup(name: string): CommandSpec | undefined {
   const n = name.length;
   if (n === 0) return undefined;
-  const slot = (n * 7 + name.charCodeAt(0) * 3 + name.charCodeAt(n - 1)) & (FRONT - 1);
+  // Every char counts: a slot from the length and the end chars alone put
+  // HGET and HSET, HMGET, HMSET and LPUSH... of one BullMQ script together.
+  let h = n;
+  for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + name.charCodeAt(i)) | 0;
+  const slot = (h ^ (h >>> 7)) & (FRONT - 1);
   if (frontName[slot] === name) return frontSpec[slot];
   const spec = byName.get(name) ?? byName.get(name.toLowerCase());
   if (spec !== undefined) {
