@@ -41,8 +41,18 @@ function parseScore(s: string, err: string = ERR.notFloat): number {
   if (n === null) throw new ReplyError(err);
   if (n === Infinity || n === -Infinity) {
     if (!/inf/i.test(s)) throw new ReplyError(err);
-  } else if (n === 0 && /[1-9]/.test(s.split(/e/i)[0])) throw new ReplyError(err);
+  } else if (n === 0 && underflowed(s)) throw new ReplyError(err);
   return n;
+}
+
+/** Whether a literal that parsed as 0 has a nonzero digit in its mantissa ("1e-400": strtod's underflow). */
+function underflowed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 101 || c === 69) return false; // e, E: the exponent follows
+    if (c >= 49 && c <= 57) return true;
+  }
+  return false;
 }
 
 /**

@@ -102,16 +102,22 @@ export function toFloat(s: string): number | null {
   if (len === 0) return null;
   // Plain decimals ([-]digits[.digits]: scores, timestamps) match the pattern
   // below and parse as Number parses them: no regex, no lower-cased copy.
-  let i = s.charCodeAt(0) === 45 ? 1 : 0;
+  const neg = s.charCodeAt(0) === 45;
+  let i = neg ? 1 : 0;
   let digits = 0;
   let dot = false;
+  // An integer of up to 15 digits is summed exactly as it is read (timestamps, ids, 0):
+  // Number() of it went through V8's general strtod.
+  let v = 0;
   for (; i < len; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 46 && !dot) dot = true;
+    if (c >= 48 && c <= 57) {
+      digits++;
+      v = v * 10 + (c - 48);
+    } else if (c === 46 && !dot) dot = true;
     else break;
   }
-  if (i === len && digits > 0) return Number(s);
+  if (i === len && digits > 0) return !dot && digits <= 15 ? (neg ? -v : v) : Number(s);
   if (/^\s|\s$/.test(s)) return null;
   const l = s.toLowerCase();
   if (l === 'inf' || l === '+inf' || l === 'infinity' || l === '+infinity') return Infinity;

@@ -29,11 +29,15 @@ export function parseStoredInt(s: string): number | bigint | null {
   const first = s.charCodeAt(i);
   if (first === 48 /* 0 */) return len === 1 ? 0 : null;
   if (first < 49 || first > 57) return null;
+  // Summed as it is checked: exact up to 15 digits, and Number(s) was a
+  // general string-to-double conversion per INCR.
+  let v = first - 48;
   for (let j = i + 1; j < len; j++) {
     const c = s.charCodeAt(j);
     if (c < 48 || c > 57) return null;
+    v = v * 10 + (c - 48);
   }
-  if (len <= 15) return Number(s);
+  if (len <= 15) return i === 1 ? -v : v;
   const b = BigInt(s);
   return b < INT64_MIN || b > INT64_MAX ? null : b;
 }
