@@ -19,6 +19,7 @@ import './latency-params.js';
 import { trackingActive, trackingAfterCall, trackingBegin, trackingEndCommand, trackingLimitUsedSlots } from './tracking.js';
 import { memoryGuard } from '../memory/guard.js';
 import { heapTick } from '../memory/heap.js';
+import { refreshUsageIfStale } from '../memory/usage.js';
 import { errorStats, errorsSinceLastLook } from './error-stats.js';
 import { defaultNeedsAuth } from '../acl/users.js';
 import { ACL_OK, checkCommand, DENIED_CMD, nopermError } from '../acl/check.js';
@@ -93,6 +94,7 @@ export function beginBatch(ks: { tick(): number }): void {
   ks.tick();
   sinceTick = 0;
   heapTick(batchClock);
+  refreshUsageIfStale(batchClock);
 }
 /**
  * Inside a batch the command clock (ks.now) is read at the start and then
