@@ -188,3 +188,38 @@ describe('a script past busy-reply-threshold', () => {
     }
   });
 });
+
+describe('the watchdog thread of an idle server', () => {
+  // It sleeps after a second without a script (an idle server should not
+  // wake 50 times a second); the next script must wake it, or a script
+  // looping forever would never be time-sliced and the server would stop answering.
+  it('sleeps, and a script that then runs forever is still stopped by SCRIPT KILL', async () => {
+    const own = await startServer(['--busy-reply-threshold', '200', '--loglevel', 'debug']);
+    const a = await RawClient.connect(own.port);
+    const b = await RawClient.connect(own.port);
+    try {
+      a.write(resp('EVAL', 'return 1', '0'));
+      expect(await a.readUntil('\r\n')).toBe(':1\r\n');
+      await own.waitForLog((l) => String(l.msg).startsWith('script watchdog running'));
+      // The first run was hooked from its start (the watchdog was not up yet)
+      // and its thread stays hooked: a new Lua state has a thread that is not.
+      a.write(resp('SCRIPT', 'FLUSH'));
+      expect(await a.readUntil('\r\n')).toBe('+OK\r\n');
+      a.write(resp('EVAL', 'return 2', '0'));
+      expect(await a.readUntil('\r\n')).toBe(':2\r\n');
+      await own.waitForLog((l) => String(l.msg).startsWith('script watchdog sleeping'));
+      a.write(resp('EVAL', 'while true do end', '0'));
+      await until(async () => {
+        b.write(resp('PING'));
+        return (await b.readUntil('\r\n')) === BUSY;
+      }, 'BUSY replies', 15000);
+      b.write(resp('SCRIPT', 'KILL'));
+      expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+      expect(await a.readUntil('\r\n')).toMatch(/^-ERR Script killed by user with SCRIPT KILL\.\.\./);
+    } finally {
+      a.close();
+      b.close();
+      await own.stop();
+    }
+  });
+});

@@ -14,7 +14,8 @@
  * in, far below the 5 s threshold); lua_sethook is documented as safe to
  * call while the thread runs. Until that thread is up, or if it cannot
  * start (a Node built without the inspector), every run is hooked from its
- * start, as before.
+ * start, as before. After a second with no script the thread sleeps
+ * (Atomics.wait) until beginWatch wakes it, so an idle server stays idle.
  */
 import { Worker } from 'node:worker_threads';
 import { log } from '../log.js';
@@ -23,7 +24,8 @@ const TICK_MS = 20;
 /** Where the arm function is found on globalThis: one per copy of this module (benches load two builds in one process). */
 const ARM_KEY = `damselfly.armScriptHook.${Math.random().toString(36).slice(2)}`;
 
-const current = new Int32Array(new SharedArrayBuffer(4));
+/** [0]: the id of the run in progress (0: none); [1]: 1 while the watchdog thread sleeps, waiting for a run. */
+const current = new Int32Array(new SharedArrayBuffer(8));
 let state: 'off' | 'starting' | 'on' | 'failed' = 'off';
 let lastId = 0;
 let runId = 0;
@@ -51,7 +53,11 @@ function start(): void {
   try {
     const w = new Worker(new URL('./watchdog-worker.js', import.meta.url), { workerData: { shared: current.buffer, tickMs: TICK_MS, armKey: ARM_KEY } });
     w.unref();
-    w.once('message', () => {
+    w.on('message', (m) => {
+      if (m === 'parked') {
+        log.debug('script watchdog sleeping: no script for a second, it wakes when the next one starts');
+        return;
+      }
       if (state !== 'starting') return;
       state = 'on';
       log.info({ tickMs: TICK_MS }, 'script watchdog running: a script gets its count hook once it has run a tick or two');
@@ -72,12 +78,14 @@ export function beginWatch(armHook: () => void): void {
   lastId = lastId === 0x7fffffff ? 1 : lastId + 1;
   runId = lastId;
   arm = armHook;
-  current[0] = runId;
+  Atomics.store(current, 0, runId);
+  // Only after an idle second: a busy server pays one shared load here.
+  if (Atomics.load(current, 1) === 1) Atomics.notify(current, 0);
 }
 
 /** The watched run is over. */
 export function endWatch(): void {
-  current[0] = 0;
+  Atomics.store(current, 0, 0);
   runId = 0;
   arm = null;
 }
