@@ -20,7 +20,7 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import type { Database } from '../keyspace/db.js';
 import { idleMs, lfuDecrAndReturn } from './lru.js';
 import { mem, settingsListeners } from './settings.js';
-import { usedMemory } from './usage.js';
+import { refreshUsageIfStale, usedMemory } from './usage.js';
 import { log } from '../log.js';
 import { notify, NOTIFY_EVICTED } from '../keyspace/notify.js';
 
@@ -211,6 +211,8 @@ function startProc(ks: Keyspace): void {
   if (procRunning) return;
   procRunning = true;
   setImmediate(function evictionTimeProc() {
+    // Between batches nothing else refreshes used_memory's base (usage.ts).
+    refreshUsageIfStale(performance.now());
     if (performEvictions(ks) === Evict.RUNNING && usedMemory() > mem.maxmemory) {
       setImmediate(evictionTimeProc);
       return;
