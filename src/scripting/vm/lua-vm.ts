@@ -1192,6 +1192,22 @@ export class LuaVm {
     this.m._lua_callk(L, nargs, nresults, 0, 0);
   }
   /**
+   * lua_callk from a C function: like call, but the called function may
+   * yield (the run's count hook can then time-slice it). When it does, this
+   * call never returns: once L is resumed and the callee has returned, `k`
+   * is called in its place, on the function's stack with the results on
+   * top, and what k returns is the C function's result count. So a C
+   * function ends with `vm.callK(...); return k(vm, L, LuaStatus.OK)`.
+   */
+  callK(L: LuaState, nargs: number, nresults: number, k: LuaKFunction): void {
+    this.m._lua_callk(L, nargs, nresults, 0, continuationPtr(this.g, k));
+  }
+  /** Replaces the value at idx with the top one, popping it (lua_replace). */
+  replace(L: LuaState, idx: number): void {
+    this.m._lua_copy(L, -1, idx);
+    this.m._lua_settop(L, -2);
+  }
+  /**
    * Runs fn inside a protected call on L, so that Lua errors raised by the
    * API calls it makes (out of memory, __index errors) come back as a
    * message instead of a panic. fn runs as a C function: it sees the top
