@@ -19,6 +19,7 @@
  * EVAL; the function engine can use `backing` the same way.
  */
 import { LuaStatus, LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
+import { installLua51Libs } from './libs/lua51-libs.js';
 
 /** Lua 5.1 functions missing from 5.4, and what Redis removes or replaces. */
 const COMPAT_51 = `
@@ -253,6 +254,8 @@ end
  */
 export function installCompat(vm: LuaVm, evalState = false): void {
   if (evalState) runChunk(vm, EVAL_ERR_HANDLER, '@err_handler_def');
+  // First: the Lua bodies capture debug.getmetatable, which COMPAT_51 removes.
+  installLua51Libs(vm);
   runChunk(vm, COMPAT_51, '=compat51');
   runChunk(vm, PCALL, '=pcall');
 }

@@ -1,0 +1,12 @@
+/**
+ * The string and table functions whose Lua 5.4 versions differ observably
+ * from Redis's Lua 5.1 ones, replaced by 5.1's behaviour (lua51-*.ts).
+ * Installed by lua-env.ts before the 5.1 compatibility chunk, while the
+ * library tables are still writable and `debug` still exists.
+ */
+import type { LuaVm } from '../vm/lua-vm.js';
+import { installTableSort51 } from './lua51-table.js';
+
+export function installLua51Libs(vm: LuaVm): void {
+  installTableSort51(vm);
+}
