@@ -5,8 +5,10 @@
  * library tables are still writable and `debug` still exists.
  */
 import type { LuaVm } from '../vm/lua-vm.js';
+import { installStringGsub51 } from './lua51-gsub.js';
 import { installTableSort51 } from './lua51-table.js';
 
 export function installLua51Libs(vm: LuaVm): void {
   installTableSort51(vm);
+  installStringGsub51(vm);
 }
