@@ -1,0 +1,135 @@
+/**
+ * The string and table functions scripts see behave as Redis 7.0's Lua 5.1
+ * ones, byte for byte against the real redis-server (its answers and its
+ * error texts with their positions): table.sort (5.1's quicksort: the
+ * order of ties under a comparator, invalid order functions, comparison
+ * errors), string.gsub (empty matches, '%' in replacements, captures,
+ * patterns read as 5.1 reads them) and the functions 5.4 made strict about
+ * integer arguments.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type Oracle } from './helpers/redis-oracle.js';
+import { startServer, type TestServer } from './helpers/server.js';
+import { buildScript, diffResults, luaStr, runOnServer, type Case } from './helpers/lua-libs-harness.js';
+
+let redis: Oracle;
+let damselfly: TestServer;
+beforeAll(async () => {
+  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
+}, 60_000);
+afterAll(async () => {
+  redis?.stop();
+  await damselfly?.stop();
+});
+
+/** The corpus as one EVAL on both servers: the cases whose dumps differ. */
+async function differences(cases: Case[]): Promise<string[]> {
+  const script = buildScript(cases);
+  const want = await runOnServer(redis.port, script);
+  return diffResults(cases, want, await runOnServer(damselfly.port, script));
+}
+
+/** A deterministic generator both Luas compute exactly (products stay below 2^53). */
+const LCG = 'local seed = 42 local function rnd(n) seed = (seed * 16807) % 2147483647 return seed % n end';
+
+describe('table.sort', () => {
+  it('sorts and fails as Lua 5.1 does', async () => {
+    const cases: Case[] = [];
+    const ids = 'local o = {} for i = 1, #t do o[i] = type(t[i]) == "table" and t[i].id or tostring(t[i]) end return table.concat(o, ",")';
+    for (const t of ['{}', '{1}', '{2, 1}', '{3, 1, 2}', '{5, 4, 3, 2, 1}', '{"b", "a", "c", "B", "A", ""}', '{1.5, -2, 0, 1e300, -1e-300}', '{0, NZ}', '{NZ, 0, 1}', '{NZ, 1, NZ, 0, -1}', '{0/0, 1, 2}', '{1, 0/0, 0/0, -1}', '{3, 3, 3, 1, 1}']) {
+      cases.push({ code: `local t = ${t} table.sort(t) ${ids}`, stmt: true });
+      cases.push({ code: `local t = ${t} table.sort(t, function(a, b) return a > b end) ${ids}`, stmt: true });
+    }
+    // no comparator: mixed or uncomparable values (5.1's messages, no position)
+    for (const t of ['{1, "x"}', '{"x", 1}', '{{}, {}}', '{1, {}}', '{true, false}', '{1, nil, 3}', '{"a", coroutine.create(print)}', '{print, print}', '{1, 2, "3"}', '{"10", "9", 8}']) {
+      cases.push({ code: `local t = ${t} table.sort(t) ${ids}`, stmt: true });
+    }
+    // __lt: both operands need the same metamethod in 5.1
+    cases.push({ code: 'local mt = {__lt = function(a, b) return a.v < b.v end} local t = {} for i = 1, 20 do t[i] = setmetatable({id = i, v = (i * 7) % 11}, mt) end table.sort(t) ' + ids, stmt: true });
+    cases.push({ code: 'local t = {setmetatable({id = 1}, {__lt = function() return true end}), setmetatable({id = 2}, {__lt = function() return true end})} table.sort(t) ' + ids, stmt: true });
+    cases.push({ code: 'local mt = {__lt = function(a, b) return a.id > b.id end} local t = {setmetatable({id = 1}, mt), {id = 2}} table.sort(t) ' + ids, stmt: true });
+    // arguments
+    for (const args of ['', 'nil', '1', '"x"', '{}, 1', '{}, {}', '{3, 1}, nil', '{3, 1}, false', '{3, 1}, "f"']) {
+      cases.push(`table.sort(${args})`);
+    }
+    cases.push({ code: 'local s = table.sort s(1)', stmt: true }, { code: 'local t = {f = table.sort} t.f()', stmt: true }, { code: 'return table.sort()', stmt: true });
+    // comparators: ties keyed on a field, inconsistent ones, errors, non-boolean answers
+    for (const n of [3, 10, 150, 300]) {
+      const build = `${LCG} local t = {} for i = 1, ${n} do t[i] = {id = i, k = rnd(7)} end`;
+      cases.push({ code: `${build} table.sort(t, function(a, b) return a.k < b.k end) ${ids}`, stmt: true });
+      cases.push({ code: `${build} table.sort(t, function(a, b) return a.k > b.k end) ${ids}`, stmt: true });
+      // (past the array's ends 5.1 passes nil: the comparator's own error then, in both Luas' words)
+      cases.push({ code: `${build} table.sort(t, function(a, b) if a == nil or b == nil then error('nil') end return a.k <= b.k end) ${ids}`, stmt: true });
+      cases.push({ code: `${build} local calls = 0 table.sort(t, function(a, b) calls = calls + 1 return rnd(2) == 0 end) return calls .. ':' .. (function() ${ids} end)()`, stmt: true });
+      cases.push({ code: `${build} table.sort(t, function(a, b) return true end) ${ids}`, stmt: true });
+      cases.push({ code: `${build} table.sort(t, function(a, b) return false end) ${ids}`, stmt: true });
+      cases.push({ code: `${build} table.sort(t, function(a, b) return a.k < b.k and 1 or nil end) ${ids}`, stmt: true });
+      cases.push({ code: `${LCG} local t = {} for i = 1, ${n} do t[i] = rnd(1000) end table.sort(t) return table.concat(t, ",")`, stmt: true });
+      cases.push({ code: `${LCG} local t = {} for i = 1, ${n} do t[i] = "k" .. rnd(1000) end table.sort(t) return table.concat(t, ",")`, stmt: true });
+      cases.push({ code: `${LCG} local t = {} for i = 1, ${n} do t[i] = rnd(1000) / 7 end table.sort(t, function(a, b) return a > b end) for i = 1, #t do t[i] = string.format('%.14g', t[i]) end return table.concat(t, ",")`, stmt: true });
+    }
+    cases.push({ code: 'local seen = {} local t = {5, 1, 4, 2, 3} table.sort(t, function(a, b) seen[#seen + 1] = a .. "<" .. b return a < b end) return table.concat(seen, " ")', stmt: true });
+    cases.push({ code: 'local t = {3, 2, 1} table.sort(t, function(a, b) error("cmp failed") end)', stmt: true });
+    cases.push({ code: 'local t = {3, 2, 1} table.sort(t, function(a, b) return a < {} end)', stmt: true });
+    cases.push({ code: 'local t = {3, 2, 1} table.sort(t, function(a, b) error({err = "table error"}) end)', stmt: true });
+    cases.push({ code: 'local t = {1, 2, 3, 4, 5, 6, 7, 8} table.sort(t, function(a, b) return a ~= b end) return table.concat(t, ",")', stmt: true });
+    // a table with a metatable: 5.1 sorts it raw
+    cases.push({ code: 'local t = setmetatable({3, 1, 2}, {__index = function() return 0 end, __newindex = function() error("no") end}) table.sort(t) return t[1], t[2], t[3]', stmt: true });
+    cases.push({ code: 'local t = setmetatable({3, 1, 2}, {__len = function() return 2 end}) table.sort(t) return t[1], t[2], t[3]', stmt: true });
+    cases.push({ code: 'local t = setmetatable({3, 1, 2}, {}) table.sort(t, function(a, b) return a > b end) return t[1], t[2], t[3]', stmt: true });
+    expect(cases.length).toBeGreaterThan(90);
+    expect(await differences(cases)).toEqual([]);
+  });
+
+  it('keeps the position in a tail call', async () => {
+    for (const body of ['return table.sort(nil)', 'return table.sort({1, 2, 3}, function() return true end)', 'return table.sort({1, "x"})']) {
+      const ours = await runEval(damselfly.port, body);
+      expect(ours).toBe(await runEval(redis.port, body));
+    }
+  });
+});
+
+describe('string.gsub', () => {
+  it('matches Lua 5.1 over subjects, patterns and replacements', async () => {
+    const subjects = ['', 'abc', 'hello world', 'aaa', '  x  y  ', 'a,b,,c', 'THE (quick) fox', 'x=1, y=22', 'a\0b', 'g-G%'];
+    const patterns = [
+      '', 'a', 'a*', 'a-', 'a?', 'a+', '.', '%w+', '%w*', '(%w+)', '()', '(a)(b)?', '^a', '^a*', '^', '$', 'a$', '^$', '%s*', '%s+', '[%w_]+', '[^,]*', ',*',
+      '%f[%w]%w*', '%f[%W]', '%b()', '(%w)%1', 'x*$', '(o)', '((%w)(%w))', '(.-)%s', '%a-', '[%g]', '%g', '[a-]', '[]]', '[^]]', '%%', '%.', '\0', 'a\0b',
+      // malformed: an error only when a match reaches the bad item
+      '%', '[a', '(a', 'a)', '%b', '%ba', '%1', '(a)%2', '%f', '%fx', '(()', 'x[', 'x%', 'z(',
+    ];
+    const repls = ['"-"', '"%0"', '"<%1>"', '"%2"', '"%%"', '"%x"', '"%"', '"%1%"', '5', '2.5',
+      'function(...) return select("#", ...) .. ":" .. table.concat({...}, "|") end', 'function(c) if c == "a" then return false end return nil end', 'function(c) return 7 / 7 end',
+      '{a = "A", b = 2, [""] = "E", ["1"] = "one", [1] = "pos"}', '{}'];
+    const cases: Case[] = [];
+    for (const s of subjects) {
+      for (const p of patterns) {
+        for (const r of repls) cases.push(`string.gsub(${luaStr(s)}, ${luaStr(p)}, ${r})`);
+      }
+    }
+    for (const n of ['0', '1', '2', '-1', '1.5', '"2"', '2^31 + 1', '0/0', '"x"', '{}']) {
+      for (const p of ['a', 'x*', '', '^a', '.', '[']) cases.push(`string.gsub("banana", ${luaStr(p)}, "<%0>", ${n})`);
+    }
+    for (const args of ['', '"x"', '"x", "y"', '"x", "y", nil', '"x", "y", true', 'nil, "x", "y"', '{}, "x", "y"', '"x", {}, "y"', '12, 2, 3', '1e15, "e", "E"', '"a1", 1, 2.0', '0.1, "%.", ","']) {
+      cases.push(`string.gsub(${args})`);
+    }
+    cases.push('("abc"):gsub("b", true)', '("abc"):gsub()', '("abc"):gsub("(b)", "%2")', 'string.gsub("abc", "b", function() return {} end)', 'string.gsub("abc", "b", function() return true end)',
+      'string.gsub("abc", "b", {b = {}})', 'string.gsub("abc", "b", function() error("in repl") end)', 'string.gsub("abc", "(b", {})',
+      'string.gsub("abc", "%w", setmetatable({}, {__index = function(t, k) return k:upper() end}))',
+      'string.gsub(string.rep("ab", 3000), "b", "c")', '#string.gsub(string.rep("a b ", 3000), "%s*", "")', 'string.gsub(string.rep("x", 50), "x", "%0%0", 10)');
+    expect(cases.length).toBeGreaterThan(2000);
+    expect(await differences(cases)).toEqual([]);
+  });
+
+  it('keeps the position in a tail call', async () => {
+    for (const body of ["return string.gsub('abc', '[')", "return string.gsub('abc', '(b)', '%2')", "return ('x'):gsub('x', {x = {}})", 'return string.gsub()']) {
+      expect(await runEval(damselfly.port, body)).toBe(await runEval(redis.port, body));
+    }
+  });
+});
+
+/** The raw reply to EVAL body 0. */
+async function runEval(port: number, body: string): Promise<string> {
+  const { rawReply } = await import('./helpers/redis-oracle.js');
+  return rawReply(port, 2, ['EVAL', body, '0']);
+}
