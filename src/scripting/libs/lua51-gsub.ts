@@ -22,14 +22,14 @@
  * loop, called with a continuation (callK) so it can yield.
  */
 import { LuaStatus, LuaType, upvalueIndex, type LuaState, type LuaVm } from '../vm/lua-vm.js';
-import { checkInteger51, numberToString51, typeError51 } from './lua51.js';
+import { doubleToInt64, numberToString51, toNumber51, typeError51 } from './lua51.js';
 import { patternError51, patternInfo, type PatternInfo } from './lua51-pattern.js';
 
 /**
- * The chunk returning the body: body(s, p, repl, max, anchored, unfinished)
- * with s a string, p the pattern for 5.4's find, repl a string, function or
- * table, max an integer, unfinished nil or a set of unfinished capture
- * indices. Its errors are raised at level 3: the body 1, the C entry 2, the
+ * The chunk returning the body: body(s, p, repl, max, anchored, unfinished,
+ * ncap) with s a string, p the pattern for 5.4's find, repl a string,
+ * function or table, max an integer or nil (#s + 1), unfinished nil or a
+ * set of unfinished capture indices, ncap the pattern's capture count. Its errors are raised at level 3: the body 1, the C entry 2, the
  * caller 3 (helpers return an error text to the body instead of raising).
  */
 const GSUB_BODY = `
@@ -113,50 +113,75 @@ local function bytemplate(tpl, s, unfinished, st, e, ...)
   return st, e, concat(out)
 end
 
-return function(s, p, repl, max, anchored, unfinished)
-  local step, text
+return function(s, p, repl, max, anchored, unfinished, ncap)
+  local len = #s
+  if max == nil then max = len + 1 end
   local tr = type(repl)
+  local text, step
   if tr == 'string' then
     text = template(repl)
     if type(text) == 'table' then step = bytemplate; repl = text; text = nil end
-  elseif tr == 'table' then step = bytable
-  else step = byfunction end
-  local len = #s
-  local src, n = 1, 0
+  elseif ncap > 0 or unfinished then
+    step = tr == 'table' and bytable or byfunction
+  end
+  -- src: where the next search starts; last: where the text not added yet starts
+  local src, last, n = 1, 1, 0
   local out, k = {}, 0
   while n < max do
     local st, e, v, err
     if text then
       st, e = find(s, p, src)
       v = text
-    else
+    elseif step then
       st, e, v, err = step(repl, s, unfinished, find(s, p, src))
+      if err then error(err, 3) end
+    else
+      -- a function or table replacement and no captures: the common case inline
+      st, e = find(s, p, src)
+      if st == nil then break end
+      local whole = sub(s, st, e)
+      if tr == 'function' then v = repl(whole) else v = repl[whole] end
+      if not v then
+        v = whole
+      elseif type(v) ~= 'string' then
+        if type(v) ~= 'number' then error('invalid replacement value (a ' .. type(v) .. ')', 3) end
+        v = format('%.14g', v)
+      end
     end
     if st == nil then break end
-    if err then error(err, 3) end
     n = n + 1
-    if st > src then
-      k = k + 1
-      out[k] = sub(s, src, st - 1)
-    end
-    k = k + 1
-    out[k] = v
     if e >= st then
+      -- the text before the match, its replacement, and on after it
+      if st > last then
+        k = k + 1
+        out[k] = sub(s, last, st - 1)
+      end
+      if v ~= '' then
+        k = k + 1
+        out[k] = v
+      end
       src = e + 1
-    elseif st <= len then
-      -- an empty match: the byte after it is kept, the search goes on after it
-      k = k + 1
-      out[k] = sub(s, st, st)
-      src = st + 1
+      last = src
     else
-      src = st
-      break
+      -- an empty match: its replacement goes before the byte at st, which stays
+      if v ~= '' then
+        if st > last then
+          k = k + 1
+          out[k] = sub(s, last, st - 1)
+        end
+        k = k + 1
+        out[k] = v
+        last = st
+      end
+      if st > len then break end
+      src = st + 1
     end
     if anchored then break end
   end
-  if src <= len then
+  if k == 0 and last == 1 then return s, n end
+  if last <= len then
     k = k + 1
-    out[k] = sub(s, src)
+    out[k] = sub(s, last)
   end
   return concat(out, '', 1, k), n
 end
@@ -166,25 +191,23 @@ end
 const GSUB54 = upvalueIndex(1);
 const BODY = upvalueIndex(2);
 
-/**
- * Argument idx as 5.1's luaL_checklstring reads it: null for a string (used
- * as it is), the 5.1 text of a number; raises the 5.1 error otherwise.
- */
-function stringArg(vm: LuaVm, L: LuaState, idx: number): string | null {
-  const t = vm.type(L, idx);
-  if (t === LuaType.STRING) return null;
-  if (t !== LuaType.NUMBER) typeError51(vm, L, idx, 'string');
-  return numberToString51(vm.toNumber(L, idx)!);
+/** Type of argument i, from the one-call scan when there was one (argc >= 0). */
+function argType(vm: LuaVm, L: LuaState, argc: number, i: number): number {
+  if (argc < 0) return vm.type(L, i);
+  return i <= argc ? vm.scanType(i - 1) : LuaType.NONE;
 }
 
-/** Pushes argument idx as stringArg read it (`converted`), and returns its length. */
-function pushStringArg(vm: LuaVm, L: LuaState, idx: number, converted: string | null): number {
-  if (converted !== null) {
-    vm.pushString(L, converted);
-    return converted.length;
-  }
-  vm.pushValue(L, idx);
-  return vm.rawLen(L, idx);
+/** String argument i (the caller knows it is one), from the scan when there was one. */
+function argString(vm: LuaVm, L: LuaState, argc: number, i: number): string {
+  return argc < 0 ? vm.recurringStringAt(L, i) : vm.scanRecurring(i - 1);
+}
+
+/** 5.1's luaL_checkint: C's (int) of the (int64) of the number. */
+function checkInt51(vm: LuaVm, L: LuaState, idx: number): number {
+  const n = toNumber51(vm, L, idx);
+  if (n === null) return typeError51(vm, L, idx, 'number');
+  if (n > -2147483649 && n < 2147483648) return Math.trunc(n);
+  return Number(BigInt.asIntN(32, doubleToInt64(n)));
 }
 
 /**
@@ -205,41 +228,68 @@ function replacementAgrees(r: string, info: PatternInfo): boolean {
   return true;
 }
 
-function gsub(vm: LuaVm, L: LuaState): number {
-  // 5.1's order: subject, pattern, count, then the replacement's type.
-  const subject51 = stringArg(vm, L, 1);
-  const pattern51 = stringArg(vm, L, 2);
-  const tr = vm.type(L, 3);
-  const t4 = vm.type(L, 4);
-  const nargs = vm.getTop(L);
-  // From here on the stack is: arguments, subject, pattern (as strings).
-  const srcl = pushStringArg(vm, L, 1, subject51);
-  pushStringArg(vm, L, 2, pattern51);
-  const top = nargs + 2;
-  const pattern = vm.recurringStringAt(L, top);
-  // luaL_optint: the (int) of the truncated value
-  const max = t4 === LuaType.NONE || t4 === LuaType.NIL ? srcl + 1 : Number(BigInt.asIntN(32, checkInteger51(vm, L, 4)));
-  if (tr !== LuaType.NUMBER && tr !== LuaType.STRING && tr !== LuaType.FUNCTION && tr !== LuaType.TABLE) {
-    vm.argError(L, 3, 'string/function/table expected');
-  }
-  const info = patternInfo(pattern);
-  let repl: string | null = null;
-  if (tr === LuaType.STRING) repl = vm.recurringStringAt(L, 3);
-  else if (tr === LuaType.NUMBER) repl = numberToString51(vm.toNumber(L, 3)!);
+/** What gsub read from its arguments: strings as 5.1's luaL_checklstring gives them. */
+interface GsubArgs {
+  /** The subject when it was a number (its 5.1 text); null: argument 1 is the string. */
+  subject: string | null;
+  pattern: string;
+  /** Argument 2 is the pattern string itself (not a number's text). */
+  patternIsArg: boolean;
+  /** A replacement string (a number's 5.1 text); null for a function or table. */
+  repl: string | null;
+  /** Argument 3 is that replacement string itself. */
+  replIsArg: boolean;
+  /** The count, when given. */
+  max: number | null;
+}
 
+const args: GsubArgs = { subject: null, pattern: '', patternIsArg: true, repl: null, replIsArg: false, max: null };
+
+/** Reads gsub's arguments in 5.1's order (subject, pattern, count, replacement type), raising 5.1's errors. */
+function readArgs(vm: LuaVm, L: LuaState): GsubArgs {
+  const argc = vm.scanArgs(L);
+  const t1 = argType(vm, L, argc, 1);
+  const t2 = argType(vm, L, argc, 2);
+  const t3 = argType(vm, L, argc, 3);
+  const t4 = argType(vm, L, argc, 4);
+  const a = args;
+  a.subject = null;
+  if (t1 !== LuaType.STRING) {
+    if (t1 !== LuaType.NUMBER) typeError51(vm, L, 1, 'string');
+    a.subject = numberToString51(vm.toNumber(L, 1)!);
+  }
+  a.patternIsArg = t2 === LuaType.STRING;
+  if (a.patternIsArg) a.pattern = argString(vm, L, argc, 2);
+  else {
+    if (t2 !== LuaType.NUMBER) typeError51(vm, L, 2, 'string');
+    a.pattern = numberToString51(vm.toNumber(L, 2)!);
+  }
+  // (luaL_optint reads its argument before the replacement's type is checked)
+  a.max = t4 === LuaType.NONE || t4 === LuaType.NIL ? null : checkInt51(vm, L, 4);
+  a.replIsArg = t3 === LuaType.STRING;
+  if (a.replIsArg) a.repl = argString(vm, L, argc, 3);
+  else if (t3 === LuaType.NUMBER) a.repl = numberToString51(vm.toNumber(L, 3)!);
+  else if (t3 === LuaType.FUNCTION || t3 === LuaType.TABLE) a.repl = null;
+  else vm.argError(L, 3, 'string/function/table expected');
+  return a;
+}
+
+function gsub(vm: LuaVm, L: LuaState): number {
+  const a = readArgs(vm, L);
+  const info = patternInfo(a.pattern);
   if (info.malformed) {
     // It never matches (see PatternInfo): 5.4's gsub fails or raises as 5.1's does.
-    return gsub54(vm, L, info, pattern, top, repl, max, true);
+    return gsub54(vm, L, a, info, true);
   }
-  if (repl !== null && info.unfinished.length === 0 && (info.anchored || !info.mayMatchEmpty) && replacementAgrees(repl, info)) {
-    return gsub54(vm, L, info, pattern, top, repl, max, false);
+  if (a.repl !== null && info.unfinished.length === 0 && (info.anchored || !info.mayMatchEmpty) && replacementAgrees(a.repl, info)) {
+    return gsub54(vm, L, a, info, false);
   }
   vm.pushValue(L, BODY);
-  vm.pushValue(L, top - 1);
-  pushPattern54(vm, L, info, pattern, top);
-  if (repl !== null) vm.pushString(L, repl);
-  else vm.pushValue(L, 3);
-  vm.pushInteger(L, max);
+  pushSubject(vm, L, a);
+  pushPattern54(vm, L, a, info);
+  pushRepl(vm, L, a);
+  if (a.max === null) vm.pushNil(L);
+  else vm.pushInteger(L, a.max);
   vm.pushBoolean(L, info.anchored);
   if (info.unfinished.length === 0) vm.pushNil(L);
   else {
@@ -249,7 +299,8 @@ function gsub(vm: LuaVm, L: LuaState): number {
       vm.rawSetI(L, -2, k);
     }
   }
-  vm.callK(L, 6, 2, replaced);
+  vm.pushInteger(L, info.captures);
+  vm.callK(L, 7, 2, replaced);
   return 2;
 }
 
@@ -257,29 +308,56 @@ function replaced(): number {
   return 2;
 }
 
-/** Pushes the pattern as 5.4 is to read it: the one at `at` when that is it. */
-function pushPattern54(vm: LuaVm, L: LuaState, info: PatternInfo, pattern: string, at: number): void {
-  if (info.pattern54 === pattern) vm.pushValue(L, at);
+function pushSubject(vm: LuaVm, L: LuaState, a: GsubArgs): void {
+  if (a.subject === null) vm.pushValue(L, 1);
+  else vm.pushString(L, a.subject);
+}
+
+/** Pushes the pattern as 5.4 is to read it: argument 2 when that is it. */
+function pushPattern54(vm: LuaVm, L: LuaState, a: GsubArgs, info: PatternInfo): void {
+  if (a.patternIsArg && info.pattern54 === a.pattern) vm.pushValue(L, 2);
   else vm.pushString(L, info.pattern54);
 }
 
+function pushRepl(vm: LuaVm, L: LuaState, a: GsubArgs): void {
+  if (a.repl === null || a.replIsArg) vm.pushValue(L, 3);
+  else vm.pushString(L, a.repl);
+}
+
 /**
- * 5.4's C gsub on the subject and pattern at top-1 and top. Protected when
- * the pattern is malformed: its error is reworded as 5.1's and raised with
- * the caller's position (inside a nested C call, 5.4's has none).
+ * 5.4's C gsub on the arguments as 5.1 reads them: called on the arguments
+ * where they are (slots holding another value for 5.4 replaced), which
+ * costs fewer calls into the VM than pushing them again. Protected when the
+ * pattern is malformed: its error is reworded as 5.1's and raised with the
+ * caller's position (inside a nested C call, 5.4's has none).
  */
-function gsub54(vm: LuaVm, L: LuaState, info: PatternInfo, pattern: string, top: number, repl: string | null, max: number, protect: boolean): number {
+function gsub54(vm: LuaVm, L: LuaState, a: GsubArgs, info: PatternInfo, malformed: boolean): number {
+  if (a.subject !== null) {
+    vm.pushString(L, a.subject);
+    vm.replace(L, 1);
+  }
+  if (!a.patternIsArg || info.pattern54 !== a.pattern) {
+    vm.pushString(L, info.pattern54);
+    vm.replace(L, 2);
+  }
+  if (a.repl !== null && !a.replIsArg) {
+    vm.pushString(L, a.repl);
+    vm.replace(L, 3);
+  }
+  let nargs = 3;
+  if (a.max !== null) {
+    vm.pushInteger(L, a.max);
+    vm.replace(L, 4);
+    nargs = 4;
+  }
+  vm.setTop(L, nargs);
   vm.pushValue(L, GSUB54);
-  vm.pushValue(L, top - 1);
-  pushPattern54(vm, L, info, pattern, top);
-  if (repl !== null) vm.pushString(L, repl);
-  else vm.pushValue(L, 3);
-  vm.pushInteger(L, max);
-  if (!protect) {
-    vm.call(L, 4, 2);
+  vm.insert(L, 1);
+  if (!malformed) {
+    vm.call(L, nargs, 2);
     return 2;
   }
-  if (vm.pcall(L, 4, 2) !== LuaStatus.OK) {
+  if (vm.pcall(L, nargs, 2) !== LuaStatus.OK) {
     if (vm.type(L, -1) !== LuaType.STRING) return vm.raiseValue(L); // out of memory
     return vm.raise(L, patternError51(vm.toLatin1(L, -1)!));
   }

@@ -93,10 +93,13 @@ const auxsort = (access: 'plain' | 'raw'): string =>
     ? AUXSORT.replace(/GET\(([^()]*)\)/g, 't[$1]').replace(/SET\(([^,()]*), ([^()]*)\)/g, 't[$1] = $2')
     : AUXSORT.replace(/GET\(([^()]*)\)/g, 'rawget(t, $1)').replace(/SET\(([^,()]*), ([^()]*)\)/g, 'rawset(t, $1, $2)');
 
-/** The chunk returning the body sort(t, comparator or nil, n) calls; loaded before the globals change. */
+/**
+ * The chunk returning the body sort(t, comparator or nil, n, kind) calls (kind: see
+ * total()); loaded before the globals change.
+ */
 const SORT_BODY = `
-local type, error, rawget, rawset, rawequal, getmetatable, sub, sort54 =
-      type, error, rawget, rawset, rawequal, debug.getmetatable, string.sub, table.sort
+local type, mtype, error, rawget, rawset, rawequal, getmetatable, sub, sort54 =
+      type, math.type, error, rawget, rawset, rawequal, debug.getmetatable, string.sub, table.sort
 
 -- 5.1's luaG_ordererror: "two" when the type names share their third letter
 -- (so a string and a thread are "two string values"). Raised inside the C
@@ -123,36 +126,43 @@ end
 
 -- Whether 5.4's C sort gives 5.1's result: only numbers (no NaN, which
 -- orders inconsistently; at most one zero, as 0 and -0 tie but print
--- differently) or only strings, compared with no Lua code involved.
-local function total(t, n)
-  local tv = type(t[1])
-  if tv == 'number' then
-    local zeros = 0
-    for i = 1, n do
-      local v = t[i]
-      if type(v) ~= 'number' or v ~= v then return false end
-      if v == 0 then
-        zeros = zeros + 1
-        if zeros > 1 then return false end
+-- differently) or only strings, compared with no Lua code involved. The C
+-- entry tells when all elements are numbers or all are strings (kind 3 or
+-- 4, read in one call); without it (big arrays) they are read here, where
+-- math.type is the cheapest test (a C call per element is most of the cost).
+local function total(t, n, kind)
+  if kind == 4 then return true end
+  if kind ~= 3 then
+    local v = t[1]
+    if type(v) == 'string' then
+      for i = 2, n do
+        if type(t[i]) ~= 'string' then return false end
       end
+      return true
     end
-    return true
-  elseif tv == 'string' then
     for i = 1, n do
-      if type(t[i]) ~= 'string' then return false end
+      if not mtype(t[i]) then return false end
     end
-    return true
   end
-  return false
+  local zeros = 0
+  for i = 1, n do
+    local v = t[i]
+    if v ~= v then return false end
+    if v == 0 then
+      zeros = zeros + 1
+      if zeros > 1 then return false end
+    end
+  end
+  return true
 end
 
 local auxsort_plain = ${auxsort('plain')}
 local auxsort_raw = ${auxsort('raw')}
 
-return function(t, cmp, n)
+return function(t, cmp, n, kind)
   local plain = getmetatable(t) == nil
   if cmp == nil then
-    if plain and total(t, n) then
+    if plain and total(t, n, kind) then
       sort54(t)
       return
     end
@@ -170,11 +180,15 @@ function sort(vm: LuaVm, L: LuaState): number {
   const t2 = vm.type(L, 2);
   if (t2 !== LuaType.NONE && t2 !== LuaType.NIL && t2 !== LuaType.FUNCTION) typeError51(vm, L, 2, 'function');
   vm.setTop(L, 2);
+  // all numbers or all strings (the common case without a comparator)?
+  const kind = t2 === LuaType.FUNCTION ? -1 : vm.arrayType(L, 1, n);
   vm.pushValue(L, upvalueIndex(1));
   vm.pushValue(L, 1);
   vm.pushValue(L, 2);
   vm.pushInteger(L, n);
-  vm.callK(L, 3, 0, sorted);
+  if (kind === LuaType.NUMBER || kind === LuaType.STRING) vm.pushInteger(L, kind);
+  else vm.pushNil(L);
+  vm.callK(L, 4, 0, sorted);
   return 0;
 }
 

@@ -131,6 +131,8 @@ interface ModuleGlue {
   replyReader: ReplyReader | null;
   /** Address blocks of name lists for replyReader.probe, by list. */
   nameLists: Map<readonly string[], Ptr>;
+  /** arrayType's out block (ARRAY_TYPE_MAX entries of 12 bytes); 0 until first used. */
+  typesOut: Ptr;
   /** arrayFill's block (descriptors, then bytes) and its size; 0 until first used. */
   fillBuf: Ptr;
   fillCap: number;
@@ -175,6 +177,8 @@ let fillBusy = false;
 const ARG_SCAN_MAX = 64;
 /** Elements scanArray reads at most. */
 export const ARRAY_SCAN_MAX = ARG_SCAN_MAX;
+/** Elements arrayType reads at most (its block: 12 bytes each). */
+const ARRAY_TYPE_MAX = 4096;
 let glue: ModuleGlue | undefined;
 
 function setupGlue(m: RawLua): ModuleGlue {
@@ -194,6 +198,7 @@ function setupGlue(m: RawLua): ModuleGlue {
     tableLayoutChecked: undefined,
     replyReader: createReplyReader(m),
     nameLists: new Map(),
+    typesOut: 0,
     fillBuf: 0,
     fillCap: 0,
     panic: 0,
@@ -599,6 +604,25 @@ export class LuaVm {
   /** How many of the arguments the last readArgs read were not strings. */
   argOthers = 0;
   /**
+   * readArgs without reading any string: the argument count (-1 when the
+   * one-call scanner is not available, or past ARG_SCAN_MAX arguments);
+   * then scanType(i) (0-based) is argument i + 1's type, and for a string
+   * scanString(i) / scanRecurring(i) its bytes. For C functions that pass
+   * big strings on without looking at them.
+   */
+  scanArgs(L: LuaState): number {
+    const scan = this.g.argScan;
+    if (scan === null) return -1;
+    const argc = scan(L, ARG_SCAN_MAX, this.g.argOut);
+    return argc > ARG_SCAN_MAX ? -1 : argc;
+  }
+  /** String argument i (0-based) of the last scanArgs, as recurringStringAt reads it. */
+  scanRecurring(i: number): string {
+    const v = views(this.g);
+    const o = (this.g.argOut >> 2) + 3 * i;
+    return this.recurringString(v, v.i32[o + 1]!, v.i32[o + 2]! >>> 0);
+  }
+  /**
    * Where the bytes of the string at idx (the caller knows it is one) lie:
    * returns their address in heapBytes(), and their length in spanLength.
    * Valid until Lua next allocates (the heap may grow and move) or the
@@ -939,6 +963,24 @@ export class LuaVm {
     const reader = this.g.replyReader;
     if (reader === null) return -1;
     return reader.scan(L, t, ARG_SCAN_MAX, this.g.argOut);
+  }
+  /**
+   * The type t[1], ..., t[n] (raw, t an absolute index) all have, read in
+   * one call (for table.sort: are they all numbers, or all strings?); -1
+   * when they differ or one is nil, and when n is past ARRAY_TYPE_MAX or
+   * the reader is not available (nothing read then).
+   */
+  arrayType(L: LuaState, t: number, n: number): number {
+    const g = this.g;
+    const reader = g.replyReader;
+    if (reader === null || n < 1 || n > ARRAY_TYPE_MAX) return -1;
+    if (g.typesOut === 0) g.typesOut = this.m._malloc(ARRAY_TYPE_MAX * 12);
+    if (reader.scan(L, t, n, g.typesOut) < n) return -1;
+    const i32 = views(g).i32;
+    const o = g.typesOut >> 2;
+    const type = i32[o]!;
+    for (let k = 3; k < 3 * n; k += 3) if (i32[o + k] !== type) return -1;
+    return type;
   }
   /** The type of element i (0-based) of the last scanArray. */
   scanType(i: number): number {
