@@ -132,6 +132,40 @@ describe('string.gsub', () => {
   });
 });
 
+describe('string.format', () => {
+  it('formats and fails as Lua 5.1 does', async () => {
+    const values = ['0', '1', '-1', '3.7', '-3.7', '255.9', '-0.5', 'NZ', '2^31', '2^53', '2^63', '-(2^63)', '2^64', '1e100', '-1e30', '0/0', '1/0', '-1/0', '"10"', '"0x10"', '" 5 "', '"abc"', '1e15', '10/2', '1/3', '123456789012345'];
+    const specs = ['%d', '%i', '%5d', '%-5d|', '%05d', '%+d', '% d', '%.3d', '%.0d', '%x', '%X', '%#x', '%o', '%#o', '%u', '%c', '%5c|', '%-3c|', '%e', '%.3E', '%f', '%5.2f', '%g', '%G', '%#g', '%010.3f', '%s', '%5s|', '%-5s|', '%.2s', '%q', '%-+ #0d'];
+    const cases: Case[] = [];
+    for (const f of specs) for (const v of values) cases.push(`string.format(${luaStr(f)}, ${v})`);
+    for (const v of ['nil', 'true', '{}', 'print', '"a\\0b"', 'string.rep("a\\0", 60)', 'string.rep("x", 99)', 'string.rep("y", 100)']) {
+      for (const f of ['%s', '%5s', '%.3s', '%q', '%d']) cases.push(`string.format(${luaStr(f)}, ${v})`);
+    }
+    for (const f of ['%', '%y', '%a', '%5%', '%1.2.3d', '%100d', '%.100d', '%-+ #0-d', '%.3q', '%%', 'a%%b%%', 'x\0y%d', '%5.s|', '%p', '%i%i']) {
+      cases.push(`string.format(${luaStr(f)}, 1, 2)`);
+    }
+    cases.push('string.format()', 'string.format({})', 'string.format(12, 3)', 'string.format("%s %s", 1)', 'string.format("%q", "a\\"b\\\\c\\nd\\re\\0f\\1g\\255")',
+      '#string.format("%c", 0)', '#string.format("%5c", 0)', 'string.format("%s|%s|%s", 1.5, 10/2, 2^63)', 'string.format("%06d", "123")', '("%d"):format(4.5)', '("%d"):format({})');
+    expect(cases.length).toBeGreaterThan(850);
+    expect(await differences(cases)).toEqual([]);
+  });
+});
+
+describe('string.sub, byte, char, rep', () => {
+  it('take any number as an integer, as Lua 5.1 does', async () => {
+    const positions = ['nil', '0', '1', '2', '-1', '-2', '1.5', '-1.5', '3.9', '100', '-100', '2^53', '2^63', '-(2^63)', '0/0', '1/0', '"2"', '" 3 "', '"x"', '{}'];
+    const cases: Case[] = [];
+    for (const i of positions) {
+      cases.push(`string.sub("hello", ${i})`, `string.byte("hello", ${i})`, `("hello"):sub(2, ${i})`, `string.byte("hello", 2, ${i})`, `string.char(${i})`, `string.rep("ab", ${i})`);
+      for (const j of ['-2', '2.5', '4.99']) cases.push(`string.sub("hello", ${i}, ${j})`, `string.byte("hello", ${i}, ${j})`);
+    }
+    for (const s of ['""', '12345.5', '1e15', '10/2', '{}', 'nil', '"a\\0b\\0c"']) cases.push(`string.sub(${s}, 2, -2)`, `string.byte(${s}, 1, -1)`, `string.rep(${s}, 2)`);
+    cases.push('string.sub()', 'string.byte()', 'string.rep("x")', 'string.rep("ab", 3, ",")', 'string.rep("x", 2^31 + 2)', 'string.char()', 'string.char(72.5, 105, 33.99)', 'string.char(256)', 'string.char(-1)', 'string.char(-0.5)',
+      '#{string.byte(string.rep("x", 7990), 1, -1)}', '#{string.byte(string.rep("x", 8000), 1, -1)}', '("hello"):sub({})', '("hello"):byte(1, {})');
+    expect(await differences(cases)).toEqual([]);
+  });
+});
+
 /** The raw reply to EVAL body 0. */
 async function runEval(port: number, body: string): Promise<string> {
   const { rawReply } = await import('./helpers/redis-oracle.js');

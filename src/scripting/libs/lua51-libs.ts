@@ -5,10 +5,14 @@
  * library tables are still writable and `debug` still exists.
  */
 import type { LuaVm } from '../vm/lua-vm.js';
+import { installStringFormat51 } from './lua51-format.js';
 import { installStringGsub51 } from './lua51-gsub.js';
+import { installStringFunctions51 } from './lua51-string.js';
 import { installTableSort51 } from './lua51-table.js';
 
 export function installLua51Libs(vm: LuaVm): void {
   installTableSort51(vm);
   installStringGsub51(vm);
+  installStringFormat51(vm);
+  installStringFunctions51(vm);
 }

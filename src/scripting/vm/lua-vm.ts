@@ -993,6 +993,14 @@ export class LuaVm {
     this.spanLength = g.u32[o + 2]!;
     return g.i32[o + 1]!;
   }
+  /**
+   * Pushes the n bytes at address p of the WASM heap as a string: part of
+   * a string that stays on the stack meanwhile (scanString / stringSpan
+   * gave its address), copied by Lua without a detour through JS.
+   */
+  pushHeapBytes(L: LuaState, p: Ptr, n: number): void {
+    this.m._lua_pushlstring(L, p, n);
+  }
   /** Pushes bytes start..end of a Buffer as a string. */
   pushBytes(L: LuaState, b: Buffer, start: number, end: number): void {
     const n = end - start;
