@@ -132,6 +132,25 @@ describe('string.gsub', () => {
   });
 });
 
+describe('string.find, match, gmatch', () => {
+  it('search as Lua 5.1 does', async () => {
+    const subjects = ['', 'abc', 'hello world', 'a,b,,c', 'x=1, y=22', 'a\0b', '^a^b', 'a.b+c'];
+    const patterns = ['', 'a', 'a*', '.', '%w+', '%w*', '(%w+)', '()', '^a', '^', '$', '[^,]*', '([^,]*)', '%f[%w]%w*', '(%w)%1', '(%w+)=(%w+)', '%g', '[%g]', '\0', 'a\0.', '.+', '+', '%', '[a', '(a', 'a)', '%b', '%1'];
+    const cases: Case[] = [];
+    for (const s of subjects) {
+      for (const p of patterns) {
+        const sp = `${luaStr(s)}, ${luaStr(p)}`;
+        cases.push(`string.find(${sp})`, `string.match(${sp})`, `string.find(${sp}, 2)`, `string.find(${sp}, -2.5)`, `string.find(${sp}, 10)`, `string.find(${sp}, 1, true)`, `string.match(${sp}, 3.9)`);
+        cases.push(`(function() local o = {} for a, b in string.gmatch(${sp}) do o[#o + 1] = tostring(a) .. '/' .. tostring(b) if #o > 40 then break end end return table.concat(o, '|') end)()`);
+      }
+    }
+    cases.push('string.find()', 'string.find("x")', '("abc"):find({})', 'string.find("abc", "b", "x")', 'string.find(12345, 34)', 'string.match(1e15, "e")', 'string.gmatch()', 'string.gmatch("x")', 'string.gmatch("x", "x", 2)()',
+      '(function() local it = string.gmatch("abc", "[") return it() end)()', '(function() for w in string.gmatch("abc", "(b") do end end)()');
+    expect(cases.length).toBeGreaterThan(1700);
+    expect(await differences(cases)).toEqual([]);
+  });
+});
+
 describe('string.format', () => {
   it('formats and fails as Lua 5.1 does', async () => {
     const values = ['0', '1', '-1', '3.7', '-3.7', '255.9', '-0.5', 'NZ', '2^31', '2^53', '2^63', '-(2^63)', '2^64', '1e100', '-1e30', '0/0', '1/0', '-1/0', '"10"', '"0x10"', '" 5 "', '"abc"', '1e15', '10/2', '1/3', '123456789012345'];

@@ -5,6 +5,7 @@
  * library tables are still writable and `debug` still exists.
  */
 import type { LuaVm } from '../vm/lua-vm.js';
+import { installStringFind51 } from './lua51-find.js';
 import { installStringFormat51 } from './lua51-format.js';
 import { installStringGsub51 } from './lua51-gsub.js';
 import { installStringFunctions51 } from './lua51-string.js';
@@ -15,4 +16,5 @@ export function installLua51Libs(vm: LuaVm): void {
   installStringGsub51(vm);
   installStringFormat51(vm);
   installStringFunctions51(vm);
+  installStringFind51(vm);
 }

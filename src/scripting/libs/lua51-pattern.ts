@@ -80,11 +80,15 @@ function setFor54(p: string, i: number, end: number): string {
   return out + ']';
 }
 
-export function analysePattern(pattern: string): PatternInfo {
+/**
+ * `anchors`: a leading '^' anchors the match (gsub, find, match); gmatch
+ * reads it as the character itself.
+ */
+export function analysePattern(pattern: string, anchors = true): PatternInfo {
   const nul = pattern.indexOf('\0');
   const p = nul >= 0 ? pattern.slice(0, nul) : pattern;
   const n = p.length;
-  const anchored = p[0] === '^';
+  const anchored = anchors && p[0] === '^';
   let i = anchored ? 1 : 0;
   let out = anchored ? '^' : '';
   let malformed = false;
@@ -178,7 +182,8 @@ function nextItem(p: string, i: number, captures: number, open: number[]): Item 
     if (end < 0) return null; // "malformed pattern (missing ']')"
     text = setFor54(p, i, end);
   } else {
-    text = c;
+    // ('^' is only special first in a 5.4 pattern; escaped it is the character anywhere)
+    text = c === '^' ? '%^' : c;
     end = i + 1;
   }
   const q = p[end];
@@ -187,15 +192,16 @@ function nextItem(p: string, i: number, captures: number, open: number[]): Item 
   return { text, end, consumes: true };
 }
 
-const cache = new Map<string, PatternInfo>();
+const caches = { anchors: new Map<string, PatternInfo>(), literal: new Map<string, PatternInfo>() };
 const CACHE_MAX = 256;
 
 /** analysePattern, remembered for the patterns scripts use again and again. */
-export function patternInfo(pattern: string): PatternInfo {
+export function patternInfo(pattern: string, anchors = true): PatternInfo {
+  const cache = anchors ? caches.anchors : caches.literal;
   let info = cache.get(pattern);
   if (info === undefined) {
     if (cache.size >= CACHE_MAX) cache.clear();
-    info = analysePattern(pattern);
+    info = analysePattern(pattern, anchors);
     cache.set(pattern, info);
   }
   return info;
