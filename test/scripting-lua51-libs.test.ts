@@ -185,6 +185,29 @@ describe('string.sub, byte, char, rep', () => {
   });
 });
 
+describe('table.insert, remove, concat, unpack, select', () => {
+  it('take any number as an integer and read tables raw, as Lua 5.1 does', async () => {
+    const nums = ['nil', '0', '1', '2', '3', '4', '5', '-1', '1.5', '2.9', '-0.5', '2^31 + 1', '0/0', '"2"', '"x"', '{}'];
+    const show = 'local o = {} for i = -1, 7 do o[#o + 1] = tostring(rawget(t, i)) end return table.concat(o, ",")';
+    const cases: Case[] = [];
+    for (const p of nums) {
+      // (2^31 + 1 is INT_MIN + 1 as an int: 5.1 would shift 2^31 slots)
+      if (p !== '2^31 + 1') cases.push({ code: `local t = {"a", "b", "c"} table.insert(t, ${p}, "z") ${show}`, stmt: true });
+      cases.push({ code: `local t = {"a", "b", "c"} local r = {table.remove(t, ${p})} return #r, r[1], (function() ${show} end)()`, stmt: true });
+      cases.push(`table.concat({"a", "b", 3, 4.5, 10/2}, ",", ${p})`, `table.concat({"a", "b", "c", "d"}, "-", 2, ${p})`, `unpack({"a", "b", "c"}, ${p})`, `unpack({"a", "b", "c"}, 2, ${p})`, `select(${p}, "a", "b", "c")`);
+    }
+    cases.push('table.insert({})', 'table.insert({}, 1, 2, 3)', 'table.insert(nil, 1)', 'table.insert("x", 1)', 'table.remove()', 'table.remove({})', 'select("#", table.remove({}))', 'table.concat()', 'table.concat({1, {}, 3})',
+      'table.concat({1, 2}, {})', 'table.concat(nil, {})', 'table.concat({"a", "b"}, 5.0)', 'table.concat({1e15, 2^53, NZ, 1/3, -1/0})', 'table.concat({}, "x", 3, 1)', '#{unpack({}, 1, 7999)}', '#{unpack({}, 1, 8000)}',
+      'unpack()', 'unpack(nil)', 'select()', 'select("#")', 'select("#x", 1, 2)', 'select("x", 1)', 'select(-3, "a", "b")', 'type(table.unpack)',
+      { code: 'local t = setmetatable({1, 2, 3}, {__index = function() return "i" end, __len = function() return 10 end}) return unpack(t)', stmt: true },
+      { code: 'local t = setmetatable({}, {__newindex = function() error("ni") end}) table.insert(t, "a") table.insert(t, 1, "b") return rawget(t, 1), rawget(t, 2)', stmt: true },
+      { code: 'local t = setmetatable({1, 2, 3}, {__index = function() return "i" end}) return table.remove(t, 1), table.concat(t, ","), table.remove(t)', stmt: true },
+      { code: 'local t = {} for i = 1, 5000 do t[i] = "s" .. i end return #table.concat(t, ","), #table.concat(t, ",", 4990), table.concat(t, ",", 4998)', stmt: true },
+      { code: 'local t = {} for i = 1, 5000 do t[i] = i / 2 end return #table.concat(t, ","), table.concat(t, ",", 4997)', stmt: true });
+    expect(await differences(cases)).toEqual([]);
+  });
+});
+
 /** The raw reply to EVAL body 0. */
 async function runEval(port: number, body: string): Promise<string> {
   const { rawReply } = await import('./helpers/redis-oracle.js');

@@ -76,6 +76,7 @@ load = function(chunk, chunkname, mode, env)
 end
 gcinfo = function() return math.floor(collectgarbage('count')) end
 -- Lua 5.4 additions Redis's 5.1 does not have.
+table.unpack = nil
 table.pack = nil
 table.move = nil
 string.pack = nil

@@ -10,6 +10,7 @@ import { installStringFormat51 } from './lua51-format.js';
 import { installStringGsub51 } from './lua51-gsub.js';
 import { installStringFunctions51 } from './lua51-string.js';
 import { installTableSort51 } from './lua51-table.js';
+import { installTableFunctions51 } from './lua51-table-functions.js';
 
 export function installLua51Libs(vm: LuaVm): void {
   installTableSort51(vm);
@@ -17,4 +18,5 @@ export function installLua51Libs(vm: LuaVm): void {
   installStringFormat51(vm);
   installStringFunctions51(vm);
   installStringFind51(vm);
+  installTableFunctions51(vm);
 }
