@@ -57,8 +57,41 @@ function call54(vm: LuaVm, L: LuaState, nargs: number, mayRaise: boolean): numbe
   return vm.getTop(L);
 }
 
+/**
+ * Whether 5.4's find or match answers as 5.1's on the arguments as they
+ * are (the common case, checked from one scan of the arguments): strings,
+ * a start that is an integer not past the end (5.1 clamps it; 5.4 answers
+ * nil), and a plain search or a pattern both read the same way.
+ */
+function sameIn54(vm: LuaVm, L: LuaState, isFind: boolean): boolean {
+  const argc = vm.scanArgs(L);
+  if (argc < 2 || vm.scanType(0) !== LuaType.STRING || vm.scanType(1) !== LuaType.STRING) return false;
+  vm.scanString(0);
+  const len = vm.spanLength;
+  const t3 = argc >= 3 ? vm.scanType(2) : LuaType.NONE;
+  if (t3 !== LuaType.NONE && t3 !== LuaType.NIL) {
+    if (t3 !== LuaType.NUMBER) return false;
+    const init = vm.toNumber(L, 3)!;
+    if (!Number.isInteger(init) || init > len + 1) return false;
+  }
+  const pattern = vm.scanRecurring(1);
+  if (pattern.includes('\0')) return false;
+  if (isFind && argc >= 4) {
+    const t4 = vm.scanType(3);
+    if (t4 !== LuaType.NIL && (t4 !== LuaType.BOOLEAN || vm.toBoolean(L, 4))) return true; // plain
+  }
+  const info = patternInfo(pattern);
+  return info.pattern54 === pattern && !info.malformed && info.unfinished.length === 0;
+}
+
 /** 5.1's str_find_aux (find or match) in front of 5.4's. */
 function findAux(vm: LuaVm, L: LuaState, isFind: boolean): number {
+  if (sameIn54(vm, L, isFind)) {
+    vm.pushValue(L, ORIGINAL);
+    vm.insert(L, 1);
+    vm.call(L, vm.getTop(L) - 1, LUA_MULTRET);
+    return vm.getTop(L);
+  }
   const subject = stringArg(vm, L, 1);
   const converted = stringArg(vm, L, 2);
   const len = subject !== null ? subject.length : vm.rawLen(L, 1);
@@ -159,6 +192,14 @@ function gmatch(vm: LuaVm, L: LuaState): number {
   stringArg(vm, L, 1);
   const pattern = stringArg(vm, L, 2) ?? vm.recurringStringAt(L, 2);
   const info = patternInfo(pattern, false);
+  if (!info.mayMatchEmpty && info.pattern54 === pattern && !info.malformed && info.unfinished.length === 0) {
+    // No empty match, nothing to translate: 5.4's own iterator answers as 5.1's (and costs less)
+    vm.setTop(L, 2);
+    vm.pushValue(L, upvalueIndex(3));
+    vm.insert(L, 1);
+    vm.call(L, 2, 1);
+    return 1;
+  }
   vm.setTop(L, 1);
   vm.pushValue(L, upvalueIndex(1));
   vm.pushValue(L, upvalueIndex(2));
@@ -176,10 +217,11 @@ export function installStringFind51(vm: LuaVm): void {
   vm.getGlobal(L, 'string');
   vm.getField(L, -1, 'find');
   vm.getField(L, -2, 'match');
-  // string, find54, match54: gmatch's upvalues are both, for its iterators
+  // string, find54, match54: gmatch's upvalues are both, for its iterators, and 5.4's gmatch
   vm.pushValue(L, -2);
   vm.pushValue(L, -2);
-  vm.pushFunction(L, gmatch, 2);
+  vm.getField(L, -5, 'gmatch');
+  vm.pushFunction(L, gmatch, 3);
   vm.setField(L, -4, 'gmatch');
   vm.pushFunction(L, match, 1);
   vm.setField(L, -3, 'match');

@@ -35,8 +35,9 @@ interface Spec {
   precision: number | null;
 }
 
-/** C's (unsigned long) cast of a double on x86-64, as gcc compiles it. */
-function doubleToUint64(n: number): bigint {
+/** C's (unsigned long) cast of a double on x86-64, as gcc compiles it (a JS number when it is one exactly). */
+function doubleToUint64(n: number): number | bigint {
+  if (n >= 0 && n <= Number.MAX_SAFE_INTEGER) return Math.trunc(n);
   if (n >= 9223372036854775808) {
     // (x - 2^63) converted, then the top bit flipped: 2^64 and up wrap to 0
     const low = n - 9223372036854775808;
@@ -57,26 +58,28 @@ function padInteger(spec: Spec, prefix: string, body: string): string {
   return ' '.repeat(fill) + prefix + body;
 }
 
-/** printf of a 64-bit integer (its bits in `value`) for d i o u x X. */
-function formatInteger(spec: Spec, conv: string, value: bigint): string {
+/** printf of a 64-bit integer (its bits in `value`; a safe JS integer when it fits) for d i o u x X. */
+function formatInteger(spec: Spec, conv: string, value: number | bigint): string {
   const signed = conv === 'd' || conv === 'i';
-  let v = signed ? BigInt.asIntN(64, value) : BigInt.asUintN(64, value);
+  if (typeof value === 'number' && value < 0 && !signed) value = BigInt(value); // its unsigned bits
+  let v: number | bigint = typeof value === 'number' ? value : signed ? BigInt.asIntN(64, value) : BigInt.asUintN(64, value);
   let sign = '';
   if (signed) {
-    if (v < 0n) {
+    if (v < 0) {
       sign = '-';
       v = -v;
     } else if (spec.plus) sign = '+';
     else if (spec.space) sign = ' ';
   }
+  if (typeof v === 'bigint' && !signed) v = BigInt.asUintN(64, v);
   const base = conv === 'o' ? 8 : conv === 'x' || conv === 'X' ? 16 : 10;
-  let digits = v === 0n && spec.precision === 0 ? '' : v.toString(base);
+  let digits = v == 0 && spec.precision === 0 ? '' : v.toString(base);
   if (conv === 'X') digits = digits.toUpperCase();
   if (spec.precision !== null && digits.length < spec.precision) digits = '0'.repeat(spec.precision - digits.length) + digits;
   let prefix = sign;
   if (spec.alt) {
     if (conv === 'o' && !digits.startsWith('0')) digits = '0' + digits;
-    else if ((conv === 'x' || conv === 'X') && v !== 0n) prefix = conv === 'x' ? '0x' : '0X';
+    else if ((conv === 'x' || conv === 'X') && v != 0) prefix = conv === 'x' ? '0x' : '0X';
   }
   return padInteger(spec, prefix, digits);
 }
@@ -263,10 +266,10 @@ function item(vm: LuaVm, L: LuaState, out: Output, spec: Spec, conv: string, arg
   }
 }
 
-/** luaL_checknumber cast to C's long: the bits of the truncated double. */
-function intArg51(vm: LuaVm, L: LuaState, arg: number): bigint {
+/** luaL_checknumber cast to C's long: the truncated double (a JS number when it is one exactly). */
+function intArg51(vm: LuaVm, L: LuaState, arg: number): number | bigint {
   const n = checkNumber51(vm, L, arg);
-  if (Number.isSafeInteger(n)) return BigInt(n);
+  if (n > -Number.MAX_SAFE_INTEGER && n < Number.MAX_SAFE_INTEGER) return Math.trunc(n);
   return n > -9223372036854775808 - 1 && n < 9223372036854775808 ? BigInt(Math.trunc(n)) : -(1n << 63n);
 }
 

@@ -128,6 +128,11 @@ function concat(vm: LuaVm, L: LuaState): number {
 }
 
 function unpack(vm: LuaVm, L: LuaState): number {
+  if (vm.scanArgs(L) === 1 && vm.scanType(0) === LuaType.TABLE) {
+    // unpack(t), the common case: 5.4's, on a plain table within 5.1's stack limit
+    const n = vm.rawLen(L, 1);
+    if (n + 1 <= LUA51_MAX_CSTACK && !hasMetatable(vm, L, 1)) return callOriginal(vm, L, 1);
+  }
   checkTable(vm, L, 1);
   const i = optInt32(vm, L, 2, 1);
   const e = optInt32(vm, L, 3, vm.rawLen(L, 1));
