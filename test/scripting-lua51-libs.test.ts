@@ -208,6 +208,17 @@ describe('table.insert, remove, concat, unpack, select', () => {
   });
 });
 
+describe("Redis's pcall", () => {
+  it('answers a table error as redis-server does (its err field after it)', async () => {
+    const cases: Case[] = [
+      'select("#", pcall(error, {}))', 'pcall(error, {})', 'pcall(error, {err = true})', 'pcall(error, {err = 5})', 'pcall(error, {err = "E"})', 'pcall(error, setmetatable({}, {__index = function() return "idx" end}))',
+      { code: 'local t = {3, 2, 1} return pcall(table.sort, t, function(a, b) error({code = 1}) end)', stmt: true },
+      { code: 'return pcall(string.gsub, "abc", "b", function() error({}) end)', stmt: true },
+    ];
+    expect(await differences(cases)).toEqual([]);
+  });
+});
+
 /** The raw reply to EVAL body 0. */
 async function runEval(port: number, body: string): Promise<string> {
   const { rawReply } = await import('./helpers/redis-oracle.js');

@@ -105,8 +105,11 @@ rawlen = nil
 
 /**
  * Redis's pcall: an error object that is a table with a string \`err\` field
- * (what redis.call raises) comes back as that string. Written in Lua so a
- * script is still time-sliced inside pcall (a C pcall cannot yield).
+ * (what redis.call raises) comes back as that string. Any other table comes
+ * back with its \`err\` field after it (Redis's C pcall leaves the field it
+ * read on the stack: pcall(error, {}) is false, {}, nil: three values).
+ * Written in Lua so a script is still time-sliced inside pcall (a C pcall
+ * cannot yield).
  */
 const PCALL = `
 local pcall_, type, rawget = pcall, type, rawget
@@ -115,7 +118,8 @@ local function fix(ok, ...)
   local e = ...
   if type(e) == 'table' then
     local s = e.err
-    if type(s) == 'string' or type(s) == 'number' then e = s end
+    if type(s) == 'string' or type(s) == 'number' then return false, s end
+    return false, e, s
   end
   return false, e
 end
