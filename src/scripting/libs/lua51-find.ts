@@ -19,9 +19,8 @@ import { optInt64 } from './lua51-string.js';
 /** 5.1's SPECIALS: a pattern without them (before a NUL: 5.1 uses strpbrk) is searched plainly by find. */
 const SPECIALS = /[\^$*+?.([%-]/;
 
-/** Upvalue 1 of find and match: 5.4's own; upvalue 2 of gmatch: the iterator factory below. */
+/** Upvalue 1 of find and match: 5.4's own. */
 const ORIGINAL = upvalueIndex(1);
-const GMATCH_FACTORY = upvalueIndex(2);
 
 /**
  * Argument idx as luaL_checklstring of 5.1: a string stays where it is

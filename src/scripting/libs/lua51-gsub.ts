@@ -22,7 +22,8 @@
  * loop, called with a continuation (callK) so it can yield.
  */
 import { LuaStatus, LuaType, upvalueIndex, type LuaState, type LuaVm } from '../vm/lua-vm.js';
-import { doubleToInt64, numberToString51, toNumber51, typeError51 } from './lua51.js';
+import { numberToString51, typeError51 } from './lua51.js';
+import { checkInt32 } from './lua51-string.js';
 import { patternError51, patternInfo, type PatternInfo } from './lua51-pattern.js';
 
 /**
@@ -202,14 +203,6 @@ function argString(vm: LuaVm, L: LuaState, argc: number, i: number): string {
   return argc < 0 ? vm.recurringStringAt(L, i) : vm.scanRecurring(i - 1);
 }
 
-/** 5.1's luaL_checkint: C's (int) of the (int64) of the number. */
-function checkInt51(vm: LuaVm, L: LuaState, idx: number): number {
-  const n = toNumber51(vm, L, idx);
-  if (n === null) return typeError51(vm, L, idx, 'number');
-  if (n > -2147483649 && n < 2147483648) return Math.trunc(n);
-  return Number(BigInt.asIntN(32, doubleToInt64(n)));
-}
-
 /**
  * Whether 5.4's add_s reads the replacement string r as 5.1's does for
  * this pattern: every '%' starts "%%" or a capture the pattern has.
@@ -265,7 +258,7 @@ function readArgs(vm: LuaVm, L: LuaState): GsubArgs {
     a.pattern = numberToString51(vm.toNumber(L, 2)!);
   }
   // (luaL_optint reads its argument before the replacement's type is checked)
-  a.max = t4 === LuaType.NONE || t4 === LuaType.NIL ? null : checkInt51(vm, L, 4);
+  a.max = t4 === LuaType.NONE || t4 === LuaType.NIL ? null : checkInt32(vm, L, 4);
   a.replIsArg = t3 === LuaType.STRING;
   if (a.replIsArg) a.repl = argString(vm, L, argc, 3);
   else if (t3 === LuaType.NUMBER) a.repl = numberToString51(vm.toNumber(L, 3)!);
