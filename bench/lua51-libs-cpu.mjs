@@ -43,7 +43,8 @@ async function start(main) {
   let pid = p.pid;
   await new Promise((r) => setTimeout(r, 300));
   for (;;) { try { const k = execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').map(Number)[0]; if (!k) break; pid = k; } catch { break; } }
-  return { port, pid, stop: () => p.kill('SIGKILL') };
+  // the launcher and the server both: a SIGKILLed launcher does not take its server along
+  return { port, pid, stop: () => { process.kill(pid, 'SIGTERM'); p.kill('SIGTERM'); } };
 }
 function cpu(pid) { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / CLK; }
 function call(port, args, times = 1) {
