@@ -148,6 +148,64 @@ describe('a script past busy-reply-threshold', () => {
     }
   });
 
+  // 5.4's C table.sort and string.gsub call comparators and replacement
+  // functions with lua_call, across which the hook cannot yield: the server
+  // stopped answering. Lua 5.1's versions (libs/lua51-*.ts) call them from Lua.
+  describe('looping forever inside a library callback', () => {
+    const loops: [string, string][] = [
+      ['a table.sort comparator', 'table.sort({3, 2, 1}, function(a, b) while true do end end)'],
+      ['an __lt metamethod table.sort calls', 'local mt = {__lt = function() while true do end end} table.sort({setmetatable({}, mt), setmetatable({}, mt)})'],
+      ['a string.gsub replacement function', "string.gsub('abc', '%w', function(c) while true do end end)"],
+      ['the __index of a string.gsub replacement table', "string.gsub('abc', '%w', setmetatable({}, {__index = function() while true do end end}))"],
+    ];
+    for (const [where, body] of loops) {
+      it(`is time-sliced in ${where}: -BUSY, SCRIPT KILL, then PONG`, async () => {
+        const a = await client();
+        const b = await client();
+        try {
+          b.write(resp('CONFIG', 'SET', 'busy-reply-threshold', '50'));
+          expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+          a.write(resp('EVAL', body, '0'));
+          await waitBusy(b);
+          b.write(resp('SCRIPT', 'KILL'));
+          expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+          expect(await a.readUntil('\r\n')).toMatch(/^-ERR Script killed by user with SCRIPT KILL\.\.\. script: [0-9a-f]{40}, on @user_script:1\.\r\n$/);
+          b.write(resp('PING'));
+          expect(await b.readUntil('\r\n')).toBe('+PONG\r\n');
+        } finally {
+          b.write(resp('CONFIG', 'SET', 'busy-reply-threshold', '200'));
+          await b.readUntil('\r\n');
+          a.close();
+          b.close();
+        }
+      });
+    }
+
+    it('is time-sliced in a comparator of a function: FUNCTION KILL ends it', async () => {
+      const a = await client();
+      const b = await client();
+      try {
+        const lib = "#!lua name=sortloop\nredis.register_function('sortloop', function() table.sort({3, 2, 1}, function(x, y) while true do end end) end)";
+        b.write(resp('FUNCTION', 'LOAD', 'REPLACE', lib));
+        expect(await b.readUntil('sortloop\r\n')).toBe('$8\r\nsortloop\r\n');
+        a.write(resp('FCALL', 'sortloop', '0'));
+        await until(async () => {
+          b.write(resp('PING'));
+          return (await b.readUntil('\r\n')) === '-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n';
+        }, 'BUSY replies', 15000);
+        b.write(resp('FUNCTION', 'KILL'));
+        expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+        // (Redis 7.0's text names SCRIPT KILL for functions too)
+        expect(await a.readUntil('\r\n')).toBe('-ERR Script killed by user with SCRIPT KILL... script: sortloop, on @user_function:2.\r\n');
+        b.write(resp('PING'));
+        expect(await b.readUntil('\r\n')).toBe('+PONG\r\n');
+      } finally {
+        a.close();
+        b.close();
+      }
+    });
+  });
+
   it("keeps the caller's pipeline waiting and answers it in order", async () => {
     const a = await client();
     const b = await client();

@@ -19,6 +19,7 @@
  * EVAL; the function engine can use `backing` the same way.
  */
 import { LuaStatus, LuaType, type LuaState, type LuaVm } from './vm/lua-vm.js';
+import { installLua51Libs } from './libs/lua51-libs.js';
 
 /** Lua 5.1 functions missing from 5.4, and what Redis removes or replaces. */
 const COMPAT_51 = `
@@ -75,6 +76,7 @@ load = function(chunk, chunkname, mode, env)
 end
 gcinfo = function() return math.floor(collectgarbage('count')) end
 -- Lua 5.4 additions Redis's 5.1 does not have.
+table.unpack = nil
 table.pack = nil
 table.move = nil
 string.pack = nil
@@ -103,8 +105,11 @@ rawlen = nil
 
 /**
  * Redis's pcall: an error object that is a table with a string \`err\` field
- * (what redis.call raises) comes back as that string. Written in Lua so a
- * script is still time-sliced inside pcall (a C pcall cannot yield).
+ * (what redis.call raises) comes back as that string. Any other table comes
+ * back with its \`err\` field after it (Redis's C pcall leaves the field it
+ * read on the stack: pcall(error, {}) is false, {}, nil: three values).
+ * Written in Lua so a script is still time-sliced inside pcall (a C pcall
+ * cannot yield).
  */
 const PCALL = `
 local pcall_, type, rawget = pcall, type, rawget
@@ -113,7 +118,8 @@ local function fix(ok, ...)
   local e = ...
   if type(e) == 'table' then
     local s = e.err
-    if type(s) == 'string' or type(s) == 'number' then e = s end
+    if type(s) == 'string' or type(s) == 'number' then return false, s end
+    return false, e, s
   end
   return false, e
 end
@@ -253,6 +259,8 @@ end
  */
 export function installCompat(vm: LuaVm, evalState = false): void {
   if (evalState) runChunk(vm, EVAL_ERR_HANDLER, '@err_handler_def');
+  // First: the Lua bodies capture debug.getmetatable, which COMPAT_51 removes.
+  installLua51Libs(vm);
   runChunk(vm, COMPAT_51, '=compat51');
   runChunk(vm, PCALL, '=pcall');
 }

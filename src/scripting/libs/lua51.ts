@@ -181,6 +181,15 @@ function scaleBinary(mant: bigint, exp2: number): number {
  * are numbers too. Null when it is not a number.
  */
 export function str2d51(s: string): number | null {
+  // The common case first: a plain decimal integer of up to 15 digits (exact as a double)
+  const n = s.length;
+  if (n > 0 && n <= 15) {
+    let i = s.charCodeAt(0) === 45 ? 1 : 0;
+    if (i < n) {
+      while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+      if (i === n) return Number(s);
+    }
+  }
   const z = s.indexOf('\0');
   if (z >= 0) s = s.slice(0, z);
   const r = strtod(s, 0);

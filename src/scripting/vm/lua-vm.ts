@@ -131,6 +131,8 @@ interface ModuleGlue {
   replyReader: ReplyReader | null;
   /** Address blocks of name lists for replyReader.probe, by list. */
   nameLists: Map<readonly string[], Ptr>;
+  /** arrayType's out block (ARRAY_TYPE_MAX entries of 12 bytes); 0 until first used. */
+  typesOut: Ptr;
   /** arrayFill's block (descriptors, then bytes) and its size; 0 until first used. */
   fillBuf: Ptr;
   fillCap: number;
@@ -175,6 +177,8 @@ let fillBusy = false;
 const ARG_SCAN_MAX = 64;
 /** Elements scanArray reads at most. */
 export const ARRAY_SCAN_MAX = ARG_SCAN_MAX;
+/** Elements arrayType reads at most (its block: 12 bytes each). */
+const ARRAY_TYPE_MAX = 4096;
 let glue: ModuleGlue | undefined;
 
 function setupGlue(m: RawLua): ModuleGlue {
@@ -194,6 +198,7 @@ function setupGlue(m: RawLua): ModuleGlue {
     tableLayoutChecked: undefined,
     replyReader: createReplyReader(m),
     nameLists: new Map(),
+    typesOut: 0,
     fillBuf: 0,
     fillCap: 0,
     panic: 0,
@@ -599,6 +604,25 @@ export class LuaVm {
   /** How many of the arguments the last readArgs read were not strings. */
   argOthers = 0;
   /**
+   * readArgs without reading any string: the argument count (-1 when the
+   * one-call scanner is not available, or past ARG_SCAN_MAX arguments);
+   * then scanType(i) (0-based) is argument i + 1's type, and for a string
+   * scanString(i) / scanRecurring(i) its bytes. For C functions that pass
+   * big strings on without looking at them.
+   */
+  scanArgs(L: LuaState): number {
+    const scan = this.g.argScan;
+    if (scan === null) return -1;
+    const argc = scan(L, ARG_SCAN_MAX, this.g.argOut);
+    return argc > ARG_SCAN_MAX ? -1 : argc;
+  }
+  /** String argument i (0-based) of the last scanArgs, as recurringStringAt reads it. */
+  scanRecurring(i: number): string {
+    const v = views(this.g);
+    const o = (this.g.argOut >> 2) + 3 * i;
+    return this.recurringString(v, v.i32[o + 1]!, v.i32[o + 2]! >>> 0);
+  }
+  /**
    * Where the bytes of the string at idx (the caller knows it is one) lie:
    * returns their address in heapBytes(), and their length in spanLength.
    * Valid until Lua next allocates (the heap may grow and move) or the
@@ -940,6 +964,24 @@ export class LuaVm {
     if (reader === null) return -1;
     return reader.scan(L, t, ARG_SCAN_MAX, this.g.argOut);
   }
+  /**
+   * The type t[1], ..., t[n] (raw, t an absolute index) all have, read in
+   * one call (for table.sort: are they all numbers, or all strings?); -1
+   * when they differ or one is nil, and when n is past ARRAY_TYPE_MAX or
+   * the reader is not available (nothing read then).
+   */
+  arrayType(L: LuaState, t: number, n: number): number {
+    const g = this.g;
+    const reader = g.replyReader;
+    if (reader === null || n < 1 || n > ARRAY_TYPE_MAX) return -1;
+    if (g.typesOut === 0) g.typesOut = this.m._malloc(ARRAY_TYPE_MAX * 12);
+    if (reader.scan(L, t, n, g.typesOut) < n) return -1;
+    const i32 = views(g).i32;
+    const o = g.typesOut >> 2;
+    const type = i32[o]!;
+    for (let k = 3; k < 3 * n; k += 3) if (i32[o + k] !== type) return -1;
+    return type;
+  }
   /** The type of element i (0-based) of the last scanArray. */
   scanType(i: number): number {
     return views(this.g).i32[(this.g.argOut >> 2) + 3 * i]!;
@@ -950,6 +992,14 @@ export class LuaVm {
     const o = (g.argOut >> 2) + 3 * i;
     this.spanLength = g.u32[o + 2]!;
     return g.i32[o + 1]!;
+  }
+  /**
+   * Pushes the n bytes at address p of the WASM heap as a string: part of
+   * a string that stays on the stack meanwhile (scanString / stringSpan
+   * gave its address), copied by Lua without a detour through JS.
+   */
+  pushHeapBytes(L: LuaState, p: Ptr, n: number): void {
+    this.m._lua_pushlstring(L, p, n);
   }
   /** Pushes bytes start..end of a Buffer as a string. */
   pushBytes(L: LuaState, b: Buffer, start: number, end: number): void {
@@ -1190,6 +1240,22 @@ export class LuaVm {
   /** lua_call: errors propagate (only inside a C function or a protected call). */
   call(L: LuaState, nargs: number, nresults: number): void {
     this.m._lua_callk(L, nargs, nresults, 0, 0);
+  }
+  /**
+   * lua_callk from a C function: like call, but the called function may
+   * yield (the run's count hook can then time-slice it). When it does, this
+   * call never returns: once L is resumed and the callee has returned, `k`
+   * is called in its place, on the function's stack with the results on
+   * top, and what k returns is the C function's result count. So a C
+   * function ends with `vm.callK(...); return k(vm, L, LuaStatus.OK)`.
+   */
+  callK(L: LuaState, nargs: number, nresults: number, k: LuaKFunction): void {
+    this.m._lua_callk(L, nargs, nresults, 0, continuationPtr(this.g, k));
+  }
+  /** Replaces the value at idx with the top one, popping it (lua_replace). */
+  replace(L: LuaState, idx: number): void {
+    this.m._lua_copy(L, -1, idx);
+    this.m._lua_settop(L, -2);
   }
   /**
    * Runs fn inside a protected call on L, so that Lua errors raised by the
