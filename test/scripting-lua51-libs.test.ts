@@ -219,6 +219,19 @@ describe("Redis's pcall", () => {
   });
 });
 
+describe('numbers made strings inside the VM', () => {
+  // 5.4 writes a float that looks like an integer with ".0" (10/2 is "5.0"); 5.1 has
+  // only doubles and writes "%.14g": a key built as 'job:' .. n / 2 must be Redis's.
+  it('read as Lua 5.1 writes them, in concatenation, coercion and tostring', async () => {
+    const cases: Case[] = [];
+    for (const n of ['10/2', '3.0', '-3.0', '-0.0', '0.0', '1/3', '2^53', '2^63', '1e15', '1e100', '-1e-300', '0.1 + 0.2', '100/10', '7 % 2.5', 'math.huge', '-math.huge', 'math.floor(7.9)', '2^31', '1e14 + 0.5', '255/5']) {
+      cases.push(`'k:' .. (${n})`, `tostring(${n})`, `string.upper(${n})`, `#((${n}) .. '')`, `string.rep(${n}, 2)`, `(${n}) .. (${n})`);
+    }
+    cases.push({ code: "local t = {} for i = 1, 20 do t[#t + 1] = 'job:' .. (i * 3 / 2) end return table.concat(t, ',')", stmt: true });
+    expect(await differences(cases)).toEqual([]);
+  });
+});
+
 /** The raw reply to EVAL body 0. */
 async function runEval(port: number, body: string): Promise<string> {
   const { rawReply } = await import('./helpers/redis-oracle.js');

@@ -24,6 +24,8 @@ import { createArgScan, type ArgScan } from './wasm-args.js';
 import { createArrayFill, type ArrayFill } from './wasm-fill.js';
 import { createReplyReader, type ReplyReader } from './wasm-reply.js';
 import { latin1 } from '../../protocol/latin1.js';
+import { printFloatsAs51 } from './float-text.js';
+import { log } from '../../log.js';
 
 export type LuaState = Ptr;
 /** A C function: reads its arguments from L's stack, pushes results, returns how many. */
@@ -182,6 +184,7 @@ const ARRAY_TYPE_MAX = 4096;
 let glue: ModuleGlue | undefined;
 
 function setupGlue(m: RawLua): ModuleGlue {
+  if (!printFloatsAs51(m.HEAPU8)) log.warn('Lua module: could not make floats print as Lua 5.1 does (10/2 stays "5.0" in scripts)');
   const g: ModuleGlue = {
     m,
     vms: [],
