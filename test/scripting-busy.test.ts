@@ -27,6 +27,17 @@ async function waitBusy(c: RawClient): Promise<void> {
   }, 'BUSY replies', 15000);
 }
 
+const KILLED = /^-ERR Script killed by user with SCRIPT KILL\.\.\. script: [0-9a-f]{40}, on @user_script:1\.\r\n$/;
+
+/** SCRIPT KILL from b ends the script a runs: a gets the kill error, and the server answers PING again. */
+async function killAndCheck(a: RawClient, b: RawClient): Promise<void> {
+  b.write(resp('SCRIPT', 'KILL'));
+  expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
+  expect(await a.readUntil('\r\n')).toMatch(KILLED);
+  b.write(resp('PING'));
+  expect(await b.readUntil('\r\n')).toBe('+PONG\r\n');
+}
+
 describe('a script past busy-reply-threshold', () => {
   // Runs start unhooked once the watchdog is up (watchdog.ts); without it every
   // run would be hooked from its start and the tests below would pass anyway.
@@ -116,11 +127,7 @@ describe('a script past busy-reply-threshold', () => {
       try {
         a.write(resp('EVAL', body, '0'));
         await waitBusy(b);
-        b.write(resp('SCRIPT', 'KILL'));
-        expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
-        expect(await a.readUntil('\r\n')).toMatch(/^-ERR Script killed by user with SCRIPT KILL\.\.\. script: [0-9a-f]{40}, on @user_script:1\.\r\n$/);
-        b.write(resp('PING'));
-        expect(await b.readUntil('\r\n')).toBe('+PONG\r\n');
+        await killAndCheck(a, b);
       } finally {
         a.close();
         b.close();
@@ -167,11 +174,7 @@ describe('a script past busy-reply-threshold', () => {
           expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
           a.write(resp('EVAL', body, '0'));
           await waitBusy(b);
-          b.write(resp('SCRIPT', 'KILL'));
-          expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
-          expect(await a.readUntil('\r\n')).toMatch(/^-ERR Script killed by user with SCRIPT KILL\.\.\. script: [0-9a-f]{40}, on @user_script:1\.\r\n$/);
-          b.write(resp('PING'));
-          expect(await b.readUntil('\r\n')).toBe('+PONG\r\n');
+          await killAndCheck(a, b);
         } finally {
           b.write(resp('CONFIG', 'SET', 'busy-reply-threshold', '200'));
           await b.readUntil('\r\n');
@@ -271,9 +274,7 @@ describe('the watchdog thread of an idle server', () => {
         b.write(resp('PING'));
         return (await b.readUntil('\r\n')) === BUSY;
       }, 'BUSY replies', 15000);
-      b.write(resp('SCRIPT', 'KILL'));
-      expect(await b.readUntil('\r\n')).toBe('+OK\r\n');
-      expect(await a.readUntil('\r\n')).toMatch(/^-ERR Script killed by user with SCRIPT KILL\.\.\./);
+      await killAndCheck(a, b);
     } finally {
       a.close();
       b.close();
