@@ -3,20 +3,10 @@
  * function on boundary values, fractions, huge and non-finite numbers,
  * numeric strings and wrong types (error texts included).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type Oracle } from './helpers/redis-oracle.js';
-import { startServer, type TestServer } from './helpers/server.js';
-import { compareEverywhere, luaNum, prng, type Case } from './helpers/lua-libs-harness.js';
+import { describe, expect, it } from 'vitest';
+import { type Case, compareEverywhere, corpusServers, luaNum, prng } from './helpers/lua-libs-harness.js';
 
-let redis: Oracle;
-let damselfly: TestServer;
-beforeAll(async () => {
-  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
-}, 60_000);
-afterAll(async () => {
-  redis?.stop();
-  await damselfly?.stop();
-});
+const servers = corpusServers();
 
 function corpus(): Case[] {
   const values = [
@@ -65,6 +55,6 @@ describe('bit against redis-server', () => {
   it('matches on the generated corpus', async () => {
     const cases = corpus();
     expect(cases.length).toBeGreaterThan(400);
-    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
+    expect(await compareEverywhere(cases, servers.redis.port, servers.damselfly.port)).toEqual({ vm: [], eval: [] });
   }, 120_000);
 });

@@ -6,20 +6,10 @@
  * extra number forms, unicode escapes, surrogates, depth) with the exact
  * error texts and positions.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type Oracle } from './helpers/redis-oracle.js';
-import { startServer, type TestServer } from './helpers/server.js';
-import { compareEverywhere, luaNum, luaStr, prng, type Case } from './helpers/lua-libs-harness.js';
+import { describe, expect, it } from 'vitest';
+import { type Case, compareEverywhere, corpusServers, luaNum, luaStr, prng } from './helpers/lua-libs-harness.js';
 
-let redis: Oracle;
-let damselfly: TestServer;
-beforeAll(async () => {
-  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
-}, 60_000);
-afterAll(async () => {
-  redis?.stop();
-  await damselfly?.stop();
-});
+const servers = corpusServers();
 
 const NUMBERS = [
   0, 1, -1, 0.5, -0.5, 1 / 3, 2 / 3, 0.1, 0.30000000000000004, 1e20, 1e21, 1e-5, 1e-4, 123456789012345, 12345678901234, 1234567890123456789,
@@ -156,12 +146,12 @@ describe('cjson against redis-server', () => {
   it('encode and the settings match on the generated corpus', async () => {
     const cases = encodeCases();
     expect(cases.length).toBeGreaterThan(250);
-    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
+    expect(await compareEverywhere(cases, servers.redis.port, servers.damselfly.port)).toEqual({ vm: [], eval: [] });
   }, 120_000);
   it('decode matches on the generated corpus', async () => {
     const cases = decodeCases();
     expect(cases.length).toBeGreaterThan(250);
-    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
+    expect(await compareEverywhere(cases, servers.redis.port, servers.damselfly.port)).toEqual({ vm: [], eval: [] });
   }, 120_000);
 });
 
@@ -171,8 +161,8 @@ describe('table order', () => {
   // was rehashed can differ (5.4 re-inserts nodes in the other order).
   it('tables built by a constructor encode byte for byte as on redis-server, in EVAL and in FUNCTION', async () => {
     const { Redis } = await import('ioredis');
-    const ours = new Redis({ port: damselfly.port });
-    const theirs = new Redis({ port: redis.port });
+    const ours = new Redis({ port: servers.damselfly.port });
+    const theirs = new Redis({ port: servers.redis.port });
     const body = `local a = {x=nil,y=5} local b = {x=a} a['x'] = b
       return {cmsgpack.pack(a), cjson.encode({alpha=1, beta=2, gamma=3, delta=4, epsilon=5}),
         cjson.encode({id='job:1', name='send', data='{}', opts={attempts=3, delay=0, priority=1, lifo=false}, timestamp=1700000000000, attemptsMade=0}),
@@ -195,7 +185,7 @@ describe('table order', () => {
 
   it('a table encodes the same way after SCRIPT FLUSH and FUNCTION LOAD, as with Redis Lua 5.1 (no per-state hash seed)', async () => {
     const { Redis } = await import('ioredis');
-    const c = new Redis({ port: damselfly.port });
+    const c = new Redis({ port: servers.damselfly.port });
     try {
       const script = "local t = {} for i = 1, 20 do t['key' .. i] = i end return cjson.encode(t)";
       const seen: string[] = [];

@@ -5,20 +5,10 @@
  * return for every first byte, truncated and malformed inputs, offsets and
  * limits, and the error texts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type Oracle } from './helpers/redis-oracle.js';
-import { startServer, type TestServer } from './helpers/server.js';
-import { compareEverywhere, luaNum, luaStr, prng, type Case } from './helpers/lua-libs-harness.js';
+import { describe, expect, it } from 'vitest';
+import { type Case, compareEverywhere, corpusServers, luaNum, luaStr, prng } from './helpers/lua-libs-harness.js';
 
-let redis: Oracle;
-let damselfly: TestServer;
-beforeAll(async () => {
-  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
-}, 60_000);
-afterAll(async () => {
-  redis?.stop();
-  await damselfly?.stop();
-});
+const servers = corpusServers();
 
 const bytes = (hex: string): string => luaStr(Buffer.from(hex.replace(/\s+/g, ''), 'hex').toString('latin1'));
 
@@ -149,11 +139,11 @@ describe('cmsgpack against redis-server', () => {
   it('pack matches on the generated corpus', async () => {
     const cases = packCases();
     expect(cases.length).toBeGreaterThan(150);
-    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
+    expect(await compareEverywhere(cases, servers.redis.port, servers.damselfly.port)).toEqual({ vm: [], eval: [] });
   }, 120_000);
   it('unpack, unpack_one and unpack_limit match on the generated corpus', async () => {
     const cases = unpackCases();
     expect(cases.length).toBeGreaterThan(300);
-    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
+    expect(await compareEverywhere(cases, servers.redis.port, servers.damselfly.port)).toEqual({ vm: [], eval: [] });
   }, 120_000);
 });

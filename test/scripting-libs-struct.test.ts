@@ -5,20 +5,10 @@
  * numbers, strings with NULs and high bytes, unpack offsets, and the error
  * texts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type Oracle } from './helpers/redis-oracle.js';
-import { startServer, type TestServer } from './helpers/server.js';
-import { compareEverywhere, luaNum, luaStr, prng, type Case } from './helpers/lua-libs-harness.js';
+import { describe, expect, it } from 'vitest';
+import { type Case, compareEverywhere, corpusServers, luaNum, luaStr, prng } from './helpers/lua-libs-harness.js';
 
-let redis: Oracle;
-let damselfly: TestServer;
-beforeAll(async () => {
-  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
-}, 60_000);
-afterAll(async () => {
-  redis?.stop();
-  await damselfly?.stop();
-});
+const servers = corpusServers();
 
 const VALUES = [
   0, 1, -1, 127, 128, -128, -129, 255, 256, 32767, 32768, -32768, -32769, 65535, 65536, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 2 ** 32 - 1, 2 ** 32,
@@ -112,11 +102,11 @@ describe('struct against redis-server', () => {
   it('pack and size match on the generated corpus', async () => {
     const cases = packCases();
     expect(cases.length).toBeGreaterThan(400);
-    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
+    expect(await compareEverywhere(cases, servers.redis.port, servers.damselfly.port)).toEqual({ vm: [], eval: [] });
   }, 120_000);
   it('unpack and size match on the generated corpus', async () => {
     const cases = unpackCases();
     expect(cases.length).toBeGreaterThan(200);
-    expect(await compareEverywhere(cases, redis.port, damselfly.port)).toEqual({ vm: [], eval: [] });
+    expect(await compareEverywhere(cases, servers.redis.port, servers.damselfly.port)).toEqual({ vm: [], eval: [] });
   }, 120_000);
 });

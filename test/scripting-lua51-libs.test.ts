@@ -7,27 +7,13 @@
  * patterns read as 5.1 reads them) and the functions 5.4 made strict about
  * integer arguments.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type Oracle } from './helpers/redis-oracle.js';
-import { startServer, type TestServer } from './helpers/server.js';
-import { buildScript, diffResults, luaStr, runOnServer, type Case } from './helpers/lua-libs-harness.js';
+import { describe, expect, it } from 'vitest';
+import { type Case, compareOnServers, corpusServers, luaStr } from './helpers/lua-libs-harness.js';
 
-let redis: Oracle;
-let damselfly: TestServer;
-beforeAll(async () => {
-  [redis, damselfly] = await Promise.all([startRedis(), startServer()]);
-}, 60_000);
-afterAll(async () => {
-  redis?.stop();
-  await damselfly?.stop();
-});
+const servers = corpusServers();
 
 /** The corpus as one EVAL on both servers: the cases whose dumps differ. */
-async function differences(cases: Case[]): Promise<string[]> {
-  const script = buildScript(cases);
-  const want = await runOnServer(redis.port, script);
-  return diffResults(cases, want, await runOnServer(damselfly.port, script));
-}
+const differences = (cases: Case[]): Promise<string[]> => compareOnServers(cases, servers.redis.port, servers.damselfly.port);
 
 /** A deterministic generator both Luas compute exactly (products stay below 2^53). */
 const LCG = 'local seed = 42 local function rnd(n) seed = (seed * 16807) % 2147483647 return seed % n end';
@@ -87,8 +73,8 @@ describe('table.sort', () => {
 
   it('keeps the position in a tail call', async () => {
     for (const body of ['return table.sort(nil)', 'return table.sort({1, 2, 3}, function() return true end)', 'return table.sort({1, "x"})']) {
-      const ours = await runEval(damselfly.port, body);
-      expect(ours).toBe(await runEval(redis.port, body));
+      const ours = await runEval(servers.damselfly.port, body);
+      expect(ours).toBe(await runEval(servers.redis.port, body));
     }
   });
 });
@@ -127,7 +113,7 @@ describe('string.gsub', () => {
 
   it('keeps the position in a tail call', async () => {
     for (const body of ["return string.gsub('abc', '[')", "return string.gsub('abc', '(b)', '%2')", "return ('x'):gsub('x', {x = {}})", 'return string.gsub()']) {
-      expect(await runEval(damselfly.port, body)).toBe(await runEval(redis.port, body));
+      expect(await runEval(servers.damselfly.port, body)).toBe(await runEval(servers.redis.port, body));
     }
   });
 });

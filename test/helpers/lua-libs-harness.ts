@@ -9,6 +9,9 @@
  * (with their user_script:<line> prefix) are part of the dump.
  */
 import net from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { startRedis, type Oracle } from './redis-oracle.js';
+import { startServer, type TestServer } from './server.js';
 import { LuaStatus, LuaType, LuaVm } from '../../src/scripting/vm/lua-vm.js';
 import { installLibraries } from '../../src/scripting/libs/index.js';
 
@@ -191,6 +194,30 @@ export function luaNum(n: number): string {
   if (Number.isInteger(n) && Math.abs(n) < 2 ** 53) return n < 0 ? `(${n})` : String(n);
   const s = n.toExponential(17);
   return n < 0 ? `(${s})` : s;
+}
+
+/**
+ * The two servers a corpus file compares: a redis-server oracle and a
+ * Damselfly, started before the file's tests and stopped after them (the
+ * hooks are registered here; read the fields inside tests).
+ */
+export function corpusServers(): { redis: Oracle; damselfly: TestServer } {
+  const s = {} as { redis: Oracle; damselfly: TestServer };
+  beforeAll(async () => {
+    [s.redis, s.damselfly] = await Promise.all([startRedis(), startServer()]);
+  }, 60_000);
+  afterAll(async () => {
+    s.redis?.stop();
+    await s.damselfly?.stop();
+  });
+  return s;
+}
+
+/** The corpus on the oracle and through Damselfly's EVAL only (what needs EVAL's whole environment): the differences. */
+export async function compareOnServers(cases: Case[], redisPort: number, damselflyPort: number): Promise<string[]> {
+  const script = buildScript(cases);
+  const want = await runOnServer(redisPort, script);
+  return diffResults(cases, want, await runOnServer(damselflyPort, script));
 }
 
 /**
