@@ -5,7 +5,7 @@
  * for them, so a location is never "caught up" with data that would fail
  * to load (a truncated read, a bit flipped in transit, the wrong object).
  */
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Manifest } from '../storage/backend.js';
 import { SnapshotReader } from '../snapshot/reader.js';
 import type { SnapshotFooter, SnapshotHeader } from '../snapshot/format.js';
@@ -58,24 +58,25 @@ export async function verifyData(data: Readable, m: Manifest): Promise<string | 
   return check.finish();
 }
 
-/** `data` passed through unchanged, failing the stream if it does not match `m`. */
-export function verifyingStream(data: Readable, m: Manifest): Transform {
-  const check = new SnapshotCheck(m);
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      try {
-        check.push(chunk);
-      } catch (e) {
-        cb(e as Error);
-        return;
+/**
+ * `data` passed through unchanged, failing the stream if it does not match
+ * `m`. Lazy: nothing is read (so nothing can fail) before the consumer pulls,
+ * so an error always reaches whoever reads; a backend that gives up before
+ * reading (it could not create its file) destroys it and the source with it.
+ */
+export function verifyingStream(data: Readable, m: Manifest): Readable {
+  async function* checked(): AsyncGenerator<Buffer> {
+    const check = new SnapshotCheck(m);
+    try {
+      for await (const chunk of data) {
+        check.push(chunk as Buffer);
+        yield chunk as Buffer;
       }
-      cb(null, chunk);
-    },
-    flush(cb: TransformCallback) {
-      const why = check.finish();
-      cb(why === null ? null : new Error(`snapshot ${m.id} does not match its manifest: ${why}`));
-    },
-  });
-  data.on('error', (e) => t.destroy(e));
-  return data.pipe(t);
+    } finally {
+      data.destroy();
+    }
+    const why = check.finish();
+    if (why !== null) throw new Error(`snapshot ${m.id} does not match its manifest: ${why}`);
+  }
+  return Readable.from(checked(), { objectMode: false });
 }

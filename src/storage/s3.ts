@@ -20,7 +20,7 @@
  *    the manifest recorded: a replaced object is a 'changed' error, never a
  *    mix of two versions.
  */
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -323,15 +323,19 @@ export class S3Backend implements SnapshotBackend {
   /** @internal used by the writer */
   async uploadData(name: string, data: Readable, track: (u: Upload) => void): Promise<{ size: number; etag?: string }> {
     let size = 0;
-    const counted = data.pipe(
-      new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          size += chunk.length;
-          cb(null, chunk);
-        },
-      }),
-    );
-    data.on('error', (e) => counted.destroy(e));
+    // Lazy, so nothing reads (or fails) before the upload pulls: an error of
+    // `data` always reaches upload.done(), never an 'error' event nobody hears.
+    async function* counting(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of data) {
+          size += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      } finally {
+        data.destroy();
+      }
+    }
+    const counted = Readable.from(counting(), { objectMode: false });
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.where.bucket, Key: this.key(name), Body: counted, ContentType: 'application/octet-stream' },
