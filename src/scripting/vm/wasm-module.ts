@@ -11,6 +11,7 @@
  * where another Lua build could be put in.
  */
 import { LuaFactory } from 'wasmoon';
+import { reinsertAsLua51 } from './table-order.js';
 
 export type Ptr = number;
 
@@ -104,6 +105,8 @@ export interface RawLua {
 }
 
 let loading: Promise<RawLua> | undefined;
+/** Whether the module's luaH_resize was turned to re-insert keys as Lua 5.1 does (table-order.ts). */
+export let tablesRehashAs51 = false;
 /** The function table's length as instantiated: its entries are the module's own C functions (before any addFunction). */
 let initialTableLength = 0;
 let loaded: RawLua | undefined;
@@ -123,6 +126,9 @@ export function loadLuaModule(): Promise<RawLua> {
     const instantiate = WebAssembly.instantiate;
     WebAssembly.instantiate = async function (this: unknown, ...a: unknown[]) {
       fixClock(a[1]);
+      const src = a[0];
+      const bytes = src instanceof ArrayBuffer ? new Uint8Array(src) : ArrayBuffer.isView(src) ? new Uint8Array(src.buffer, src.byteOffset, src.byteLength) : null;
+      tablesRehashAs51 = bytes !== null && reinsertAsLua51(bytes);
       leanInvoke(a[1], () => exports);
       const res = await (instantiate as (...x: unknown[]) => Promise<WebAssembly.WebAssemblyInstantiatedSource | WebAssembly.Instance>).apply(this, a);
       exports ??= 'instance' in res ? res.instance.exports : res.exports;
