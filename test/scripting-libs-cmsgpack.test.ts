@@ -5,6 +5,7 @@
  * return for every first byte, truncated and malformed inputs, offsets and
  * limits, and the error texts.
  */
+import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { type Case, compareEverywhere, corpusServers, luaNum, luaStr, prng } from './helpers/lua-libs-harness.js';
 
@@ -109,6 +110,19 @@ function unpackCases(): Case[] {
     cases.push(`(function(t) local n = 0 while type(t) == 'table' do n = n + 1 t = t[1] end return n, t end)(cmsgpack.unpack(string.rep('\\145', ${d}) .. '\\001'))`);
   }
   cases.push(`(function(t) local n = 0 while type(t) == 'table' do n = n + 1 t = t.k end return n end)(cmsgpack.unpack(string.rep('\\129\\161k', 3000) .. '\\001'))`);
+  // What the one-call decoder (unpackBuilt) takes, and where it hands over to the general path:
+  // BullMQ's options (walked in pairs order by cjson.encode), deep and long messages on either side of its limits.
+  const opts = pack({ token: 'e509884f-22e3-48d1-b446-4f2db7cf768e:12', keepJobs: { count: -1 }, ts: 1796672035679, big: 2 ** 60 });
+  cases.push(`cjson.encode(cmsgpack.unpack(${luaStr(opts.toString('latin1'))}))`);
+  // Tables filled key by key are re-hashed on the way, as Lua 5.1 re-hashes them (vm/table-order.ts): pairs() walks them as in Redis.
+  const optsAll = pack({ token: 'e509884f-22e3-48d1-b446-4f2db7cf768e:12', name: 'w', keepJobs: { count: -1 }, lockDuration: 30000, attempts: 1, maxMetricsSize: '', fpof: false, cpof: false, idof: false, rdof: false, limiter: { max: 10, duration: 1000 }, ts: 1796672035679, f: 1.5, big: 2 ** 60 });
+  cases.push(`cjson.encode(cmsgpack.unpack(${luaStr(optsAll.toString('latin1'))}))`);
+  cases.push(`cjson.encode(cmsgpack.unpack(cmsgpack.pack((function() local t = {} for i = 1, 40 do t['field' .. i] = i * 3 end return t end)())))`);
+  for (const d of [31, 32, 33]) cases.push(`cjson.encode(cmsgpack.unpack(string.rep('\\145', ${d}) .. '\\001'))`);
+  for (const d of [31, 32, 33]) cases.push(`cjson.encode(cmsgpack.unpack(string.rep('\\129\\161k', ${d}) .. '\\195'))`);
+  for (const n of [600, 1023, 1024, 1025, 1500]) cases.push(`(function(t) return #t, t[1], t[#t] end)(cmsgpack.unpack(cmsgpack.pack((function() local t = {} for i = 1, ${n} do t[i] = 'v' .. i end return t end)())))`);
+  cases.push(`cjson.encode({cmsgpack.unpack(${bytes('81 a1 61 92 01 81 a1 62 c0 92 c3 a0 80 90')})})`);
+  cases.push({ code: `local t = cmsgpack.unpack(${bytes('82 a1 61 01 a1 62 02')}) t.c = 3 return cjson.encode(t)`, stmt: true });
   // round trips of random structures
   const rnd = prng(3);
   const gen = (d: number): string => {

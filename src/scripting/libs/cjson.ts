@@ -297,7 +297,8 @@ function appendValue(vm: LuaVm, L: LuaState, cfg: Config): void {
       }
     }
     for (;;) {
-      const f = frames[frames.length - 1];
+      // frames[-1] would be a dictionary lookup of the key "-1" through the runtime, not undefined cheaply.
+      const f = frames.length > 0 ? frames[frames.length - 1] : undefined;
       if (!f) return;
       if (valueDone) vm.pop(L);
       valueDone = false;
@@ -636,7 +637,8 @@ function processValue(vm: LuaVm, L: LuaState, p: Parser, tok: Token): void {
         parseError(vm, L, 'value', tok);
     }
     while (valueDone) {
-      const f = frames[frames.length - 1];
+      // frames[-1] would be a dictionary lookup of the key "-1" through the runtime, not undefined cheaply.
+      const f = frames.length > 0 ? frames[frames.length - 1] : undefined;
       if (!f) return;
       if (f.i > 0) {
         vm.rawSetI(L, f.t, f.i);

@@ -7,7 +7,8 @@
  * Decoding knows nil, booleans, ints, floats, str (fix/8/16/32), arrays and
  * maps; bin and ext types are "Bad data format in input.".
  */
-import { LuaType, type LuaState, type LuaVm } from '../vm/lua-vm.js';
+import { BUILD_MAX, LuaType, type LuaState, type LuaVm } from '../vm/lua-vm.js';
+import { OP_BOOL, OP_INT, OP_NIL, OP_NUM, OP_SET, OP_STR, OP_TABLE, OP_SIZE } from '../vm/wasm-build.js';
 import { ByteWriter } from './byte-writer.js';
 import {
   LUA51_MAX_CSTACK,
@@ -309,7 +310,8 @@ function decodeValue(vm: LuaVm, L: LuaState, c: Cursor): void {
     let valueDone = opened === null;
     if (opened) frames.push(opened);
     for (;;) {
-      const f = frames[frames.length - 1];
+      // frames[-1] would be a dictionary lookup of the key "-1" through the runtime, not undefined cheaply.
+      const f = frames.length > 0 ? frames[frames.length - 1] : undefined;
       if (valueDone) {
         if (!f) return;
         valueDone = false;
@@ -492,6 +494,222 @@ function inputBuffer(len: number): Buffer {
   return input;
 }
 
+/** Containers the one-call decoder follows at most (deeper messages take the general path). */
+const BUILT_DEPTH = 32;
+const fT = new Int32Array(BUILT_DEPTH);
+const fLeft = new Float64Array(BUILT_DEPTH);
+const fIndex = new Float64Array(BUILT_DEPTH);
+const fMap = new Uint8Array(BUILT_DEPTH);
+const fWantValue = new Uint8Array(BUILT_DEPTH);
+
+/**
+ * cmsgpack.unpack of a whole message in one WASM call (vm/wasm-build.ts):
+ * the message is read here, straight from the Lua string on the stack, into
+ * the pushes and sets decodeValue makes, in the same order (its loop, with
+ * the frames in typed arrays), and the builder runs them. Returns how many
+ * values are then on the stack, or -1 when the message is anything but
+ * plain (malformed or cut short, a nil or NaN key, nested deeper than
+ * BUILT_DEPTH, more operations than one block, a stack that would not hold
+ * it): nothing has been pushed then, and the general path decodes it,
+ * errors and all.
+ */
+function unpackBuilt(vm: LuaVm, L: LuaState, src: number, len: number): number {
+  const block = vm.buildBlock();
+  if (block === 0) return -1;
+  const h = vm.heapBytes();
+  const i32 = vm.heapI32();
+  const f64 = vm.heapF64();
+  const top0 = vm.getTop(L);
+  let top = top0;
+  let maxTop = top;
+  let ops = 0;
+  let o = block >> 2; // the next operation at i32[o]; its f64 at f64[(o >> 1) + 1]
+  let depth = 0;
+  let cnt = 0;
+  let p = src;
+  const end = src + len;
+  while (p < end) {
+    for (;;) {
+      // One head: a scalar, or a container opened.
+      if (p >= end || ops >= BUILD_MAX - 2) return -1;
+      const op = h[p]!;
+      const room = end - p;
+      let kind: number;
+      let num = 0;
+      let strAt = 0;
+      let strLen = 0;
+      let open = -1;
+      let isMap = 0;
+      if (op <= 0x7f) {
+        kind = OP_INT;
+        num = op;
+        p += 1;
+      } else if (op >= 0xe0) {
+        kind = OP_INT;
+        num = op - 256;
+        p += 1;
+      } else if (op >= 0xa0 && op <= 0xbf) {
+        kind = OP_STR;
+        strAt = p + 1;
+        strLen = op & 0x1f;
+        p = strAt + strLen;
+      } else if (op <= 0x9f) {
+        kind = OP_TABLE;
+        open = op & 0xf;
+        isMap = op <= 0x8f ? 1 : 0;
+        p += 1;
+      } else {
+        switch (op) {
+          case 0xc0:
+            kind = OP_NIL;
+            p += 1;
+            break;
+          case 0xc2:
+          case 0xc3:
+            kind = OP_BOOL;
+            num = op - 0xc2;
+            p += 1;
+            break;
+          case 0xcc:
+          case 0xd0:
+            if (room < 2) return -1;
+            kind = OP_INT;
+            num = op === 0xcc ? h[p + 1]! : h.readInt8(p + 1);
+            p += 2;
+            break;
+          case 0xcd:
+          case 0xd1:
+            if (room < 3) return -1;
+            kind = OP_INT;
+            num = op === 0xcd ? h.readUInt16BE(p + 1) : h.readInt16BE(p + 1);
+            p += 3;
+            break;
+          case 0xce:
+          case 0xd2:
+            if (room < 5) return -1;
+            kind = OP_INT;
+            num = op === 0xce ? h.readUInt32BE(p + 1) : h.readInt32BE(p + 1);
+            p += 5;
+            break;
+          case 0xca:
+          case 0xcb:
+          case 0xcf: // uint64 goes through lua_Integer (signed) and then a double
+          case 0xd3: {
+            const size = op === 0xca ? 5 : 9;
+            if (room < size) return -1;
+            num = op === 0xca ? h.readFloatBE(p + 1) : op === 0xcb ? h.readDoubleBE(p + 1) : Number(h.readBigInt64BE(p + 1));
+            p += size;
+            // pushNumber51's choice
+            kind = Number.isInteger(num) && num < 1e14 && num > -1e14 && !Object.is(num, -0) ? OP_INT : OP_NUM;
+            break;
+          }
+          case 0xd9:
+          case 0xda:
+          case 0xdb: {
+            const hdr = op === 0xd9 ? 2 : op === 0xda ? 3 : 5;
+            if (room < hdr) return -1;
+            kind = OP_STR;
+            strLen = op === 0xd9 ? h[p + 1]! : op === 0xda ? h.readUInt16BE(p + 1) : h.readUInt32BE(p + 1);
+            strAt = p + hdr;
+            p = strAt + strLen;
+            break;
+          }
+          case 0xdc:
+          case 0xde:
+            if (room < 3) return -1;
+            kind = OP_TABLE;
+            open = h.readUInt16BE(p + 1);
+            isMap = op === 0xde ? 1 : 0;
+            p += 3;
+            break;
+          case 0xdd:
+          case 0xdf:
+            if (room < 5) return -1;
+            kind = OP_TABLE;
+            open = h.readUInt32BE(p + 1);
+            isMap = op === 0xdf ? 1 : 0;
+            p += 5;
+            break;
+          default:
+            return -1;
+        }
+      }
+      if (p > end) return -1;
+      // A nil or NaN key is lua_settable's error: the general path raises it.
+      if (depth > 0 && fMap[depth - 1] === 1 && fWantValue[depth - 1] === 0 && (kind === OP_NIL || (kind === OP_NUM && Number.isNaN(num)))) return -1;
+      i32[o] = kind;
+      if (kind === OP_STR) {
+        i32[o + 2] = strAt;
+        i32[o + 3] = strLen;
+      } else if (kind === OP_BOOL) i32[o + 1] = num;
+      else if (kind === OP_INT || kind === OP_NUM) f64[(o >> 1) + 1] = num;
+      o += 4;
+      ops++;
+      if (++top > maxTop) maxTop = top;
+      let valueDone = true;
+      if (open >= 0) {
+        if (depth === BUILT_DEPTH) return -1;
+        fT[depth] = top;
+        fLeft[depth] = open;
+        fIndex[depth] = 1;
+        fMap[depth] = isMap;
+        fWantValue[depth] = 0;
+        depth++;
+        // mp_decode_to_lua_array checks for a slot more.
+        if (isMap === 0 && top + 1 > maxTop) maxTop = top + 1;
+        valueDone = false;
+      }
+      // Settle: set what is complete, then see what the innermost container reads next.
+      let next = false;
+      while (!next) {
+        if (depth === 0) break;
+        const d = depth - 1;
+        if (valueDone) {
+          valueDone = false;
+          if (fMap[d] === 1 && fWantValue[d] === 0) fWantValue[d] = 1;
+          else {
+            if (ops >= BUILD_MAX) return -1;
+            i32[o] = OP_SET;
+            i32[o + 1] = fT[d]!;
+            o += 4;
+            ops++;
+            top -= 2;
+            fWantValue[d] = 0;
+          }
+        }
+        if (fWantValue[d] === 1) {
+          next = true;
+        } else if (fLeft[d] === 0) {
+          depth--;
+          valueDone = true;
+        } else {
+          fLeft[d]--;
+          if (fMap[d] === 0) {
+            if (ops >= BUILD_MAX) return -1;
+            i32[o] = OP_INT;
+            f64[(o >> 1) + 1] = fIndex[d]!++;
+            o += 4;
+            ops++;
+            if (++top > maxTop) maxTop = top;
+          }
+          next = true;
+        }
+      }
+      if (!next) break;
+    }
+    cnt++;
+  }
+  // The general path raises 5.1's "stack overflow" where this message would need it.
+  if (maxTop + 1 > LUA51_MAX_CSTACK || !vm.checkStack(L, maxTop - top0 + 1)) return -1;
+  decoding = true;
+  try {
+    vm.runBuild(L, ops);
+  } finally {
+    decoding = false;
+  }
+  return cnt;
+}
+
 function unpackFull(vm: LuaVm, L: LuaState, limitIn: bigint, offset: bigint): number {
   // A string's bytes are copied straight from the Lua heap (no JS string in between).
   let len: number;
@@ -499,6 +717,11 @@ function unpackFull(vm: LuaVm, L: LuaState, limitIn: bigint, offset: bigint): nu
   if (vm.type(L, 1) === LuaType.STRING) {
     const p = vm.stringSpan(L, 1);
     len = vm.spanLength;
+    // A whole plain message in one WASM call; not inside another decode (a finalizer's).
+    if (limitIn === 0n && offset === 0n && !decoding && len > 0) {
+      const n = unpackBuilt(vm, L, p, len);
+      if (n >= 0) return n;
+    }
     buf = inputBuffer(len);
     const h = vm.heapBytes();
     // Buffer.copy's argument checks cost more than a loop over a short input.

@@ -23,6 +23,7 @@ import { blockRequest, createWasmAllocator, SLOTS, type WasmAllocator } from './
 import { createArgScan, type ArgScan } from './wasm-args.js';
 import { createArrayFill, type ArrayFill } from './wasm-fill.js';
 import { createReplyReader, type ReplyReader } from './wasm-reply.js';
+import { createValueBuild, OP_SIZE, type ValueBuild } from './wasm-build.js';
 import { latin1 } from '../../protocol/latin1.js';
 import { printFloatsAs51 } from './float-text.js';
 import { log } from '../../log.js';
@@ -133,6 +134,10 @@ interface ModuleGlue {
   replyReader: ReplyReader | null;
   /** Address blocks of name lists for replyReader.probe, by list. */
   nameLists: Map<readonly string[], Ptr>;
+  /** Runs a list of push and set operations in one call (wasm-build.ts); null: value by value. */
+  valueBuild: ValueBuild | null;
+  /** valueBuild's operation block (BUILD_MAX operations); 0 until first used. */
+  buildOps: Ptr;
   /** arrayType's out block (ARRAY_TYPE_MAX entries of 12 bytes); 0 until first used. */
   typesOut: Ptr;
   /** arrayFill's block (descriptors, then bytes) and its size; 0 until first used. */
@@ -156,6 +161,7 @@ interface ModuleGlue {
   heapBuf: Buffer;
   i32: Int32Array;
   u32: Uint32Array;
+  f64: Float64Array;
 }
 
 const SCRATCH_KEEP = 64 * 1024;
@@ -175,6 +181,10 @@ const FILL_KEEP = 1 << 20;
  * may build an array itself, and must not overwrite the block in use.
  */
 let fillBusy = false;
+/** Operations valueBuild runs at most in one call (16 bytes each). */
+export const BUILD_MAX = 2048;
+/** Set while valueBuild runs (as fillBusy: a finalizer must not overwrite the block in use). */
+let buildBusy = false;
 /** Arguments readArgs reads in one crossing; more go argument by argument. */
 const ARG_SCAN_MAX = 64;
 /** Elements scanArray reads at most. */
@@ -201,6 +211,8 @@ function setupGlue(m: RawLua): ModuleGlue {
     arrayFill: createArrayFill(m),
     tableLayoutChecked: undefined,
     replyReader: createReplyReader(m),
+    valueBuild: createValueBuild(m),
+    buildOps: 0,
     nameLists: new Map(),
     typesOut: 0,
     fillBuf: 0,
@@ -218,6 +230,7 @@ function setupGlue(m: RawLua): ModuleGlue {
     heapBuf: Buffer.from(m.HEAPU8.buffer),
     i32: new Int32Array(m.HEAPU8.buffer),
     u32: new Uint32Array(m.HEAPU8.buffer),
+    f64: new Float64Array(m.HEAPU8.buffer),
   };
   // The allocator accounts per state (ud = the state's slot in g.vms) and
   // refuses past its limit: Lua turns a NULL into "not enough memory".
@@ -306,12 +319,34 @@ function heap(g: ModuleGlue): Buffer {
  * ArrayBuffer and detaches the old one, so a view of length 0 is the sign
  * (a length read, where comparing the buffers costs a getter call each).
  */
+/** Writes x (an integer, 0 <= x < 1e8) in decimal at p, `width` digits at least (zero-padded); returns the end. */
+function writeSmallDecimal(h: Buffer, p: number, x: number, width: number): number {
+  // int32 arithmetic: `%` and `/` on doubles call out to fmod, a digit at a time.
+  let len = 1;
+  for (let t = x; t >= 10; t = (t / 10) | 0) len++;
+  if (len < width) len = width;
+  for (let i = p + len - 1; i >= p; i--) {
+    const q = (x / 10) | 0;
+    h[i] = 48 + x - q * 10;
+    x = q;
+  }
+  return p + len;
+}
+
+/** Writes a non-negative safe integer in decimal at p; returns the end. */
+function writeDecimal(h: Buffer, p: number, n: number): number {
+  if (n < 1e8) return writeSmallDecimal(h, p, n | 0, 1);
+  const hi = Math.floor(n / 1e8); // below 2^53 / 1e8: fits an int32
+  return writeSmallDecimal(h, writeSmallDecimal(h, p, hi, 1), n - hi * 1e8, 8);
+}
+
 function views(g: ModuleGlue): ModuleGlue {
   if (g.heapBuf.length === 0) {
     const buf = g.m.HEAPU8.buffer;
     g.heapBuf = Buffer.from(buf);
     g.i32 = new Int32Array(buf);
     g.u32 = new Uint32Array(buf);
+    g.f64 = new Float64Array(buf);
   }
   return g;
 }
@@ -712,6 +747,21 @@ export class LuaVm {
     this.releaseScratch(p);
   }
   /**
+   * Pushes the string `${a}${sep}${b}` of two non-negative safe integers (a
+   * stream ID) with its digits written straight into the WASM heap: no JS
+   * string is made (String() of a millisecond timestamp misses V8's number
+   * cache, and the concatenation is a cons string the byte copy flattens).
+   */
+  pushIntPair(L: LuaState, a: number, sep: number, b: number): void {
+    const p = this.scratchFor(33); // 16 digits, the separator, 16 digits
+    const h = heap(this.g);
+    const mid = writeDecimal(h, p, a);
+    h[mid] = sep;
+    const end = writeDecimal(h, mid + 1, b);
+    this.m._lua_pushlstring(L, p, end - p);
+    this.releaseScratch(p);
+  }
+  /**
    * Pushes a new table {items[from], ..., items[to - 1]} (latin1 strings):
    * the bytes are written to the WASM heap and the table built in one call.
    */
@@ -905,6 +955,34 @@ export class LuaVm {
       p += len;
     }
     this.runFill(L, n, block);
+  }
+  /**
+   * The block to write up to BUILD_MAX operations into for runBuild
+   * (wasm-build.ts), or 0 when the builder is not usable now (then push
+   * value by value). Write them through heapI32() / heapF64().
+   */
+  buildBlock(): Ptr {
+    const g = this.g;
+    if (g.valueBuild === null || buildBusy) return 0;
+    if (g.buildOps === 0) g.buildOps = this.m._malloc(BUILD_MAX * OP_SIZE);
+    return g.buildOps;
+  }
+  /** The WASM memory as int32s and float64s, current as of now. */
+  heapI32(): Int32Array {
+    return views(this.g).i32;
+  }
+  heapF64(): Float64Array {
+    return views(this.g).f64;
+  }
+  /** Runs the n operations written at buildBlock(); the caller made the stack room they need. */
+  runBuild(L: LuaState, n: number): void {
+    buildBusy = true;
+    try {
+      this.g.valueBuild!(L, this.g.buildOps, n);
+    } finally {
+      // Also when a Lua error (a longjmp thrown through here) ends it.
+      buildBusy = false;
+    }
   }
   /** arrayFill's block with room for `size` bytes, or 0 when the filler is not usable now. */
   private fillBlock(size: number): Ptr {
