@@ -204,6 +204,10 @@ const CORPUS: [string, ...string[]][] = [
   ["local t = {} for i = 1, 100 do t['k' .. i] = i end local o = {} for k in pairs(t) do o[#o + 1] = k end return o", '0'],
   ["local t = {} for i = 1, 50 do t['k' .. i] = i end for i = 1, 50, 3 do t['k' .. i] = nil end for i = 51, 70 do t['k' .. i] = i end local o = {} for k, v in pairs(t) do o[#o + 1] = k .. '=' .. v end return o", '0'],
   ["local t = cjson.decode('{\"a\":1,\"bb\":2,\"ccc\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"k\":11}') local o = {} for k in pairs(t) do o[#o + 1] = k end return {cjson.encode(t), o}", '0'],
+  // Stream IDs come back to Lua as digits written into its heap (lua-vm.ts pushIntPair), long and short.
+  ["local a = redis.call('xadd', KEYS[1], '0-1', 'f', 'v') local b = redis.call('xadd', KEYS[1], '10-0', 'f', 'v') local c = redis.call('xadd', KEYS[1], '1700000000000-9', 'f', 'v') local d = redis.call('xadd', KEYS[1], '9007199254740991-123', 'f', 'v') local e = redis.call('xadd', KEYS[1], '9007199254740991-*', 'f', 'v') return {a, b, c, d, e, #d, redis.call('xadd', KEYS[1], '9007199254740992-0', 'f', 'v')}", '1', 'c52:x'],
+  // The same number passed again (redis-api.ts keeps the last one's text), as an integer, a float and 0, and a 16-digit score bound.
+  ["local t = 1796672035679 redis.call('zadd', KEYS[1], t, 'a') redis.call('zadd', KEYS[1], t + 0.0, 'b') redis.call('zadd', KEYS[1], (t + 1) * 0x1000 - 1, 'c') redis.call('zadd', KEYS[1], 0.25, 'd') redis.call('zadd', KEYS[1], 0, 'e') redis.call('set', KEYS[1] .. 's', t) local x = redis.call('get', KEYS[1] .. 's') redis.call('set', KEYS[1] .. 's', 0) redis.call('append', KEYS[1] .. 's', 0) redis.call('append', KEYS[1] .. 's', t / 2) redis.call('append', KEYS[1] .. 's', t / 2) return {x, redis.call('get', KEYS[1] .. 's'), redis.call('zrangebyscore', KEYS[1], 0, (t + 1) * 0x1000 - 1, 'WITHSCORES'), redis.call('zrangebyscore', KEYS[1], '(7359168658145279', '9007199254740993')}", '1', 'c53:z'],
 ];
 
 describe('EVAL replies, byte for byte against redis-server', () => {

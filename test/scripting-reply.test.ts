@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Reply } from '../src/protocol/reply.js';
-import { HELD_ARRAY, HELD_BULK, HELD_INT, HELD_NONE, HELD_NULL, HELD_STATUS, ScriptReply } from '../src/scripting/script-reply.js';
+import { HELD_ARRAY, HELD_BULK, HELD_INT, HELD_NONE, HELD_NULL, HELD_PAIR, HELD_STATUS, ScriptReply } from '../src/scripting/script-reply.js';
 
 /** Reply's internals, which only its own public members call. */
 const INTERNAL = new Set(['constructor', 'newSlab', 'ensure', 'header']);
@@ -42,7 +42,8 @@ describe('ScriptReply', () => {
       [(r) => r.array(1), HELD_ARRAY, false],
       [(r) => r.error('ERR x', false), HELD_NONE],
       [(r) => r.nullArray(), HELD_NONE],
-      [(r) => r.bulkIntPair(1700000000000, 45, 2), HELD_BULK],
+      [(r) => r.bulkIntPair(1700000000000, 45, 2), HELD_PAIR],
+      [(r) => r.bulkIntPair(0, 45, 9007199254740991), HELD_PAIR],
       [(r) => r.bulkIntPair(-1, 45, 2), HELD_NONE],
       [(r) => (r.bulk('a'), r.bulk('b')), HELD_NONE],
     ];

@@ -106,7 +106,7 @@ export function toFloat(s: string): number | null {
   let i = neg ? 1 : 0;
   let digits = 0;
   let dot = false;
-  // An integer of up to 15 digits is summed exactly as it is read (timestamps, ids, 0):
+  // An integer of up to 15 digits (16 below 2^53) is summed exactly as it is read (timestamps, ids, 0):
   // Number() of it went through V8's general strtod.
   let v = 0;
   for (; i < len; i++) {
@@ -117,7 +117,9 @@ export function toFloat(s: string): number | null {
     } else if (c === 46 && !dot) dot = true;
     else break;
   }
-  if (i === len && digits > 0) return !dot && digits <= 15 ? (neg ? -v : v) : Number(s);
+  // 16 digits are exact too while the sum stays a safe integer (BullMQ's
+  // (timestamp + 1) * 0x1000 - 1 score bound); past it the sum may have rounded.
+  if (i === len && digits > 0) return !dot && (digits <= 15 || (digits === 16 && v <= Number.MAX_SAFE_INTEGER)) ? (neg ? -v : v) : Number(s);
   if (/^\s|\s$/.test(s)) return null;
   const l = s.toLowerCase();
   if (l === 'inf' || l === '+inf' || l === 'infinity' || l === '+infinity') return Infinity;

@@ -11,7 +11,7 @@ import { pushErrorTable, pushRespAsLua } from './conversions.js';
 import { VERSION } from '../version.js';
 import { getString } from '../config/params.js';
 import { log } from '../log.js';
-import { HELD_ARRAY, HELD_BULK, HELD_INT, HELD_NULL, type ScriptReply } from './script-reply.js';
+import { HELD_ARRAY, HELD_BULK, HELD_INT, HELD_NULL, HELD_PAIR, type ScriptReply } from './script-reply.js';
 import { lookup, lookupSub } from '../commands/registry.js';
 import { ACL_OK, checkCommand } from '../acl/check.js';
 
@@ -20,6 +20,9 @@ function raiseError(vm: LuaVm, L: LuaState, text: string): never {
   pushErrorTable(vm, L, text);
   return vm.raiseValue(L);
 }
+
+let lastNumber = NaN;
+let lastNumberText = '';
 
 /** luaArgsToRedisArgv: numbers as %.17g, strings byte-exact, anything else refused. */
 function argsOf(vm: LuaVm, L: LuaState): string[] | string {
@@ -34,7 +37,19 @@ function argsOf(vm: LuaVm, L: LuaState): string[] | string {
       // An integer beyond 2^53 goes through a double, as Redis's 5.1 numbers
       // always do (read as a double, one within 2^53 is exact: no BigInt needed).
       const d = vm.toNumber(L, i)!;
-      args[i - 1] = vm.isInteger(L, i) && d >= -9007199254740992 && d <= 9007199254740992 ? String(d) : formatG(d, 17);
+      // A script passes the same number again and again (BullMQ's timestamp),
+      // and String() of one past V8's small integers misses its number cache.
+      if (d === lastNumber && d !== 0) {
+        args[i - 1] = lastNumberText;
+        continue;
+      }
+      const text = vm.isInteger(L, i) && d >= -9007199254740992 && d <= 9007199254740992 ? String(d) : formatG(d, 17);
+      // Only an integer's text is kept: a float's %.17g is the same for one value, but 0 and -0 compare equal.
+      if (Number.isInteger(d)) {
+        lastNumber = d;
+        lastNumberText = text;
+      }
+      args[i - 1] = text;
     } else return 'Lua redis lib command arguments must be strings or integers';
   }
   return args as string[];
@@ -102,6 +117,9 @@ function pushHeld(vm: LuaVm, L: LuaState, r: ScriptReply): void {
       break;
     case HELD_ARRAY:
       vm.pushStringsOrFalse(L, r.heldItems);
+      break;
+    case HELD_PAIR:
+      vm.pushIntPair(L, r.heldInt as number, r.heldSep, r.heldInt2);
       break;
     default:
       vm.newTable(L, 0, 1);

@@ -26,6 +26,8 @@ export const HELD_STATUS = 4;
  * HMGET or ZRANGE write it; complete once heldLeft is 0.
  */
 export const HELD_ARRAY = 5;
+/** Two non-negative safe integers and a separator byte as one bulk string (a stream ID): heldInt, heldSep, heldInt2. */
+export const HELD_PAIR = 6;
 
 export class ScriptReply extends Reply {
   heldKind = HELD_NONE;
@@ -33,6 +35,9 @@ export class ScriptReply extends Reply {
   heldStr = '';
   /** The integer held: a safe integer or a bigint. */
   heldInt: number | bigint = 0;
+  /** HELD_PAIR's separator byte and second number. */
+  heldSep = 0;
+  heldInt2 = 0;
   /** The array's elements so far (null: a RESP2 null), a new array per reply. */
   heldItems: (string | null)[] = [];
   /** Elements the held array still expects. */
@@ -63,6 +68,7 @@ export class ScriptReply extends Reply {
         else super.bulk(s);
       }
     } else if (k === HELD_BULK) super.bulk(this.heldStr);
+    else if (k === HELD_PAIR) super.bulkIntPair(this.heldInt as number, this.heldSep, this.heldInt2);
     else if (k === HELD_INT) super.int(this.heldInt);
     else if (k === HELD_NULL) super.null();
     else super.simple(this.heldStr);
@@ -152,10 +158,12 @@ export class ScriptReply extends Reply {
     super.raw(s);
   }
   override bulkIntPair(a: number, sep: number, b: number): void {
-    // Its digits are the numbers' decimal strings when they are non-negative safe integers.
+    // Held as numbers: redis.call writes the digits into the Lua heap itself (lua-vm.ts pushIntPair).
     if (a >= 0 && b >= 0 && Number.isSafeInteger(a) && Number.isSafeInteger(b) && this.canHold()) {
-      this.heldKind = HELD_BULK;
-      this.heldStr = String(a) + String.fromCharCode(sep) + String(b);
+      this.heldKind = HELD_PAIR;
+      this.heldInt = a;
+      this.heldSep = sep;
+      this.heldInt2 = b;
       return;
     }
     this.release();
