@@ -133,6 +133,17 @@ function decodeCases(): Case[] {
   for (const t of ['0x10', '+1', '01', 'inf', '-inf', 'nan', 'NaN', 'Infinity', '-0', '1.5', '[1, 0x2]', '-', '.5']) {
     cases.push({ code: `local c = cjson.new() c.decode_invalid_numbers(false) return c.decode(${luaStr(t)})`, stmt: true });
   }
+  // The order pairs() walks decoded objects in, and so what cjson.encode writes back (the harness sorts pairs):
+  // random objects of 3 to 40 keys, some nested, as Redis's Lua 5.1 re-hashes them (vm/table-order.ts).
+  const keyRnd = prng(12);
+  const word = () => Array.from({ length: 1 + Math.floor(keyRnd() * 12) }, () => String.fromCharCode(97 + Math.floor(keyRnd() * 26))).join('');
+  for (let k = 0; k < 30; k++) {
+    const o: Record<string, unknown> = {};
+    const n = 3 + Math.floor(keyRnd() * 38);
+    for (let i = 0; i < n; i++) o[word()] = keyRnd() < 0.2 ? { [word()]: i, [word()]: [word(), i] } : keyRnd() < 0.5 ? i : word();
+    const json = luaStr(JSON.stringify(o));
+    cases.push(`cjson.encode(cjson.decode(${json}))`, `(function(t) local o = {} for key in pairs(t) do o[#o + 1] = key end return table.concat(o, ',') end)(cjson.decode(${json}))`);
+  }
   // round trips
   const rnd = prng(9);
   for (let k = 0; k < 60; k++) {
