@@ -32,25 +32,24 @@ function argsOf(vm: LuaVm, L: LuaState): string[] | string {
   if (vm.argOthers === 0) return args as string[];
   for (let i = 1; i <= argc; i++) {
     if (args[i - 1] !== undefined) continue;
-    const t = vm.type(L, i);
-    if (t === LuaType.NUMBER) {
-      // An integer beyond 2^53 goes through a double, as Redis's 5.1 numbers
-      // always do (read as a double, one within 2^53 is exact: no BigInt needed).
-      const d = vm.toNumber(L, i)!;
-      // A script passes the same number again and again (BullMQ's timestamp),
-      // and String() of one past V8's small integers misses its number cache.
-      if (d === lastNumber && d !== 0) {
-        args[i - 1] = lastNumberText;
-        continue;
-      }
-      const text = vm.isInteger(L, i) && d >= -9007199254740992 && d <= 9007199254740992 ? String(d) : formatG(d, 17);
-      // Only an integer's text is kept: a float's %.17g is the same for one value, but 0 and -0 compare equal.
-      if (Number.isInteger(d)) {
-        lastNumber = d;
-        lastNumberText = text;
-      }
-      args[i - 1] = text;
-    } else return 'Lua redis lib command arguments must be strings or integers';
+    if (vm.argType(L, i) !== LuaType.NUMBER) return 'Lua redis lib command arguments must be strings or integers';
+    const d = vm.argNumber(L, i);
+    // A script passes the same number again and again (BullMQ's timestamp),
+    // and String() of one past V8's small integers misses its number cache.
+    if (d === lastNumber && d !== 0) {
+      args[i - 1] = lastNumberText;
+      continue;
+    }
+    // An integral value within 2^53 prints the same as %.17g prints it, Lua
+    // integer or float (5.1 has only doubles); -0 is "-0" there. Past 2^53 an
+    // integer goes through a double, as Redis's 5.1 numbers always do.
+    const exact = Number.isInteger(d) && d >= -9007199254740992 && d <= 9007199254740992 && !Object.is(d, -0);
+    const text = exact ? String(d) : formatG(d, 17);
+    if (exact) {
+      lastNumber = d;
+      lastNumberText = text;
+    }
+    args[i - 1] = text;
   }
   return args as string[];
 }

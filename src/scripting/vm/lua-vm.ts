@@ -124,7 +124,7 @@ interface ModuleGlue {
   wasmAlloc: WasmAllocator | null;
   /** Reads the types (and string addresses) of stack slots 1..n in one call; null: argument by argument. */
   argScan: ArgScan | null;
-  /** argScan's out block: ARG_SCAN_MAX entries of 12 bytes. */
+  /** argScan's out block: ARG_SCAN_MAX entries of 12 bytes, then ARG_SCAN_MAX doubles (numbers' values). */
   argOut: Ptr;
   /** Builds an array of strings in one call (wasm-fill.ts); null: element by element. */
   arrayFill: ArrayFill | null;
@@ -207,7 +207,7 @@ function setupGlue(m: RawLua): ModuleGlue {
     seedingSize: 0,
     wasmAlloc: createWasmAllocator(m),
     argScan: createArgScan(m),
-    argOut: m._malloc(ARG_SCAN_MAX * 12),
+    argOut: m._malloc(ARG_SCAN_MAX * 20),
     arrayFill: createArrayFill(m),
     tableLayoutChecked: undefined,
     replyReader: createReplyReader(m),
@@ -619,7 +619,8 @@ export class LuaVm {
     const scan = g.argScan;
     let others = 0;
     let argc = scan === null ? -1 : scan(L, ARG_SCAN_MAX, g.argOut);
-    if (argc < 0 || argc > ARG_SCAN_MAX) {
+    this.argsScanned = argc >= 0 && argc <= ARG_SCAN_MAX;
+    if (!this.argsScanned) {
       argc = this.m._lua_gettop(L);
       const out = new Array<string | undefined>(argc);
       for (let i = 1; i <= argc; i++) {
@@ -642,6 +643,16 @@ export class LuaVm {
   }
   /** How many of the arguments the last readArgs read were not strings. */
   argOthers = 0;
+  /** Whether the last readArgs read its arguments' types (and numbers) in one call. */
+  private argsScanned = false;
+  /** Argument i's type (1-based) for the C function whose arguments readArgs just read, L's. */
+  argType(L: LuaState, i: number): number {
+    return this.argsScanned ? views(this.g).i32[(this.g.argOut >> 2) + 3 * (i - 1)]! : this.m._lua_type(L, i);
+  }
+  /** Argument i's value (1-based) when argType said it is a number (as toNumber reads it). */
+  argNumber(L: LuaState, i: number): number {
+    return this.argsScanned ? views(this.g).f64[((this.g.argOut + 12 * ARG_SCAN_MAX) >> 3) + (i - 1)]! : this.toNumber(L, i)!;
+  }
   /**
    * readArgs without reading any string: the argument count (-1 when the
    * one-call scanner is not available, or past ARG_SCAN_MAX arguments);

@@ -37,6 +37,7 @@ export const I32_GE_S = 0x4e;
 export const F64_GT = 0x64;
 export const I32_ADD = 0x6a;
 export const I32_SUB = 0x6b;
+export const I32_MUL = 0x6c;
 export const I32_SHL = 0x74;
 export const I32_SHR_U = 0x76;
 export const F64_ADD = 0xa0;
