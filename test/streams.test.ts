@@ -82,6 +82,20 @@ describe('replies and errors as redis-server 7.0', () => {
     ]);
   });
 
+  it('XADD * with the same options again and again (the parsed options are kept) trims as Redis, also after CONFIG SET', async () => {
+    const add = (opts: string) => ['EVAL', `redis.call('XADD', KEYS[1], ${opts.split(' ').map((o) => `'${o}'`).join(', ')}, '*', 'f', 'v') return redis.call('XLEN', KEYS[1])`, '1', 's'];
+    const cmds: string[][] = [c('CONFIG SET stream-node-max-entries 100')];
+    for (let i = 0; i < 8; i++) cmds.push(add('MAXLEN ~ 5'));
+    cmds.push(c('CONFIG SET stream-node-max-entries 2'));
+    for (let i = 0; i < 6; i++) cmds.push(add('MAXLEN ~ 5'));
+    cmds.push(add('MAXLEN 3'), add('MAXLEN 3'), add('maxlen ~ 3'), add('MAXLEN ~ 3 LIMIT 1'), add('MAXLEN = 2'), add('NOMKSTREAM MAXLEN 4'), add('MAXLEN ~ 5'));
+    cmds.push(c('CONFIG SET stream-node-max-entries 100'), add('MAXLEN ~ 5'), add('MAXLEN ~ 5'));
+    // An approximate trim removes at most 100 x stream-node-max-entries entries: kept options must not keep the old cap.
+    cmds.push(c('DEL s'), add('MAXLEN ~ 5'), ['EVAL', "for i = 1, 299 do redis.call('XADD', KEYS[1], '*', 'f', 'v') end return redis.call('XLEN', KEYS[1])", '1', 's']);
+    cmds.push(c('CONFIG SET stream-node-max-entries 1'), add('MAXLEN ~ 5'), c('CONFIG SET stream-node-max-entries 100'));
+    await sameAsRedis(cmds);
+  });
+
   it('IDs of every digit count and values of every copy path read back as Redis writes them', async () => {
     // IDs and values are written into the reply from their packed bytes: digits
     // around the int32 and 1e9 splits, past 2^53 (BigInt), values copied by

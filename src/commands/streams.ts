@@ -31,9 +31,36 @@ interface AddTrim {
 /** `XADD key * field value...`, the usual form: nothing to parse, nothing to allocate. */
 const PLAIN_ADD: Readonly<AddTrim> = Object.freeze({ trim: null, idPos: 2, id: null, seqGiven: true, noMkStream: false });
 
+/**
+ * The last XADD's options (its arguments from 2 up to an ID of `*`) and what
+ * they parsed to: BullMQ sends the same `MAXLEN ~ 10000 *` with every event,
+ * four times per job. Valid while the node limits (which an approximate
+ * trim's LIMIT derives from) are the same object: CONFIG SET replaces it.
+ */
+let lastOpts: string[] = [];
+let lastParsed: AddTrim | null = null;
+let lastLimits: object | null = null;
+
 /** streamParseAddOrTrimArgsOrReply */
 function parseAddTrim(args: string[], xadd: boolean): AddTrim {
   if (xadd && args[2] === '*') return PLAIN_ADD;
+  if (xadd && lastParsed !== null && lastLimits === nodeLimits()) {
+    const n = lastOpts.length;
+    let same = args.length > n + 2 && args[n + 2] === '*';
+    for (let k = 0; same && k < n; k++) same = args[k + 2] === lastOpts[k];
+    if (same) return lastParsed;
+  }
+  const parsed = parseAddTrimArgs(args, xadd);
+  if (xadd && parsed.id === null) {
+    lastOpts = args.slice(2, parsed.idPos);
+    if (parsed.trim !== null) Object.freeze(parsed.trim);
+    lastParsed = Object.freeze(parsed);
+    lastLimits = nodeLimits();
+  }
+  return parsed;
+}
+
+function parseAddTrimArgs(args: string[], xadd: boolean): AddTrim {
   const out: AddTrim = { trim: null, idPos: 0, id: null, seqGiven: true, noMkStream: false };
   let strategy: 'maxlen' | 'minid' | null = null;
   let approx = false;
