@@ -8,7 +8,7 @@
  * maps; bin and ext types are "Bad data format in input.".
  */
 import { BUILD_MAX, LuaType, type LuaState, type LuaVm } from '../vm/lua-vm.js';
-import { OP_BOOL, OP_INT, OP_NIL, OP_NUM, OP_SET, OP_STR, OP_TABLE, OP_SIZE } from '../vm/wasm-build.js';
+import { OP_BOOL, OP_INT, OP_NIL, OP_NUM, OP_SET, OP_STR, OP_TABLE } from '../vm/wasm-build.js';
 import { ByteWriter } from './byte-writer.js';
 import {
   LUA51_MAX_CSTACK,
