@@ -571,6 +571,12 @@ describe('scripts and the rest of the server', () => {
     try {
       await expect(r.eval("local t = {} for i = 1, 1e8 do t[i] = string.rep('x', 100) .. i end", 0)).rejects.toThrow(/not enough memory/);
       expect(await r.eval('return 1', 0)).toBe(1);
+      // Inside cmsgpack.unpack's one-call builder (vm/wasm-build.ts): caught by pcall, and the builder is free again after.
+      const unpackMany = "local m = '\\220\\001\\244' .. string.rep('\\219\\000\\000\\039\\016' .. string.rep('x', 10000), 500) local keep = {} local ok, e = pcall(function() for i = 1, 10 do keep[i] = cmsgpack.unpack(m) end end) local n = #keep keep = nil m = nil collectgarbage() return {ok and 1 or 0, tostring(e), n}";
+      const [ok, err, kept] = (await r.eval(unpackMany, 0)) as [number, string, number];
+      expect([ok, err]).toEqual([0, 'not enough memory']);
+      expect(kept).toBeLessThan(10);
+      expect(await r.eval("return #cmsgpack.unpack('\\220\\003\\232' .. string.rep('\\219\\000\\000\\000\\003abc', 1000))", 0)).toBe(1000);
       expect(await r.ping()).toBe('PONG');
     } finally {
       r.disconnect();
