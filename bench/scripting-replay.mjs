@@ -12,7 +12,7 @@
  *   node bench/scripting-replay.mjs --capture /tmp/bull.mon [--jobs 2000]
  *   node --max-semi-space-size=8 bench/scripting-replay.mjs --a OLD/dist --b NEW/dist /tmp/bull.mon [--rounds 6]
  */
-import { mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { startRedis } from './servers.mjs';
 import { bullmqWorker } from './scripting-workloads.mjs';
 import { inProcessServer } from './in-process-server.mjs';
+import { loadCapture } from './bullmq-capture.mjs';
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
@@ -44,46 +45,7 @@ if (opt.capture) {
 
 if (!opt.a || positionals.length !== 1) throw new Error('--a DIST [--b DIST] CAPTURE (or --capture FILE)');
 
-/** One MONITOR line's arguments (sdscatrepr quoting), or null for a script's own commands and other lines. */
-function parseLine(line) {
-  const m = /^\d+\.\d+ \[\d+ ([^\]]+)\] (.*)$/.exec(line);
-  if (!m || m[1] === 'lua') return null;
-  const s = m[2];
-  const out = [];
-  let i = 0;
-  while (i < s.length) {
-    if (s[i] === ' ') {
-      i++;
-      continue;
-    }
-    i++; // opening quote
-    let v = '';
-    while (s[i] !== '"') {
-      if (s[i] === '\\') {
-        const c = s[i + 1];
-        if (c === 'x') {
-          v += String.fromCharCode(parseInt(s.slice(i + 2, i + 4), 16));
-          i += 4;
-          continue;
-        }
-        v += { n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b', '\\': '\\', '"': '"' }[c];
-        i += 2;
-        continue;
-      }
-      v += s[i++];
-    }
-    i++;
-    out.push(v);
-  }
-  return out;
-}
-
-// Connection set-up and the Worker's blocking wait are not what is measured.
-const SKIP = new Set(['hello', 'client', 'info', 'quit', 'bzpopmin', 'monitor', 'select']);
-const cmds = readFileSync(positionals[0], 'latin1')
-  .split('\n')
-  .map(parseLine)
-  .filter((a) => a && a.length && !SKIP.has(a[0].toLowerCase()));
+const cmds = loadCapture(positionals[0]);
 
 /** BullMQ's ioredis says HELLO 3. */
 const setup = (dir) => inProcessServer(dir, { proto: 3 });
