@@ -18,7 +18,7 @@
  * so redis.call's numeric arguments (BullMQ's timestamps) cost no call more.
  */
 import type { Ptr, RawLua } from './wasm-module.js';
-import { BLOCK, LOOP, IF, END, BR, BR_IF, CALL, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_STORE, F64_STORE, I32_CONST, I32_EQ, I32_GT_S, I32_LT_S, I32_ADD, I32_MUL, VOID, I32, F64, FUNC, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
+import { BLOCK, LOOP, IF, END, BR, BR_IF, CALL, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_STORE, F64_STORE, I32_CONST, I32_EQ, I32_GT_S, I32_LT_S, I32_ADD, I32_MUL, VOID, I32, F64, FUNC, moduleBytes, instantiateHelper, name, body } from './wasm-asm.js';
 
 /** Scans slots 1..min(lua_gettop(L), max) into out; returns lua_gettop(L) (the argument count). `out` holds 20 * max bytes. */
 export type ArgScan = (L: Ptr, max: number, out: Ptr) => number;
@@ -81,14 +81,7 @@ function helperModule(): ArrayBuffer {
 
 /** The scanner over the module's own functions and memory; null when they are not at hand (the caller reads argument by argument). */
 export function createArgScan(m: RawLua): ArgScan | null {
-  const mem = m.__memory;
-  const fns = [m._lua_type, m._lua_tolstring, m._lua_gettop, m._lua_tonumberx];
-  if (mem === undefined || !fns.every(isWasmFunction)) return null;
-  try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), { m: { type: fns[0], tolstring: fns[1], gettop: fns[2], tonumberx: fns[3], mem } });
-    return inst.exports.scan as ArgScan;
-  } catch {
-    return null;
-  }
+  const ex = instantiateHelper(helperModule(), m.__memory, { type: m._lua_type, tolstring: m._lua_tolstring, gettop: m._lua_gettop, tonumberx: m._lua_tonumberx });
+  return ex === null ? null : (ex.scan as ArgScan);
 }
 

@@ -115,3 +115,18 @@ export function moduleBytes(s: { types: number[]; imports: number[]; functions: 
 export function isWasmFunction(f: unknown): boolean {
   return typeof f === 'function' && /^\d+$/.test(f.name) && /\[native code\]/.test(Function.prototype.toString.call(f));
 }
+
+/**
+ * A helper module's exports, instantiated over the functions it imports and
+ * the memory, all as module "m"; null when the memory is missing, a function
+ * is a JS wrapper rather than a WASM export, or instantiation fails (the
+ * caller then does the work call by call).
+ */
+export function instantiateHelper(bytes: ArrayBuffer, mem: WebAssembly.Memory | undefined, fns: Record<string, unknown>): WebAssembly.Exports | null {
+  if (mem === undefined || !Object.values(fns).every(isWasmFunction)) return null;
+  try {
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { ...fns, mem } }).exports;
+  } catch {
+    return null;
+  }
+}

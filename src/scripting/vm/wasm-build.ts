@@ -17,7 +17,7 @@
  * BullMQ's options took about 40).
  */
 import type { Ptr, RawLua } from './wasm-module.js';
-import { BLOCK, LOOP, IF, ELSE, END, BR, BR_IF, CALL, DROP, LOCAL_GET, LOCAL_SET, I32_LOAD, F64_LOAD, I32_CONST, I32_EQ, I32_EQZ, I32_ADD, I32_SUB, I64_TRUNC_F64_S, VOID, I32, I64, F64, FUNC, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
+import { BLOCK, LOOP, IF, ELSE, END, BR, BR_IF, CALL, DROP, LOCAL_GET, LOCAL_SET, I32_LOAD, F64_LOAD, I32_CONST, I32_EQ, I32_EQZ, I32_ADD, I32_SUB, I64_TRUNC_F64_S, VOID, I32, I64, F64, FUNC, moduleBytes, instantiateHelper, name, body } from './wasm-asm.js';
 
 export const OP_STR = 0;
 export const OP_INT = 1;
@@ -92,15 +92,14 @@ function helperModule(): ArrayBuffer {
 
 /** The builder over the module's own functions and memory; null when they are not at hand (the caller pushes value by value). */
 export function createValueBuild(m: RawLua): ValueBuild | null {
-  const mem = m.__memory;
-  const fns = [m._lua_pushlstring, m._lua_pushinteger, m._lua_pushnumber, m._lua_pushboolean, m._lua_pushnil, m._lua_createtable, m._lua_rawset];
-  if (mem === undefined || !fns.every(isWasmFunction)) return null;
-  try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), {
-      m: { pushlstring: fns[0], pushinteger: fns[1], pushnumber: fns[2], pushboolean: fns[3], pushnil: fns[4], createtable: fns[5], rawset: fns[6], mem },
-    });
-    return inst.exports.build as ValueBuild;
-  } catch {
-    return null;
-  }
+  const ex = instantiateHelper(helperModule(), m.__memory, {
+    pushlstring: m._lua_pushlstring,
+    pushinteger: m._lua_pushinteger,
+    pushnumber: m._lua_pushnumber,
+    pushboolean: m._lua_pushboolean,
+    pushnil: m._lua_pushnil,
+    createtable: m._lua_createtable,
+    rawset: m._lua_rawset,
+  });
+  return ex === null ? null : (ex.build as ValueBuild);
 }

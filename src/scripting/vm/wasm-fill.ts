@@ -15,7 +15,7 @@
  * reuses its KEYS and ARGV tables: lua-vm.ts pushStringArrayInto).
  */
 import type { Ptr, RawLua } from './wasm-module.js';
-import { BLOCK, LOOP, IF, ELSE, END, BR, BR_IF, CALL, DROP, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_LOAD, I32_CONST, I32_LT_S, I32_GT_S, I32_ADD, I64_EXTEND_I32_U, I64_TRUNC_F64_S, VOID, I32, I64, F64, FUNC, MINUS_TWO, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
+import { BLOCK, LOOP, IF, ELSE, END, BR, BR_IF, CALL, DROP, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_LOAD, I32_CONST, I32_LT_S, I32_GT_S, I32_ADD, I64_EXTEND_I32_U, I64_TRUNC_F64_S, VOID, I32, I64, F64, FUNC, MINUS_TWO, moduleBytes, instantiateHelper, name, body } from './wasm-asm.js';
 
 export interface ArrayFill {
   /** A new table of the n strings (or false) described at desc, pushed on L. */
@@ -80,16 +80,13 @@ function helperModule(): ArrayBuffer {
 
 /** The filler over the module's own functions and memory; null when they are not at hand (the caller pushes element by element). */
 export function createArrayFill(m: RawLua): ArrayFill | null {
-  const mem = m.__memory;
-  const fns = [m._lua_createtable, m._lua_pushlstring, m._lua_pushboolean, m._lua_rawseti, m._lua_pushinteger];
-  if (mem === undefined || !fns.every(isWasmFunction)) return null;
-  try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), {
-      m: { createtable: fns[0], pushlstring: fns[1], pushboolean: fns[2], rawseti: fns[3], pushinteger: fns[4], mem },
-    });
-    return { fill: inst.exports.fill as ArrayFill['fill'], refill: inst.exports.refill as ArrayFill['refill'], pushint: inst.exports.pushint as ArrayFill['pushint'] };
-  } catch {
-    return null;
-  }
+  const ex = instantiateHelper(helperModule(), m.__memory, {
+    createtable: m._lua_createtable,
+    pushlstring: m._lua_pushlstring,
+    pushboolean: m._lua_pushboolean,
+    rawseti: m._lua_rawseti,
+    pushinteger: m._lua_pushinteger,
+  });
+  return ex === null ? null : { fill: ex.fill as ArrayFill['fill'], refill: ex.refill as ArrayFill['refill'], pushint: ex.pushint as ArrayFill['pushint'] };
 }
 

@@ -16,7 +16,7 @@
  * four calls each, then five or so per element, became two calls.
  */
 import type { Ptr, RawLua } from './wasm-module.js';
-import { BLOCK, LOOP, IF, END, BR, BR_IF, RETURN, CALL, DROP, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_LOAD, I32_STORE, I32_CONST, I32_EQ, I32_GE_S, I32_ADD, I64_EXTEND_I32_U, VOID, I32, I64, FUNC, MINUS_TWO, moduleBytes, isWasmFunction, name, body } from './wasm-asm.js';
+import { BLOCK, LOOP, IF, END, BR, BR_IF, RETURN, CALL, DROP, LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_LOAD, I32_STORE, I32_CONST, I32_EQ, I32_GE_S, I32_ADD, I64_EXTEND_I32_U, VOID, I32, I64, FUNC, MINUS_TWO, moduleBytes, instantiateHelper, name, body } from './wasm-asm.js';
 
 export interface ReplyReader {
   probe: (L: Ptr, t: number, names: Ptr, n: number, out: Ptr) => void;
@@ -104,16 +104,13 @@ function helperModule(): ArrayBuffer {
 
 /** The reader over the module's own functions and memory; null when they are not at hand (the caller reads field by field). */
 export function createReplyReader(m: RawLua): ReplyReader | null {
-  const mem = m.__memory;
-  const fns = [m._lua_pushstring, m._lua_rawget, m._lua_settop, m._lua_rawgeti, m._lua_tolstring];
-  if (mem === undefined || !fns.every(isWasmFunction)) return null;
-  try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(helperModule()), {
-      m: { pushstring: fns[0], rawget: fns[1], settop: fns[2], rawgeti: fns[3], tolstring: fns[4], mem },
-    });
-    return { probe: inst.exports.probe as ReplyReader['probe'], scan: inst.exports.scan as ReplyReader['scan'] };
-  } catch {
-    return null;
-  }
+  const ex = instantiateHelper(helperModule(), m.__memory, {
+    pushstring: m._lua_pushstring,
+    rawget: m._lua_rawget,
+    settop: m._lua_settop,
+    rawgeti: m._lua_rawgeti,
+    tolstring: m._lua_tolstring,
+  });
+  return ex === null ? null : { probe: ex.probe as ReplyReader['probe'], scan: ex.scan as ReplyReader['scan'] };
 }
 
