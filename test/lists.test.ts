@@ -8,6 +8,7 @@ import Redis from 'ioredis';
 import Redis5 from 'ioredis5';
 import { createClient } from 'redis';
 import { RawClient, resp, redisCli, startServer, type TestServer } from './helpers/server.js';
+import { startRedis } from './helpers/redis-oracle.js';
 
 let srv: TestServer;
 let r: Redis;
@@ -139,6 +140,36 @@ describe('reading and editing', () => {
     expect(await r.lrem(k, 0, 'zz')).toBe(0);
     for (const v of ['a', 'b', 'c']) await r.lrem(k, 0, v);
     expect(await r.llen(k)).toBe(0);
+  });
+
+  it('LREM with every count on lists pushed at both ends: the same removals and list as redis-server', async () => {
+    // Pushes at both ends wrap the ring; one match moves only the shorter
+    // side, several compact from the first: each path against the oracle.
+    const oracle = await startRedis();
+    const o = new Redis({ port: oracle.port });
+    try {
+      let seed = 7;
+      const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
+      for (let round = 0; round < 60; round++) {
+        const key = `${k}:${round}`;
+        const ops: [string, ...string[]][] = [];
+        const len = 1 + rnd(70);
+        for (let i = 0; i < len; i++) ops.push([rnd(2) ? 'lpush' : 'rpush', key, 'e' + rnd(6)]);
+        for (let i = 0; i < 8; i++) ops.push(['lrem', key, String(rnd(9) - 4), 'e' + rnd(7)]);
+        const here = [];
+        const there = [];
+        for (const op of ops) {
+          here.push(await r.call(...op));
+          there.push(await o.call(...op));
+        }
+        here.push(await r.lrange(key, 0, -1));
+        there.push(await o.lrange(key, 0, -1));
+        expect(here, `round ${round}`).toEqual(there);
+      }
+    } finally {
+      o.disconnect();
+      oracle.stop();
+    }
   });
 
   it('LTRIM keeps the range and deletes the key when empty', async () => {

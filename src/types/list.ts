@@ -181,24 +181,64 @@ export class ListValue implements CollectionValue {
   /**
    * Remove up to `count` elements equal to s (count 0 = all; negative scans
    * from the tail). Returns how many were removed.
+   *
+   * A job queue's LREM takes one id out of a short list (BullMQ's active
+   * list, on every finished job), so one match moves only the shorter side
+   * of the ring by one place, and several matches compact only from the
+   * first of them on: no scratch array, no rewrite of the whole list.
    */
   remove(s: string, count: number): number {
     const n = this.len;
-    const limit = count === 0 ? Infinity : Math.abs(count);
-    const keep = new Array<boolean>(n).fill(true);
-    let removed = 0;
+    const limit = count === 0 ? n : Math.abs(count);
+    // The matched span: its first and last index, found in scan order.
+    let first = -1;
+    let last = -1;
+    let found = 0;
     if (count >= 0) {
-      for (let i = 0; i < n && removed < limit; i++) if (this.at(i) === s) (keep[i] = false), removed++;
+      for (let i = 0; i < n && found < limit; i++) {
+        if (this.at(i) === s) {
+          if (found++ === 0) first = i;
+          last = i;
+        }
+      }
     } else {
-      for (let i = n - 1; i >= 0 && removed < limit; i--) if (this.at(i) === s) (keep[i] = false), removed++;
+      for (let i = n - 1; i >= 0 && found < limit; i--) {
+        if (this.at(i) === s) {
+          if (found++ === 0) last = i;
+          first = i;
+        }
+      }
     }
-    if (removed === 0) return 0;
-    let w = 0;
-    for (let i = 0; i < n; i++) if (keep[i]) this.setAt(w++, this.at(i));
-    for (let i = w; i < n; i++) this.setAt(i, undefined as unknown as string);
-    this.len = w;
+    if (found === 0) return 0;
+    if (found === 1) {
+      this.removeAt(first);
+    } else {
+      // Every match lies in first..last and all of them go (the scan stopped at the limit there).
+      let w = first;
+      for (let i = first; i < n; i++) {
+        const e = this.at(i);
+        if (i <= last && e === s) continue;
+        this.setAt(w++, e);
+      }
+      for (let i = w; i < n; i++) this.setAt(i, undefined as unknown as string);
+      this.len = w;
+    }
     this.maybeShrink();
-    return removed;
+    return found;
+  }
+
+  /** Take out the element at index i (0 <= i < size), moving the shorter side. */
+  private removeAt(i: number): void {
+    const n = this.len;
+    if (i < n - 1 - i) {
+      for (let k = i; k > 0; k--) this.setAt(k, this.at(k - 1));
+      this.buf[this.head] = undefined;
+      this.head = (this.head + 1) & this.mask;
+    } else {
+      for (let k = i; k < n - 1; k++) this.setAt(k, this.at(k + 1));
+      this.setAt(n - 1, undefined as unknown as string);
+    }
+    this.len = n - 1;
   }
 
   /** Index of the first element equal to s, or -1. */
