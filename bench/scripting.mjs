@@ -10,9 +10,10 @@
  *   - BullMQ jobs processed per second by one Worker at concurrency 50
  *     (target >= 0.7x).
  *
- * usage: npm run build && node bench/scripting.mjs [--reps 3] [--n 100000] [--jobs 3000] [--rounds 12] [--warm 5000] [--only evalsha|bullmq] [--write]
- * redis-benchmark workloads: both servers run back to back per repetition
- * (order alternates); ratios are per repetition. BullMQ: paired rounds (see
+ * usage: npm run build && node bench/scripting.mjs [--reps 3] [--n 100000] [--fill 3000000] [--jobs 3000] [--rounds 12] [--warm 5000] [--only evalsha|bullmq] [--write]
+ * redis-benchmark workloads: both servers up for a repetition and filled
+ * with ~950k keys first (see fill), each workload
+ * run on both back to back (order alternating); ratios are per pair. BullMQ: paired rounds (see
  * bullmqPaired). Medians are reported with [min-max]. --write puts the
  * table in bench/RESULTS.md.
  */
@@ -32,6 +33,7 @@ const { values: opt } = parseArgs({
     jobs: { type: 'string', default: '3000' },
     rounds: { type: 'string', default: '12' },
     warm: { type: 'string', default: '5000' },
+    fill: { type: 'string', default: '3000000' },
     only: { type: 'string' },
     write: { type: 'boolean', default: false },
   },
@@ -41,6 +43,23 @@ const N = Number(opt.n);
 const JOBS = Number(opt.jobs);
 const ROUNDS = Number(opt.rounds);
 const WARM = Number(opt.warm);
+const FILL = Number(opt.fill);
+
+/**
+ * The keyspace the redis-benchmark workloads run on: ~950k resident keys
+ * (FILL random SETs over -r 1000000, integer values so INCR works on them),
+ * as the bench standard asks, not an empty server where every request
+ * inserts a new key into a table small enough to stay in the CPU cache.
+ */
+async function fill(srv) {
+  if (FILL > 0) await redisBenchmark(srv.port, ['-n', String(FILL), '-P', '64', '-r', '1000000', 'SET', 'key:__rand_int__', '1']);
+  const c = await RespClient.connect(srv.port);
+  try {
+    return Number(await c.call('DBSIZE'));
+  } finally {
+    c.close();
+  }
+}
 
 function rps(csv) {
   const line = csv.trim().split('\n').pop();
@@ -155,25 +174,35 @@ async function bullmqPaired() {
 }
 
 const results = WORKLOADS.map(() => ({ d: [], r: [], ratio: [], cpuRatio: [] }));
+const residentKeys = [];
 const load0 = loadavg();
 const start = Date.now();
+/*
+ * Both servers stay up for a repetition and each workload runs on one, then
+ * at once on the other (who goes first alternates by workload and by
+ * repetition), so a pair's two runs are seconds apart: this machine's speed
+ * drifts over minutes, and running every workload on one server and then on
+ * the other put minutes between the two halves of a ratio.
+ */
 for (let rep = 0; WORKLOADS.length > 0 && rep < REPS; rep++) {
-  const order = rep % 2 === 0 ? ['damselfly', 'redis'] : ['redis', 'damselfly'];
-  const got = { damselfly: [], redis: [] };
-  for (const kind of order) {
-    await withServer(kind, async (srv) => {
-      for (const w of WORKLOADS) got[kind].push(await w.run(srv));
-    });
-  }
-  WORKLOADS.forEach((w, i) => {
-    const d = got.damselfly[i];
-    const r = got.redis[i];
-    results[i].d.push(d.ops);
-    results[i].r.push(r.ops);
-    results[i].ratio.push(d.ops / r.ops);
-    results[i].cpuRatio.push(d.perCpu / r.perCpu);
-    console.log(`rep ${rep + 1}: ${w.label}: damselfly ${d.ops.toFixed(0)}/s (${d.perCpu.toFixed(0)}/cpu-s), redis ${r.ops.toFixed(0)}/s (${r.perCpu.toFixed(0)}/cpu-s), ratio ${(d.ops / r.ops).toFixed(2)}, per CPU ${(d.perCpu / r.perCpu).toFixed(2)}`);
-  });
+  await withServer('damselfly', (d) =>
+    withServer('redis', async (r) => {
+      const keys = [await fill(d), await fill(r)];
+      console.log(`rep ${rep + 1}: filled: damselfly ${keys[0]} keys, redis ${keys[1]} keys`);
+      residentKeys.push(...keys);
+      for (const [i, w] of WORKLOADS.entries()) {
+        const got = new Map();
+        for (const s of (rep + i) % 2 === 0 ? [d, r] : [r, d]) got.set(s, await w.run(s));
+        const x = got.get(d);
+        const y = got.get(r);
+        results[i].d.push(x.ops);
+        results[i].r.push(y.ops);
+        results[i].ratio.push(x.ops / y.ops);
+        results[i].cpuRatio.push(x.perCpu / y.perCpu);
+        console.log(`rep ${rep + 1}: ${w.label}: damselfly ${x.ops.toFixed(0)}/s (${x.perCpu.toFixed(0)}/cpu-s), redis ${y.ops.toFixed(0)}/s (${y.perCpu.toFixed(0)}/cpu-s), ratio ${(x.ops / y.ops).toFixed(2)}, per CPU ${(x.perCpu / y.perCpu).toFixed(2)}`);
+      }
+    }),
+  );
 }
 const bullmq = !opt.only || opt.only === 'bullmq' ? await bullmqPaired() : null;
 if (bullmq) WORKLOADS.push({ label: BULLMQ_LABEL, target: 0.7 });
@@ -181,7 +210,7 @@ if (bullmq) results.push(bullmq);
 const load1 = loadavg();
 
 const fmt = (x) => (x >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(0));
-let md = `Measured ${new Date(start).toISOString().slice(0, 16)}Z, ${REPS} repetition(s), ${N.toLocaleString('en-US')} requests per redis-benchmark run (50 clients, keys from -r 1000000); BullMQ in ${ROUNDS} paired rounds; load average ${load0[0].toFixed(1)} before, ${load1[0].toFixed(1)} after (2 cores).\n\n`;
+let md = `Measured ${new Date(start).toISOString().slice(0, 16)}Z, ${REPS} repetition(s), ${N.toLocaleString('en-US')} requests per redis-benchmark run (50 clients, keys from -r 1000000${residentKeys.length > 0 ? `, ${Math.min(...residentKeys).toLocaleString('en-US')}-${Math.max(...residentKeys).toLocaleString('en-US')} keys resident before the first workload` : ''}); BullMQ in ${ROUNDS} paired rounds; load average ${load0[0].toFixed(1)} before, ${load1[0].toFixed(1)} after (2 cores).\n\n`;
 md += '| workload | damselfly ops/s | redis-server ops/s | ratio (median [min-max]) | ratio per server CPU-second | target |\n|---|---|---|---|---|---|\n';
 const range = (a) => `${median(a).toFixed(2)} [${Math.min(...a).toFixed(2)}-${Math.max(...a).toFixed(2)}]`;
 WORKLOADS.forEach((w, i) => {
