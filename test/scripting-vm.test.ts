@@ -83,6 +83,10 @@ function countKeys(vm: LuaVm, L: LuaState): number {
 }
 
 describe('LuaVm', () => {
+  it('compiles every hand-assembled one-call helper (one that fails to validate would fall back to per-step calls without a word)', () => {
+    expect(LuaVm.helpers()).toEqual({ wasmAlloc: true, argScan: true, arrayFill: true, replyReader: true, valueBuild: true });
+  });
+
   it('moves every byte value both ways, NUL included', () => {
     const vm = LuaVm.create({ memoryLimit: 64 << 20 });
     const L = vm.L;

@@ -91,12 +91,18 @@ function evalGeneric(ctx: CommandContext, args: string[], spec: CommandSpec, eva
     // KEYS and ARGV go straight into the globals' backing table (one lookup
     // of it for both). Its metatable has no __newindex, so setField (names
     // interned as C strings) sets them raw.
-    vm.pushRef(co, engine.env.backingRef);
-    pushArgs(vm, co, engine.keysTables, args, 3, 3 + numkeys);
-    vm.setFieldAt(co, -2, (keysName ||= vm.fieldName('KEYS')));
-    pushArgs(vm, co, engine.argvTables, args, 3 + numkeys, args.length);
-    vm.setFieldAt(co, -2, (argvName ||= vm.fieldName('ARGV')));
-    vm.pop(co);
+    keysName ||= vm.fieldName('KEYS');
+    argvName ||= vm.fieldName('ARGV');
+    const mid = 3 + numkeys;
+    const kept = numkeys <= REUSED_MAX && args.length - mid <= REUSED_MAX;
+    if (!kept || !vm.setKeysArgv(co, engine.env.backingRef, (engine.keysTables[numkeys] ??= newReusedArray()), (engine.argvTables[args.length - mid] ??= newReusedArray()), args, 3, mid, args.length, keysName, argvName)) {
+      vm.pushRef(co, engine.env.backingRef);
+      pushArgs(vm, co, engine.keysTables, args, 3, mid);
+      vm.setFieldAt(co, -2, keysName);
+      pushArgs(vm, co, engine.argvTables, args, mid, args.length);
+      vm.setFieldAt(co, -2, argvName);
+      vm.pop(co);
+    }
     vm.pushRef(co, ref);
     return 0;
   }, argBytes(args));

@@ -232,6 +232,9 @@ function setupGlue(m: RawLua): ModuleGlue {
     u32: new Uint32Array(m.HEAPU8.buffer),
     f64: new Float64Array(m.HEAPU8.buffer),
   };
+  // Each helper falls back to one call per step when it is missing: slower, and otherwise silent.
+  const missing = Object.entries(oneCallHelpers(g)).filter(([, on]) => !on).map(([k]) => k);
+  if (missing.length > 0) log.warn({ missing }, 'Lua module: one-call WASM helpers not available, scripts run slower');
   // The allocator accounts per state (ud = the state's slot in g.vms) and
   // refuses past its limit: Lua turns a NULL into "not enough memory".
   const jsAlloc = (ud: number, ptr: number, osize: number, nsize: number): number => {
@@ -405,6 +408,11 @@ function hookPtr(g: ModuleGlue, fn: LuaHook): Ptr {
   return p;
 }
 
+/** Which hand-assembled one-call helpers (wasm-*.ts) this module runs. */
+function oneCallHelpers(g: ModuleGlue): Record<string, boolean> {
+  return { wasmAlloc: g.wasmAlloc !== null, argScan: g.argScan !== null, arrayFill: g.arrayFill !== null, replyReader: g.replyReader !== null, valueBuild: g.valueBuild !== null };
+}
+
 export class LuaVm {
   /** Loads the WASM module (once; later calls share it): before the first LuaVm.create (src/server/lua-start.ts). */
   static async init(): Promise<void> {
@@ -416,6 +424,12 @@ export class LuaVm {
   static create(opts: LuaVmOptions): LuaVm {
     if (!glue) glue = setupGlue(luaModule());
     return new LuaVm(glue, opts);
+  }
+
+  /** Which one-call WASM helpers are in use (all of them unless one failed to compile: see setupGlue). */
+  static helpers(): Record<string, boolean> {
+    if (!glue) glue = setupGlue(luaModule());
+    return oneCallHelpers(glue);
   }
 
   /** The main state. */
@@ -806,6 +820,40 @@ export class LuaVm {
     slot.n = n;
   }
   /**
+   * EVAL's KEYS (items[from, mid)) and ARGV (items[mid, to)) refilled into
+   * the tables kept for their lengths and stored in the table `backingRef`
+   * holds, in one WASM call (wasm-fill.ts keysArgv). Returns false, having
+   * done nothing, unless both kept tables are there and still fresh (then
+   * pushStringArrayInto and setFieldAt do it step by step).
+   */
+  setKeysArgv(L: LuaState, backingRef: number, keys: ReusedArray, argv: ReusedArray, items: readonly string[], from: number, mid: number, to: number, keysName: Ptr, argvName: Ptr): boolean {
+    const nk = mid - from;
+    const na = to - mid;
+    if (keys.ref === 0 || keys.n !== nk || argv.ref === 0 || argv.n !== na) return false;
+    if (!this.isFreshArray(keys.table, nk) || !this.isFreshArray(argv.table, na)) return false;
+    const g = this.g;
+    if (g.arrayFill === null || fillBusy) return false;
+    const n = to - from;
+    let bytes = 0;
+    for (let i = from; i < to; i++) bytes += items[i]!.length;
+    // No keys and no arguments: nothing is read at the block's address.
+    const block = n === 0 ? 0 : this.fillBlock(8 * n + bytes);
+    if (block === 0 && n > 0) return false;
+    if (n > 0) this.writeDescriptors(items, from, to, block);
+    fillBusy = true;
+    try {
+      g.arrayFill!.keysArgv(L, nk, block, 0, 0, na, keys.ref, argv.ref, backingRef, keysName, argvName, LUA_REGISTRYINDEX);
+    } finally {
+      fillBusy = false;
+      if (g.fillCap > FILL_KEEP) {
+        this.m._free(g.fillBuf);
+        g.fillBuf = 0;
+        g.fillCap = 0;
+      }
+    }
+    return true;
+  }
+  /**
    * Whether the Table at `t` is as lua_createtable(L, n, 0) made it, as far
    * as Lua code can tell: no metatable, no hash part, an array part of
    * exactly n (alimit is its real size). Then it holds no key but 1..n,
@@ -869,11 +917,16 @@ export class LuaVm {
       }
       return;
     }
+    this.writeDescriptors(items, from, to, block);
+    this.runFill(L, n, block, reuse);
+  }
+  /** items[from, to) into a fill block: (address, length) pairs, then the bytes they point at. */
+  private writeDescriptors(items: readonly string[], from: number, to: number, block: Ptr): void {
     const v = views(this.g);
     const i32 = v.i32;
     const h = v.heapBuf;
     let d = block >> 2;
-    let p = block + 8 * n;
+    let p = block + 8 * (to - from);
     for (let i = from; i < to; i++) {
       const s = items[i]!;
       const len = s.length;
@@ -884,7 +937,6 @@ export class LuaVm {
       else h.latin1Write(s, p, len);
       p += len;
     }
-    this.runFill(L, n, block, reuse);
   }
   /**
    * Pushes a new table of the items: strings, and false for each null (an
