@@ -77,6 +77,13 @@ const CORPUS: [string, ...string[]][] = [
   ["return {map = {a = 1}}", '0'],
   ["return {set = {a = true}}", '0'],
   ["return {verbatim_string = {format = 'txt', string = 'hello'}}", '0'],
+  // Strings read as numbers as 5.1's strtod reads them: inf, infinity and nan too (5.4 refuses any 'n').
+  // (Not '-nan': the module's strtod drops a NaN's sign, glibc's keeps it.)
+  [
+    "local r = {} for _, s in ipairs({'inf', 'nan', '-inf', '+inf', 'INF', 'Infinity', '  inf  ', 'infx', 'nanx', 'in', 'n', '0x1p4', '1e500', '0x10', 'nan(123)', ' 5 ', '5 x'}) do r[#r + 1] = s .. '=' .. tostring(tonumber(s)) end return r",
+    '0',
+  ],
+  ["return {tostring('inf' + 1), tostring('-infinity' * 2), tostring(('inf' + 0) == math.huge), tostring(pcall(function() return 'nan' + 1 end)), tostring(tonumber('nan') ~= tonumber('nan'))}", '0'],
   ['return KEYS', '2', 'k1', 'k2', 'a1', 'a2'],
   ['return ARGV', '1', 'k1', 'a1', 'a2'],
   ['return {#KEYS, #ARGV}', '1', 'k1', 'a1', 'a2'],

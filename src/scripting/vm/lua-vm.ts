@@ -26,6 +26,7 @@ import { createReplyReader, type ReplyReader } from './wasm-reply.js';
 import { createValueBuild, OP_SIZE, type ValueBuild } from './wasm-build.js';
 import { latin1 } from '../../protocol/latin1.js';
 import { printFloatsAs51 } from './float-text.js';
+import { readInfNanAs51 } from './number-parse.js';
 import { log } from '../../log.js';
 
 export type LuaState = Ptr;
@@ -195,6 +196,7 @@ let glue: ModuleGlue | undefined;
 
 function setupGlue(m: RawLua): ModuleGlue {
   if (!printFloatsAs51(m.HEAPU8)) log.warn('Lua module: could not make floats print as Lua 5.1 does (10/2 stays "5.0" in scripts)');
+  if (!readInfNanAs51(m.HEAPU8)) log.warn("Lua module: could not make strings read as numbers as Lua 5.1 does (tonumber('inf') stays nil in scripts)");
   if (!tablesRehashAs51) log.warn('Lua module: could not make tables re-hash as Lua 5.1 does (pairs() may walk a table in another order than Redis)');
   const g: ModuleGlue = {
     m,
