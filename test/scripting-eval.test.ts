@@ -77,6 +77,11 @@ const CORPUS: [string, ...string[]][] = [
   ["return {map = {a = 1}}", '0'],
   ["return {set = {a = true}}", '0'],
   ["return {verbatim_string = {format = 'txt', string = 'hello'}}", '0'],
+  // Integers turn into text as 5.1's doubles do ("%.14g"): 15 digits and more in exponent form.
+  [
+    "local t = 1796672035681 return {'k' .. (t * 4096 - 1), 'k' .. 123456789012345, 'k' .. 99999999999999, 'k' .. -123456789012345, 'k' .. 9007199254740993, string.rep(123456789012345, 2), table.concat({1, 123456789012345, 3}, ','), string.format('%s|%d', 123456789012345, 123456789012345), string.len(123456789012345), string.upper(1234567890123456), 'k' .. 7 * 3, 'k' .. 100000000000000}",
+    '0',
+  ],
   // Strings read as numbers as 5.1's strtod reads them: inf, infinity and nan too (5.4 refuses any 'n').
   // (Not '-nan': the module's strtod drops a NaN's sign, glibc's keeps it.)
   [

@@ -12,6 +12,7 @@
  */
 import { LuaFactory } from 'wasmoon';
 import { reinsertAsLua51 } from './table-order.js';
+import { integersPrintAs51 } from './integer-text.js';
 
 export type Ptr = number;
 
@@ -107,6 +108,8 @@ export interface RawLua {
 let loading: Promise<RawLua> | undefined;
 /** Whether the module's luaH_resize was turned to re-insert keys as Lua 5.1 does (table-order.ts). */
 export let tablesRehashAs51 = false;
+/** Whether integers were made to turn into text as 5.1's doubles do (integer-text.ts). */
+export let integersAs51 = false;
 /** The function table's length as instantiated: its entries are the module's own C functions (before any addFunction). */
 let initialTableLength = 0;
 let loaded: RawLua | undefined;
@@ -129,6 +132,7 @@ export function loadLuaModule(): Promise<RawLua> {
       const src = a[0];
       const bytes = src instanceof ArrayBuffer ? new Uint8Array(src) : ArrayBuffer.isView(src) ? new Uint8Array(src.buffer, src.byteOffset, src.byteLength) : null;
       tablesRehashAs51 = bytes !== null && reinsertAsLua51(bytes);
+      integersAs51 = bytes !== null && integersPrintAs51(bytes);
       leanInvoke(a[1], () => exports);
       const res = await (instantiate as (...x: unknown[]) => Promise<WebAssembly.WebAssemblyInstantiatedSource | WebAssembly.Instance>).apply(this, a);
       exports ??= 'instance' in res ? res.instance.exports : res.exports;
