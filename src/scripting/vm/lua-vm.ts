@@ -847,12 +847,7 @@ export class LuaVm {
     try {
       g.arrayFill!.keysArgv(L, nk, block, 0, 0, na, keys.ref, argv.ref, backingRef, keysName, argvName, LUA_REGISTRYINDEX);
     } finally {
-      fillBusy = false;
-      if (g.fillCap > FILL_KEEP) {
-        this.m._free(g.fillBuf);
-        g.fillBuf = 0;
-        g.fillCap = 0;
-      }
+      this.fillDone();
     }
     return true;
   }
@@ -1069,13 +1064,17 @@ export class LuaVm {
       if (reuse) g.arrayFill!.refill(L, n, block);
       else g.arrayFill!.fill(L, n, block);
     } finally {
-      // Also when a Lua error (a longjmp thrown through here) ends it.
-      fillBusy = false;
-      if (g.fillCap > FILL_KEEP) {
-        this.m._free(g.fillBuf);
-        g.fillBuf = 0;
-        g.fillCap = 0;
-      }
+      this.fillDone();
+    }
+  }
+  /** After an arrayFill call, also when a Lua error (a longjmp thrown through it) ended it: the block is free again, and given back if it grew big. */
+  private fillDone(): void {
+    const g = this.g;
+    fillBusy = false;
+    if (g.fillCap > FILL_KEEP) {
+      this.m._free(g.fillBuf);
+      g.fillBuf = 0;
+      g.fillCap = 0;
     }
   }
   /**
