@@ -18,7 +18,7 @@
  * - A JS exception thrown by a C function (a bug) becomes a Lua error
  *   `internal error in <name>: <message>`, never a crash of the server.
  */
-import { integersAs51, loadLuaModule, luaModule, tablesRehashAs51, type Ptr, type RawLua } from './wasm-module.js';
+import { integersAs51, loadLuaModule, luaModule, numberKeysHashAs51, tablesRehashAs51, type Ptr, type RawLua } from './wasm-module.js';
 import { blockRequest, createWasmAllocator, SLOTS, type WasmAllocator } from './wasm-alloc.js';
 import { createArgScan, type ArgScan } from './wasm-args.js';
 import { createArrayFill, type ArrayFill } from './wasm-fill.js';
@@ -198,6 +198,7 @@ function setupGlue(m: RawLua): ModuleGlue {
   if (!printFloatsAs51(m.HEAPU8)) log.warn('Lua module: could not make floats print as Lua 5.1 does (10/2 stays "5.0" in scripts)');
   if (!readInfNanAs51(m.HEAPU8)) log.warn("Lua module: could not make strings read as numbers as Lua 5.1 does (tonumber('inf') stays nil in scripts)");
   if (!integersAs51) log.warn("Lua module: could not make integers turn into text as Lua 5.1's numbers do ('k' .. 1796672035681 * 4096 keeps all its digits in scripts)");
+  if (!numberKeysHashAs51) log.warn('Lua module: could not make number keys hash as Lua 5.1 does (pairs() may walk number keys in another order than Redis)');
   if (!tablesRehashAs51) log.warn('Lua module: could not make tables re-hash as Lua 5.1 does (pairs() may walk a table in another order than Redis)');
   const g: ModuleGlue = {
     m,

@@ -47,3 +47,27 @@ export function reinsertAsLua51(bytes: Uint8Array): boolean {
   NEW.copy(b, at);
   return true;
 }
+
+/**
+ * Lua 5.1 gives a key a node even when the value stored is nil:
+ * `t[k] = nil` for a k the table does not hold goes through luaH_set, which
+ * makes the key and then stores nil in it. Lua 5.4's luaH_newkey returns
+ * first ("do not insert nil values"). The node taken, the free slot moved
+ * and the rehash it may trigger all shape where later keys land, so a table
+ * that had absent keys set to nil (a loop deleting ids it may not hold) was
+ * walked in another order than in Redis. The early return is a `br_if` on
+ * the value's type (local 3: ttisnil(value)) right before mainpositionTV;
+ * it becomes `drop; nop`, found exactly once as the other patch here is.
+ */
+const NEW_NIL_KEY = Buffer.from('20032d0008410f7145' + '0d03' + '200120021091' + '04', 'hex');
+const NEW_NIL_KEY_AT = 9; // offset of br_if 3
+
+/** Patches the module's bytes in place; returns whether the early return was found once and removed. */
+export function nilKeysTakeNodesAs51(bytes: Uint8Array): boolean {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = b.indexOf(NEW_NIL_KEY);
+  if (at < 0 || b.indexOf(NEW_NIL_KEY, at + 1) >= 0) return false;
+  b[at + NEW_NIL_KEY_AT] = 0x1a; // drop (the condition)
+  b[at + NEW_NIL_KEY_AT + 1] = 0x01; // nop
+  return true;
+}

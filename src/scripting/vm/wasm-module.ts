@@ -11,8 +11,9 @@
  * where another Lua build could be put in.
  */
 import { LuaFactory } from 'wasmoon';
-import { reinsertAsLua51 } from './table-order.js';
+import { nilKeysTakeNodesAs51, reinsertAsLua51 } from './table-order.js';
 import { integersPrintAs51 } from './integer-text.js';
+import { numberKeysAs51 } from './number-keys.js';
 
 export type Ptr = number;
 
@@ -106,10 +107,12 @@ export interface RawLua {
 }
 
 let loading: Promise<RawLua> | undefined;
-/** Whether the module's luaH_resize was turned to re-insert keys as Lua 5.1 does (table-order.ts). */
+/** Whether the module's tables were made to place keys as Lua 5.1 does: re-inserted in 5.1's order, nil stores taking nodes (table-order.ts). */
 export let tablesRehashAs51 = false;
 /** Whether integers were made to turn into text as 5.1's doubles do (integer-text.ts). */
 export let integersAs51 = false;
+/** Whether number keys were made to hash as 5.1 hashes them (number-keys.ts). */
+export let numberKeysHashAs51 = false;
 /** The function table's length as instantiated: its entries are the module's own C functions (before any addFunction). */
 let initialTableLength = 0;
 let loaded: RawLua | undefined;
@@ -131,8 +134,14 @@ export function loadLuaModule(): Promise<RawLua> {
       fixClock(a[1]);
       const src = a[0];
       const bytes = src instanceof ArrayBuffer ? new Uint8Array(src) : ArrayBuffer.isView(src) ? new Uint8Array(src.buffer, src.byteOffset, src.byteLength) : null;
-      tablesRehashAs51 = bytes !== null && reinsertAsLua51(bytes);
+      // Both shape where keys land; each is applied when found.
+      const reinserted = bytes !== null && reinsertAsLua51(bytes);
+      const nilKeys = bytes !== null && nilKeysTakeNodesAs51(bytes);
+      tablesRehashAs51 = reinserted && nilKeys;
       integersAs51 = bytes !== null && integersPrintAs51(bytes);
+      const withHash51 = bytes === null ? null : numberKeysAs51(bytes);
+      numberKeysHashAs51 = withHash51 !== null;
+      if (withHash51 !== null) a[0] = withHash51;
       leanInvoke(a[1], () => exports);
       const res = await (instantiate as (...x: unknown[]) => Promise<WebAssembly.WebAssemblyInstantiatedSource | WebAssembly.Instance>).apply(this, a);
       exports ??= 'instance' in res ? res.instance.exports : res.exports;
