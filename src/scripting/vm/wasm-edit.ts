@@ -74,11 +74,12 @@ function importedFunctions(b: Uint8Array, s: Section): number {
   return funcs;
 }
 
-/** A vector section with `extra` appended to its entries (count + 1). */
-function withEntry(b: Uint8Array, s: Section, extra: number[]): number[] {
+/** A vector section with `extra` appended to its entries (count + 1), as pieces (the entries are not copied here). */
+function withEntry(b: Uint8Array, s: Section, extra: number[]): (Uint8Array | number[])[] {
   const { v: count, next } = readUleb(b, s.start);
-  const payload = [...uleb(count + 1), ...b.subarray(next, s.end), ...extra];
-  return [s.id, ...uleb(payload.length), ...payload];
+  const countBytes = uleb(count + 1);
+  const entries = b.subarray(next, s.end);
+  return [[s.id, ...uleb(countBytes.length + entries.length + extra.length), ...countBytes], entries, extra];
 }
 
 /** The index the next appended function will take (imported functions, then the module's own). */
@@ -106,9 +107,9 @@ export function appendFunction(b: Uint8Array, type: number[], body: number[]): {
   const index = nextFunctionIndex(b)!;
   const parts: (Uint8Array | number[])[] = [b.subarray(0, 8)];
   for (const s of all) {
-    if (s === typeSec) parts.push(withEntry(b, s, type));
-    else if (s === funcSec) parts.push(withEntry(b, s, uleb(typeIndex)));
-    else if (s === codeSec) parts.push(withEntry(b, s, body));
+    if (s === typeSec) parts.push(...withEntry(b, s, type));
+    else if (s === funcSec) parts.push(...withEntry(b, s, uleb(typeIndex)));
+    else if (s === codeSec) parts.push(...withEntry(b, s, body));
     else parts.push(b.subarray(s.at, s.end));
   }
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
