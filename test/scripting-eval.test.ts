@@ -79,6 +79,9 @@ const CORPUS: [string, ...string[]][] = [
   ["return {verbatim_string = {format = 'txt', string = 'hello'}}", '0'],
   // Number keys hash as 5.1's doubles (number-keys.ts): pairs() meets them in Redis's order, through growth,
   // deletion and an array part moving into the hash part; and 6,000 random sets and deletes lose nothing.
+  // Float keys too (hash51bits), with deletions.
+  ["local t = {[2.5]=1, [0.1]=2, [1e10+0.5]=3, [-3.25]=4, [7]=5, [1/3]=6, x=7} local r = {} for k in pairs(t) do r[#r+1] = tostring(k) end return r", '0'],
+  ["local x = 3 local function rnd(n) x = (x * 16807) % 2147483647 return x % n end local t = {} for i = 1, 2000 do local k = rnd(100000) / 8 if rnd(4) == 0 then t[k] = nil else t[k] = i end end for k, v in pairs(t) do if t[k] ~= v then return 'lost' end end local o = {} for k in pairs(t) do o[#o + 1] = tostring(k) end return table.concat(o, ' ')", '0'],
   // Deleting absent keys takes nodes as in 5.1 (table-order.ts). (No -0 key: 5.1's doubles have one, 5.4's
   // integers do not. And no string keys here: a string key whose value is nil dies at the collector's next
   // pass, in 5.1 as in 5.4, so the order after deletions depends on when the collectors ran.)

@@ -22,11 +22,12 @@
  *    array items into the hash part, and the same inlined elsewhere): the
  *    signed / unsigned remainder pair becomes drop; key (zero-extended);
  *    (count - 1) | 1; call.
+ * Float keys that are not integers (2.5) are hashed in one place
+ * (mainposition's inlined l_hashfloat, a frexp-based mix): that block and
+ * its remainder become key bits; (count - 1) | 1; call hash51bits.
  * Every place must change, or keys stored through one would not be found
  * through another: the counts are checked, and if any differs nothing is
- * changed and the server says so. Float keys that are not integers (2.5)
- * still hash as 5.4 does (l_hashfloat, whose result the callers reduce
- * with a signed remainder).
+ * changed and the server says so.
  */
 import { I32, I64, uleb } from './wasm-asm.js';
 import { appendFunction, nextFunctionIndex } from './wasm-edit.js';
@@ -38,7 +39,17 @@ const nodeMod = (t: string): string => `417f20${t}2d000774417f73410172`;
 const GENERAL = new RegExp(`42ffffffff(?:07|03|0f)580440` + `20${L}a7${nodeMod(L)}6f0c010b` + `20\\1(?:)${nodeMod('\\2(?:)')}ad82a7`, 'g');
 const CONSTANT = new RegExp(`42ffffffffffffffffff00${nodeMod(L)}(ad82a7)`, 'g');
 const U32 = new RegExp(`41004e0440` + `20${L}20${L}6f0c010b` + `20\\1(?:)20\\2(?:)70`, 'g');
-const SITES = { general: 7, constant: 1, u32: 2 };
+/**
+ * mainposition's float case, from its `block` to the remainder: the double at
+ * the key (local 1), frexp (call 605), the scaled integer part plus the
+ * exponent folded to a non-negative int, then % ((count - 1) | 1) of the
+ * Table in local 0.
+ */
+const FLOAT =
+  '0240' + '20012b0300' + '2005410c6a10dd04' + '44000000000000e041a22207' + '44000000000000e0c366450d00' +
+  '200744000000000000e04363450d00' + '200528020c027e' + '20079944000000000000e043630440' + '2007b00c010b' +
+  '428080808080808080807f0b' + 'a76a2201411f75200173' + '21030b' + '2003' + nodeMod('00') + '6f';
+const SITES = { general: 7, constant: 1, u32: 2, float: 1 };
 
 const NOP = '01';
 /** hash51(key i64, mod i32) -> i32: 0 for 0, else (lo + hi of (double)key) % mod, unsigned. */
@@ -54,6 +65,19 @@ const HASH51_CODE = [
 ];
 const HASH51_BODY = ((): number[] => {
   const fn = [1, 1, I64, ...HASH51_CODE];
+  return [...uleb(fn.length), ...fn];
+})();
+/** hash51bits(bits i64, mod i32) -> i32: the same for a double given by its bits (0 for +-0). */
+const HASH51_BITS_CODE = [
+  0x20, 0, 0x42, 1, 0x86, 0x50, 0x04, I32, // local.get 0; i64.const 1; i64.shl; i64.eqz; if (result i32)
+  0x41, 0, // i32.const 0
+  0x05, // else
+  0x20, 0, 0xa7, 0x20, 0, 0x42, 32, 0x88, 0xa7, 0x6a, // lo + hi
+  0x20, 1, 0x70, // local.get 1; i32.rem_u
+  0x0b, 0x0b,
+];
+const HASH51_BITS_BODY = ((): number[] => {
+  const fn = [0, ...HASH51_BITS_CODE];
   return [...uleb(fn.length), ...fn];
 })();
 
@@ -73,17 +97,23 @@ function replaced(hex: string, at: number, length: number, code: string): string
 /** The module's bytes with number keys hashed as 5.1 hashes them, or null (unchanged) if the places are not all found. */
 export function numberKeysAs51(bytes: Uint8Array): Uint8Array | null {
   const index = nextFunctionIndex(bytes);
-  if (index === null || index < 128 || index >= 16384) return null;
+  // Both calls must take three bytes: a two-byte LEB index.
+  if (index === null || index < 128 || index + 1 >= 16384) return null;
   const call = '10' + Buffer.from(uleb(index)).toString('hex');
+  const callBits = '10' + Buffer.from(uleb(index + 1)).toString('hex');
   let hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
   const general = matches(hex, GENERAL);
   const constant = matches(hex, CONSTANT);
   const u32 = matches(hex, U32);
-  if (general.length !== SITES.general || constant.length !== SITES.constant || u32.length !== SITES.u32) return null;
+  const float = matches(hex, new RegExp(FLOAT, 'g'));
+  if (general.length !== SITES.general || constant.length !== SITES.constant || u32.length !== SITES.u32 || float.length !== SITES.float) return null;
   // Same-length edits: offsets found above stay valid.
   for (const m of general) hex = replaced(hex, m.index, m[0].length, `1a20${m[1]}${nodeMod(m[2]!)}${call}`);
   for (const m of constant) hex = replaced(hex, m.index + m[0].length - 6, 6, call);
   for (const m of u32) hex = replaced(hex, m.index, m[0].length, `1a20${m[1]}ad20${m[2]}${call}`);
-  const done = appendFunction(Buffer.from(hex, 'hex'), HASH51_TYPE, HASH51_BODY);
-  return done !== null && done.index === index ? done.bytes : null;
+  // local.get 1; f64.load; i64.reinterpret_f64; (count - 1) | 1; call hash51bits
+  for (const m of float) hex = replaced(hex, m.index, m[0].length, `20012b0300bd${nodeMod('00')}${callBits}`);
+  const one = appendFunction(Buffer.from(hex, 'hex'), HASH51_TYPE, HASH51_BODY);
+  const two = one === null ? null : appendFunction(one.bytes, HASH51_TYPE, HASH51_BITS_BODY);
+  return one !== null && two !== null && one.index === index && two.index === index + 1 ? two.bytes : null;
 }
