@@ -96,6 +96,15 @@ function replaced(hex: string, at: number, length: number, code: string): string
 
 /** The module's bytes with number keys hashed as 5.1 hashes them, or null (unchanged) if the places are not all found. */
 export function numberKeysAs51(bytes: Uint8Array): Uint8Array | null {
+  try {
+    return patched(bytes);
+  } catch {
+    // A module this reader does not follow (wasm-edit.ts throws on an import kind it does not know).
+    return null;
+  }
+}
+
+function patched(bytes: Uint8Array): Uint8Array | null {
   const index = nextFunctionIndex(bytes);
   // Both calls must take three bytes: a two-byte LEB index.
   if (index === null || index < 128 || index + 1 >= 16384) return null;
