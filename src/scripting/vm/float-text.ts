@@ -16,13 +16,15 @@
  * occurs once in glue.wasm, and is found here exactly once, or the patch
  * is not made and the server says so).
  */
+import { findOnce } from './wasm-edit.js';
+
 const LITERAL = Buffer.from('-0123456789\0', 'latin1');
 
 /** Returns whether the literal was found once and emptied. */
 export function printFloatsAs51(heap: Uint8Array): boolean {
   const mem = Buffer.from(heap.buffer, heap.byteOffset, heap.byteLength);
-  const at = mem.indexOf(LITERAL);
-  if (at < 0 || mem.indexOf(LITERAL, at + 1) >= 0) return false;
+  const at = findOnce(mem, LITERAL);
+  if (at < 0) return false;
   mem[at] = 0;
   return true;
 }

@@ -20,6 +20,8 @@
  * right after, and pushfstring's is a local copy. Each branch is found
  * exactly once, or neither is changed and the server says so.
  */
+import { findOnce } from './wasm-edit.js';
+
 const OLD = [
   // tostringbuff: local.get 2; local.get 1; i64.load; i64.store; local.get 2; i32.const 32; i32.add;
   // i32.const 44; i32.const 6219 ("%lld"); local.get 2; call snprintf; local.set 3; br 1
@@ -35,10 +37,7 @@ const NOP = 0x01;
 /** Patches the module's bytes in place; returns whether both branches were found once and replaced. */
 export function integersPrintAs51(bytes: Uint8Array): boolean {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = OLD.map((p) => {
-    const i = b.indexOf(p);
-    return i >= 0 && b.indexOf(p, i + 1) < 0 ? i : -1;
-  });
+  const at = OLD.map((p) => findOnce(b, p));
   if (at.some((i) => i < 0)) return false;
   OLD.forEach((p, k) => {
     b.fill(NOP, at[k]!, at[k]! + p.length);

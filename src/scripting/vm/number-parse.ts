@@ -17,13 +17,15 @@
  * occurs once in glue.wasm and is used by l_str2d alone, and is found here
  * exactly once, or nothing changes and the server says so.
  */
+import { findOnce } from './wasm-edit.js';
+
 const LITERAL = Buffer.from('.xXnN\0', 'latin1');
 
 /** Returns whether the literal was found once and cut to ".xX". */
 export function readInfNanAs51(heap: Uint8Array): boolean {
   const mem = Buffer.from(heap.buffer, heap.byteOffset, heap.byteLength);
-  const at = mem.indexOf(LITERAL);
-  if (at < 0 || mem.indexOf(LITERAL, at + 1) >= 0) return false;
+  const at = findOnce(mem, LITERAL);
+  if (at < 0) return false;
   mem[at + 3] = 0;
   return true;
 }

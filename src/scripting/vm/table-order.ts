@@ -21,6 +21,8 @@
  * count-1 down to 0. The body is moved by three bytes, unchanged (branches
  * in WASM name enclosing blocks, not byte offsets); a nop keeps the length.
  */
+import { findOnce } from './wasm-edit.js';
+
 const HEAD = '41002105' + '0340'; // i32.const 0; local.set 5; loop
 const BODY =
   '02402008200541186c6a22022d0008410f71450d0020062002290310370320200620022d00093a00282001200641206a2207108e0422032d000841204604402000200120072002108d040c010b20032002290300370300200320022d00083a00080b';
@@ -42,8 +44,8 @@ const NEW = Buffer.from(
 export function reinsertAsLua51(bytes: Uint8Array): boolean {
   if (OLD.length !== NEW.length) return false;
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = b.indexOf(OLD);
-  if (at < 0 || b.indexOf(OLD, at + 1) >= 0) return false;
+  const at = findOnce(b, OLD);
+  if (at < 0) return false;
   NEW.copy(b, at);
   return true;
 }
@@ -65,8 +67,8 @@ const NEW_NIL_KEY_AT = 9; // offset of br_if 3
 /** Patches the module's bytes in place; returns whether the early return was found once and removed. */
 export function nilKeysTakeNodesAs51(bytes: Uint8Array): boolean {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = b.indexOf(NEW_NIL_KEY);
-  if (at < 0 || b.indexOf(NEW_NIL_KEY, at + 1) >= 0) return false;
+  const at = findOnce(b, NEW_NIL_KEY);
+  if (at < 0) return false;
   b[at + NEW_NIL_KEY_AT] = 0x1a; // drop (the condition)
   b[at + NEW_NIL_KEY_AT + 1] = 0x01; // nop
   return true;

@@ -8,6 +8,17 @@
  */
 import { uleb } from './wasm-asm.js';
 
+/**
+ * Where `pattern` occurs in `bytes`, if it occurs exactly once; else -1. The
+ * patches of the prebuilt module (and of its memory) change a place only
+ * when it is the one they were written for.
+ */
+export function findOnce(bytes: Uint8Array, pattern: Uint8Array): number {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = b.indexOf(pattern);
+  return at >= 0 && b.indexOf(pattern, at + 1) < 0 ? at : -1;
+}
+
 /** Reads an unsigned LEB128 at p: its value and where the next byte is. */
 function readUleb(b: Uint8Array, p: number): { v: number; next: number } {
   let v = 0;
