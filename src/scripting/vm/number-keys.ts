@@ -10,8 +10,9 @@
  * ... in Redis and 10 5 20 ... here.
  *
  * The module is prebuilt and clang inlined hashint into the table functions
- * (ten places), so each place is rewritten in the module's bytes before it
- * is compiled, to call one function added to the module (hash51 below; see
+ * (ten places) and l_hashfloat into mainposition (one), so each place is
+ * rewritten in the module's bytes before it is compiled, to call one of two
+ * functions added to the module (hash51 and hash51bits below; see
  * wasm-edit.ts) instead of taking the remainder:
  *  - seven general places: `block (result i32)`, the key's range test, an
  *    int branch (i32.rem_s) and an i64 one (i64.rem_u); everything after the
